@@ -1,0 +1,65 @@
+//! Wiring: parse the command line, find the config and the journal, run a command.
+
+mod check;
+mod init;
+mod locate;
+mod log;
+mod validate;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+use crate::cli::{Cli, Command, GlobalArgs};
+use crate::config::{self, Config};
+use crate::journal;
+
+pub use locate::{current_journal, default_journal_dir, open_or_start_incident};
+
+/// Process entry point.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("warroom: {e:#}");
+            // 3 is "unknown/internal" in the Nagios convention `check` follows; elsewhere it is
+            // simply non-zero.
+            ExitCode::from(3)
+        }
+    }
+}
+
+fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    let global = cli.global;
+    match cli.command {
+        None => dashboard(&global),
+        Some(Command::Init { dir, force }) => init::run(&dir, force),
+        Some(Command::Validate) => validate::run(&global),
+        Some(Command::Check { json }) => check::run(&global, json),
+        Some(Command::Log { text, stdin }) => log::run(&global, text, stdin),
+    }
+}
+
+/// The config named on the command line or found in the usual places; defaults if none.
+pub fn load_config(global: &GlobalArgs) -> anyhow::Result<Config> {
+    match config::locate(global.config.as_deref()) {
+        Some(path) => Ok(config::load(&path)?),
+        None => Ok(Config::default()),
+    }
+}
+
+pub fn author(global: &GlobalArgs) -> String {
+    global.author.clone().filter(|a| !a.trim().is_empty()).unwrap_or_else(journal::default_author)
+}
+
+fn dashboard(global: &GlobalArgs) -> anyhow::Result<ExitCode> {
+    let config = load_config(global)?;
+    let author = author(global);
+    let (journal, scan) = open_or_start_incident(global, &config, &author)?;
+    for warning in scan.warnings(journal.path()) {
+        eprintln!("warroom: {warning}");
+    }
+    crate::tui::run(journal, scan, &config, &author)?;
+    Ok(ExitCode::SUCCESS)
+}

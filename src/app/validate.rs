@@ -1,0 +1,56 @@
+//! `warroom validate`: every problem in the config and the journal, located; non-zero if any.
+
+use std::process::ExitCode;
+
+use crate::cli::GlobalArgs;
+use crate::config;
+use crate::journal::Journal;
+
+pub fn run(global: &GlobalArgs) -> anyhow::Result<ExitCode> {
+    let mut ok = true;
+    let config = match config::locate(global.config.as_deref()) {
+        None => {
+            println!(
+                "no config file found (looked for --config, ./{}, the user config dir); defaults apply",
+                config::FILE_NAME
+            );
+            config::Config::default()
+        }
+        Some(path) => match config::load(&path) {
+            Ok(c) => {
+                println!(
+                    "{}: ok, {} check{}",
+                    path.display(),
+                    c.checks.len(),
+                    if c.checks.len() == 1 { "" } else { "s" }
+                );
+                c
+            }
+            Err(e) => {
+                println!("{e}");
+                ok = false;
+                config::Config::default()
+            }
+        },
+    };
+    if let Some(path) = global.journal.clone().or_else(|| config.journal.clone()) {
+        match Journal::read(&path) {
+            Ok(scan) => {
+                let warnings = scan.warnings(&path);
+                for w in &warnings {
+                    println!("{w}");
+                }
+                if warnings.is_empty() {
+                    println!("{}: ok, {} events", path.display(), scan.events.len());
+                } else {
+                    ok = false;
+                }
+            }
+            Err(e) => {
+                println!("{e}");
+                ok = false;
+            }
+        }
+    }
+    Ok(if ok { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+}

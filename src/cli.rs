@@ -1,0 +1,67 @@
+//! The command line: `warroom [COMMAND]`.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "warroom",
+    version,
+    about = "A terminal war room for outages: live checks, incident timeline, comms checklist and notes.",
+    long_about = "A terminal war room for outages: live checks, incident timeline, comms checklist and notes.\n\
+                  Every fact is appended to a local journal (JSONL), so warroom keeps working when everything else is down.\n\
+                  With no command it opens the dashboard."
+)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalArgs,
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct GlobalArgs {
+    /// Config file (default: ./warroom.toml, then the user config dir's warroom/config.toml).
+    #[arg(short = 'c', long = "config", global = true, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Incident journal file (default: the current incident in the journal directory).
+    #[arg(short = 'j', long = "journal", global = true, value_name = "FILE")]
+    pub journal: Option<PathBuf>,
+    /// Author name written on journal entries (default: $USER@hostname).
+    #[arg(long = "as", global = true, value_name = "NAME")]
+    pub author: Option<String>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Write a commented example warroom.toml that works as-is against localhost.
+    Init {
+        /// Directory to write warroom.toml into.
+        #[arg(default_value = ".")]
+        dir: PathBuf,
+        /// Overwrite an existing warroom.toml.
+        #[arg(long)]
+        force: bool,
+    },
+    /// Check the config (and the journal, if one is given or configured) and report every problem.
+    Validate,
+    /// Run every check once, concurrently, and print the results.
+    ///
+    /// Exit code follows the Nagios plugin convention: 0 all up, 1 any degraded, 2 any down,
+    /// 3 config or internal error.
+    Check {
+        /// Print a JSON array instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Append a note to the incident journal from a shell or script.
+    Log {
+        /// The note text (words are joined with spaces).
+        #[arg(required_unless_present = "stdin", trailing_var_arg = true)]
+        text: Vec<String>,
+        /// Read notes from standard input, one per line; each is acknowledged on stdout once on disk.
+        #[arg(long, conflicts_with = "text")]
+        stdin: bool,
+    },
+}

@@ -1,0 +1,570 @@
+//! `warroom.toml`: the checks, the journal, the theme, the checklist, the update cadence.
+//!
+//! Every error names the file, line, column and field. The file is parsed into flat,
+//! serde-derived tables (so the TOML parser can point at the exact key), then validated into
+//! typed check definitions, with kind-specific rules checked here rather than at probe time.
+
+use std::collections::BTreeSet;
+use std::fmt;
+use std::ops::Range;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::{Deserialize, Deserializer};
+use toml::Spanned;
+
+use crate::monitor::{CheckDef, Schedule};
+use crate::probe::{
+    CommandSpec, DEFAULT_CERT_WARN_DAYS, DEFAULT_MAX_BODY, DnsSpec, HttpSpec, ProbeSpec, RecordType, SmtpSpec,
+    StartTls, StatusRange, TcpSpec, TlsSpec,
+};
+
+/// The file name looked for in the working directory and in the user config dir.
+pub const FILE_NAME: &str = "warroom.toml";
+
+/// A config problem, located.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigError {
+    pub file: PathBuf,
+    pub line: usize,
+    pub column: usize,
+    /// The key at fault, when known.
+    pub field: Option<String>,
+    pub message: String,
+    /// The offending source line, for context.
+    pub source_line: Option<String>,
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:{}:{}: ", self.file.display(), self.line, self.column)?;
+        if let Some(field) = &self.field {
+            write!(f, "field `{field}`: ")?;
+        }
+        write!(f, "{}", self.message)?;
+        if let Some(src) = &self.source_line {
+            write!(f, "\n    | {src}\n    | {}^", " ".repeat(self.column.saturating_sub(1)))?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for ConfigError {}
+
+/// A loaded, validated configuration.
+#[derive(Debug, Clone, Default)]
+pub struct Config {
+    /// Where it was read from (`None` for the built-in defaults).
+    pub source: Option<PathBuf>,
+    pub journal: Option<PathBuf>,
+    pub journal_dir: Option<PathBuf>,
+    pub theme: Option<String>,
+    pub checklist: Option<String>,
+    pub update_every: Option<Duration>,
+    pub incident_title: Option<String>,
+    pub incident_severity: Option<u8>,
+    pub checks: Vec<CheckDef>,
+}
+
+/// Where a config came from, in lookup order.
+pub fn locate(explicit: Option<&Path>) -> Option<PathBuf> {
+    if let Some(p) = explicit {
+        return Some(p.to_path_buf());
+    }
+    let local = PathBuf::from(FILE_NAME);
+    if local.is_file() {
+        return Some(local);
+    }
+    let user = directories::ProjectDirs::from("", "", "warroom")?.config_dir().join("config.toml");
+    user.is_file().then_some(user)
+}
+
+/// Reads and validates a config file.
+pub fn load(path: &Path) -> Result<Config, ConfigError> {
+    let text = std::fs::read_to_string(path).map_err(|e| ConfigError {
+        file: path.to_path_buf(),
+        line: 0,
+        column: 0,
+        field: None,
+        message: format!("cannot read config: {e}"),
+        source_line: None,
+    })?;
+    parse(&text, path)
+}
+
+/// Parses and validates config text; `path` is used in error messages only.
+pub fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
+    let located = |span: Option<Range<usize>>, field: Option<String>, message: String| {
+        locate_error(text, path, span.unwrap_or(0..0), field, message)
+    };
+    let raw: RawConfig = toml::from_str(text).map_err(|e| {
+        let field = e.span().and_then(|s| key_at(text, s.start));
+        located(e.span(), field, e.message().trim().to_string())
+    })?;
+
+    let mut names = BTreeSet::new();
+    let mut checks = Vec::with_capacity(raw.check.len());
+    for table in &raw.check {
+        let span = table.span();
+        let check = table.get_ref();
+        let name = check.name.get_ref().trim().to_string();
+        let err = |field: &str, message: String| {
+            // Point at the field itself when it was written, else at the check's name.
+            let field_span = find_key_in(text, span.clone(), field).unwrap_or_else(|| check.name.span());
+            located(Some(field_span), Some(field.to_string()), format!("check \"{name}\": {message}"))
+        };
+        if name.is_empty() {
+            return Err(err("name", "a check needs a non-empty name".into()));
+        }
+        if !names.insert(name.clone()) {
+            return Err(err("name", "another check already has this name; names must be unique".into()));
+        }
+        checks.push(validate_check(check, &name, &err)?);
+    }
+    for (table, check) in raw.check.iter().zip(&checks) {
+        for parent in &check.depends_on {
+            if !names.contains(parent) || parent == &check.name {
+                let span = find_key_in(text, table.span(), "depends_on").unwrap_or_else(|| table.span());
+                return Err(located(
+                    Some(span),
+                    Some("depends_on".into()),
+                    format!("check \"{}\": depends on \"{parent}\", which is not another configured check", check.name),
+                ));
+            }
+        }
+    }
+    if let Some(sev) = &raw.incident.severity
+        && !(1..=5).contains(sev.get_ref())
+    {
+        return Err(located(Some(sev.span()), Some("severity".into()), "severity must be 1 (worst) to 5".into()));
+    }
+
+    Ok(Config {
+        source: Some(path.to_path_buf()),
+        journal: raw.journal,
+        journal_dir: raw.journal_dir,
+        theme: raw.theme,
+        checklist: raw.checklist,
+        update_every: raw.update_every,
+        incident_title: raw.incident.title,
+        incident_severity: raw.incident.severity.map(Spanned::into_inner),
+        checks,
+    })
+}
+
+// ---------------------------------------------------------------------------------------
+// Raw TOML shape. Field names here are the public config interface: extend, don't rename.
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawConfig {
+    journal: Option<PathBuf>,
+    journal_dir: Option<PathBuf>,
+    theme: Option<String>,
+    checklist: Option<String>,
+    #[serde(default, deserialize_with = "opt_duration")]
+    update_every: Option<Duration>,
+    #[serde(default)]
+    incident: RawIncident,
+    #[serde(default)]
+    check: Vec<Spanned<RawCheck>>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawIncident {
+    title: Option<String>,
+    severity: Option<Spanned<u8>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawCheck {
+    name: Spanned<String>,
+    kind: Spanned<String>,
+    // Scheduling, any kind.
+    #[serde(default, deserialize_with = "opt_duration")]
+    interval: Option<Duration>,
+    #[serde(default, deserialize_with = "opt_duration")]
+    timeout: Option<Duration>,
+    fail_after: Option<u32>,
+    recover_after: Option<u32>,
+    #[serde(default, deserialize_with = "opt_duration")]
+    retry_interval: Option<Duration>,
+    #[serde(default)]
+    depends_on: Vec<String>,
+    #[serde(default, deserialize_with = "opt_duration")]
+    degraded_over: Option<Duration>,
+    all_addresses: Option<bool>,
+    // http
+    url: Option<String>,
+    method: Option<String>,
+    headers: Option<toml::Table>,
+    body: Option<String>,
+    expect_status: Option<Vec<toml::Value>>,
+    body_contains: Option<String>,
+    body_not_contains: Option<String>,
+    json: Option<toml::Table>,
+    header: Option<toml::Table>,
+    header_present: Option<Vec<String>>,
+    follow_redirects: Option<bool>,
+    max_body: Option<u64>,
+    cert_warn_days: Option<i64>,
+    allow_invalid_cert: Option<bool>,
+    // tcp / smtp / tls
+    host: Option<String>,
+    port: Option<u16>,
+    send: Option<String>,
+    expect_reply: Option<String>,
+    helo: Option<String>,
+    mail_from: Option<String>,
+    rcpt_to: Option<Vec<String>>,
+    starttls: Option<String>,
+    data: Option<String>,
+    server_name: Option<String>,
+    // dns
+    query: Option<String>,
+    record: Option<String>,
+    server: Option<String>,
+    expect: Option<Vec<String>>,
+    rcode: Option<String>,
+    // command
+    command: Option<Vec<String>>,
+}
+
+impl RawCheck {
+    /// The kind-specific fields that were written, by config name.
+    fn written_fields(&self) -> Vec<&'static str> {
+        let mut out = Vec::new();
+        macro_rules! seen {
+            ($($f:ident),*) => { $( if self.$f.is_some() { out.push(stringify!($f)); } )* };
+        }
+        seen!(
+            degraded_over,
+            all_addresses,
+            url,
+            method,
+            headers,
+            body,
+            expect_status,
+            body_contains,
+            body_not_contains,
+            json,
+            header,
+            header_present,
+            follow_redirects,
+            max_body,
+            cert_warn_days,
+            allow_invalid_cert,
+            host,
+            port,
+            send,
+            expect_reply,
+            helo,
+            mail_from,
+            rcpt_to,
+            starttls,
+            data,
+            server_name,
+            query,
+            record,
+            server,
+            expect,
+            rcode,
+            command
+        );
+        out
+    }
+}
+
+/// Which kind-specific fields each kind accepts.
+fn allowed_fields(kind: &str) -> Option<&'static [&'static str]> {
+    Some(match kind {
+        "http" => &[
+            "degraded_over",
+            "all_addresses",
+            "url",
+            "method",
+            "headers",
+            "body",
+            "expect_status",
+            "body_contains",
+            "body_not_contains",
+            "json",
+            "header",
+            "header_present",
+            "follow_redirects",
+            "max_body",
+            "cert_warn_days",
+            "allow_invalid_cert",
+        ],
+        "tcp" => &["degraded_over", "all_addresses", "host", "port", "send", "expect_reply"],
+        "smtp" => &[
+            "degraded_over",
+            "all_addresses",
+            "host",
+            "port",
+            "helo",
+            "mail_from",
+            "rcpt_to",
+            "starttls",
+            "data",
+            "allow_invalid_cert",
+        ],
+        "dns" => &["degraded_over", "query", "record", "server", "expect", "rcode"],
+        "tls" => {
+            &["degraded_over", "all_addresses", "host", "port", "server_name", "cert_warn_days", "allow_invalid_cert"]
+        }
+        "command" => &["command"],
+        _ => return None,
+    })
+}
+
+pub const CHECK_KINDS: &[&str] = &["http", "tcp", "smtp", "dns", "tls", "command"];
+
+fn validate_check(
+    c: &RawCheck,
+    name: &str,
+    err: &dyn Fn(&str, String) -> ConfigError,
+) -> Result<CheckDef, ConfigError> {
+    let kind = c.kind.get_ref().as_str();
+    let allowed = allowed_fields(kind)
+        .ok_or_else(|| err("kind", format!("unknown kind \"{kind}\"; expected one of {}", CHECK_KINDS.join(", "))))?;
+    if let Some(stray) = c.written_fields().into_iter().find(|f| !allowed.contains(f)) {
+        return Err(err(stray, format!("`{stray}` does not apply to a {kind} check")));
+    }
+    let need = |field: &str, v: &Option<String>| -> Result<String, ConfigError> {
+        v.clone().filter(|s| !s.trim().is_empty()).ok_or_else(|| err(field, format!("a {kind} check needs `{field}`")))
+    };
+    let defaults = Schedule::default();
+    let schedule = Schedule {
+        interval: c.interval.unwrap_or(defaults.interval),
+        timeout: c.timeout.unwrap_or(defaults.timeout),
+        fail_after: c.fail_after.unwrap_or(defaults.fail_after),
+        recover_after: c.recover_after.unwrap_or(defaults.recover_after),
+        retry_interval: c.retry_interval.unwrap_or(defaults.retry_interval),
+    };
+    if schedule.interval.is_zero() {
+        return Err(err("interval", "must be longer than zero".into()));
+    }
+    if schedule.timeout.is_zero() {
+        return Err(err("timeout", "must be longer than zero".into()));
+    }
+    if schedule.fail_after == 0 {
+        return Err(err("fail_after", "must be at least 1".into()));
+    }
+    if schedule.recover_after == 0 {
+        return Err(err("recover_after", "must be at least 1".into()));
+    }
+    let all_addresses = c.all_addresses.unwrap_or(false);
+    let cert_warn_days = c.cert_warn_days.unwrap_or(DEFAULT_CERT_WARN_DAYS);
+    let allow_invalid_cert = c.allow_invalid_cert.unwrap_or(false);
+
+    let probe = match kind {
+        "http" => {
+            let url = need("url", &c.url)?;
+            match reqwest::Url::parse(&url) {
+                Ok(u) if matches!(u.scheme(), "http" | "https") && u.host().is_some() => {}
+                Ok(_) => return Err(err("url", format!("\"{url}\" must be an http:// or https:// URL with a host"))),
+                Err(e) => return Err(err("url", format!("\"{url}\" is not a valid URL ({e})"))),
+            }
+            let method = c.method.clone().unwrap_or_else(|| "GET".into()).to_ascii_uppercase();
+            if reqwest::Method::from_bytes(method.as_bytes()).is_err() {
+                return Err(err("method", format!("\"{method}\" is not an HTTP method")));
+            }
+            let expect_status = match &c.expect_status {
+                None => vec![StatusRange { low: 200, high: 399 }],
+                Some(values) if values.is_empty() => return Err(err("expect_status", "must not be empty".into())),
+                Some(values) => values
+                    .iter()
+                    .map(|v| match v {
+                        toml::Value::Integer(i) => StatusRange::parse(&i.to_string()),
+                        toml::Value::String(s) => StatusRange::parse(s),
+                        other => Err(format!("`{other}` is not a status code, class or range")),
+                    })
+                    .collect::<Result<_, _>>()
+                    .map_err(|m| err("expect_status", m))?,
+            };
+            let json = c
+                .json
+                .iter()
+                .flatten()
+                .map(|(path, v)| Ok((path.clone(), toml_to_json(v).map_err(|m| err("json", m))?)))
+                .collect::<Result<_, ConfigError>>()?;
+            ProbeSpec::Http(HttpSpec {
+                url,
+                method,
+                request_headers: string_table(&c.headers, "headers", err)?,
+                request_body: c.body.clone(),
+                expect_status,
+                body_contains: c.body_contains.clone(),
+                body_not_contains: c.body_not_contains.clone(),
+                json,
+                header: string_table(&c.header, "header", err)?,
+                header_present: c.header_present.clone().unwrap_or_default(),
+                degraded_over: c.degraded_over,
+                follow_redirects: c.follow_redirects.unwrap_or(true),
+                max_body: c.max_body.map(|b| b as usize).unwrap_or(DEFAULT_MAX_BODY),
+                cert_warn_days,
+                allow_invalid_cert,
+                all_addresses,
+            })
+        }
+        "tcp" => {
+            if let Some(pattern) = &c.expect_reply {
+                regex::Regex::new(pattern).map_err(|e| err("expect_reply", format!("not a valid pattern: {e}")))?;
+            }
+            ProbeSpec::Tcp(TcpSpec {
+                host: need("host", &c.host)?,
+                port: c.port.ok_or_else(|| err("port", "a tcp check needs `port`".into()))?,
+                send: c.send.clone(),
+                expect_reply: c.expect_reply.clone(),
+                degraded_over: c.degraded_over,
+                all_addresses,
+            })
+        }
+        "smtp" => {
+            let rcpt_to = c.rcpt_to.clone().unwrap_or_default();
+            if rcpt_to.is_empty() {
+                return Err(err("rcpt_to", "an smtp check needs at least one recipient in `rcpt_to`; a probe that stops before RCPT TO misses the failures users see".into()));
+            }
+            let starttls = match c.starttls.as_deref().unwrap_or("optional") {
+                "required" => StartTls::Required,
+                "optional" => StartTls::Optional,
+                "off" => StartTls::Off,
+                other => return Err(err("starttls", format!("\"{other}\" must be required, optional or off"))),
+            };
+            ProbeSpec::Smtp(SmtpSpec {
+                host: need("host", &c.host)?,
+                port: c.port.unwrap_or(25),
+                helo: c.helo.clone().unwrap_or_else(|| "warroom.localdomain".into()),
+                mail_from: need("mail_from", &c.mail_from)?,
+                rcpt_to,
+                starttls,
+                data: c.data.clone(),
+                allow_invalid_cert,
+                degraded_over: c.degraded_over,
+                all_addresses,
+            })
+        }
+        "dns" => {
+            let record_text = c.record.clone().unwrap_or_else(|| "A".into());
+            let record = RecordType::parse(&record_text).ok_or_else(|| {
+                err("record", format!("\"{record_text}\" must be one of A, AAAA, MX, TXT, CNAME, NS"))
+            })?;
+            let server = c
+                .server
+                .as_deref()
+                .map(|s| {
+                    s.parse().map_err(|_| err("server", format!("\"{s}\" must be an address:port, e.g. 127.0.0.1:53")))
+                })
+                .transpose()?;
+            let rcode = c.rcode.clone().unwrap_or_else(|| "NOERROR".into()).to_ascii_uppercase();
+            if !["NOERROR", "NXDOMAIN", "SERVFAIL", "REFUSED", "FORMERR", "NOTIMP"].contains(&rcode.as_str()) {
+                return Err(err(
+                    "rcode",
+                    format!("\"{rcode}\" must be NOERROR, NXDOMAIN, SERVFAIL, REFUSED, FORMERR or NOTIMP"),
+                ));
+            }
+            ProbeSpec::Dns(DnsSpec {
+                query: need("query", &c.query)?,
+                record,
+                server,
+                expect: c.expect.clone().unwrap_or_default(),
+                rcode,
+                degraded_over: c.degraded_over,
+            })
+        }
+        "tls" => ProbeSpec::Tls(TlsSpec {
+            host: need("host", &c.host)?,
+            port: c.port.unwrap_or(443),
+            server_name: c.server_name.clone(),
+            cert_warn_days,
+            allow_invalid_cert,
+            degraded_over: c.degraded_over,
+            all_addresses,
+        }),
+        "command" => {
+            let command = c.command.clone().unwrap_or_default();
+            if command.first().is_none_or(|p| p.trim().is_empty()) {
+                return Err(err("command", "a command check needs `command = [\"program\", \"arg\", …]`".into()));
+            }
+            ProbeSpec::Command(CommandSpec { command })
+        }
+        _ => unreachable!("kinds were checked against allowed_fields"),
+    };
+    Ok(CheckDef { name: name.to_string(), probe, schedule, depends_on: c.depends_on.clone() })
+}
+
+fn string_table(
+    table: &Option<toml::Table>,
+    field: &str,
+    err: &dyn Fn(&str, String) -> ConfigError,
+) -> Result<Vec<(String, String)>, ConfigError> {
+    table
+        .iter()
+        .flatten()
+        .map(|(k, v)| match v {
+            toml::Value::String(s) => Ok((k.clone(), s.clone())),
+            other => Err(err(field, format!("value for \"{k}\" must be a string, not `{other}`"))),
+        })
+        .collect()
+}
+
+fn toml_to_json(v: &toml::Value) -> Result<serde_json::Value, String> {
+    serde_json::to_value(v).map_err(|e| format!("cannot compare with JSON: {e}"))
+}
+
+/// Human durations: `"500ms"`, `"10s"`, `"2m"`, `"1h 30m"`.
+pub fn parse_duration(text: &str) -> Result<Duration, String> {
+    humantime::parse_duration(text.trim())
+        .map_err(|e| format!("\"{text}\" is not a duration ({e}); write e.g. \"500ms\", \"10s\", \"2m\", \"1h\""))
+}
+
+fn opt_duration<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Duration>, D::Error> {
+    let text = String::deserialize(d)?;
+    parse_duration(&text).map(Some).map_err(serde::de::Error::custom)
+}
+
+// ---------------------------------------------------------------------------------------
+// Locating errors in the source text.
+
+fn locate_error(text: &str, path: &Path, span: Range<usize>, field: Option<String>, message: String) -> ConfigError {
+    let start = span.start.min(text.len());
+    let line_start = text[..start].rfind('\n').map_or(0, |i| i + 1);
+    let line = text[..line_start].matches('\n').count() + 1;
+    let column = text[line_start..start].chars().count() + 1;
+    let source_line = text[line_start..].lines().next().map(str::to_string);
+    ConfigError { file: path.to_path_buf(), line, column, field, message, source_line }
+}
+
+/// The key written at the start of the line containing `offset`, if that line is `key = …`.
+fn key_at(text: &str, offset: usize) -> Option<String> {
+    let offset = offset.min(text.len());
+    let line_start = text[..offset].rfind('\n').map_or(0, |i| i + 1);
+    let line = text[line_start..].lines().next()?;
+    let (key, _) = line.split_once('=')?;
+    let key = key.trim().trim_matches('"');
+    (!key.is_empty() && !key.starts_with('[')).then(|| key.to_string())
+}
+
+/// The span of `key = …` in the table that starts at `table.start`: from that line to the
+/// next table header (a table's own span may cover only its header).
+fn find_key_in(text: &str, table: Range<usize>, key: &str) -> Option<Range<usize>> {
+    let start = text[..table.start.min(text.len())].rfind('\n').map_or(0, |i| i + 1);
+    let mut offset = start;
+    for (n, line) in text[start..].split_inclusive('\n').enumerate() {
+        let trimmed = line.trim_start();
+        if n > 0 && trimmed.starts_with('[') {
+            break;
+        }
+        if let Some(rest) = trimmed.strip_prefix(key)
+            && rest.trim_start().starts_with('=')
+        {
+            let at = offset + (line.len() - trimmed.len());
+            return Some(at..at + key.len());
+        }
+        offset += line.len();
+    }
+    None
+}

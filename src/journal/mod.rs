@@ -1,0 +1,178 @@
+//! The append-only incident journal: the single source of truth.
+//!
+//! One JSON event per line. Appends from any number of processes are serialised with an
+//! exclusive `flock`, and an append returns only once the line is on disk (`fsync`), so
+//! anything shown as saved survives a crash. Reading never fails on damage it can skip:
+//! torn, corrupt and oversized lines are reported with their line numbers.
+
+mod author;
+mod event;
+mod reader;
+mod wire;
+
+use std::fs::{File, OpenOptions};
+use std::io::{self, BufReader, Seek, SeekFrom, Write};
+use std::os::unix::fs::{FileExt, OpenOptionsExt};
+use std::path::{Path, PathBuf};
+
+pub use author::default_author;
+pub use event::{Audience, CheckState, Event, EventBody, Milestone, Mode, SCHEMA_VERSION, Status, format_ts};
+pub use reader::{LineProblem, MAX_LINE_BYTES, ProblemKind, Scan, decode_line};
+
+/// Permissions for a new journal: the operator's alone, unless a shared war room asks for group access.
+pub const PRIVATE_MODE: u32 = 0o600;
+pub const SHARED_MODE: u32 = 0o660;
+
+#[derive(Debug, thiserror::Error)]
+pub enum JournalError {
+    #[error("{}: {source}", path.display())]
+    Io { path: PathBuf, source: io::Error },
+    #[error(
+        "{}:{line}: written by a newer warroom (journal schema v{found}; this build reads up to v{}). \
+         Upgrade warroom to open this journal.",
+        path.display(), SCHEMA_VERSION
+    )]
+    NewerSchema { path: PathBuf, line: usize, found: u32 },
+    #[error("{}: cannot encode event: {source}", path.display())]
+    Encode { path: PathBuf, source: serde_json::Error },
+}
+
+impl JournalError {
+    pub(crate) fn io(path: &Path, source: io::Error) -> Self {
+        JournalError::Io { path: path.to_path_buf(), source }
+    }
+}
+
+/// An open journal, ready for appending and for following other writers.
+#[derive(Debug)]
+pub struct Journal {
+    path: PathBuf,
+    file: File,
+}
+
+impl Journal {
+    /// Opens (creating with mode 0600 if needed) and replays the journal at `path`.
+    pub fn open(path: impl AsRef<Path>) -> Result<(Journal, Scan), JournalError> {
+        Self::open_with_mode(path, PRIVATE_MODE)
+    }
+
+    /// As [`Journal::open`], with the permission bits used if the file is created.
+    pub fn open_with_mode(path: impl AsRef<Path>, mode: u32) -> Result<(Journal, Scan), JournalError> {
+        let path = path.as_ref().to_path_buf();
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).map_err(|e| JournalError::io(dir, e))?;
+        }
+        let file = OpenOptions::new()
+            .read(true)
+            .append(true)
+            .create(true)
+            .mode(mode)
+            .open(&path)
+            .map_err(|e| JournalError::io(&path, e))?;
+        let journal = Journal { path, file };
+        let scan = journal.read_from(Scan::default())?;
+        Ok((journal, scan))
+    }
+
+    /// Reads a journal without creating or writing it (reports, validation, read-only viewers).
+    pub fn read(path: impl AsRef<Path>) -> Result<Scan, JournalError> {
+        let path = path.as_ref();
+        let file = File::open(path).map_err(|e| JournalError::io(path, e))?;
+        read_settled(path, &file, Scan::default())
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Continues a previous scan: reads the lines other writers appended since `scan.end_offset`.
+    /// Problems and events found are added to those already in `scan`; pass a scan whose
+    /// `events` were drained to receive only the new ones.
+    pub fn read_from(&self, scan: Scan) -> Result<Scan, JournalError> {
+        read_settled(&self.path, &self.file, scan)
+    }
+
+    /// Appends one event and returns once it is on disk.
+    pub fn append(&self, event: &Event) -> Result<(), JournalError> {
+        self.append_all(std::slice::from_ref(event))
+    }
+
+    /// Appends several events with one lock and one `fsync`; all or, on error, none are reported written.
+    pub fn append_all(&self, events: &[Event]) -> Result<(), JournalError> {
+        let mut bytes = Vec::with_capacity(256 * events.len());
+        for event in events {
+            serde_json::to_writer(&mut bytes, event)
+                .map_err(|source| JournalError::Encode { path: self.path.clone(), source })?;
+            bytes.push(b'\n');
+        }
+        let io_err = |e| JournalError::io(&self.path, e);
+        let _guard = FileLock::exclusive(&self.file).map_err(io_err)?;
+        // A writer killed mid-line leaves a torn tail; start on a fresh line so the torn
+        // bytes stay one skippable line and never corrupt this event.
+        let len = self.file.metadata().map_err(io_err)?.len();
+        if len > 0 {
+            let mut last = [0u8; 1];
+            self.file.read_exact_at(&mut last, len - 1).map_err(io_err)?;
+            if last[0] != b'\n' {
+                bytes.insert(0, b'\n');
+            }
+        }
+        // O_APPEND plus the exclusive lock: the whole batch lands contiguously at the end.
+        (&self.file).write_all(&bytes).map_err(io_err)?;
+        self.file.sync_data().map_err(io_err)?;
+        Ok(())
+    }
+}
+
+/// Reads from `scan.end_offset` to the end. A partial last line may be a writer still at
+/// work: wait for the writers' lock and look again before calling it torn.
+fn read_settled(path: &Path, file: &File, scan: Scan) -> Result<Scan, JournalError> {
+    let scan = read_unlocked(path, file, scan)?;
+    if scan.partial_tail == 0 {
+        return Ok(scan);
+    }
+    let _shared = FileLock::shared(file).map_err(|e| JournalError::io(path, e))?;
+    read_unlocked(path, file, scan)
+}
+
+fn read_unlocked(path: &Path, file: &File, mut scan: Scan) -> Result<Scan, JournalError> {
+    let mut handle = file.try_clone().map_err(|e| JournalError::io(path, e))?;
+    handle.seek(SeekFrom::Start(scan.end_offset)).map_err(|e| JournalError::io(path, e))?;
+    let mut reader = BufReader::with_capacity(256 * 1024, handle);
+    reader::scan_into(&mut reader, path, &mut scan)?;
+    Ok(scan)
+}
+
+impl Scan {
+    /// The torn-tail report, if the scan ended on an incomplete line (call after a settled read).
+    pub fn torn_tail(&self) -> Option<LineProblem> {
+        (self.partial_tail > 0)
+            .then(|| LineProblem { line: self.lines + 1, kind: ProblemKind::Torn { bytes: self.partial_tail } })
+    }
+
+    /// Every skipped line, torn tail included, as `path:line: reason` messages.
+    pub fn warnings(&self, path: &Path) -> Vec<String> {
+        self.problems.iter().chain(self.torn_tail().as_ref()).map(|p| p.describe(path)).collect()
+    }
+}
+
+/// An OS advisory lock on the journal file, released on drop.
+struct FileLock<'a>(&'a File);
+
+impl<'a> FileLock<'a> {
+    fn exclusive(file: &'a File) -> io::Result<Self> {
+        file.lock()?;
+        Ok(FileLock(file))
+    }
+
+    fn shared(file: &'a File) -> io::Result<Self> {
+        file.lock_shared()?;
+        Ok(FileLock(file))
+    }
+}
+
+impl Drop for FileLock<'_> {
+    fn drop(&mut self) {
+        let _ = self.0.unlock();
+    }
+}

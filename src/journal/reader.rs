@@ -1,0 +1,178 @@
+//! Reading journal lines: bounded in length, tolerant of damage, precise about where.
+
+use std::io::{self, BufRead};
+use std::path::Path;
+
+use super::JournalError;
+use super::event::{Event, SCHEMA_VERSION};
+
+/// Longest line accepted. A journal shared between users may hold a forged giant line;
+/// it is skipped and reported, never loaded whole into memory.
+pub const MAX_LINE_BYTES: usize = 1 << 20;
+
+/// A line that was skipped, and why. Displayed as `path:line: reason`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LineProblem {
+    pub line: usize,
+    pub kind: ProblemKind,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ProblemKind {
+    /// The last line has no newline: a writer died mid-append.
+    Torn { bytes: usize },
+    /// The line is not a valid event.
+    Corrupt { reason: String },
+    /// The line is longer than [`MAX_LINE_BYTES`].
+    TooLong { bytes: usize },
+}
+
+impl LineProblem {
+    pub fn describe(&self, path: &Path) -> String {
+        let where_ = format!("{}:{}", path.display(), self.line);
+        match &self.kind {
+            ProblemKind::Torn { bytes } => format!(
+                "{where_}: last line is incomplete ({bytes} bytes, no newline; a writer stopped mid-append) — skipped"
+            ),
+            ProblemKind::Corrupt { reason } => format!("{where_}: not a valid event ({reason}) — skipped"),
+            ProblemKind::TooLong { bytes } => {
+                format!("{where_}: line is {bytes} bytes, over the {MAX_LINE_BYTES}-byte limit — skipped")
+            }
+        }
+    }
+}
+
+/// The result of reading a stretch of journal.
+#[derive(Debug, Default)]
+pub struct Scan {
+    pub events: Vec<Event>,
+    pub problems: Vec<LineProblem>,
+    /// Byte offset just past the last complete line read; a follower resumes here.
+    pub end_offset: u64,
+    /// Number of complete lines read so far (the next line's number is this + 1).
+    pub lines: usize,
+    /// Bytes after `end_offset` that did not end in a newline (torn or still being written).
+    pub partial_tail: usize,
+}
+
+enum RawLine {
+    Complete(usize),
+    TooLong(usize),
+    Partial(usize),
+    Eof,
+}
+
+/// Reads one line into `buf` (without its newline), keeping at most `cap` bytes.
+fn next_line<R: BufRead>(r: &mut R, buf: &mut Vec<u8>, cap: usize) -> io::Result<RawLine> {
+    buf.clear();
+    let mut total = 0usize;
+    loop {
+        let avail = match r.fill_buf() {
+            Ok(a) => a,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        };
+        if avail.is_empty() {
+            return Ok(if total == 0 { RawLine::Eof } else { RawLine::Partial(total) });
+        }
+        let (chunk, found) = match memchr::memchr(b'\n', avail) {
+            Some(i) => (i, true),
+            None => (avail.len(), false),
+        };
+        let room = cap.saturating_sub(buf.len());
+        buf.extend_from_slice(&avail[..chunk.min(room)]);
+        total += chunk;
+        r.consume(if found { chunk + 1 } else { chunk });
+        if found {
+            return Ok(if total > cap { RawLine::TooLong(total) } else { RawLine::Complete(total) });
+        }
+    }
+}
+
+/// Decodes one line. `Ok(None)` for a blank line.
+pub fn decode_line(bytes: &[u8]) -> Result<Option<Event>, LineDecodeError> {
+    Decoder::new().decode(&mut bytes.to_vec())
+}
+
+/// Decodes journal lines.
+#[derive(Default)]
+pub struct Decoder;
+
+impl Decoder {
+    pub fn new() -> Self {
+        Decoder
+    }
+
+    /// Decodes `line` (without its newline).
+    pub fn decode(&mut self, line: &mut [u8]) -> Result<Option<Event>, LineDecodeError> {
+        let line = line.strip_suffix(b"\r").unwrap_or(line);
+        if line.iter().all(u8::is_ascii_whitespace) {
+            return Ok(None);
+        }
+        // Validating UTF-8 once up front is cheaper than serde_json checking each string.
+        let text = std::str::from_utf8(line).map_err(|e| LineDecodeError::Invalid(format!("not UTF-8: {e}")))?;
+        match serde_json::from_str::<Event>(text) {
+            Ok(event) => check_version(event),
+            Err(e) => {
+                // A newer schema may not even parse as today's events: look at `v` alone so
+                // the operator is told to upgrade rather than that the journal is corrupt.
+                #[derive(serde::Deserialize)]
+                struct VersionOnly {
+                    v: u32,
+                }
+                match serde_json::from_str::<VersionOnly>(text) {
+                    Ok(VersionOnly { v }) if v > SCHEMA_VERSION => Err(LineDecodeError::NewerSchema(v)),
+                    _ => Err(LineDecodeError::Invalid(e.to_string())),
+                }
+            }
+        }
+    }
+}
+
+fn check_version(event: Event) -> Result<Option<Event>, LineDecodeError> {
+    if event.v > SCHEMA_VERSION { Err(LineDecodeError::NewerSchema(event.v)) } else { Ok(Some(event)) }
+}
+
+#[derive(Debug)]
+pub enum LineDecodeError {
+    NewerSchema(u32),
+    Invalid(String),
+}
+
+/// Reads complete lines from `r`, which is positioned at `scan.end_offset`, appending to `scan`.
+/// A trailing line without newline is left unconsumed and measured in `partial_tail`.
+pub fn scan_into<R: BufRead>(r: &mut R, path: &Path, scan: &mut Scan) -> Result<(), JournalError> {
+    let mut buf = Vec::with_capacity(512);
+    let mut decoder = Decoder::new();
+    scan.partial_tail = 0;
+    loop {
+        let raw = next_line(r, &mut buf, MAX_LINE_BYTES).map_err(|e| JournalError::io(path, e))?;
+        let consumed = match raw {
+            RawLine::Eof => return Ok(()),
+            RawLine::Partial(n) => {
+                scan.partial_tail = n;
+                return Ok(());
+            }
+            RawLine::TooLong(n) => {
+                scan.lines += 1;
+                scan.problems.push(LineProblem { line: scan.lines, kind: ProblemKind::TooLong { bytes: n } });
+                n + 1
+            }
+            RawLine::Complete(n) => {
+                scan.lines += 1;
+                match decoder.decode(&mut buf) {
+                    Ok(Some(event)) => scan.events.push(event),
+                    Ok(None) => {}
+                    Err(LineDecodeError::NewerSchema(v)) => {
+                        return Err(JournalError::NewerSchema { path: path.to_path_buf(), line: scan.lines, found: v });
+                    }
+                    Err(LineDecodeError::Invalid(reason)) => {
+                        scan.problems.push(LineProblem { line: scan.lines, kind: ProblemKind::Corrupt { reason } })
+                    }
+                }
+                n + 1
+            }
+        };
+        scan.end_offset += consumed as u64;
+    }
+}

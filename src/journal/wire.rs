@@ -1,0 +1,114 @@
+//! Fast decoding of a journal line: one flat struct with every field any kind uses, borrowed
+//! from the line where no unescaping is needed, then checked per kind. Unknown fields are
+//! ignored, so a newer warroom's extra fields do not break an older reader of the same `v`.
+
+use std::borrow::Cow;
+
+use chrono::{DateTime, Utc};
+use serde::Deserialize;
+
+use super::event::{Audience, CheckState, Event, EventBody, Milestone, Mode, Status, parse_ts};
+
+#[derive(Deserialize)]
+pub(super) struct WireEvent<'a> {
+    v: u32,
+    #[serde(borrow)]
+    id: Cow<'a, str>,
+    #[serde(borrow)]
+    ts: Cow<'a, str>,
+    #[serde(borrow)]
+    author: Cow<'a, str>,
+    #[serde(borrow)]
+    kind: Cow<'a, str>,
+    #[serde(default, borrow)]
+    title: Option<Cow<'a, str>>,
+    severity: Option<u8>,
+    mode: Option<Mode>,
+    status: Option<Status>,
+    milestone: Option<Milestone>,
+    #[serde(default, borrow)]
+    at: Option<Cow<'a, str>>,
+    #[serde(default, borrow)]
+    check: Option<Cow<'a, str>>,
+    #[serde(default, borrow)]
+    role: Option<Cow<'a, str>>,
+    #[serde(default, borrow)]
+    person: Option<Cow<'a, str>>,
+    from: Option<CheckState>,
+    to: Option<CheckState>,
+    #[serde(default, borrow)]
+    detail: Option<Cow<'a, str>>,
+    #[serde(default, borrow)]
+    text: Option<Cow<'a, str>>,
+    #[serde(default, borrow)]
+    event: Option<Cow<'a, str>>,
+    #[serde(default, borrow)]
+    item: Option<Cow<'a, str>>,
+    #[serde(default, borrow)]
+    channel: Option<Cow<'a, str>>,
+    audience: Option<Audience>,
+    #[serde(default, borrow)]
+    error: Option<Cow<'a, str>>,
+    #[serde(default, borrow)]
+    scenario: Option<Cow<'a, str>>,
+    speed: Option<f64>,
+}
+
+fn need<T>(value: Option<T>, kind: &str, field: &str) -> Result<T, String> {
+    value.ok_or_else(|| format!("{kind} event lacks `{field}`"))
+}
+
+fn owned(c: Option<Cow<'_, str>>) -> Option<String> {
+    c.map(Cow::into_owned)
+}
+
+impl WireEvent<'_> {
+    pub(super) fn into_event(self) -> Result<Event, String> {
+        let ts: DateTime<Utc> = parse_ts(&self.ts)?;
+        let k = &*self.kind;
+        let s = |c: Option<Cow<'_, str>>, field: &str| need(owned(c), k, field);
+        let body = match k {
+            "incident_opened" => EventBody::IncidentOpened {
+                title: s(self.title, "title")?,
+                severity: need(self.severity, k, "severity")?,
+                mode: self.mode.unwrap_or_default(),
+            },
+            "status_changed" => EventBody::StatusChanged { status: need(self.status, k, "status")? },
+            "milestone_reached" => EventBody::MilestoneReached {
+                milestone: need(self.milestone, k, "milestone")?,
+                at: self.at.as_deref().map(parse_ts).transpose()?,
+                check: owned(self.check),
+            },
+            "severity_changed" => EventBody::SeverityChanged { severity: need(self.severity, k, "severity")? },
+            "role_assigned" => {
+                EventBody::RoleAssigned { role: s(self.role, "role")?, person: s(self.person, "person")? }
+            }
+            "check_changed" => EventBody::CheckChanged {
+                check: s(self.check, "check")?,
+                from: need(self.from, k, "from")?,
+                to: need(self.to, k, "to")?,
+                detail: owned(self.detail).unwrap_or_default(),
+            },
+            "note_added" => EventBody::NoteAdded { text: s(self.text, "text")? },
+            "event_pinned" => EventBody::EventPinned { event: s(self.event, "event")? },
+            "checklist_item_done" => EventBody::ChecklistItemDone { item: s(self.item, "item")? },
+            "checklist_item_undone" => EventBody::ChecklistItemUndone { item: s(self.item, "item")? },
+            "message_sent" => EventBody::MessageSent {
+                channel: s(self.channel, "channel")?,
+                audience: need(self.audience, k, "audience")?,
+                text: s(self.text, "text")?,
+                error: owned(self.error),
+                item: owned(self.item),
+            },
+            "operator_joined" => EventBody::OperatorJoined {},
+            "operator_left" => EventBody::OperatorLeft {},
+            "drill_started" => {
+                EventBody::DrillStarted { scenario: s(self.scenario, "scenario")?, speed: self.speed.unwrap_or(1.0) }
+            }
+            "drill_ended" => EventBody::DrillEnded { scenario: s(self.scenario, "scenario")? },
+            "correction" => EventBody::Correction { event: s(self.event, "event")?, text: s(self.text, "text")? },
+            other => return Err(format!("unknown event kind \"{other}\"")),
+        };
+        Ok(Event { v: self.v, id: self.id.into_owned(), ts, author: self.author.into_owned(), body })
+    }
+}

@@ -1,0 +1,19 @@
+//! warroom: a terminal war room for outages.
+//!
+//! Layers, each depending only on those below it:
+//! - `app` and `tui`: command line, wiring and the screen;
+//! - `incident` (a pure fold of the journal), `journal` (the append-only truth), `monitor`
+//!   (scheduling, confirmation, state changes);
+//! - `probe` (one real transaction against a target);
+//! - `config` reads `warroom.toml` into the types of the layers above; `sanitize` makes
+//!   untrusted text safe to draw.
+
+pub mod app;
+pub mod cli;
+pub mod config;
+pub mod incident;
+pub mod journal;
+pub mod monitor;
+pub mod probe;
+pub mod sanitize;
+pub mod tui;

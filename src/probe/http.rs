@@ -1,0 +1,307 @@
+//! `http`: a real request, read like a user would, judged on status, headers, body and JSON.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use reqwest::header::{HeaderMap, RETRY_AFTER};
+
+use super::outcome::{Health, Outcome, fmt_ms};
+use super::spec::HttpSpec;
+use super::trace::Trace;
+use super::{MAX_DETAIL_CHARS, tls};
+use crate::sanitize::sanitize;
+
+/// HTTP clients shared by all probes with the same TLS/redirect settings. Building a client
+/// loads the root store, which costs far more than a probe, so it is done once per variant.
+/// Connections are never pooled: each probe opens a fresh one, as a health check must.
+#[derive(Clone, Default)]
+pub struct Clients {
+    cache: Arc<Mutex<HashMap<(bool, bool), reqwest::Client>>>,
+}
+
+impl Clients {
+    fn get(&self, spec: &HttpSpec, timeout: Duration) -> Result<reqwest::Client, String> {
+        let key = (spec.follow_redirects, spec.allow_invalid_cert);
+        let mut cache = self.cache.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(client) = cache.get(&key) {
+            return Ok(client.clone());
+        }
+        let client = builder(spec, timeout).build().map_err(|e| format!("cannot build HTTP client: {e}"))?;
+        cache.insert(key, client.clone());
+        Ok(client)
+    }
+}
+
+fn builder(spec: &HttpSpec, timeout: Duration) -> reqwest::ClientBuilder {
+    reqwest::Client::builder()
+        .user_agent(concat!("warroom/", env!("CARGO_PKG_VERSION"), " (health check)"))
+        .pool_max_idle_per_host(0)
+        .tls_info(true)
+        .connect_timeout(timeout)
+        .redirect(if spec.follow_redirects {
+            reqwest::redirect::Policy::limited(10)
+        } else {
+            reqwest::redirect::Policy::none()
+        })
+        .tls_danger_accept_invalid_certs(spec.allow_invalid_cert)
+        .no_proxy()
+}
+
+pub async fn probe(spec: &HttpSpec, clients: &Clients, trace: &Trace, timeout: Duration) -> Outcome {
+    if spec.all_addresses {
+        return probe_all_addresses(spec, trace, timeout).await;
+    }
+    match clients.get(spec, timeout) {
+        Ok(client) => probe_with(spec, &client, trace).await,
+        Err(e) => trace.finish(Health::Down, e),
+    }
+}
+
+/// Probes every address the host resolves to, each through a client pinned to it, and
+/// names the backends that fail (one bad server behind round-robin DNS).
+async fn probe_all_addresses(spec: &HttpSpec, trace: &Trace, timeout: Duration) -> Outcome {
+    trace.step("resolve");
+    let url = match reqwest::Url::parse(&spec.url) {
+        Ok(u) => u,
+        Err(e) => return trace.finish(Health::Down, format!("bad URL: {e}")),
+    };
+    let host = url.host_str().unwrap_or_default().to_string();
+    let port = url.port_or_known_default().unwrap_or(80);
+    let addrs = match super::tcp::resolve_all(&host, port).await {
+        Ok(a) => a,
+        Err(e) => return trace.finish(Health::Down, e),
+    };
+    trace.step("request (all addresses)");
+    let results = futures::future::join_all(addrs.iter().map(|addr| {
+        let spec = spec.clone();
+        let host = host.clone();
+        let addr = *addr;
+        async move {
+            let t = Trace::new();
+            let outcome = match builder(&spec, timeout).resolve(&host, addr).build() {
+                Ok(client) => probe_with(&spec, &client, &t).await,
+                Err(e) => t.finish(Health::Down, format!("cannot build HTTP client: {e}")),
+            };
+            (addr, outcome)
+        }
+    }))
+    .await;
+    super::tcp::combine_backends(trace, results)
+}
+
+async fn probe_with(spec: &HttpSpec, client: &reqwest::Client, trace: &Trace) -> Outcome {
+    let method = reqwest::Method::from_bytes(spec.method.as_bytes()).unwrap_or(reqwest::Method::GET);
+    let mut request = client.request(method.clone(), &spec.url);
+    for (name, value) in &spec.request_headers {
+        request = request.header(name, value);
+    }
+    if let Some(body) = &spec.request_body {
+        request = request.body(body.clone());
+    }
+    trace.step(format!("{method} {}", spec.url));
+    let mut response = match request.send().await {
+        Ok(r) => r,
+        Err(e) => return trace.finish(Health::Down, describe_error(&e)),
+    };
+    let status = response.status();
+    let headers = response.headers().clone();
+    let cert_days_left = response
+        .extensions()
+        .get::<reqwest::tls::TlsInfo>()
+        .and_then(|info| info.peer_certificate())
+        .and_then(|der| tls::cert_info(der).ok())
+        .map(|c| c.days_left(Utc::now()));
+
+    trace.step("read body");
+    let mut body = Vec::new();
+    let mut truncated = false;
+    loop {
+        match response.chunk().await {
+            Ok(Some(chunk)) => {
+                let room = spec.max_body.saturating_sub(body.len());
+                if chunk.len() > room {
+                    body.extend_from_slice(&chunk[..room]);
+                    truncated = true;
+                    break;
+                }
+                body.extend_from_slice(&chunk);
+            }
+            Ok(None) => break,
+            Err(e) => {
+                let mut o = trace.finish(
+                    Health::Down,
+                    format!(
+                        "HTTP {status}: connection failed while reading the body after {} bytes ({})",
+                        body.len(),
+                        root_cause(&e)
+                    ),
+                );
+                o.cert_days_left = cert_days_left;
+                return o;
+            }
+        }
+    }
+    drop(response);
+
+    let mut outcome = trace.finish(Health::Up, String::new());
+    outcome.cert_days_left = cert_days_left;
+    outcome.retry_after = retry_after(&headers, Utc::now());
+    let problems = judge(spec, status, &headers, &body, truncated);
+    let status_text = format!("HTTP {}", status_line(status));
+    if problems.is_empty() {
+        outcome.detail = format!("{status_text} in {}", fmt_ms(outcome.latency));
+    } else {
+        outcome.health = Health::Down;
+        let excerpt = sanitize(&body[..body.len().min(2048)], 120);
+        outcome.detail = format!("{status_text}: {}", problems.join("; "));
+        if !excerpt.is_empty() {
+            outcome.append_detail(&format!("body: \"{excerpt}\""));
+        }
+    }
+    if truncated {
+        outcome.append_detail(&format!("body truncated at {} bytes", spec.max_body));
+    }
+    if let Some(at) = outcome.retry_after {
+        let local = at.with_timezone(&chrono::Local);
+        outcome.append_detail(&format!(
+            "Retry-After: back at {} ({} UTC)",
+            local.format("%H:%M:%S %Z"),
+            at.format("%H:%M:%S")
+        ));
+    }
+    outcome.apply_latency_threshold(spec.degraded_over);
+    if let Some(days) = cert_days_left
+        && days < spec.cert_warn_days
+    {
+        outcome.degrade(&format!("TLS certificate expires in {days} days"));
+    }
+    outcome.detail = crate::sanitize::sanitize_str(&outcome.detail, MAX_DETAIL_CHARS * 2);
+    outcome
+}
+
+fn status_line(status: reqwest::StatusCode) -> String {
+    match status.canonical_reason() {
+        Some(reason) => format!("{} {reason}", status.as_u16()),
+        None => status.as_u16().to_string(),
+    }
+}
+
+/// Every condition that does not hold, in words.
+fn judge(
+    spec: &HttpSpec,
+    status: reqwest::StatusCode,
+    headers: &HeaderMap,
+    body: &[u8],
+    truncated: bool,
+) -> Vec<String> {
+    let mut problems = Vec::new();
+    let code = status.as_u16();
+    if !spec.expect_status.iter().any(|r| r.contains(code)) {
+        let expected: Vec<String> = spec
+            .expect_status
+            .iter()
+            .map(|r| if r.low == r.high { r.low.to_string() } else { format!("{}-{}", r.low, r.high) })
+            .collect();
+        problems.push(format!("status {code} not in expected {}", expected.join(", ")));
+    }
+    for (name, expected) in &spec.header {
+        match headers.get(name.as_str()) {
+            None => problems.push(format!("header {name} missing (expected \"{expected}\")")),
+            Some(v) if v.as_bytes() != expected.as_bytes() => {
+                problems.push(format!("header {name} is \"{}\" (expected \"{expected}\")", sanitize(v.as_bytes(), 80)))
+            }
+            Some(_) => {}
+        }
+    }
+    for name in &spec.header_present {
+        if !headers.contains_key(name.as_str()) {
+            problems.push(format!("header {name} missing"));
+        }
+    }
+    let text = String::from_utf8_lossy(body);
+    if let Some(needle) = &spec.body_contains
+        && !text.contains(needle.as_str())
+    {
+        let scope = if truncated { " (in the part read)" } else { "" };
+        problems.push(format!("body does not contain \"{needle}\"{scope}"));
+    }
+    if let Some(needle) = &spec.body_not_contains
+        && text.contains(needle.as_str())
+    {
+        problems.push(format!("body contains \"{needle}\""));
+    }
+    if !spec.json.is_empty() {
+        match serde_json::from_slice::<serde_json::Value>(body) {
+            Err(e) => problems.push(format!("body is not JSON ({e})")),
+            Ok(doc) => {
+                for (path, expected) in &spec.json {
+                    match json_path(&doc, path) {
+                        None => problems.push(format!("JSON {path} missing (expected {expected})")),
+                        Some(actual) if !json_equal(actual, expected) => {
+                            let shown = sanitize(actual.to_string().as_bytes(), 80);
+                            problems.push(format!("JSON {path} is {shown} (expected {expected})"));
+                        }
+                        Some(_) => {}
+                    }
+                }
+            }
+        }
+    }
+    problems
+}
+
+/// Follows a dotted path (`db.state`, `checks.0.status`) into a JSON document.
+pub fn json_path<'a>(doc: &'a serde_json::Value, path: &str) -> Option<&'a serde_json::Value> {
+    path.split('.').try_fold(doc, |node, key| match node {
+        serde_json::Value::Object(map) => map.get(key),
+        serde_json::Value::Array(items) => key.parse::<usize>().ok().and_then(|i| items.get(i)),
+        _ => None,
+    })
+}
+
+/// Equality that treats 1 and 1.0 alike (TOML integers vs JSON floats).
+fn json_equal(a: &serde_json::Value, b: &serde_json::Value) -> bool {
+    match (a.as_f64(), b.as_f64()) {
+        (Some(x), Some(y)) => x == y,
+        _ => a == b,
+    }
+}
+
+/// `Retry-After` as an absolute time: either delta-seconds or an HTTP date.
+pub fn retry_after(headers: &HeaderMap, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
+    let value = headers.get(RETRY_AFTER)?.to_str().ok()?.trim();
+    if let Ok(secs) = value.parse::<u32>() {
+        return Some(now + chrono::Duration::seconds(i64::from(secs)));
+    }
+    DateTime::parse_from_rfc2822(value).ok().map(|t| t.with_timezone(&Utc))
+}
+
+fn describe_error(e: &reqwest::Error) -> String {
+    let what = if e.is_connect() {
+        "connect failed"
+    } else if e.is_timeout() {
+        "timed out"
+    } else if e.is_redirect() {
+        "too many redirects"
+    } else {
+        "request failed"
+    };
+    format!("{what}: {}", root_cause(e))
+}
+
+/// The innermost error message: "connection refused", "invalid peer certificate: UnknownIssuer", …
+fn root_cause(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut messages = vec![e.to_string()];
+    let mut source = e.source();
+    while let Some(s) = source {
+        messages.push(s.to_string());
+        source = s.source();
+    }
+    // The last two levels usually carry the useful words; drop duplicates.
+    messages.dedup();
+    let tail: Vec<&String> = messages.iter().rev().take(2).collect();
+    let text = tail.into_iter().rev().cloned().collect::<Vec<_>>().join(": ");
+    sanitize(text.as_bytes(), MAX_DETAIL_CHARS)
+}

@@ -1,0 +1,83 @@
+//! The one result type every probe kind returns.
+
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+
+/// How a target is doing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Health {
+    Up,
+    Degraded,
+    Down,
+}
+
+impl Health {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Health::Up => "up",
+            Health::Degraded => "degraded",
+            Health::Down => "down",
+        }
+    }
+}
+
+/// One named step of a protocol exchange and how long it took.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Step {
+    pub name: String,
+    pub took: Duration,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Outcome {
+    pub health: Health,
+    /// Whole-probe wall time.
+    pub latency: Duration,
+    /// One line, sanitised: what happened, and on failure which step and what the server said.
+    pub detail: String,
+    pub steps: Vec<Step>,
+    /// When the server said it will be back (from `Retry-After`), as an absolute time.
+    pub retry_after: Option<DateTime<Utc>>,
+    /// Days until the presented TLS certificate expires.
+    pub cert_days_left: Option<i64>,
+}
+
+impl Outcome {
+    pub fn new(health: Health, latency: Duration, detail: impl Into<String>) -> Self {
+        Outcome { health, latency, detail: detail.into(), steps: Vec::new(), retry_after: None, cert_days_left: None }
+    }
+
+    /// Turns an `Up` outcome degraded (never improves a worse one), appending the reason.
+    pub fn degrade(&mut self, reason: &str) {
+        if self.health == Health::Up {
+            self.health = Health::Degraded;
+        }
+        self.append_detail(reason);
+    }
+
+    pub fn append_detail(&mut self, more: &str) {
+        if self.detail.is_empty() {
+            self.detail = more.to_string();
+        } else {
+            self.detail = format!("{}; {more}", self.detail);
+        }
+    }
+
+    /// Applies a kind's `degraded_over` latency threshold.
+    pub fn apply_latency_threshold(&mut self, threshold: Option<Duration>) {
+        if let Some(limit) = threshold
+            && self.health == Health::Up
+            && self.latency > limit
+        {
+            let msg = format!("slow: {} ms > {} ms", self.latency.as_millis(), limit.as_millis());
+            self.degrade(&msg);
+        }
+    }
+}
+
+/// Milliseconds with one decimal below 10 ms, for details.
+pub fn fmt_ms(d: Duration) -> String {
+    let ms = d.as_secs_f64() * 1000.0;
+    if ms < 10.0 { format!("{ms:.1} ms") } else { format!("{ms:.0} ms") }
+}

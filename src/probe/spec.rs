@@ -1,0 +1,200 @@
+//! What to probe: one typed spec per check kind, built from the config.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+/// Default cap on how much of an HTTP body is read.
+pub const DEFAULT_MAX_BODY: usize = 1 << 20;
+/// Certificates closer to expiry than this turn a check degraded.
+pub const DEFAULT_CERT_WARN_DAYS: i64 = 14;
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum ProbeSpec {
+    Http(HttpSpec),
+    Tcp(TcpSpec),
+    Smtp(SmtpSpec),
+    Dns(DnsSpec),
+    Tls(TlsSpec),
+    Command(CommandSpec),
+}
+
+impl ProbeSpec {
+    pub fn kind(&self) -> &'static str {
+        match self {
+            ProbeSpec::Http(_) => "http",
+            ProbeSpec::Tcp(_) => "tcp",
+            ProbeSpec::Smtp(_) => "smtp",
+            ProbeSpec::Dns(_) => "dns",
+            ProbeSpec::Tls(_) => "tls",
+            ProbeSpec::Command(_) => "command",
+        }
+    }
+
+    /// A short human description of the target, e.g. `https://example.com/health`.
+    pub fn target(&self) -> String {
+        match self {
+            ProbeSpec::Http(s) => s.url.clone(),
+            ProbeSpec::Tcp(s) => format!("{}:{}", s.host, s.port),
+            ProbeSpec::Smtp(s) => format!("{}:{}", s.host, s.port),
+            ProbeSpec::Dns(s) => format!("{} {}", s.record.as_str(), s.query),
+            ProbeSpec::Tls(s) => format!("{}:{}", s.host, s.port),
+            ProbeSpec::Command(s) => s.command.join(" "),
+        }
+    }
+}
+
+/// An expected HTTP status: one code, a class like `2xx`, or a range `200-299`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StatusRange {
+    pub low: u16,
+    pub high: u16,
+}
+
+impl StatusRange {
+    pub fn contains(&self, code: u16) -> bool {
+        (self.low..=self.high).contains(&code)
+    }
+
+    /// Parses `301`, `"2xx"` or `"200-299"`.
+    pub fn parse(text: &str) -> Result<Self, String> {
+        let t = text.trim();
+        let bad = || format!("`{t}` is not a status code, class (`2xx`) or range (`200-299`)");
+        if let Some(class) = t.strip_suffix("xx").or_else(|| t.strip_suffix("XX")) {
+            let d: u16 = class.parse().map_err(|_| bad())?;
+            if !(1..=5).contains(&d) {
+                return Err(bad());
+            }
+            return Ok(StatusRange { low: d * 100, high: d * 100 + 99 });
+        }
+        if let Some((a, b)) = t.split_once('-') {
+            let (low, high) = (a.trim().parse().map_err(|_| bad())?, b.trim().parse().map_err(|_| bad())?);
+            if !(100..=599).contains(&low) || !(low..=599).contains(&high) {
+                return Err(bad());
+            }
+            return Ok(StatusRange { low, high });
+        }
+        let code: u16 = t.parse().map_err(|_| bad())?;
+        if !(100..=599).contains(&code) {
+            return Err(bad());
+        }
+        Ok(StatusRange { low: code, high: code })
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct HttpSpec {
+    pub url: String,
+    pub method: String,
+    pub request_headers: Vec<(String, String)>,
+    pub request_body: Option<String>,
+    pub expect_status: Vec<StatusRange>,
+    pub body_contains: Option<String>,
+    pub body_not_contains: Option<String>,
+    /// Dotted JSON path -> expected value.
+    pub json: Vec<(String, serde_json::Value)>,
+    /// Response header -> expected value (case-insensitive name, exact value).
+    pub header: Vec<(String, String)>,
+    pub header_present: Vec<String>,
+    pub degraded_over: Option<Duration>,
+    pub follow_redirects: bool,
+    pub max_body: usize,
+    pub cert_warn_days: i64,
+    pub allow_invalid_cert: bool,
+    pub all_addresses: bool,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct TcpSpec {
+    pub host: String,
+    pub port: u16,
+    pub send: Option<String>,
+    /// A regular expression the reply must match.
+    pub expect_reply: Option<String>,
+    pub degraded_over: Option<Duration>,
+    pub all_addresses: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StartTls {
+    Required,
+    Optional,
+    Off,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct SmtpSpec {
+    pub host: String,
+    pub port: u16,
+    pub helo: String,
+    pub mail_from: String,
+    pub rcpt_to: Vec<String>,
+    pub starttls: StartTls,
+    /// A message to send with DATA; no DATA when absent.
+    pub data: Option<String>,
+    pub allow_invalid_cert: bool,
+    pub degraded_over: Option<Duration>,
+    pub all_addresses: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RecordType {
+    A,
+    Aaaa,
+    Mx,
+    Txt,
+    Cname,
+    Ns,
+}
+
+impl RecordType {
+    pub fn parse(text: &str) -> Option<Self> {
+        Some(match text.to_ascii_uppercase().as_str() {
+            "A" => RecordType::A,
+            "AAAA" => RecordType::Aaaa,
+            "MX" => RecordType::Mx,
+            "TXT" => RecordType::Txt,
+            "CNAME" => RecordType::Cname,
+            "NS" => RecordType::Ns,
+            _ => return None,
+        })
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RecordType::A => "A",
+            RecordType::Aaaa => "AAAA",
+            RecordType::Mx => "MX",
+            RecordType::Txt => "TXT",
+            RecordType::Cname => "CNAME",
+            RecordType::Ns => "NS",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct DnsSpec {
+    pub query: String,
+    pub record: RecordType,
+    pub server: Option<SocketAddr>,
+    /// Values the answer must contain (all of them).
+    pub expect: Vec<String>,
+    /// Expected response code, upper-case (`NOERROR`, `NXDOMAIN`, …).
+    pub rcode: String,
+    pub degraded_over: Option<Duration>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct TlsSpec {
+    pub host: String,
+    pub port: u16,
+    pub server_name: Option<String>,
+    pub cert_warn_days: i64,
+    pub allow_invalid_cert: bool,
+    pub degraded_over: Option<Duration>,
+    pub all_addresses: bool,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct CommandSpec {
+    pub command: Vec<String>,
+}

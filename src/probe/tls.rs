@@ -1,0 +1,219 @@
+//! `tls`: handshake, then report the certificate's expiry and whether its chain is trusted.
+//! Also the TLS helpers for STARTTLS and HTTP certificate reporting.
+//!
+//! The handshake accepts any certificate (still verifying the handshake signatures), and the
+//! chain is then checked separately against the system roots. That way a probe can say both
+//! "expires in 3 days" and "not trusted: UnknownIssuer" about the same certificate.
+
+use std::sync::{Arc, OnceLock};
+
+use chrono::{DateTime, Utc};
+use rustls::client::WebPkiServerVerifier;
+use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
+use rustls::crypto::CryptoProvider;
+use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
+use rustls::{ClientConfig, DigitallySignedStruct, SignatureScheme};
+use tokio::net::TcpStream;
+use tokio_rustls::client::TlsStream;
+
+use super::outcome::{Health, Outcome, fmt_ms};
+use super::spec::TlsSpec;
+use super::tcp;
+use super::trace::Trace;
+
+fn provider() -> Arc<CryptoProvider> {
+    static PROVIDER: OnceLock<Arc<CryptoProvider>> = OnceLock::new();
+    PROVIDER.get_or_init(|| Arc::new(rustls::crypto::aws_lc_rs::default_provider())).clone()
+}
+
+#[derive(Debug)]
+struct RecordOnly(Arc<CryptoProvider>);
+
+impl ServerCertVerifier for RecordOnly {
+    fn verify_server_cert(
+        &self,
+        _end_entity: &CertificateDer<'_>,
+        _intermediates: &[CertificateDer<'_>],
+        _server_name: &ServerName<'_>,
+        _ocsp: &[u8],
+        _now: UnixTime,
+    ) -> Result<ServerCertVerified, rustls::Error> {
+        // Judged after the handshake by `verify_chain`, so the probe can report on it.
+        Ok(ServerCertVerified::assertion())
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls12_signature(message, cert, dss, &self.0.signature_verification_algorithms)
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls13_signature(message, cert, dss, &self.0.signature_verification_algorithms)
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+        self.0.signature_verification_algorithms.supported_schemes()
+    }
+}
+
+fn handshake_config() -> Result<Arc<ClientConfig>, String> {
+    static CONFIG: OnceLock<Result<Arc<ClientConfig>, String>> = OnceLock::new();
+    CONFIG
+        .get_or_init(|| {
+            let config = ClientConfig::builder_with_provider(provider())
+                .with_safe_default_protocol_versions()
+                .map_err(|e| format!("TLS setup: {e}"))?
+                .dangerous()
+                .with_custom_certificate_verifier(Arc::new(RecordOnly(provider())))
+                .with_no_client_auth();
+            Ok(Arc::new(config))
+        })
+        .clone()
+}
+
+fn chain_verifier() -> Result<Arc<WebPkiServerVerifier>, String> {
+    static VERIFIER: OnceLock<Result<Arc<WebPkiServerVerifier>, String>> = OnceLock::new();
+    VERIFIER
+        .get_or_init(|| {
+            let mut roots = rustls::RootCertStore::empty();
+            let found = rustls_native_certs::load_native_certs();
+            let (added, _ignored) = roots.add_parsable_certificates(found.certs);
+            if added == 0 {
+                return Err("no trusted root certificates on this host (install ca-certificates)".into());
+            }
+            WebPkiServerVerifier::builder_with_provider(Arc::new(roots), provider())
+                .build()
+                .map_err(|e| format!("TLS verifier setup: {e}"))
+        })
+        .clone()
+}
+
+/// Handshakes over `tcp` for `host`, returning the stream and the certificates presented.
+pub async fn handshake(
+    tcp: TcpStream,
+    host: &str,
+) -> Result<(TlsStream<TcpStream>, Vec<CertificateDer<'static>>), String> {
+    let config = handshake_config()?;
+    let name =
+        ServerName::try_from(host.to_string()).map_err(|_| format!("\"{host}\" is not a valid TLS server name"))?;
+    let stream = tokio_rustls::TlsConnector::from(config)
+        .connect(name, tcp)
+        .await
+        .map_err(|e| format!("TLS handshake failed: {}", tcp::io_reason(&e)))?;
+    let certs = stream.get_ref().1.peer_certificates().map(|c| c.to_vec()).unwrap_or_default();
+    if certs.is_empty() {
+        return Err("server presented no certificate".into());
+    }
+    Ok((stream, certs))
+}
+
+/// Whether the presented chain is trusted for `host` by the system roots, now.
+pub fn verify_chain(certs: &[CertificateDer<'static>], host: &str) -> Result<(), String> {
+    let verifier = chain_verifier()?;
+    let name =
+        ServerName::try_from(host.to_string()).map_err(|_| format!("\"{host}\" is not a valid TLS server name"))?;
+    let (leaf, intermediates) = certs.split_first().ok_or("server presented no certificate")?;
+    verifier
+        .verify_server_cert(leaf, intermediates, &name, &[], UnixTime::now())
+        .map(|_| ())
+        .map_err(|e| format!("certificate not trusted: {e}"))
+}
+
+/// What a probe reports about a certificate.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CertInfo {
+    pub subject: String,
+    pub not_after: DateTime<Utc>,
+}
+
+impl CertInfo {
+    pub fn days_left(&self, now: DateTime<Utc>) -> i64 {
+        (self.not_after - now).num_days()
+    }
+}
+
+pub fn cert_info(der: &[u8]) -> Result<CertInfo, String> {
+    let (_, cert) = x509_parser::parse_x509_certificate(der).map_err(|e| format!("unreadable certificate: {e}"))?;
+    let not_after =
+        DateTime::from_timestamp(cert.validity().not_after.timestamp(), 0).ok_or("certificate expiry out of range")?;
+    Ok(CertInfo { subject: crate::sanitize::sanitize(cert.subject().to_string().as_bytes(), 120), not_after })
+}
+
+pub async fn probe(spec: &TlsSpec, trace: &Trace) -> Outcome {
+    trace.step("resolve");
+    let addrs = match tcp::resolve_all(&spec.host, spec.port).await {
+        Ok(a) if spec.all_addresses => a,
+        Ok(a) => a.into_iter().take(1).collect(),
+        Err(e) => return trace.finish(Health::Down, e),
+    };
+    if addrs.len() == 1 {
+        return probe_addr(spec, addrs[0], trace).await;
+    }
+    trace.step("handshake (all addresses)");
+    let results = futures::future::join_all(addrs.into_iter().map(|addr| async move {
+        let t = Trace::new();
+        let o = probe_addr(spec, addr, &t).await;
+        (addr, o)
+    }))
+    .await;
+    tcp::combine_backends(trace, results)
+}
+
+async fn probe_addr(spec: &TlsSpec, addr: std::net::SocketAddr, trace: &Trace) -> Outcome {
+    let name = spec.server_name.as_deref().unwrap_or(&spec.host);
+    trace.step(format!("connect {addr}"));
+    let tcp = match TcpStream::connect(addr).await {
+        Ok(s) => s,
+        Err(e) => return trace.finish(Health::Down, format!("connect {addr}: {}", tcp::io_reason(&e))),
+    };
+    trace.step("TLS handshake");
+    let (_stream, certs) = match handshake(tcp, name).await {
+        Ok(x) => x,
+        Err(e) => return trace.finish(Health::Down, e),
+    };
+    trace.step("verify chain");
+    let chain = verify_chain(&certs, name);
+    let info = cert_info(&certs[0]);
+    let mut outcome = trace.finish(Health::Up, String::new());
+    let now = Utc::now();
+    match info {
+        Err(e) => {
+            outcome.health = Health::Down;
+            outcome.detail = e;
+            return outcome;
+        }
+        Ok(info) => {
+            let days = info.days_left(now);
+            outcome.cert_days_left = Some(days);
+            let expiry = if info.not_after < now {
+                format!("certificate EXPIRED on {}", info.not_after.format("%Y-%m-%d"))
+            } else {
+                format!("certificate expires in {days} days ({})", info.not_after.format("%Y-%m-%d"))
+            };
+            outcome.detail = format!("{expiry}; {}", info.subject);
+            match &chain {
+                Ok(()) => outcome.append_detail("chain trusted"),
+                Err(e) if spec.allow_invalid_cert => outcome.append_detail(&format!("{e} (allowed by config)")),
+                Err(e) => {
+                    outcome.health = Health::Down;
+                    outcome.detail = format!("{e}; {expiry}");
+                }
+            }
+            if outcome.health == Health::Up && days < spec.cert_warn_days {
+                outcome.degrade(&format!("expires within {} days", spec.cert_warn_days));
+            }
+        }
+    }
+    outcome.append_detail(&format!("handshake in {}", fmt_ms(outcome.latency)));
+    outcome.apply_latency_threshold(spec.degraded_over);
+    outcome
+}

@@ -1,0 +1,123 @@
+//! Text from the network or from other people's journal lines, made safe to draw.
+//!
+//! A terminal obeys escape sequences: an HTTP body or an SMTP banner could retitle the
+//! window, write the clipboard (OSC 52) or clear the screen. Everything untrusted passes
+//! through [`sanitize`] before it is stored in an outcome or drawn.
+
+/// Removes escape sequences and control characters, replaces invalid UTF-8, and caps length.
+/// Tabs and newlines become single spaces: details are one line on screen.
+pub fn sanitize(bytes: &[u8], max_chars: usize) -> String {
+    sanitize_str(&String::from_utf8_lossy(bytes), max_chars)
+}
+
+/// As [`sanitize`], for text already decoded.
+pub fn sanitize_str(text: &str, max_chars: usize) -> String {
+    let mut out = String::with_capacity(text.len().min(max_chars * 4));
+    let mut chars = text.chars().peekable();
+    let mut count = 0usize;
+    let mut last_space = false;
+    while let Some(c) = chars.next() {
+        if count >= max_chars {
+            out.push('…');
+            break;
+        }
+        match c {
+            '\u{1b}' => skip_escape(&mut chars),
+            // C1 CSI / OSC / DCS / APC / PM / SOS introducers: swallow their payloads too.
+            '\u{9b}' => skip_csi(&mut chars),
+            '\u{9d}' | '\u{90}' | '\u{9f}' | '\u{9e}' | '\u{98}' => skip_string(&mut chars),
+            '\t' | '\n' | '\r' => {
+                if !last_space && !out.is_empty() {
+                    out.push(' ');
+                    count += 1;
+                    last_space = true;
+                }
+            }
+            c if c.is_control() => {}
+            // Bidirectional overrides can make text read differently from what it is.
+            '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}' => {}
+            c => {
+                out.push(c);
+                count += 1;
+                last_space = c == ' ';
+            }
+        }
+    }
+    out.trim().to_string()
+}
+
+/// Multi-line variant for notes and message bodies: keeps newlines, strips everything else.
+pub fn sanitize_multiline(text: &str, max_chars: usize) -> String {
+    text.split('\n').map(|line| sanitize_str(line, max_chars)).collect::<Vec<_>>().join("\n")
+}
+
+fn skip_escape(chars: &mut std::iter::Peekable<std::str::Chars<'_>>) {
+    match chars.next() {
+        Some('[') => skip_csi(chars),
+        Some(']') | Some('P') | Some('X') | Some('^') | Some('_') => skip_string(chars),
+        // Two-byte sequences (ESC c resets the terminal, ESC 7/8 save/restore, …):
+        // the character after ESC is part of the sequence and is dropped with it.
+        Some(c) if ('\u{20}'..='\u{2f}').contains(&c) => {
+            // Intermediate bytes, then one final byte.
+            while let Some(&n) = chars.peek() {
+                chars.next();
+                if !('\u{20}'..='\u{2f}').contains(&n) {
+                    break;
+                }
+            }
+        }
+        _ => {}
+    }
+}
+
+fn skip_csi(chars: &mut std::iter::Peekable<std::str::Chars<'_>>) {
+    // Parameters and intermediates until a final byte in @..~ (or anything unexpected).
+    for c in chars.by_ref() {
+        if ('\u{40}'..='\u{7e}').contains(&c) || c.is_control() {
+            break;
+        }
+    }
+}
+
+fn skip_string(chars: &mut std::iter::Peekable<std::str::Chars<'_>>) {
+    // OSC/DCS/…: until BEL, ST (ESC \) or the C1 ST.
+    while let Some(c) = chars.next() {
+        match c {
+            '\u{7}' | '\u{9c}' => break,
+            '\u{1b}' => {
+                if chars.peek() == Some(&'\\') {
+                    chars.next();
+                }
+                break;
+            }
+            _ => {}
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn strips_csi_osc_and_controls() {
+        let hostile = b"ok\x1b[2J\x1b]0;pwned\x07 title\x1b]52;c;ZXZpbA==\x1b\\ done\x07\x08";
+        assert_eq!(sanitize(hostile, 200), "ok title done");
+    }
+
+    #[test]
+    fn replaces_invalid_utf8_and_caps_length() {
+        assert_eq!(sanitize(b"caf\xff!", 10), "caf\u{fffd}!");
+        assert_eq!(sanitize_str("abcdefgh", 3), "abc…");
+    }
+
+    #[test]
+    fn folds_whitespace_and_drops_c1_and_bidi() {
+        assert_eq!(sanitize_str("a\r\n\tb\u{9b}31mc\u{202e}d", 50), "a bcd");
+    }
+
+    #[test]
+    fn two_byte_escapes_are_removed_whole() {
+        assert_eq!(sanitize_str("x\u{1b}cy\u{1b}(Bz", 50), "xyz");
+    }
+}
