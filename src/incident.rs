@@ -257,3 +257,210 @@ impl Incident {
         self.timeline.iter().filter(|e| e.pinned_by.is_some())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use chrono::TimeZone;
+
+    use super::*;
+    use crate::journal::EventBody as B;
+
+    fn t(secs: i64) -> DateTime<Utc> {
+        Utc.timestamp_opt(1_790_000_000 + secs, 0).unwrap()
+    }
+
+    fn ev(secs: i64, who: &str, body: B) -> Event {
+        Event::at(t(secs), who, body)
+    }
+
+    fn opened() -> Event {
+        ev(0, "alice@h", B::IncidentOpened { title: "Mail down".into(), severity: 2, mode: Mode::Real })
+    }
+
+    fn check(secs: i64, name: &str, from: CheckState, to: CheckState) -> Event {
+        ev(
+            secs,
+            "poller@h",
+            B::CheckChanged { check: name.into(), from, to, detail: format!("{name} is {}", to.as_str()) },
+        )
+    }
+
+    #[test]
+    fn empty_journal_is_an_empty_incident() {
+        let i = Incident::from_events(Vec::new());
+        assert_eq!(i.title, None);
+        assert_eq!(i.status, Status::Investigating);
+        assert_eq!(i.elapsed(t(10)), None);
+        assert!(i.timeline.is_empty());
+    }
+
+    #[test]
+    fn opening_sets_title_severity_start_and_elapsed() {
+        let i = Incident::from_events(vec![opened()]);
+        assert_eq!(i.title.as_deref(), Some("Mail down"));
+        assert_eq!(i.severity, Some(2));
+        assert_eq!(i.opened_at, Some(t(0)));
+        assert_eq!(i.elapsed(t(4325)), Some(Duration::seconds(4325)));
+        assert!(!i.is_drill());
+    }
+
+    #[test]
+    fn status_severity_and_milestones_fold_with_time_to_figures() {
+        let i = Incident::from_events(vec![
+            opened(),
+            ev(60, "bob@h", B::MilestoneReached { milestone: Milestone::Detected, at: Some(t(30)), check: None }),
+            ev(120, "bob@h", B::MilestoneReached { milestone: Milestone::Acknowledged, at: None, check: None }),
+            ev(130, "bob@h", B::StatusChanged { status: Status::Identified }),
+            ev(140, "bob@h", B::SeverityChanged { severity: 1 }),
+            // A second "detected" does not move the first.
+            ev(150, "bob@h", B::MilestoneReached { milestone: Milestone::Detected, at: None, check: None }),
+        ]);
+        assert_eq!(i.status, Status::Identified);
+        assert_eq!(i.severity, Some(1));
+        assert_eq!(i.time_to(Milestone::Detected), Some(Duration::seconds(30)));
+        assert_eq!(i.time_to(Milestone::Acknowledged), Some(Duration::seconds(120)));
+        assert_eq!(i.time_to(Milestone::Resolved), None);
+        assert_eq!(i.milestones[&Milestone::Acknowledged].1, "bob@h");
+    }
+
+    #[test]
+    fn roles_record_handovers() {
+        let i = Incident::from_events(vec![
+            opened(),
+            ev(10, "alice@h", B::RoleAssigned { role: "commander".into(), person: "alice".into() }),
+            ev(20, "alice@h", B::RoleAssigned { role: "scribe".into(), person: "carol".into() }),
+            ev(900, "alice@h", B::RoleAssigned { role: "commander".into(), person: "bob".into() }),
+        ]);
+        assert_eq!(i.role("commander"), Some("bob"));
+        assert_eq!(i.role("scribe"), Some("carol"));
+        assert_eq!(i.roles["commander"].since, t(900));
+        let commander: Vec<_> = i.handovers.iter().filter(|h| h.role == "commander").collect();
+        assert_eq!(commander.len(), 2);
+        assert_eq!(commander[1].from.as_deref(), Some("alice"));
+        assert_eq!(commander[1].to, "bob");
+    }
+
+    #[test]
+    fn checks_track_state_since_and_acknowledgement() {
+        let mut i = Incident::from_events(vec![
+            opened(),
+            check(5, "smtp", CheckState::Unknown, CheckState::Up),
+            check(5, "web", CheckState::Unknown, CheckState::Up),
+            check(50, "smtp", CheckState::Up, CheckState::Down),
+        ]);
+        assert_eq!(i.checks["smtp"].state, CheckState::Down);
+        assert_eq!(i.checks["smtp"].since, t(50));
+        assert_eq!(i.checks["web"].since, t(5));
+        i.apply(ev(
+            70,
+            "bob@h",
+            B::MilestoneReached { milestone: Milestone::Acknowledged, at: None, check: Some("smtp".into()) },
+        ));
+        assert_eq!(i.checks["smtp"].acknowledged, Some(("bob@h".to_string(), t(70))));
+        // Same state again: detail changes, "since" and the acknowledgement do not.
+        i.apply(check(80, "smtp", CheckState::Down, CheckState::Down));
+        assert_eq!(i.checks["smtp"].since, t(50));
+        assert!(i.checks["smtp"].acknowledged.is_some());
+        // Recovery clears it; the next failure needs a new acknowledgement.
+        i.apply(check(90, "smtp", CheckState::Down, CheckState::Up));
+        i.apply(check(95, "smtp", CheckState::Up, CheckState::Degraded));
+        assert_eq!(i.checks["smtp"].acknowledged, None);
+        assert_eq!(i.failing_checks().iter().map(|(n, _)| *n).collect::<Vec<_>>(), vec!["smtp"]);
+    }
+
+    #[test]
+    fn failing_checks_sort_down_first() {
+        let i = Incident::from_events(vec![
+            check(1, "a-degraded", CheckState::Up, CheckState::Degraded),
+            check(1, "b-down", CheckState::Up, CheckState::Down),
+            check(1, "c-up", CheckState::Unknown, CheckState::Up),
+            check(1, "d-unknown", CheckState::Up, CheckState::Unknown),
+        ]);
+        let names: Vec<_> = i.failing_checks().iter().map(|(n, _)| *n).collect();
+        assert_eq!(names, vec!["b-down", "a-degraded", "d-unknown"]);
+    }
+
+    #[test]
+    fn checklist_done_undone_counts_completions() {
+        let i = Incident::from_events(vec![
+            ev(1, "a@h", B::ChecklistItemDone { item: "update".into() }),
+            ev(2, "a@h", B::ChecklistItemDone { item: "update".into() }),
+            ev(3, "b@h", B::ChecklistItemUndone { item: "update".into() }),
+            ev(4, "b@h", B::ChecklistItemDone { item: "staff".into() }),
+        ]);
+        assert!(!i.checklist["update"].done);
+        assert_eq!(i.checklist["update"].completions, vec![("a@h".to_string(), t(1))]);
+        assert_eq!(i.checklist["update"].last_change, Some(("b@h".to_string(), t(3))));
+        assert!(i.checklist["staff"].done);
+    }
+
+    #[test]
+    fn last_message_per_audience_ignores_failed_sends() {
+        let msg = |secs, audience, error: Option<&str>| {
+            ev(
+                secs,
+                "c@h",
+                B::MessageSent {
+                    channel: "ch".into(),
+                    audience,
+                    text: "x".into(),
+                    error: error.map(str::to_string),
+                    item: None,
+                },
+            )
+        };
+        let i = Incident::from_events(vec![
+            msg(10, Audience::Internal, None),
+            msg(20, Audience::Public, None),
+            msg(30, Audience::Public, Some("HTTP 500")),
+        ]);
+        assert_eq!(i.last_message[&Audience::Internal], t(10));
+        assert_eq!(i.last_message[&Audience::Public], t(20));
+    }
+
+    #[test]
+    fn pins_and_corrections_refer_to_earlier_events() {
+        let note = ev(10, "a@h", B::NoteAdded { text: "relay restarted at 02:10".into() });
+        let id = note.id.clone();
+        let pin = ev(20, "b@h", B::EventPinned { event: id.clone() });
+        let fix = ev(30, "a@h", B::Correction { event: id.clone(), text: "it was 02:15".into() });
+        let fix_id = fix.id.clone();
+        let i = Incident::from_events(vec![opened(), note, pin, fix]);
+        let entry = i.event(&id).unwrap();
+        assert_eq!(entry.pinned_by, Some(("b@h".to_string(), t(20))));
+        assert_eq!(entry.corrections, vec![fix_id]);
+        assert_eq!(i.key_events().count(), 1);
+        // The original is never changed, only annotated.
+        assert!(matches!(&entry.event.body, B::NoteAdded { text } if text == "relay restarted at 02:10"));
+        assert_eq!(i.timeline.len(), 4);
+    }
+
+    #[test]
+    fn pin_of_unknown_event_is_kept_but_marks_nothing() {
+        let i = Incident::from_events(vec![opened(), ev(5, "a@h", B::EventPinned { event: "nope".into() })]);
+        assert_eq!(i.key_events().count(), 0);
+        assert_eq!(i.timeline.len(), 2);
+    }
+
+    #[test]
+    fn operators_join_and_leave() {
+        let i = Incident::from_events(vec![
+            ev(1, "a@h", B::OperatorJoined {}),
+            ev(2, "b@h", B::OperatorJoined {}),
+            ev(3, "a@h", B::OperatorLeft {}),
+        ]);
+        assert_eq!(i.operators.keys().collect::<Vec<_>>(), vec!["b@h"]);
+    }
+
+    #[test]
+    fn drill_marks_incident_as_drill() {
+        let i = Incident::from_events(vec![
+            ev(0, "a@h", B::IncidentOpened { title: "Fire".into(), severity: 1, mode: Mode::Drill }),
+            ev(0, "a@h", B::DrillStarted { scenario: "datacenter-fire".into(), speed: 10.0 }),
+            ev(60, "a@h", B::DrillEnded { scenario: "datacenter-fire".into() }),
+        ]);
+        assert!(i.is_drill());
+        let d = i.drill.unwrap();
+        assert_eq!((d.scenario.as_str(), d.speed, d.ended), ("datacenter-fire", 10.0, Some(t(60))));
+    }
+}

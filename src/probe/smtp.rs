@@ -299,7 +299,7 @@ mod tests {
         let (r, n) = parse_reply(b"250-mx.example\r\n250-SIZE 1000\r\n250 STARTTLS\r\nextra").unwrap().unwrap();
         assert_eq!(r.code, 250);
         assert_eq!(r.lines, vec!["mx.example", "SIZE 1000", "STARTTLS"]);
-        assert_eq!(n, 46);
+        assert_eq!(n, 45);
         assert!(r.offers("starttls"));
     }
 

@@ -1,0 +1,121 @@
+//! The command line, run as a user would: init, validate, check, log.
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+const BIN: &str = env!("CARGO_BIN_EXE_warroom");
+
+fn warroom(dir: &Path, args: &[&str]) -> Output {
+    Command::new(BIN)
+        .args(args)
+        .current_dir(dir)
+        // Keep the user's own config and data dirs out of the test.
+        .env("HOME", dir)
+        .env("XDG_CONFIG_HOME", dir.join("xdg-config"))
+        .env("XDG_DATA_HOME", dir.join("xdg-data"))
+        .output()
+        .unwrap()
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+#[test]
+fn version_and_help() {
+    let dir = tempfile::tempdir().unwrap();
+    let o = warroom(dir.path(), &["--version"]);
+    assert!(stdout(&o).starts_with("warroom "), "{}", stdout(&o));
+    for sub in [&["--help"][..], &["check", "--help"], &["log", "--help"], &["init", "--help"], &["validate", "--help"]]
+    {
+        let o = warroom(dir.path(), sub);
+        assert!(o.status.success(), "{sub:?}");
+        assert!(stdout(&o).contains("Usage: warroom"), "{sub:?}");
+    }
+}
+
+#[test]
+fn init_writes_a_config_that_validates_and_refuses_to_overwrite() {
+    let dir = tempfile::tempdir().unwrap();
+    assert!(warroom(dir.path(), &["init"]).status.success());
+    let o = warroom(dir.path(), &["validate"]);
+    assert!(o.status.success(), "{}", stdout(&o));
+    assert!(stdout(&o).contains("warroom.toml: ok, 2 checks"), "{}", stdout(&o));
+    let again = warroom(dir.path(), &["init"]);
+    assert!(!again.status.success());
+    assert!(String::from_utf8_lossy(&again.stderr).contains("already exists"));
+    assert!(warroom(dir.path(), &["init", "--force"]).status.success());
+}
+
+#[test]
+fn validate_reports_bad_config_and_bad_journal_lines_and_fails() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("bad.toml"),
+        "[[check]]\nname = \"a\"\nkind = \"tcp\"\nhost = \"h\"\nport = \"x\"\n",
+    )
+    .unwrap();
+    let o = warroom(dir.path(), &["validate", "-c", "bad.toml"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stdout(&o).contains("bad.toml:5:8: field `port`"), "{}", stdout(&o));
+
+    std::fs::write(
+        dir.path().join("j.jsonl"),
+        "{\"v\":1,\"id\":\"a\",\"ts\":\"2026-11-21T00:00:00.000Z\",\"author\":\"x\",\"kind\":\"note_added\",\"text\":\"ok\"}\n{oops\n",
+    )
+    .unwrap();
+    let o = warroom(dir.path(), &["validate", "-j", "j.jsonl"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stdout(&o).contains("j.jsonl:2: not a valid event"), "{}", stdout(&o));
+}
+
+#[test]
+fn log_appends_a_note_under_the_callers_name() {
+    let dir = tempfile::tempdir().unwrap();
+    let o = warroom(dir.path(), &["log", "-j", "j.jsonl", "--as", "carol", "restarted", "the", "relay"]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let line = std::fs::read_to_string(dir.path().join("j.jsonl")).unwrap();
+    let v: serde_json::Value = serde_json::from_str(line.trim()).unwrap();
+    assert_eq!(
+        (v["kind"].as_str(), v["author"].as_str(), v["text"].as_str()),
+        (Some("note_added"), Some("carol"), Some("restarted the relay"))
+    );
+    assert_eq!(stdout(&o).trim(), v["id"].as_str().unwrap());
+}
+
+#[test]
+fn log_without_an_open_incident_says_how_to_open_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let o = warroom(dir.path(), &["log", "hello"]);
+    assert!(!o.status.success());
+    assert!(String::from_utf8_lossy(&o.stderr).contains("no open incident journal"));
+}
+
+#[test]
+fn check_json_follows_the_nagios_exit_convention() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = |checks: &str| std::fs::write(dir.path().join("warroom.toml"), checks).unwrap();
+    let cmd = |name: &str, code: u8| {
+        format!(
+            "[[check]]\nname = \"{name}\"\nkind = \"command\"\ncommand = [\"sh\", \"-c\", \"echo {name} says hi; exit {code}\"]\n"
+        )
+    };
+    cfg(&cmd("fine", 0));
+    let o = warroom(dir.path(), &["check", "--json"]);
+    assert_eq!(o.status.code(), Some(0));
+    let rows: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(rows[0]["name"], "fine");
+    assert_eq!(rows[0]["kind"], "command");
+    assert_eq!(rows[0]["status"], "up");
+    assert!(rows[0]["latency_ms"].is_u64());
+    assert!(rows[0]["detail"].as_str().unwrap().starts_with("fine says hi"));
+
+    cfg(&(cmd("fine", 0) + &cmd("slowish", 1)));
+    assert_eq!(warroom(dir.path(), &["check", "--json"]).status.code(), Some(1));
+    cfg(&(cmd("fine", 0) + &cmd("slowish", 1) + &cmd("broken", 2)));
+    let o = warroom(dir.path(), &["check"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stdout(&o).contains("✖ down"), "{}", stdout(&o));
+    cfg("[[check]]\nname = 1\n");
+    assert_eq!(warroom(dir.path(), &["check"]).status.code(), Some(3));
+}

@@ -1,0 +1,202 @@
+//! Config parsing: the documented shape parses; every mistake is located by file, line,
+//! column and field.
+
+use std::path::Path;
+use std::time::Duration;
+
+use warroom::config::{ConfigError, parse};
+use warroom::probe::{ProbeSpec, RecordType, StartTls, StatusRange};
+
+fn err(text: &str) -> ConfigError {
+    parse(text, Path::new("warroom.toml")).expect_err("config should be rejected")
+}
+
+const DOCUMENTED: &str = r#"
+journal_dir = "/srv/incidents"
+theme = "light"
+checklist = "mail-delivery"
+update_every = "20m"
+
+[incident]
+title = "Mail delivery"
+severity = 2
+
+[[check]]
+name = "web"                 # unique, shown on screen
+kind = "http"
+url = "https://example.com/health"
+interval = "10s"
+timeout = "5s"
+expect_status = ["2xx", 301]
+body_contains = "ok"
+json = { "status" = "ok" }
+header = { "content-type" = "application/json" }
+degraded_over = "800ms"
+
+[[check]]
+name = "mail"
+kind = "smtp"
+host = "mx.example.com"
+port = 25
+helo = "warroom.example.com"
+mail_from = "probe@example.com"
+rcpt_to = ["support@example.com"]
+starttls = "optional"        # required | optional | off
+depends_on = ["dns"]
+
+[[check]]
+name = "dns"
+kind = "dns"
+query = "example.com"
+record = "MX"
+server = "192.0.2.53:53"     # optional; system resolver otherwise
+expect = ["mail.example.com"]
+
+[[check]]
+name = "imap-port"
+kind = "tcp"
+host = "mx.example.com"
+port = 993
+
+[[check]]
+name = "postfix"
+kind = "command"
+command = ["systemctl", "is-active", "postfix"]
+
+[[check]]
+name = "cert"
+kind = "tls"
+host = "example.com"
+"#;
+
+#[test]
+fn the_documented_example_parses_into_typed_checks() {
+    let c = parse(DOCUMENTED, Path::new("warroom.toml")).unwrap();
+    assert_eq!(c.theme.as_deref(), Some("light"));
+    assert_eq!(c.update_every, Some(Duration::from_secs(1200)));
+    assert_eq!(c.incident_severity, Some(2));
+    assert_eq!(c.checks.len(), 6);
+    let web = &c.checks[0];
+    assert_eq!(web.schedule.interval, Duration::from_secs(10));
+    assert_eq!(web.schedule.timeout, Duration::from_secs(5));
+    assert_eq!(web.schedule.fail_after, 2);
+    assert_eq!(web.schedule.recover_after, 1);
+    let ProbeSpec::Http(h) = &web.probe else { panic!() };
+    assert_eq!(h.expect_status, vec![StatusRange { low: 200, high: 299 }, StatusRange { low: 301, high: 301 }]);
+    assert_eq!(h.json, vec![("status".to_string(), serde_json::json!("ok"))]);
+    assert_eq!(h.degraded_over, Some(Duration::from_millis(800)));
+    assert_eq!(h.max_body, 1 << 20);
+    assert!(h.follow_redirects);
+    let mail = &c.checks[1];
+    assert_eq!(mail.depends_on, vec!["dns"]);
+    assert_eq!(mail.schedule.interval, Duration::from_secs(30), "default interval");
+    let ProbeSpec::Smtp(s) = &mail.probe else { panic!() };
+    assert_eq!((s.port, s.starttls, s.rcpt_to.len()), (25, StartTls::Optional, 1));
+    let ProbeSpec::Dns(d) = &c.checks[2].probe else { panic!() };
+    assert_eq!((d.record, d.server.unwrap().port(), d.rcode.as_str()), (RecordType::Mx, 53, "NOERROR"));
+    let ProbeSpec::Tls(t) = &c.checks[5].probe else { panic!() };
+    assert_eq!((t.port, t.cert_warn_days), (443, 14));
+}
+
+#[test]
+fn errors_name_file_line_column_and_field() {
+    // (config, line, column, field, words the message must contain)
+    let cases: &[(&str, usize, usize, &str, &str)] = &[
+        ("theme = 3\n", 1, 9, "theme", "invalid type"),
+        (
+            "[[check]]\nname = \"a\"\nkind = \"tcp\"\nhost = \"h\"\nport = 1\ninterval = \"10 parsecs\"\n",
+            6,
+            12,
+            "interval",
+            "not a duration",
+        ),
+        (
+            "[[check]]\nname = \"a\"\nkind = \"http\"\nurl = \"http://h/\"\nbody_contians = \"ok\"\n",
+            5,
+            1,
+            "body_contians",
+            "unknown field",
+        ),
+        ("[[check]]\nname = \"a\"\nkind = \"http\"\n", 2, 8, "url", "needs `url`"),
+        ("[[check]]\nname = \"a\"\nkind = \"gopher\"\n", 3, 1, "kind", "unknown kind \"gopher\""),
+        (
+            "[[check]]\nname = \"a\"\nkind = \"tcp\"\nhost = \"h\"\nport = 1\nurl = \"http://x/\"\n",
+            6,
+            1,
+            "url",
+            "does not apply to a tcp check",
+        ),
+        (
+            "[[check]]\nname = \"a\"\nkind = \"tcp\"\nhost = \"h\"\nport = 1\n\n[[check]]\nname = \"a\"\nkind = \"tcp\"\nhost = \"h\"\nport = 2\n",
+            8,
+            1,
+            "name",
+            "already has this name",
+        ),
+        ("[[check]]\nname = \"a\"\nkind = \"http\"\nurl = \"ftp://h/\"\n", 4, 1, "url", "http:// or https://"),
+        (
+            "[[check]]\nname = \"a\"\nkind = \"http\"\nurl = \"http://h/\"\nexpect_status = [\"6xx\"]\n",
+            5,
+            1,
+            "expect_status",
+            "`6xx`",
+        ),
+        (
+            "[[check]]\nname = \"m\"\nkind = \"smtp\"\nhost = \"h\"\nmail_from = \"a@b\"\n",
+            2,
+            8,
+            "rcpt_to",
+            "at least one recipient",
+        ),
+        (
+            "[[check]]\nname = \"m\"\nkind = \"smtp\"\nhost = \"h\"\nmail_from = \"a@b\"\nrcpt_to = [\"c@d\"]\nstarttls = \"maybe\"\n",
+            7,
+            1,
+            "starttls",
+            "required, optional or off",
+        ),
+        ("[[check]]\nname = \"d\"\nkind = \"dns\"\nquery = \"x\"\nrecord = \"SRV\"\n", 5, 1, "record", "A, AAAA, MX"),
+        (
+            "[[check]]\nname = \"d\"\nkind = \"dns\"\nquery = \"x\"\nserver = \"localhost\"\n",
+            5,
+            1,
+            "server",
+            "address:port",
+        ),
+        (
+            "[[check]]\nname = \"t\"\nkind = \"tcp\"\nhost = \"h\"\nport = 1\ndepends_on = [\"ghost\"]\n",
+            6,
+            1,
+            "depends_on",
+            "\"ghost\"",
+        ),
+        (
+            "[[check]]\nname = \"t\"\nkind = \"tcp\"\nhost = \"h\"\nport = 1\nexpect_reply = \"(\"\n",
+            6,
+            1,
+            "expect_reply",
+            "not a valid pattern",
+        ),
+        ("[[check]]\nname = \"t\"\nkind = \"tcp\"\nhost = \"h\"\nport = 70000\n", 5, 8, "port", ""),
+        ("[[check]]\nname = \"c\"\nkind = \"command\"\ncommand = []\n", 4, 1, "command", "needs `command"),
+        (
+            "[[check]]\nname = \"t\"\nkind = \"tcp\"\nhost = \"h\"\nport = 1\nfail_after = 0\n",
+            6,
+            1,
+            "fail_after",
+            "at least 1",
+        ),
+        ("[incident]\nseverity = 9\n", 2, 12, "severity", "1 (worst) to 5"),
+        ("[[check]\n", 1, 9, "", "expected `]`"),
+    ];
+    for (text, line, column, field, words) in cases {
+        let e = err(text);
+        let shown = e.to_string();
+        assert_eq!((e.line, e.column), (*line, *column), "wrong place for:\n{text}\n{shown}");
+        if !field.is_empty() {
+            assert_eq!(e.field.as_deref(), Some(*field), "wrong field for:\n{text}\n{shown}");
+        }
+        assert!(shown.starts_with(&format!("warroom.toml:{line}:{column}: ")), "{shown}");
+        assert!(shown.contains(words), "message lacks {words:?}:\n{shown}");
+    }
+}

@@ -1,0 +1,398 @@
+//! The journal: round trips, damage, permissions, crashes and concurrent writers.
+
+use std::collections::{HashMap, HashSet};
+use std::io::{BufRead, BufReader, Write};
+use std::os::unix::fs::PermissionsExt;
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use chrono::{TimeZone, Utc};
+use proptest::prelude::*;
+use warroom::journal::{
+    Audience, CheckState, Event, EventBody, Journal, JournalError, MAX_LINE_BYTES, Milestone, Mode, ProblemKind, Status,
+};
+
+const BIN: &str = env!("CARGO_BIN_EXE_warroom");
+
+fn note(text: &str) -> Event {
+    Event::new("tester@host", EventBody::NoteAdded { text: text.into() })
+}
+
+// ---------------------------------------------------------------------------------------
+// Round trip
+
+fn text() -> impl Strategy<Value = String> {
+    // Any Unicode, including quotes, backslashes, control characters and escapes.
+    proptest::string::string_regex("(?s).{0,40}").unwrap()
+}
+
+fn check_state() -> impl Strategy<Value = CheckState> {
+    prop_oneof![Just(CheckState::Unknown), Just(CheckState::Up), Just(CheckState::Degraded), Just(CheckState::Down)]
+}
+
+fn body() -> impl Strategy<Value = EventBody> {
+    let milestone = prop_oneof![
+        Just(Milestone::Detected),
+        Just(Milestone::Acknowledged),
+        Just(Milestone::Mitigated),
+        Just(Milestone::Resolved)
+    ];
+    let status = prop_oneof![
+        Just(Status::Investigating),
+        Just(Status::Identified),
+        Just(Status::Monitoring),
+        Just(Status::Resolved)
+    ];
+    prop_oneof![
+        (text(), 1u8..=5, any::<bool>()).prop_map(|(title, severity, drill)| EventBody::IncidentOpened {
+            title,
+            severity,
+            mode: if drill { Mode::Drill } else { Mode::Real }
+        }),
+        status.prop_map(|status| EventBody::StatusChanged { status }),
+        (milestone, proptest::option::of(0i64..2_000_000_000), proptest::option::of(text())).prop_map(
+            |(milestone, at, check)| {
+                EventBody::MilestoneReached { milestone, at: at.map(|s| Utc.timestamp_opt(s, 0).unwrap()), check }
+            }
+        ),
+        (1u8..=5).prop_map(|severity| EventBody::SeverityChanged { severity }),
+        (text(), text()).prop_map(|(role, person)| EventBody::RoleAssigned { role, person }),
+        (text(), check_state(), check_state(), text()).prop_map(|(check, from, to, detail)| EventBody::CheckChanged {
+            check,
+            from,
+            to,
+            detail
+        }),
+        text().prop_map(|text| EventBody::NoteAdded { text }),
+        text().prop_map(|event| EventBody::EventPinned { event }),
+        text().prop_map(|item| EventBody::ChecklistItemDone { item }),
+        text().prop_map(|item| EventBody::ChecklistItemUndone { item }),
+        (text(), any::<bool>(), text(), proptest::option::of(text()), proptest::option::of(text())).prop_map(
+            |(channel, public, text, error, item)| EventBody::MessageSent {
+                channel,
+                audience: if public { Audience::Public } else { Audience::Internal },
+                text,
+                error,
+                item
+            }
+        ),
+        Just(EventBody::OperatorJoined {}),
+        Just(EventBody::OperatorLeft {}),
+        (text(), 0.1f64..1000.0).prop_map(|(scenario, speed)| EventBody::DrillStarted { scenario, speed }),
+        text().prop_map(|scenario| EventBody::DrillEnded { scenario }),
+        (text(), text()).prop_map(|(event, text)| EventBody::Correction { event, text }),
+    ]
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(64))]
+    #[test]
+    fn every_event_kind_round_trips_through_the_file(bodies in proptest::collection::vec(body(), 1..20), author in text()) {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("j.jsonl");
+        let (journal, scan) = Journal::open(&path).unwrap();
+        prop_assert!(scan.events.is_empty());
+        let events: Vec<Event> = bodies.into_iter().map(|b| Event::new(author.clone(), b)).collect();
+        for e in &events {
+            journal.append(e).unwrap();
+        }
+        let back = Journal::read(&path).unwrap();
+        prop_assert!(back.problems.is_empty(), "{:?}", back.problems);
+        prop_assert_eq!(back.torn_tail(), None);
+        prop_assert_eq!(&back.events, &events);
+        // One event per line, whatever the text held.
+        let raw = std::fs::read_to_string(&path).unwrap();
+        prop_assert_eq!(raw.lines().count(), events.len());
+    }
+}
+
+#[test]
+fn wire_format_has_the_documented_envelope() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("j.jsonl");
+    let (journal, _) = Journal::open(&path).unwrap();
+    journal.append(&note("hello")).unwrap();
+    let line = std::fs::read_to_string(&path).unwrap();
+    let v: serde_json::Value = serde_json::from_str(line.trim()).unwrap();
+    assert_eq!(v["v"], 1);
+    assert_eq!(v["kind"], "note_added");
+    assert_eq!(v["author"], "tester@host");
+    assert_eq!(v["text"], "hello");
+    assert!(!v["id"].as_str().unwrap().is_empty());
+    let ts = v["ts"].as_str().unwrap();
+    // RFC 3339, UTC, milliseconds.
+    assert_eq!(ts.len(), 24, "{ts}");
+    assert!(ts.ends_with('Z') && ts.as_bytes()[19] == b'.', "{ts}");
+}
+
+#[test]
+fn timestamps_with_offsets_are_read_as_utc() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("j.jsonl");
+    std::fs::write(
+        &path,
+        "{\"v\":1,\"id\":\"a\",\"ts\":\"2026-11-21T04:12:05.5+01:00\",\"author\":\"x\",\"kind\":\"note_added\",\"text\":\"t\",\"future_field\":1}\n",
+    )
+    .unwrap();
+    let scan = Journal::read(&path).unwrap();
+    assert!(scan.problems.is_empty(), "{:?}", scan.problems);
+    assert_eq!(
+        scan.events[0].ts,
+        Utc.with_ymd_and_hms(2026, 11, 21, 3, 12, 5).unwrap() + chrono::Duration::milliseconds(500)
+    );
+}
+
+// ---------------------------------------------------------------------------------------
+// Damage
+
+#[test]
+fn torn_last_line_is_reported_and_skipped_and_the_next_append_starts_clean() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("j.jsonl");
+    let (journal, _) = Journal::open(&path).unwrap();
+    journal.append(&note("one")).unwrap();
+    journal.append(&note("two")).unwrap();
+    drop(journal);
+    // A writer killed mid-line.
+    let mut f = std::fs::OpenOptions::new().append(true).open(&path).unwrap();
+    let torn_bytes = br#"{"v":1,"id":"x","ts":"2026-11-21T0"#;
+    f.write_all(torn_bytes).unwrap();
+    drop(f);
+
+    let (journal, scan) = Journal::open(&path).unwrap();
+    assert_eq!(scan.events.len(), 2);
+    let torn = scan.torn_tail().expect("torn tail reported");
+    assert_eq!(torn.line, 3);
+    assert_eq!(torn.kind, ProblemKind::Torn { bytes: torn_bytes.len() });
+    assert!(scan.warnings(&path)[0].contains("j.jsonl:3: last line is incomplete"), "{:?}", scan.warnings(&path));
+
+    // Appending after damage never glues the new event onto the torn bytes.
+    let three = note("three");
+    journal.append(&three).unwrap();
+    let scan = Journal::read(&path).unwrap();
+    assert_eq!(scan.events.len(), 3);
+    assert_eq!(scan.events[2], three);
+    assert_eq!(scan.problems.len(), 1);
+    assert_eq!(scan.problems[0].line, 3);
+    assert_eq!(scan.torn_tail(), None);
+}
+
+#[test]
+fn corrupt_lines_in_the_middle_are_reported_by_number_and_skipped() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("j.jsonl");
+    let (journal, _) = Journal::open(&path).unwrap();
+    journal.append(&note("one")).unwrap();
+    let mut f = std::fs::OpenOptions::new().append(true).open(&path).unwrap();
+    f.write_all(b"this is not json\n").unwrap();
+    f.write_all(
+        b"{\"v\":1,\"id\":\"a\",\"ts\":\"2026-11-21T00:00:00.000Z\",\"author\":\"x\",\"kind\":\"note_added\"}\n",
+    )
+    .unwrap();
+    f.write_all(
+        b"{\"v\":1,\"id\":\"b\",\"ts\":\"yesterday\",\"author\":\"x\",\"kind\":\"note_added\",\"text\":\"t\"}\n",
+    )
+    .unwrap();
+    f.write_all(
+        b"{\"v\":1,\"id\":\"c\",\"ts\":\"2026-11-21T00:00:00.000Z\",\"author\":\"x\",\"kind\":\"teleported\"}\n",
+    )
+    .unwrap();
+    f.write_all(b"\xff\xfe\n\n").unwrap();
+    drop(f);
+    journal.append(&note("two")).unwrap();
+
+    let scan = Journal::read(&path).unwrap();
+    let texts: Vec<_> = scan
+        .events
+        .iter()
+        .map(|e| match &e.body {
+            EventBody::NoteAdded { text } => text.as_str(),
+            _ => "?",
+        })
+        .collect();
+    assert_eq!(texts, vec!["one", "two"]);
+    let lines: Vec<usize> = scan.problems.iter().map(|p| p.line).collect();
+    assert_eq!(lines, vec![2, 3, 4, 5, 6], "{:?}", scan.problems);
+    let w = scan.warnings(&path).join("\n");
+    assert!(w.contains(":3: not a valid event (note_added event lacks `text`"), "{w}");
+    assert!(w.contains(":4: not a valid event (`ts` is not an RFC 3339 time"), "{w}");
+    assert!(w.contains(":5: not a valid event (unknown event kind \"teleported\""), "{w}");
+    assert!(w.contains(":6: not a valid event (not UTF-8"), "{w}");
+}
+
+#[test]
+fn a_newer_schema_is_refused_with_a_clear_message() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("j.jsonl");
+    let (journal, _) = Journal::open(&path).unwrap();
+    journal.append(&note("one")).unwrap();
+    let mut f = std::fs::OpenOptions::new().append(true).open(&path).unwrap();
+    f.write_all(b"{\"v\":7,\"id\":\"z\",\"kind\":\"hologram\",\"payload\":[1,2]}\n").unwrap();
+    drop(f);
+    let err = Journal::open(&path).unwrap_err();
+    assert!(matches!(err, JournalError::NewerSchema { line: 2, found: 7, .. }));
+    let msg = err.to_string();
+    assert!(msg.contains("j.jsonl:2") && msg.contains("schema v7") && msg.contains("Upgrade warroom"), "{msg}");
+}
+
+#[test]
+fn an_oversized_line_is_skipped_without_loading_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("j.jsonl");
+    let (journal, _) = Journal::open(&path).unwrap();
+    journal.append(&note("before")).unwrap();
+    let mut f = std::fs::OpenOptions::new().append(true).open(&path).unwrap();
+    let huge = format!("{{\"v\":1,\"text\":\"{}\"}}\n", "A".repeat(MAX_LINE_BYTES * 3));
+    f.write_all(huge.as_bytes()).unwrap();
+    drop(f);
+    journal.append(&note("after")).unwrap();
+    let scan = Journal::read(&path).unwrap();
+    assert_eq!(scan.events.len(), 2);
+    assert_eq!(scan.problems.len(), 1);
+    assert_eq!(scan.problems[0].line, 2);
+    assert!(matches!(scan.problems[0].kind, ProblemKind::TooLong { bytes } if bytes == huge.len() - 1));
+}
+
+#[test]
+fn new_journals_are_private_to_their_owner() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("sub/dir/j.jsonl");
+    Journal::open(&path).unwrap();
+    let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o600);
+}
+
+#[test]
+fn a_follower_reads_only_new_lines() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("j.jsonl");
+    let (writer, _) = Journal::open(&path).unwrap();
+    let (reader, mut scan) = Journal::open(&path).unwrap();
+    writer.append(&note("a")).unwrap();
+    writer.append_all(&[note("b"), note("c")]).unwrap();
+    scan = reader.read_from(scan).unwrap();
+    assert_eq!(scan.events.len(), 3);
+    scan.events.clear();
+    writer.append(&note("d")).unwrap();
+    scan = reader.read_from(scan).unwrap();
+    assert_eq!(scan.events.len(), 1);
+    assert_eq!(scan.lines, 4);
+}
+
+// ---------------------------------------------------------------------------------------
+// Crashes and concurrent writers, with the real binary.
+
+/// Tiny deterministic PRNG: the test is reproducible from its printed seed.
+fn xorshift(state: &mut u64) -> u64 {
+    *state ^= *state << 13;
+    *state ^= *state >> 7;
+    *state ^= *state << 17;
+    *state
+}
+
+#[test]
+fn sigkill_mid_append_never_loses_an_acknowledged_event() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("j.jsonl");
+    let mut seed = 0x5eed_u64 ^ std::process::id() as u64;
+    println!("seed {seed}");
+    let trials = 40;
+    let mut acknowledged: HashSet<String> = HashSet::new();
+    for trial in 0..trials {
+        let mut child = Command::new(BIN)
+            .args(["log", "--stdin", "--as", "killer", "-j"])
+            .arg(&path)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let mut stdin = child.stdin.take().unwrap();
+        let feeder = std::thread::spawn(move || {
+            for i in 0.. {
+                if writeln!(stdin, "trial {trial} note {i} with some text to make the line longer").is_err() {
+                    break;
+                }
+            }
+        });
+        let stdout = child.stdout.take().unwrap();
+        let reader = std::thread::spawn(move || {
+            BufReader::new(stdout)
+                .lines()
+                .map_while(Result::ok)
+                .filter_map(|l| l.strip_prefix("written ").map(str::to_string))
+                .collect::<Vec<_>>()
+        });
+        std::thread::sleep(Duration::from_millis(5 + xorshift(&mut seed) % 60));
+        // SAFETY: plain kill(2) on our own child's pid.
+        unsafe { libc::kill(child.id() as i32, libc::SIGKILL) };
+        child.wait().unwrap();
+        acknowledged.extend(reader.join().unwrap());
+        feeder.join().unwrap();
+    }
+    assert!(acknowledged.len() > trials, "the writers should have acknowledged many events");
+    let scan = Journal::read(&path).expect("journal still opens after kill -9");
+    let present: HashSet<String> = scan.events.iter().map(|e| e.id.clone()).collect();
+    let missing: Vec<_> = acknowledged.difference(&present).collect();
+    assert!(missing.is_empty(), "{} acknowledged events lost: {missing:?}", missing.len());
+    // Damage, if any, is torn lines only, each reported, never a lost or garbled event.
+    for p in scan.problems.iter().chain(scan.torn_tail().as_ref()) {
+        assert!(matches!(p.kind, ProblemKind::Corrupt { .. } | ProblemKind::Torn { .. }), "{p:?}");
+    }
+    println!(
+        "{trials} kill -9 trials: {} events acknowledged, 0 lost, {} torn lines reported",
+        acknowledged.len(),
+        scan.problems.len() + usize::from(scan.torn_tail().is_some())
+    );
+}
+
+#[test]
+fn four_processes_append_twenty_thousand_events_without_interleaving() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("j.jsonl");
+    let per_process = 5_000;
+    let children: Vec<_> = (0..4)
+        .map(|p| {
+            let mut child = Command::new(BIN)
+                .args(["log", "--stdin", "--as", &format!("writer{p}"), "-j"])
+                .arg(&path)
+                .stdin(Stdio::piped())
+                .stdout(Stdio::null())
+                .stderr(Stdio::inherit())
+                .spawn()
+                .unwrap();
+            let mut stdin = child.stdin.take().unwrap();
+            std::thread::spawn(move || {
+                let mut all = String::new();
+                for i in 0..per_process {
+                    all.push_str(&format!("p{p} seq {i} {}\n", "x".repeat(i % 200)));
+                }
+                stdin.write_all(all.as_bytes()).unwrap();
+            });
+            child
+        })
+        .collect();
+    for mut c in children {
+        assert!(c.wait().unwrap().success());
+    }
+    let raw = std::fs::read_to_string(&path).unwrap();
+    assert_eq!(raw.lines().count(), 4 * per_process);
+    for (n, line) in raw.lines().enumerate() {
+        serde_json::from_str::<serde_json::Value>(line).unwrap_or_else(|e| panic!("line {}: {e}", n + 1));
+    }
+    let scan = Journal::read(&path).unwrap();
+    assert!(scan.problems.is_empty() && scan.torn_tail().is_none());
+    assert_eq!(scan.events.len(), 4 * per_process);
+    // Each writer's events are all there, in the order it wrote them.
+    let mut next: HashMap<String, usize> = HashMap::new();
+    for e in &scan.events {
+        let EventBody::NoteAdded { text } = &e.body else { panic!("unexpected {e:?}") };
+        let mut words = text.split(' ');
+        let (who, seq) = (words.next().unwrap(), words.nth(1).unwrap().parse::<usize>().unwrap());
+        assert_eq!(e.author, format!("writer{}", &who[1..]));
+        let expected = next.entry(who.to_string()).or_default();
+        assert_eq!(seq, *expected, "{who} out of order");
+        *expected += 1;
+    }
+    assert!(next.values().all(|n| *n == per_process));
+}
