@@ -52,7 +52,7 @@ impl fmt::Display for ConfigError {
 impl std::error::Error for ConfigError {}
 
 /// A loaded, validated configuration.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct Config {
     /// Where it was read from (`None` for the built-in defaults).
     pub source: Option<PathBuf>,
@@ -64,6 +64,31 @@ pub struct Config {
     pub incident_title: Option<String>,
     pub incident_severity: Option<u8>,
     pub checks: Vec<CheckDef>,
+    /// Probes running at once across all checks.
+    pub max_concurrent_probes: usize,
+    /// A check whose failure means this host itself is offline.
+    pub canary: Option<String>,
+}
+
+/// Default for `max_concurrent_probes`.
+pub const DEFAULT_MAX_CONCURRENT: usize = 64;
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            source: None,
+            journal: None,
+            journal_dir: None,
+            theme: None,
+            checklist: None,
+            update_every: None,
+            incident_title: None,
+            incident_severity: None,
+            checks: Vec::new(),
+            max_concurrent_probes: DEFAULT_MAX_CONCURRENT,
+            canary: None,
+        }
+    }
 }
 
 /// Where a config came from, in lookup order.
@@ -133,6 +158,20 @@ pub fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
             }
         }
     }
+    if let Some(canary) = &raw.canary
+        && !names.contains(canary.get_ref())
+    {
+        return Err(located(
+            Some(canary.span()),
+            Some("canary".into()),
+            format!("\"{}\" is not a configured check", canary.get_ref()),
+        ));
+    }
+    if let Some(n) = &raw.max_concurrent_probes
+        && *n.get_ref() == 0
+    {
+        return Err(located(Some(n.span()), Some("max_concurrent_probes".into()), "must be at least 1".into()));
+    }
     if let Some(sev) = &raw.incident.severity
         && !(1..=5).contains(sev.get_ref())
     {
@@ -149,6 +188,8 @@ pub fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
         incident_title: raw.incident.title,
         incident_severity: raw.incident.severity.map(Spanned::into_inner),
         checks,
+        max_concurrent_probes: raw.max_concurrent_probes.map_or(DEFAULT_MAX_CONCURRENT, Spanned::into_inner),
+        canary: raw.canary.map(Spanned::into_inner),
     })
 }
 
@@ -164,6 +205,8 @@ struct RawConfig {
     checklist: Option<String>,
     #[serde(default, deserialize_with = "opt_duration")]
     update_every: Option<Duration>,
+    max_concurrent_probes: Option<Spanned<usize>>,
+    canary: Option<Spanned<String>>,
     #[serde(default)]
     incident: RawIncident,
     #[serde(default)]

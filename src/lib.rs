@@ -15,5 +15,6 @@ pub mod incident;
 pub mod journal;
 pub mod monitor;
 pub mod probe;
+pub mod recorder;
 pub mod sanitize;
 pub mod tui;

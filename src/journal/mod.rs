@@ -9,6 +9,7 @@ mod author;
 mod event;
 mod reader;
 mod wire;
+mod writer;
 
 use std::fs::{File, OpenOptions};
 use std::io::{self, BufReader, Seek, SeekFrom, Write};
@@ -18,6 +19,7 @@ use std::path::{Path, PathBuf};
 pub use author::default_author;
 pub use event::{Audience, CheckState, Event, EventBody, Milestone, Mode, SCHEMA_VERSION, Status, format_ts};
 pub use reader::{LineProblem, MAX_LINE_BYTES, ProblemKind, Scan, decode_line};
+pub use writer::Writer;
 
 /// Permissions for a new journal: the operator's alone, unless a shared war room asks for group access.
 pub const PRIVATE_MODE: u32 = 0o600;

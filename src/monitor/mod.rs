@@ -1,5 +1,228 @@
 //! The monitor: runs each check on its schedule, confirms changes, and reports them.
+//!
+//! Each check is its own task (a stuck target delays nobody else) with a hard timeout, and
+//! all probes share one concurrency limit. Results go to a coordinator that decides what a
+//! change *means* before anyone writes it down: a child failing under a down parent is
+//! "blocked" (one journal entry for the group, not a storm), and failures while the
+//! connectivity canary is failing are "unknown — no connectivity", not a wall of false downs.
 
 mod check;
+mod confirm;
+mod coordinator;
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use tokio::sync::{Semaphore, mpsc};
+use tokio::time::Instant;
 
 pub use check::{CheckDef, Schedule};
+pub use confirm::Confirmer;
+pub use coordinator::{Change, Coordinator, View};
+
+use crate::probe::{Health, Outcome, Prober};
+
+/// A check's confirmed state.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
+pub enum State {
+    #[default]
+    Unknown,
+    Up,
+    Degraded,
+    Down,
+}
+
+impl State {
+    pub fn is_failing(self) -> bool {
+        matches!(self, State::Degraded | State::Down)
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            State::Unknown => "unknown",
+            State::Up => "up",
+            State::Degraded => "degraded",
+            State::Down => "down",
+        }
+    }
+}
+
+impl From<Health> for State {
+    fn from(h: Health) -> Self {
+        match h {
+            Health::Up => State::Up,
+            Health::Degraded => State::Degraded,
+            Health::Down => State::Down,
+        }
+    }
+}
+
+/// Monitor-wide settings.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// Probes running at once, across all checks.
+    pub max_concurrent: usize,
+    /// Name of the check whose failure means this host has lost the network.
+    pub canary: Option<String>,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options { max_concurrent: 64, canary: None }
+    }
+}
+
+/// What the monitor tells its owner.
+#[derive(Debug, Clone)]
+pub enum MonitorEvent {
+    /// Every probe result, for history and sparklines.
+    Sample { check: usize, at: DateTime<Utc>, outcome: Arc<Outcome> },
+    /// How a check should be shown changed (blocked, no connectivity, paused, …).
+    View { check: usize, view: View },
+    /// A change worth a journal entry.
+    Changed(Change),
+}
+
+enum Control {
+    Pause,
+    Resume,
+    RunNow,
+}
+
+/// Commands to a running monitor. Dropping it stops every check task.
+pub struct MonitorControl {
+    controls: Vec<mpsc::UnboundedSender<Control>>,
+    names: Vec<String>,
+    coordinator: mpsc::UnboundedSender<CoordinatorInput>,
+}
+
+impl MonitorControl {
+    pub fn index(&self, name: &str) -> Option<usize> {
+        self.names.iter().position(|n| n == name)
+    }
+
+    pub fn pause(&self, check: usize) {
+        self.send(check, Control::Pause, true);
+    }
+
+    pub fn resume(&self, check: usize) {
+        self.send(check, Control::Resume, false);
+    }
+
+    /// Probes the check now, whatever its schedule.
+    pub fn run_now(&self, check: usize) {
+        if let Some(tx) = self.controls.get(check) {
+            let _ = tx.send(Control::RunNow);
+        }
+    }
+
+    fn send(&self, check: usize, control: Control, paused: bool) {
+        if let Some(tx) = self.controls.get(check) {
+            let _ = tx.send(control);
+            let _ = self.coordinator.send(CoordinatorInput::Paused { check, paused });
+        }
+    }
+}
+
+enum CoordinatorInput {
+    Result { check: usize, at: DateTime<Utc>, outcome: Outcome, confirmed: State },
+    Paused { check: usize, paused: bool },
+}
+
+/// Starts every check. `recorded` holds each check's state as the journal last recorded it,
+/// so a restarted (or newly elected) poller does not record the same change twice.
+pub fn spawn(
+    checks: Vec<CheckDef>,
+    recorded: &HashMap<String, State>,
+    options: Options,
+    prober: Prober,
+) -> (MonitorControl, mpsc::UnboundedReceiver<MonitorEvent>) {
+    let (out_tx, out_rx) = mpsc::unbounded_channel();
+    let (in_tx, mut in_rx) = mpsc::unbounded_channel::<CoordinatorInput>();
+    let initial: Vec<State> = checks.iter().map(|c| recorded.get(&c.name).copied().unwrap_or_default()).collect();
+    let mut coordinator = Coordinator::new(&checks, &initial, options.canary.as_deref());
+    let semaphore = Arc::new(Semaphore::new(options.max_concurrent.max(1)));
+    let names: Vec<String> = checks.iter().map(|c| c.name.clone()).collect();
+    let mut controls = Vec::with_capacity(checks.len());
+    for (index, (def, state)) in checks.into_iter().zip(initial).enumerate() {
+        let (ctl_tx, ctl_rx) = mpsc::unbounded_channel();
+        controls.push(ctl_tx);
+        let task = CheckTask {
+            index,
+            def,
+            confirmer: Confirmer::starting_at(state),
+            prober: prober.clone(),
+            semaphore: semaphore.clone(),
+            results: in_tx.clone(),
+        };
+        tokio::spawn(task.run(ctl_rx));
+    }
+    let out = out_tx.clone();
+    tokio::spawn(async move {
+        while let Some(input) = in_rx.recv().await {
+            let events = match input {
+                CoordinatorInput::Result { check, at, outcome, confirmed } => {
+                    let outcome = Arc::new(outcome);
+                    let mut events = vec![MonitorEvent::Sample { check, at, outcome: outcome.clone() }];
+                    events.extend(coordinator.observe(check, &outcome, confirmed));
+                    events
+                }
+                CoordinatorInput::Paused { check, paused } => coordinator.set_paused(check, paused),
+            };
+            for e in events {
+                if out.send(e).is_err() {
+                    return;
+                }
+            }
+        }
+    });
+    (MonitorControl { controls, names, coordinator: in_tx }, out_rx)
+}
+
+struct CheckTask {
+    index: usize,
+    def: CheckDef,
+    confirmer: Confirmer,
+    prober: Prober,
+    semaphore: Arc<Semaphore>,
+    results: mpsc::UnboundedSender<CoordinatorInput>,
+}
+
+impl CheckTask {
+    async fn run(mut self, mut control: mpsc::UnboundedReceiver<Control>) {
+        // Spread the first probes over up to a second (or the interval, if shorter) so a
+        // thousand checks do not all fire at once.
+        let spread = self.def.schedule.interval.min(Duration::from_secs(1));
+        let mut due = Some(Instant::now() + spread.mul_f64(fastrand::f64()));
+        loop {
+            let wake = async {
+                match due {
+                    Some(at) => tokio::time::sleep_until(at).await,
+                    None => std::future::pending().await,
+                }
+            };
+            tokio::select! {
+                _ = wake => {}
+                c = control.recv() => match c {
+                    Some(Control::Pause) => { due = None; continue; }
+                    Some(Control::Resume) | Some(Control::RunNow) => {}
+                    None => return,
+                },
+            }
+            let Ok(permit) = self.semaphore.acquire().await else { return };
+            let at = Utc::now();
+            let outcome = self.prober.run(&self.def.probe, self.def.schedule.timeout).await;
+            drop(permit);
+            self.confirmer.observe(outcome.health, &self.def.schedule);
+            let confirmed = self.confirmer.state;
+            if self.results.send(CoordinatorInput::Result { check: self.index, at, outcome, confirmed }).is_err() {
+                return;
+            }
+            // ±10% so checks with one interval drift apart instead of marching together.
+            let delay = self.confirmer.next_delay(&self.def.schedule).mul_f64(0.9 + 0.2 * fastrand::f64());
+            due = Some(Instant::now() + delay);
+        }
+    }
+}

@@ -105,7 +105,8 @@ fn matches(answer: &str, want: &str) -> bool {
 }
 
 fn normalise_rcode(code: &str) -> String {
-    match code.replace(['_', ' '], "").as_str() {
+    let compact: String = code.chars().filter(char::is_ascii_alphanumeric).collect();
+    match compact.as_str() {
         "NOERROR" => "NOERROR".into(),
         "NXDOMAIN" | "NONEXISTENTDOMAIN" => "NXDOMAIN".into(),
         "SERVFAIL" | "SERVERFAILURE" => "SERVFAIL".into(),

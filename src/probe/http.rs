@@ -293,6 +293,16 @@ fn describe_error(e: &reqwest::Error) -> String {
 
 /// The innermost error message: "connection refused", "invalid peer certificate: UnknownIssuer", …
 fn root_cause(e: &(dyn std::error::Error + 'static)) -> String {
+    // An I/O error in the chain gets the same short words as the tcp and smtp probes.
+    let mut source = Some(e);
+    while let Some(s) = source {
+        if let Some(io) = s.downcast_ref::<std::io::Error>()
+            && io.get_ref().is_none()
+        {
+            return super::tcp::io_reason(io);
+        }
+        source = s.source();
+    }
     let mut messages = vec![e.to_string()];
     let mut source = e.source();
     while let Some(s) = source {

@@ -219,11 +219,13 @@ async fn probe_addr(spec: &SmtpSpec, addr: std::net::SocketAddr, trace: &Trace) 
             let rcpts = spec.rcpt_to.len();
             let through = if spec.data.is_some() { "DATA" } else { "RCPT TO" };
             outcome.detail = format!(
-                "transaction ok through {through} ({rcpts} recipient{}{}) in {}",
+                "transaction ok through {through} ({rcpts} recipient{}) in {}",
                 if rcpts == 1 { "" } else { "s" },
-                if notes.is_empty() { String::new() } else { format!("; {}", notes.join("; ")) },
                 fmt_ms(outcome.latency)
             );
+            for note in &notes {
+                outcome.append_detail(note);
+            }
             outcome.apply_latency_threshold(spec.degraded_over);
             outcome
         }

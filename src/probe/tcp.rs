@@ -99,6 +99,11 @@ pub async fn resolve_first(host: &str, port: u16) -> Result<SocketAddr, String> 
 
 /// Every address a name resolves to, through the system resolver.
 pub async fn resolve_all(host: &str, port: u16) -> Result<Vec<SocketAddr>, String> {
+    // RFC 6761: `.invalid` never resolves, and resolver APIs should say so without asking.
+    let bare = host.trim_end_matches('.').to_ascii_lowercase();
+    if bare == "invalid" || bare.ends_with(".invalid") {
+        return Err(format!("resolve {host}: no such host (reserved .invalid name)"));
+    }
     match tokio::net::lookup_host((host, port)).await {
         Ok(addrs) => {
             let mut v: Vec<SocketAddr> = addrs.collect();
@@ -137,5 +142,31 @@ pub fn io_reason(e: &std::io::Error) -> String {
         UnexpectedEof => "connection closed by server".into(),
         TimedOut => "timed out".into(),
         _ => sanitize(e.to_string().as_bytes(), 200),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn combined_backends_take_the_worst_and_name_the_failing_ones() {
+        let a: SocketAddr = "192.0.2.1:80".parse().unwrap();
+        let b: SocketAddr = "192.0.2.2:80".parse().unwrap();
+        let ok = Outcome::new(Health::Up, Duration::from_millis(4), "HTTP 200");
+        let mut bad = Outcome::new(Health::Down, Duration::from_millis(9), "HTTP 502 Bad Gateway");
+        bad.cert_days_left = Some(3);
+        let o = combine_backends(&Trace::new(), vec![(a, ok.clone()), (b, bad)]);
+        assert_eq!(o.health, Health::Down);
+        assert_eq!(o.detail, "1 of 2 addresses failing — 192.0.2.2:80: HTTP 502 Bad Gateway");
+        assert_eq!(o.cert_days_left, Some(3));
+        let o = combine_backends(&Trace::new(), vec![(a, ok.clone()), (b, ok)]);
+        assert_eq!((o.health, o.detail.as_str()), (Health::Up, "all 2 addresses up (slowest 4.0 ms)"));
+    }
+
+    #[tokio::test]
+    async fn invalid_names_fail_without_asking_a_resolver() {
+        assert!(resolve_all("db.invalid", 5432).await.unwrap_err().contains("reserved .invalid name"));
+        assert!(resolve_all("INVALID.", 1).await.is_err());
     }
 }

@@ -67,7 +67,7 @@ impl Trace {
     /// The outcome for a probe cancelled by its timeout.
     pub fn timed_out(&self, timeout: Duration) -> Outcome {
         let detail = match self.current() {
-            Some(step) => format!("timed out after {} during {step} (no answer)", humantime::format_duration(timeout)),
+            Some(step) => format!("timed out after {} during {step}", humantime::format_duration(timeout)),
             None => format!("timed out after {}", humantime::format_duration(timeout)),
         };
         self.finish(Health::Down, detail)

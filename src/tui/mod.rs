@@ -12,25 +12,36 @@ use ratatui::style::{Modifier, Style};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, List, ListItem, Paragraph};
 
+use std::sync::Arc;
+
 use crate::config::Config;
 use crate::incident::Incident;
-use crate::journal::{CheckState, EventBody, Journal, Scan};
+use crate::journal::{CheckState, EventBody, Journal, Scan, Writer};
+use crate::monitor::{self, MonitorEvent};
+use crate::probe::Prober;
+use crate::recorder;
 use crate::sanitize::sanitize_str;
 
-pub fn run(journal: Journal, scan: Scan, _config: &Config, _author: &str) -> anyhow::Result<()> {
+pub fn run(journal: Journal, scan: Scan, config: &Config, author: &str) -> anyhow::Result<()> {
     let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
-    runtime.block_on(event_loop(journal, scan))
+    runtime.block_on(event_loop(Arc::new(journal), scan, config, author))
 }
 
-async fn event_loop(journal: Journal, mut scan: Scan) -> anyhow::Result<()> {
+async fn event_loop(journal: Arc<Journal>, mut scan: Scan, config: &Config, author: &str) -> anyhow::Result<()> {
     let mut incident = Incident::from_events(std::mem::take(&mut scan.events));
+    let (written_tx, mut written) = tokio::sync::mpsc::unbounded_channel();
+    let writer = Writer::spawn(journal.clone(), written_tx);
+    let options = monitor::Options { max_concurrent: config.max_concurrent_probes, canary: config.canary.clone() };
+    let (_monitor, mut results) =
+        monitor::spawn(config.checks.clone(), &recorder::recorded_states(&incident), options, Prober::new());
     let mut terminal = ratatui::init();
     let mut keys = EventStream::new();
     let mut clock = tokio::time::interval(Duration::from_secs(1));
     let mut dirty = true;
+    let mut write_error: Option<String> = None;
     let result = loop {
         if dirty {
-            if let Err(e) = terminal.draw(|f| draw(f, &incident)) {
+            if let Err(e) = terminal.draw(|f| draw(f, &incident, write_error.as_deref())) {
                 break Err(e.into());
             }
             dirty = false;
@@ -47,6 +58,27 @@ async fn event_loop(journal: Journal, mut scan: Scan) -> anyhow::Result<()> {
                 Some(Err(e)) => break Err(e.into()),
                 None => break Ok(()),
             },
+            Some(event) = results.recv() => {
+                // Only confirmed changes are written; they show once they are on disk.
+                if let MonitorEvent::Changed(change) = event {
+                    drop(writer.submit(vec![recorder::change_event(&change, author)]));
+                }
+            }
+            Some(result) = written.recv() => {
+                if let Err(e) = result {
+                    write_error = Some(e);
+                }
+                match journal.read_from(std::mem::take(&mut scan)) {
+                    Ok(mut next) => {
+                        for event in next.events.drain(..) {
+                            incident.apply(event);
+                        }
+                        scan = next;
+                    }
+                    Err(e) => break Err(e.into()),
+                }
+                dirty = true;
+            }
             _ = clock.tick() => {
                 // Other operators' entries arrive through the journal file.
                 match journal.read_from(std::mem::take(&mut scan)) {
@@ -66,7 +98,7 @@ async fn event_loop(journal: Journal, mut scan: Scan) -> anyhow::Result<()> {
     result
 }
 
-fn draw(frame: &mut Frame, incident: &Incident) {
+fn draw(frame: &mut Frame, incident: &Incident, write_error: Option<&str>) {
     let [header, body] = Layout::vertical([Constraint::Length(1), Constraint::Min(0)]).areas(frame.area());
     let [checks, timeline] = Layout::horizontal([Constraint::Percentage(40), Constraint::Percentage(60)]).areas(body);
     let now = Utc::now();
@@ -91,6 +123,12 @@ fn draw(frame: &mut Frame, incident: &Incident) {
         now.format("%H:%M:%S"),
         now.with_timezone(&Local).format("%H:%M:%S"),
     )));
+    if let Some(e) = write_error {
+        spans = vec![Span::styled(
+            format!(" ✖ JOURNAL WRITE FAILED: {} ", sanitize_str(e, 120)),
+            Style::default().add_modifier(Modifier::REVERSED | Modifier::BOLD),
+        )];
+    }
     frame.render_widget(Paragraph::new(Line::from(spans)), header);
 
     let items: Vec<ListItem> = incident

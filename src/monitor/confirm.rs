@@ -1,0 +1,155 @@
+//! Confirmation: raw probe results in, confirmed state changes out. No flapping.
+//!
+//! A check goes failing only after `fail_after` consecutive failures and comes back after
+//! `recover_after` consecutive successes (Nagios' soft and hard states). While a failure is
+//! unconfirmed the check is re-probed at `retry_interval`, so confirmation takes seconds,
+//! not intervals.
+
+use std::time::Duration;
+
+use super::State;
+use super::check::Schedule;
+use crate::probe::Health;
+
+/// One check's confirmation memory.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Confirmer {
+    pub state: State,
+    fail_streak: u32,
+    ok_streak: u32,
+    /// Consecutive results at the latest failing level (to move between degraded and down).
+    level: Option<(Health, u32)>,
+}
+
+impl Default for Confirmer {
+    fn default() -> Self {
+        Confirmer { state: State::Unknown, fail_streak: 0, ok_streak: 0, level: None }
+    }
+}
+
+impl Confirmer {
+    /// A confirmer that starts from a known state (as the journal last recorded it).
+    pub fn starting_at(state: State) -> Self {
+        Confirmer { state, ..Confirmer::default() }
+    }
+
+    /// Feeds one result; returns the new confirmed state if it changed.
+    pub fn observe(&mut self, health: Health, s: &Schedule) -> Option<State> {
+        let before = self.state;
+        match health {
+            Health::Up => {
+                self.fail_streak = 0;
+                self.level = None;
+                self.ok_streak += 1;
+                // The first result of a fresh check is not a recovery: up at once.
+                if self.state == State::Unknown || (self.state != State::Up && self.ok_streak >= s.recover_after) {
+                    self.state = State::Up;
+                }
+            }
+            failing => {
+                self.ok_streak = 0;
+                self.fail_streak += 1;
+                self.level = match self.level {
+                    Some((h, n)) if h == failing => Some((h, n + 1)),
+                    _ => Some((failing, 1)),
+                };
+                let target = State::from(failing);
+                let already_failing = matches!(self.state, State::Degraded | State::Down);
+                // Going failing needs `fail_after` failures of any kind; moving between
+                // degraded and down needs as many at the new level.
+                let confirmed = if already_failing {
+                    self.state != target && self.level.is_some_and(|(_, n)| n >= s.fail_after)
+                } else {
+                    self.fail_streak >= s.fail_after
+                };
+                if confirmed {
+                    self.state = target;
+                }
+            }
+        }
+        (self.state != before).then_some(self.state)
+    }
+
+    /// Failing but not yet confirmed: re-probe soon.
+    pub fn is_soft_failing(&self) -> bool {
+        self.fail_streak > 0 && !matches!(self.state, State::Degraded | State::Down)
+            || self.ok_streak > 0 && matches!(self.state, State::Degraded | State::Down)
+    }
+
+    /// Delay before the next probe.
+    pub fn next_delay(&self, s: &Schedule) -> Duration {
+        if self.is_soft_failing() { s.retry_interval.min(s.interval) } else { s.interval }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sched(fail_after: u32, recover_after: u32) -> Schedule {
+        Schedule { fail_after, recover_after, ..Schedule::default() }
+    }
+
+    fn feed(c: &mut Confirmer, s: &Schedule, results: &[Health]) -> Vec<Option<State>> {
+        results.iter().map(|h| c.observe(*h, s)).collect()
+    }
+
+    use Health::{Degraded as G, Down as D, Up as U};
+
+    #[test]
+    fn first_success_is_up_at_once() {
+        let mut c = Confirmer::default();
+        assert_eq!(feed(&mut c, &sched(2, 3), &[U]), vec![Some(State::Up)]);
+    }
+
+    #[test]
+    fn down_needs_fail_after_consecutive_failures() {
+        let s = sched(3, 1);
+        let mut c = Confirmer::default();
+        assert_eq!(
+            feed(&mut c, &s, &[U, D, D, U, D, D, D]),
+            vec![Some(State::Up), None, None, None, None, None, Some(State::Down)]
+        );
+    }
+
+    #[test]
+    fn unconfirmed_failure_is_reprobed_at_the_retry_interval() {
+        let s = Schedule { interval: Duration::from_secs(60), retry_interval: Duration::from_secs(5), ..sched(2, 2) };
+        let mut c = Confirmer::default();
+        c.observe(U, &s);
+        assert_eq!(c.next_delay(&s), Duration::from_secs(60));
+        c.observe(D, &s);
+        assert_eq!(c.next_delay(&s), Duration::from_secs(5), "soft failure");
+        c.observe(D, &s);
+        assert_eq!(c.state, State::Down);
+        assert_eq!(c.next_delay(&s), Duration::from_secs(60), "hard failure: normal pace");
+        c.observe(U, &s);
+        assert_eq!(c.next_delay(&s), Duration::from_secs(5), "soft recovery");
+        c.observe(U, &s);
+        assert_eq!(c.state, State::Up);
+    }
+
+    #[test]
+    fn recovery_needs_recover_after_successes() {
+        let s = sched(1, 2);
+        let mut c = Confirmer::default();
+        assert_eq!(feed(&mut c, &s, &[D, U, D, U, U]), vec![Some(State::Down), None, None, None, Some(State::Up)]);
+    }
+
+    #[test]
+    fn degraded_and_down_switch_only_when_the_new_level_is_confirmed() {
+        let s = sched(2, 1);
+        let mut c = Confirmer::default();
+        assert_eq!(
+            feed(&mut c, &s, &[G, G, D, G, D, D]),
+            vec![None, Some(State::Degraded), None, None, None, Some(State::Down)]
+        );
+    }
+
+    #[test]
+    fn alternating_failures_still_confirm_failing() {
+        let s = sched(2, 1);
+        let mut c = Confirmer::default();
+        assert_eq!(feed(&mut c, &s, &[D, G]), vec![None, Some(State::Degraded)]);
+    }
+}

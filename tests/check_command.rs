@@ -1,0 +1,74 @@
+//! `warroom check --json` against every kind of real server at once.
+
+mod support;
+
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+#[tokio::test]
+async fn check_json_against_real_servers_reports_each_status_and_exits_2() {
+    let Some(n) = support::nginx(Some(30)) else { return };
+    let Some(good_mail) = support::smtpd(false) else { return };
+    let Some(bad_mail) = support::smtpd(true) else { return };
+    let Some(dns) = support::dnsmasq() else { return };
+    let silent = support::fake::silent().await;
+    let (web, tls) = (n.server.port, n.tls_port.unwrap());
+    let smtp = |name: &str, port: u16| {
+        format!(
+            "[[check]]\nname = \"{name}\"\nkind = \"smtp\"\nhost = \"127.0.0.1\"\nport = {port}\nmail_from = \"probe@example.com\"\nrcpt_to = [\"support@example.com\"]\n"
+        )
+    };
+    let config = format!(
+        "[[check]]\nname = \"web\"\nkind = \"http\"\nurl = \"http://127.0.0.1:{web}/health\"\njson = {{ \"status\" = \"ok\" }}\n\
+         [[check]]\nname = \"maintenance\"\nkind = \"http\"\nurl = \"http://127.0.0.1:{web}/busy\"\n\
+         [[check]]\nname = \"slow\"\nkind = \"http\"\nurl = \"http://127.0.0.1:{web}/slow.txt\"\ndegraded_over = \"300ms\"\n\
+         [[check]]\nname = \"cert\"\nkind = \"tls\"\nhost = \"localhost\"\nport = {tls}\nallow_invalid_cert = true\n\
+         [[check]]\nname = \"untrusted\"\nkind = \"tls\"\nhost = \"localhost\"\nport = {tls}\n\
+         {}{}\
+         [[check]]\nname = \"mail-port\"\nkind = \"tcp\"\nhost = \"127.0.0.1\"\nport = {}\n\
+         [[check]]\nname = \"mx\"\nkind = \"dns\"\nserver = \"127.0.0.1:{}\"\nquery = \"mail.test\"\nrecord = \"MX\"\nexpect = [\"mx1.mail.test\"]\n\
+         [[check]]\nname = \"hung\"\nkind = \"tcp\"\nhost = \"127.0.0.1\"\nport = {}\nsend = \"PING\\r\\n\"\nexpect_reply = \"PONG\"\ntimeout = \"2s\"\n\
+         [[check]]\nname = \"postfix\"\nkind = \"command\"\ncommand = [\"true\"]\n",
+        smtp("mail", good_mail.port),
+        smtp("mail-rcpt", bad_mail.port),
+        bad_mail.port,
+        dns.port,
+        silent.port,
+    );
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("warroom.toml"), config).unwrap();
+    let started = Instant::now();
+    let out = tokio::task::spawn_blocking({
+        let dir = dir.path().to_path_buf();
+        move || Command::new(env!("CARGO_BIN_EXE_warroom")).args(["check", "--json"]).current_dir(dir).output().unwrap()
+    })
+    .await
+    .unwrap();
+    let took = started.elapsed();
+    assert_eq!(out.status.code(), Some(2), "{}", String::from_utf8_lossy(&out.stderr));
+    let rows: Vec<serde_json::Value> = serde_json::from_slice(&out.stdout).unwrap();
+    let status: std::collections::HashMap<&str, &str> =
+        rows.iter().map(|r| (r["name"].as_str().unwrap(), r["status"].as_str().unwrap())).collect();
+    let expected = [
+        ("web", "up"),
+        ("maintenance", "down"),
+        ("slow", "degraded"),
+        ("cert", "up"),
+        ("untrusted", "down"),
+        ("mail", "up"),
+        ("mail-rcpt", "down"),
+        ("mail-port", "up"),
+        ("mx", "up"),
+        ("hung", "down"),
+        ("postfix", "up"),
+    ];
+    for (name, want) in expected {
+        assert_eq!(status.get(name), Some(&want), "{name}: {}", serde_json::to_string_pretty(&rows).unwrap());
+    }
+    let rcpt = rows.iter().find(|r| r["name"] == "mail-rcpt").unwrap();
+    assert_eq!(rcpt["detail"], "RCPT TO <support@example.com>: 451 4.3.0 Temporary lookup failure");
+    assert!(rows.iter().find(|r| r["name"] == "maintenance").unwrap()["retry_after"].is_string());
+    assert_eq!(rows.iter().find(|r| r["name"] == "cert").unwrap()["cert_days_left"], 29);
+    // All at once: the run takes about the largest timeout (the hung check's 2 s), not the sum.
+    assert!(took < Duration::from_secs(2) + Duration::from_millis(2500), "took {took:?}");
+}

@@ -1,0 +1,112 @@
+//! The monitor against real servers: confirmation speed, isolation, control.
+
+mod support;
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use tokio::sync::mpsc::UnboundedReceiver;
+use warroom::monitor::{self, MonitorEvent, Options, State};
+use warroom::probe::Prober;
+
+fn checks(toml: &str) -> Vec<monitor::CheckDef> {
+    warroom::config::parse(toml, Path::new("test.toml")).unwrap_or_else(|e| panic!("{e}")).checks
+}
+
+async fn next_change(rx: &mut UnboundedReceiver<MonitorEvent>, within: Duration) -> Option<monitor::Change> {
+    let deadline = tokio::time::Instant::now() + within;
+    loop {
+        match tokio::time::timeout_at(deadline, rx.recv()).await {
+            Ok(Some(MonitorEvent::Changed(c))) => return Some(c),
+            Ok(Some(_)) => continue,
+            _ => return None,
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_stopped_server_is_confirmed_down_at_the_retry_pace_not_the_interval() {
+    let Some(mut n) = support::nginx(None) else { return };
+    let defs = checks(&format!(
+        "[[check]]\nname = \"web\"\nkind = \"http\"\nurl = \"http://127.0.0.1:{}/ok\"\n\
+         interval = \"30s\"\nretry_interval = \"200ms\"\ntimeout = \"1s\"\nfail_after = 3\n",
+        n.server.port
+    ));
+    let (_control, mut rx) = monitor::spawn(defs, &HashMap::new(), Options::default(), Prober::new());
+    let up = next_change(&mut rx, Duration::from_secs(5)).await.expect("first result");
+    assert_eq!((up.from, up.to), (State::Unknown, State::Up));
+    n.server.stop();
+    // The next scheduled probe is 30 s away: probe now (the TUI's `r`), and the 200 ms retry
+    // pace must confirm the three failures within a second or so.
+    _control.run_now(0);
+    let started = Instant::now();
+    let down = next_change(&mut rx, Duration::from_secs(5)).await.expect("confirmed down");
+    assert_eq!((down.from, down.to), (State::Up, State::Down));
+    assert!(down.detail.contains("connect failed"), "{}", down.detail);
+    assert!(started.elapsed() < Duration::from_secs(3), "took {:?}", started.elapsed());
+}
+
+#[tokio::test]
+async fn a_stuck_target_never_delays_another_check() {
+    let silent = support::fake::silent().await;
+    let Some(n) = support::nginx(None) else { return };
+    let defs = checks(&format!(
+        "[[check]]\nname = \"stuck\"\nkind = \"http\"\nurl = \"http://127.0.0.1:{}/\"\ntimeout = \"20s\"\n\
+         [[check]]\nname = \"fast\"\nkind = \"http\"\nurl = \"http://127.0.0.1:{}/ok\"\ninterval = \"100ms\"\n",
+        silent.port, n.server.port
+    ));
+    let (_control, mut rx) =
+        monitor::spawn(defs, &HashMap::new(), Options { max_concurrent: 4, canary: None }, Prober::new());
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(3);
+    let mut fast_samples = 0;
+    while let Ok(Some(e)) = tokio::time::timeout_at(deadline, rx.recv()).await {
+        if let MonitorEvent::Sample { check: 1, .. } = e {
+            fast_samples += 1;
+        }
+        if let MonitorEvent::Sample { check: 0, .. } = e {
+            panic!("the stuck check answered");
+        }
+    }
+    assert!(fast_samples >= 10, "only {fast_samples} results from the fast check while the other was stuck");
+}
+
+#[tokio::test]
+async fn paused_checks_stop_probing_and_resume() {
+    let Some(n) = support::nginx(None) else { return };
+    let defs = checks(&format!(
+        "[[check]]\nname = \"web\"\nkind = \"http\"\nurl = \"http://127.0.0.1:{}/ok\"\ninterval = \"100ms\"\n",
+        n.server.port
+    ));
+    let (control, mut rx) = monitor::spawn(defs, &HashMap::new(), Options::default(), Prober::new());
+    next_change(&mut rx, Duration::from_secs(5)).await.expect("first result");
+    control.pause(control.index("web").unwrap());
+    // Drain what was in flight, then expect silence.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let mut saw_paused_view = false;
+    while let Ok(e) = rx.try_recv() {
+        if let MonitorEvent::View { view, .. } = e {
+            saw_paused_view |= view.paused;
+        }
+    }
+    assert!(saw_paused_view);
+    let quiet = tokio::time::timeout(Duration::from_millis(500), async {
+        loop {
+            if let Some(MonitorEvent::Sample { .. }) = rx.recv().await {
+                return;
+            }
+        }
+    })
+    .await;
+    assert!(quiet.is_err(), "a paused check was probed");
+    control.resume(0);
+    let resumed = tokio::time::timeout(Duration::from_secs(2), async {
+        loop {
+            if let Some(MonitorEvent::Sample { .. }) = rx.recv().await {
+                return;
+            }
+        }
+    })
+    .await;
+    assert!(resumed.is_ok(), "no probe after resume");
+}

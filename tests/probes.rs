@@ -1,0 +1,334 @@
+//! Probes against real servers (nginx, aiosmtpd, dnsmasq, TLS with a generated certificate)
+//! and in-process misbehaving ones. Every probe must end in a clear outcome, never a panic,
+//! never a hang past its timeout.
+
+mod support;
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use support::fake;
+use warroom::monitor::CheckDef;
+use warroom::probe::{Health, Outcome, Prober};
+
+/// One check from a TOML snippet, through the real config parser.
+fn check(toml: &str) -> CheckDef {
+    let text = format!("[[check]]\nname = \"t\"\n{toml}");
+    warroom::config::parse(&text, Path::new("test.toml")).unwrap_or_else(|e| panic!("{e}")).checks.remove(0)
+}
+
+async fn probe(toml: &str) -> Outcome {
+    let c = check(toml);
+    let started = Instant::now();
+    let o = Prober::new().run(&c.probe, c.schedule.timeout).await;
+    // Never past the timeout (plus scheduling slack on a loaded 2-core machine).
+    assert!(started.elapsed() < c.schedule.timeout + Duration::from_millis(1500), "probe overran: {o:?}");
+    o
+}
+
+fn assert_outcome(o: &Outcome, health: Health, words: &[&str]) {
+    assert_eq!(o.health, health, "{o:#?}");
+    for w in words {
+        assert!(o.detail.contains(w), "detail lacks {w:?}: {}", o.detail);
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// http against nginx
+
+#[tokio::test]
+async fn http_against_nginx() {
+    let Some(n) = support::nginx(None) else { return };
+    let base = format!("http://127.0.0.1:{}", n.server.port);
+
+    let o = probe(&format!("kind = \"http\"\nurl = \"{base}/ok\"\nbody_contains = \"ok\"")).await;
+    assert_outcome(&o, Health::Up, &["HTTP 200 OK in"]);
+    assert!(o.steps.iter().any(|s| s.name.starts_with("GET ")), "{:?}", o.steps);
+
+    // 503 with Retry-After: down, and when the server says it will be back.
+    let before = chrono::Utc::now();
+    let o = probe(&format!("kind = \"http\"\nurl = \"{base}/busy\"")).await;
+    assert_outcome(
+        &o,
+        Health::Down,
+        &[
+            "HTTP 503 Service Unavailable",
+            "status 503 not in expected 200-399",
+            "Retry-After: back at",
+            "down for maintenance",
+        ],
+    );
+    let back = o.retry_after.expect("Retry-After recorded");
+    let secs = (back - before).num_seconds();
+    assert!((118..=125).contains(&secs), "back in {secs}s");
+
+    // Redirects: followed by default; reported as such when not followed.
+    assert_outcome(
+        &probe(&format!("kind = \"http\"\nurl = \"{base}/moved\"\nexpect_status = [200]")).await,
+        Health::Up,
+        &["HTTP 200"],
+    );
+    let o = probe(&format!("kind = \"http\"\nurl = \"{base}/moved\"\nfollow_redirects = false\nexpect_status = [200]"))
+        .await;
+    assert_outcome(&o, Health::Down, &["HTTP 301", "status 301 not in expected 200"]);
+    let o = probe(&format!("kind = \"http\"\nurl = \"{base}/moved\"\nfollow_redirects = false")).await;
+    assert_outcome(&o, Health::Up, &["HTTP 301"]);
+
+    // JSON fields and headers.
+    let health =
+        format!("kind = \"http\"\nurl = \"{base}/health\"\nheader = {{ \"content-type\" = \"application/json\" }}");
+    let ok = format!("{health}\njson = {{ \"status\" = \"ok\", \"db.state\" = \"up\", \"db.replicas\" = 2 }}");
+    assert_outcome(&probe(&ok).await, Health::Up, &["HTTP 200"]);
+    let bad = format!("{health}\njson = {{ \"db.state\" = \"down\", \"queue\" = 1 }}");
+    assert_outcome(
+        &probe(&bad).await,
+        Health::Down,
+        &["JSON db.state is \"up\" (expected \"down\")", "JSON queue missing"],
+    );
+    let wrong_header = format!(
+        "kind = \"http\"\nurl = \"{base}/ok\"\nheader = {{ \"content-type\" = \"application/json\" }}\nheader_present = [\"x-served-by\"]"
+    );
+    assert_outcome(
+        &probe(&wrong_header).await,
+        Health::Down,
+        &["header content-type is \"text/plain\"", "header x-served-by missing"],
+    );
+    let o = probe(&format!("kind = \"http\"\nurl = \"{base}/ok\"\nbody_not_contains = \"ok\"")).await;
+    assert_outcome(&o, Health::Down, &["body contains \"ok\""]);
+
+    // Slow: degraded over the threshold; down at the timeout, naming the step.
+    let o = probe(&format!("kind = \"http\"\nurl = \"{base}/slow.txt\"\ndegraded_over = \"300ms\"\ntimeout = \"10s\""))
+        .await;
+    assert_outcome(&o, Health::Degraded, &["slow:"]);
+    let o = probe(&format!("kind = \"http\"\nurl = \"{base}/slow.txt\"\ntimeout = \"700ms\"")).await;
+    assert_outcome(&o, Health::Down, &["timed out after 700ms during"]);
+
+    // Body cap.
+    let o = probe(&format!("kind = \"http\"\nurl = \"{base}/slow.txt\"\nmax_body = 10\nbody_contains = \"sss\"")).await;
+    assert_outcome(&o, Health::Up, &["body truncated at 10 bytes"]);
+}
+
+#[tokio::test]
+async fn tls_and_https_with_a_self_signed_certificate() {
+    let Some(n) = support::nginx(Some(5)) else { return };
+    let port = n.tls_port.unwrap();
+
+    let o = probe(&format!("kind = \"tls\"\nhost = \"localhost\"\nport = {port}")).await;
+    assert_outcome(&o, Health::Down, &["certificate not trusted", "expires in 4 days"]);
+    assert_eq!(o.cert_days_left, Some(4));
+
+    let o = probe(&format!("kind = \"tls\"\nhost = \"localhost\"\nport = {port}\nallow_invalid_cert = true")).await;
+    assert_outcome(&o, Health::Degraded, &["expires in 4 days", "allowed by config", "expires within 14 days"]);
+    let o = probe(&format!(
+        "kind = \"tls\"\nhost = \"localhost\"\nport = {port}\nallow_invalid_cert = true\ncert_warn_days = 3"
+    ))
+    .await;
+    assert_outcome(&o, Health::Up, &["expires in 4 days"]);
+
+    let url = format!("https://localhost:{port}/");
+    let o = probe(&format!("kind = \"http\"\nurl = \"{url}\"")).await;
+    assert_outcome(&o, Health::Down, &["certificate"]);
+    let o = probe(&format!("kind = \"http\"\nurl = \"{url}\"\nallow_invalid_cert = true")).await;
+    assert_outcome(&o, Health::Degraded, &["HTTP 200", "TLS certificate expires in 4 days"]);
+    assert_eq!(o.cert_days_left, Some(4));
+
+    // Plain TCP to a TLS port is not a TLS server: handshake against the HTTP port fails clearly.
+    let o = probe(&format!("kind = \"tls\"\nhost = \"127.0.0.1\"\nport = {}", n.server.port)).await;
+    assert_outcome(&o, Health::Down, &["TLS handshake failed"]);
+}
+
+// ---------------------------------------------------------------------------------------
+// smtp against aiosmtpd
+
+const SMTP: &str = "kind = \"smtp\"\nhost = \"127.0.0.1\"\nhelo = \"warroom.test\"\nmail_from = \"probe@example.com\"\nrcpt_to = [\"support@example.com\"]";
+
+#[tokio::test]
+async fn smtp_finds_the_rcpt_failure_a_tcp_check_misses() {
+    let Some(healthy) = support::smtpd(false) else { return };
+    let Some(broken) = support::smtpd(true) else { return };
+
+    let o = probe(&format!("{SMTP}\nport = {}", healthy.port)).await;
+    assert_outcome(&o, Health::Up, &["transaction ok through RCPT TO (1 recipient)", "no STARTTLS offered"]);
+    let names: Vec<&str> = o.steps.iter().map(|s| s.name.as_str()).collect();
+    assert!(names.contains(&"banner") && names.contains(&"RCPT TO <support@example.com>"), "{names:?}");
+
+    let o = probe(&format!("{SMTP}\nport = {}", broken.port)).await;
+    assert_outcome(&o, Health::Down, &[]);
+    assert_eq!(o.detail, "RCPT TO <support@example.com>: 451 4.3.0 Temporary lookup failure");
+
+    // The shallow check on the same port stays green: exactly the four-hour blind spot.
+    let o = probe(&format!("kind = \"tcp\"\nhost = \"127.0.0.1\"\nport = {}", broken.port)).await;
+    assert_outcome(&o, Health::Up, &["connected"]);
+    let o =
+        probe(&format!("kind = \"tcp\"\nhost = \"127.0.0.1\"\nport = {}\nexpect_reply = \"^220 \"", broken.port)).await;
+    assert_outcome(&o, Health::Up, &["reply matches"]);
+
+    let o = probe(&format!("{SMTP}\nport = {}\nstarttls = \"required\"", healthy.port)).await;
+    assert_outcome(&o, Health::Down, &["EHLO warroom.test: server does not offer STARTTLS"]);
+    let o = probe(&format!("{SMTP}\nport = {}\ndata = \"Subject: probe\\n\\n.hidden dot\\nbye\"", healthy.port)).await;
+    assert_outcome(&o, Health::Up, &["through DATA"]);
+}
+
+// ---------------------------------------------------------------------------------------
+// dns against dnsmasq
+
+#[tokio::test]
+async fn dns_against_dnsmasq() {
+    let Some(d) = support::dnsmasq() else { return };
+    let server = format!("server = \"127.0.0.1:{}\"", d.port);
+    let dns = |q: &str| format!("kind = \"dns\"\n{server}\ntimeout = \"3s\"\n{q}");
+
+    assert_outcome(
+        &probe(&dns("query = \"web.test\"\nexpect = [\"127.0.0.1\"]")).await,
+        Health::Up,
+        &["NOERROR: 127.0.0.1"],
+    );
+    assert_outcome(
+        &probe(&dns("query = \"mail.test\"\nrecord = \"MX\"\nexpect = [\"mx1.mail.test\"]")).await,
+        Health::Up,
+        &["10 mx1.mail.test"],
+    );
+    assert_outcome(
+        &probe(&dns("query = \"mail.test\"\nrecord = \"TXT\"\nexpect = [\"v=spf1 -all\"]")).await,
+        Health::Up,
+        &["v=spf1 -all"],
+    );
+    assert_outcome(
+        &probe(&dns("query = \"mail.test\"\nrecord = \"MX\"\nexpect = [\"mx2.mail.test\"]")).await,
+        Health::Down,
+        &["answer lacks mx2.mail.test; got 10 mx1.mail.test"],
+    );
+    assert_outcome(
+        &probe(&dns("query = \"nowhere.test\"")).await,
+        Health::Down,
+        &["rcode NXDOMAIN (expected NOERROR)"],
+    );
+    assert_outcome(&probe(&dns("query = \"nowhere.test\"\nrcode = \"NXDOMAIN\"")).await, Health::Up, &["NXDOMAIN"]);
+}
+
+// ---------------------------------------------------------------------------------------
+// Bad targets and misbehaving servers
+
+#[tokio::test]
+async fn bad_targets_end_in_clear_outcomes() {
+    let refused = support::free_port();
+    let o = probe(&format!("kind = \"tcp\"\nhost = \"127.0.0.1\"\nport = {refused}")).await;
+    assert_outcome(&o, Health::Down, &["connection refused"]);
+    let o = probe(&format!("kind = \"http\"\nurl = \"http://127.0.0.1:{refused}/\"")).await;
+    assert_outcome(&o, Health::Down, &["connect failed"]);
+    let o = probe(&format!("{SMTP}\nport = {refused}")).await;
+    assert_outcome(&o, Health::Down, &["connection refused"]);
+    let o = probe("kind = \"http\"\nurl = \"http://no-such-host.invalid/\"").await;
+    assert_outcome(&o, Health::Down, &[]);
+    let o = probe("kind = \"tcp\"\nhost = \"no-such-host.invalid\"\nport = 80").await;
+    assert_outcome(&o, Health::Down, &["no such host"]);
+    let o = probe("kind = \"command\"\ncommand = [\"/nonexistent/program\"]").await;
+    assert_outcome(&o, Health::Down, &["cannot run /nonexistent/program"]);
+    let o = probe("kind = \"command\"\ncommand = [\"sleep\", \"30\"]\ntimeout = \"500ms\"").await;
+    assert_outcome(&o, Health::Down, &["timed out after 500ms during run sleep"]);
+    let o = probe(
+        "kind = \"command\"\ncommand = [\"sh\", \"-c\", \"printf 'warn: \\\\033]0;x\\\\007disk 91%%\\\\n'; exit 1\"]",
+    )
+    .await;
+    assert_outcome(&o, Health::Degraded, &["warn: disk 91% (exit 1"]);
+}
+
+#[tokio::test]
+async fn misbehaving_servers_end_at_their_timeout_with_the_step_named() {
+    let silent = fake::silent().await;
+    let o = probe(&format!("kind = \"http\"\nurl = \"http://127.0.0.1:{}/\"\ntimeout = \"1s\"", silent.port)).await;
+    assert_outcome(&o, Health::Down, &["timed out after 1s during GET"]);
+    let o = probe(&format!("{SMTP}\nport = {}\ntimeout = \"1s\"", silent.port)).await;
+    assert_outcome(&o, Health::Down, &["timed out after 1s during banner"]);
+
+    // One byte per second: the banner never completes within the timeout.
+    let trickle = fake::trickle(b"220 slow.test ESMTP\r\n", Duration::from_secs(1)).await;
+    let o = probe(&format!("{SMTP}\nport = {}\ntimeout = \"2500ms\"", trickle.port)).await;
+    assert_outcome(&o, Health::Down, &["timed out after 2s 500ms during banner"]);
+
+    let trickle = fake::http_trickle_body(Duration::from_millis(100)).await;
+    let o = probe(&format!("kind = \"http\"\nurl = \"http://127.0.0.1:{}/\"\ntimeout = \"1s\"", trickle.port)).await;
+    assert_outcome(&o, Health::Down, &["timed out after 1s during read body"]);
+
+    let cut = fake::http_reply_and_close(b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\npartial").await;
+    let o = probe(&format!("kind = \"http\"\nurl = \"http://127.0.0.1:{}/\"", cut.port)).await;
+    assert_outcome(&o, Health::Down, &["connection failed while reading the body"]);
+
+    let cut = fake::reply_and_close(b"220-first line\r\n220-second").await;
+    let o = probe(&format!("{SMTP}\nport = {}", cut.port)).await;
+    assert_outcome(&o, Health::Down, &["banner: connection closed mid-reply"]);
+
+    let garbage = fake::reply_and_close(b"SSH-2.0-OpenSSH_9.2\r\n").await;
+    let o = probe(&format!("{SMTP}\nport = {}", garbage.port)).await;
+    assert_outcome(&o, Health::Down, &["banner: malformed reply line \"SSH-2.0-OpenSSH_9.2\""]);
+
+    let endless = fake::smtp_endless_ehlo().await;
+    let o = probe(&format!("{SMTP}\nport = {}\ntimeout = \"5s\"", endless.port)).await;
+    assert_outcome(&o, Health::Down, &["EHLO warroom.test: reply longer than 200 lines"]);
+
+    let huge = fake::huge_http_body().await;
+    let o = probe(&format!("kind = \"http\"\nurl = \"http://127.0.0.1:{}/\"\nbody_contains = \"A\"", huge.port)).await;
+    assert_outcome(&o, Health::Up, &["body truncated at 1048576 bytes"]);
+
+    let hostile = fake::http_response(500, b"\x1b]0;owned\x07\x1b[2J\xff\xfeerror page").await;
+    let o = probe(&format!("kind = \"http\"\nurl = \"http://127.0.0.1:{}/\"", hostile.port)).await;
+    assert_outcome(&o, Health::Down, &["status 500", "\u{fffd}\u{fffd}error page"]);
+    assert!(!o.detail.chars().any(|c| c.is_control()), "control characters reached the detail: {:?}", o.detail);
+}
+
+#[tokio::test]
+async fn smtp_multi_line_replies_split_across_packets() {
+    static SCRIPT: &[Option<&[&str]>] = &[
+        Some(&["220-mx.test ESMTP\r\n220-", "no UCE\r\n", "220 ready\r\n"]),
+        Some(&["250-mx.test\r\n250-SIZE 10240000\r\n25", "0-8BITMIME\r", "\n250 HELP\r\n"]),
+        Some(&["250 2.1.0 Ok\r\n"]),
+        Some(&["250 2.1.5 Ok\r\n"]),
+        Some(&["250 2.0.0 Ok\r\n"]),
+    ];
+    let server = fake::smtp_script(SCRIPT).await;
+    let o = probe(&format!("{SMTP}\nport = {}", server.port)).await;
+    assert_outcome(&o, Health::Up, &["transaction ok through RCPT TO"]);
+
+    static NO_REPLY_TO_RCPT: &[Option<&[&str]>] =
+        &[Some(&["220 mx.test\r\n"]), Some(&["250 mx.test\r\n"]), Some(&["250 Ok\r\n"]), None];
+    let server = fake::smtp_script(NO_REPLY_TO_RCPT).await;
+    let o = probe(&format!("{SMTP}\nport = {}\ntimeout = \"1s\"", server.port)).await;
+    assert_outcome(&o, Health::Down, &["timed out after 1s during RCPT TO <support@example.com>"]);
+
+    // An unexpected code fails at once, not at the timeout.
+    static REJECT_MAIL: &[Option<&[&str]>] = &[
+        Some(&["220 mx.test\r\n"]),
+        Some(&["250 mx.test\r\n"]),
+        Some(&["550-5.7.1 Sender rejected\r\n550 5.7.1 see policy\r\n"]),
+    ];
+    let server = fake::smtp_script(REJECT_MAIL).await;
+    let started = Instant::now();
+    let o = probe(&format!("{SMTP}\nport = {}\ntimeout = \"10s\"", server.port)).await;
+    assert!(started.elapsed() < Duration::from_secs(3));
+    assert_eq!(o.detail, "MAIL FROM <probe@example.com>: 550 5.7.1 Sender rejected / 5.7.1 see policy");
+}
+
+#[tokio::test]
+async fn every_http_probe_opens_a_fresh_connection() {
+    let (server, connections) = fake::http_counting_connections().await;
+    let c = check(&format!("kind = \"http\"\nurl = \"http://127.0.0.1:{}/\"", server.port));
+    let prober = Prober::new();
+    for _ in 0..5 {
+        assert_eq!(prober.run(&c.probe, c.schedule.timeout).await.health, Health::Up);
+    }
+    assert_eq!(connections.load(std::sync::atomic::Ordering::SeqCst), 5, "a pooled connection hides a dead listener");
+}
+
+#[tokio::test]
+async fn all_addresses_names_the_failing_backend() {
+    let Some(n) = support::nginx(None) else { return };
+    // `localhost` resolves to 127.0.0.1 (and ::1 where configured); nginx listens on 127.0.0.1 only.
+    let o =
+        probe(&format!("kind = \"http\"\nurl = \"http://localhost:{}/ok\"\nall_addresses = true", n.server.port)).await;
+    let resolved: Vec<_> = tokio::net::lookup_host(("localhost", n.server.port)).await.unwrap().collect();
+    if resolved.len() == 1 {
+        assert_outcome(&o, Health::Up, &["all 1 addresses up"]);
+    } else {
+        assert_outcome(&o, Health::Down, &["of 2 addresses failing", "[::1]"]);
+    }
+}
