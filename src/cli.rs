@@ -31,6 +31,12 @@ pub struct GlobalArgs {
     /// Author name written on journal entries (default: $USER@hostname).
     #[arg(long = "as", global = true, value_name = "NAME")]
     pub author: Option<String>,
+    /// Colour theme: dark, light, high-contrast, colorblind, mono, or a theme file (NO_COLOR forces mono).
+    #[arg(long, global = true, value_name = "NAME")]
+    pub theme: Option<String>,
+    /// Communications checklist: default, datacenter-loss, mail-delivery, drill, or a file.
+    #[arg(long, global = true, value_name = "NAME")]
+    pub checklist: Option<String>,
 }
 
 #[derive(Debug, Subcommand)]

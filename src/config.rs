@@ -68,6 +68,16 @@ pub struct Config {
     pub max_concurrent_probes: usize,
     /// A check whose failure means this host itself is offline.
     pub canary: Option<String>,
+    /// Rebound keys from `[keys]`, validated by the screen's keymap.
+    pub keys: Vec<KeyBinding>,
+}
+
+/// One `[keys]` entry: `action = "key"` or `action = ["key", "key"]`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeyBinding {
+    pub action: String,
+    pub keys: Vec<String>,
+    pub line: usize,
 }
 
 /// Default for `max_concurrent_probes`.
@@ -87,6 +97,7 @@ impl Default for Config {
             checks: Vec::new(),
             max_concurrent_probes: DEFAULT_MAX_CONCURRENT,
             canary: None,
+            keys: Vec::new(),
         }
     }
 }
@@ -178,6 +189,23 @@ pub fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
         return Err(located(Some(sev.span()), Some("severity".into()), "severity must be 1 (worst) to 5".into()));
     }
 
+    let mut keys = Vec::new();
+    if let Some(table) = &raw.keys {
+        for (action, value) in table.get_ref() {
+            let at = find_key_in(text, table.span(), action).unwrap_or_else(|| table.span());
+            let list = match value {
+                toml::Value::String(k) => vec![k.clone()],
+                toml::Value::Array(items) => items.iter().filter_map(|v| v.as_str().map(str::to_string)).collect(),
+                _ => Vec::new(),
+            };
+            if list.is_empty() {
+                return Err(located(Some(at), Some(action.clone()), "must be a key (\"q\") or a list of keys".into()));
+            }
+            let line = text[..at.start.min(text.len())].matches('\n').count() + 1;
+            keys.push(KeyBinding { action: action.clone(), keys: list, line });
+        }
+    }
+
     Ok(Config {
         source: Some(path.to_path_buf()),
         journal: raw.journal,
@@ -190,6 +218,7 @@ pub fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
         checks,
         max_concurrent_probes: raw.max_concurrent_probes.map_or(DEFAULT_MAX_CONCURRENT, Spanned::into_inner),
         canary: raw.canary.map(Spanned::into_inner),
+        keys,
     })
 }
 
@@ -211,6 +240,7 @@ struct RawConfig {
     incident: RawIncident,
     #[serde(default)]
     check: Vec<Spanned<RawCheck>>,
+    keys: Option<Spanned<toml::Table>>,
 }
 
 #[derive(Debug, Default, Deserialize)]

@@ -60,6 +60,8 @@ fn dashboard(global: &GlobalArgs) -> anyhow::Result<ExitCode> {
     for warning in scan.warnings(journal.path()) {
         eprintln!("warroom: {warning}");
     }
-    crate::tui::run(journal, scan, &config, &author)?;
+    let setup = crate::tui::Setup::from_config(&config, global.theme.as_deref(), global.checklist.as_deref())?;
+    let options = crate::tui::Options { read_only: false, banner: None, monitor: true };
+    crate::tui::run(journal, scan, &config, setup, &author, options)?;
     Ok(ExitCode::SUCCESS)
 }

@@ -33,6 +33,19 @@ pub fn run(global: &GlobalArgs) -> anyhow::Result<ExitCode> {
             }
         },
     };
+    // What the screen would refuse at start: theme, key bindings, checklist.
+    match crate::tui::Setup::from_config(&config, global.theme.as_deref(), global.checklist.as_deref()) {
+        Ok(setup) => println!(
+            "theme {}, checklist {} ({} items), key bindings: ok",
+            setup.theme.name,
+            setup.checklist.as_ref().map_or("none", |c| c.name.as_str()),
+            setup.checklist.as_ref().map_or(0, |c| c.items.len())
+        ),
+        Err(e) => {
+            println!("{e}");
+            ok = false;
+        }
+    }
     if let Some(path) = global.journal.clone().or_else(|| config.journal.clone()) {
         match Journal::read(&path) {
             Ok(scan) => {

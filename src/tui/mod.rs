@@ -1,170 +1,329 @@
-//! The screen. For now: header, checks and timeline from the incident fold, following the
-//! journal; redrawn only when something changed (a key, a new journal line, the clock).
+//! The screen: one event loop over keys, probe results, journal writes and the clock.
+//!
+//! Everything queued is drained, then the screen is drawn once — and only if something
+//! changed. At idle the clock is the only change, once a second, and ratatui sends only the
+//! cells that differ: a few bytes per second over SSH.
 
+pub mod app;
+pub mod draw;
+pub mod keys;
+pub mod terminal;
+pub mod theme;
+
+use std::collections::HashMap;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Duration;
 
-use chrono::{Local, Utc};
-use crossterm::event::{Event as TermEvent, EventStream, KeyCode, KeyEventKind, KeyModifiers};
+use crossterm::event::{Event as TermEvent, EventStream, KeyEventKind};
 use futures::StreamExt;
-use ratatui::Frame;
-use ratatui::layout::{Constraint, Layout};
-use ratatui::style::{Modifier, Style};
-use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Borders, List, ListItem, Paragraph};
+use tokio::signal::unix::{SignalKind, signal};
+use tokio::sync::mpsc;
 
-use std::sync::Arc;
+pub use app::{App, CheckRow, Clock, Effect, Overlay, Pane};
+pub use keys::KeyMap;
+pub use theme::Theme;
 
+use crate::checklist::{self, Checklist};
 use crate::config::Config;
 use crate::incident::Incident;
-use crate::journal::{CheckState, EventBody, Journal, Scan, Writer};
-use crate::monitor::{self, MonitorEvent};
+use crate::journal::{Event, EventBody, Journal, Scan, Writer};
+use crate::monitor::{self, MonitorControl, MonitorEvent};
 use crate::probe::Prober;
 use crate::recorder;
-use crate::sanitize::sanitize_str;
 
-pub fn run(journal: Journal, scan: Scan, config: &Config, author: &str) -> anyhow::Result<()> {
-    let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
-    runtime.block_on(event_loop(Arc::new(journal), scan, config, author))
+/// How the screen runs.
+#[derive(Debug, Clone, Default)]
+pub struct Options {
+    /// Never write to the journal (wall screens, screen-sharing).
+    pub read_only: bool,
+    /// Shown above everything.
+    pub banner: Option<String>,
+    /// Probe the configured checks from this process.
+    pub monitor: bool,
 }
 
-async fn event_loop(journal: Arc<Journal>, mut scan: Scan, config: &Config, author: &str) -> anyhow::Result<()> {
-    let mut incident = Incident::from_events(std::mem::take(&mut scan.events));
-    let (written_tx, mut written) = tokio::sync::mpsc::unbounded_channel();
+/// Everything the screen needs that can fail, checked before the terminal is touched.
+pub struct Setup {
+    pub theme: Theme,
+    pub keys: KeyMap,
+    pub checklist: Option<Checklist>,
+}
+
+impl Setup {
+    pub fn from_config(
+        config: &Config,
+        theme_override: Option<&str>,
+        checklist_override: Option<&str>,
+    ) -> anyhow::Result<Setup> {
+        let theme =
+            Theme::load(theme_override.or(config.theme.as_deref()).unwrap_or("dark")).map_err(anyhow::Error::msg)?;
+        let keys = KeyMap::from_config(config).map_err(anyhow::Error::msg)?;
+        let checklist = checklist::load(checklist_override.or(config.checklist.as_deref()).unwrap_or("default"))?;
+        Ok(Setup { theme, keys, checklist: Some(checklist) })
+    }
+}
+
+/// The rows for configured checks, before any result.
+pub fn check_rows(config: &Config) -> Vec<CheckRow> {
+    config
+        .checks
+        .iter()
+        .map(|c| CheckRow {
+            name: c.name.clone(),
+            kind: c.probe.kind().to_string(),
+            target: c.probe.target(),
+            view: None,
+            history: Default::default(),
+        })
+        .collect()
+}
+
+/// Where this operator's note draft is kept: beside the journal, one per author.
+pub fn draft_path(journal: &Path, author: &str) -> PathBuf {
+    let who: String =
+        author.chars().map(|c| if c.is_ascii_alphanumeric() || "@.-_".contains(c) { c } else { '_' }).collect();
+    let mut name = journal.file_name().map(|n| n.to_os_string()).unwrap_or_default();
+    name.push(format!(".draft-{who}"));
+    journal.with_file_name(name)
+}
+
+fn save_draft(path: &Path, text: &str) -> std::io::Result<()> {
+    use std::os::unix::fs::OpenOptionsExt;
+    if text.is_empty() {
+        return match std::fs::remove_file(path) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(e),
+            _ => Ok(()),
+        };
+    }
+    // Write aside and rename, so a crash never leaves half a draft.
+    let tmp = path.with_extension("tmp");
+    let mut f = std::fs::OpenOptions::new().write(true).create(true).truncate(true).mode(0o600).open(&tmp)?;
+    f.write_all(text.as_bytes())?;
+    f.sync_data()?;
+    std::fs::rename(&tmp, path)
+}
+
+pub fn run(
+    journal: Journal,
+    scan: Scan,
+    config: &Config,
+    setup: Setup,
+    author: &str,
+    options: Options,
+) -> anyhow::Result<()> {
+    let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
+    runtime.block_on(event_loop(Arc::new(journal), scan, config, setup, author, options))
+}
+
+struct Live {
+    journal: Arc<Journal>,
+    writer: Writer,
+    author: String,
+    draft: PathBuf,
+    monitor: Option<MonitorControl>,
+}
+
+impl Live {
+    fn append(&self, bodies: Vec<EventBody>) {
+        let events = bodies.into_iter().map(|b| Event::new(&self.author, b)).collect();
+        // The result arrives on the `written` channel: shown once on disk, or as an error.
+        drop(self.writer.submit(events));
+    }
+}
+
+async fn event_loop(
+    journal: Arc<Journal>,
+    mut scan: Scan,
+    config: &Config,
+    setup: Setup,
+    author: &str,
+    options: Options,
+) -> anyhow::Result<()> {
+    let incident = Incident::from_events(std::mem::take(&mut scan.events));
+    let (written_tx, mut written) = mpsc::unbounded_channel();
     let writer = Writer::spawn(journal.clone(), written_tx);
-    let options = monitor::Options { max_concurrent: config.max_concurrent_probes, canary: config.canary.clone() };
-    let (_monitor, mut results) =
-        monitor::spawn(config.checks.clone(), &recorder::recorded_states(&incident), options, Prober::new());
-    let mut terminal = ratatui::init();
+    let (monitor, mut results) = if options.monitor && !options.read_only {
+        let opts = monitor::Options { max_concurrent: config.max_concurrent_probes, canary: config.canary.clone() };
+        let (control, rx) =
+            monitor::spawn(config.checks.clone(), &recorder::recorded_states(&incident), opts, Prober::new());
+        (Some(control), rx)
+    } else {
+        (None, mpsc::unbounded_channel().1)
+    };
+    let names: Vec<String> = config.checks.iter().map(|c| c.name.clone()).collect();
+    let live = Live {
+        journal: journal.clone(),
+        writer,
+        author: author.to_string(),
+        draft: draft_path(journal.path(), author),
+        monitor,
+    };
+
+    let mut app = App::new(incident, check_rows(config), setup.checklist, setup.theme, setup.keys, Clock::system());
+    app.read_only = options.read_only;
+    app.banner = options.banner;
+    app.update_every = config.update_every;
+    if options.read_only {
+        app.banner.get_or_insert_with(|| "READ-ONLY VIEWER — nothing is written".into());
+    }
+    if let Ok(text) = std::fs::read_to_string(&live.draft) {
+        app.set_draft(&text);
+        app.flash = Some("your unsaved note draft was restored".into());
+    }
+    app.on_events(Vec::new());
+    if !options.read_only {
+        live.append(vec![EventBody::OperatorJoined {}]);
+    }
+
+    let mut term = terminal::enter()?;
     let mut keys = EventStream::new();
     let mut clock = tokio::time::interval(Duration::from_secs(1));
+    clock.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+    let mut sigterm = signal(SignalKind::terminate())?;
+    let mut sighup = signal(SignalKind::hangup())?;
     let mut dirty = true;
-    let mut write_error: Option<String> = None;
-    let result = loop {
+    let outcome: anyhow::Result<()> = loop {
         if dirty {
-            if let Err(e) = terminal.draw(|f| draw(f, &incident, write_error.as_deref())) {
+            if let Err(e) = terminal::draw(&mut term, |f| draw::draw(f, &mut app)) {
                 break Err(e.into());
             }
             dirty = false;
         }
+        let mut effects = Vec::new();
+        // Probe results that change only figures (latency, sparkline) wait for the next clock
+        // frame, once a second; anything that changes meaning (a state, an event, a key)
+        // draws at once.
+        let mut urgent = true;
         tokio::select! {
-            key = keys.next() => match key {
-                Some(Ok(TermEvent::Key(k))) if k.kind == KeyEventKind::Press => {
-                    if k.code == KeyCode::Char('q') || (k.code == KeyCode::Char('c') && k.modifiers.contains(KeyModifiers::CONTROL)) {
-                        break Ok(());
-                    }
+            ev = keys.next() => match ev {
+                Some(Ok(TermEvent::Key(k))) if k.kind != KeyEventKind::Release => effects.extend(app.on_key(k)),
+                Some(Ok(TermEvent::Mouse(m))) => effects.extend(app.on_mouse(m)),
+                Some(Ok(TermEvent::Paste(text))) if app.editing => {
+                    app.notes.insert_str(&text);
+                    effects.push(Effect::SaveDraft(app.draft()));
                 }
-                Some(Ok(TermEvent::Resize(..))) => dirty = true,
-                Some(Ok(_)) => {}
+                Some(Ok(TermEvent::Resize(..))) => {}
+                Some(Ok(_)) => continue,
                 Some(Err(e)) => break Err(e.into()),
                 None => break Ok(()),
             },
             Some(event) = results.recv() => {
-                // Only confirmed changes are written; they show once they are on disk.
-                if let MonitorEvent::Changed(change) = event {
-                    drop(writer.submit(vec![recorder::change_event(&change, author)]));
-                }
+                urgent = !matches!(event, MonitorEvent::Sample { .. });
+                on_monitor(&mut app, &live, &names, event);
             }
-            Some(result) = written.recv() => {
-                if let Err(e) = result {
-                    write_error = Some(e);
-                }
-                match journal.read_from(std::mem::take(&mut scan)) {
-                    Ok(mut next) => {
-                        for event in next.events.drain(..) {
-                            incident.apply(event);
-                        }
-                        scan = next;
-                    }
-                    Err(e) => break Err(e.into()),
-                }
-                dirty = true;
-            }
+            Some(result) = written.recv() => on_written(&mut app, &live, &mut scan, result),
             _ = clock.tick() => {
+                app.clock = Clock::system();
                 // Other operators' entries arrive through the journal file.
-                match journal.read_from(std::mem::take(&mut scan)) {
-                    Ok(mut next) => {
-                        for event in next.events.drain(..) {
-                            incident.apply(event);
-                        }
-                        scan = next;
-                    }
-                    Err(e) => break Err(e.into()),
+                if let Err(e) = follow(&mut app, &live.journal, &mut scan) {
+                    app.write_error = Some(e.to_string());
                 }
-                dirty = true;
             }
+            _ = sigterm.recv() => break Ok(()),
+            _ = sighup.recv() => break Ok(()),
+        }
+        // Drain whatever else is queued, then draw once.
+        while let Ok(event) = results.try_recv() {
+            urgent |= !matches!(event, MonitorEvent::Sample { .. });
+            on_monitor(&mut app, &live, &names, event);
+        }
+        while let Ok(result) = written.try_recv() {
+            on_written(&mut app, &live, &mut scan, result);
+        }
+        dirty |= urgent;
+        let mut quit = false;
+        for effect in effects {
+            quit |= carry_out(&mut app, &live, effect, &mut term);
+        }
+        if quit {
+            break Ok(());
         }
     };
-    ratatui::restore();
-    result
+    // Flush before restoring: the draft is on disk already; the journal gets the departure.
+    let _ = save_draft(&live.draft, &app.draft());
+    if !options.read_only {
+        let _ = tokio::time::timeout(
+            Duration::from_secs(3),
+            live.writer.write(vec![Event::new(author, EventBody::OperatorLeft {})]),
+        )
+        .await;
+    }
+    drop(term);
+    terminal::leave();
+    outcome
 }
 
-fn draw(frame: &mut Frame, incident: &Incident, write_error: Option<&str>) {
-    let [header, body] = Layout::vertical([Constraint::Length(1), Constraint::Min(0)]).areas(frame.area());
-    let [checks, timeline] = Layout::horizontal([Constraint::Percentage(40), Constraint::Percentage(60)]).areas(body);
-    let now = Utc::now();
-    let elapsed = incident.elapsed(now).map(|d| {
-        let s = d.num_seconds();
-        format!("T+{:02}:{:02}:{:02}", s / 3600, s / 60 % 60, s % 60)
-    });
-    let mut spans = Vec::new();
-    if incident.is_drill() {
-        spans.push(Span::styled(" DRILL ", Style::default().add_modifier(Modifier::REVERSED | Modifier::BOLD)));
-        spans.push(Span::raw(" "));
+fn on_monitor(app: &mut App, live: &Live, names: &[String], event: MonitorEvent) {
+    match event {
+        MonitorEvent::Sample { check, at, outcome } => app.on_sample(&names[check], at, outcome),
+        MonitorEvent::View { check, view } => app.on_view(&names[check], view),
+        // Confirmed changes are written first and shown once on disk.
+        MonitorEvent::Changed(change) => drop(live.writer.submit(vec![recorder::change_event(&change, &live.author)])),
     }
-    spans.push(Span::styled(
-        sanitize_str(incident.title.as_deref().unwrap_or("no incident"), 60),
-        Style::default().add_modifier(Modifier::BOLD),
-    ));
-    spans.push(Span::raw(format!(
-        "  SEV{}  {}  {}  {} UTC / {} local",
-        incident.severity.map(|s| s.to_string()).unwrap_or_else(|| "?".into()),
-        incident.status.as_str().to_uppercase(),
-        elapsed.unwrap_or_default(),
-        now.format("%H:%M:%S"),
-        now.with_timezone(&Local).format("%H:%M:%S"),
-    )));
-    if let Some(e) = write_error {
-        spans = vec![Span::styled(
-            format!(" ✖ JOURNAL WRITE FAILED: {} ", sanitize_str(e, 120)),
-            Style::default().add_modifier(Modifier::REVERSED | Modifier::BOLD),
-        )];
+}
+
+fn on_written(app: &mut App, live: &Live, scan: &mut Scan, result: Result<(), String>) {
+    match result {
+        Ok(()) => app.write_error = None,
+        Err(e) => app.write_error = Some(e),
     }
-    frame.render_widget(Paragraph::new(Line::from(spans)), header);
+    if let Err(e) = follow(app, &live.journal, scan) {
+        app.write_error = Some(e.to_string());
+    }
+}
 
-    let items: Vec<ListItem> = incident
-        .checks
-        .iter()
-        .map(|(name, c)| {
-            let glyph = match c.state {
-                CheckState::Up => "✔ up      ",
-                CheckState::Degraded => "▲ degraded",
-                CheckState::Down => "✖ down    ",
-                CheckState::Unknown => "? unknown ",
-            };
-            ListItem::new(format!("{glyph} {}  since {}", sanitize_str(name, 40), c.since.format("%H:%M:%S")))
-        })
-        .collect();
-    frame.render_widget(List::new(items).block(Block::default().borders(Borders::ALL).title(" Checks ")), checks);
+fn follow(app: &mut App, journal: &Journal, scan: &mut Scan) -> Result<(), crate::journal::JournalError> {
+    let mut next = journal.read_from(std::mem::take(scan))?;
+    let events = std::mem::take(&mut next.events);
+    *scan = next;
+    if !events.is_empty() {
+        app.on_events(events);
+    }
+    Ok(())
+}
 
-    let height = timeline.height.saturating_sub(2) as usize;
-    let start = incident.timeline.len().saturating_sub(height);
-    let lines: Vec<ListItem> = incident.timeline[start..]
-        .iter()
-        .map(|entry| {
-            let e = &entry.event;
-            let what = match &e.body {
-                EventBody::NoteAdded { text } => format!("✎ {}", sanitize_str(text, 200)),
-                EventBody::CheckChanged { check, to, detail, .. } => {
-                    format!("⚑ {} → {} {}", sanitize_str(check, 40), to.as_str(), sanitize_str(detail, 120))
-                }
-                other => format!("• {}", other.kind().replace('_', " ")),
-            };
-            ListItem::new(format!(
-                "{} {} {what}",
-                e.ts.with_timezone(&Local).format("%H:%M:%S"),
-                sanitize_str(&e.author, 24)
-            ))
-        })
-        .collect();
-    frame.render_widget(List::new(lines).block(Block::default().borders(Borders::ALL).title(" Timeline ")), timeline);
+/// Does what the screen asked. Returns true to quit.
+fn carry_out(app: &mut App, live: &Live, effect: Effect, term: &mut terminal::Term) -> bool {
+    let index = |name: &str| live.monitor.as_ref().and_then(|m| m.index(name).map(|i| (m, i)));
+    match effect {
+        Effect::Quit => return true,
+        Effect::Append(bodies) => live.append(bodies),
+        Effect::RunNow(name) => {
+            if let Some((m, i)) = index(&name) {
+                m.run_now(i);
+            }
+        }
+        Effect::SetPaused(name, paused) => {
+            if let Some((m, i)) = index(&name) {
+                if paused { m.pause(i) } else { m.resume(i) }
+            }
+        }
+        Effect::SaveDraft(text) => {
+            if let Err(e) = save_draft(&live.draft, &text) {
+                app.flash = Some(format!("could not keep the draft on disk: {e}"));
+            }
+        }
+        Effect::Copy(text) => {
+            let out = term.backend_mut();
+            let _ = out.write_all(&terminal::osc52(&text)).and_then(|_| out.flush());
+        }
+        Effect::Send { item, channel, audience, text } => {
+            // No channel of that name is configured: recorded as a failed send, item not done.
+            live.append(vec![EventBody::MessageSent {
+                channel: channel.clone(),
+                audience,
+                text,
+                error: Some(format!("channel \"{channel}\" is not configured in warroom.toml")),
+                item: Some(item),
+            }]);
+        }
+    }
+    false
+}
+
+/// Check states the journal recorded, by check name (for tests and tools).
+pub fn recorded(incident: &Incident) -> HashMap<String, crate::monitor::State> {
+    recorder::recorded_states(incident)
 }

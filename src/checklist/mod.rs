@@ -1,0 +1,13 @@
+//! The communications checklist: prepared in calm times, followed under stress.
+//!
+//! Files in `checklists/*.toml` (built in) or any path. Each item says what to do, who owns
+//! it, when it is due relative to the incident's start, whether it repeats, and the message
+//! to send. Progress lives in the journal; this module only reads it.
+
+mod file;
+mod schedule;
+mod template;
+
+pub use file::{BUILT_IN, Checklist, ChecklistError, Condition, Item, load, parse};
+pub use schedule::{DUE_SOON, ItemState, ItemView, evaluate};
+pub use template::{Context, PLACEHOLDERS, render};

@@ -1,0 +1,205 @@
+//! Where each item stands now: pending, due soon, overdue or done — over any clock.
+
+use chrono::{DateTime, Duration as Span, Utc};
+
+use super::file::Item;
+use crate::incident::Incident;
+use crate::journal::Status;
+
+/// How long before its deadline an item shows as "due soon".
+pub const DUE_SOON: std::time::Duration = std::time::Duration::from_secs(5 * 60);
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ItemState {
+    /// Its `when` does not hold for this incident (yet).
+    NotApplicable,
+    Pending,
+    DueSoon,
+    Overdue,
+    Done,
+}
+
+impl ItemState {
+    pub fn glyph(self) -> &'static str {
+        match self {
+            ItemState::NotApplicable => "–",
+            ItemState::Pending => "☐",
+            ItemState::DueSoon => "◔",
+            ItemState::Overdue => "⚠",
+            ItemState::Done => "☑",
+        }
+    }
+
+    pub fn word(self) -> &'static str {
+        match self {
+            ItemState::NotApplicable => "n/a",
+            ItemState::Pending => "pending",
+            ItemState::DueSoon => "due soon",
+            ItemState::Overdue => "OVERDUE",
+            ItemState::Done => "done",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct ItemView {
+    pub state: ItemState,
+    /// The deadline now in force (the next one, for a repeating item).
+    pub due_at: DateTime<Utc>,
+    /// Last completion: who and when.
+    pub done_by: Option<(String, DateTime<Utc>)>,
+    /// Completions so far (repeating items count each one).
+    pub count: usize,
+}
+
+fn span(d: std::time::Duration) -> Span {
+    Span::from_std(d).unwrap_or(Span::MAX)
+}
+
+/// The state of `item` in `incident` at `now`.
+pub fn evaluate(item: &Item, incident: &Incident, now: DateTime<Utc>) -> ItemView {
+    let opened = incident.opened_at.unwrap_or(now);
+    let mark = incident.checklist.get(&item.id);
+    let count = mark.map_or(0, |m| m.completions.len());
+    let last = mark.and_then(|m| m.completions.last().cloned());
+    let done_now = mark.is_some_and(|m| m.done);
+    let first_due = opened + span(item.due);
+    let applies = item.when.iter().all(|c| c.holds(incident.severity, incident.status));
+
+    let (due_at, state) = match item.repeat {
+        Some(every) => {
+            let due_at = match (&last, done_now) {
+                (Some((_, at)), true) => *at + span(every),
+                _ => first_due,
+            };
+            let state = if incident.status == Status::Resolved {
+                // "Until resolved": nothing more is owed.
+                if count > 0 { ItemState::Done } else { ItemState::NotApplicable }
+            } else if !applies {
+                ItemState::NotApplicable
+            } else if done_now && now < due_at - span(DUE_SOON) {
+                ItemState::Done
+            } else {
+                by_deadline(now, due_at)
+            };
+            (due_at, state)
+        }
+        None => {
+            let state = if done_now {
+                ItemState::Done
+            } else if !applies {
+                ItemState::NotApplicable
+            } else {
+                by_deadline(now, first_due)
+            };
+            (first_due, state)
+        }
+    };
+    ItemView { state, due_at, done_by: last.filter(|_| done_now || item.repeat.is_some()), count }
+}
+
+fn by_deadline(now: DateTime<Utc>, due: DateTime<Utc>) -> ItemState {
+    if now > due {
+        ItemState::Overdue
+    } else if due - now <= span(DUE_SOON) {
+        ItemState::DueSoon
+    } else {
+        ItemState::Pending
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::TimeZone;
+
+    use super::*;
+    use crate::checklist::parse;
+    use crate::journal::{Event, EventBody, Mode};
+
+    fn t(mins: i64) -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(2026, 11, 21, 2, 0, 0).unwrap() + Span::minutes(mins)
+    }
+
+    fn items() -> Vec<Item> {
+        parse(
+            r#"
+[[item]]
+id = "ack"
+title = "First public acknowledgement"
+due = "15m"
+[[item]]
+id = "update"
+title = "Public update"
+due = "30m"
+repeat = "30m"
+[[item]]
+id = "execs"
+title = "Brief executives"
+due = "20m"
+when = "severity <= 2"
+"#,
+            std::path::Path::new("t.toml"),
+        )
+        .unwrap()
+        .items
+    }
+
+    fn incident(severity: u8, events: Vec<(i64, EventBody)>) -> Incident {
+        let mut all =
+            vec![Event::at(t(0), "a", EventBody::IncidentOpened { title: "x".into(), severity, mode: Mode::Real })];
+        all.extend(events.into_iter().map(|(m, b)| Event::at(t(m), "bob", b)));
+        Incident::from_events(all)
+    }
+
+    fn done(item: &str) -> EventBody {
+        EventBody::ChecklistItemDone { item: item.into() }
+    }
+
+    #[test]
+    fn one_off_item_goes_pending_due_soon_overdue_done() {
+        let item = &items()[0];
+        let i = incident(3, vec![]);
+        assert_eq!(evaluate(item, &i, t(0)).state, ItemState::Pending);
+        assert_eq!(evaluate(item, &i, t(10)).state, ItemState::DueSoon);
+        assert_eq!(evaluate(item, &i, t(15)).state, ItemState::DueSoon);
+        assert_eq!(evaluate(item, &i, t(16)).state, ItemState::Overdue);
+        assert_eq!(evaluate(item, &i, t(16)).due_at, t(15));
+        let i = incident(3, vec![(17, done("ack"))]);
+        let v = evaluate(item, &i, t(60));
+        assert_eq!((v.state, v.count), (ItemState::Done, 1));
+        assert_eq!(v.done_by, Some(("bob".into(), t(17))));
+    }
+
+    #[test]
+    fn repeating_item_comes_back_after_each_period_and_counts() {
+        let item = &items()[1];
+        let i = incident(3, vec![(20, done("update"))]);
+        assert_eq!(evaluate(item, &i, t(21)).state, ItemState::Done);
+        assert_eq!(evaluate(item, &i, t(21)).due_at, t(50));
+        assert_eq!(evaluate(item, &i, t(46)).state, ItemState::DueSoon);
+        assert_eq!(evaluate(item, &i, t(51)).state, ItemState::Overdue);
+        let i = incident(3, vec![(20, done("update")), (48, done("update"))]);
+        let v = evaluate(item, &i, t(50));
+        assert_eq!((v.state, v.count, v.due_at), (ItemState::Done, 2, t(78)));
+        // Resolved: nothing more is owed.
+        let i = incident(3, vec![(20, done("update")), (40, EventBody::StatusChanged { status: Status::Resolved })]);
+        assert_eq!(evaluate(item, &i, t(200)).state, ItemState::Done);
+    }
+
+    #[test]
+    fn undo_takes_back_a_completion() {
+        let item = &items()[0];
+        let i = incident(3, vec![(5, done("ack")), (6, EventBody::ChecklistItemUndone { item: "ack".into() })]);
+        let v = evaluate(item, &i, t(7));
+        assert_eq!((v.state, v.count, v.done_by), (ItemState::Pending, 0, None));
+    }
+
+    #[test]
+    fn when_conditions_follow_severity() {
+        let item = &items()[2];
+        assert_eq!(evaluate(item, &incident(3, vec![]), t(30)).state, ItemState::NotApplicable);
+        assert_eq!(evaluate(item, &incident(2, vec![]), t(30)).state, ItemState::Overdue);
+        let raised = incident(3, vec![(10, EventBody::SeverityChanged { severity: 1 })]);
+        assert_eq!(evaluate(item, &raised, t(12)).state, ItemState::Pending);
+    }
+}

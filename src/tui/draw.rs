@@ -1,0 +1,800 @@
+//! Drawing the screen from [`App`]. Only visible rows are built, so a frame costs the same
+//! with ten events or a hundred thousand.
+
+use chrono::{DateTime, Duration, Utc};
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::style::{Modifier, Style};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, BorderType, Borders, Cell, Clear, List, ListItem, Paragraph, Row, Table, Wrap};
+
+use super::app::{App, CheckRow, Overlay, Pane};
+use crate::checklist::ItemState;
+use crate::journal::{CheckState, Event, EventBody, Milestone};
+use crate::monitor::State;
+use crate::probe::Health;
+use crate::sanitize::{sanitize_multiline, sanitize_str};
+
+/// Wide enough for the four panes side by side.
+const GRID_MIN: (u16, u16) = (120, 30);
+
+pub fn draw(frame: &mut Frame, app: &mut App) {
+    app.settle();
+    // The textarea draws its cursor as a styled cell: show it only while editing.
+    let cursor = if app.editing { app.theme.text.add_modifier(Modifier::REVERSED) } else { app.theme.text };
+    app.notes.set_cursor_style(cursor);
+    let area = frame.area();
+    let banner_lines = u16::from(app.banner.is_some());
+    let [banner, header, body, footer] = Layout::vertical([
+        Constraint::Length(banner_lines),
+        Constraint::Length(2),
+        Constraint::Min(3),
+        Constraint::Length(1),
+    ])
+    .areas(area);
+    if let Some(text) = &app.banner {
+        frame.render_widget(Paragraph::new(format!(" {text} ")).style(app.theme.drill), banner);
+    }
+    draw_header(frame, app, header);
+    let areas = pane_areas(app, body);
+    app.areas = areas;
+    for pane in Pane::ALL {
+        let a = areas[pane_index(pane)];
+        if a.width > 0 && a.height > 0 {
+            draw_pane(frame, app, pane, a);
+        }
+    }
+    draw_footer(frame, app, footer);
+    if let Some(overlay) = app.overlay.clone() {
+        draw_overlay(frame, app, &overlay, body);
+    }
+}
+
+fn pane_index(p: Pane) -> usize {
+    Pane::ALL.iter().position(|x| *x == p).unwrap_or(0)
+}
+
+/// Where each pane goes; hidden panes get an empty rectangle.
+fn pane_areas(app: &App, body: Rect) -> [Rect; 4] {
+    let mut out = [Rect::default(); 4];
+    if app.zoom {
+        out[pane_index(app.focus)] = body;
+        return out;
+    }
+    if body.width >= GRID_MIN.0 && body.height + 4 >= GRID_MIN.1 {
+        let [left, right] = Layout::horizontal([Constraint::Percentage(45), Constraint::Percentage(55)]).areas(body);
+        let [checks, checklist] =
+            Layout::vertical([Constraint::Percentage(55), Constraint::Percentage(45)]).areas(left);
+        let [timeline, notes] = Layout::vertical([Constraint::Percentage(65), Constraint::Percentage(35)]).areas(right);
+        out[0] = checks;
+        out[1] = timeline;
+        out[2] = checklist;
+        out[3] = notes;
+        return out;
+    }
+    // Small terminal: checks always visible on top (failures matter most), the other panes
+    // take turns below.
+    let wanted = app.checks.len() as u16 + 2;
+    let top = wanted.clamp(4, body.height / 2);
+    let [checks, rest] = Layout::vertical([Constraint::Length(top), Constraint::Min(3)]).areas(body);
+    out[0] = checks;
+    let below = if app.focus == Pane::Checks { Pane::Timeline } else { app.focus };
+    out[pane_index(below)] = rest;
+    out
+}
+
+// ---------------------------------------------------------------------------------------
+// Header and footer
+
+pub fn human_duration(d: Duration) -> String {
+    let s = d.num_seconds().max(0);
+    match s {
+        0..60 => format!("{s}s"),
+        60..3600 => format!("{}m", s / 60),
+        _ => format!("{}h {:02}m", s / 3600, s / 60 % 60),
+    }
+}
+
+/// Minute precision for columns that would otherwise repaint every second.
+pub fn coarse_duration(d: Duration) -> String {
+    if d.num_seconds() < 60 { "<1m".into() } else { human_duration(d) }
+}
+
+fn elapsed_clock(d: Duration) -> String {
+    let s = d.num_seconds().max(0);
+    format!("T+{:02}:{:02}:{:02}", s / 3600, s / 60 % 60, s % 60)
+}
+
+fn draw_header(frame: &mut Frame, app: &App, area: Rect) {
+    let t = &app.theme;
+    let i = &app.incident;
+    let now = app.clock.now;
+    let mut first = Vec::new();
+    if i.is_drill() {
+        first.push(Span::styled(" DRILL ", t.drill));
+        first.push(Span::raw(" "));
+    }
+    if let Some(e) = &app.write_error {
+        first.push(Span::styled(format!(" ✖ JOURNAL WRITE FAILED: {} ", sanitize_str(e, 80)), t.overdue));
+        first.push(Span::raw(" "));
+    }
+    first.push(Span::styled(sanitize_str(i.title.as_deref().unwrap_or("(no incident open)"), 60), t.title));
+    if let Some(sev) = i.severity {
+        first.push(Span::raw("  "));
+        first.push(Span::styled(format!("SEV{sev}"), if sev <= 2 { t.down } else { t.degraded }));
+    }
+    first.push(Span::raw("  "));
+    let status_style = if i.status == crate::journal::Status::Resolved { t.ok } else { t.accent };
+    first.push(Span::styled(format!("◆ {}", i.status.as_str().to_uppercase()), status_style));
+    if let Some(e) = i.elapsed(now) {
+        first.push(Span::raw("  "));
+        first.push(Span::styled(elapsed_clock(e), t.title));
+    }
+
+    let local = now.with_timezone(&app.clock.offset);
+    let mut second =
+        vec![Span::styled(format!("{} UTC · {} local", now.format("%H:%M:%S"), local.format("%H:%M")), t.muted)];
+    second.push(Span::raw("  "));
+    match i.role("commander") {
+        Some(ic) => second.push(Span::styled(format!("IC {}", sanitize_str(ic, 20)), t.text)),
+        None => second.push(Span::styled("IC unassigned", t.degraded)),
+    }
+    if let Some(due) = app.next_update_due() {
+        second.push(Span::raw("  "));
+        if due < now {
+            second.push(Span::styled(format!(" ⚠ PUBLIC UPDATE OVERDUE by {} ", human_duration(now - due)), t.overdue));
+        } else {
+            let style = if due - now <= Duration::minutes(5) { t.due_soon } else { t.text };
+            second.push(Span::styled(format!("next update in {}", human_duration(due - now)), style));
+        }
+    }
+    let marks: Vec<String> = [Milestone::Detected, Milestone::Acknowledged, Milestone::Mitigated]
+        .into_iter()
+        .filter_map(|m| {
+            i.milestone(m)
+                .map(|at| format!("{} {}", short_milestone(m), at.with_timezone(&app.clock.offset).format("%H:%M")))
+        })
+        .collect();
+    if !marks.is_empty() {
+        second.push(Span::raw("  "));
+        second.push(Span::styled(marks.join(" "), t.muted));
+    }
+    if !i.operators.is_empty() {
+        second.push(Span::raw("  "));
+        let names: Vec<&str> = i.operators.keys().map(|o| o.split('@').next().unwrap_or(o)).collect();
+        second.push(Span::styled(format!("on: {}", sanitize_str(&names.join(", "), 60)), t.muted));
+    }
+    frame.render_widget(Paragraph::new(vec![Line::from(first), Line::from(second)]), area);
+}
+
+fn short_milestone(m: Milestone) -> &'static str {
+    match m {
+        Milestone::Detected => "det",
+        Milestone::Acknowledged => "ack",
+        Milestone::Mitigated => "mit",
+        Milestone::Resolved => "res",
+    }
+}
+
+fn draw_footer(frame: &mut Frame, app: &App, area: Rect) {
+    let t = &app.theme;
+    let line = if let Some(flash) = &app.flash {
+        Line::from(Span::styled(format!(" {flash}"), t.accent))
+    } else {
+        use super::keys::Action::*;
+        let pane_hints: &[(super::keys::Action, &str)] = match (app.editing, app.focus) {
+            (true, _) => &[(Commit, "save note"), (Close, "stop editing")],
+            (_, Pane::Checks) => &[(Open, "detail"), (Acknowledge, "ack"), (RunNow, "run"), (Pause, "pause")],
+            (_, Pane::Timeline) => &[(Open, "detail"), (Pin, "pin"), (Filter, "filter")],
+            (_, Pane::Checklist) => &[(Toggle, "done"), (Copy, "copy msg"), (EditMessage, "edit"), (Send, "send")],
+            (_, Pane::Notes) => &[(Edit, "write"), (Commit, "save")],
+        };
+        // By priority: help and quit always fit; the rest while there is room.
+        let mut hints: Vec<(super::keys::Action, &str)> = Vec::new();
+        if !app.editing {
+            hints.extend([(Help, "help"), (Quit, "quit")]);
+        }
+        hints.extend(pane_hints.iter().copied());
+        if !app.editing {
+            hints.extend([(NextPane, "pane"), (Zoom, "zoom"), (CycleStatus, "status")]);
+        }
+        let mut spans = Vec::new();
+        let mut used = 0usize;
+        for (a, what) in hints {
+            let keys = format!(" {}", app.keys.keys_for(a));
+            let label = format!(" {what} ");
+            let width = keys.chars().count() + label.chars().count();
+            if used + width > area.width as usize {
+                break;
+            }
+            used += width;
+            spans.push(Span::styled(keys, t.key));
+            spans.push(Span::styled(label, t.muted));
+        }
+        Line::from(spans)
+    };
+    frame.render_widget(Paragraph::new(line), area);
+}
+
+// ---------------------------------------------------------------------------------------
+// Panes
+
+fn block<'a>(app: &App, pane: Pane, extra: String) -> Block<'a> {
+    let focused = app.focus == pane;
+    let n = pane_index(pane) + 1;
+    let title = format!(" {n} {}{extra} ", pane.title());
+    Block::default()
+        .borders(Borders::ALL)
+        .border_type(if focused { BorderType::Thick } else { BorderType::Plain })
+        .border_style(if focused { app.theme.border_focus } else { app.theme.border })
+        .title(Span::styled(title, if focused { app.theme.border_focus } else { app.theme.title }))
+}
+
+/// First visible row so that the selection stays in view.
+pub fn scroll_offset(app: &App, pane: Pane, height: usize) -> usize {
+    let sel = app.selected[pane_index(pane)];
+    if height == 0 {
+        return 0;
+    }
+    let rows = match pane {
+        Pane::Checks => app.checks.len(),
+        Pane::Timeline => app.filtered.len(),
+        Pane::Checklist => app.checklist.as_ref().map_or(0, |c| c.items.len()),
+        Pane::Notes => 0,
+    };
+    if pane == Pane::Timeline && app.follow {
+        return rows.saturating_sub(height);
+    }
+    (sel + 1).saturating_sub(height).min(rows.saturating_sub(height))
+}
+
+fn draw_pane(frame: &mut Frame, app: &App, pane: Pane, area: Rect) {
+    match pane {
+        Pane::Checks => draw_checks(frame, app, area),
+        Pane::Timeline => draw_timeline(frame, app, area),
+        Pane::Checklist => draw_checklist(frame, app, area),
+        Pane::Notes => draw_notes(frame, app, area),
+    }
+}
+
+pub fn state_glyph(s: State) -> (&'static str, &'static str) {
+    match s {
+        State::Up => ("✔", "up"),
+        State::Degraded => ("▲", "degraded"),
+        State::Down => ("✖", "down"),
+        State::Unknown => ("?", "unknown"),
+    }
+}
+
+fn state_style(app: &App, s: State) -> Style {
+    match s {
+        State::Up => app.theme.ok,
+        State::Degraded => app.theme.degraded,
+        State::Down => app.theme.down,
+        State::Unknown => app.theme.unknown,
+    }
+}
+
+const SPARKS: [char; 8] = ['▁', '▂', '▃', '▄', '▅', '▆', '▇', '█'];
+/// Upper bounds (ms) of the sparkline's buckets. One absolute scale for every row: rows can
+/// be compared at a glance, and a steady latency draws the same cells every time (a row
+/// scaled to its own maximum would repaint on each sample — bytes over a slow link).
+const BUCKETS_MS: [u128; 7] = [5, 10, 25, 50, 100, 250, 1000];
+
+fn spark(latency: std::time::Duration) -> char {
+    let ms = latency.as_millis();
+    SPARKS[BUCKETS_MS.iter().position(|b| ms < *b).unwrap_or(7)]
+}
+
+fn sparkline(row: &CheckRow, width: usize) -> String {
+    let skip = row.history.len().saturating_sub(width);
+    row.history
+        .iter()
+        .skip(skip)
+        .map(|s| if s.outcome.health == Health::Down { '✕' } else { spark(s.outcome.latency) })
+        .collect()
+}
+
+/// The median latency of the last few results: the figure people read, without the
+/// millisecond jitter of the latest sample.
+fn typical_latency(row: &CheckRow) -> Option<std::time::Duration> {
+    let mut recent: Vec<_> = row.history.iter().rev().take(5).map(|s| s.outcome.latency).collect();
+    recent.sort();
+    recent.get(recent.len() / 2).copied()
+}
+
+fn draw_checks(frame: &mut Frame, app: &App, area: Rect) {
+    let order = app.check_order();
+    let failing = order.iter().filter(|&&i| app.row_state(&app.checks[i]).is_failing()).count();
+    let extra = if failing > 0 {
+        format!(" — {failing} failing of {}", order.len())
+    } else {
+        format!(" — {} all up", order.len())
+    };
+    let blk = block(app, Pane::Checks, extra);
+    let inner = blk.inner(area);
+    frame.render_widget(blk, area);
+    if order.is_empty() {
+        let msg = "No checks configured. `warroom init` writes an example warroom.toml.";
+        frame.render_widget(Paragraph::new(msg).style(app.theme.muted).wrap(Wrap { trim: true }), inner);
+        return;
+    }
+    let height = inner.height as usize;
+    let offset = scroll_offset(app, Pane::Checks, height);
+    let wide = inner.width >= 90;
+    let spark_w = if wide { 12 } else { 6 };
+    let sel = app.selected[0];
+    let rows: Vec<Row> = order
+        .iter()
+        .enumerate()
+        .skip(offset)
+        .take(height)
+        .map(|(pos, &i)| {
+            let row = &app.checks[i];
+            let state = app.row_state(row);
+            let (glyph, word) = state_glyph(state);
+            let view = row.view.as_ref();
+            let (glyph, word) = match view {
+                Some(v) if v.paused => ("⏸", "paused"),
+                Some(v) if v.no_connectivity => ("?", "no conn"),
+                Some(v) if v.blocked_by.is_some() => (glyph, "blocked"),
+                _ => (glyph, word),
+            };
+            let latest = row.history.back();
+            let latency = typical_latency(row).map(|l| format!("{}ms", l.as_millis())).unwrap_or_default();
+            let since = app
+                .incident
+                .checks
+                .get(&row.name)
+                .map(|c| coarse_duration(app.clock.now - c.since))
+                .unwrap_or_default();
+            let mut note = String::new();
+            if let Some(parent) = view.and_then(|v| v.blocked_by.as_ref()) {
+                note = format!("by {parent}");
+            } else if let Some((who, _)) = app.incident.checks.get(&row.name).and_then(|c| c.acknowledged.as_ref()) {
+                note = format!("ack {}", who.split('@').next().unwrap_or(who));
+            } else if let Some(at) = latest.and_then(|s| s.outcome.retry_after) {
+                note = format!("back {}", at.with_timezone(&app.clock.offset).format("%H:%M"));
+            }
+            let style = if pos == sel && app.focus == Pane::Checks { app.theme.selection } else { Style::default() };
+            Row::new(vec![
+                Cell::from(format!("{glyph} {word}")).style(state_style(app, state)),
+                Cell::from(sanitize_str(&row.name, 60)),
+                Cell::from(latency).style(app.theme.muted),
+                Cell::from(sparkline(row, spark_w)).style(app.theme.accent),
+                Cell::from(since).style(app.theme.muted),
+                Cell::from(note).style(app.theme.muted),
+            ])
+            .style(style)
+        })
+        .collect();
+    let widths = [
+        Constraint::Length(10),
+        Constraint::Fill(1),
+        Constraint::Length(6),
+        Constraint::Length(spark_w as u16),
+        Constraint::Length(6),
+        Constraint::Fill(1),
+    ];
+    frame.render_widget(Table::new(rows, widths).column_spacing(1), inner);
+}
+
+/// One line of text for an event (also what the filter searches).
+pub fn event_text(e: &Event) -> String {
+    match &e.body {
+        EventBody::IncidentOpened { title, severity, mode } => {
+            format!(
+                "incident opened: {} (SEV{severity}{})",
+                sanitize_str(title, 80),
+                if *mode == crate::journal::Mode::Drill { ", DRILL" } else { "" }
+            )
+        }
+        EventBody::StatusChanged { status } => format!("status → {}", status.as_str()),
+        EventBody::MilestoneReached { milestone, check, .. } => match check {
+            Some(c) => format!("{} {}", milestone.as_str(), sanitize_str(c, 60)),
+            None => format!("milestone: {}", milestone.as_str()),
+        },
+        EventBody::SeverityChanged { severity } => format!("severity → SEV{severity}"),
+        EventBody::RoleAssigned { role, person } => {
+            format!("{} is now {}", sanitize_str(person, 40), sanitize_str(role, 30))
+        }
+        EventBody::CheckChanged { check, to, detail, .. } => {
+            format!("{} → {}: {}", sanitize_str(check, 60), to.as_str(), sanitize_str(detail, 200))
+        }
+        EventBody::NoteAdded { text } => sanitize_str(text, 300),
+        EventBody::EventPinned { .. } => "pinned a key event".into(),
+        EventBody::ChecklistItemDone { item } => format!("done: {}", sanitize_str(item, 60)),
+        EventBody::ChecklistItemUndone { item } => format!("undone: {}", sanitize_str(item, 60)),
+        EventBody::MessageSent { channel, audience, text, error, .. } => match error {
+            Some(err) => format!(
+                "message to {} FAILED ({}): {}",
+                sanitize_str(channel, 30),
+                sanitize_str(err, 80),
+                sanitize_str(text, 120)
+            ),
+            None => format!("message to {} ({:?}): {}", sanitize_str(channel, 30), audience, sanitize_str(text, 160))
+                .replace("(Public)", "(public)")
+                .replace("(Internal)", "(internal)"),
+        },
+        EventBody::OperatorJoined {} => "joined".into(),
+        EventBody::OperatorLeft {} => "left".into(),
+        EventBody::DrillStarted { scenario, speed } => {
+            format!("drill started: {} at ×{speed}", sanitize_str(scenario, 60))
+        }
+        EventBody::DrillEnded { scenario } => format!("drill ended: {}", sanitize_str(scenario, 60)),
+        EventBody::Correction { text, .. } => format!("correction: {}", sanitize_str(text, 200)),
+    }
+}
+
+/// A distinct glyph per kind of event, so the timeline reads without colour.
+pub fn event_glyph(e: &Event) -> &'static str {
+    match &e.body {
+        EventBody::IncidentOpened { .. } => "●",
+        EventBody::StatusChanged { .. } => "◆",
+        EventBody::MilestoneReached { .. } => "⚑",
+        EventBody::SeverityChanged { .. } => "‼",
+        EventBody::RoleAssigned { .. } => "♟",
+        EventBody::CheckChanged { to, .. } => match to {
+            CheckState::Up => "✔",
+            CheckState::Degraded => "▲",
+            CheckState::Down => "✖",
+            CheckState::Unknown => "?",
+        },
+        EventBody::NoteAdded { .. } => "✎",
+        EventBody::EventPinned { .. } => "★",
+        EventBody::ChecklistItemDone { .. } => "☑",
+        EventBody::ChecklistItemUndone { .. } => "☐",
+        EventBody::MessageSent { error: None, .. } => "✉",
+        EventBody::MessageSent { .. } => "✉✖",
+        EventBody::OperatorJoined {} => "→",
+        EventBody::OperatorLeft {} => "←",
+        EventBody::DrillStarted { .. } | EventBody::DrillEnded { .. } => "⚠",
+        EventBody::Correction { .. } => "↺",
+    }
+}
+
+fn event_style(app: &App, e: &Event) -> Style {
+    match &e.body {
+        EventBody::CheckChanged { to, .. } => state_style(app, crate::recorder::from_check_state(*to)),
+        EventBody::MessageSent { error: Some(_), .. } => app.theme.down,
+        EventBody::MessageSent { .. } | EventBody::ChecklistItemDone { .. } => app.theme.done,
+        EventBody::StatusChanged { .. } | EventBody::SeverityChanged { .. } | EventBody::MilestoneReached { .. } => {
+            app.theme.accent
+        }
+        EventBody::OperatorJoined {} | EventBody::OperatorLeft {} | EventBody::EventPinned { .. } => app.theme.muted,
+        _ => app.theme.text,
+    }
+}
+
+fn draw_timeline(frame: &mut Frame, app: &App, area: Rect) {
+    let mut extra = format!(" — {} events", app.incident.timeline.len());
+    if !app.filter.is_empty() {
+        extra = format!(
+            " — filter \"{}\": {} of {}",
+            sanitize_str(&app.filter, 20),
+            app.filtered.len(),
+            app.incident.timeline.len()
+        );
+    }
+    if !app.follow {
+        extra.push_str(" (scrolled; End follows)");
+    }
+    let blk = block(app, Pane::Timeline, extra);
+    let inner = blk.inner(area);
+    frame.render_widget(blk, area);
+    let height = inner.height as usize;
+    let offset = scroll_offset(app, Pane::Timeline, height);
+    let selected = app.selected_event();
+    let items: Vec<ListItem> = app.filtered[offset..(offset + height).min(app.filtered.len())]
+        .iter()
+        .map(|&i| {
+            let entry = &app.incident.timeline[i];
+            let e = &entry.event;
+            let who = e.author.split('@').next().unwrap_or(&e.author);
+            let mut spans = vec![
+                Span::styled(format!("{} ", e.ts.with_timezone(&app.clock.offset).format("%H:%M:%S")), app.theme.muted),
+                Span::styled(if entry.pinned_by.is_some() { "★" } else { " " }, app.theme.accent),
+                Span::styled(format!("{} ", event_glyph(e)), event_style(app, e)),
+                Span::styled(event_text(e), event_style(app, e)),
+                Span::styled(format!("  — {}", sanitize_str(who, 16)), app.theme.muted),
+            ];
+            if !entry.corrections.is_empty() {
+                spans.push(Span::styled(" (corrected)", app.theme.degraded));
+            }
+            let style = if Some(i) == selected && app.focus == Pane::Timeline && !app.follow {
+                app.theme.selection
+            } else {
+                Style::default()
+            };
+            ListItem::new(Line::from(spans)).style(style)
+        })
+        .collect();
+    frame.render_widget(List::new(items), inner);
+}
+
+fn draw_checklist(frame: &mut Frame, app: &App, area: Rect) {
+    let items = app.checklist_items();
+    let overdue = items.iter().filter(|(_, v)| v.state == ItemState::Overdue).count();
+    let done = items.iter().filter(|(_, v)| v.state == ItemState::Done).count();
+    let name = app.checklist.as_ref().map(|c| c.name.clone()).unwrap_or_default();
+    let extra = format!(
+        " {name} — {done}/{} done{}",
+        items.len(),
+        if overdue > 0 { format!(", {overdue} OVERDUE") } else { String::new() }
+    );
+    let blk = block(app, Pane::Checklist, extra);
+    let inner = blk.inner(area);
+    frame.render_widget(blk, area);
+    if items.is_empty() {
+        frame.render_widget(Paragraph::new("No checklist loaded.").style(app.theme.muted), inner);
+        return;
+    }
+    let height = inner.height as usize;
+    let offset = scroll_offset(app, Pane::Checklist, height);
+    let now = app.clock.now;
+    let rows: Vec<Row> = items
+        .iter()
+        .enumerate()
+        .skip(offset)
+        .take(height)
+        .map(|(pos, (item, v))| {
+            let style = match v.state {
+                ItemState::Overdue => app.theme.overdue,
+                ItemState::DueSoon => app.theme.due_soon,
+                ItemState::Done => app.theme.done,
+                ItemState::NotApplicable => app.theme.muted,
+                ItemState::Pending => app.theme.text,
+            };
+            let when = match v.state {
+                ItemState::Done => match &v.done_by {
+                    Some((who, at)) => format!(
+                        "{} {}{}",
+                        who.split('@').next().unwrap_or(who),
+                        at.with_timezone(&app.clock.offset).format("%H:%M"),
+                        if v.count > 1 { format!(" ×{}", v.count) } else { String::new() }
+                    ),
+                    None => String::new(),
+                },
+                ItemState::NotApplicable => String::new(),
+                _ if v.due_at < now => format!("{} late", human_duration(now - v.due_at)),
+                _ => format!(
+                    "due {} (in {})",
+                    v.due_at.with_timezone(&app.clock.offset).format("%H:%M"),
+                    human_duration(v.due_at - now)
+                ),
+            };
+            let sel = if pos == app.selected[2] && app.focus == Pane::Checklist {
+                app.theme.selection
+            } else {
+                Style::default()
+            };
+            Row::new(vec![
+                Cell::from(format!("{} {}", v.state.glyph(), v.state.word())).style(style),
+                Cell::from(item.title.clone()),
+                Cell::from(item.role.clone().unwrap_or_default()).style(app.theme.muted),
+                Cell::from(when).style(if v.state == ItemState::Overdue { app.theme.down } else { app.theme.muted }),
+            ])
+            .style(sel)
+        })
+        .collect();
+    let widths = [Constraint::Length(10), Constraint::Fill(1), Constraint::Length(9), Constraint::Length(18)];
+    frame.render_widget(Table::new(rows, widths).column_spacing(1), inner);
+}
+
+fn draw_notes(frame: &mut Frame, app: &App, area: Rect) {
+    let extra = if app.editing { " — editing: Ctrl-S saves, Esc stops".to_string() } else { String::new() };
+    let blk = block(app, Pane::Notes, extra);
+    let inner = blk.inner(area);
+    frame.render_widget(blk, area);
+    frame.render_widget(&app.notes, inner);
+}
+
+// ---------------------------------------------------------------------------------------
+// Overlays
+
+fn centered(area: Rect, width: u16, height: u16) -> Rect {
+    let w = width.min(area.width);
+    let h = height.min(area.height);
+    Rect { x: area.x + (area.width - w) / 2, y: area.y + (area.height - h) / 2, width: w, height: h }
+}
+
+fn popup<'a>(app: &App, title: &str) -> Block<'a> {
+    Block::default()
+        .borders(Borders::ALL)
+        .border_type(BorderType::Double)
+        .border_style(app.theme.border_focus)
+        .title(Span::styled(format!(" {title} "), app.theme.title))
+}
+
+fn draw_overlay(frame: &mut Frame, app: &App, overlay: &Overlay, body: Rect) {
+    match overlay {
+        Overlay::Help => {
+            let help = app.keys.help();
+            let key_w = help.iter().map(|(k, _)| k.chars().count()).max().unwrap_or(8);
+            let mut lines: Vec<Line> = help
+                .iter()
+                .map(|(keys, what)| {
+                    Line::from(vec![
+                        Span::styled(format!(" {keys:<key_w$}  "), app.theme.key),
+                        Span::styled(*what, app.theme.text),
+                    ])
+                })
+                .collect();
+            lines.push(Line::from(Span::styled(
+                " Mouse: click selects, wheel scrolls. Any key closes.",
+                app.theme.muted,
+            )));
+            let area = centered(body, 64, lines.len() as u16 + 2);
+            frame.render_widget(Clear, area);
+            frame.render_widget(Paragraph::new(lines).block(popup(app, "Keys")), area);
+        }
+        Overlay::CheckDetail(name) => {
+            let Some(row) = app.checks.iter().find(|c| &c.name == name) else { return };
+            let lines = check_detail(app, row);
+            let area = centered(body, body.width.saturating_sub(4).max(40), body.height);
+            frame.render_widget(Clear, area);
+            frame.render_widget(
+                Paragraph::new(lines)
+                    .wrap(Wrap { trim: false })
+                    .block(popup(app, &format!("Check {}", sanitize_str(name, 40)))),
+                area,
+            );
+        }
+        Overlay::EventDetail(i) => {
+            let Some(entry) = app.incident.timeline.get(*i) else { return };
+            let e = &entry.event;
+            let mut lines = vec![
+                Line::from(format!(
+                    "{}  {}  by {}",
+                    e.ts.format("%Y-%m-%d %H:%M:%S%.3f UTC"),
+                    e.kind(),
+                    sanitize_str(&e.author, 40)
+                )),
+                Line::from(""),
+            ];
+            let full = match &e.body {
+                EventBody::NoteAdded { text } | EventBody::Correction { text, .. } => sanitize_multiline(text, 2000),
+                EventBody::MessageSent { text, .. } => sanitize_multiline(text, 2000),
+                _ => event_text(e),
+            };
+            lines.extend(full.lines().map(|l| Line::from(l.to_string())));
+            if let Some((who, at)) = &entry.pinned_by {
+                lines.push(Line::from(""));
+                lines.push(Line::from(Span::styled(
+                    format!("★ key event, pinned by {} at {}", sanitize_str(who, 30), at.format("%H:%M:%S")),
+                    app.theme.accent,
+                )));
+            }
+            for c in &entry.corrections {
+                if let Some(EventBody::Correction { text, .. }) = app.incident.event(c).map(|x| &x.event.body) {
+                    lines.push(Line::from(Span::styled(
+                        format!("↺ corrected: {}", sanitize_str(text, 200)),
+                        app.theme.degraded,
+                    )));
+                }
+            }
+            lines.push(Line::from(Span::styled(format!("id {}", e.id), app.theme.muted)));
+            let area = centered(body, body.width.saturating_sub(4).max(40), (lines.len() as u16 + 4).min(body.height));
+            frame.render_widget(Clear, area);
+            frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }).block(popup(app, "Event")), area);
+        }
+        Overlay::Filter(text) => {
+            let area = Rect {
+                x: body.x,
+                y: body.y + body.height.saturating_sub(3),
+                width: body.width,
+                height: 3.min(body.height),
+            };
+            frame.render_widget(Clear, area);
+            let p = Paragraph::new(format!("/{}▏", sanitize_str(text, 80)))
+                .block(popup(app, "Filter the timeline (kind or text) — Enter applies, Esc cancels, empty shows all"));
+            frame.render_widget(p, area);
+        }
+        Overlay::ConfirmQuit => {
+            let area = centered(body, 60, 5);
+            frame.render_widget(Clear, area);
+            let p = Paragraph::new(vec![
+                Line::from("Your note draft is not saved to the timeline"),
+                Line::from("(it is kept on disk). Quit anyway?  y / n"),
+            ])
+            .block(popup(app, "Quit?"));
+            frame.render_widget(p, area);
+        }
+        Overlay::ConfirmSend { channel, text, .. } => {
+            let mut lines = vec![
+                Line::from(Span::styled(format!("Send on channel \"{channel}\":"), app.theme.title)),
+                Line::from(""),
+            ];
+            lines.extend(sanitize_multiline(text, 2000).lines().map(|l| Line::from(l.to_string())));
+            lines.push(Line::from(""));
+            lines.push(Line::from(Span::styled("y sends · any other key cancels", app.theme.key)));
+            let area =
+                centered(body, body.width.saturating_sub(6).clamp(40, 100), (lines.len() as u16 + 2).min(body.height));
+            frame.render_widget(Clear, area);
+            frame.render_widget(
+                Paragraph::new(lines).wrap(Wrap { trim: false }).block(popup(app, "Send message?")),
+                area,
+            );
+        }
+    }
+}
+
+fn check_detail<'a>(app: &App, row: &CheckRow) -> Vec<Line<'a>> {
+    let t = &app.theme;
+    let state = app.row_state(row);
+    let (glyph, word) = state_glyph(state);
+    let mut lines = vec![Line::from(vec![
+        Span::styled(format!("{glyph} {word}"), state_style(app, state)),
+        Span::raw(format!("   {} {}", row.kind, sanitize_str(&row.target, 100))),
+    ])];
+    if let Some(c) = app.incident.checks.get(&row.name) {
+        lines.push(Line::from(format!(
+            "recorded {} since {} ({} ago)",
+            c.state.as_str(),
+            c.since.with_timezone(&app.clock.offset).format("%H:%M:%S"),
+            human_duration(app.clock.now - c.since)
+        )));
+        lines.push(Line::from(Span::styled(format!("recorded detail: {}", sanitize_str(&c.detail, 500)), t.muted)));
+    }
+    if let Some(v) = &row.view {
+        if let Some(p) = &v.blocked_by {
+            lines.push(Line::from(Span::styled(format!("blocked by {p}: part of its outage"), t.degraded)));
+        }
+        if v.no_connectivity {
+            lines.push(Line::from(Span::styled("no connectivity: the canary check is failing", t.degraded)));
+        }
+        if v.paused {
+            lines.push(Line::from(Span::styled("paused", t.degraded)));
+        }
+    }
+    if let Some(last) = row.history.back() {
+        let o = &last.outcome;
+        lines.push(Line::from(""));
+        lines.push(Line::from(Span::styled(
+            format!("latest {} ({} ms): {}", o.health.as_str(), o.latency.as_millis(), sanitize_str(&o.detail, 1000)),
+            t.text,
+        )));
+        if !o.steps.is_empty() {
+            let steps: Vec<String> = o
+                .steps
+                .iter()
+                .map(|s| format!("{} {:.1}ms", sanitize_str(&s.name, 60), s.took.as_secs_f64() * 1000.0))
+                .collect();
+            lines.push(Line::from(Span::styled(format!("steps: {}", steps.join(" → ")), t.muted)));
+        }
+        if let Some(at) = o.retry_after {
+            lines.push(Line::from(Span::styled(
+                format!(
+                    "Retry-After: the server says it will be back at {} local ({} UTC)",
+                    at.with_timezone(&app.clock.offset).format("%H:%M:%S"),
+                    at.format("%H:%M:%S")
+                ),
+                t.accent,
+            )));
+        }
+        if let Some(days) = o.cert_days_left {
+            lines.push(Line::from(Span::styled(format!("TLS certificate expires in {days} days"), t.muted)));
+        }
+        lines.push(Line::from(""));
+        lines.push(Line::from(Span::styled("last results:", t.title)));
+        for s in row.history.iter().rev().take(10) {
+            lines.push(Line::from(format!(
+                "{}  {:<8} {:>6}ms  {}",
+                s.at.with_timezone(&app.clock.offset).format("%H:%M:%S"),
+                s.outcome.health.as_str(),
+                s.outcome.latency.as_millis(),
+                sanitize_str(&s.outcome.detail, 200)
+            )));
+        }
+    } else {
+        lines.push(Line::from(Span::styled(
+            "no results in this session (probed by another warroom, or not yet)",
+            t.muted,
+        )));
+    }
+    lines
+}
+
+pub fn fmt_local(t: DateTime<Utc>, app: &App) -> String {
+    t.with_timezone(&app.clock.offset).format("%H:%M").to_string()
+}

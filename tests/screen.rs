@@ -1,0 +1,421 @@
+//! The screen, drawn into ratatui's TestBackend: snapshots at 80x24 and 160x48, and what
+//! keys do (as effects, without a terminal).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::{DateTime, FixedOffset, TimeZone, Utc};
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+use warroom::checklist;
+use warroom::incident::Incident;
+use warroom::journal::{Audience, CheckState, Event, EventBody, Milestone, Mode, Status};
+use warroom::monitor::{State, View};
+use warroom::probe::{Health, Outcome};
+use warroom::tui::{App, CheckRow, Clock, Effect, KeyMap, Overlay, Pane, Theme, draw};
+
+fn t(secs: i64) -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 11, 21, 2, 50, 0).unwrap() + chrono::Duration::seconds(secs)
+}
+
+fn ev(secs: i64, who: &str, body: EventBody) -> Event {
+    Event::at(t(secs), who, body)
+}
+
+fn opened(mode: Mode) -> Event {
+    ev(0, "alice@bastion", EventBody::IncidentOpened { title: "Mail delivery failing".into(), severity: 2, mode })
+}
+
+fn row(name: &str, kind: &str) -> CheckRow {
+    CheckRow {
+        name: name.into(),
+        kind: kind.into(),
+        target: format!("{name}.example.com"),
+        view: None,
+        history: Default::default(),
+    }
+}
+
+fn changed(secs: i64, check: &str, to: CheckState, detail: &str) -> Event {
+    ev(
+        secs,
+        "poller@bastion",
+        EventBody::CheckChanged { check: check.into(), from: CheckState::Up, to, detail: detail.into() },
+    )
+}
+
+fn app_with(events: Vec<Event>, rows: Vec<CheckRow>, now_secs: i64, theme: &str) -> App {
+    let checklist = checklist::load("default").unwrap();
+    let clock = Clock { now: t(now_secs), offset: FixedOffset::east_opt(3600).unwrap() };
+    App::new(Incident::from_events(events), rows, Some(checklist), Theme::built_in(theme), KeyMap::defaults(), clock)
+}
+
+fn render(app: &mut App, w: u16, h: u16) -> Terminal<TestBackend> {
+    let mut term = Terminal::new(TestBackend::new(w, h)).unwrap();
+    term.draw(|f| draw::draw(f, app)).unwrap();
+    term
+}
+
+fn screen(app: &mut App, w: u16, h: u16) -> String {
+    render(app, w, h).backend().to_string()
+}
+
+fn sample(app: &mut App, name: &str, health: Health, ms: u64, detail: &str, at: i64) {
+    app.on_sample(name, t(at), Arc::new(Outcome::new(health, Duration::from_millis(ms), detail)));
+}
+
+/// A failing mail platform, 41 minutes in.
+fn failing_app(theme: &str) -> App {
+    let events = vec![
+        opened(Mode::Real),
+        ev(20, "alice@bastion", EventBody::RoleAssigned { role: "commander".into(), person: "alice".into() }),
+        changed(30, "web", CheckState::Up, "HTTP 200 OK in 12 ms"),
+        changed(40, "smtp-rcpt", CheckState::Down, "RCPT TO <support@example.com>: 451 4.3.0 Temporary lookup failure"),
+        changed(45, "smtp-port", CheckState::Up, "connected to 192.0.2.25:25 in 2.1 ms"),
+        changed(50, "api", CheckState::Degraded, "slow: 2300 ms > 800 ms"),
+        changed(
+            60,
+            "status-page",
+            CheckState::Down,
+            "HTTP 503 Service Unavailable: status 503 not in expected 200-399",
+        ),
+        ev(
+            120,
+            "bob@bastion",
+            EventBody::MilestoneReached {
+                milestone: Milestone::Acknowledged,
+                at: None,
+                check: Some("smtp-rcpt".into()),
+            },
+        ),
+        ev(
+            300,
+            "bob@bastion",
+            EventBody::NoteAdded { text: "postfix restarted by hand at 02:52, not under systemd".into() },
+        ),
+        ev(400, "carol@bastion", EventBody::ChecklistItemDone { item: "roles".into() }),
+        ev(500, "carol@bastion", EventBody::ChecklistItemDone { item: "staff".into() }),
+        ev(600, "alice@bastion", EventBody::StatusChanged { status: Status::Identified }),
+    ];
+    let rows = ["web", "smtp-rcpt", "smtp-port", "api", "status-page"].iter().map(|n| row(n, "http")).collect();
+    let mut app = app_with(events, rows, 41 * 60, theme);
+    for (i, ms) in [12, 14, 11, 30, 13, 12].iter().enumerate() {
+        sample(&mut app, "web", Health::Up, *ms, "HTTP 200 OK", 2000 + i as i64);
+    }
+    sample(
+        &mut app,
+        "smtp-rcpt",
+        Health::Down,
+        40,
+        "RCPT TO <support@example.com>: 451 4.3.0 Temporary lookup failure",
+        2400,
+    );
+    app
+}
+
+#[test]
+fn empty_incident() {
+    let mut app = app_with(vec![], vec![], 0, "dark");
+    insta::assert_snapshot!("empty_80x24", screen(&mut app, 80, 24));
+    insta::assert_snapshot!("empty_160x48", screen(&mut app, 160, 48));
+}
+
+#[test]
+fn several_failing_checks() {
+    let mut app = failing_app("dark");
+    let small = screen(&mut app, 80, 24);
+    // Failing checks first, each with a glyph and a word, never colour alone.
+    let rows: Vec<&str> =
+        small.lines().filter(|l| l.contains("down") || l.contains("degraded") || l.contains(" up ")).collect();
+    assert!(rows[0].contains("✖ down") && rows[0].contains("smtp-rcpt") || rows[0].contains("status-page"), "{small}");
+    insta::assert_snapshot!("failing_80x24", small);
+    insta::assert_snapshot!("failing_160x48", screen(&mut app, 160, 48));
+}
+
+#[test]
+fn long_timeline_follows_the_newest_event() {
+    let mut events = vec![opened(Mode::Real)];
+    for i in 0..500 {
+        events.push(ev(10 + i, "scribe@bastion", EventBody::NoteAdded { text: format!("observation number {i}") }));
+    }
+    let mut app = app_with(events, vec![row("web", "http")], 600, "dark");
+    app.focus = Pane::Timeline;
+    let s = screen(&mut app, 160, 48);
+    assert!(s.contains("observation number 499"), "the newest event is visible");
+    assert!(!s.contains("observation number 100 "), "old events scrolled away");
+    insta::assert_snapshot!("long_timeline_160x48", s);
+    insta::assert_snapshot!("long_timeline_80x24", screen(&mut app, 80, 24));
+    // Scrolling up stops following; End follows again.
+    app.on_key(KeyEvent::new(KeyCode::PageUp, KeyModifiers::NONE));
+    assert!(!app.follow);
+    let s = screen(&mut app, 160, 48);
+    assert!(s.contains("scrolled; End follows") && !s.contains("observation number 499"), "{s}");
+    app.on_key(KeyEvent::new(KeyCode::End, KeyModifiers::NONE));
+    assert!(app.follow);
+}
+
+#[test]
+fn checklist_partly_done() {
+    let mut app = failing_app("dark");
+    app.focus = Pane::Checklist;
+    let s = screen(&mut app, 160, 48);
+    assert!(s.contains("2/12 done"), "{s}");
+    assert!(s.contains("☑ done") && s.contains("⚠ OVERDUE"), "{s}");
+    insta::assert_snapshot!("checklist_160x48", s);
+    insta::assert_snapshot!("checklist_80x24", screen(&mut app, 80, 24));
+}
+
+#[test]
+fn help_overlay_lists_every_binding() {
+    let mut app = failing_app("dark");
+    app.on_key(KeyEvent::new(KeyCode::Char('?'), KeyModifiers::NONE));
+    assert_eq!(app.overlay, Some(Overlay::Help));
+    let s = screen(&mut app, 160, 48);
+    for (keys, what) in KeyMap::defaults().help() {
+        assert!(s.contains(&keys) && s.contains(what), "help lacks {keys} {what}");
+    }
+    insta::assert_snapshot!("help_160x48", s);
+    insta::assert_snapshot!("help_80x24", screen(&mut app, 80, 24));
+}
+
+#[test]
+fn each_theme() {
+    for theme in ["dark", "light", "high-contrast", "colorblind", "mono"] {
+        let mut app = failing_app(theme);
+        let term = render(&mut app, 80, 24);
+        // The buffer's Debug output carries every cell's style: a theme change shows here.
+        insta::assert_snapshot!(format!("theme_{theme}_80x24"), format!("{:?}", term.backend().buffer()));
+    }
+}
+
+#[test]
+fn drill_banner_and_overdue_update_are_unmistakable() {
+    // The default plan wants the first public word 15 minutes in.
+    let mut app = app_with(vec![opened(Mode::Drill)], vec![], 45 * 60, "dark");
+    let s = screen(&mut app, 80, 24);
+    assert!(s.contains(" DRILL "), "{s}");
+    assert!(s.contains("PUBLIC UPDATE OVERDUE by 30m"), "{s}");
+    assert!(app_with(vec![opened(Mode::Real)], vec![], 5 * 60, "dark").next_update_due() == Some(t(15 * 60)));
+    // Without a checklist: the configured cadence after the last public message.
+    let mut app = app_with(
+        vec![
+            opened(Mode::Real),
+            ev(
+                40 * 60,
+                "c@h",
+                EventBody::MessageSent {
+                    channel: "status-page".into(),
+                    audience: Audience::Public,
+                    text: "x".into(),
+                    error: None,
+                    item: None,
+                },
+            ),
+        ],
+        vec![],
+        45 * 60,
+        "dark",
+    );
+    app.checklist = None;
+    app.update_every = Some(Duration::from_secs(30 * 60));
+    assert!(screen(&mut app, 80, 24).contains("next update in 25m"));
+}
+
+#[test]
+fn network_text_is_sanitised_before_it_is_drawn() {
+    let mut app = app_with(
+        vec![
+            opened(Mode::Real),
+            changed(5, "web", CheckState::Down, "\u{1b}]0;owned\u{7}\u{1b}[2Jboom\u{1b}]52;c;ZXZpbA==\u{7}"),
+        ],
+        vec![row("web", "http")],
+        60,
+        "dark",
+    );
+    let s = screen(&mut app, 160, 48);
+    assert!(s.contains("web → down: boom"), "{s}");
+    assert!(!s.contains('\u{1b}') && !s.contains("owned") && !s.contains("ZXZpbA"), "{s}");
+}
+
+// ---------------------------------------------------------------------------------------
+// Keys → effects
+
+fn key(app: &mut App, code: KeyCode) -> Vec<Effect> {
+    app.on_key(KeyEvent::new(code, KeyModifiers::NONE))
+}
+
+#[test]
+fn writing_and_committing_a_note() {
+    let mut app = failing_app("dark");
+    assert!(key(&mut app, KeyCode::Char('i')).is_empty());
+    assert!(app.editing && app.focus == Pane::Notes);
+    let mut effects = Vec::new();
+    for c in "db failover".chars() {
+        effects.extend(key(&mut app, KeyCode::Char(c)));
+    }
+    assert_eq!(
+        effects.last(),
+        Some(&Effect::SaveDraft("db failover".into())),
+        "the draft is kept on disk as it is typed"
+    );
+    let e = app.on_key(KeyEvent::new(KeyCode::Char('s'), KeyModifiers::CONTROL));
+    assert_eq!(
+        e,
+        vec![
+            Effect::Append(vec![EventBody::NoteAdded { text: "db failover".into() }]),
+            Effect::SaveDraft(String::new())
+        ]
+    );
+    assert!(!app.editing && !app.has_draft());
+}
+
+#[test]
+fn quitting_with_an_unsaved_draft_asks_first() {
+    let mut app = failing_app("dark");
+    app.set_draft("half a thought");
+    assert!(key(&mut app, KeyCode::Char('q')).is_empty());
+    assert_eq!(app.overlay, Some(Overlay::ConfirmQuit));
+    assert!(screen(&mut app, 80, 24).contains("Quit anyway?"));
+    assert!(key(&mut app, KeyCode::Char('n')).is_empty());
+    key(&mut app, KeyCode::Char('q'));
+    assert_eq!(key(&mut app, KeyCode::Char('y')), vec![Effect::Quit]);
+    let mut clean = failing_app("dark");
+    assert_eq!(key(&mut clean, KeyCode::Char('q')), vec![Effect::Quit]);
+}
+
+#[test]
+fn checklist_space_ticks_and_unticks() {
+    let mut app = failing_app("dark");
+    key(&mut app, KeyCode::Char('3'));
+    // First item (roles) is done: Space takes it back; the next one is ticked.
+    assert_eq!(
+        key(&mut app, KeyCode::Char(' ')),
+        vec![Effect::Append(vec![EventBody::ChecklistItemUndone { item: "roles".into() }])]
+    );
+    key(&mut app, KeyCode::Down);
+    key(&mut app, KeyCode::Down);
+    assert_eq!(
+        key(&mut app, KeyCode::Char(' ')),
+        vec![Effect::Append(vec![EventBody::ChecklistItemDone { item: "status-page".into() }])]
+    );
+}
+
+#[test]
+fn checklist_message_copy_edit_and_send_confirmation() {
+    let mut app = failing_app("dark");
+    key(&mut app, KeyCode::Char('3'));
+    key(&mut app, KeyCode::Down); // staff
+    let Effect::Copy(text) = &key(&mut app, KeyCode::Char('c'))[0] else { panic!() };
+    assert!(
+        text.starts_with("[Mail delivery failing] We have an outage (severity 2) since 03:50 (UTC+01:00)."),
+        "{text}"
+    );
+    assert!(text.contains("Failing: smtp-rcpt, status-page, api.") && text.contains("Commander: alice."), "{text}");
+    assert!(key(&mut app, KeyCode::Char('m')).is_empty());
+    assert!(matches!(&app.overlay, Some(Overlay::ConfirmSend { channel, .. }) if channel == "staff"));
+    assert!(screen(&mut app, 160, 48).contains("Send on channel \"staff\""));
+    let sent = key(&mut app, KeyCode::Char('y'));
+    assert!(
+        matches!(&sent[..], [Effect::Send { item, audience: Audience::Internal, .. }] if item == "staff"),
+        "{sent:?}"
+    );
+    let e = key(&mut app, KeyCode::Char('e'));
+    assert!(matches!(&e[..], [Effect::SaveDraft(t)] if t.starts_with("[Mail delivery failing]")));
+    assert!(app.editing && app.draft().contains("Commander: alice."));
+}
+
+#[test]
+fn status_severity_ack_and_pin_are_journal_events() {
+    let mut app = failing_app("dark");
+    assert_eq!(
+        key(&mut app, KeyCode::Char('s')),
+        vec![Effect::Append(vec![EventBody::StatusChanged { status: Status::Monitoring }])]
+    );
+    assert_eq!(
+        app.on_key(KeyEvent::new(KeyCode::Char('S'), KeyModifiers::SHIFT)),
+        vec![Effect::Append(vec![EventBody::SeverityChanged { severity: 1 }])]
+    );
+    // The first row is a failing check: acknowledge it.
+    let e = key(&mut app, KeyCode::Char('a'));
+    assert!(
+        matches!(&e[..], [Effect::Append(b)] if matches!(&b[0], EventBody::MilestoneReached { milestone: Milestone::Acknowledged, check: Some(_), .. }))
+    );
+    key(&mut app, KeyCode::Char('2'));
+    let e = key(&mut app, KeyCode::Char('*'));
+    let newest = app.incident.timeline.last().unwrap().event.id.clone();
+    assert_eq!(e, vec![Effect::Append(vec![EventBody::EventPinned { event: newest }])]);
+}
+
+#[test]
+fn resolving_records_the_milestone_too() {
+    let mut app = failing_app("dark");
+    app.on_events(vec![ev(700, "a@h", EventBody::StatusChanged { status: Status::Monitoring })]);
+    assert_eq!(
+        key(&mut app, KeyCode::Char('s')),
+        vec![Effect::Append(vec![
+            EventBody::StatusChanged { status: Status::Resolved },
+            EventBody::MilestoneReached { milestone: Milestone::Resolved, at: None, check: None }
+        ])]
+    );
+}
+
+#[test]
+fn read_only_viewers_never_write() {
+    let mut app = failing_app("dark");
+    app.read_only = true;
+    for c in ['s', 'a', 'S'] {
+        assert!(key(&mut app, KeyCode::Char(c)).is_empty());
+    }
+    assert!(app.flash.as_deref().unwrap_or_default().contains("read-only"));
+}
+
+#[test]
+fn detail_views_for_checks_and_events() {
+    let mut app = failing_app("dark");
+    // Rows are sorted failing first: find smtp-rcpt and open it.
+    let order = app.check_order();
+    let pos = order.iter().position(|&i| app.checks[i].name == "smtp-rcpt").unwrap();
+    app.selected[0] = pos;
+    key(&mut app, KeyCode::Enter);
+    assert_eq!(app.overlay, Some(Overlay::CheckDetail("smtp-rcpt".into())));
+    let s = screen(&mut app, 160, 48);
+    assert!(
+        s.contains("RCPT TO <support@example.com>: 451 4.3.0 Temporary lookup failure") && s.contains("last results:"),
+        "{s}"
+    );
+    key(&mut app, KeyCode::Esc);
+    key(&mut app, KeyCode::Char('2'));
+    key(&mut app, KeyCode::Enter);
+    assert!(matches!(app.overlay, Some(Overlay::EventDetail(_))));
+    assert!(screen(&mut app, 160, 48).contains("status_changed"));
+}
+
+#[test]
+fn blocked_and_paused_checks_say_so() {
+    let mut app = failing_app("dark");
+    app.on_view(
+        "api",
+        View { state: State::Down, blocked_by: Some("smtp-rcpt".into()), no_connectivity: false, paused: false },
+    );
+    app.on_view("web", View { state: State::Up, blocked_by: None, no_connectivity: false, paused: true });
+    let s = screen(&mut app, 160, 48);
+    assert!(s.contains("✖ blocked") && s.contains("by smtp-rcpt"), "{s}");
+    assert!(s.contains("⏸ paused"), "{s}");
+}
+
+#[test]
+fn zoom_and_filter() {
+    let mut app = failing_app("dark");
+    key(&mut app, KeyCode::Char('2'));
+    key(&mut app, KeyCode::Char('z'));
+    let s = screen(&mut app, 80, 24);
+    assert!(s.contains("2 Timeline") && !s.contains("1 Checks"), "{s}");
+    key(&mut app, KeyCode::Char('/'));
+    for c in "postfix".chars() {
+        key(&mut app, KeyCode::Char(c));
+    }
+    key(&mut app, KeyCode::Enter);
+    assert_eq!(app.filtered.len(), 1);
+    assert!(screen(&mut app, 80, 24).contains("filter \"postfix\": 1 of"));
+}
