@@ -29,6 +29,7 @@ pub fn sample_event(i: u64) -> Event {
             text: "We are investigating delayed email delivery. Next update at 03:30 UTC.".into(),
             error: None,
             item: Some("public-update".into()),
+            simulated: false,
         },
         _ => EventBody::StatusChanged { status: Status::Identified },
     };

@@ -4,7 +4,7 @@
 //! serde-derived tables (so the TOML parser can point at the exact key), then validated into
 //! typed check definitions, with kind-specific rules checked here rather than at probe time.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 use std::ops::Range;
 use std::path::{Path, PathBuf};
@@ -13,6 +13,7 @@ use std::time::Duration;
 use serde::{Deserialize, Deserializer};
 use toml::Spanned;
 
+use crate::comms::{Channel, Format, Secret};
 use crate::monitor::{CheckDef, Schedule};
 use crate::probe::{
     CommandSpec, DEFAULT_CERT_WARN_DAYS, DEFAULT_MAX_BODY, DnsSpec, HttpSpec, ProbeSpec, RecordType, SmtpSpec,
@@ -70,6 +71,8 @@ pub struct Config {
     pub canary: Option<String>,
     /// Rebound keys from `[keys]`, validated by the screen's keymap.
     pub keys: Vec<KeyBinding>,
+    /// Where checklist messages can be sent, by name.
+    pub channels: BTreeMap<String, Channel>,
 }
 
 /// One `[keys]` entry: `action = "key"` or `action = ["key", "key"]`.
@@ -98,6 +101,7 @@ impl Default for Config {
             max_concurrent_probes: DEFAULT_MAX_CONCURRENT,
             canary: None,
             keys: Vec::new(),
+            channels: BTreeMap::new(),
         }
     }
 }
@@ -206,6 +210,58 @@ pub fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
         }
     }
 
+    let mut channels = BTreeMap::new();
+    for (name, spanned) in &raw.channel {
+        let c = spanned.get_ref();
+        let err = |field: &str, message: String| {
+            let at = find_key_in(text, spanned.span(), field).unwrap_or_else(|| spanned.span());
+            located(Some(at), Some(field.to_string()), format!("channel \"{name}\": {message}"))
+        };
+        let timeout = c.timeout.unwrap_or(Duration::from_secs(10));
+        let channel = match c.kind.as_str() {
+            "webhook" => {
+                if c.command.is_some() {
+                    return Err(err("command", "a webhook channel takes `url` or `url_env`, not `command`".into()));
+                }
+                let url = match (&c.url, &c.url_env) {
+                    (Some(u), None) => {
+                        match reqwest::Url::parse(u) {
+                            Ok(p) if matches!(p.scheme(), "http" | "https") => {}
+                            _ => return Err(err("url", format!("\"{u}\" is not an http(s) URL"))),
+                        }
+                        Secret::Plain(u.clone())
+                    }
+                    (None, Some(var)) => Secret::Env(var.clone()),
+                    (Some(_), Some(_)) => return Err(err("url_env", "give `url` or `url_env`, not both".into())),
+                    (None, None) => {
+                        return Err(err("url", "a webhook channel needs `url`, or `url_env` naming an environment variable (keeps the secret out of the file)".into()));
+                    }
+                };
+                let format = match c.format.as_deref().unwrap_or("slack") {
+                    "slack" | "mattermost" | "text" => Format::Text,
+                    "json" => Format::Json,
+                    other => return Err(err("format", format!("\"{other}\" must be slack, mattermost or json"))),
+                };
+                Channel::Webhook { url, format, token_env: c.token_env.clone(), timeout }
+            }
+            "command" => {
+                let command = c.command.clone().unwrap_or_default();
+                if command.first().is_none_or(|p| p.trim().is_empty()) {
+                    return Err(err(
+                        "command",
+                        "a command channel needs `command = [\"program\", …]`; it reads the message on stdin".into(),
+                    ));
+                }
+                if c.url.is_some() || c.url_env.is_some() || c.format.is_some() || c.token_env.is_some() {
+                    return Err(err("url", "a command channel takes only `command` and `timeout`".into()));
+                }
+                Channel::Command { command, timeout }
+            }
+            other => return Err(err("kind", format!("unknown channel kind \"{other}\"; expected webhook or command"))),
+        };
+        channels.insert(name.clone(), channel);
+    }
+
     Ok(Config {
         source: Some(path.to_path_buf()),
         journal: raw.journal,
@@ -219,6 +275,7 @@ pub fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
         max_concurrent_probes: raw.max_concurrent_probes.map_or(DEFAULT_MAX_CONCURRENT, Spanned::into_inner),
         canary: raw.canary.map(Spanned::into_inner),
         keys,
+        channels,
     })
 }
 
@@ -241,6 +298,21 @@ struct RawConfig {
     #[serde(default)]
     check: Vec<Spanned<RawCheck>>,
     keys: Option<Spanned<toml::Table>>,
+    #[serde(default)]
+    channel: BTreeMap<String, Spanned<RawChannel>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawChannel {
+    kind: String,
+    url: Option<String>,
+    url_env: Option<String>,
+    format: Option<String>,
+    token_env: Option<String>,
+    command: Option<Vec<String>>,
+    #[serde(default, deserialize_with = "opt_duration")]
+    timeout: Option<Duration>,
 }
 
 #[derive(Debug, Default, Deserialize)]

@@ -179,6 +179,7 @@ impl Incident {
                     self.last_message.insert(*audience, ts);
                 }
             }
+            EventBody::MessagePrepared { .. } => {}
             EventBody::OperatorJoined {} => {
                 self.operators.insert(author.clone(), ts);
             }
@@ -406,6 +407,7 @@ mod tests {
                     text: "x".into(),
                     error: error.map(str::to_string),
                     item: None,
+                    simulated: false,
                 },
             )
         };

@@ -11,6 +11,7 @@
 pub mod app;
 pub mod checklist;
 pub mod cli;
+pub mod comms;
 pub mod config;
 pub mod incident;
 pub mod journal;

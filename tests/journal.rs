@@ -67,15 +67,16 @@ fn body() -> impl Strategy<Value = EventBody> {
         text().prop_map(|event| EventBody::EventPinned { event }),
         text().prop_map(|item| EventBody::ChecklistItemDone { item }),
         text().prop_map(|item| EventBody::ChecklistItemUndone { item }),
-        (text(), any::<bool>(), text(), proptest::option::of(text()), proptest::option::of(text())).prop_map(
-            |(channel, public, text, error, item)| EventBody::MessageSent {
+        (text(), any::<bool>(), text(), proptest::option::of(text()), proptest::option::of(text()), any::<bool>())
+            .prop_map(|(channel, public, text, error, item, simulated)| EventBody::MessageSent {
                 channel,
                 audience: if public { Audience::Public } else { Audience::Internal },
                 text,
                 error,
-                item
-            }
-        ),
+                item,
+                simulated
+            }),
+        (text(), text(), text()).prop_map(|(item, text, via)| EventBody::MessagePrepared { item, text, via }),
         Just(EventBody::OperatorJoined {}),
         Just(EventBody::OperatorLeft {}),
         (text(), 0.1f64..1000.0).prop_map(|(scenario, speed)| EventBody::DrillStarted { scenario, speed }),

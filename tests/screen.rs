@@ -210,6 +210,7 @@ fn drill_banner_and_overdue_update_are_unmistakable() {
                     text: "x".into(),
                     error: None,
                     item: None,
+                    simulated: false,
                 },
             ),
         ],
@@ -306,7 +307,17 @@ fn checklist_message_copy_edit_and_send_confirmation() {
     let mut app = failing_app("dark");
     key(&mut app, KeyCode::Char('3'));
     key(&mut app, KeyCode::Down); // staff
-    let Effect::Copy(text) = &key(&mut app, KeyCode::Char('c'))[0] else { panic!() };
+    let copied = key(&mut app, KeyCode::Char('c'));
+    let Effect::Copy(text) = &copied[0] else { panic!() };
+    assert!(
+        matches!(&copied[1], Effect::Append(b) if matches!(&b[0], EventBody::MessagePrepared { via, item, .. } if via == "clipboard" && item == "staff"))
+    );
+    // Selecting the item shows the same rendered message under the list.
+    let s = screen(&mut app, 160, 48);
+    assert!(
+        s.contains("message → staff (internal):") && s.contains("[Mail delivery failing] We have an outage"),
+        "{s}"
+    );
     assert!(
         text.starts_with("[Mail delivery failing] We have an outage (severity 2) since 03:50 (UTC+01:00)."),
         "{text}"
@@ -321,7 +332,10 @@ fn checklist_message_copy_edit_and_send_confirmation() {
         "{sent:?}"
     );
     let e = key(&mut app, KeyCode::Char('e'));
-    assert!(matches!(&e[..], [Effect::SaveDraft(t)] if t.starts_with("[Mail delivery failing]")));
+    assert!(
+        matches!(&e[..], [Effect::Append(_), Effect::SaveDraft(t)] if t.starts_with("[Mail delivery failing]")),
+        "{e:?}"
+    );
     assert!(app.editing && app.draft().contains("Commander: alice."));
 }
 

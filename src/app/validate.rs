@@ -33,6 +33,9 @@ pub fn run(global: &GlobalArgs) -> anyhow::Result<ExitCode> {
             }
         },
     };
+    for missing in crate::comms::missing_env(&config.channels) {
+        println!("warning: {missing} (sending on it will fail until it is)");
+    }
     // What the screen would refuse at start: theme, key bindings, checklist.
     match crate::tui::Setup::from_config(&config, global.theme.as_deref(), global.checklist.as_deref()) {
         Ok(setup) => println!(

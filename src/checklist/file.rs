@@ -240,3 +240,58 @@ pub fn parse(text: &str, path: &Path) -> Result<Checklist, ChecklistError> {
         .unwrap_or_else(|| "checklist".into());
     Ok(Checklist { name, description: raw.description, items })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn err(text: &str) -> ChecklistError {
+        parse(text, Path::new("checklists/x.toml")).unwrap_err()
+    }
+
+    #[test]
+    fn every_built_in_checklist_parses() {
+        for (name, _) in BUILT_IN {
+            let c = load(name).unwrap_or_else(|e| panic!("{e}"));
+            assert!(!c.items.is_empty(), "{name}");
+            assert!(c.items.iter().all(|i| !i.title.is_empty()));
+        }
+        let default = load("default").unwrap();
+        let ids: Vec<&str> = default.items.iter().map(|i| i.id.as_str()).collect();
+        for needed in [
+            "roles",
+            "staff",
+            "status-page",
+            "email-customers",
+            "maintenance-page",
+            "social",
+            "support-channel",
+            "public-update",
+            "all-clear",
+            "review",
+        ] {
+            assert!(ids.contains(&needed), "default plan lacks {needed}");
+        }
+    }
+
+    #[test]
+    fn parse_errors_name_file_line_and_item() {
+        let e = err(
+            "[[item]]\nid = \"a\"\ntitle = \"A\"\ndue = \"5m\"\n[[item]]\nid = \"a\"\ntitle = \"B\"\ndue = \"5m\"\n",
+        );
+        assert_eq!(e.to_string(), "checklists/x.toml:6: item \"a\": duplicate id; ids must be unique");
+        let e = err("[[item]]\nid = \"upd\"\ntitle = \"U\"\ndue = \"5m\"\ntemplate = \"next at {next_update}\"\n");
+        assert!(
+            e.to_string().starts_with("checklists/x.toml:5: item \"upd\": template: unknown placeholder {next_update}"),
+            "{e}"
+        );
+        let e = err("[[item]]\nid = \"b\"\ntitle = \"B\"\ndue = \"soon\"\n");
+        assert!(e.to_string().starts_with("checklists/x.toml:4: item \"b\": \"soon\" is not a duration"), "{e}");
+        let e = err("[[item]]\nid = \"c\"\ntitle = \"C\"\ndue = \"1m\"\nwhen = \"severity is high\"\n");
+        assert!(e.to_string().starts_with("checklists/x.toml:5: item \"c\": when:"), "{e}");
+        let e = err("[[item]]\nid = \"d\"\ntitle = \"D\"\ndue = \"1m\"\ncolour = \"red\"\n");
+        assert!(e.to_string().starts_with("checklists/x.toml:5: unknown field `colour`"), "{e}");
+        let e = err("[[item]]\nid = \"e\"\ntitle = \"E\"\ndue = \"1m\"\naudience = \"everyone\"\n");
+        assert!(e.to_string().contains("item \"e\": audience \"everyone\""), "{e}");
+    }
+}

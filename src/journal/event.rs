@@ -107,6 +107,17 @@ pub enum EventBody {
         /// The checklist item this message fulfils, if any.
         #[serde(skip_serializing_if = "Option::is_none")]
         item: Option<String>,
+        /// A drill's message: recorded, never actually sent.
+        #[serde(skip_serializing_if = "std::ops::Not::not")]
+        simulated: bool,
+    },
+    /// A checklist message was copied to the clipboard or opened in the notes editor: it may
+    /// be posted by hand, so the text is kept.
+    MessagePrepared {
+        item: String,
+        text: String,
+        /// `clipboard` or `notes`.
+        via: String,
     },
     OperatorJoined {},
     OperatorLeft {},
@@ -138,6 +149,7 @@ impl EventBody {
             EventBody::ChecklistItemDone { .. } => "checklist_item_done",
             EventBody::ChecklistItemUndone { .. } => "checklist_item_undone",
             EventBody::MessageSent { .. } => "message_sent",
+            EventBody::MessagePrepared { .. } => "message_prepared",
             EventBody::OperatorJoined {} => "operator_joined",
             EventBody::OperatorLeft {} => "operator_left",
             EventBody::DrillStarted { .. } => "drill_started",

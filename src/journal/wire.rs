@@ -52,6 +52,10 @@ pub(super) struct WireEvent<'a> {
     #[serde(default, borrow)]
     scenario: Option<Cow<'a, str>>,
     speed: Option<f64>,
+    #[serde(default)]
+    simulated: bool,
+    #[serde(default, borrow)]
+    via: Option<Cow<'a, str>>,
 }
 
 fn need<T>(value: Option<T>, kind: &str, field: &str) -> Result<T, String> {
@@ -99,6 +103,12 @@ impl WireEvent<'_> {
                 text: s(self.text, "text")?,
                 error: owned(self.error),
                 item: owned(self.item),
+                simulated: self.simulated,
+            },
+            "message_prepared" => EventBody::MessagePrepared {
+                item: s(self.item, "item")?,
+                text: s(self.text, "text")?,
+                via: s(self.via, "via")?,
             },
             "operator_joined" => EventBody::OperatorJoined {},
             "operator_left" => EventBody::OperatorLeft {},

@@ -626,16 +626,22 @@ impl App {
                     return Vec::new();
                 };
                 let (id, channel) = (item.id.clone(), item.channel.clone());
+                let prepared =
+                    |via: &str| EventBody::MessagePrepared { item: id.clone(), text: text.clone(), via: via.into() };
                 match action {
                     Action::Copy => {
                         self.flash = Some("message copied to the clipboard".into());
-                        return vec![Effect::Copy(text)];
+                        let mut effects = vec![Effect::Copy(text.clone())];
+                        effects.extend(self.write(prepared("clipboard")));
+                        return effects;
                     }
                     Action::EditMessage => {
+                        let mut effects = self.write(prepared("notes"));
                         self.set_draft(&text);
                         self.focus = Pane::Notes;
                         self.editing = true;
-                        return vec![Effect::SaveDraft(text)];
+                        effects.push(Effect::SaveDraft(text));
+                        return effects;
                     }
                     _ => match channel {
                         Some(channel) if !self.read_only => {

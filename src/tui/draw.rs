@@ -416,6 +416,14 @@ pub fn event_text(e: &Event) -> String {
                 .replace("(Public)", "(public)")
                 .replace("(Internal)", "(internal)"),
         },
+        EventBody::MessagePrepared { item, via, text } => {
+            format!(
+                "message for {} {}: {}",
+                sanitize_str(item, 40),
+                if via == "clipboard" { "copied" } else { "opened in notes" },
+                sanitize_str(text, 120)
+            )
+        }
         EventBody::OperatorJoined {} => "joined".into(),
         EventBody::OperatorLeft {} => "left".into(),
         EventBody::DrillStarted { scenario, speed } => {
@@ -446,6 +454,7 @@ pub fn event_glyph(e: &Event) -> &'static str {
         EventBody::ChecklistItemUndone { .. } => "☐",
         EventBody::MessageSent { error: None, .. } => "✉",
         EventBody::MessageSent { .. } => "✉✖",
+        EventBody::MessagePrepared { .. } => "✍",
         EventBody::OperatorJoined {} => "→",
         EventBody::OperatorLeft {} => "←",
         EventBody::DrillStarted { .. } | EventBody::DrillEnded { .. } => "⚠",
@@ -523,11 +532,45 @@ fn draw_checklist(frame: &mut Frame, app: &App, area: Rect) {
         if overdue > 0 { format!(", {overdue} OVERDUE") } else { String::new() }
     );
     let blk = block(app, Pane::Checklist, extra);
-    let inner = blk.inner(area);
+    let mut inner = blk.inner(area);
     frame.render_widget(blk, area);
     if items.is_empty() {
         frame.render_widget(Paragraph::new("No checklist loaded.").style(app.theme.muted), inner);
         return;
+    }
+    // The selected item's message, rendered from the live incident, under the list.
+    if app.focus == Pane::Checklist
+        && inner.height >= 10
+        && let Some((item, _)) = items.get(app.selected[2])
+    {
+        let mut lines = Vec::new();
+        if let Some(text) = app.rendered_message(item) {
+            let to = item
+                .channel
+                .as_deref()
+                .map(|c| format!(" → {c} ({:?})", item.audience).to_lowercase())
+                .unwrap_or_default();
+            lines.push(Line::from(Span::styled(format!("message{to}:"), app.theme.title)));
+            lines.extend(
+                sanitize_multiline(&text, 1000)
+                    .lines()
+                    .map(|l| Line::from(Span::styled(l.to_string(), app.theme.text))),
+            );
+        }
+        if let Some(hint) = &item.hint {
+            lines.push(Line::from(Span::styled(format!("hint: {}", sanitize_str(hint, 300)), app.theme.muted)));
+        }
+        if !lines.is_empty() {
+            let width = inner.width.max(1) as usize;
+            let wrapped: usize = lines.iter().map(|l| l.width().max(1).div_ceil(width)).sum();
+            let height = (wrapped as u16 + 1).min(inner.height / 2);
+            let [list, preview] = Layout::vertical([Constraint::Min(3), Constraint::Length(height)]).areas(inner);
+            let p = Paragraph::new(lines)
+                .wrap(Wrap { trim: false })
+                .block(Block::default().borders(Borders::TOP).border_style(app.theme.border));
+            frame.render_widget(p, preview);
+            inner = list;
+        }
     }
     let height = inner.height as usize;
     let offset = scroll_offset(app, Pane::Checklist, height);

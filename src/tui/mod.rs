@@ -118,6 +118,7 @@ pub fn run(
 }
 
 struct Live {
+    channels: Arc<std::collections::BTreeMap<String, crate::comms::Channel>>,
     journal: Arc<Journal>,
     writer: Writer,
     author: String,
@@ -154,6 +155,7 @@ async fn event_loop(
     };
     let names: Vec<String> = config.checks.iter().map(|c| c.name.clone()).collect();
     let live = Live {
+        channels: Arc::new(config.channels.clone()),
         journal: journal.clone(),
         writer,
         author: author.to_string(),
@@ -310,14 +312,19 @@ fn carry_out(app: &mut App, live: &Live, effect: Effect, term: &mut terminal::Te
             let _ = out.write_all(&terminal::osc52(&text)).and_then(|_| out.flush());
         }
         Effect::Send { item, channel, audience, text } => {
-            // No channel of that name is configured: recorded as a failed send, item not done.
-            live.append(vec![EventBody::MessageSent {
-                channel: channel.clone(),
-                audience,
-                text,
-                error: Some(format!("channel \"{channel}\" is not configured in warroom.toml")),
-                item: Some(item),
-            }]);
+            // Sent off the screen's loop; the outcome (and, on success, the item ticked) is
+            // journaled and shows up like any other entry.
+            let channels = live.channels.clone();
+            let writer = live.writer.clone();
+            let author = live.author.clone();
+            let title = app.incident.title.clone().unwrap_or_default();
+            let drill = app.incident.is_drill();
+            tokio::spawn(async move {
+                let bodies =
+                    crate::comms::deliver(&channels, &channel, audience, Some(&item), &text, &title, drill).await;
+                let events = bodies.into_iter().map(|b| Event::new(&author, b)).collect();
+                let _ = writer.write(events).await;
+            });
         }
     }
     false
