@@ -20,3 +20,8 @@ pub mod probe;
 pub mod recorder;
 pub mod sanitize;
 pub mod tui;
+
+/// mimalloc: replay decodes millions of small strings, and glibc malloc cost a third of the
+/// time: 1.01 s -> 0.68 s for a 1,000,000-event replay (`cargo bench --bench journal`).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
