@@ -61,6 +61,14 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Run a fire drill: a scripted outage, timed and scored. With no scenario, list them.
+    Drill {
+        /// A built-in scenario name or a scenario file.
+        scenario: Option<String>,
+        /// Time compression: 10 plays a 40-minute scenario in 4 minutes.
+        #[arg(long, default_value_t = 1.0)]
+        speed: f64,
+    },
     /// Append a note to the incident journal from a shell or script.
     Log {
         /// The note text (words are joined with spaces).

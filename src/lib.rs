@@ -13,6 +13,7 @@ pub mod checklist;
 pub mod cli;
 pub mod comms;
 pub mod config;
+pub mod drill;
 pub mod incident;
 pub mod journal;
 pub mod monitor;

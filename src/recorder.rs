@@ -24,9 +24,10 @@ pub fn from_check_state(s: CheckState) -> State {
     }
 }
 
-/// The `check_changed` event for a confirmed change.
-pub fn change_event(change: &Change, author: &str) -> Event {
-    Event::new(
+/// The `check_changed` event for a confirmed change, stamped `ts`.
+pub fn change_event(change: &Change, author: &str, ts: chrono::DateTime<chrono::Utc>) -> Event {
+    Event::at(
+        ts,
         author,
         EventBody::CheckChanged {
             check: change.check.clone(),

@@ -1,6 +1,7 @@
 //! Wiring: parse the command line, find the config and the journal, run a command.
 
 mod check;
+mod drill;
 mod init;
 mod locate;
 mod log;
@@ -38,6 +39,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Some(Command::Validate) => validate::run(&global),
         Some(Command::Check { json }) => check::run(&global, json),
         Some(Command::Log { text, stdin }) => log::run(&global, text, stdin),
+        Some(Command::Drill { scenario, speed }) => drill::run(&global, scenario.as_deref(), speed),
     }
 }
 
@@ -54,6 +56,10 @@ pub fn author(global: &GlobalArgs) -> String {
 }
 
 fn dashboard(global: &GlobalArgs) -> anyhow::Result<ExitCode> {
+    // A newcomer with no config anywhere gets a live demo rather than an empty screen.
+    if global.journal.is_none() && config::locate(global.config.as_deref()).is_none() {
+        return drill::demo(global);
+    }
     let config = load_config(global)?;
     let author = author(global);
     let (journal, scan) = open_or_start_incident(global, &config, &author)?;
@@ -61,7 +67,7 @@ fn dashboard(global: &GlobalArgs) -> anyhow::Result<ExitCode> {
         eprintln!("warroom: {warning}");
     }
     let setup = crate::tui::Setup::from_config(&config, global.theme.as_deref(), global.checklist.as_deref())?;
-    let options = crate::tui::Options { read_only: false, banner: None, monitor: true };
+    let options = crate::tui::Options { read_only: false, banner: None, monitor: true, drill: None };
     crate::tui::run(journal, scan, &config, setup, &author, options)?;
     Ok(ExitCode::SUCCESS)
 }

@@ -4,7 +4,7 @@ use chrono::{DateTime, Duration as Span, Utc};
 
 use super::file::Item;
 use crate::incident::Incident;
-use crate::journal::Status;
+use crate::journal::{EventBody, Status};
 
 /// How long before its deadline an item shows as "due soon".
 pub const DUE_SOON: std::time::Duration = std::time::Duration::from_secs(5 * 60);
@@ -56,6 +56,29 @@ fn span(d: std::time::Duration) -> Span {
     Span::from_std(d).unwrap_or(Span::MAX)
 }
 
+/// When the item's conditions first held: its deadline counts from then (an all-clear due
+/// "0s after the incident is resolved" is due at the resolution, not at the start).
+pub fn applies_since(item: &Item, incident: &Incident) -> Option<DateTime<Utc>> {
+    let opened = incident.opened_at?;
+    if item.when.is_empty() {
+        return Some(opened);
+    }
+    let (mut severity, mut status) = (None, Status::Investigating);
+    for entry in &incident.timeline {
+        match &entry.event.body {
+            EventBody::IncidentOpened { severity: s, .. } | EventBody::SeverityChanged { severity: s } => {
+                severity = Some(*s)
+            }
+            EventBody::StatusChanged { status: s } => status = *s,
+            _ => continue,
+        }
+        if item.when.iter().all(|c| c.holds(severity, status)) {
+            return Some(entry.event.ts.max(opened));
+        }
+    }
+    None
+}
+
 /// The state of `item` in `incident` at `now`.
 pub fn evaluate(item: &Item, incident: &Incident, now: DateTime<Utc>) -> ItemView {
     let opened = incident.opened_at.unwrap_or(now);
@@ -63,8 +86,9 @@ pub fn evaluate(item: &Item, incident: &Incident, now: DateTime<Utc>) -> ItemVie
     let count = mark.map_or(0, |m| m.completions.len());
     let last = mark.and_then(|m| m.completions.last().cloned());
     let done_now = mark.is_some_and(|m| m.done);
-    let first_due = opened + span(item.due);
     let applies = item.when.iter().all(|c| c.holds(incident.severity, incident.status));
+    let base = if applies { applies_since(item, incident).unwrap_or(opened) } else { opened };
+    let first_due = base + span(item.due);
 
     let (due_at, state) = match item.repeat {
         Some(every) => {
@@ -137,6 +161,11 @@ id = "execs"
 title = "Brief executives"
 due = "20m"
 when = "severity <= 2"
+[[item]]
+id = "all-clear"
+title = "All-clear"
+due = "10m"
+when = "status == resolved"
 "#,
             std::path::Path::new("t.toml"),
         )
@@ -199,7 +228,20 @@ when = "severity <= 2"
         let item = &items()[2];
         assert_eq!(evaluate(item, &incident(3, vec![]), t(30)).state, ItemState::NotApplicable);
         assert_eq!(evaluate(item, &incident(2, vec![]), t(30)).state, ItemState::Overdue);
+        // Raised to SEV1 at 10m: due 20 minutes after that, not after the start.
         let raised = incident(3, vec![(10, EventBody::SeverityChanged { severity: 1 })]);
         assert_eq!(evaluate(item, &raised, t(12)).state, ItemState::Pending);
+        assert_eq!(evaluate(item, &raised, t(12)).due_at, t(30));
+        assert_eq!(evaluate(item, &raised, t(31)).state, ItemState::Overdue);
+    }
+
+    #[test]
+    fn a_conditional_deadline_counts_from_when_the_condition_first_held() {
+        let item = &items()[3];
+        let resolved = incident(3, vec![(180, EventBody::StatusChanged { status: Status::Resolved })]);
+        let v = evaluate(item, &resolved, t(181));
+        assert_eq!((v.state, v.due_at), (ItemState::Pending, t(190)));
+        assert_eq!(evaluate(item, &resolved, t(191)).state, ItemState::Overdue);
+        assert_eq!(evaluate(item, &incident(3, vec![]), t(181)).state, ItemState::NotApplicable);
     }
 }

@@ -52,6 +52,8 @@ pub enum Overlay {
     Help,
     CheckDetail(String),
     EventDetail(usize),
+    /// A drill's scorecard, as text.
+    Scorecard(String),
     /// The timeline filter being typed.
     Filter(String),
     ConfirmQuit,
@@ -440,7 +442,7 @@ impl App {
                     }
                 }
             }
-            Overlay::Help | Overlay::CheckDetail(_) | Overlay::EventDetail(_) => {
+            Overlay::Help | Overlay::CheckDetail(_) | Overlay::EventDetail(_) | Overlay::Scorecard(_) => {
                 match self.keys.action(&key) {
                     Some(Action::Quit) => return self.on_action(Action::Quit),
                     Some(Action::Help) if overlay != Overlay::Help => self.overlay = Some(Overlay::Help),

@@ -370,11 +370,11 @@ fn draw_checks(frame: &mut Frame, app: &App, area: Rect) {
         .collect();
     let widths = [
         Constraint::Length(10),
-        Constraint::Fill(1),
+        Constraint::Fill(3),
         Constraint::Length(6),
         Constraint::Length(spark_w as u16),
         Constraint::Length(6),
-        Constraint::Fill(1),
+        Constraint::Fill(2),
     ];
     frame.render_widget(Table::new(rows, widths).column_spacing(1), inner);
 }
@@ -732,6 +732,16 @@ fn draw_overlay(frame: &mut Frame, app: &App, overlay: &Overlay, body: Rect) {
             let p = Paragraph::new(format!("/{}▏", sanitize_str(text, 80)))
                 .block(popup(app, "Filter the timeline (kind or text) — Enter applies, Esc cancels, empty shows all"));
             frame.render_widget(p, area);
+        }
+        Overlay::Scorecard(text) => {
+            let lines: Vec<Line> = text.lines().map(|l| Line::from(l.to_string())).collect();
+            let area =
+                centered(body, body.width.saturating_sub(4).clamp(40, 110), (lines.len() as u16 + 2).min(body.height));
+            frame.render_widget(Clear, area);
+            frame.render_widget(
+                Paragraph::new(lines).wrap(Wrap { trim: false }).block(popup(app, "Drill over — scorecard")),
+                area,
+            );
         }
         Overlay::ConfirmQuit => {
             let area = centered(body, 60, 5);

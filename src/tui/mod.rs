@@ -42,6 +42,20 @@ pub struct Options {
     pub banner: Option<String>,
     /// Probe the configured checks from this process.
     pub monitor: bool,
+    /// Play this scenario instead of probing anything.
+    pub drill: Option<DrillRun>,
+}
+
+/// A drill being played: the scenario and its clock (scenario time, possibly sped up).
+#[derive(Debug, Clone)]
+pub struct DrillRun {
+    pub scenario: crate::drill::Scenario,
+    pub clock: crate::drill::ScaledClock,
+}
+
+/// Where a drill's scorecard is saved: beside its journal.
+pub fn scorecard_paths(journal: &Path) -> (PathBuf, PathBuf) {
+    (journal.with_extension("scorecard.json"), journal.with_extension("scorecard.txt"))
 }
 
 /// Everything the screen needs that can fail, checked before the terminal is touched.
@@ -118,6 +132,9 @@ pub fn run(
 }
 
 struct Live {
+    time: crate::drill::ScaledClock,
+    /// Who signs check changes: the operator, or "drill" for injected faults.
+    change_author: String,
     channels: Arc<std::collections::BTreeMap<String, crate::comms::Channel>>,
     journal: Arc<Journal>,
     writer: Writer,
@@ -128,7 +145,8 @@ struct Live {
 
 impl Live {
     fn append(&self, bodies: Vec<EventBody>) {
-        let events = bodies.into_iter().map(|b| Event::new(&self.author, b)).collect();
+        let now = self.time.now();
+        let events = bodies.into_iter().map(|b| Event::at(now, &self.author, b)).collect();
         // The result arrives on the `written` channel: shown once on disk, or as an error.
         drop(self.writer.submit(events));
     }
@@ -145,7 +163,15 @@ async fn event_loop(
     let incident = Incident::from_events(std::mem::take(&mut scan.events));
     let (written_tx, mut written) = mpsc::unbounded_channel();
     let writer = Writer::spawn(journal.clone(), written_tx);
-    let (monitor, mut results) = if options.monitor && !options.read_only {
+    let time = options.drill.as_ref().map_or_else(crate::drill::ScaledClock::real, |d| d.clock);
+    let mut injected = mpsc::unbounded_channel().1;
+    let mut drill_done = None;
+    let (monitor, mut results) = if let Some(d) = options.drill.as_ref().filter(|_| !options.read_only) {
+        let (rx, messages, done) = crate::drill::spawn(d.scenario.clone(), d.clock);
+        injected = messages;
+        drill_done = Some(done);
+        (None, rx)
+    } else if options.monitor && !options.read_only {
         let opts = monitor::Options { max_concurrent: config.max_concurrent_probes, canary: config.canary.clone() };
         let (control, rx) =
             monitor::spawn(config.checks.clone(), &recorder::recorded_states(&incident), opts, Prober::new());
@@ -153,8 +179,29 @@ async fn event_loop(
     } else {
         (None, mpsc::unbounded_channel().1)
     };
-    let names: Vec<String> = config.checks.iter().map(|c| c.name.clone()).collect();
+    let rows = match &options.drill {
+        Some(d) => d
+            .scenario
+            .checks
+            .iter()
+            .map(|c| CheckRow {
+                name: c.name.clone(),
+                kind: c.kind.clone(),
+                target: c.target.clone(),
+                view: None,
+                history: Default::default(),
+            })
+            .collect(),
+        None => check_rows(config),
+    };
+    let names: Vec<String> = rows.iter().map(|r| r.name.clone()).collect();
     let live = Live {
+        time,
+        change_author: if options.drill.is_some() {
+            crate::drill::DRILL_AUTHOR.to_string()
+        } else {
+            author.to_string()
+        },
         channels: Arc::new(config.channels.clone()),
         journal: journal.clone(),
         writer,
@@ -163,7 +210,7 @@ async fn event_loop(
         monitor,
     };
 
-    let mut app = App::new(incident, check_rows(config), setup.checklist, setup.theme, setup.keys, Clock::system());
+    let mut app = App::new(incident, rows, setup.checklist, setup.theme, setup.keys, clock_at(&time));
     app.read_only = options.read_only;
     app.banner = options.banner;
     app.update_every = config.update_every;
@@ -186,6 +233,7 @@ async fn event_loop(
     let mut sigterm = signal(SignalKind::terminate())?;
     let mut sighup = signal(SignalKind::hangup())?;
     let mut dirty = true;
+    let mut drill_ended = false;
     let outcome: anyhow::Result<()> = loop {
         if dirty {
             if let Err(e) = terminal::draw(&mut term, |f| draw::draw(f, &mut app)) {
@@ -216,8 +264,11 @@ async fn event_loop(
                 on_monitor(&mut app, &live, &names, event);
             }
             Some(result) = written.recv() => on_written(&mut app, &live, &mut scan, result),
+            Some((who, body)) = injected.recv() => {
+                drop(live.writer.submit(vec![Event::at(live.time.now(), &who, body)]));
+            }
             _ = clock.tick() => {
-                app.clock = Clock::system();
+                app.clock = clock_at(&live.time);
                 // Other operators' entries arrive through the journal file.
                 if let Err(e) = follow(&mut app, &live.journal, &mut scan) {
                     app.write_error = Some(e.to_string());
@@ -238,6 +289,18 @@ async fn event_loop(
         let mut quit = false;
         for effect in effects {
             quit |= carry_out(&mut app, &live, effect, &mut term);
+        }
+        // A drill ends when every fault has recovered and the incident is resolved (or on q).
+        if let (Some(d), Some(done)) = (&options.drill, &drill_done)
+            && !drill_ended
+            && (quit || (*done.borrow() && app.incident.status == crate::journal::Status::Resolved))
+        {
+            drill_ended = true;
+            let text = end_drill(&mut app, &live, d).await;
+            if !quit {
+                app.overlay = Some(Overlay::Scorecard(text));
+                dirty = true;
+            }
         }
         if quit {
             break Ok(());
@@ -262,7 +325,47 @@ fn on_monitor(app: &mut App, live: &Live, names: &[String], event: MonitorEvent)
         MonitorEvent::Sample { check, at, outcome } => app.on_sample(&names[check], at, outcome),
         MonitorEvent::View { check, view } => app.on_view(&names[check], view),
         // Confirmed changes are written first and shown once on disk.
-        MonitorEvent::Changed(change) => drop(live.writer.submit(vec![recorder::change_event(&change, &live.author)])),
+        MonitorEvent::Changed(change) => {
+            drop(live.writer.submit(vec![recorder::change_event(&change, &live.change_author, live.time.now())]))
+        }
+    }
+}
+
+fn clock_at(time: &crate::drill::ScaledClock) -> Clock {
+    Clock { now: time.now(), offset: *chrono::Local::now().offset() }
+}
+
+/// Records the end of a drill, scores it (against the previous run of the same scenario in
+/// the same folder) and saves the scorecard beside the journal. Returns it as text.
+async fn end_drill(app: &mut App, live: &Live, drill: &DrillRun) -> String {
+    let now = live.time.now();
+    let ended = Event::at(now, &live.author, EventBody::DrillEnded { scenario: drill.scenario.name.clone() });
+    if let Err(e) = live.writer.write(vec![ended.clone()]).await {
+        app.write_error = Some(e);
+    }
+    let mut incident = app.incident.clone();
+    if !incident.timeline.iter().any(|t| t.event.id == ended.id) {
+        incident.apply(ended);
+    }
+    let mut card = crate::drill::score(&drill.scenario, &incident, app.checklist.as_ref(), now);
+    let path = live.journal.path();
+    if let Some((prev_path, prev)) =
+        path.parent().and_then(|dir| crate::drill::previous_run(dir, &drill.scenario.name, card.started, path))
+    {
+        let prev_end =
+            prev.drill.as_ref().and_then(|d| d.ended).or(prev.timeline.last().map(|t| t.event.ts)).unwrap_or(now);
+        card.previous = Some(Box::new(crate::drill::score(&drill.scenario, &prev, app.checklist.as_ref(), prev_end)));
+        card.previous_journal = Some(prev_path);
+    }
+    let text = crate::drill::compare(&card);
+    let (json_path, text_path) = scorecard_paths(path);
+    let saved = serde_json::to_vec_pretty(&card)
+        .map_err(std::io::Error::other)
+        .and_then(|json| std::fs::write(&json_path, json))
+        .and_then(|_| std::fs::write(&text_path, format!("{text}\n")));
+    match saved {
+        Ok(()) => format!("{text}\n\nSaved: {}", text_path.display()),
+        Err(e) => format!("{text}\n\nCould not save the scorecard: {e}"),
     }
 }
 

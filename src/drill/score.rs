@@ -1,0 +1,390 @@
+//! The scorecard: how the team did, computed from the scenario and the drill's journal alone
+//! (so a past run can be scored again to compare).
+
+use std::path::{Path, PathBuf};
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+
+use super::DRILL_AUTHOR;
+use super::scenario::Scenario;
+use crate::checklist::{self, Checklist};
+use crate::incident::Incident;
+use crate::journal::{Audience, CheckState, EventBody, Journal, Milestone};
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct FaultScore {
+    pub check: String,
+    /// Scenario seconds after the start.
+    pub at_s: f64,
+    /// Seconds from the fault to the first acknowledgement of that check.
+    pub acknowledged_after_s: Option<f64>,
+    pub acknowledged_by: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ItemScore {
+    pub id: String,
+    pub title: String,
+    /// "on time", "late", "missed" or "not applicable".
+    pub verdict: &'static str,
+    pub due_s: Option<f64>,
+    pub done_s: Option<f64>,
+    pub done_by: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Scorecard {
+    pub scenario: String,
+    pub title: String,
+    pub speed: f64,
+    pub started: DateTime<Utc>,
+    pub ended: Option<DateTime<Utc>>,
+    pub duration_s: f64,
+    pub faults: Vec<FaultScore>,
+    pub mean_acknowledge_s: Option<f64>,
+    pub first_internal_message_s: Option<f64>,
+    pub first_public_message_s: Option<f64>,
+    pub items_on_time: usize,
+    pub items_late: usize,
+    pub items_missed: usize,
+    pub items: Vec<ItemScore>,
+    pub notes: usize,
+    /// The same figures for the previous run of this scenario, when there is one.
+    pub previous: Option<Box<Scorecard>>,
+    pub previous_journal: Option<PathBuf>,
+}
+
+fn secs(from: DateTime<Utc>, to: DateTime<Utc>) -> f64 {
+    (to - from).num_milliseconds() as f64 / 1000.0
+}
+
+/// Scores a drill from its journal (folded) at `now` (the end of the drill).
+pub fn score(scenario: &Scenario, incident: &Incident, checklist: Option<&Checklist>, now: DateTime<Utc>) -> Scorecard {
+    let started = incident.drill.as_ref().map(|d| d.started).or(incident.opened_at).unwrap_or(now);
+    let ended = incident.drill.as_ref().and_then(|d| d.ended);
+    let end = ended.unwrap_or(now);
+    let mut faults = Vec::new();
+    for entry in &incident.timeline {
+        let e = &entry.event;
+        if let EventBody::CheckChanged { check, to, .. } = &e.body
+            && matches!(to, CheckState::Down | CheckState::Degraded)
+            && e.author == DRILL_AUTHOR
+        {
+            let ack = incident.timeline.iter().map(|x| &x.event).find(|x| {
+                x.ts >= e.ts
+                    && matches!(&x.body, EventBody::MilestoneReached { milestone: Milestone::Acknowledged, check: Some(c), .. } if c == check)
+            });
+            faults.push(FaultScore {
+                check: check.clone(),
+                at_s: secs(started, e.ts),
+                acknowledged_after_s: ack.map(|a| secs(e.ts, a.ts)),
+                acknowledged_by: ack.map(|a| a.author.clone()),
+            });
+        }
+    }
+    let acks: Vec<f64> = faults.iter().filter_map(|f| f.acknowledged_after_s).collect();
+    let first_message = |audience: Audience| {
+        incident.timeline.iter().map(|x| &x.event).find_map(|x| match &x.body {
+            EventBody::MessageSent { audience: a, error: None, .. } if *a == audience => Some(secs(started, x.ts)),
+            _ => None,
+        })
+    };
+    let mut items = Vec::new();
+    for item in checklist.iter().flat_map(|c| c.items.iter()) {
+        let base = checklist::applies_since(item, incident);
+        let due = base.map(|b| b + chrono::Duration::from_std(item.due).unwrap_or_default());
+        let first_done = incident.checklist.get(&item.id).and_then(|m| m.completions.first().cloned());
+        let verdict = match (&first_done, due) {
+            (Some((_, at)), Some(due)) if *at <= due => "on time",
+            (Some(_), Some(_)) => "late",
+            // Done though its condition never held: it still counts as done on time.
+            (Some(_), None) => "on time",
+            (None, Some(_)) => "missed",
+            (None, None) => "not applicable",
+        };
+        items.push(ItemScore {
+            id: item.id.clone(),
+            title: item.title.clone(),
+            verdict,
+            due_s: due.map(|d| secs(started, d)),
+            done_s: first_done.as_ref().map(|(_, at)| secs(started, *at)),
+            done_by: first_done.map(|(who, _)| who),
+        });
+    }
+    let count = |v: &str| items.iter().filter(|i| i.verdict == v).count();
+    let notes = incident
+        .timeline
+        .iter()
+        .filter(|x| matches!(x.event.body, EventBody::NoteAdded { .. }) && !x.event.author.ends_with("(drill)"))
+        .count();
+    Scorecard {
+        scenario: scenario.name.clone(),
+        title: scenario.title.clone(),
+        speed: incident.drill.as_ref().map_or(1.0, |d| d.speed),
+        started,
+        ended,
+        duration_s: secs(started, end),
+        mean_acknowledge_s: (!acks.is_empty()).then(|| acks.iter().sum::<f64>() / acks.len() as f64),
+        faults,
+        first_internal_message_s: first_message(Audience::Internal),
+        first_public_message_s: first_message(Audience::Public),
+        items_on_time: count("on time"),
+        items_late: count("late"),
+        items_missed: count("missed"),
+        items,
+        notes,
+        previous: None,
+        previous_journal: None,
+    }
+}
+
+/// The newest earlier drill of the same scenario among the journals in `dir`.
+pub fn previous_run(dir: &Path, scenario: &str, before: DateTime<Utc>, except: &Path) -> Option<(PathBuf, Incident)> {
+    let mut best: Option<(PathBuf, Incident)> = None;
+    for entry in std::fs::read_dir(dir).ok()?.filter_map(Result::ok) {
+        let path = entry.path();
+        if path.extension().is_none_or(|x| x != "jsonl") || path == except {
+            continue;
+        }
+        let Ok(scan) = Journal::read(&path) else { continue };
+        let incident = Incident::from_events(scan.events);
+        let Some(drill) = &incident.drill else { continue };
+        if drill.scenario != scenario || drill.started >= before {
+            continue;
+        }
+        if best.as_ref().is_none_or(|(_, b)| b.drill.as_ref().is_some_and(|d| d.started < drill.started)) {
+            best = Some((path, incident));
+        }
+    }
+    best
+}
+
+fn mmss(s: Option<f64>) -> String {
+    match s {
+        Some(s) => format!("{}m{:02}s", (s / 60.0).floor() as i64, (s % 60.0).round() as i64),
+        None => "never".into(),
+    }
+}
+
+fn delta(now: Option<f64>, before: Option<f64>) -> String {
+    match (now, before) {
+        (Some(a), Some(b)) => {
+            let d = a - b;
+            format!(" (previous {}, {}{:.0}s)", mmss(Some(b)), if d <= 0.0 { "−" } else { "+" }, d.abs())
+        }
+        (_, None) => String::new(),
+        (None, Some(b)) => format!(" (previous {})", mmss(Some(b))),
+    }
+}
+
+/// The scorecard as text, for the screen and the `.txt` file.
+pub fn compare(card: &Scorecard) -> String {
+    let prev = card.previous.as_deref();
+    let mut out = vec![
+        format!("DRILL SCORECARD — {} ({})", card.title, card.scenario),
+        format!(
+            "started {} UTC, ran {} of scenario time at ×{}",
+            card.started.format("%Y-%m-%d %H:%M:%S"),
+            mmss(Some(card.duration_s)),
+            card.speed
+        ),
+        String::new(),
+        "Faults, time to acknowledge:".into(),
+    ];
+    for f in &card.faults {
+        out.push(format!(
+            "  {:<20} at T+{}  acknowledged {}",
+            f.check,
+            mmss(Some(f.at_s)),
+            match (&f.acknowledged_after_s, &f.acknowledged_by) {
+                (Some(s), Some(by)) => format!("after {} by {by}", mmss(Some(*s))),
+                _ => "never".into(),
+            }
+        ));
+    }
+    out.push(format!(
+        "  mean {}{}",
+        mmss(card.mean_acknowledge_s),
+        delta(card.mean_acknowledge_s, prev.and_then(|p| p.mean_acknowledge_s))
+    ));
+    out.push(String::new());
+    out.push(format!(
+        "First internal message: T+{}{}",
+        mmss(card.first_internal_message_s),
+        delta(card.first_internal_message_s, prev.and_then(|p| p.first_internal_message_s))
+    ));
+    out.push(format!(
+        "First customer message: T+{}{}",
+        mmss(card.first_public_message_s),
+        delta(card.first_public_message_s, prev.and_then(|p| p.first_public_message_s))
+    ));
+    out.push(format!(
+        "Checklist: {} on time, {} late, {} missed{}",
+        card.items_on_time,
+        card.items_late,
+        card.items_missed,
+        prev.map(|p| format!(
+            " (previous: {} on time, {} late, {} missed)",
+            p.items_on_time, p.items_late, p.items_missed
+        ))
+        .unwrap_or_default()
+    ));
+    for i in card.items.iter().filter(|i| i.verdict == "late" || i.verdict == "missed") {
+        out.push(format!("  {:<7} {}", i.verdict, i.title));
+    }
+    out.push(format!("Notes: {}{}", card.notes, prev.map(|p| format!(" (previous: {})", p.notes)).unwrap_or_default()));
+    if prev.is_none() {
+        out.push("No previous run of this scenario in this folder to compare with.".into());
+    }
+    out.join("\n")
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::TimeZone;
+
+    use super::*;
+    use crate::drill::parse;
+    use crate::journal::{Event, Mode, Status};
+
+    fn t(secs: i64) -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(2026, 11, 21, 10, 0, 0).unwrap() + chrono::Duration::seconds(secs)
+    }
+
+    #[test]
+    fn scorecard_arithmetic() {
+        let scenario = parse(
+            "title = \"Mail\"\nname = \"mail\"\n[[check]]\nname = \"smtp\"\n[[check]]\nname = \"web\"\n",
+            std::path::Path::new("s.toml"),
+        )
+        .unwrap();
+        let checklist = crate::checklist::parse(
+            "[[item]]\nid = \"roles\"\ntitle = \"Roles\"\ndue = \"5m\"\n\
+             [[item]]\nid = \"public\"\ntitle = \"Public\"\ndue = \"15m\"\n\
+             [[item]]\nid = \"exec\"\ntitle = \"Exec\"\ndue = \"10m\"\n\
+             [[item]]\nid = \"clear\"\ntitle = \"All-clear\"\ndue = \"2m\"\nwhen = \"status == resolved\"\n",
+            std::path::Path::new("c.toml"),
+        )
+        .unwrap();
+        let ev = |secs, who: &str, body| Event::at(t(secs), who, body);
+        let down = |secs, check: &str| {
+            ev(
+                secs,
+                "drill",
+                EventBody::CheckChanged {
+                    check: check.into(),
+                    from: CheckState::Up,
+                    to: CheckState::Down,
+                    detail: "x".into(),
+                },
+            )
+        };
+        let ack = |secs, check: &str| {
+            ev(
+                secs,
+                "bob@h",
+                EventBody::MilestoneReached { milestone: Milestone::Acknowledged, at: None, check: Some(check.into()) },
+            )
+        };
+        let msg = |secs, audience| {
+            ev(
+                secs,
+                "carol@h",
+                EventBody::MessageSent {
+                    channel: "c".into(),
+                    audience,
+                    text: "t".into(),
+                    error: None,
+                    item: None,
+                    simulated: true,
+                },
+            )
+        };
+        let incident = Incident::from_events(vec![
+            ev(0, "a@h", EventBody::IncidentOpened { title: "Mail".into(), severity: 2, mode: Mode::Drill }),
+            ev(0, "a@h", EventBody::DrillStarted { scenario: "mail".into(), speed: 10.0 }),
+            down(30, "smtp"),
+            down(60, "web"),
+            // An acknowledgement before a fault does not count for it.
+            ack(90, "smtp"),
+            ev(120, "support (drill)", EventBody::NoteAdded { text: "customers complain".into() }),
+            ev(200, "bob@h", EventBody::NoteAdded { text: "relay restarted".into() }),
+            ev(240, "bob@h", EventBody::ChecklistItemDone { item: "roles".into() }),
+            msg(300, Audience::Internal),
+            ev(
+                400,
+                "carol@h",
+                EventBody::MessageSent {
+                    channel: "c".into(),
+                    audience: Audience::Public,
+                    text: "t".into(),
+                    error: Some("HTTP 500".into()),
+                    item: None,
+                    simulated: false,
+                },
+            ),
+            msg(1200, Audience::Public),
+            ev(1200, "carol@h", EventBody::ChecklistItemDone { item: "public".into() }),
+            ev(1500, "a@h", EventBody::StatusChanged { status: Status::Resolved }),
+            ev(1560, "a@h", EventBody::ChecklistItemDone { item: "clear".into() }),
+            ev(1600, "a@h", EventBody::DrillEnded { scenario: "mail".into() }),
+        ]);
+        let card = score(&scenario, &incident, Some(&checklist), t(5000));
+        assert_eq!(card.duration_s, 1600.0, "ends at drill_ended, not at `now`");
+        assert_eq!(card.speed, 10.0);
+        assert_eq!(card.faults.len(), 2);
+        assert_eq!(
+            (card.faults[0].check.as_str(), card.faults[0].at_s, card.faults[0].acknowledged_after_s),
+            ("smtp", 30.0, Some(60.0))
+        );
+        assert_eq!(card.faults[0].acknowledged_by.as_deref(), Some("bob@h"));
+        assert_eq!(card.faults[1].acknowledged_after_s, None);
+        assert_eq!(card.mean_acknowledge_s, Some(60.0));
+        assert_eq!(card.first_internal_message_s, Some(300.0));
+        assert_eq!(card.first_public_message_s, Some(1200.0), "a failed send is not a message");
+        let verdicts: Vec<(&str, &str)> = card.items.iter().map(|i| (i.id.as_str(), i.verdict)).collect();
+        assert_eq!(verdicts, vec![("roles", "on time"), ("public", "late"), ("exec", "missed"), ("clear", "on time")]);
+        assert_eq!((card.items_on_time, card.items_late, card.items_missed), (2, 1, 1));
+        assert_eq!(card.notes, 1, "the drill's injected messages are not the team's notes");
+
+        let mut with_previous = card.clone();
+        let mut before = card.clone();
+        before.first_public_message_s = Some(1800.0);
+        with_previous.previous = Some(Box::new(before));
+        let text = compare(&with_previous);
+        assert!(text.contains("First customer message: T+20m00s (previous 30m00s, −600s)"), "{text}");
+        assert!(
+            text.contains("Checklist: 2 on time, 1 late, 1 missed (previous: 2 on time, 1 late, 1 missed)"),
+            "{text}"
+        );
+        assert!(text.contains("web                  at T+1m00s  acknowledged never"), "{text}");
+    }
+
+    #[test]
+    fn the_previous_run_is_the_newest_earlier_drill_of_the_same_scenario() {
+        let dir = tempfile::tempdir().unwrap();
+        let write = |file: &str, scenario: &str, start: i64| {
+            let (j, _) = Journal::open(dir.path().join(file)).unwrap();
+            j.append_all(&[
+                Event::at(
+                    t(start),
+                    "a",
+                    EventBody::IncidentOpened { title: "x".into(), severity: 2, mode: Mode::Drill },
+                ),
+                Event::at(t(start), "a", EventBody::DrillStarted { scenario: scenario.into(), speed: 1.0 }),
+            ])
+            .unwrap();
+        };
+        write("a.jsonl", "mail", 0);
+        write("b.jsonl", "mail", 100);
+        write("c.jsonl", "fire", 150);
+        write("d.jsonl", "mail", 300);
+        let current = dir.path().join("d.jsonl");
+        let (path, incident) = previous_run(dir.path(), "mail", t(300), &current).unwrap();
+        assert_eq!(path, dir.path().join("b.jsonl"));
+        assert_eq!(incident.drill.unwrap().started, t(100));
+        assert!(previous_run(dir.path(), "mail", t(0), &current).is_none());
+        assert!(previous_run(dir.path(), "storage", t(999), &current).is_none());
+    }
+}
