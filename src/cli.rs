@@ -37,6 +37,12 @@ pub struct GlobalArgs {
     /// Communications checklist: default, datacenter-loss, mail-delivery, drill, or a file.
     #[arg(long, global = true, value_name = "NAME")]
     pub checklist: Option<String>,
+    /// Open a viewer that never writes (wall screens, screen-sharing).
+    #[arg(long)]
+    pub read_only: bool,
+    /// Run the monitor and the journal without a screen (a poller on a server, or for tests).
+    #[arg(long, conflicts_with = "read_only")]
+    pub headless: bool,
 }
 
 #[derive(Debug, Subcommand)]

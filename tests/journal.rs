@@ -352,6 +352,29 @@ fn four_processes_append_twenty_thousand_events_without_interleaving() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("j.jsonl");
     let per_process = 5_000;
+    // Followers attached while the writers append, as other operators' screens are: each
+    // must see every event exactly once, in file order, and never a torn or corrupt line.
+    std::fs::File::create(&path).unwrap();
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let followers: Vec<_> = (0..2)
+        .map(|_| {
+            let (path, stop) = (path.clone(), stop.clone());
+            std::thread::spawn(move || {
+                let (journal, mut scan) = Journal::open_read_only(&path).unwrap();
+                let mut seen = Vec::new();
+                loop {
+                    let done = stop.load(std::sync::atomic::Ordering::SeqCst);
+                    scan = journal.read_from(scan).unwrap();
+                    seen.extend(scan.events.drain(..).map(|e| e.id));
+                    assert!(scan.problems.is_empty(), "a follower saw a damaged line: {:?}", scan.problems);
+                    if done {
+                        return seen;
+                    }
+                    std::thread::sleep(Duration::from_millis(5));
+                }
+            })
+        })
+        .collect();
     let children: Vec<_> = (0..4)
         .map(|p| {
             let mut child = Command::new(BIN)
@@ -376,6 +399,8 @@ fn four_processes_append_twenty_thousand_events_without_interleaving() {
     for mut c in children {
         assert!(c.wait().unwrap().success());
     }
+    stop.store(true, std::sync::atomic::Ordering::SeqCst);
+    let seen_by_followers: Vec<Vec<String>> = followers.into_iter().map(|f| f.join().unwrap()).collect();
     let raw = std::fs::read_to_string(&path).unwrap();
     assert_eq!(raw.lines().count(), 4 * per_process);
     for (n, line) in raw.lines().enumerate() {
@@ -396,4 +421,8 @@ fn four_processes_append_twenty_thousand_events_without_interleaving() {
         *expected += 1;
     }
     assert!(next.values().all(|n| *n == per_process));
+    let in_file: Vec<String> = scan.events.iter().map(|e| e.id.clone()).collect();
+    for seen in seen_by_followers {
+        assert_eq!(seen, in_file, "a follower missed, repeated or reordered events");
+    }
 }

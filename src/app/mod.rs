@@ -2,6 +2,7 @@
 
 mod check;
 mod drill;
+mod headless;
 mod init;
 mod locate;
 mod log;
@@ -9,6 +10,7 @@ mod validate;
 
 use std::process::ExitCode;
 
+use anyhow::Context;
 use clap::Parser;
 
 use crate::cli::{Cli, Command, GlobalArgs};
@@ -34,6 +36,7 @@ pub fn main() -> ExitCode {
 fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     let global = cli.global;
     match cli.command {
+        None if global.headless => headless::run(&global),
         None => dashboard(&global),
         Some(Command::Init { dir, force }) => init::run(&dir, force),
         Some(Command::Validate) => validate::run(&global),
@@ -62,12 +65,17 @@ fn dashboard(global: &GlobalArgs) -> anyhow::Result<ExitCode> {
     }
     let config = load_config(global)?;
     let author = author(global);
-    let (journal, scan) = open_or_start_incident(global, &config, &author)?;
+    let (journal, scan) = if global.read_only {
+        let path = current_journal(global, &config)?.context("no incident journal to view: name it with -j FILE")?;
+        crate::journal::Journal::open_read_only(&path)?
+    } else {
+        open_or_start_incident(global, &config, &author)?
+    };
     for warning in scan.warnings(journal.path()) {
         eprintln!("warroom: {warning}");
     }
     let setup = crate::tui::Setup::from_config(&config, global.theme.as_deref(), global.checklist.as_deref())?;
-    let options = crate::tui::Options { read_only: false, banner: None, monitor: true, drill: None };
+    let options = crate::tui::Options { read_only: global.read_only, banner: None, monitor: true, drill: None };
     crate::tui::run(journal, scan, &config, setup, &author, options)?;
     Ok(ExitCode::SUCCESS)
 }

@@ -76,6 +76,20 @@ impl Journal {
         Ok((journal, scan))
     }
 
+    /// Opens an existing journal for following only: appends fail (read-only viewers).
+    pub fn open_read_only(path: impl AsRef<Path>) -> Result<(Journal, Scan), JournalError> {
+        let path = path.as_ref().to_path_buf();
+        let file = File::open(&path).map_err(|e| JournalError::io(&path, e))?;
+        let journal = Journal { path, file };
+        let scan = journal.read_from(Scan::default())?;
+        Ok((journal, scan))
+    }
+
+    /// Bytes in the file now: a follower checks this before reading.
+    pub fn size(&self) -> Result<u64, JournalError> {
+        self.file.metadata().map(|m| m.len()).map_err(|e| JournalError::io(&self.path, e))
+    }
+
     /// Reads a journal without creating or writing it (reports, validation, read-only viewers).
     pub fn read(path: impl AsRef<Path>) -> Result<Scan, JournalError> {
         let path = path.as_ref();

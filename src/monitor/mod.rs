@@ -9,6 +9,8 @@
 mod check;
 mod confirm;
 mod coordinator;
+pub mod election;
+pub mod share;
 
 use std::collections::HashMap;
 use std::sync::Arc;

@@ -161,8 +161,22 @@ fn draw_header(frame: &mut Frame, app: &App, area: Rect) {
     }
     if !i.operators.is_empty() {
         second.push(Span::raw("  "));
-        let names: Vec<&str> = i.operators.keys().map(|o| o.split('@').next().unwrap_or(o)).collect();
-        second.push(Span::styled(format!("on: {}", sanitize_str(&names.join(", "), 60)), t.muted));
+        // Who is connected, with the roles they hold (role names are matched on the login part).
+        let names: Vec<String> = i
+            .operators
+            .keys()
+            .map(|o| {
+                let login = o.split('@').next().unwrap_or(o);
+                let roles: Vec<&str> = i
+                    .roles
+                    .iter()
+                    .filter(|(_, h)| h.person == *o || h.person.split('@').next() == Some(login))
+                    .map(|(r, _)| r.as_str())
+                    .collect();
+                if roles.is_empty() { login.to_string() } else { format!("{login} ({})", roles.join(", ")) }
+            })
+            .collect();
+        second.push(Span::styled(format!("on: {}", sanitize_str(&names.join(", "), 80)), t.muted));
     }
     frame.render_widget(Paragraph::new(vec![Line::from(first), Line::from(second)]), area);
 }

@@ -166,16 +166,26 @@ async fn event_loop(
     let time = options.drill.as_ref().map_or_else(crate::drill::ScaledClock::real, |d| d.clock);
     let mut injected = mpsc::unbounded_channel().1;
     let mut drill_done = None;
+    // Only one process per journal probes: the others follow (and take over if it dies).
+    let mut poller_lock = None;
+    let mut follower = false;
     let (monitor, mut results) = if let Some(d) = options.drill.as_ref().filter(|_| !options.read_only) {
         let (rx, messages, done) = crate::drill::spawn(d.scenario.clone(), d.clock);
         injected = messages;
         drill_done = Some(done);
         (None, rx)
     } else if options.monitor && !options.read_only {
-        let opts = monitor::Options { max_concurrent: config.max_concurrent_probes, canary: config.canary.clone() };
-        let (control, rx) =
-            monitor::spawn(config.checks.clone(), &recorder::recorded_states(&incident), opts, Prober::new());
-        (Some(control), rx)
+        match monitor::election::try_acquire(journal.path())? {
+            Some(lock) => {
+                poller_lock = Some(lock);
+                let (control, rx) = start_monitor(config, &incident);
+                (Some(control), rx)
+            }
+            None => {
+                follower = true;
+                (None, mpsc::unbounded_channel().1)
+            }
+        }
     } else {
         (None, mpsc::unbounded_channel().1)
     };
@@ -195,7 +205,7 @@ async fn event_loop(
         None => check_rows(config),
     };
     let names: Vec<String> = rows.iter().map(|r| r.name.clone()).collect();
-    let live = Live {
+    let mut live = Live {
         time,
         change_author: if options.drill.is_some() {
             crate::drill::DRILL_AUTHOR.to_string()
@@ -226,10 +236,20 @@ async fn event_loop(
         live.append(vec![EventBody::OperatorJoined {}]);
     }
 
+    if follower {
+        app.flash = Some("another warroom probes the checks for this journal; this one follows it".into());
+    }
     let mut term = terminal::enter()?;
     let mut keys = EventStream::new();
     let mut clock = tokio::time::interval(Duration::from_secs(1));
     clock.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+    // Other operators' entries: a cheap size check four times a second, a read only on growth.
+    let mut follow_tick = tokio::time::interval(Duration::from_millis(250));
+    follow_tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+    let mut known_size = journal.size().unwrap_or(0);
+    let mut samples_seen = None;
+    let mut last_publish = std::time::Instant::now();
+    let mut unpublished = false;
     let mut sigterm = signal(SignalKind::terminate())?;
     let mut sighup = signal(SignalKind::hangup())?;
     let mut dirty = true;
@@ -261,7 +281,40 @@ async fn event_loop(
             },
             Some(event) = results.recv() => {
                 urgent = !matches!(event, MonitorEvent::Sample { .. });
+                unpublished = true;
                 on_monitor(&mut app, &live, &names, event);
+            }
+            _ = follow_tick.tick() => {
+                urgent = false;
+                let size = live.journal.size().unwrap_or(known_size);
+                if size != known_size {
+                    known_size = size;
+                    urgent = true;
+                    if let Err(e) = follow(&mut app, &live.journal, &mut scan) {
+                        app.write_error = Some(e.to_string());
+                    }
+                }
+                if follower {
+                    // The poller's live figures; states come through the journal.
+                    if let Some(snapshot) = monitor::share::read_if_newer(live.journal.path(), &mut samples_seen) {
+                        apply_snapshot(&mut app, &snapshot);
+                    }
+                    // Take over if the poller is gone, starting from what the journal recorded.
+                    if let Ok(Some(lock)) = monitor::election::try_acquire(live.journal.path()) {
+                        let _ = follow(&mut app, &live.journal, &mut scan);
+                        let (control, rx) = start_monitor(config, &app.incident);
+                        live.monitor = Some(control);
+                        results = rx;
+                        poller_lock = Some(lock);
+                        follower = false;
+                        app.flash = Some("the previous poller is gone: this warroom now probes the checks".into());
+                        urgent = true;
+                    }
+                } else if poller_lock.is_some() && unpublished && last_publish.elapsed() >= Duration::from_secs(2) {
+                    let _ = monitor::share::write(live.journal.path(), &snapshot_of(&app, live.time.now()));
+                    last_publish = std::time::Instant::now();
+                    unpublished = false;
+                }
             }
             Some(result) = written.recv() => on_written(&mut app, &live, &mut scan, result),
             Some((who, body)) = injected.recv() => {
@@ -306,6 +359,7 @@ async fn event_loop(
             break Ok(());
         }
     };
+    drop(poller_lock);
     // Flush before restoring: the draft is on disk already; the journal gets the departure.
     let _ = save_draft(&live.draft, &app.draft());
     if !options.read_only {
@@ -328,6 +382,45 @@ fn on_monitor(app: &mut App, live: &Live, names: &[String], event: MonitorEvent)
         MonitorEvent::Changed(change) => {
             drop(live.writer.submit(vec![recorder::change_event(&change, &live.change_author, live.time.now())]))
         }
+    }
+}
+
+fn start_monitor(config: &Config, incident: &Incident) -> (MonitorControl, mpsc::UnboundedReceiver<MonitorEvent>) {
+    let opts = monitor::Options { max_concurrent: config.max_concurrent_probes, canary: config.canary.clone() };
+    monitor::spawn(config.checks.clone(), &recorder::recorded_states(incident), opts, Prober::new())
+}
+
+/// What this poller tells followers: each row's view and recent results.
+fn snapshot_of(app: &App, now: chrono::DateTime<chrono::Utc>) -> monitor::share::Snapshot {
+    use monitor::share::{SHARED_SAMPLES, SharedCheck, sample};
+    let checks = app
+        .checks
+        .iter()
+        .filter_map(|row| {
+            let view = row.view.as_ref()?;
+            let skip = row.history.len().saturating_sub(SHARED_SAMPLES);
+            Some(SharedCheck {
+                name: row.name.clone(),
+                state: view.state.as_str().into(),
+                blocked_by: view.blocked_by.clone(),
+                no_connectivity: view.no_connectivity,
+                paused: view.paused,
+                samples: row.history.iter().skip(skip).map(|s| sample(s.at, &s.outcome)).collect(),
+            })
+        })
+        .collect();
+    monitor::share::Snapshot { written: now, checks }
+}
+
+fn apply_snapshot(app: &mut App, snapshot: &monitor::share::Snapshot) {
+    for shared in &snapshot.checks {
+        let Some(row) = app.checks.iter_mut().find(|r| r.name == shared.name) else { continue };
+        row.view = Some(monitor::share::view_of(shared));
+        row.history = shared
+            .samples
+            .iter()
+            .map(|s| app::Sample { at: s.at, outcome: Arc::new(monitor::share::outcome(s)) })
+            .collect();
     }
 }
 
@@ -395,16 +488,15 @@ fn carry_out(app: &mut App, live: &Live, effect: Effect, term: &mut terminal::Te
     match effect {
         Effect::Quit => return true,
         Effect::Append(bodies) => live.append(bodies),
-        Effect::RunNow(name) => {
-            if let Some((m, i)) = index(&name) {
-                m.run_now(i);
-            }
-        }
-        Effect::SetPaused(name, paused) => {
-            if let Some((m, i)) = index(&name) {
-                if paused { m.pause(i) } else { m.resume(i) }
-            }
-        }
+        Effect::RunNow(name) => match index(&name) {
+            Some((m, i)) => m.run_now(i),
+            None => app.flash = Some("another warroom probes this journal's checks: ask its operator".into()),
+        },
+        Effect::SetPaused(name, paused) => match index(&name) {
+            Some((m, i)) if paused => m.pause(i),
+            Some((m, i)) => m.resume(i),
+            None => app.flash = Some("another warroom probes this journal's checks: ask its operator".into()),
+        },
         Effect::SaveDraft(text) => {
             if let Err(e) = save_draft(&live.draft, &text) {
                 app.flash = Some(format!("could not keep the draft on disk: {e}"));

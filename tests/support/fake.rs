@@ -193,3 +193,36 @@ pub async fn smtp_endless_ehlo() -> Fake {
     })
     .await
 }
+
+/// An HTTP endpoint that can be switched between 200 and 503; counts the requests it serves.
+pub struct Switch {
+    pub fake: Fake,
+    pub requests: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+    pub healthy: std::sync::Arc<std::sync::atomic::AtomicBool>,
+}
+
+pub async fn http_switch() -> Switch {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+    let requests = Arc::new(AtomicUsize::new(0));
+    let healthy = Arc::new(AtomicBool::new(true));
+    let (r, h) = (requests.clone(), healthy.clone());
+    let fake = serve(move |mut stream| {
+        let (r, h) = (r.clone(), h.clone());
+        async move {
+            while read_request_head(&mut stream).await.is_ok() {
+                r.fetch_add(1, Ordering::SeqCst);
+                let reply: &[u8] = if h.load(Ordering::SeqCst) {
+                    b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"
+                } else {
+                    b"HTTP/1.1 503 Service Unavailable\r\nContent-Length: 4\r\n\r\ndown"
+                };
+                if stream.write_all(reply).await.is_err() {
+                    return;
+                }
+            }
+        }
+    })
+    .await;
+    Switch { fake, requests, healthy }
+}
