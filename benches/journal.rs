@@ -59,6 +59,15 @@ fn replay(c: &mut Criterion) {
             black_box(scan)
         })
     });
+    group.bench_function("report_md_1m_events", |b| {
+        b.iter(|| {
+            let scan = Journal::read(&path).unwrap();
+            let incident = warroom::incident::Incident::from_events(scan.events);
+            let checklist = warroom::checklist::load("default").ok();
+            let report = warroom::report::build(&incident, checklist.as_ref());
+            black_box(warroom::report::markdown(&report).len())
+        })
+    });
     group.bench_function("replay_and_fold_1m_events", |b| {
         b.iter(|| {
             let scan = Journal::read(&path).unwrap();

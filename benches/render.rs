@@ -16,8 +16,11 @@ use warroom::tui::{App, CheckRow, Clock, KeyMap, Pane, Theme, draw};
 
 fn big_app() -> App {
     let start = Utc.with_ymd_and_hms(2026, 11, 21, 2, 0, 0).unwrap();
-    let mut events =
-        vec![Event::at(start, "a@h", EventBody::IncidentOpened { title: "Big".into(), severity: 1, mode: Mode::Real })];
+    let mut events = vec![Event::at(
+        start,
+        "a@h",
+        EventBody::IncidentOpened { title: "Big".into(), severity: 1, mode: Mode::Real, checklist: None },
+    )];
     for i in 0..100_000i64 {
         let ts = start + chrono::Duration::milliseconds(i * 100);
         let body = if i % 3 == 0 {

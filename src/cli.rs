@@ -75,6 +75,35 @@ pub enum Command {
         #[arg(long, default_value_t = 1.0)]
         speed: f64,
     },
+    /// Write the post-incident report of a journal.
+    Report {
+        journal: PathBuf,
+        /// md (Markdown, for a wiki), json (schema warroom-report/1) or html (one self-contained file).
+        #[arg(long, default_value = "md", value_parser = ["md", "json", "html"])]
+        format: String,
+        /// Write here instead of standard output.
+        #[arg(short = 'o', long, value_name = "FILE")]
+        output: Option<PathBuf>,
+    },
+    /// Write a static status page (index.html, status.json) for hosting off the platform.
+    StatusPage {
+        journal: PathBuf,
+        #[arg(short = 'o', long, value_name = "DIR")]
+        output: PathBuf,
+        /// A public component (a check name); repeat it. Default: every check in the journal.
+        #[arg(long = "component", value_name = "NAME")]
+        components: Vec<String>,
+        /// Run this shell command after writing (e.g. an rsync or object-store copy);
+        /// WARROOM_STATUS_DIR names the folder.
+        #[arg(long, value_name = "COMMAND")]
+        publish_cmd: Option<String>,
+    },
+    /// Play a journal back on the dashboard, read-only: Space pause, n next event, . step, +/- speed.
+    Replay {
+        journal: PathBuf,
+        #[arg(long, default_value_t = 60.0)]
+        speed: f64,
+    },
     /// Append a note to the incident journal from a shell or script.
     Log {
         /// The note text (words are joined with spaces).

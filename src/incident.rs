@@ -71,6 +71,8 @@ pub struct Incident {
     pub title: Option<String>,
     pub severity: Option<u8>,
     pub mode: Mode,
+    /// The checklist the incident follows, as recorded when it opened.
+    pub checklist_name: Option<String>,
     pub status: Status,
     pub opened_at: Option<DateTime<Utc>>,
     /// First time each milestone was reached (the `at` of the event when given).
@@ -85,7 +87,7 @@ pub struct Incident {
     /// Operators present now (joined and not yet left), with join time.
     pub operators: BTreeMap<String, DateTime<Utc>>,
     pub drill: Option<DrillInfo>,
-    /// Timeline position by event id, for pins and corrections. Built lazily: most journals
+    /// Timeline position by event id, for pins and corrections (a cache: not compared). Built lazily: most journals
     /// have few references, and hashing every id would double the cost of a replay.
     index: HashMap<String, usize>,
     indexed: usize,
@@ -106,7 +108,10 @@ impl Incident {
         let ts = event.ts;
         let author = &event.author;
         match &event.body {
-            EventBody::IncidentOpened { title, severity, mode } => {
+            EventBody::IncidentOpened { title, severity, mode, checklist } => {
+                if checklist.is_some() {
+                    self.checklist_name.clone_from(checklist);
+                }
                 self.title = Some(title.clone());
                 self.severity = Some(*severity);
                 self.mode = *mode;
@@ -204,9 +209,13 @@ impl Incident {
         self.timeline.push(TimelineEntry { event, pinned_by: None, corrections: Vec::new() });
     }
 
-    /// Time since the incident opened, or `None` before it has.
+    /// Time since the incident opened (until it was resolved), or `None` before it opened.
     pub fn elapsed(&self, now: DateTime<Utc>) -> Option<Duration> {
-        self.opened_at.map(|t| (now - t).max(Duration::zero()))
+        let until = match self.status {
+            Status::Resolved => self.milestone(Milestone::Resolved).unwrap_or(now),
+            _ => now,
+        };
+        self.opened_at.map(|t| (until - t).max(Duration::zero()))
     }
 
     /// When a milestone was reached, if it was.
@@ -259,6 +268,27 @@ impl Incident {
     }
 }
 
+/// Two folds are equal when everything they show is equal; the id index is only a cache.
+impl PartialEq for Incident {
+    fn eq(&self, o: &Self) -> bool {
+        self.title == o.title
+            && self.severity == o.severity
+            && self.mode == o.mode
+            && self.checklist_name == o.checklist_name
+            && self.status == o.status
+            && self.opened_at == o.opened_at
+            && self.milestones == o.milestones
+            && self.roles == o.roles
+            && self.handovers == o.handovers
+            && self.checks == o.checks
+            && self.checklist == o.checklist
+            && self.timeline == o.timeline
+            && self.last_message == o.last_message
+            && self.operators == o.operators
+            && self.drill == o.drill
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use chrono::TimeZone;
@@ -275,7 +305,11 @@ mod tests {
     }
 
     fn opened() -> Event {
-        ev(0, "alice@h", B::IncidentOpened { title: "Mail down".into(), severity: 2, mode: Mode::Real })
+        ev(
+            0,
+            "alice@h",
+            B::IncidentOpened { title: "Mail down".into(), severity: 2, mode: Mode::Real, checklist: None },
+        )
     }
 
     fn check(secs: i64, name: &str, from: CheckState, to: CheckState) -> Event {
@@ -457,7 +491,7 @@ mod tests {
     #[test]
     fn drill_marks_incident_as_drill() {
         let i = Incident::from_events(vec![
-            ev(0, "a@h", B::IncidentOpened { title: "Fire".into(), severity: 1, mode: Mode::Drill }),
+            ev(0, "a@h", B::IncidentOpened { title: "Fire".into(), severity: 1, mode: Mode::Drill, checklist: None }),
             ev(0, "a@h", B::DrillStarted { scenario: "datacenter-fire".into(), speed: 10.0 }),
             ev(60, "a@h", B::DrillEnded { scenario: "datacenter-fire".into() }),
         ]);

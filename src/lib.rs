@@ -19,6 +19,8 @@ pub mod journal;
 pub mod monitor;
 pub mod probe;
 pub mod recorder;
+pub mod replay;
+pub mod report;
 pub mod sanitize;
 pub mod tui;
 

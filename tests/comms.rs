@@ -82,8 +82,10 @@ fn channels(toml: &str) -> BTreeMap<String, Channel> {
 }
 
 fn fold(bodies: Vec<EventBody>) -> Incident {
-    let mut events =
-        vec![Event::new("a@h", EventBody::IncidentOpened { title: "t".into(), severity: 2, mode: Mode::Real })];
+    let mut events = vec![Event::new(
+        "a@h",
+        EventBody::IncidentOpened { title: "t".into(), severity: 2, mode: Mode::Real, checklist: None },
+    )];
     events.extend(bodies.into_iter().map(|b| Event::new("comms@h", b)));
     Incident::from_events(events)
 }

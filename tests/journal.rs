@@ -44,11 +44,16 @@ fn body() -> impl Strategy<Value = EventBody> {
         Just(Status::Resolved)
     ];
     prop_oneof![
-        (text(), 1u8..=5, any::<bool>()).prop_map(|(title, severity, drill)| EventBody::IncidentOpened {
-            title,
-            severity,
-            mode: if drill { Mode::Drill } else { Mode::Real }
-        }),
+        (text(), 1u8..=5, any::<bool>(), proptest::option::of(text())).prop_map(
+            |(title, severity, drill, checklist)| {
+                EventBody::IncidentOpened {
+                    title,
+                    severity,
+                    mode: if drill { Mode::Drill } else { Mode::Real },
+                    checklist,
+                }
+            }
+        ),
         status.prop_map(|status| EventBody::StatusChanged { status }),
         (milestone, proptest::option::of(0i64..2_000_000_000), proptest::option::of(text())).prop_map(
             |(milestone, at, check)| {

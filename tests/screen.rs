@@ -24,7 +24,11 @@ fn ev(secs: i64, who: &str, body: EventBody) -> Event {
 }
 
 fn opened(mode: Mode) -> Event {
-    ev(0, "alice@bastion", EventBody::IncidentOpened { title: "Mail delivery failing".into(), severity: 2, mode })
+    ev(
+        0,
+        "alice@bastion",
+        EventBody::IncidentOpened { title: "Mail delivery failing".into(), severity: 2, mode, checklist: None },
+    )
 }
 
 fn row(name: &str, kind: &str) -> CheckRow {

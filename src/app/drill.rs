@@ -71,12 +71,18 @@ fn play(
         Event::at(
             start,
             &author,
-            EventBody::IncidentOpened { title: scenario.title.clone(), severity: scenario.severity, mode: Mode::Drill },
+            EventBody::IncidentOpened {
+                title: scenario.title.clone(),
+                severity: scenario.severity,
+                mode: Mode::Drill,
+                checklist: Some(checklist.clone()),
+            },
         ),
         Event::at(start, &author, EventBody::DrillStarted { scenario: scenario.name.clone(), speed }),
     ])?;
     let scan = journal.read_from(Scan::default())?;
-    let options = Options { read_only: false, banner, monitor: false, drill: Some(DrillRun { scenario, clock }) };
+    let options =
+        Options { read_only: false, banner, monitor: false, drill: Some(DrillRun { scenario, clock }), replay: None };
     tui::run(journal, scan, &config, setup, &author, options)?;
     let (_, text) = tui::scorecard_paths(&path);
     if text.exists() {

@@ -52,6 +52,7 @@ fn is_resolved(path: &Path) -> bool {
 
 /// Opens the current incident's journal, or starts a new incident if there is none.
 pub fn open_or_start_incident(global: &GlobalArgs, config: &Config, author: &str) -> anyhow::Result<(Journal, Scan)> {
+    let checklist = global.checklist.as_deref();
     let path = match current_journal(global, config)? {
         Some(p) => p,
         None => {
@@ -68,6 +69,7 @@ pub fn open_or_start_incident(global: &GlobalArgs, config: &Config, author: &str
                 title: config.incident_title.clone().unwrap_or_else(|| "Incident".to_string()),
                 severity: config.incident_severity.unwrap_or(3),
                 mode: Mode::Real,
+                checklist: Some(checklist.unwrap_or(config.checklist.as_deref().unwrap_or("default")).to_string()),
             },
         );
         journal.append(&opened)?;

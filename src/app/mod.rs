@@ -6,6 +6,7 @@ mod headless;
 mod init;
 mod locate;
 mod log;
+mod review;
 mod validate;
 
 use std::process::ExitCode;
@@ -43,6 +44,13 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Some(Command::Check { json }) => check::run(&global, json),
         Some(Command::Log { text, stdin }) => log::run(&global, text, stdin),
         Some(Command::Drill { scenario, speed }) => drill::run(&global, scenario.as_deref(), speed),
+        Some(Command::Report { journal, format, output }) => {
+            review::report(&global, &journal, &format, output.as_deref())
+        }
+        Some(Command::StatusPage { journal, output, components, publish_cmd }) => {
+            review::status_page(&journal, &output, &components, publish_cmd.as_deref())
+        }
+        Some(Command::Replay { journal, speed }) => review::replay(&global, &journal, speed),
     }
 }
 
@@ -75,7 +83,8 @@ fn dashboard(global: &GlobalArgs) -> anyhow::Result<ExitCode> {
         eprintln!("warroom: {warning}");
     }
     let setup = crate::tui::Setup::from_config(&config, global.theme.as_deref(), global.checklist.as_deref())?;
-    let options = crate::tui::Options { read_only: global.read_only, banner: None, monitor: true, drill: None };
+    let options =
+        crate::tui::Options { read_only: global.read_only, banner: None, monitor: true, drill: None, replay: None };
     crate::tui::run(journal, scan, &config, setup, &author, options)?;
     Ok(ExitCode::SUCCESS)
 }

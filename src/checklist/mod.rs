@@ -9,5 +9,5 @@ mod schedule;
 mod template;
 
 pub use file::{BUILT_IN, Checklist, ChecklistError, Condition, Item, load, parse};
-pub use schedule::{DUE_SOON, ItemState, ItemView, applies_since, evaluate};
+pub use schedule::{DUE_SOON, ItemOutcome, ItemState, ItemView, applies_since, evaluate, outcome};
 pub use template::{Context, PLACEHOLDERS, render};

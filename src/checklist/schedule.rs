@@ -122,6 +122,31 @@ pub fn evaluate(item: &Item, incident: &Incident, now: DateTime<Utc>) -> ItemVie
     ItemView { state, due_at, done_by: last.filter(|_| done_now || item.repeat.is_some()), count }
 }
 
+/// How an item went, looking back: its first deadline against its first completion.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ItemOutcome {
+    /// "on time", "late", "missed", "not due" (the incident ended first) or "not applicable".
+    pub verdict: &'static str,
+    pub due_at: Option<DateTime<Utc>>,
+    pub done: Option<(String, DateTime<Utc>)>,
+}
+
+/// How `item` went in an incident that ended at `end`.
+pub fn outcome(item: &Item, incident: &Incident, end: DateTime<Utc>) -> ItemOutcome {
+    let due_at = applies_since(item, incident).map(|b| b + span(item.due));
+    let done = incident.checklist.get(&item.id).and_then(|m| m.completions.first().cloned());
+    let verdict = match (&done, due_at) {
+        (Some((_, at)), Some(due)) if *at <= due => "on time",
+        (Some(_), Some(_)) => "late",
+        // Done though its condition never held: done, and nothing was late.
+        (Some(_), None) => "on time",
+        (None, Some(due)) if due > end => "not due",
+        (None, Some(_)) => "missed",
+        (None, None) => "not applicable",
+    };
+    ItemOutcome { verdict, due_at, done }
+}
+
 fn by_deadline(now: DateTime<Utc>, due: DateTime<Utc>) -> ItemState {
     if now > due {
         ItemState::Overdue
@@ -174,8 +199,11 @@ when = "status == resolved"
     }
 
     fn incident(severity: u8, events: Vec<(i64, EventBody)>) -> Incident {
-        let mut all =
-            vec![Event::at(t(0), "a", EventBody::IncidentOpened { title: "x".into(), severity, mode: Mode::Real })];
+        let mut all = vec![Event::at(
+            t(0),
+            "a",
+            EventBody::IncidentOpened { title: "x".into(), severity, mode: Mode::Real, checklist: None },
+        )];
         all.extend(events.into_iter().map(|(m, b)| Event::at(t(m), "bob", b)));
         Incident::from_events(all)
     }

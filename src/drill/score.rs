@@ -92,24 +92,14 @@ pub fn score(scenario: &Scenario, incident: &Incident, checklist: Option<&Checkl
     };
     let mut items = Vec::new();
     for item in checklist.iter().flat_map(|c| c.items.iter()) {
-        let base = checklist::applies_since(item, incident);
-        let due = base.map(|b| b + chrono::Duration::from_std(item.due).unwrap_or_default());
-        let first_done = incident.checklist.get(&item.id).and_then(|m| m.completions.first().cloned());
-        let verdict = match (&first_done, due) {
-            (Some((_, at)), Some(due)) if *at <= due => "on time",
-            (Some(_), Some(_)) => "late",
-            // Done though its condition never held: it still counts as done on time.
-            (Some(_), None) => "on time",
-            (None, Some(_)) => "missed",
-            (None, None) => "not applicable",
-        };
+        let o = checklist::outcome(item, incident, end);
         items.push(ItemScore {
             id: item.id.clone(),
             title: item.title.clone(),
-            verdict,
-            due_s: due.map(|d| secs(started, d)),
-            done_s: first_done.as_ref().map(|(_, at)| secs(started, *at)),
-            done_by: first_done.map(|(who, _)| who),
+            verdict: o.verdict,
+            due_s: o.due_at.map(|d| secs(started, d)),
+            done_s: o.done.as_ref().map(|(_, at)| secs(started, *at)),
+            done_by: o.done.map(|(who, _)| who),
         });
     }
     let count = |v: &str| items.iter().filter(|i| i.verdict == v).count();
@@ -302,7 +292,11 @@ mod tests {
             )
         };
         let incident = Incident::from_events(vec![
-            ev(0, "a@h", EventBody::IncidentOpened { title: "Mail".into(), severity: 2, mode: Mode::Drill }),
+            ev(
+                0,
+                "a@h",
+                EventBody::IncidentOpened { title: "Mail".into(), severity: 2, mode: Mode::Drill, checklist: None },
+            ),
             ev(0, "a@h", EventBody::DrillStarted { scenario: "mail".into(), speed: 10.0 }),
             down(30, "smtp"),
             down(60, "web"),
@@ -370,7 +364,7 @@ mod tests {
                 Event::at(
                     t(start),
                     "a",
-                    EventBody::IncidentOpened { title: "x".into(), severity: 2, mode: Mode::Drill },
+                    EventBody::IncidentOpened { title: "x".into(), severity: 2, mode: Mode::Drill, checklist: None },
                 ),
                 Event::at(t(start), "a", EventBody::DrillStarted { scenario: scenario.into(), speed: 1.0 }),
             ])

@@ -6,6 +6,8 @@
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
+use crate::sanitize::sanitize_str;
+
 /// Schema version written by this build. A journal line with a larger `v` is refused.
 pub const SCHEMA_VERSION: u32 = 1;
 
@@ -48,6 +50,63 @@ impl Event {
     pub fn kind(&self) -> &'static str {
         self.body.kind()
     }
+
+    /// One line of text for the event, sanitised: the timeline, the filter and reports use it.
+    pub fn summary(&self) -> String {
+        match &self.body {
+            EventBody::IncidentOpened { title, severity, mode, .. } => {
+                format!(
+                    "incident opened: {} (SEV{severity}{})",
+                    sanitize_str(title, 80),
+                    if *mode == Mode::Drill { ", DRILL" } else { "" }
+                )
+            }
+            EventBody::StatusChanged { status } => format!("status → {}", status.as_str()),
+            EventBody::MilestoneReached { milestone, check, .. } => match check {
+                Some(c) => format!("{} {}", milestone.as_str(), sanitize_str(c, 60)),
+                None => format!("milestone: {}", milestone.as_str()),
+            },
+            EventBody::SeverityChanged { severity } => format!("severity → SEV{severity}"),
+            EventBody::RoleAssigned { role, person } => {
+                format!("{} is now {}", sanitize_str(person, 40), sanitize_str(role, 30))
+            }
+            EventBody::CheckChanged { check, to, detail, .. } => {
+                format!("{} → {}: {}", sanitize_str(check, 60), to.as_str(), sanitize_str(detail, 200))
+            }
+            EventBody::NoteAdded { text } => sanitize_str(text, 300),
+            EventBody::EventPinned { .. } => "pinned a key event".into(),
+            EventBody::ChecklistItemDone { item } => format!("done: {}", sanitize_str(item, 60)),
+            EventBody::ChecklistItemUndone { item } => format!("undone: {}", sanitize_str(item, 60)),
+            EventBody::MessageSent { channel, audience, text, error, .. } => match error {
+                Some(err) => format!(
+                    "message to {} FAILED ({}): {}",
+                    sanitize_str(channel, 30),
+                    sanitize_str(err, 80),
+                    sanitize_str(text, 120)
+                ),
+                None => {
+                    format!("message to {} ({:?}): {}", sanitize_str(channel, 30), audience, sanitize_str(text, 160))
+                        .replace("(Public)", "(public)")
+                        .replace("(Internal)", "(internal)")
+                }
+            },
+            EventBody::MessagePrepared { item, via, text } => {
+                format!(
+                    "message for {} {}: {}",
+                    sanitize_str(item, 40),
+                    if via == "clipboard" { "copied" } else { "opened in notes" },
+                    sanitize_str(text, 120)
+                )
+            }
+            EventBody::OperatorJoined {} => "joined".into(),
+            EventBody::OperatorLeft {} => "left".into(),
+            EventBody::DrillStarted { scenario, speed } => {
+                format!("drill started: {} at ×{speed}", sanitize_str(scenario, 60))
+            }
+            EventBody::DrillEnded { scenario } => format!("drill ended: {}", sanitize_str(scenario, 60)),
+            EventBody::Correction { text, .. } => format!("correction: {}", sanitize_str(text, 200)),
+        }
+    }
 }
 
 /// What happened. Serialized internally tagged by `kind` (decoded by `wire`).
@@ -58,6 +117,9 @@ pub enum EventBody {
         title: String,
         severity: u8,
         mode: Mode,
+        /// The communications checklist followed (so reports can say what was missed).
+        #[serde(skip_serializing_if = "Option::is_none")]
+        checklist: Option<String>,
     },
     StatusChanged {
         status: Status,

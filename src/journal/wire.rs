@@ -56,6 +56,8 @@ pub(super) struct WireEvent<'a> {
     simulated: bool,
     #[serde(default, borrow)]
     via: Option<Cow<'a, str>>,
+    #[serde(default, borrow)]
+    checklist: Option<Cow<'a, str>>,
 }
 
 fn need<T>(value: Option<T>, kind: &str, field: &str) -> Result<T, String> {
@@ -76,6 +78,7 @@ impl WireEvent<'_> {
                 title: s(self.title, "title")?,
                 severity: need(self.severity, k, "severity")?,
                 mode: self.mode.unwrap_or_default(),
+                checklist: owned(self.checklist),
             },
             "status_changed" => EventBody::StatusChanged { status: need(self.status, k, "status")? },
             "milestone_reached" => EventBody::MilestoneReached {

@@ -353,7 +353,7 @@ impl App {
             self.filtered_upto = 0;
         }
         for i in self.filtered_upto..self.incident.timeline.len() {
-            let line = super::draw::event_text(&self.incident.timeline[i].event).to_lowercase();
+            let line = self.incident.timeline[i].event.summary().to_lowercase();
             if line.contains(&needle) || self.incident.timeline[i].event.kind().contains(&needle) {
                 self.filtered.push(i);
             }

@@ -393,61 +393,6 @@ fn draw_checks(frame: &mut Frame, app: &App, area: Rect) {
     frame.render_widget(Table::new(rows, widths).column_spacing(1), inner);
 }
 
-/// One line of text for an event (also what the filter searches).
-pub fn event_text(e: &Event) -> String {
-    match &e.body {
-        EventBody::IncidentOpened { title, severity, mode } => {
-            format!(
-                "incident opened: {} (SEV{severity}{})",
-                sanitize_str(title, 80),
-                if *mode == crate::journal::Mode::Drill { ", DRILL" } else { "" }
-            )
-        }
-        EventBody::StatusChanged { status } => format!("status → {}", status.as_str()),
-        EventBody::MilestoneReached { milestone, check, .. } => match check {
-            Some(c) => format!("{} {}", milestone.as_str(), sanitize_str(c, 60)),
-            None => format!("milestone: {}", milestone.as_str()),
-        },
-        EventBody::SeverityChanged { severity } => format!("severity → SEV{severity}"),
-        EventBody::RoleAssigned { role, person } => {
-            format!("{} is now {}", sanitize_str(person, 40), sanitize_str(role, 30))
-        }
-        EventBody::CheckChanged { check, to, detail, .. } => {
-            format!("{} → {}: {}", sanitize_str(check, 60), to.as_str(), sanitize_str(detail, 200))
-        }
-        EventBody::NoteAdded { text } => sanitize_str(text, 300),
-        EventBody::EventPinned { .. } => "pinned a key event".into(),
-        EventBody::ChecklistItemDone { item } => format!("done: {}", sanitize_str(item, 60)),
-        EventBody::ChecklistItemUndone { item } => format!("undone: {}", sanitize_str(item, 60)),
-        EventBody::MessageSent { channel, audience, text, error, .. } => match error {
-            Some(err) => format!(
-                "message to {} FAILED ({}): {}",
-                sanitize_str(channel, 30),
-                sanitize_str(err, 80),
-                sanitize_str(text, 120)
-            ),
-            None => format!("message to {} ({:?}): {}", sanitize_str(channel, 30), audience, sanitize_str(text, 160))
-                .replace("(Public)", "(public)")
-                .replace("(Internal)", "(internal)"),
-        },
-        EventBody::MessagePrepared { item, via, text } => {
-            format!(
-                "message for {} {}: {}",
-                sanitize_str(item, 40),
-                if via == "clipboard" { "copied" } else { "opened in notes" },
-                sanitize_str(text, 120)
-            )
-        }
-        EventBody::OperatorJoined {} => "joined".into(),
-        EventBody::OperatorLeft {} => "left".into(),
-        EventBody::DrillStarted { scenario, speed } => {
-            format!("drill started: {} at ×{speed}", sanitize_str(scenario, 60))
-        }
-        EventBody::DrillEnded { scenario } => format!("drill ended: {}", sanitize_str(scenario, 60)),
-        EventBody::Correction { text, .. } => format!("correction: {}", sanitize_str(text, 200)),
-    }
-}
-
 /// A distinct glyph per kind of event, so the timeline reads without colour.
 pub fn event_glyph(e: &Event) -> &'static str {
     match &e.body {
@@ -518,7 +463,7 @@ fn draw_timeline(frame: &mut Frame, app: &App, area: Rect) {
                 Span::styled(format!("{} ", e.ts.with_timezone(&app.clock.offset).format("%H:%M:%S")), app.theme.muted),
                 Span::styled(if entry.pinned_by.is_some() { "★" } else { " " }, app.theme.accent),
                 Span::styled(format!("{} ", event_glyph(e)), event_style(app, e)),
-                Span::styled(event_text(e), event_style(app, e)),
+                Span::styled(e.summary(), event_style(app, e)),
                 Span::styled(format!("  — {}", sanitize_str(who, 16)), app.theme.muted),
             ];
             if !entry.corrections.is_empty() {
@@ -712,7 +657,7 @@ fn draw_overlay(frame: &mut Frame, app: &App, overlay: &Overlay, body: Rect) {
             let full = match &e.body {
                 EventBody::NoteAdded { text } | EventBody::Correction { text, .. } => sanitize_multiline(text, 2000),
                 EventBody::MessageSent { text, .. } => sanitize_multiline(text, 2000),
-                _ => event_text(e),
+                _ => e.summary(),
             };
             lines.extend(full.lines().map(|l| Line::from(l.to_string())));
             if let Some((who, at)) = &entry.pinned_by {

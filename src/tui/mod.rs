@@ -44,6 +44,14 @@ pub struct Options {
     pub monitor: bool,
     /// Play this scenario instead of probing anything.
     pub drill: Option<DrillRun>,
+    /// Play these journal events back instead of following the journal.
+    pub replay: Option<ReplayRun>,
+}
+
+#[derive(Debug, Clone)]
+pub struct ReplayRun {
+    pub events: Vec<Event>,
+    pub speed: f64,
 }
 
 /// A drill being played: the scenario and its clock (scenario time, possibly sped up).
@@ -161,6 +169,10 @@ async fn event_loop(
     options: Options,
 ) -> anyhow::Result<()> {
     let incident = Incident::from_events(std::mem::take(&mut scan.events));
+    let mut replayer = options
+        .replay
+        .as_ref()
+        .map(|r| crate::replay::Replayer::new(r.events.clone(), r.speed, std::time::Instant::now()));
     let (written_tx, mut written) = mpsc::unbounded_channel();
     let writer = Writer::spawn(journal.clone(), written_tx);
     let time = options.drill.as_ref().map_or_else(crate::drill::ScaledClock::real, |d| d.clock);
@@ -224,9 +236,11 @@ async fn event_loop(
     app.read_only = options.read_only;
     app.banner = options.banner;
     app.update_every = config.update_every;
-    if options.read_only {
+    if options.read_only && replayer.is_none() {
         app.banner.get_or_insert_with(|| "READ-ONLY VIEWER — nothing is written".into());
     }
+    let mut replay_tick = tokio::time::interval(Duration::from_millis(100));
+    replay_tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
     if let Ok(text) = std::fs::read_to_string(&live.draft) {
         app.set_draft(&text);
         app.flash = Some("your unsaved note draft was restored".into());
@@ -268,7 +282,12 @@ async fn event_loop(
         let mut urgent = true;
         tokio::select! {
             ev = keys.next() => match ev {
-                Some(Ok(TermEvent::Key(k))) if k.kind != KeyEventKind::Release => effects.extend(app.on_key(k)),
+                Some(Ok(TermEvent::Key(k))) if k.kind != KeyEventKind::Release => {
+                    let handled = replayer.as_mut().is_some_and(|r| replay_key(r, &mut app, k));
+                    if !handled {
+                        effects.extend(app.on_key(k));
+                    }
+                }
                 Some(Ok(TermEvent::Mouse(m))) => effects.extend(app.on_mouse(m)),
                 Some(Ok(TermEvent::Paste(text))) if app.editing => {
                     app.notes.insert_str(&text);
@@ -284,7 +303,22 @@ async fn event_loop(
                 unpublished = true;
                 on_monitor(&mut app, &live, &names, event);
             }
-            _ = follow_tick.tick() => {
+            _ = replay_tick.tick(), if replayer.is_some() => {
+                let r = replayer.as_mut().expect("guarded");
+                let now = std::time::Instant::now();
+                let due = r.due(now);
+                urgent = !due.is_empty() || !r.paused;
+                app.on_events(due);
+                app.clock = Clock { now: r.clock(now), offset: *chrono::Local::now().offset() };
+                let (at, of) = r.position();
+                let state = if r.paused { "⏸ paused" } else if r.finished() { "■ end" } else { "▶ playing" };
+                app.banner = Some(format!(
+                    "REPLAY ×{} {state} · {at}/{of} events · {} UTC · Space pause · n next · . step · +/- speed",
+                    r.speed,
+                    r.clock(now).format("%H:%M:%S")
+                ));
+            }
+            _ = follow_tick.tick(), if replayer.is_none() => {
                 urgent = false;
                 let size = live.journal.size().unwrap_or(known_size);
                 if size != known_size {
@@ -320,7 +354,7 @@ async fn event_loop(
             Some((who, body)) = injected.recv() => {
                 drop(live.writer.submit(vec![Event::at(live.time.now(), &who, body)]));
             }
-            _ = clock.tick() => {
+            _ = clock.tick(), if replayer.is_none() => {
                 app.clock = clock_at(&live.time);
                 // Other operators' entries arrive through the journal file.
                 if let Err(e) = follow(&mut app, &live.journal, &mut scan) {
@@ -383,6 +417,28 @@ fn on_monitor(app: &mut App, live: &Live, names: &[String], event: MonitorEvent)
             drop(live.writer.submit(vec![recorder::change_event(&change, &live.change_author, live.time.now())]))
         }
     }
+}
+
+/// Replay's own keys; everything else goes to the screen (which is read-only).
+fn replay_key(r: &mut crate::replay::Replayer, app: &mut App, k: crossterm::event::KeyEvent) -> bool {
+    use crossterm::event::KeyCode;
+    if app.overlay.is_some() {
+        return false;
+    }
+    let now = std::time::Instant::now();
+    match k.code {
+        KeyCode::Char(' ') => r.toggle_pause(now),
+        KeyCode::Char('n') => r.jump_to_next(now),
+        KeyCode::Char('.') => {
+            if let Some(e) = r.step(now) {
+                app.on_events(vec![e]);
+            }
+        }
+        KeyCode::Char('+') | KeyCode::Char('=') => r.faster(now),
+        KeyCode::Char('-') => r.slower(now),
+        _ => return false,
+    }
+    true
 }
 
 fn start_monitor(config: &Config, incident: &Incident) -> (MonitorControl, mpsc::UnboundedReceiver<MonitorEvent>) {

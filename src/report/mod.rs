@@ -1,0 +1,350 @@
+//! After the outage: the post-incident report, written from the journal, not from memory.
+//!
+//! [`build`] turns a folded incident into a [`Report`]; the same structure is the JSON format
+//! (schema `warroom-report/1`, documented in the README) and is rendered to Markdown (for a
+//! wiki) and to one self-contained HTML file. Times are UTC; nothing depends on the clock of
+//! the machine that writes the report, so the same journal always gives the same report.
+
+mod html;
+mod markdown;
+pub mod status_page;
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+
+use crate::checklist::{self, Checklist};
+use crate::incident::Incident;
+use crate::journal::{Audience, CheckState, EventBody, Milestone, Status};
+
+pub use html::render as html;
+pub use markdown::render as markdown;
+
+pub const SCHEMA: &str = "warroom-report/1";
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Report {
+    pub schema: &'static str,
+    pub title: String,
+    /// True for a rehearsal: every rendering says so first.
+    pub drill: bool,
+    pub scenario: Option<String>,
+    pub severity: Option<u8>,
+    /// The worst (lowest number) severity reached.
+    pub worst_severity: Option<u8>,
+    pub status: String,
+    pub started: Option<DateTime<Utc>>,
+    pub ended: Option<DateTime<Utc>>,
+    pub duration_s: Option<i64>,
+    pub commanders: Vec<String>,
+    pub handovers: Vec<Handover>,
+    pub key_times: Vec<KeyTime>,
+    pub key_events: Vec<Line>,
+    pub outages: Vec<Outage>,
+    pub notes: Vec<Line>,
+    pub checklist: Option<ChecklistReport>,
+    pub messages: Vec<Message>,
+    pub timeline: Vec<Line>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Handover {
+    pub role: String,
+    pub from: Option<String>,
+    pub to: String,
+    pub at: DateTime<Utc>,
+    pub by: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct KeyTime {
+    pub name: &'static str,
+    pub at: Option<DateTime<Utc>>,
+    /// Seconds after the start.
+    pub after_start_s: Option<i64>,
+    /// Seconds since the previous key time that happened.
+    pub since_previous_s: Option<i64>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Line {
+    pub at: DateTime<Utc>,
+    pub author: String,
+    pub kind: &'static str,
+    pub text: String,
+    pub key: bool,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Outage {
+    pub check: String,
+    /// The worst state in the window: "down" or "degraded".
+    pub state: &'static str,
+    pub from: DateTime<Utc>,
+    /// `None` while still failing at the end of the journal.
+    pub to: Option<DateTime<Utc>>,
+    pub duration_s: Option<i64>,
+    /// What failed first, as the probe said it (the step and the server's reply).
+    pub detail: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ChecklistReport {
+    pub name: String,
+    pub items: Vec<ItemLine>,
+    pub on_time: usize,
+    pub late: usize,
+    pub missed: usize,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ItemLine {
+    pub id: String,
+    pub title: String,
+    pub owner: Option<String>,
+    pub verdict: &'static str,
+    pub due_at: Option<DateTime<Utc>>,
+    pub done_at: Option<DateTime<Utc>>,
+    pub done_by: Option<String>,
+    pub times_done: usize,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Message {
+    pub at: DateTime<Utc>,
+    pub author: String,
+    pub channel: String,
+    pub audience: &'static str,
+    pub text: String,
+    pub error: Option<String>,
+    pub simulated: bool,
+}
+
+fn audience(a: Audience) -> &'static str {
+    if a == Audience::Public { "public" } else { "internal" }
+}
+
+fn secs(a: DateTime<Utc>, b: DateTime<Utc>) -> i64 {
+    (b - a).num_seconds()
+}
+
+/// Builds the report from a folded journal, and the checklist it followed (if known).
+pub fn build(incident: &Incident, checklist: Option<&Checklist>) -> Report {
+    let started = incident.opened_at;
+    let ended = incident.milestone(Milestone::Resolved).or_else(|| {
+        incident.timeline.iter().find_map(|e| match e.event.body {
+            EventBody::StatusChanged { status: Status::Resolved } => Some(e.event.ts),
+            _ => None,
+        })
+    });
+    let events = || incident.timeline.iter().map(|e| &e.event);
+    let line = |entry: &crate::incident::TimelineEntry| Line {
+        at: entry.event.ts,
+        author: entry.event.author.clone(),
+        kind: entry.event.kind(),
+        text: entry.event.summary(),
+        key: entry.pinned_by.is_some(),
+    };
+
+    let first = |pred: &dyn Fn(&EventBody) -> bool| events().find(|e| pred(&e.body)).map(|e| e.ts);
+    let first_failing =
+        first(&|b| matches!(b, EventBody::CheckChanged { to: CheckState::Down | CheckState::Degraded, .. }));
+    let first_message =
+        |a: Audience| first(&|b| matches!(b, EventBody::MessageSent { audience, error: None, .. } if *audience == a));
+    let mut key_times = vec![
+        ("first failing check", first_failing),
+        ("detected", incident.milestone(Milestone::Detected)),
+        ("acknowledged", incident.milestone(Milestone::Acknowledged)),
+        ("first internal message", first_message(Audience::Internal)),
+        ("first customer message", first_message(Audience::Public)),
+        ("mitigated", incident.milestone(Milestone::Mitigated)),
+        ("resolved", ended),
+    ]
+    .into_iter()
+    .map(|(name, at)| KeyTime {
+        name,
+        at,
+        after_start_s: at.zip(started).map(|(a, s)| secs(s, a)),
+        since_previous_s: None,
+    })
+    .collect::<Vec<_>>();
+    // In the order they happened (stable: ties keep the list's order), those that did first.
+    key_times.sort_by_key(|k| (k.at.is_none(), k.at));
+    let mut previous = started;
+    for k in &mut key_times {
+        if let Some(at) = k.at {
+            k.since_previous_s = previous.map(|p| secs(p, at));
+            previous = Some(at);
+        }
+    }
+
+    let mut outages: Vec<Outage> = Vec::new();
+    let mut open: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
+    for e in events() {
+        if let EventBody::CheckChanged { check, to, detail, .. } = &e.body {
+            let failing = matches!(to, CheckState::Down | CheckState::Degraded);
+            match (open.get(check.as_str()).copied(), failing) {
+                (None, true) => {
+                    open.insert(check, outages.len());
+                    outages.push(Outage {
+                        check: check.clone(),
+                        state: if *to == CheckState::Down { "down" } else { "degraded" },
+                        from: e.ts,
+                        to: None,
+                        duration_s: None,
+                        detail: detail.clone(),
+                    });
+                }
+                (Some(i), true) if *to == CheckState::Down => outages[i].state = "down",
+                (Some(i), false) => {
+                    outages[i].to = Some(e.ts);
+                    outages[i].duration_s = Some(secs(outages[i].from, e.ts));
+                    open.remove(check.as_str());
+                }
+                _ => {}
+            }
+        }
+    }
+
+    // Deadlines after this were never owed.
+    let end = ended.or_else(|| incident.timeline.last().map(|e| e.event.ts)).unwrap_or_else(Utc::now);
+    let checklist = checklist.map(|c| {
+        let items: Vec<ItemLine> = c
+            .items
+            .iter()
+            .map(|item| {
+                let o = checklist::outcome(item, incident, end);
+                ItemLine {
+                    id: item.id.clone(),
+                    title: item.title.clone(),
+                    owner: item.role.clone(),
+                    verdict: o.verdict,
+                    due_at: o.due_at,
+                    done_at: o.done.as_ref().map(|(_, at)| *at),
+                    done_by: o.done.map(|(who, _)| who),
+                    times_done: incident.checklist.get(&item.id).map_or(0, |m| m.completions.len()),
+                }
+            })
+            .collect();
+        let count = |v: &str| items.iter().filter(|i| i.verdict == v).count();
+        ChecklistReport {
+            name: c.name.clone(),
+            on_time: count("on time"),
+            late: count("late"),
+            missed: count("missed"),
+            items,
+        }
+    });
+
+    let mut commanders = Vec::new();
+    for h in incident.handovers.iter().filter(|h| h.role == "commander") {
+        if !commanders.contains(&h.to) {
+            commanders.push(h.to.clone());
+        }
+    }
+    let worst_severity = events()
+        .filter_map(|e| match e.body {
+            EventBody::IncidentOpened { severity, .. } | EventBody::SeverityChanged { severity } => Some(severity),
+            _ => None,
+        })
+        .min();
+
+    Report {
+        schema: SCHEMA,
+        title: incident.title.clone().unwrap_or_else(|| "(untitled incident)".into()),
+        drill: incident.is_drill(),
+        scenario: incident.drill.as_ref().map(|d| d.scenario.clone()),
+        severity: incident.severity,
+        worst_severity,
+        status: incident.status.as_str().into(),
+        started,
+        ended,
+        duration_s: started.zip(ended).map(|(s, e)| secs(s, e)),
+        commanders,
+        handovers: incident
+            .handovers
+            .iter()
+            .map(|h| Handover {
+                role: h.role.clone(),
+                from: h.from.clone(),
+                to: h.to.clone(),
+                at: h.at,
+                by: h.by.clone(),
+            })
+            .collect(),
+        key_times,
+        key_events: incident.key_events().map(line).collect(),
+        outages,
+        notes: incident
+            .timeline
+            .iter()
+            .filter(|e| matches!(e.event.body, EventBody::NoteAdded { .. }))
+            .map(line)
+            .collect(),
+        checklist,
+        messages: events()
+            .filter_map(|e| match &e.body {
+                EventBody::MessageSent { channel, audience: a, text, error, simulated, .. } => Some(Message {
+                    at: e.ts,
+                    author: e.author.clone(),
+                    channel: channel.clone(),
+                    audience: audience(*a),
+                    text: text.clone(),
+                    error: error.clone(),
+                    simulated: *simulated,
+                }),
+                _ => None,
+            })
+            .collect(),
+        timeline: incident.timeline.iter().map(line).collect(),
+    }
+}
+
+/// `1h 05m 12s`, `4m 03s`, `12s`.
+pub fn duration(s: i64) -> String {
+    let (h, m, sec) = (s / 3600, s / 60 % 60, s % 60);
+    match (h, m) {
+        (0, 0) => format!("{sec}s"),
+        (0, _) => format!("{m}m {sec:02}s"),
+        _ => format!("{h}h {m:02}m {sec:02}s"),
+    }
+}
+
+/// `2026-11-21 00:51:40 UTC`. Written by hand: a report formats a timestamp per timeline line,
+/// and chrono's `format` re-reads its pattern on every call (a third of a 1,000,000-event report).
+pub fn ts(t: &DateTime<Utc>) -> String {
+    use chrono::{Datelike, Timelike};
+    let mut out = String::with_capacity(23);
+    let mut two = |n: u32, sep: char| {
+        out.push(char::from(b'0' + (n / 10 % 10) as u8));
+        out.push(char::from(b'0' + (n % 10) as u8));
+        out.push(sep);
+    };
+    let year = t.year();
+    if !(0..=9999).contains(&year) {
+        return t.format("%Y-%m-%d %H:%M:%S UTC").to_string();
+    }
+    two(year as u32 / 100, '\0');
+    two(year as u32 % 100, '-');
+    two(t.month(), '-');
+    two(t.day(), ' ');
+    two(t.hour(), ':');
+    two(t.minute(), ':');
+    two(t.second(), ' ');
+    out.retain(|c| c != '\0');
+    out.push_str("UTC");
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn timestamps_match_chrono() {
+        use chrono::TimeZone;
+        for t in [
+            chrono::Utc.with_ymd_and_hms(2026, 11, 21, 0, 51, 40).unwrap(),
+            chrono::Utc.with_ymd_and_hms(999, 1, 2, 3, 4, 5).unwrap(),
+        ] {
+            assert_eq!(super::ts(&t), t.format("%Y-%m-%d %H:%M:%S UTC").to_string());
+        }
+    }
+}

@@ -1,0 +1,176 @@
+//! Reports and the status page from fixed journals: golden files, facts, and the status page
+//! checked by an HTML validator and rendered by a real browser.
+
+mod support;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+const BIN: &str = env!("CARGO_BIN_EXE_warroom");
+
+fn data(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data").join(name)
+}
+
+fn report(journal: &str, format: &str) -> String {
+    let dir = tempfile::tempdir().unwrap();
+    let out = Command::new(BIN)
+        .args(["report", "--format", format])
+        .arg(data(journal))
+        .env("HOME", dir.path())
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8(out.stdout).unwrap()
+}
+
+#[test]
+fn golden_reports() {
+    for journal in ["incident.jsonl", "drill.jsonl"] {
+        for format in ["md", "json", "html"] {
+            let name = format!("report_{}_{format}", journal.trim_end_matches(".jsonl"));
+            insta::assert_snapshot!(name, report(journal, format));
+        }
+    }
+}
+
+#[test]
+fn the_report_says_what_happened() {
+    let md = report("incident.jsonl", "md");
+    assert!(md.starts_with("# Post-incident report: Mail delivery failing\n"), "{md}");
+    assert!(md.contains("| Duration | 25m 00s |") && md.contains("| Commanders | alice, dave |"));
+    assert!(md.contains("| 2026-11-21 01:06:40 UTC | commander | alice | dave | alice@bastion |"), "hand-over");
+    assert!(md.contains("| acknowledged | 2026-11-21 00:53:20 UTC | 3m 20s |"), "{md}");
+    assert!(md.contains("| smtp-transaction | down | 2026-11-21 00:51:40 UTC | 2026-11-21 01:06:00 UTC | 14m 20s | RCPT TO <support@example.com>: 451 4.3.0 Temporary lookup failure |"));
+    assert!(md.contains("**missed**") && md.contains("| not due |"), "{md}");
+    assert!(md.contains("FAILED: HTTP 500 Internal Server Error: upstream"));
+    assert!(md.contains("★ INTERNAL: lookup daemon"), "pinned key event marked in the timeline");
+    let json: serde_json::Value = serde_json::from_str(&report("incident.jsonl", "json")).unwrap();
+    assert_eq!(json["schema"], "warroom-report/1");
+    assert_eq!(json["drill"], false);
+    assert_eq!(json["duration_s"], 1500);
+    assert_eq!(json["key_times"][0]["name"], "first failing check");
+    assert_eq!(json["outages"][0]["duration_s"], 860);
+    assert_eq!(json["checklist"]["name"], "mail-delivery");
+    assert_eq!(json["timeline"].as_array().unwrap().len(), 31);
+}
+
+#[test]
+fn a_drill_report_is_marked_as_a_drill_in_every_format() {
+    let md = report("drill.jsonl", "md");
+    assert!(md.starts_with("> **DRILL** — this was a rehearsal (datacenter-fire)"), "{md}");
+    assert!(md.contains("# Post-incident report: Datacenter fire: the critical server is gone (DRILL)"));
+    let html = report("drill.jsonl", "html");
+    assert!(html.contains("<title>Post-incident report: Datacenter fire: the critical server is gone (DRILL)</title>"));
+    assert!(html.contains("<p class=\"drill\">DRILL"));
+    let json: serde_json::Value = serde_json::from_str(&report("drill.jsonl", "json")).unwrap();
+    assert_eq!((json["drill"].as_bool(), json["scenario"].as_str()), (Some(true), Some("datacenter-fire")));
+}
+
+#[test]
+fn the_html_report_is_one_self_contained_file() {
+    let html = report("incident.jsonl", "html");
+    for external in ["<script", "src=\"http", "href=\"http", "<link"] {
+        assert!(!html.contains(external), "{external}");
+    }
+    assert!(html.contains("&lt;support@example.com&gt;"), "text is escaped");
+}
+
+fn status_page(journal: &str, extra: &[&str]) -> (tempfile::TempDir, String, serde_json::Value) {
+    let dir = tempfile::tempdir().unwrap();
+    let out = Command::new(BIN)
+        .arg("status-page")
+        .arg(data(journal))
+        .arg("-o")
+        .arg(dir.path().join("site"))
+        .args(extra)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let html = std::fs::read_to_string(dir.path().join("site/index.html")).unwrap();
+    let json = serde_json::from_slice(&std::fs::read(dir.path().join("site/status.json")).unwrap()).unwrap();
+    (dir, html, json)
+}
+
+#[test]
+fn the_status_page_shows_public_updates_and_never_internal_notes() {
+    let (_dir, html, json) =
+        status_page("incident.jsonl", &["--component", "smtp-transaction", "--component", "webmail"]);
+    for internal in ["INTERNAL", "lookup daemon", "systemd", "Commander: alice", "support mailbox affected"] {
+        assert!(!html.contains(internal), "internal text {internal:?} leaked into index.html");
+        assert!(!json.to_string().contains(internal), "internal text {internal:?} leaked into status.json");
+    }
+    assert!(html.contains("Resolved: mail delivery is back to normal. No mail was lost."));
+    assert!(!html.contains("upstream"), "a failed send is not an update");
+    assert!(!html.contains("<script"));
+    assert_eq!(json["components"].as_array().unwrap().len(), 2);
+    assert_eq!(json["components"][0]["status"], "operational");
+    assert_eq!(
+        json["updates"][0]["text"], "Resolved: mail delivery is back to normal. No mail was lost.",
+        "newest first"
+    );
+    assert_eq!(json["updates"].as_array().unwrap().len(), 2);
+    assert!(html.contains("Times are UTC"));
+}
+
+#[test]
+fn a_drill_status_page_says_drill() {
+    let (_dir, html, json) = status_page("drill.jsonl", &[]);
+    assert!(html.contains("DRILL — this status page is part of a rehearsal"));
+    assert_eq!(json["drill"], true);
+}
+
+#[test]
+fn publish_command_runs_after_writing() {
+    let dir = tempfile::tempdir().unwrap();
+    let copy = dir.path().join("published");
+    let cmd = format!("cp -r \"$WARROOM_STATUS_DIR\" {}", copy.display());
+    let (_d, _, _) = status_page("incident.jsonl", &["--publish-cmd", &cmd]);
+    assert!(copy.join("index.html").exists());
+    let failing = Command::new(BIN)
+        .arg("status-page")
+        .arg(data("incident.jsonl"))
+        .arg("-o")
+        .arg(dir.path().join("s2"))
+        .args(["--publish-cmd", "exit 3"])
+        .output()
+        .unwrap();
+    assert!(!failing.status.success());
+    assert!(String::from_utf8_lossy(&failing.stderr).contains("--publish-cmd failed"));
+}
+
+#[test]
+fn the_status_page_is_valid_html_and_renders_in_chromium() {
+    let (dir, _html, _) = status_page("incident.jsonl", &[]);
+    let index = dir.path().join("site/index.html");
+    if let Some(tidy) = support::need("tidy", "tidy") {
+        let out = Command::new(tidy).args(["-q", "-e", "--show-warnings", "yes"]).arg(&index).output().unwrap();
+        let report = String::from_utf8_lossy(&out.stderr);
+        // tidy exits 0 when clean, 1 with warnings, 2 with errors.
+        assert_eq!(out.status.code(), Some(0), "tidy found problems:\n{report}");
+    }
+    let Some(chromium) = support::need("chromium", "chromium") else { return };
+    let png = dir.path().join("status.png");
+    let profile = tempfile::tempdir().unwrap();
+    let out = Command::new(chromium)
+        .args(["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run"])
+        .args([
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--window-size=390,844",
+        ])
+        .arg(format!("--user-data-dir={}", profile.path().display()))
+        .arg(format!("--screenshot={}", png.display()))
+        .arg(format!("file://{}", index.display()))
+        .output()
+        .unwrap();
+    assert!(png.exists(), "no screenshot: {}", String::from_utf8_lossy(&out.stderr));
+    let bytes = std::fs::read(&png).unwrap();
+    assert_eq!(&bytes[..8], b"\x89PNG\r\n\x1a\n");
+    assert!(bytes.len() > 5_000, "the page rendered almost nothing ({} bytes)", bytes.len());
+    if let Ok(keep) = std::env::var("WARROOM_KEEP_SCREENSHOT") {
+        std::fs::copy(&png, keep).unwrap();
+    }
+}
