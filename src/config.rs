@@ -16,8 +16,8 @@ use toml::Spanned;
 use crate::comms::{Channel, Format, Secret};
 use crate::monitor::{CheckDef, Schedule};
 use crate::probe::{
-    CommandSpec, DEFAULT_CERT_WARN_DAYS, DEFAULT_MAX_BODY, DnsSpec, HttpSpec, ProbeSpec, RecordType, SmtpSpec,
-    StartTls, StatusRange, TcpSpec, TlsSpec,
+    AlertmanagerSpec, ApiAuth, CommandSpec, DEFAULT_CERT_WARN_DAYS, DEFAULT_MAX_BODY, DnsSpec, HttpSpec, ProbeSpec,
+    PrometheusSpec, RecordType, SmtpSpec, StartTls, StatusRange, TcpSpec, Threshold, TlsSpec,
 };
 
 /// The file name looked for in the working directory and in the user config dir.
@@ -375,6 +375,18 @@ struct RawCheck {
     rcode: Option<String>,
     // command
     command: Option<Vec<String>>,
+    // prometheus / alertmanager
+    degraded_above: Option<f64>,
+    down_above: Option<f64>,
+    degraded_below: Option<f64>,
+    down_below: Option<f64>,
+    down_if_any: Option<bool>,
+    for_each_series: Option<String>,
+    labels: Option<Vec<String>>,
+    show_silenced: Option<bool>,
+    bearer_token_env: Option<String>,
+    basic_auth_user_env: Option<String>,
+    basic_auth_password_env: Option<String>,
 }
 
 impl RawCheck {
@@ -461,11 +473,27 @@ fn allowed_fields(kind: &str) -> Option<&'static [&'static str]> {
             &["degraded_over", "all_addresses", "host", "port", "server_name", "cert_warn_days", "allow_invalid_cert"]
         }
         "command" => &["command"],
+        "prometheus" => &[
+            "url",
+            "query",
+            "degraded_above",
+            "down_above",
+            "degraded_below",
+            "down_below",
+            "down_if_any",
+            "for_each_series",
+            "bearer_token_env",
+            "basic_auth_user_env",
+            "basic_auth_password_env",
+        ],
+        "alertmanager" => {
+            &["url", "labels", "show_silenced", "bearer_token_env", "basic_auth_user_env", "basic_auth_password_env"]
+        }
         _ => return None,
     })
 }
 
-pub const CHECK_KINDS: &[&str] = &["http", "tcp", "smtp", "dns", "tls", "command"];
+pub const CHECK_KINDS: &[&str] = &["http", "tcp", "smtp", "dns", "tls", "command", "prometheus", "alertmanager"];
 
 fn validate_check(
     c: &RawCheck,
@@ -481,7 +509,11 @@ fn validate_check(
     let need = |field: &str, v: &Option<String>| -> Result<String, ConfigError> {
         v.clone().filter(|s| !s.trim().is_empty()).ok_or_else(|| err(field, format!("a {kind} check needs `{field}`")))
     };
-    let defaults = Schedule::default();
+    let mut defaults = Schedule::default();
+    if kind == "alertmanager" {
+        // Alertmanager's alerts are already confirmed (Prometheus' `for:`): record them at once.
+        defaults.fail_after = 1;
+    }
     let schedule = Schedule {
         interval: c.interval.unwrap_or(defaults.interval),
         timeout: c.timeout.unwrap_or(defaults.timeout),
@@ -635,6 +667,56 @@ fn validate_check(
                 return Err(err("command", "a command check needs `command = [\"program\", \"arg\", …]`".into()));
             }
             ProbeSpec::Command(CommandSpec { command })
+        }
+        "prometheus" | "alertmanager" => {
+            let url = need("url", &c.url)?;
+            match reqwest::Url::parse(&url) {
+                Ok(u) if matches!(u.scheme(), "http" | "https") => {}
+                _ => return Err(err("url", format!("\"{url}\" must be the http(s) base URL of the server"))),
+            }
+            // Relative API paths join onto the base: keep its path as a directory.
+            let url = if url.ends_with('/') { url } else { format!("{url}/") };
+            if c.basic_auth_password_env.is_some() && c.basic_auth_user_env.is_none() {
+                return Err(err("basic_auth_password_env", "needs basic_auth_user_env too".into()));
+            }
+            let auth = ApiAuth {
+                bearer_token_env: c.bearer_token_env.clone(),
+                basic_user_env: c.basic_auth_user_env.clone(),
+                basic_password_env: c.basic_auth_password_env.clone(),
+            };
+            if kind == "alertmanager" {
+                ProbeSpec::Alertmanager(AlertmanagerSpec {
+                    url,
+                    labels: c.labels.clone().unwrap_or_else(|| vec!["alertname".into(), "instance".into()]),
+                    show_silenced: c.show_silenced.unwrap_or(true),
+                    auth,
+                })
+            } else {
+                let pick = |above: Option<f64>, below: Option<f64>, name: &str| match (above, below) {
+                    (Some(_), Some(_)) => Err(err(name, "give `_above` or `_below`, not both".into())),
+                    (Some(a), None) => Ok(Some(Threshold::Above(a))),
+                    (None, Some(b)) => Ok(Some(Threshold::Below(b))),
+                    (None, None) => Ok(None),
+                };
+                let degraded = pick(c.degraded_above, c.degraded_below, "degraded_above")?;
+                let down = pick(c.down_above, c.down_below, "down_above")?;
+                let down_if_any = c.down_if_any.unwrap_or(false);
+                if !down_if_any && degraded.is_none() && down.is_none() {
+                    return Err(err(
+                        "query",
+                        "a prometheus check needs thresholds (degraded_above/down_above, or _below) or down_if_any = true".into(),
+                    ));
+                }
+                ProbeSpec::Prometheus(PrometheusSpec {
+                    url,
+                    query: need("query", &c.query)?,
+                    degraded,
+                    down,
+                    down_if_any,
+                    for_each_series: c.for_each_series.clone(),
+                    auth,
+                })
+            }
         }
         _ => unreachable!("kinds were checked against allowed_fields"),
     };

@@ -332,3 +332,28 @@ async fn all_addresses_names_the_failing_backend() {
         assert_outcome(&o, Health::Down, &["of 2 addresses failing", "[::1]"]);
     }
 }
+
+#[tokio::test]
+async fn alertmanager_rows_map_severity_and_mark_silenced_alerts() {
+    static ALERTS: &[u8] = br#"[
+      {"labels":{"alertname":"DiskFull","instance":"db1","severity":"warning"},"annotations":{"summary":"disk 95% full"},"status":{"state":"active","silencedBy":[],"inhibitedBy":[]}},
+      {"labels":{"alertname":"HostDown","instance":"db2","severity":"critical"},"annotations":{"summary":"db2 unreachable"},"status":{"state":"active","silencedBy":[],"inhibitedBy":[]}},
+      {"labels":{"alertname":"Flapping","instance":"web1","severity":"critical"},"annotations":{},"status":{"state":"suppressed","silencedBy":["abc"],"inhibitedBy":[]}}
+    ]"#;
+    let server = fake::http_response(200, ALERTS).await;
+    let url = format!("http://127.0.0.1:{}", server.port);
+    let o = probe(&format!("kind = \"alertmanager\"\nurl = \"{url}\"\nlabels = [\"alertname\", \"instance\"]")).await;
+    assert_outcome(&o, Health::Up, &["2 firing, 1 silenced"]);
+    let rows: Vec<(&str, Health, bool)> = o.rows.iter().map(|r| (r.key.as_str(), r.health, r.silenced)).collect();
+    assert_eq!(
+        rows,
+        vec![
+            ("DiskFull db1", Health::Degraded, false),
+            ("Flapping web1", Health::Down, true),
+            ("HostDown db2", Health::Down, false)
+        ]
+    );
+    assert_eq!(o.rows[2].detail, "[critical] db2 unreachable");
+    let o = probe(&format!("kind = \"alertmanager\"\nurl = \"{url}\"\nshow_silenced = false")).await;
+    assert_eq!(o.rows.len(), 2, "hidden by option");
+}

@@ -414,9 +414,18 @@ fn blocked_and_paused_checks_say_so() {
     let mut app = failing_app("dark");
     app.on_view(
         "api",
-        View { state: State::Down, blocked_by: Some("smtp-rcpt".into()), no_connectivity: false, paused: false },
+        View {
+            state: State::Down,
+            blocked_by: Some("smtp-rcpt".into()),
+            no_connectivity: false,
+            paused: false,
+            silenced: false,
+        },
     );
-    app.on_view("web", View { state: State::Up, blocked_by: None, no_connectivity: false, paused: true });
+    app.on_view(
+        "web",
+        View { state: State::Up, blocked_by: None, no_connectivity: false, paused: true, silenced: false },
+    );
     let s = screen(&mut app, 160, 48);
     assert!(s.contains("✖ blocked") && s.contains("by smtp-rcpt"), "{s}");
     assert!(s.contains("⏸ paused"), "{s}");

@@ -43,7 +43,12 @@ pub fn run(global: &GlobalArgs) -> anyhow::Result<ExitCode> {
         let mut results = tokio::sync::mpsc::unbounded_channel().1;
         let mut _control = None;
         let n = config.checks.len();
-        let mut shared = Shared { views: vec![Default::default(); n], history: vec![Default::default(); n], dirty: false };
+        let mut shared = Shared {
+            names: config.checks.iter().map(|c| c.name.clone()).collect(),
+            views: vec![Default::default(); n],
+            history: vec![Default::default(); n],
+            dirty: false,
+        };
         let mut last_publish = Instant::now();
         say("role: follower");
         loop {
@@ -77,13 +82,19 @@ pub fn run(global: &GlobalArgs) -> anyhow::Result<ExitCode> {
                         h.push_back((at, outcome));
                         shared.dirty = true;
                         if last_publish.elapsed() >= Duration::from_secs(2) {
-                            shared.publish(&journal, &config);
+                            shared.publish(&journal);
                             last_publish = Instant::now();
                         }
                     }
                     MonitorEvent::View { check, view } => {
                         shared.views[check] = view;
                         shared.dirty = true;
+                    }
+                    MonitorEvent::Row { name, .. } => {
+                        say(&format!("row: {name}"));
+                        shared.names.push(name);
+                        shared.views.push(Default::default());
+                        shared.history.push(Default::default());
                     }
                 },
                 Some(result) = written.recv() => {
@@ -104,27 +115,29 @@ pub fn run(global: &GlobalArgs) -> anyhow::Result<ExitCode> {
 
 /// What followers see of this poller: each check's view and recent results.
 struct Shared {
+    names: Vec<String>,
     views: Vec<monitor::View>,
     history: Vec<std::collections::VecDeque<(chrono::DateTime<chrono::Utc>, Arc<crate::probe::Outcome>)>>,
     dirty: bool,
 }
 
 impl Shared {
-    fn publish(&mut self, journal: &crate::journal::Journal, config: &crate::config::Config) {
+    fn publish(&mut self, journal: &crate::journal::Journal) {
         use monitor::share::{SharedCheck, Snapshot, sample};
         if !self.dirty {
             return;
         }
-        let checks = config
-            .checks
+        let checks = self
+            .names
             .iter()
             .zip(self.views.iter().zip(&self.history))
-            .map(|(c, (view, history))| SharedCheck {
-                name: c.name.clone(),
+            .map(|(name, (view, history))| SharedCheck {
+                name: name.clone(),
                 state: view.state.as_str().into(),
                 blocked_by: view.blocked_by.clone(),
                 no_connectivity: view.no_connectivity,
                 paused: view.paused,
+                silenced: view.silenced,
                 samples: history.iter().map(|(at, o)| sample(*at, o)).collect(),
             })
             .collect();

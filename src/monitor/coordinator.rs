@@ -16,6 +16,8 @@ pub struct View {
     /// Failing while the connectivity canary fails: shown as unknown.
     pub no_connectivity: bool,
     pub paused: bool,
+    /// Silenced or inhibited upstream (Alertmanager): shown dimmed, never recorded.
+    pub silenced: bool,
 }
 
 /// A change worth one journal entry.
@@ -43,6 +45,18 @@ struct Slot {
 pub struct Coordinator {
     slots: Vec<Slot>,
     canary: Option<usize>,
+    /// Rows created on demand (series, alerts), by full name.
+    by_name: std::collections::HashMap<String, usize>,
+    /// What the journal recorded for every name, for rows that appear later.
+    recorded: std::collections::HashMap<String, State>,
+}
+
+/// One sub-row result from a source, already confirmed by its check's task.
+pub struct RowResult {
+    pub key: String,
+    pub outcome: Outcome,
+    pub confirmed: State,
+    pub silenced: bool,
 }
 
 impl Coordinator {
@@ -67,7 +81,63 @@ impl Coordinator {
                 slots[p].children.push(i);
             }
         }
-        Coordinator { slots, canary: canary.and_then(index) }
+        let by_name = slots.iter().enumerate().map(|(i, s)| (s.name.clone(), i)).collect();
+        Coordinator { slots, canary: canary.and_then(index), by_name, recorded: std::collections::HashMap::new() }
+    }
+
+    /// States the journal recorded for rows that may appear later.
+    pub fn with_recorded(mut self, recorded: std::collections::HashMap<String, State>) -> Self {
+        self.recorded = recorded;
+        self
+    }
+
+    /// The full name of a source's row: `alerts / HighErrorRate api-1`.
+    pub fn row_name(parent: &str, key: &str) -> String {
+        format!("{parent} / {key}")
+    }
+
+    /// Results for a source's rows: rows appear on first sight (announced with
+    /// `MonitorEvent::Row`), then go through the same reconciliation as any check.
+    pub fn observe_rows(
+        &mut self,
+        parent: usize,
+        at: chrono::DateTime<chrono::Utc>,
+        rows: Vec<RowResult>,
+    ) -> Vec<MonitorEvent> {
+        let mut events = Vec::new();
+        let mut touched = Vec::new();
+        for row in rows {
+            let name = Self::row_name(&self.slots[parent].name, &row.key);
+            let i = match self.by_name.get(&name) {
+                Some(&i) => i,
+                None => {
+                    let recorded = self.recorded.get(&name).copied().unwrap_or_default();
+                    let i = self.slots.len();
+                    self.slots.push(Slot {
+                        name: name.clone(),
+                        parents: Vec::new(),
+                        children: Vec::new(),
+                        confirmed: recorded,
+                        latest: None,
+                        detail: String::new(),
+                        recorded,
+                        view: View { state: recorded, ..View::default() },
+                    });
+                    self.by_name.insert(name.clone(), i);
+                    events.push(MonitorEvent::Row { check: i, name });
+                    i
+                }
+            };
+            let slot = &mut self.slots[i];
+            slot.latest = Some(row.outcome.health);
+            slot.detail.clone_from(&row.outcome.detail);
+            slot.confirmed = row.confirmed;
+            slot.view.silenced = row.silenced;
+            events.push(MonitorEvent::Sample { check: i, at, outcome: std::sync::Arc::new(row.outcome) });
+            touched.push(i);
+        }
+        events.extend(self.reconcile(&touched));
+        events
     }
 
     /// One probe result with the check's confirmed state; returns the views and journal
@@ -113,15 +183,19 @@ impl Coordinator {
                 .map(|&p| self.slots[p].name.clone())
                 .filter(|_| failing);
             let no_connectivity = failing && offline.is_some() && Some(i) != self.canary;
+            let silenced = slot.view.silenced;
             let view = View {
                 state: if no_connectivity { State::Unknown } else { slot.confirmed },
                 blocked_by: blocked_by.clone(),
                 no_connectivity,
                 paused: slot.view.paused,
+                silenced,
             };
             // What the journal should say: blocked checks stay as recorded (the parent's entry
-            // speaks for them); "unknown" from a lack of results is never written.
+            // speaks for them), so do silenced alerts; "unknown" from a lack of results is never
+            // written.
             let to_record = match (&blocked_by, no_connectivity, slot.confirmed) {
+                _ if silenced => slot.recorded,
                 (Some(_), false, _) => slot.recorded,
                 (_, true, _) => State::Unknown,
                 (None, false, State::Unknown) => slot.recorded,
@@ -160,6 +234,10 @@ impl Coordinator {
         } else {
             slot.detail.clone()
         }
+    }
+
+    pub fn name(&self, check: usize) -> &str {
+        &self.slots[check].name
     }
 
     pub fn view(&self, check: usize) -> &View {
@@ -279,5 +357,54 @@ mod tests {
         let e = c.set_paused(0, true);
         assert!(matches!(&e[..], [MonitorEvent::View { view: View { paused: true, .. }, .. }]));
         assert!(c.set_paused(0, true).is_empty());
+    }
+
+    #[test]
+    fn source_rows_appear_on_demand_and_silenced_ones_are_never_recorded() {
+        let mut c = Coordinator::new(&[def("alerts", &[])], &[State::Up], None);
+        let row = |key: &str, h: Health, confirmed: State, silenced: bool| RowResult {
+            key: key.into(),
+            outcome: result(h, "x"),
+            confirmed,
+            silenced,
+        };
+        let at = chrono::Utc::now();
+        let e = c.observe_rows(
+            0,
+            at,
+            vec![
+                row("HostDown db2", Health::Down, State::Down, false),
+                row("Flap web1", Health::Down, State::Down, true),
+            ],
+        );
+        let announced: Vec<&str> = e
+            .iter()
+            .filter_map(|e| if let MonitorEvent::Row { name, .. } = e { Some(name.as_str()) } else { None })
+            .collect();
+        assert_eq!(announced, vec!["alerts / HostDown db2", "alerts / Flap web1"]);
+        assert_eq!(changes(&e), vec![("alerts / HostDown db2".into(), State::Unknown, State::Down)]);
+        assert!(c.view(2).silenced);
+        // Seen again: no new row, no new entry; resolved: recorded.
+        let e = c.observe_rows(0, at, vec![row("HostDown db2", Health::Down, State::Down, false)]);
+        assert!(changes(&e).is_empty() && !e.iter().any(|e| matches!(e, MonitorEvent::Row { .. })));
+        let e = c.observe_rows(0, at, vec![row("HostDown db2", Health::Up, State::Up, false)]);
+        assert_eq!(changes(&e), vec![("alerts / HostDown db2".into(), State::Down, State::Up)]);
+    }
+
+    #[test]
+    fn rows_that_reappear_after_a_restart_start_from_the_journal() {
+        let recorded = std::collections::HashMap::from([("alerts / HostDown db2".to_string(), State::Down)]);
+        let mut c = Coordinator::new(&[def("alerts", &[])], &[State::Up], None).with_recorded(recorded);
+        let e = c.observe_rows(
+            0,
+            chrono::Utc::now(),
+            vec![RowResult {
+                key: "HostDown db2".into(),
+                outcome: result(Health::Down, "x"),
+                confirmed: State::Down,
+                silenced: false,
+            }],
+        );
+        assert!(changes(&e).is_empty(), "already recorded down: {e:?}");
     }
 }

@@ -22,7 +22,7 @@ use tokio::time::Instant;
 
 pub use check::{CheckDef, Schedule};
 pub use confirm::Confirmer;
-pub use coordinator::{Change, Coordinator, View};
+pub use coordinator::{Change, Coordinator, RowResult, View};
 
 use crate::probe::{Health, Outcome, Prober};
 
@@ -85,6 +85,9 @@ pub enum MonitorEvent {
     View { check: usize, view: View },
     /// A change worth a journal entry.
     Changed(Change),
+    /// A source (Prometheus series, Alertmanager alerts) reported a row not seen before;
+    /// later events refer to it by this index.
+    Row { check: usize, name: String },
 }
 
 enum Control {
@@ -130,6 +133,7 @@ impl MonitorControl {
 
 enum CoordinatorInput {
     Result { check: usize, at: DateTime<Utc>, outcome: Outcome, confirmed: State },
+    Rows { parent: usize, at: DateTime<Utc>, rows: Vec<RowResult> },
     Paused { check: usize, paused: bool },
 }
 
@@ -144,7 +148,9 @@ pub fn spawn(
     let (out_tx, out_rx) = mpsc::unbounded_channel();
     let (in_tx, mut in_rx) = mpsc::unbounded_channel::<CoordinatorInput>();
     let initial: Vec<State> = checks.iter().map(|c| recorded.get(&c.name).copied().unwrap_or_default()).collect();
-    let mut coordinator = Coordinator::new(&checks, &initial, options.canary.as_deref());
+    let mut coordinator =
+        Coordinator::new(&checks, &initial, options.canary.as_deref()).with_recorded(recorded.clone());
+    let recorded = Arc::new(recorded.clone());
     let semaphore = Arc::new(Semaphore::new(options.max_concurrent.max(1)));
     let names: Vec<String> = checks.iter().map(|c| c.name.clone()).collect();
     let mut controls = Vec::with_capacity(checks.len());
@@ -153,6 +159,8 @@ pub fn spawn(
         controls.push(ctl_tx);
         let task = CheckTask {
             index,
+            recorded: recorded.clone(),
+            subs: HashMap::new(),
             def,
             confirmer: Confirmer::starting_at(state),
             prober: prober.clone(),
@@ -171,6 +179,7 @@ pub fn spawn(
                     events.extend(coordinator.observe(check, &outcome, confirmed));
                     events
                 }
+                CoordinatorInput::Rows { parent, at, rows } => coordinator.observe_rows(parent, at, rows),
                 CoordinatorInput::Paused { check, paused } => coordinator.set_paused(check, paused),
             };
             for e in events {
@@ -185,6 +194,10 @@ pub fn spawn(
 
 struct CheckTask {
     index: usize,
+    /// States the journal recorded, to seed the confirmers of rows that appear later.
+    recorded: Arc<HashMap<String, State>>,
+    /// Confirmers of a source's rows, by key.
+    subs: HashMap<String, Confirmer>,
     def: CheckDef,
     confirmer: Confirmer,
     prober: Prober,
@@ -193,6 +206,45 @@ struct CheckTask {
 }
 
 impl CheckTask {
+    /// Confirms each row a source reported; a row it no longer reports has recovered. Only
+    /// when the source itself answered: an unreachable Alertmanager resolves nothing.
+    fn confirm_rows(&mut self, outcome: &Outcome) -> Vec<RowResult> {
+        if outcome.health == Health::Down && outcome.rows.is_empty() {
+            return Vec::new();
+        }
+        let schedule = &self.def.schedule;
+        let mut out = Vec::new();
+        for row in &outcome.rows {
+            let name = Coordinator::row_name(&self.def.name, &row.key);
+            let confirmer = self
+                .subs
+                .entry(row.key.clone())
+                .or_insert_with(|| Confirmer::starting_at(self.recorded.get(&name).copied().unwrap_or_default()));
+            confirmer.observe(row.health, schedule);
+            let mut o = Outcome::new(row.health, outcome.latency, row.detail.clone());
+            o.steps.clear();
+            out.push(RowResult {
+                key: row.key.clone(),
+                outcome: o,
+                confirmed: confirmer.state,
+                silenced: row.silenced,
+            });
+        }
+        let gone: Vec<String> =
+            self.subs.keys().filter(|k| !outcome.rows.iter().any(|r| &r.key == *k)).cloned().collect();
+        for key in gone {
+            let confirmer = self.subs.get_mut(&key).expect("listed above");
+            confirmer.observe(Health::Up, schedule);
+            let state = confirmer.state;
+            if state == State::Up {
+                self.subs.remove(&key);
+            }
+            let o = Outcome::new(Health::Up, outcome.latency, "resolved: no longer reported");
+            out.push(RowResult { key, outcome: o, confirmed: state, silenced: false });
+        }
+        out
+    }
+
     async fn run(mut self, mut control: mpsc::UnboundedReceiver<Control>) {
         // Spread the first probes over up to a second (or the interval, if shorter) so a
         // thousand checks do not all fire at once.
@@ -219,11 +271,22 @@ impl CheckTask {
             drop(permit);
             self.confirmer.observe(outcome.health, &self.def.schedule);
             let confirmed = self.confirmer.state;
+            let rows = self.confirm_rows(&outcome);
             if self.results.send(CoordinatorInput::Result { check: self.index, at, outcome, confirmed }).is_err() {
                 return;
             }
-            // ±10% so checks with one interval drift apart instead of marching together.
-            let delay = self.confirmer.next_delay(&self.def.schedule).mul_f64(0.9 + 0.2 * fastrand::f64());
+            if !rows.is_empty() && self.results.send(CoordinatorInput::Rows { parent: self.index, at, rows }).is_err() {
+                return;
+            }
+            // ±10% so checks with one interval drift apart instead of marching together. A
+            // source's unconfirmed rows hurry it along like its own unconfirmed failure does.
+            let soft = self.subs.values().any(Confirmer::is_soft_failing);
+            let base = if soft {
+                self.def.schedule.retry_interval.min(self.def.schedule.interval)
+            } else {
+                self.confirmer.next_delay(&self.def.schedule)
+            };
+            let delay = base.mul_f64(0.9 + 0.2 * fastrand::f64());
             due = Some(Instant::now() + delay);
         }
     }

@@ -32,6 +32,8 @@ pub struct SharedCheck {
     pub no_connectivity: bool,
     #[serde(default)]
     pub paused: bool,
+    #[serde(default)]
+    pub silenced: bool,
     /// Oldest first.
     pub samples: Vec<SharedSample>,
 }
@@ -80,7 +82,13 @@ pub fn view_of(c: &SharedCheck) -> View {
         "down" => State::Down,
         _ => State::Unknown,
     };
-    View { state, blocked_by: c.blocked_by.clone(), no_connectivity: c.no_connectivity, paused: c.paused }
+    View {
+        state,
+        blocked_by: c.blocked_by.clone(),
+        no_connectivity: c.no_connectivity,
+        paused: c.paused,
+        silenced: c.silenced,
+    }
 }
 
 /// Replaces the sidecar atomically (write aside, rename).
@@ -125,6 +133,7 @@ mod tests {
                 blocked_by: None,
                 no_connectivity: false,
                 paused: true,
+                silenced: false,
                 samples: vec![sample(Utc::now(), &o)],
             }],
         };

@@ -19,9 +19,26 @@ use crate::sanitize::sanitize;
 #[derive(Clone, Default)]
 pub struct Clients {
     cache: Arc<Mutex<HashMap<(bool, bool), reqwest::Client>>>,
+    api: Arc<Mutex<Option<reqwest::Client>>>,
 }
 
 impl Clients {
+    /// A plain client for API sources (Prometheus, Alertmanager): pooled connections are fine
+    /// there, the server's health is not what is being measured.
+    pub fn api(&self) -> Result<reqwest::Client, String> {
+        let mut cache = self.api.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(c) = cache.as_ref() {
+            return Ok(c.clone());
+        }
+        let client = reqwest::Client::builder()
+            .user_agent(concat!("warroom/", env!("CARGO_PKG_VERSION")))
+            .no_proxy()
+            .build()
+            .map_err(|e| format!("cannot build HTTP client: {e}"))?;
+        *cache = Some(client.clone());
+        Ok(client)
+    }
+
     fn get(&self, spec: &HttpSpec, timeout: Duration) -> Result<reqwest::Client, String> {
         let key = (spec.follow_redirects, spec.allow_invalid_cert);
         let mut cache = self.cache.lock().unwrap_or_else(|p| p.into_inner());
@@ -278,7 +295,7 @@ pub fn retry_after(headers: &HeaderMap, now: DateTime<Utc>) -> Option<DateTime<U
     DateTime::parse_from_rfc2822(value).ok().map(|t| t.with_timezone(&Utc))
 }
 
-fn describe_error(e: &reqwest::Error) -> String {
+pub fn describe_error(e: &reqwest::Error) -> String {
     let what = if e.is_connect() {
         "connect failed"
     } else if e.is_timeout() {

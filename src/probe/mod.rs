@@ -4,10 +4,13 @@
 //! the body) and, when it fails, says at which step and what the server answered. Probes
 //! know nothing about journals or screens; the monitor schedules them.
 
+mod alertmanager;
+mod api;
 mod command;
 mod dns;
 mod http;
 mod outcome;
+mod prometheus;
 mod smtp;
 mod spec;
 mod tcp;
@@ -16,7 +19,7 @@ mod trace;
 
 use std::time::Duration;
 
-pub use outcome::{Health, Outcome, Step};
+pub use outcome::{Health, Outcome, Step, SubOutcome};
 pub use smtp::{Reply, ReplyError, parse_reply};
 pub use spec::*;
 pub use trace::Trace;
@@ -47,6 +50,8 @@ impl Prober {
                 ProbeSpec::Dns(s) => dns::probe(s, &trace, timeout).await,
                 ProbeSpec::Tls(s) => tls::probe(s, &trace).await,
                 ProbeSpec::Command(s) => command::probe(s, &trace).await,
+                ProbeSpec::Prometheus(s) => prometheus::probe(s, &self.http, &trace).await,
+                ProbeSpec::Alertmanager(s) => alertmanager::probe(s, &self.http, &trace).await,
             }
         };
         match tokio::time::timeout(timeout, work).await {

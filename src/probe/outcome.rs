@@ -41,11 +41,33 @@ pub struct Outcome {
     pub retry_after: Option<DateTime<Utc>>,
     /// Days until the presented TLS certificate expires.
     pub cert_days_left: Option<i64>,
+    /// For sources that report many things at once (one row per Prometheus series, one per
+    /// firing alert): the complete current set. A row missing next time is gone (resolved).
+    pub rows: Vec<SubOutcome>,
+}
+
+/// One row reported by a source.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SubOutcome {
+    /// Unique within the source: becomes the row name `source / key`.
+    pub key: String,
+    pub health: Health,
+    pub detail: String,
+    /// Silenced or inhibited upstream: shown dimmed, never recorded.
+    pub silenced: bool,
 }
 
 impl Outcome {
     pub fn new(health: Health, latency: Duration, detail: impl Into<String>) -> Self {
-        Outcome { health, latency, detail: detail.into(), steps: Vec::new(), retry_after: None, cert_days_left: None }
+        Outcome {
+            health,
+            latency,
+            detail: detail.into(),
+            steps: Vec::new(),
+            retry_after: None,
+            cert_days_left: None,
+            rows: Vec::new(),
+        }
     }
 
     /// Turns an `Up` outcome degraded (never improves a worse one), appending the reason.

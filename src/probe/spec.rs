@@ -16,6 +16,8 @@ pub enum ProbeSpec {
     Dns(DnsSpec),
     Tls(TlsSpec),
     Command(CommandSpec),
+    Prometheus(PrometheusSpec),
+    Alertmanager(AlertmanagerSpec),
 }
 
 impl ProbeSpec {
@@ -27,6 +29,8 @@ impl ProbeSpec {
             ProbeSpec::Dns(_) => "dns",
             ProbeSpec::Tls(_) => "tls",
             ProbeSpec::Command(_) => "command",
+            ProbeSpec::Prometheus(_) => "prometheus",
+            ProbeSpec::Alertmanager(_) => "alertmanager",
         }
     }
 
@@ -39,6 +43,8 @@ impl ProbeSpec {
             ProbeSpec::Dns(s) => format!("{} {}", s.record.as_str(), s.query),
             ProbeSpec::Tls(s) => format!("{}:{}", s.host, s.port),
             ProbeSpec::Command(s) => s.command.join(" "),
+            ProbeSpec::Prometheus(s) => format!("{} {}", s.url, s.query),
+            ProbeSpec::Alertmanager(s) => s.url.clone(),
         }
     }
 }
@@ -197,4 +203,52 @@ pub struct TlsSpec {
 #[derive(Debug, Clone, PartialEq)]
 pub struct CommandSpec {
     pub command: Vec<String>,
+}
+
+/// Credentials for Prometheus and Alertmanager, always from environment variables.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct ApiAuth {
+    pub bearer_token_env: Option<String>,
+    pub basic_user_env: Option<String>,
+    pub basic_password_env: Option<String>,
+}
+
+/// A threshold on a query's value.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Threshold {
+    Above(f64),
+    Below(f64),
+}
+
+impl Threshold {
+    pub fn crossed(self, value: f64) -> bool {
+        match self {
+            Threshold::Above(t) => value > t,
+            Threshold::Below(t) => value < t,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct PrometheusSpec {
+    /// Base URL of the Prometheus server (the query goes to `/api/v1/query`).
+    pub url: String,
+    pub query: String,
+    pub degraded: Option<Threshold>,
+    pub down: Option<Threshold>,
+    /// Alert-style expression: down as soon as it returns any series.
+    pub down_if_any: bool,
+    /// One row per returned series, named by this template (`{{instance}}`).
+    pub for_each_series: Option<String>,
+    pub auth: ApiAuth,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct AlertmanagerSpec {
+    pub url: String,
+    /// Labels that name a row (`alertname`, `instance`).
+    pub labels: Vec<String>,
+    /// Show silenced and inhibited alerts, dimmed (true) or leave them out (false).
+    pub show_silenced: bool,
+    pub auth: ApiAuth,
 }

@@ -232,6 +232,13 @@ impl App {
         self.refresh_filter();
     }
 
+    /// A row a source started reporting (a Prometheus series, a firing alert).
+    pub fn add_row(&mut self, row: CheckRow) {
+        if !self.checks.iter().any(|c| c.name == row.name) {
+            self.checks.push(row);
+        }
+    }
+
     pub fn on_sample(&mut self, check: &str, at: DateTime<Utc>, outcome: Arc<Outcome>) {
         if let Some(row) = self.checks.iter_mut().find(|c| c.name == check) {
             if row.history.len() == HISTORY {

@@ -350,6 +350,7 @@ fn draw_checks(frame: &mut Frame, app: &App, area: Rect) {
             let view = row.view.as_ref();
             let (glyph, word) = match view {
                 Some(v) if v.paused => ("⏸", "paused"),
+                Some(v) if v.silenced => ("∅", "silenced"),
                 Some(v) if v.no_connectivity => ("?", "no conn"),
                 Some(v) if v.blocked_by.is_some() => (glyph, "blocked"),
                 _ => (glyph, word),
@@ -371,8 +372,9 @@ fn draw_checks(frame: &mut Frame, app: &App, area: Rect) {
                 note = format!("back {}", at.with_timezone(&app.clock.offset).format("%H:%M"));
             }
             let style = if pos == sel && app.focus == Pane::Checks { app.theme.selection } else { Style::default() };
+            let state_style = if view.is_some_and(|v| v.silenced) { app.theme.muted } else { state_style(app, state) };
             Row::new(vec![
-                Cell::from(format!("{glyph} {word}")).style(state_style(app, state)),
+                Cell::from(format!("{glyph} {word}")).style(state_style),
                 Cell::from(sanitize_str(&row.name, 60)),
                 Cell::from(latency).style(app.theme.muted),
                 Cell::from(sparkline(row, spark_w)).style(app.theme.accent),

@@ -216,7 +216,7 @@ async fn event_loop(
             .collect(),
         None => check_rows(config),
     };
-    let names: Vec<String> = rows.iter().map(|r| r.name.clone()).collect();
+    let mut names: Vec<String> = rows.iter().map(|r| r.name.clone()).collect();
     let mut live = Live {
         time,
         change_author: if options.drill.is_some() {
@@ -301,7 +301,7 @@ async fn event_loop(
             Some(event) = results.recv() => {
                 urgent = !matches!(event, MonitorEvent::Sample { .. });
                 unpublished = true;
-                on_monitor(&mut app, &live, &names, event);
+                on_monitor(&mut app, &live, &mut names, event);
             }
             _ = replay_tick.tick(), if replayer.is_some() => {
                 let r = replayer.as_mut().expect("guarded");
@@ -367,7 +367,7 @@ async fn event_loop(
         // Drain whatever else is queued, then draw once.
         while let Ok(event) = results.try_recv() {
             urgent |= !matches!(event, MonitorEvent::Sample { .. });
-            on_monitor(&mut app, &live, &names, event);
+            on_monitor(&mut app, &live, &mut names, event);
         }
         while let Ok(result) = written.try_recv() {
             on_written(&mut app, &live, &mut scan, result);
@@ -408,8 +408,18 @@ async fn event_loop(
     outcome
 }
 
-fn on_monitor(app: &mut App, live: &Live, names: &[String], event: MonitorEvent) {
+fn on_monitor(app: &mut App, live: &Live, names: &mut Vec<String>, event: MonitorEvent) {
     match event {
+        MonitorEvent::Row { name, .. } => {
+            app.add_row(CheckRow {
+                name: name.clone(),
+                kind: "row".into(),
+                target: String::new(),
+                view: None,
+                history: Default::default(),
+            });
+            names.push(name);
+        }
         MonitorEvent::Sample { check, at, outcome } => app.on_sample(&names[check], at, outcome),
         MonitorEvent::View { check, view } => app.on_view(&names[check], view),
         // Confirmed changes are written first and shown once on disk.
@@ -461,6 +471,7 @@ fn snapshot_of(app: &App, now: chrono::DateTime<chrono::Utc>) -> monitor::share:
                 blocked_by: view.blocked_by.clone(),
                 no_connectivity: view.no_connectivity,
                 paused: view.paused,
+                silenced: view.silenced,
                 samples: row.history.iter().skip(skip).map(|s| sample(s.at, &s.outcome)).collect(),
             })
         })

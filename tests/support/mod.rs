@@ -128,12 +128,16 @@ pub struct Nginx {
 }
 
 pub fn nginx(tls_cert_days: Option<u32>) -> Option<Nginx> {
+    nginx_on(free_port(), tls_cert_days)
+}
+
+/// nginx on a given port (to bring a stopped one back where it was).
+pub fn nginx_on(port: u16, tls_cert_days: Option<u32>) -> Option<Nginx> {
     let bin = need("nginx", "nginx-light")?;
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path().display().to_string();
     std::fs::create_dir_all(dir.path().join("www")).unwrap();
     std::fs::write(dir.path().join("www/slow.txt"), "s".repeat(600)).unwrap();
-    let port = free_port();
     let mut tls_server = String::new();
     let mut tls_port = None;
     if let Some(days) = tls_cert_days {
@@ -242,4 +246,19 @@ pub fn dnsmasq() -> Option<Server> {
         .spawn()
         .unwrap();
     Some(started(child, port, dir, "dnsmasq"))
+}
+
+/// A Debian `prometheus-*` program with a config written to a temp folder.
+pub fn prometheus_stack_program(
+    program: &str,
+    package: &str,
+    args: &[String],
+    port: u16,
+    name: &'static str,
+    dir: tempfile::TempDir,
+) -> Option<Server> {
+    let bin = need(program, package)?;
+    let log = std::fs::File::create(dir.path().join("error.log")).unwrap();
+    let child = Command::new(bin).args(args).stdout(Stdio::null()).stderr(log).spawn().unwrap();
+    Some(started(child, port, dir, name))
 }
