@@ -32,6 +32,30 @@ fn rss_mib() -> f64 {
     kb / 1024.0
 }
 
+fn proc_ticks(pid: u32) -> u64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
+    let fields: Vec<&str> = stat.rsplit_once(')').unwrap().1.split_whitespace().collect();
+    fields[11].parse::<u64>().unwrap() + fields[12].parse::<u64>().unwrap()
+}
+
+fn blackbox() -> Option<support::Server> {
+    let port = support::free_port();
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("bb.yml"), "modules:\n  http_2xx:\n    prober: http\n    timeout: 5s\n").unwrap();
+    let args = vec![
+        format!("--config.file={}", dir.path().join("bb.yml").display()),
+        format!("--web.listen-address=127.0.0.1:{port}"),
+    ];
+    support::prometheus_stack_program(
+        "prometheus-blackbox-exporter",
+        "prometheus-blackbox-exporter",
+        &args,
+        port,
+        "blackbox",
+        dir,
+    )
+}
+
 fn http_spec(port: u16) -> ProbeSpec {
     let text = format!("[[check]]\nname = \"web\"\nkind = \"http\"\nurl = \"http://127.0.0.1:{port}/ok\"\n");
     warroom::config::parse(&text, Path::new("bench.toml")).unwrap().checks.remove(0).probe
@@ -45,6 +69,7 @@ fn main() {
     let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
     let probes: usize = if full { 10_000 } else { 200 };
 
+    let mut warroom_cpu_per_10k = None;
     runtime.block_on(async {
         let prober = Prober::new();
         let spec = http_spec(port);
@@ -61,11 +86,71 @@ fn main() {
         let cpu = cpu_seconds() - cpu0;
         let up = outcomes.iter().filter(|o| o.health == warroom::probe::Health::Up).count();
         assert_eq!(up, probes, "every probe against nginx should be up");
+        warroom_cpu_per_10k = Some(cpu * 10_000.0 / probes as f64);
         println!(
             "probes/http_fresh_connection: {probes} probes, {:.2} CPU-s per 10,000 (target <= 2.8), {:.0} probes/s sustained, {:.3} ms CPU per probe",
             cpu * 10_000.0 / probes as f64,
             probes as f64 / wall,
             cpu * 1000.0 / probes as f64
+        );
+    });
+
+    // The same probes through Prometheus' blackbox_exporter, driven over its /probe endpoint
+    // in the same run; its own CPU is read from /proc (the driver's is not counted).
+    if let Some(bb) = blackbox() {
+        let pid = bb.child.as_ref().map(|c| c.id()).unwrap();
+        let url = format!("http://127.0.0.1:{}/probe?module=http_2xx&target=http://127.0.0.1:{port}/ok", bb.port);
+        runtime.block_on(async {
+            let client = reqwest::Client::builder().no_proxy().build().unwrap();
+            let ask = |client: reqwest::Client, url: String| async move {
+                let body = client.get(&url).send().await.unwrap().text().await.unwrap();
+                assert!(body.contains("probe_success 1"), "blackbox probe failed: {body}");
+            };
+            ask(client.clone(), url.clone()).await;
+            let ticks0 = proc_ticks(pid);
+            let t0 = Instant::now();
+            futures::stream::iter(0..probes).map(|_| ask(client.clone(), url.clone())).buffer_unordered(16).collect::<Vec<_>>().await;
+            let wall = t0.elapsed().as_secs_f64();
+            let cpu = (proc_ticks(pid) - ticks0) as f64 / 100.0;
+            let per_10k = cpu * 10_000.0 / probes as f64;
+            println!(
+                "probes/blackbox_exporter_same_probes: {probes} probes, {per_10k:.2} CPU-s per 10,000, {:.0} probes/s; warroom/blackbox CPU ratio {:.2}",
+                probes as f64 / wall,
+                warroom_cpu_per_10k.unwrap_or(f64::NAN) / per_10k
+            );
+        });
+    }
+
+    // The same probe at a monitor's pace (one every 50 ms): idle-to-busy wake-ups included.
+    runtime.block_on(async {
+        let prober = Prober::new();
+        let spec = http_spec(port);
+        prober.run(&spec, Duration::from_secs(5)).await;
+        let n = if full { 400 } else { 20 };
+        let cpu0 = cpu_seconds();
+        for _ in 0..n {
+            prober.run(&spec, Duration::from_secs(5)).await;
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        println!(
+            "probes/http_paced_50ms: {n} probes, {:.3} ms CPU per probe",
+            (cpu_seconds() - cpu0) * 1000.0 / n as f64
+        );
+    });
+    let single = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    single.block_on(async {
+        let prober = Prober::new();
+        let spec = http_spec(port);
+        prober.run(&spec, Duration::from_secs(5)).await;
+        let n = if full { 400 } else { 20 };
+        let cpu0 = cpu_seconds();
+        for _ in 0..n {
+            prober.run(&spec, Duration::from_secs(5)).await;
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        println!(
+            "probes/http_paced_50ms_current_thread: {n} probes, {:.3} ms CPU per probe",
+            (cpu_seconds() - cpu0) * 1000.0 / n as f64
         );
     });
 

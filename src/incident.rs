@@ -96,7 +96,10 @@ pub struct Incident {
 impl Incident {
     /// Folds a whole sequence of events.
     pub fn from_events<I: IntoIterator<Item = Event>>(events: I) -> Self {
+        let events = events.into_iter();
         let mut incident = Incident::default();
+        // One allocation of the right size instead of doubling (and copying) its way there.
+        incident.timeline.reserve(events.size_hint().0);
         for event in events {
             incident.apply(event);
         }

@@ -446,3 +446,23 @@ fn zoom_and_filter() {
     assert_eq!(app.filtered.len(), 1);
     assert!(screen(&mut app, 80, 24).contains("filter \"postfix\": 1 of"));
 }
+
+#[test]
+fn any_terminal_size_draws_without_panicking() {
+    let mut app = failing_app("dark");
+    for overlay in [
+        None,
+        Some(Overlay::Help),
+        Some(Overlay::CheckDetail("smtp-rcpt".into())),
+        Some(Overlay::ConfirmQuit),
+        Some(Overlay::Filter("x".into())),
+    ] {
+        app.overlay = overlay;
+        for (w, h) in [(0, 0), (1, 1), (2, 1), (10, 3), (20, 5), (30, 7), (40, 9), (80, 10), (15, 40), (300, 2)] {
+            for zoom in [false, true] {
+                app.zoom = zoom;
+                render(&mut app, w, h);
+            }
+        }
+    }
+}

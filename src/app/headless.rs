@@ -29,7 +29,7 @@ pub fn run(global: &GlobalArgs) -> anyhow::Result<ExitCode> {
     for warning in scan.warnings(journal.path()) {
         eprintln!("warroom: {warning}");
     }
-    let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
     runtime.block_on(async move {
         let journal = Arc::new(journal);
         let (written_tx, mut written) = tokio::sync::mpsc::unbounded_channel();

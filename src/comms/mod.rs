@@ -121,8 +121,11 @@ pub async fn send(channel: &Channel, message: &Message<'_>) -> Result<(), String
                     .spawn()
                     .map_err(|e| format!("cannot run {program}: {e}"))?;
                 let mut stdin = child.stdin.take().ok_or("no stdin")?;
-                stdin.write_all(message.text.as_bytes()).await.map_err(|e| format!("writing to {program}: {e}"))?;
-                stdin.write_all(b"\n").await.map_err(|e| format!("writing to {program}: {e}"))?;
+                // A command that exits early (a refused relay) closes its stdin: its exit status
+                // and stderr say why, so a broken pipe is only reported if it claims success.
+                let mut text = message.text.as_bytes().to_vec();
+                text.push(b'\n');
+                let written = stdin.write_all(&text).await;
                 drop(stdin);
                 let mut err = Vec::new();
                 if let Some(stderr) = child.stderr.take() {
@@ -130,7 +133,7 @@ pub async fn send(channel: &Channel, message: &Message<'_>) -> Result<(), String
                 }
                 let status = child.wait().await.map_err(|e| e.to_string())?;
                 if status.success() {
-                    Ok(())
+                    written.map_err(|e| format!("{program} exited without reading the whole message ({e})"))
                 } else {
                     let said = err
                         .split(|b| *b == b'\n')

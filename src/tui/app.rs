@@ -19,8 +19,9 @@ use crate::journal::{Audience, EventBody, Milestone, Status};
 use crate::monitor::{State, View};
 use crate::probe::{Health, Outcome};
 
-/// Latency samples kept per check for the sparkline and the detail view.
-pub const HISTORY: usize = 60;
+/// Results kept per check: the sparkline shows 12, the detail view 10, followers get 20.
+/// (60 cost 13 MiB more with 1,000 checks: 75.7 -> 62.8 MiB, `cargo bench --bench app`.)
+pub const HISTORY: usize = 20;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Pane {

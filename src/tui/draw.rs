@@ -74,8 +74,11 @@ fn pane_areas(app: &App, body: Rect) -> [Rect; 4] {
     }
     // Small terminal: checks always visible on top (failures matter most), the other panes
     // take turns below.
-    let wanted = app.checks.len() as u16 + 2;
-    let top = wanted.clamp(4, body.height / 2);
+    let wanted = (app.checks.len() as u16).saturating_add(2);
+    // At least four rows when there is room; never more than half the body (a tiny terminal
+    // gets what there is, not a panic).
+    let half = body.height / 2;
+    let top = if half >= 4 { wanted.clamp(4, half) } else { half };
     let [checks, rest] = Layout::vertical([Constraint::Length(top), Constraint::Min(3)]).areas(body);
     out[0] = checks;
     let below = if app.focus == Pane::Checks { Pane::Timeline } else { app.focus };

@@ -135,7 +135,7 @@ pub fn run(
     author: &str,
     options: Options,
 ) -> anyhow::Result<()> {
-    let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
     runtime.block_on(event_loop(Arc::new(journal), scan, config, setup, author, options))
 }
 

@@ -1,0 +1,172 @@
+//! The real binary, measured from outside:
+//! - startup to first frame with a 100,000-event journal (target < 150 ms), median and max;
+//! - fault-to-screen: from stopping a local nginx to the screen showing the check down, for a
+//!   1 s interval check with fail_after 2 (target <= 1 s x 2 + 200 ms);
+//! - resident memory with 1,000 checks and a 100,000-event journal (target < 60 MiB).
+//!
+//! Run: `cargo bench --bench app` (needs nginx and tmux: `bash .ci/install-deps`).
+
+#[path = "../tests/support/mod.rs"]
+mod support;
+
+use std::io::Read;
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use chrono::{TimeZone, Utc};
+use warroom::journal::{CheckState, Event, EventBody, Mode};
+
+const BIN: &str = env!("CARGO_BIN_EXE_warroom");
+
+fn journal_of(path: &Path, n: usize) {
+    use std::io::Write;
+    let start = Utc.with_ymd_and_hms(2026, 11, 21, 1, 0, 0).unwrap();
+    let mut out = std::io::BufWriter::new(std::fs::File::create(path).unwrap());
+    let first = Event::at(
+        start,
+        "a@h",
+        EventBody::IncidentOpened { title: "Load".into(), severity: 2, mode: Mode::Real, checklist: None },
+    );
+    serde_json::to_writer(&mut out, &first).unwrap();
+    out.write_all(b"\n").unwrap();
+    for i in 1..n {
+        let ts = start + chrono::Duration::milliseconds(i as i64 * 50);
+        let body = if i % 4 == 0 {
+            EventBody::CheckChanged {
+                check: format!("web-{:03}", i % 300),
+                from: CheckState::Up,
+                to: CheckState::Down,
+                detail: "HTTP 503".into(),
+            }
+        } else {
+            EventBody::NoteAdded { text: format!("note {i}: queue draining, 4k messages left") }
+        };
+        serde_json::to_writer(&mut out, &Event::at(ts, "scribe@h", body)).unwrap();
+        out.write_all(b"\n").unwrap();
+    }
+}
+
+fn percentile(mut v: Vec<f64>, p: f64) -> f64 {
+    v.sort_by(|a, b| a.partial_cmp(b).unwrap());
+    v[((v.len() - 1) as f64 * p).round() as usize]
+}
+
+/// Time from spawning the binary on a fresh pty to the first frame it writes.
+fn startup(dir: &Path) -> Duration {
+    let started = Instant::now();
+    let mut child = Command::new("script")
+        // The pty gets a real size: an operator's terminal has one.
+        .args([
+            "-qfec",
+            &format!("stty rows 60 cols 200; HOME={0} exec {BIN} -c {0}/empty.toml -j {0}/big.jsonl", dir.display()),
+            "/dev/null",
+        ])
+        .env("TERM", "xterm-256color")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut out = child.stdout.take().unwrap();
+    let mut seen = Vec::new();
+    let mut buf = [0u8; 4096];
+    // The first synchronized-update marker opens the first frame.
+    let took = loop {
+        let n = out.read(&mut buf).unwrap();
+        assert!(n > 0, "warroom exited before drawing: {}", String::from_utf8_lossy(&seen));
+        seen.extend_from_slice(&buf[..n]);
+        if seen.windows(8).any(|w| w == b"\x1b[?2026h") {
+            break started.elapsed();
+        }
+    };
+    let _ = child.kill();
+    let _ = child.wait();
+    took
+}
+
+fn rss_mib(pid: u32) -> f64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    let kb: f64 =
+        status.lines().find(|l| l.starts_with("VmRSS:")).unwrap().split_whitespace().nth(1).unwrap().parse().unwrap();
+    kb / 1024.0
+}
+
+fn main() {
+    let full = std::env::args().any(|a| a == "--bench");
+    let dir = tempfile::tempdir().unwrap();
+    let events = if full { 100_000 } else { 2_000 };
+    journal_of(&dir.path().join("big.jsonl"), events);
+    std::fs::write(dir.path().join("empty.toml"), "[incident]\ntitle = \"t\"\n").unwrap();
+
+    // 1. Startup to first frame.
+    let runs = if full { 15 } else { 2 };
+    let times: Vec<f64> = (0..runs).map(|_| startup(dir.path()).as_secs_f64() * 1000.0).collect();
+    println!(
+        "app/startup_to_first_frame: {events}-event journal, median {:.0} ms, max {:.0} ms over {runs} runs (target < 150 ms)",
+        percentile(times.clone(), 0.5),
+        percentile(times, 1.0)
+    );
+
+    let Some(mut nginx) = support::nginx(None) else { return };
+    let port = nginx.server.port;
+
+    // 2. Fault to screen.
+    let fault_dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        fault_dir.path().join("warroom.toml"),
+        format!("[[check]]\nname = \"web\"\nkind = \"http\"\nurl = \"http://127.0.0.1:{port}/ok\"\ninterval = \"1s\"\nfail_after = 2\ntimeout = \"1s\"\n"),
+    )
+    .unwrap();
+    let cmd = format!("HOME={0} exec {BIN} -c warroom.toml -j j.jsonl", fault_dir.path().display());
+    let Some(t) = support::tmux::Tmux::start(100, 30, &cmd, fault_dir.path()) else { return };
+    let rounds = if full { 7 } else { 1 };
+    let mut latencies = Vec::new();
+    for round in 0..rounds {
+        t.wait_for("✔ up       web", Duration::from_secs(15));
+        let log = fault_dir.path().join(format!("pty-{round}.log"));
+        t.pipe_pane(&log);
+        // Land the fault at a different point of the probe cycle each round.
+        std::thread::sleep(Duration::from_millis(1000 + 137 * round as u64));
+        nginx.server.stop();
+        let stopped = Instant::now();
+        loop {
+            let bytes = std::fs::read(&log).unwrap_or_default();
+            if bytes.windows("✖ down".len()).any(|w| w == "✖ down".as_bytes()) {
+                latencies.push(stopped.elapsed().as_secs_f64() * 1000.0);
+                break;
+            }
+            assert!(stopped.elapsed() < Duration::from_secs(10), "the screen never showed the outage");
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        t.stop_pipe();
+        nginx = support::nginx_on(port, None).unwrap();
+    }
+    println!(
+        "app/fault_to_screen: 1 s interval, fail_after 2: median {:.0} ms, max {:.0} ms over {rounds} faults (target <= 2200 ms)",
+        percentile(latencies.clone(), 0.5),
+        percentile(latencies, 1.0)
+    );
+    drop(t);
+
+    // 3. Memory with 1,000 checks and the big journal.
+    let checks = if full { 1_000 } else { 20 };
+    let mem_dir = dir.path();
+    let mut config = String::from("[incident]\ntitle = \"t\"\n");
+    for i in 0..checks {
+        config.push_str(&format!("[[check]]\nname = \"web-{i:04}\"\nkind = \"http\"\nurl = \"http://127.0.0.1:{port}/ok\"\ninterval = \"10s\"\n"));
+    }
+    std::fs::write(mem_dir.join("many.toml"), config).unwrap();
+    let cmd = format!("HOME={0} exec {BIN} -c many.toml -j big.jsonl", mem_dir.display());
+    let Some(t) = support::tmux::Tmux::start(200, 60, &cmd, mem_dir) else { return };
+    t.wait_for(&format!("{checks} all up"), Duration::from_secs(60));
+    std::thread::sleep(Duration::from_secs(if full { 15 } else { 1 }));
+    let pid: u32 = String::from_utf8(
+        Command::new("pgrep").args(["-n", "-f", &format!("{BIN} -c many.toml")]).output().unwrap().stdout,
+    )
+    .unwrap()
+    .trim()
+    .parse()
+    .unwrap();
+    println!("app/rss: {checks} checks running, {events}-event journal: {:.1} MiB (target < 60)", rss_mib(pid));
+}
