@@ -73,6 +73,8 @@ pub struct Config {
     pub keys: Vec<KeyBinding>,
     /// Where checklist messages can be sent, by name.
     pub channels: BTreeMap<String, Channel>,
+    /// A group that shares the war room: new journals are created 0660 and owned by it.
+    pub journal_group: Option<String>,
 }
 
 /// One `[keys]` entry: `action = "key"` or `action = ["key", "key"]`.
@@ -102,6 +104,7 @@ impl Default for Config {
             canary: None,
             keys: Vec::new(),
             channels: BTreeMap::new(),
+            journal_group: None,
         }
     }
 }
@@ -276,6 +279,7 @@ pub fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
         canary: raw.canary.map(Spanned::into_inner),
         keys,
         channels,
+        journal_group: raw.journal_group,
     })
 }
 
@@ -287,6 +291,7 @@ pub fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
 struct RawConfig {
     journal: Option<PathBuf>,
     journal_dir: Option<PathBuf>,
+    journal_group: Option<String>,
     theme: Option<String>,
     checklist: Option<String>,
     #[serde(default, deserialize_with = "opt_duration")]

@@ -204,6 +204,9 @@ async fn dns_against_dnsmasq() {
         &["rcode NXDOMAIN (expected NOERROR)"],
     );
     assert_outcome(&probe(&dns("query = \"nowhere.test\"\nrcode = \"NXDOMAIN\"")).await, Health::Up, &["NXDOMAIN"]);
+    let o = probe(&dns("query = \"evil.test\"\nrecord = \"TXT\"")).await;
+    assert_outcome(&o, Health::Up, &["before"]);
+    assert!(!o.detail.chars().any(|c| c.is_control()) && !o.detail.contains("PWNED"), "{:?}", o.detail);
 }
 
 // ---------------------------------------------------------------------------------------

@@ -59,7 +59,7 @@ fn play(
     let config = super::load_config(global)?;
     let checklist = global.checklist.clone().or_else(|| scenario.checklist.clone()).unwrap_or_else(|| "drill".into());
     let setup = Setup::from_config(&config, global.theme.as_deref(), Some(&checklist))?;
-    let (journal, scan) = Journal::open(&path)?;
+    let (journal, scan) = Journal::open_shared(&path, config.journal_group.as_deref())?;
     anyhow::ensure!(
         scan.events.is_empty(),
         "{} already holds events; a drill starts in a fresh journal",

@@ -61,7 +61,7 @@ pub fn open_or_start_incident(global: &GlobalArgs, config: &Config, author: &str
             journal_dir(config)?.join(format!("{}-{}.jsonl", now.format("%Y-%m-%dT%H%M%SZ"), slug(&title)))
         }
     };
-    let (journal, mut scan) = Journal::open(&path)?;
+    let (journal, mut scan) = Journal::open_shared(&path, config.journal_group.as_deref())?;
     if !scan.events.iter().any(|e| matches!(e.body, EventBody::IncidentOpened { .. })) {
         let opened = Event::new(
             author,

@@ -13,7 +13,7 @@ pub fn run(global: &GlobalArgs, words: Vec<String>, from_stdin: bool) -> anyhow:
     let author = super::author(global);
     let path = super::current_journal(global, &config)?
         .context("no open incident journal: start `warroom` to open one, or name it with -j FILE")?;
-    let (journal, scan) = Journal::open(&path)?;
+    let (journal, scan) = Journal::open_shared(&path, config.journal_group.as_deref())?;
     for warning in scan.warnings(journal.path()) {
         eprintln!("warroom: {warning}");
     }

@@ -90,6 +90,31 @@ impl Journal {
         self.file.metadata().map(|m| m.len()).map_err(|e| JournalError::io(&self.path, e))
     }
 
+    /// As [`Journal::open`] for a shared war room: a journal this call creates is readable and
+    /// writable by `group` (mode 0660, group-owned), so every on-call operator can append.
+    pub fn open_shared(path: impl AsRef<Path>, group: Option<&str>) -> Result<(Journal, Scan), JournalError> {
+        let path = path.as_ref();
+        let Some(group) = group else { return Self::open(path) };
+        let gid = group_id(group).ok_or_else(|| {
+            JournalError::io(
+                path,
+                io::Error::new(io::ErrorKind::NotFound, format!("no such group \"{group}\" (journal_group)")),
+            )
+        })?;
+        let existed = path.exists();
+        let (journal, scan) = Self::open_with_mode(path, SHARED_MODE)?;
+        if !existed {
+            use std::os::unix::fs::PermissionsExt;
+            std::os::unix::fs::fchown(&journal.file, None, Some(gid)).map_err(|e| JournalError::io(path, e))?;
+            // The creation mode passes through the umask (usually dropping group write).
+            journal
+                .file
+                .set_permissions(std::fs::Permissions::from_mode(SHARED_MODE))
+                .map_err(|e| JournalError::io(path, e))?;
+        }
+        Ok((journal, scan))
+    }
+
     /// Reads a journal without creating or writing it (reports, validation, read-only viewers).
     pub fn read(path: impl AsRef<Path>) -> Result<Scan, JournalError> {
         let path = path.as_ref();
@@ -191,4 +216,13 @@ impl Drop for FileLock<'_> {
     fn drop(&mut self) {
         let _ = self.0.unlock();
     }
+}
+
+/// The numeric id of a group name.
+fn group_id(name: &str) -> Option<u32> {
+    let cname = std::ffi::CString::new(name).ok()?;
+    // SAFETY: getgrnam returns null or a pointer to static storage that is read at once.
+    let gr = unsafe { libc::getgrnam(cname.as_ptr()) };
+    // SAFETY: checked non-null just above.
+    (!gr.is_null()).then(|| unsafe { (*gr).gr_gid })
 }

@@ -274,6 +274,11 @@ async fn event_loop(
                 break Err(e.into());
             }
             dirty = false;
+            // Test builds only: prove the terminal is restored after a panic.
+            #[cfg(debug_assertions)]
+            if std::env::var_os("WARROOM_TEST_PANIC").is_some() {
+                panic!("forced panic (WARROOM_TEST_PANIC)");
+            }
         }
         let mut effects = Vec::new();
         // Probe results that change only figures (latency, sparkline) wait for the next clock

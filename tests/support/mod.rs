@@ -241,6 +241,8 @@ pub fn dnsmasq() -> Option<Server> {
         .arg(format!("--pid-file={}", dir.path().join("dnsmasq.pid").display()))
         .args(["--address=/web.test/127.0.0.1", "--host-record=mx1.mail.test,127.0.0.1"])
         .args(["--mx-host=mail.test,mx1.mail.test,10", "--txt-record=mail.test,v=spf1 -all"])
+        // A hostile TXT answer: escape sequences a terminal would obey.
+        .arg("--txt-record=evil.test,before\x1b]0;PWNED\x07\x1b[2Jafter")
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()
@@ -261,4 +263,23 @@ pub fn prometheus_stack_program(
     let log = std::fs::File::create(dir.path().join("error.log")).unwrap();
     let child = Command::new(bin).args(args).stdout(Stdio::null()).stderr(log).spawn().unwrap();
     Some(started(child, port, dir, name))
+}
+
+/// Waits until `GET path` on the port answers 200 (servers that open their port before they
+/// are ready, like Prometheus).
+pub fn wait_http_ok(port: u16, path: &str, within: Duration) -> bool {
+    use std::io::{Read, Write};
+    let deadline = Instant::now() + within;
+    while Instant::now() < deadline {
+        if let Ok(mut s) = TcpStream::connect(("127.0.0.1", port)) {
+            let _ = s.set_read_timeout(Some(Duration::from_secs(2)));
+            let _ = write!(s, "GET {path} HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n");
+            let mut head = [0u8; 12];
+            if s.read_exact(&mut head).is_ok() && head.ends_with(b"200") {
+                return true;
+            }
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    false
 }

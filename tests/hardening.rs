@@ -1,0 +1,283 @@
+//! Hostile input and lost sessions, with the real binary on a real terminal.
+
+mod support;
+
+use std::time::{Duration, Instant};
+
+use support::tmux::Tmux;
+use warroom::journal::{EventBody, Journal};
+
+const BIN: &str = env!("CARGO_BIN_EXE_warroom");
+
+/// Sequences warroom itself never writes: if one reaches the terminal, input leaked through.
+const FORBIDDEN: &[&[u8]] = &[b"\x1b]0;", b"\x1b]2;", b"\x1b]52;", b"\x1bc", b"\x1b[3J", b"\x1b]8;", b"PWNED"];
+
+fn pid_of(pattern: &str) -> i32 {
+    let out = std::process::Command::new("pgrep").args(["-n", "-f", pattern]).output().unwrap();
+    String::from_utf8(out.stdout).unwrap().trim().parse().expect("warroom is running")
+}
+
+fn wait_exit(t: &Tmux, pid: i32) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    // SAFETY: kill(pid, 0) only probes whether the process exists.
+    while unsafe { libc::kill(pid, 0) } == 0 {
+        assert!(Instant::now() < deadline, "warroom did not exit");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let _ = t;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn escape_sequences_from_the_network_and_the_journal_never_reach_the_terminal() {
+    static BODY: &[u8] = b"boom\x1b]0;PWNED title\x07\x1b]52;c;UFdORUQ=\x07\x1bc\x1b[3J\x1b]8;;http://PWNED/\x07link\x1b]8;;\x07\xff\xfe end";
+    let web = support::fake::http_response(500, BODY).await;
+    static BANNER: &[Option<&[&str]>] =
+        &[Some(&["220 mx.test \x1b]0;PWNED\x07ESMTP\x1b[3J\r\n"]), Some(&["554 5.7.1 \x1b]52;c;UFdORUQ=\x07no\r\n"])];
+    let smtp = support::fake::smtp_script(BANNER).await;
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("warroom.toml"),
+        format!(
+            "[[check]]\nname = \"web\"\nkind = \"http\"\nurl = \"http://127.0.0.1:{}/\"\ninterval = \"1s\"\nfail_after = 1\n\
+             [[check]]\nname = \"mail\"\nkind = \"smtp\"\nhost = \"127.0.0.1\"\nport = {}\nmail_from = \"a@b\"\nrcpt_to = [\"c@d\"]\ninterval = \"1s\"\nfail_after = 1\n",
+            web.port, smtp.port
+        ),
+    )
+    .unwrap();
+    // Another user's journal line, with escapes in it.
+    let log = std::process::Command::new(BIN)
+        .args(["log", "-j", "j.jsonl", "--as", "mallory", "note \x1b]0;PWNED\x07\x1b]52;c;UFdORUQ=\x07 from mallory"])
+        .current_dir(dir.path())
+        .env("HOME", dir.path())
+        .output()
+        .unwrap();
+    assert!(log.status.success());
+    let cmd = format!("HOME={0} exec {BIN} -c warroom.toml -j j.jsonl", dir.path().display());
+    let Some(t) = Tmux::start(160, 48, &cmd, dir.path()) else { return };
+    let bytes_log = dir.path().join("pty.log");
+    t.pipe_pane(&bytes_log);
+    let screen = t.wait_for("web → down", Duration::from_secs(15));
+    let screen =
+        if screen.contains("mail → down") { screen } else { t.wait_for("mail → down", Duration::from_secs(10)) };
+    assert!(screen.contains("note  from mallory") || screen.contains("note from mallory"), "{screen}");
+    t.keys(&["1", "Enter"]);
+    t.wait_for("last results:", Duration::from_secs(5));
+    t.stop_pipe();
+    let bytes = std::fs::read(&bytes_log).unwrap();
+    assert!(bytes.len() > 1000, "nothing captured");
+    for f in FORBIDDEN {
+        assert!(!bytes.windows(f.len()).any(|w| w == *f), "{:?} reached the terminal", String::from_utf8_lossy(f));
+    }
+}
+
+fn draft_session(dir: &std::path::Path) -> Option<(Tmux, i32)> {
+    std::fs::write(dir.join("warroom.toml"), "[incident]\ntitle = \"t\"\n").unwrap();
+    let cmd = format!("HOME={0} {BIN} -c warroom.toml -j j.jsonl --as tester; sleep 60", dir.display());
+    let t = Tmux::start(100, 30, &cmd, dir)?;
+    t.wait_for("1 Checks", Duration::from_secs(10));
+    let pid = pid_of(&format!("{BIN} -c warroom.toml -j j.jsonl"));
+    Some((t, pid))
+}
+
+#[test]
+fn sighup_and_sigterm_flush_the_draft_and_the_journal_and_restore_the_terminal() {
+    for signal in [libc::SIGHUP, libc::SIGTERM] {
+        let dir = tempfile::tempdir().unwrap();
+        let Some((t, pid)) = draft_session(dir.path()) else { return };
+        let bytes_log = dir.path().join("pty.log");
+        t.pipe_pane(&bytes_log);
+        t.keys(&["i"]);
+        t.type_text("half a thought about the relay");
+        t.wait_for("half a thought about the relay", Duration::from_secs(5));
+        // SAFETY: plain kill(2) on the warroom process we started.
+        unsafe { libc::kill(pid, signal) };
+        wait_exit(&t, pid);
+        t.stop_pipe();
+        let draft_path = dir.path().join("j.jsonl.draft-tester");
+        let draft = std::fs::read_to_string(&draft_path).expect("draft kept");
+        assert_eq!(draft, "half a thought about the relay");
+        use std::os::unix::fs::PermissionsExt;
+        assert_eq!(std::fs::metadata(&draft_path).unwrap().permissions().mode() & 0o777, 0o600, "the draft is private");
+        let scan = Journal::read(dir.path().join("j.jsonl")).unwrap();
+        assert!(scan.problems.is_empty() && scan.torn_tail().is_none());
+        assert!(matches!(scan.events.last().unwrap().body, EventBody::OperatorLeft {}), "the departure was flushed");
+        let bytes = std::fs::read(&bytes_log).unwrap();
+        for restore in [&b"\x1b[?1049l"[..], b"\x1b[?25h", b"\x1b[?1000l"] {
+            assert!(
+                bytes.windows(restore.len()).any(|w| w == restore),
+                "signal {signal}: {:?} missing",
+                String::from_utf8_lossy(restore)
+            );
+        }
+        // And a new session gets the draft back.
+        let cmd = format!("HOME={0} {BIN} -c warroom.toml -j j.jsonl --as tester", dir.path().display());
+        let again = Tmux::start(100, 30, &cmd, dir.path()).unwrap();
+        again.wait_for("your unsaved note draft was restored", Duration::from_secs(10));
+    }
+}
+
+#[test]
+fn sigkill_loses_nothing_that_was_shown_as_saved() {
+    let dir = tempfile::tempdir().unwrap();
+    let Some((t, pid)) = draft_session(dir.path()) else { return };
+    let mut shown = Vec::new();
+    for i in 0..5 {
+        let note = format!("observation {i} at the console");
+        t.keys(&["i"]);
+        t.type_text(&note);
+        t.keys(&["C-s"]);
+        t.keys(&["2"]);
+        t.wait_for(&note, Duration::from_secs(5));
+        shown.push(note);
+    }
+    // SAFETY: plain kill(2) on the warroom process we started.
+    unsafe { libc::kill(pid, libc::SIGKILL) };
+    wait_exit(&t, pid);
+    let scan = Journal::read(dir.path().join("j.jsonl")).unwrap();
+    for note in &shown {
+        assert!(
+            scan.events.iter().any(|e| matches!(&e.body, EventBody::NoteAdded { text } if text == note)),
+            "{note} was shown as saved but is missing"
+        );
+    }
+}
+
+#[test]
+fn a_panic_restores_the_terminal() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("warroom.toml"), "[incident]\ntitle = \"t\"\n").unwrap();
+    let log = dir.path().join("pty.log");
+    let cmd = format!(
+        "HOME={0} RUST_BACKTRACE=0 WARROOM_TEST_PANIC=1 {BIN} -c warroom.toml -j j.jsonl; echo exit=$?; sleep 60",
+        dir.path().display()
+    );
+    let Some(t) = Tmux::start(100, 30, &format!("sleep 1; {cmd}"), dir.path()) else { return };
+    t.pipe_pane(&log);
+    let screen = t.wait_for("exit=101", Duration::from_secs(15));
+    assert!(
+        screen.contains("forced panic (WARROOM_TEST_PANIC)"),
+        "the panic message is readable on the normal screen:\n{screen}"
+    );
+    t.stop_pipe();
+    let bytes = std::fs::read(&log).unwrap();
+    let entered = bytes.windows(8).position(|w| w == b"\x1b[?1049h").expect("entered the alternate screen");
+    for restore in [&b"\x1b[?1049l"[..], b"\x1b[?25h", b"\x1b[?1000l", b"\x1b[?2004l"] {
+        let at = bytes.windows(restore.len()).rposition(|w| w == restore);
+        assert!(at.is_some_and(|a| a > entered), "{:?} not written after the panic", String::from_utf8_lossy(restore));
+    }
+}
+
+#[test]
+fn a_shared_war_room_journal_is_group_writable_and_nothing_else_is() {
+    use std::os::unix::fs::{MetadataExt, PermissionsExt};
+    let dir = tempfile::tempdir().unwrap();
+    // The current user's primary group always exists.
+    // SAFETY: getegid cannot fail; getgrgid returns null or static storage read at once.
+    let group =
+        unsafe { std::ffi::CStr::from_ptr((*libc::getgrgid(libc::getegid())).gr_name) }.to_str().unwrap().to_string();
+    std::fs::write(
+        dir.path().join("warroom.toml"),
+        format!("journal_group = \"{group}\"\njournal = \"shared.jsonl\"\n"),
+    )
+    .unwrap();
+    let out = std::process::Command::new(BIN)
+        .args(["log", "-c", "warroom.toml", "first"])
+        .current_dir(dir.path())
+        .env("HOME", dir.path())
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let meta = std::fs::metadata(dir.path().join("shared.jsonl")).unwrap();
+    assert_eq!(meta.permissions().mode() & 0o777, 0o660);
+    assert_eq!(meta.gid(), unsafe { libc::getegid() });
+    let private = tempfile::tempdir().unwrap();
+    Journal::open(private.path().join("p.jsonl")).unwrap();
+    assert_eq!(std::fs::metadata(private.path().join("p.jsonl")).unwrap().permissions().mode() & 0o777, 0o600);
+    assert!(
+        Journal::open_shared(private.path().join("x.jsonl"), Some("no-such-group-here"))
+            .unwrap_err()
+            .to_string()
+            .contains("no such group")
+    );
+}
+
+fn rss_kib() -> u64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap();
+    status.lines().find(|l| l.starts_with("VmRSS:")).unwrap().split_whitespace().nth(1).unwrap().parse().unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hostile_servers_do_not_starve_other_checks_the_screen_or_memory() {
+    use std::sync::Arc;
+    use warroom::monitor::{self, MonitorEvent, Options};
+    let silent = support::fake::silent().await;
+    let trickle = support::fake::trickle(b"220 slow ESMTP\r\n", Duration::from_secs(1)).await;
+    let huge = support::fake::huge_http_body().await;
+    let endless = support::fake::smtp_endless_ehlo().await;
+    let fine = support::fake::http_switch().await;
+    let smtp = "mail_from = \"a@b\"\nrcpt_to = [\"c@d\"]\nhost = \"127.0.0.1\"\ntimeout = \"3s\"\ninterval = \"1s\"";
+    let config = format!(
+        "[[check]]\nname = \"silent\"\nkind = \"http\"\nurl = \"http://127.0.0.1:{}/\"\ntimeout = \"3s\"\ninterval = \"1s\"\n\
+         [[check]]\nname = \"trickle\"\nkind = \"smtp\"\nport = {}\n{smtp}\n\
+         [[check]]\nname = \"huge\"\nkind = \"http\"\nurl = \"http://127.0.0.1:{}/\"\ntimeout = \"3s\"\ninterval = \"1s\"\n\
+         [[check]]\nname = \"endless\"\nkind = \"smtp\"\nport = {}\n{smtp}\n\
+         [[check]]\nname = \"fine\"\nkind = \"http\"\nurl = \"http://127.0.0.1:{}/\"\ninterval = \"200ms\"\n",
+        silent.port, trickle.port, huge.port, endless.port, fine.fake.port
+    );
+    let defs = warroom::config::parse(&config, std::path::Path::new("t.toml")).unwrap().checks;
+    let names: Vec<String> = defs.iter().map(|d| d.name.clone()).collect();
+    let before = rss_kib();
+    let (_control, mut rx) =
+        monitor::spawn(defs, &Default::default(), Options::default(), warroom::probe::Prober::new());
+    // Meanwhile the screen keeps drawing; frame times are measured (and printed, not judged:
+    // performance targets live in benchmarks).
+    let mut app = warroom::tui::App::new(
+        Default::default(),
+        names
+            .iter()
+            .map(|n| warroom::tui::CheckRow {
+                name: n.clone(),
+                kind: "x".into(),
+                target: String::new(),
+                view: None,
+                history: Default::default(),
+            })
+            .collect(),
+        None,
+        warroom::tui::Theme::built_in("dark"),
+        warroom::tui::KeyMap::defaults(),
+        warroom::tui::Clock::system(),
+    );
+    let mut term = ratatui::Terminal::new(ratatui::backend::TestBackend::new(200, 60)).unwrap();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(8);
+    let (mut fine_results, mut frames, mut peak) = (0, Vec::new(), 0u64);
+    let mut outcomes: std::collections::HashMap<String, String> = Default::default();
+    while let Ok(Some(e)) = tokio::time::timeout_at(deadline, rx.recv()).await {
+        if let MonitorEvent::Sample { check, at, outcome } = e {
+            if names[check] == "fine" {
+                fine_results += 1;
+            }
+            outcomes.insert(names[check].clone(), outcome.detail.clone());
+            app.on_sample(&names[check], at, Arc::clone(&outcome));
+            let t = Instant::now();
+            term.draw(|f| warroom::tui::draw::draw(f, &mut app)).unwrap();
+            frames.push(t.elapsed());
+            peak = peak.max(rss_kib());
+        }
+    }
+    frames.sort();
+    println!(
+        "frame time while hostile probes run: median {:?}, max {:?} over {} frames; RSS +{} KiB",
+        frames[frames.len() / 2],
+        frames.last().unwrap(),
+        frames.len(),
+        peak.saturating_sub(before)
+    );
+    assert!(fine_results >= 20, "the healthy check was starved: {fine_results} results in 8 s");
+    assert!(outcomes["silent"].contains("timed out after 3s during GET"), "{outcomes:?}");
+    assert!(outcomes["trickle"].contains("timed out after 3s during banner"), "{outcomes:?}");
+    assert!(outcomes["huge"].contains("body truncated at 1048576 bytes"), "{outcomes:?}");
+    assert!(outcomes["endless"].contains("reply longer than 200 lines"), "{outcomes:?}");
+    // A 1 GiB body read at most 1 MiB at a time: memory stays bounded.
+    assert!(peak.saturating_sub(before) < 64 * 1024, "RSS grew by {} KiB", peak - before);
+}
