@@ -85,13 +85,6 @@ fn startup(dir: &Path) -> Duration {
     took
 }
 
-fn rss_mib(pid: u32) -> f64 {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
-    let kb: f64 =
-        status.lines().find(|l| l.starts_with("VmRSS:")).unwrap().split_whitespace().nth(1).unwrap().parse().unwrap();
-    kb / 1024.0
-}
-
 fn main() {
     let full = std::env::args().any(|a| a == "--bench");
     let dir = tempfile::tempdir().unwrap();
@@ -161,12 +154,9 @@ fn main() {
     let Some(t) = support::tmux::Tmux::start(200, 60, &cmd, mem_dir) else { return };
     t.wait_for(&format!("{checks} all up"), Duration::from_secs(60));
     std::thread::sleep(Duration::from_secs(if full { 15 } else { 1 }));
-    let pid: u32 = String::from_utf8(
-        Command::new("pgrep").args(["-n", "-f", &format!("{BIN} -c many.toml")]).output().unwrap().stdout,
-    )
-    .unwrap()
-    .trim()
-    .parse()
-    .unwrap();
-    println!("app/rss: {checks} checks running, {events}-event journal: {:.1} MiB (target < 60)", rss_mib(pid));
+    let pid = support::proc::pid_of(&format!("{BIN} -c many.toml"));
+    println!(
+        "app/rss: {checks} checks running, {events}-event journal: {:.1} MiB (target < 60)",
+        support::proc::rss_mib(&pid.to_string())
+    );
 }

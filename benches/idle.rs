@@ -8,14 +8,7 @@
 #[path = "../tests/support/mod.rs"]
 mod support;
 
-use std::process::Command;
 use std::time::{Duration, Instant};
-
-fn cpu_ticks(pid: u32) -> Option<u64> {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    let fields: Vec<&str> = stat.rsplit_once(')')?.1.split_whitespace().collect();
-    Some(fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?)
-}
 
 fn main() {
     let full = std::env::args().any(|a| a == "--bench");
@@ -37,19 +30,13 @@ fn main() {
     t.wait_for(&format!("{checks} all up"), Duration::from_secs(30));
     // Let start-up settle (first probes, journal writes), then measure.
     std::thread::sleep(Duration::from_secs(if full { 12 } else { 1 }));
-    let pid: u32 = String::from_utf8(
-        Command::new("pgrep").args(["-n", "-f", &format!("{bin} -c warroom.toml")]).output().unwrap().stdout,
-    )
-    .unwrap()
-    .trim()
-    .parse()
-    .expect("warroom pid");
+    let pid = support::proc::pid_of(&format!("{bin} -c warroom.toml"));
     let log = dir.path().join("pty.log");
     t.pipe_pane(&log);
-    let ticks0 = cpu_ticks(pid).unwrap();
+    let ticks0 = support::proc::cpu_ticks(pid).unwrap();
     let t0 = Instant::now();
     std::thread::sleep(measure);
-    let ticks = cpu_ticks(pid).unwrap() - ticks0;
+    let ticks = support::proc::cpu_ticks(pid).unwrap() - ticks0;
     let wall = t0.elapsed().as_secs_f64();
     t.stop_pipe();
     let bytes = std::fs::metadata(&log).map(|m| m.len()).unwrap_or(0) as f64;

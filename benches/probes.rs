@@ -25,17 +25,18 @@ fn cpu_seconds() -> f64 {
     tv(u.ru_utime) + tv(u.ru_stime)
 }
 
-fn rss_mib() -> f64 {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap();
-    let kb: f64 =
-        status.lines().find(|l| l.starts_with("VmRSS:")).unwrap().split_whitespace().nth(1).unwrap().parse().unwrap();
-    kb / 1024.0
-}
-
-fn proc_ticks(pid: u32) -> u64 {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
-    let fields: Vec<&str> = stat.rsplit_once(')').unwrap().1.split_whitespace().collect();
-    fields[11].parse::<u64>().unwrap() + fields[12].parse::<u64>().unwrap()
+fn paced(runtime: &tokio::runtime::Runtime, name: &str, port: u16, n: usize) {
+    runtime.block_on(async {
+        let prober = Prober::new();
+        let spec = http_spec(port);
+        prober.run(&spec, Duration::from_secs(5)).await;
+        let cpu0 = cpu_seconds();
+        for _ in 0..n {
+            prober.run(&spec, Duration::from_secs(5)).await;
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        println!("probes/{name}: {n} probes, {:.3} ms CPU per probe", (cpu_seconds() - cpu0) * 1000.0 / n as f64);
+    });
 }
 
 fn blackbox() -> Option<support::Server> {
@@ -107,11 +108,11 @@ fn main() {
                 assert!(body.contains("probe_success 1"), "blackbox probe failed: {body}");
             };
             ask(client.clone(), url.clone()).await;
-            let ticks0 = proc_ticks(pid);
+            let ticks0 = support::proc::cpu_ticks(pid).unwrap();
             let t0 = Instant::now();
             futures::stream::iter(0..probes).map(|_| ask(client.clone(), url.clone())).buffer_unordered(16).collect::<Vec<_>>().await;
             let wall = t0.elapsed().as_secs_f64();
-            let cpu = (proc_ticks(pid) - ticks0) as f64 / 100.0;
+            let cpu = (support::proc::cpu_ticks(pid).unwrap() - ticks0) as f64 / 100.0;
             let per_10k = cpu * 10_000.0 / probes as f64;
             println!(
                 "probes/blackbox_exporter_same_probes: {probes} probes, {per_10k:.2} CPU-s per 10,000, {:.0} probes/s; warroom/blackbox CPU ratio {:.2}",
@@ -121,38 +122,12 @@ fn main() {
         });
     }
 
-    // The same probe at a monitor's pace (one every 50 ms): idle-to-busy wake-ups included.
-    runtime.block_on(async {
-        let prober = Prober::new();
-        let spec = http_spec(port);
-        prober.run(&spec, Duration::from_secs(5)).await;
-        let n = if full { 400 } else { 20 };
-        let cpu0 = cpu_seconds();
-        for _ in 0..n {
-            prober.run(&spec, Duration::from_secs(5)).await;
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-        println!(
-            "probes/http_paced_50ms: {n} probes, {:.3} ms CPU per probe",
-            (cpu_seconds() - cpu0) * 1000.0 / n as f64
-        );
-    });
+    // The same probe at a monitor's pace (one every 50 ms): idle-to-busy wake-ups included,
+    // on the two-worker runtime and on the current-thread one warroom uses.
+    let n = if full { 400 } else { 20 };
+    paced(&runtime, "http_paced_50ms", port, n);
     let single = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
-    single.block_on(async {
-        let prober = Prober::new();
-        let spec = http_spec(port);
-        prober.run(&spec, Duration::from_secs(5)).await;
-        let n = if full { 400 } else { 20 };
-        let cpu0 = cpu_seconds();
-        for _ in 0..n {
-            prober.run(&spec, Duration::from_secs(5)).await;
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-        println!(
-            "probes/http_paced_50ms_current_thread: {n} probes, {:.3} ms CPU per probe",
-            (cpu_seconds() - cpu0) * 1000.0 / n as f64
-        );
-    });
+    paced(&single, "http_paced_50ms_current_thread", port, n);
 
     let checks: usize = if full { 1_000 } else { 50 };
     runtime.block_on(async {
@@ -170,7 +145,7 @@ fn main() {
                 seen.insert(check);
             }
         }
-        println!("probes/monitor_rss: {checks} checks running, RSS {:.1} MiB (target < 50)", rss_mib());
+        println!("probes/monitor_rss: {checks} checks running, RSS {:.1} MiB (target < 50)", support::proc::rss_mib("self"));
     });
     drop(nginx);
 }

@@ -38,7 +38,7 @@ pub struct RoleHolder {
 }
 
 /// A role changing hands; the first assignment has `from: None`.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct Handover {
     pub role: String,
     pub from: Option<String>,

@@ -9,6 +9,7 @@
 //!   untrusted text safe to draw.
 
 pub mod app;
+pub mod builtin;
 pub mod checklist;
 pub mod cli;
 pub mod comms;

@@ -165,20 +165,10 @@ struct RawItem {
 
 /// A built-in checklist by name, or a file by path.
 pub fn load(name_or_path: &str) -> Result<Checklist, ChecklistError> {
-    if let Some((name, text)) = BUILT_IN.iter().find(|(n, _)| *n == name_or_path) {
-        return parse(text, &Path::new("checklists").join(format!("{name}.toml")));
-    }
-    let path = Path::new(name_or_path);
-    let text = std::fs::read_to_string(path).map_err(|e| ChecklistError {
-        file: path.to_path_buf(),
-        line: 0,
-        item: None,
-        message: format!(
-            "cannot read checklist ({e}); built-in checklists: {}",
-            BUILT_IN.iter().map(|(n, _)| *n).collect::<Vec<_>>().join(", ")
-        ),
+    let (text, path) = crate::builtin::find(BUILT_IN, "checklists", name_or_path).map_err(|(file, message)| {
+        ChecklistError { file, line: 0, item: None, message: format!("checklist: {message}") }
     })?;
-    parse(&text, path)
+    parse(&text, &path)
 }
 
 pub fn parse(text: &str, path: &Path) -> Result<Checklist, ChecklistError> {

@@ -117,19 +117,9 @@ struct RawStep {
 
 /// A built-in scenario by name, or a scenario file by path.
 pub fn load(name_or_path: &str) -> Result<Scenario, ScenarioError> {
-    if let Some((name, text)) = BUILT_IN.iter().find(|(n, _)| *n == name_or_path) {
-        return parse(text, &Path::new("drills").join(format!("{name}.toml")));
-    }
-    let path = Path::new(name_or_path);
-    let text = std::fs::read_to_string(path).map_err(|e| ScenarioError {
-        file: path.to_path_buf(),
-        line: 0,
-        message: format!(
-            "cannot read scenario ({e}); built-in scenarios: {}",
-            BUILT_IN.iter().map(|(n, _)| *n).collect::<Vec<_>>().join(", ")
-        ),
-    })?;
-    parse(&text, path)
+    let (text, path) = crate::builtin::find(BUILT_IN, "drills", name_or_path)
+        .map_err(|(file, message)| ScenarioError { file, line: 0, message: format!("scenario: {message}") })?;
+    parse(&text, &path)
 }
 
 fn state(text: &str) -> Result<State, String> {

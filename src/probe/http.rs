@@ -76,36 +76,25 @@ pub async fn probe(spec: &HttpSpec, clients: &Clients, trace: &Trace, timeout: D
     }
 }
 
-/// Probes every address the host resolves to, each through a client pinned to it, and
-/// names the backends that fail (one bad server behind round-robin DNS).
+/// Probes every address the host resolves to, each through a client pinned to it.
 async fn probe_all_addresses(spec: &HttpSpec, trace: &Trace, timeout: Duration) -> Outcome {
-    trace.step("resolve");
     let url = match reqwest::Url::parse(&spec.url) {
         Ok(u) => u,
         Err(e) => return trace.finish(Health::Down, format!("bad URL: {e}")),
     };
     let host = url.host_str().unwrap_or_default().to_string();
     let port = url.port_or_known_default().unwrap_or(80);
-    let addrs = match super::tcp::resolve_all(&host, port).await {
-        Ok(a) => a,
-        Err(e) => return trace.finish(Health::Down, e),
-    };
-    trace.step("request (all addresses)");
-    let results = futures::future::join_all(addrs.iter().map(|addr| {
-        let spec = spec.clone();
+    super::tcp::each_address(&host, port, trace, |addr| {
         let host = host.clone();
-        let addr = *addr;
         async move {
             let t = Trace::new();
-            let outcome = match builder(&spec, timeout).resolve(&host, addr).build() {
-                Ok(client) => probe_with(&spec, &client, &t).await,
+            match builder(spec, timeout).resolve(&host, addr).build() {
+                Ok(client) => probe_with(spec, &client, &t).await,
                 Err(e) => t.finish(Health::Down, format!("cannot build HTTP client: {e}")),
-            };
-            (addr, outcome)
+            }
         }
-    }))
-    .await;
-    super::tcp::combine_backends(trace, results)
+    })
+    .await
 }
 
 async fn probe_with(spec: &HttpSpec, client: &reqwest::Client, trace: &Trace) -> Outcome {

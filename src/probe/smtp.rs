@@ -179,19 +179,10 @@ impl Session<'_> {
 
 pub async fn probe(spec: &SmtpSpec, trace: &Trace) -> Outcome {
     if spec.all_addresses {
-        trace.step("resolve");
-        let addrs = match tcp::resolve_all(&spec.host, spec.port).await {
-            Ok(a) => a,
-            Err(e) => return trace.finish(Health::Down, e),
-        };
-        trace.step("transaction (all addresses)");
-        let results = futures::future::join_all(addrs.into_iter().map(|addr| async move {
-            let t = Trace::new();
-            let o = probe_addr(spec, addr, &t).await;
-            (addr, o)
-        }))
+        return tcp::each_address(&spec.host, spec.port, trace, |addr| async move {
+            probe_addr(spec, addr, &Trace::new()).await
+        })
         .await;
-        return tcp::combine_backends(trace, results);
     }
     trace.step("resolve");
     match tcp::resolve_first(&spec.host, spec.port).await {

@@ -17,19 +17,10 @@ const MAX_REPLY: usize = 64 * 1024;
 
 pub async fn probe(spec: &TcpSpec, trace: &Trace) -> Outcome {
     if spec.all_addresses {
-        trace.step("resolve");
-        let addrs = match resolve_all(&spec.host, spec.port).await {
-            Ok(a) => a,
-            Err(e) => return trace.finish(Health::Down, e),
-        };
-        trace.step("connect (all addresses)");
-        let results = futures::future::join_all(addrs.into_iter().map(|addr| async move {
-            let t = Trace::new();
-            let o = probe_addr(spec, addr, &t).await;
-            (addr, o)
-        }))
+        return each_address(&spec.host, spec.port, trace, |addr| async move {
+            probe_addr(spec, addr, &Trace::new()).await
+        })
         .await;
-        return combine_backends(trace, results);
     }
     trace.step("resolve");
     let addr = match resolve_first(&spec.host, spec.port).await {
@@ -112,6 +103,26 @@ pub async fn resolve_all(host: &str, port: u16) -> Result<Vec<SocketAddr>, Strin
         }
         Err(e) => Err(format!("resolve {host}: {}", io_reason(&e))),
     }
+}
+
+/// Probes every address `host` resolves to, concurrently, and merges the outcomes: one bad
+/// server behind round-robin DNS is named, not averaged away.
+pub async fn each_address<F, Fut>(host: &str, port: u16, trace: &Trace, probe_one: F) -> Outcome
+where
+    F: Fn(SocketAddr) -> Fut,
+    Fut: std::future::Future<Output = Outcome>,
+{
+    trace.step("resolve");
+    let addrs = match resolve_all(host, port).await {
+        Ok(a) => a,
+        Err(e) => return trace.finish(Health::Down, e),
+    };
+    trace.step("all addresses");
+    let probes = addrs.into_iter().map(|addr| {
+        let outcome = probe_one(addr);
+        async move { (addr, outcome.await) }
+    });
+    combine_backends(trace, futures::future::join_all(probes).await)
 }
 
 /// Merges per-backend outcomes: the worst health wins and the detail names failing backends.

@@ -149,23 +149,17 @@ pub fn cert_info(der: &[u8]) -> Result<CertInfo, String> {
 }
 
 pub async fn probe(spec: &TlsSpec, trace: &Trace) -> Outcome {
-    trace.step("resolve");
-    let addrs = match tcp::resolve_all(&spec.host, spec.port).await {
-        Ok(a) if spec.all_addresses => a,
-        Ok(a) => a.into_iter().take(1).collect(),
-        Err(e) => return trace.finish(Health::Down, e),
-    };
-    if addrs.len() == 1 {
-        return probe_addr(spec, addrs[0], trace).await;
+    if spec.all_addresses {
+        return tcp::each_address(&spec.host, spec.port, trace, |addr| async move {
+            probe_addr(spec, addr, &Trace::new()).await
+        })
+        .await;
     }
-    trace.step("handshake (all addresses)");
-    let results = futures::future::join_all(addrs.into_iter().map(|addr| async move {
-        let t = Trace::new();
-        let o = probe_addr(spec, addr, &t).await;
-        (addr, o)
-    }))
-    .await;
-    tcp::combine_backends(trace, results)
+    trace.step("resolve");
+    match tcp::resolve_first(&spec.host, spec.port).await {
+        Ok(addr) => probe_addr(spec, addr, trace).await,
+        Err(e) => trace.finish(Health::Down, e),
+    }
 }
 
 async fn probe_addr(spec: &TlsSpec, addr: std::net::SocketAddr, trace: &Trace) -> Outcome {

@@ -46,14 +46,7 @@ pub struct Report {
     pub timeline: Vec<Line>,
 }
 
-#[derive(Debug, Clone, Serialize)]
-pub struct Handover {
-    pub role: String,
-    pub from: Option<String>,
-    pub to: String,
-    pub at: DateTime<Utc>,
-    pub by: String,
-}
+pub use crate::incident::Handover;
 
 #[derive(Debug, Clone, Serialize)]
 pub struct KeyTime {

@@ -65,19 +65,10 @@ impl Theme {
     pub fn load(name_or_path: &str) -> Result<Theme, String> {
         let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
         let wanted = if no_color { "mono" } else { name_or_path };
-        if let Some((name, text)) = BUILT_IN.iter().find(|(n, _)| *n == wanted) {
-            return parse(text, &Path::new("themes").join(format!("{name}.toml")), name);
-        }
-        let path = Path::new(wanted);
-        let text = std::fs::read_to_string(path).map_err(|e| {
-            format!(
-                "{}: cannot read theme ({e}); built-in themes: {}",
-                path.display(),
-                BUILT_IN.iter().map(|(n, _)| *n).collect::<Vec<_>>().join(", ")
-            )
-        })?;
+        let (text, path) = crate::builtin::find(BUILT_IN, "themes", wanted)
+            .map_err(|(file, message)| format!("{}: theme: {message}", file.display()))?;
         let name = path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
-        parse(&text, path, &name)
+        parse(&text, &path, &name)
     }
 
     pub fn built_in(name: &str) -> Theme {

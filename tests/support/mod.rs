@@ -5,6 +5,7 @@
 #![allow(dead_code)]
 
 pub mod fake;
+pub mod proc;
 pub mod tmux;
 
 use std::io::{BufRead, BufReader};
