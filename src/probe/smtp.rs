@@ -178,17 +178,10 @@ impl Session<'_> {
 }
 
 pub async fn probe(spec: &SmtpSpec, trace: &Trace) -> Outcome {
-    if spec.all_addresses {
-        return tcp::each_address(&spec.host, spec.port, trace, |addr| async move {
-            probe_addr(spec, addr, &Trace::new()).await
-        })
-        .await;
-    }
-    trace.step("resolve");
-    match tcp::resolve_first(&spec.host, spec.port).await {
-        Ok(addr) => probe_addr(spec, addr, trace).await,
-        Err(e) => trace.finish(Health::Down, e),
-    }
+    tcp::by_address(&spec.host, spec.port, spec.all_addresses, trace, |addr, t| async move {
+        probe_addr(spec, addr, &t).await
+    })
+    .await
 }
 
 async fn probe_addr(spec: &SmtpSpec, addr: std::net::SocketAddr, trace: &Trace) -> Outcome {

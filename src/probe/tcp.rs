@@ -105,6 +105,22 @@ pub async fn resolve_all(host: &str, port: u16) -> Result<Vec<SocketAddr>, Strin
     }
 }
 
+/// Probes the first address `host` resolves to, or with `all`, every one (see `each_address`).
+pub async fn by_address<F, Fut>(host: &str, port: u16, all: bool, trace: &Trace, probe_one: F) -> Outcome
+where
+    F: Fn(SocketAddr, Trace) -> Fut,
+    Fut: std::future::Future<Output = Outcome>,
+{
+    if all {
+        return each_address(host, port, trace, |addr| probe_one(addr, Trace::new())).await;
+    }
+    trace.step("resolve");
+    match resolve_first(host, port).await {
+        Ok(addr) => probe_one(addr, trace.clone()).await,
+        Err(e) => trace.finish(Health::Down, e),
+    }
+}
+
 /// Probes every address `host` resolves to, concurrently, and merges the outcomes: one bad
 /// server behind round-robin DNS is named, not averaged away.
 pub async fn each_address<F, Fut>(host: &str, port: u16, trace: &Trace, probe_one: F) -> Outcome

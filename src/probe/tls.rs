@@ -149,17 +149,10 @@ pub fn cert_info(der: &[u8]) -> Result<CertInfo, String> {
 }
 
 pub async fn probe(spec: &TlsSpec, trace: &Trace) -> Outcome {
-    if spec.all_addresses {
-        return tcp::each_address(&spec.host, spec.port, trace, |addr| async move {
-            probe_addr(spec, addr, &Trace::new()).await
-        })
-        .await;
-    }
-    trace.step("resolve");
-    match tcp::resolve_first(&spec.host, spec.port).await {
-        Ok(addr) => probe_addr(spec, addr, trace).await,
-        Err(e) => trace.finish(Health::Down, e),
-    }
+    tcp::by_address(&spec.host, spec.port, spec.all_addresses, trace, |addr, t| async move {
+        probe_addr(spec, addr, &t).await
+    })
+    .await
 }
 
 async fn probe_addr(spec: &TlsSpec, addr: std::net::SocketAddr, trace: &Trace) -> Outcome {
