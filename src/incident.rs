@@ -13,10 +13,35 @@ use crate::journal::{Audience, CheckState, Event, EventBody, Milestone, Mode, St
 #[derive(Debug, Clone, PartialEq)]
 pub struct TimelineEntry {
     pub event: Event,
-    /// Pinned as a key event (by whom, when).
-    pub pinned_by: Option<(String, DateTime<Utc>)>,
-    /// Ids of corrections that refer to this event, in order.
-    pub corrections: Vec<String>,
+    /// Boxed: few events are pinned or corrected, and inline these fields cost ~70 bytes for
+    /// every event (7 MiB of a 100,000-event journal).
+    annotations: Option<Box<Annotations>>,
+}
+
+#[derive(Debug, Clone, PartialEq, Default)]
+struct Annotations {
+    pinned_by: Option<(String, DateTime<Utc>)>,
+    corrections: Vec<String>,
+}
+
+impl TimelineEntry {
+    fn new(event: Event) -> Self {
+        TimelineEntry { event, annotations: None }
+    }
+
+    /// Pinned as a key event: by whom, when.
+    pub fn pinned_by(&self) -> Option<&(String, DateTime<Utc>)> {
+        self.annotations.as_ref()?.pinned_by.as_ref()
+    }
+
+    /// Ids of the corrections that refer to this event, in order.
+    pub fn corrections(&self) -> &[String] {
+        self.annotations.as_ref().map_or(&[], |a| &a.corrections)
+    }
+
+    fn annotations(&mut self) -> &mut Annotations {
+        self.annotations.get_or_insert_with(Default::default)
+    }
 }
 
 /// The current state of one check, as recorded in the journal.
@@ -166,7 +191,7 @@ impl Incident {
             EventBody::NoteAdded { .. } => {}
             EventBody::EventPinned { event: target } => {
                 if let Some(i) = self.position(target) {
-                    self.timeline[i].pinned_by = Some((author.clone(), ts));
+                    self.timeline[i].annotations().pinned_by = Some((author.clone(), ts));
                 }
             }
             EventBody::ChecklistItemDone { item } => {
@@ -205,11 +230,11 @@ impl Incident {
             }
             EventBody::Correction { event: target, .. } => {
                 if let Some(i) = self.position(target) {
-                    self.timeline[i].corrections.push(event.id.clone());
+                    self.timeline[i].annotations().corrections.push(event.id.clone());
                 }
             }
         }
-        self.timeline.push(TimelineEntry { event, pinned_by: None, corrections: Vec::new() });
+        self.timeline.push(TimelineEntry::new(event));
     }
 
     /// Time since the incident opened (until it was resolved), or `None` before it opened.
@@ -267,7 +292,7 @@ impl Incident {
 
     /// Key (pinned) events, in timeline order.
     pub fn key_events(&self) -> impl Iterator<Item = &TimelineEntry> {
-        self.timeline.iter().filter(|e| e.pinned_by.is_some())
+        self.timeline.iter().filter(|e| e.pinned_by().is_some())
     }
 }
 
@@ -466,8 +491,8 @@ mod tests {
         let fix_id = fix.id.clone();
         let i = Incident::from_events(vec![opened(), note, pin, fix]);
         let entry = i.event(&id).unwrap();
-        assert_eq!(entry.pinned_by, Some(("b@h".to_string(), t(20))));
-        assert_eq!(entry.corrections, vec![fix_id]);
+        assert_eq!(entry.pinned_by(), Some(&("b@h".to_string(), t(20))));
+        assert_eq!(entry.corrections(), &[fix_id][..]);
         assert_eq!(i.key_events().count(), 1);
         // The original is never changed, only annotated.
         assert!(matches!(&entry.event.body, B::NoteAdded { text } if text == "relay restarted at 02:10"));

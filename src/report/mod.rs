@@ -135,7 +135,7 @@ pub fn build(incident: &Incident, checklist: Option<&Checklist>) -> Report {
         author: entry.event.author.clone(),
         kind: entry.event.kind(),
         text: entry.event.summary(),
-        key: entry.pinned_by.is_some(),
+        key: entry.pinned_by().is_some(),
     };
 
     let first = |pred: &dyn Fn(&EventBody) -> bool| events().find(|e| pred(&e.body)).map(|e| e.ts);
