@@ -123,7 +123,7 @@ struct Shared {
 
 impl Shared {
     fn publish(&mut self, journal: &crate::journal::Journal) {
-        use monitor::share::{SharedCheck, Snapshot, sample};
+        use monitor::share::{SharedCheck, Snapshot};
         if !self.dirty {
             return;
         }
@@ -131,15 +131,7 @@ impl Shared {
             .names
             .iter()
             .zip(self.views.iter().zip(&self.history))
-            .map(|(name, (view, history))| SharedCheck {
-                name: name.clone(),
-                state: view.state.as_str().into(),
-                blocked_by: view.blocked_by.clone(),
-                no_connectivity: view.no_connectivity,
-                paused: view.paused,
-                silenced: view.silenced,
-                samples: history.iter().map(|(at, o)| sample(*at, o)).collect(),
-            })
+            .map(|(name, (view, history))| SharedCheck::new(name, view, history.iter().map(|(at, o)| (*at, &**o))))
             .collect();
         let _ = monitor::share::write(journal.path(), &Snapshot { written: chrono::Utc::now(), checks });
         self.dirty = false;

@@ -119,11 +119,6 @@ impl Player {
     pub fn all_recovered(&self) -> bool {
         self.scenario.checks.iter().zip(&self.sims).all(|(c, s)| s.state == c.state)
     }
-
-    /// When the next step is due, if any.
-    pub fn next_at(&self) -> Option<Duration> {
-        self.scenario.steps.get(self.next).map(|s| s.at)
-    }
 }
 
 fn initial_detail(state: State, kind: &str) -> String {

@@ -48,6 +48,21 @@ pub struct SharedSample {
     pub retry_after: Option<DateTime<Utc>>,
 }
 
+impl SharedCheck {
+    /// What followers get of one check: its view and these recent results (oldest first).
+    pub fn new<'a>(name: &str, view: &View, results: impl Iterator<Item = (DateTime<Utc>, &'a Outcome)>) -> Self {
+        SharedCheck {
+            name: name.to_string(),
+            state: view.state.as_str().into(),
+            blocked_by: view.blocked_by.clone(),
+            no_connectivity: view.no_connectivity,
+            paused: view.paused,
+            silenced: view.silenced,
+            samples: results.map(|(at, o)| sample(at, o)).collect(),
+        }
+    }
+}
+
 pub fn path(journal: &Path) -> PathBuf {
     let mut name = journal.file_name().map(|n| n.to_os_string()).unwrap_or_default();
     name.push(".samples");

@@ -17,7 +17,7 @@ use crate::checklist::{self, Checklist, ItemState};
 use crate::incident::Incident;
 use crate::journal::{Audience, EventBody, Milestone, Status};
 use crate::monitor::{State, View};
-use crate::probe::{Health, Outcome};
+use crate::probe::Outcome;
 
 /// Results kept per check: the sparkline shows 12, the detail view 10, followers get 20.
 /// (60 cost 13 MiB more with 1,000 checks: 75.7 -> 62.8 MiB, `cargo bench --bench app`.)
@@ -711,14 +711,5 @@ impl App {
             let sel = &mut self.selected[pane.index()];
             *sel = (*sel).min(rows.saturating_sub(1));
         }
-    }
-
-    /// The health shown for the latest local sample of a row.
-    pub fn latest(row: &CheckRow) -> Option<&Sample> {
-        row.history.back()
-    }
-
-    pub fn is_up(h: Health) -> bool {
-        h == Health::Up
     }
 }

@@ -1,7 +1,7 @@
 //! Drawing the screen from [`App`]. Only visible rows are built, so a frame costs the same
 //! with ten events or a hundred thousand.
 
-use chrono::{DateTime, Duration, Utc};
+use chrono::Duration;
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::{Modifier, Style};
@@ -810,8 +810,4 @@ fn check_detail<'a>(app: &App, row: &CheckRow) -> Vec<Line<'a>> {
         )));
     }
     lines
-}
-
-pub fn fmt_local(t: DateTime<Utc>, app: &App) -> String {
-    t.with_timezone(&app.clock.offset).format("%H:%M").to_string()
 }

@@ -10,7 +10,6 @@ pub mod keys;
 pub mod terminal;
 pub mod theme;
 
-use std::collections::HashMap;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -463,22 +462,14 @@ fn start_monitor(config: &Config, incident: &Incident) -> (MonitorControl, mpsc:
 
 /// What this poller tells followers: each row's view and recent results.
 fn snapshot_of(app: &App, now: chrono::DateTime<chrono::Utc>) -> monitor::share::Snapshot {
-    use monitor::share::{SHARED_SAMPLES, SharedCheck, sample};
+    use monitor::share::{SHARED_SAMPLES, SharedCheck};
     let checks = app
         .checks
         .iter()
         .filter_map(|row| {
             let view = row.view.as_ref()?;
             let skip = row.history.len().saturating_sub(SHARED_SAMPLES);
-            Some(SharedCheck {
-                name: row.name.clone(),
-                state: view.state.as_str().into(),
-                blocked_by: view.blocked_by.clone(),
-                no_connectivity: view.no_connectivity,
-                paused: view.paused,
-                silenced: view.silenced,
-                samples: row.history.iter().skip(skip).map(|s| sample(s.at, &s.outcome)).collect(),
-            })
+            Some(SharedCheck::new(&row.name, view, row.history.iter().skip(skip).map(|s| (s.at, &*s.outcome))))
         })
         .collect();
     monitor::share::Snapshot { written: now, checks }
@@ -595,9 +586,4 @@ fn carry_out(app: &mut App, live: &Live, effect: Effect, term: &mut terminal::Te
         }
     }
     false
-}
-
-/// Check states the journal recorded, by check name (for tests and tools).
-pub fn recorded(incident: &Incident) -> HashMap<String, crate::monitor::State> {
-    recorder::recorded_states(incident)
 }
