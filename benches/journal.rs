@@ -1,7 +1,9 @@
 //! Journal benchmarks: replay of a 1,000,000-event journal, and append+fsync latency.
 //!
-//! Run: `cargo bench --bench journal`. The replay target is under 1 s on one core; the
-//! append figures are printed as median and p99 over individual fsync'd appends.
+//! Run: `cargo bench --bench journal`. The replay target is under 1 s. A long journal is
+//! decoded on every core the process may use; `taskset -c 0 cargo bench --bench journal`
+//! gives the one-core figure. The append figures are printed as median and p99 over
+//! individual fsync'd appends.
 
 use std::hint::black_box;
 use std::path::Path;

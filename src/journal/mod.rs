@@ -8,11 +8,12 @@
 mod author;
 mod event;
 mod reader;
+mod scan;
 mod wire;
 mod writer;
 
 use std::fs::{File, OpenOptions};
-use std::io::{self, BufReader, Seek, SeekFrom, Write};
+use std::io::{self, Write};
 use std::os::unix::fs::{FileExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 
@@ -168,20 +169,12 @@ impl Journal {
 /// Reads from `scan.end_offset` to the end. A partial last line may be a writer still at
 /// work: wait for the writers' lock and look again before calling it torn.
 fn read_settled(path: &Path, file: &File, scan: Scan) -> Result<Scan, JournalError> {
-    let scan = read_unlocked(path, file, scan)?;
+    let scan = scan::scan_file(path, file, scan)?;
     if scan.partial_tail == 0 {
         return Ok(scan);
     }
     let _shared = FileLock::shared(file).map_err(|e| JournalError::io(path, e))?;
-    read_unlocked(path, file, scan)
-}
-
-fn read_unlocked(path: &Path, file: &File, mut scan: Scan) -> Result<Scan, JournalError> {
-    let mut handle = file.try_clone().map_err(|e| JournalError::io(path, e))?;
-    handle.seek(SeekFrom::Start(scan.end_offset)).map_err(|e| JournalError::io(path, e))?;
-    let mut reader = BufReader::with_capacity(256 * 1024, handle);
-    reader::scan_into(&mut reader, path, &mut scan)?;
-    Ok(scan)
+    scan::scan_file(path, file, scan)
 }
 
 impl Scan {

@@ -89,41 +89,26 @@ fn next_line<R: BufRead>(r: &mut R, buf: &mut Vec<u8>, cap: usize) -> io::Result
     }
 }
 
-/// Decodes one line. `Ok(None)` for a blank line.
-pub fn decode_line(bytes: &[u8]) -> Result<Option<Event>, LineDecodeError> {
-    Decoder::new().decode(&mut bytes.to_vec())
-}
-
-/// Decodes journal lines.
-#[derive(Default)]
-pub struct Decoder;
-
-impl Decoder {
-    pub fn new() -> Self {
-        Decoder
+/// Decodes one line (without its newline). `Ok(None)` for a blank line.
+pub fn decode_line(line: &[u8]) -> Result<Option<Event>, LineDecodeError> {
+    let line = line.strip_suffix(b"\r").unwrap_or(line);
+    if line.iter().all(u8::is_ascii_whitespace) {
+        return Ok(None);
     }
-
-    /// Decodes `line` (without its newline).
-    pub fn decode(&mut self, line: &mut [u8]) -> Result<Option<Event>, LineDecodeError> {
-        let line = line.strip_suffix(b"\r").unwrap_or(line);
-        if line.iter().all(u8::is_ascii_whitespace) {
-            return Ok(None);
-        }
-        // Validating UTF-8 once up front is cheaper than serde_json checking each string.
-        let text = std::str::from_utf8(line).map_err(|e| LineDecodeError::Invalid(format!("not UTF-8: {e}")))?;
-        match serde_json::from_str::<Event>(text) {
-            Ok(event) => check_version(event),
-            Err(e) => {
-                // A newer schema may not even parse as today's events: look at `v` alone so
-                // the operator is told to upgrade rather than that the journal is corrupt.
-                #[derive(serde::Deserialize)]
-                struct VersionOnly {
-                    v: u32,
-                }
-                match serde_json::from_str::<VersionOnly>(text) {
-                    Ok(VersionOnly { v }) if v > SCHEMA_VERSION => Err(LineDecodeError::NewerSchema(v)),
-                    _ => Err(LineDecodeError::Invalid(e.to_string())),
-                }
+    // Validating UTF-8 once up front is cheaper than serde_json checking each string.
+    let text = std::str::from_utf8(line).map_err(|e| LineDecodeError::Invalid(format!("not UTF-8: {e}")))?;
+    match serde_json::from_str::<Event>(text) {
+        Ok(event) => check_version(event),
+        Err(e) => {
+            // A newer schema may not even parse as today's events: look at `v` alone so
+            // the operator is told to upgrade rather than that the journal is corrupt.
+            #[derive(serde::Deserialize)]
+            struct VersionOnly {
+                v: u32,
+            }
+            match serde_json::from_str::<VersionOnly>(text) {
+                Ok(VersionOnly { v }) if v > SCHEMA_VERSION => Err(LineDecodeError::NewerSchema(v)),
+                _ => Err(LineDecodeError::Invalid(e.to_string())),
             }
         }
     }
@@ -143,7 +128,6 @@ pub enum LineDecodeError {
 /// A trailing line without newline is left unconsumed and measured in `partial_tail`.
 pub fn scan_into<R: BufRead>(r: &mut R, path: &Path, scan: &mut Scan) -> Result<(), JournalError> {
     let mut buf = Vec::with_capacity(512);
-    let mut decoder = Decoder::new();
     scan.partial_tail = 0;
     loop {
         let raw = next_line(r, &mut buf, MAX_LINE_BYTES).map_err(|e| JournalError::io(path, e))?;
@@ -160,7 +144,7 @@ pub fn scan_into<R: BufRead>(r: &mut R, path: &Path, scan: &mut Scan) -> Result<
             }
             RawLine::Complete(n) => {
                 scan.lines += 1;
-                match decoder.decode(&mut buf) {
+                match decode_line(&buf) {
                     Ok(Some(event)) => scan.events.push(event),
                     Ok(None) => {}
                     Err(LineDecodeError::NewerSchema(v)) => {
@@ -174,5 +158,58 @@ pub fn scan_into<R: BufRead>(r: &mut R, path: &Path, scan: &mut Scan) -> Result<
             }
         };
         scan.end_offset += consumed as u64;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::journal::EventBody;
+
+    fn journal_bytes() -> Vec<u8> {
+        let mut bytes = Vec::new();
+        for i in 0..40 {
+            let event = Event::new("alice@bastion1", EventBody::NoteAdded { text: format!("note {i} ✓ \"quoted\"") });
+            serde_json::to_writer(&mut bytes, &event).unwrap();
+            bytes.extend_from_slice(if i % 3 == 0 { b"\r\n" } else { b"\n" });
+            match i {
+                5 => bytes.extend_from_slice(b"   \n"),
+                9 => bytes.extend_from_slice(b"{\"v\":1,\"kind\":\"nonsense\"}\n"),
+                17 => bytes
+                    .extend_from_slice(&[b'x'; MAX_LINE_BYTES + 3].iter().chain(b"\n").copied().collect::<Vec<_>>()),
+                _ => {}
+            }
+        }
+        bytes.extend_from_slice(b"{\"v\":1,\"id\":\"torn");
+        bytes
+    }
+
+    /// Lines are read in place from the reader's buffer when they fit and gathered across
+    /// refills when they do not; both ways must give the same scan, whatever the buffer size.
+    #[test]
+    fn the_scan_does_not_depend_on_where_buffer_refills_fall() {
+        let bytes = journal_bytes();
+        let scan_with = |capacity: usize| {
+            let mut scan = Scan::default();
+            let mut reader = io::BufReader::with_capacity(capacity, &bytes[..]);
+            scan_into(&mut reader, Path::new("j.jsonl"), &mut scan).unwrap();
+            scan
+        };
+        let reference = scan_with(4 << 20);
+        assert_eq!(reference.events.len(), 40);
+        assert_eq!(reference.problems.iter().map(|p| p.line).collect::<Vec<_>>(), vec![12, 21]);
+        assert_eq!(reference.problems[1].kind, ProblemKind::TooLong { bytes: MAX_LINE_BYTES + 3 });
+        assert_eq!(reference.partial_tail, b"{\"v\":1,\"id\":\"torn".len());
+        assert_eq!(reference.end_offset as usize, bytes.len() - reference.partial_tail);
+        for capacity in [1, 2, 7, 64, 333, 4096, MAX_LINE_BYTES] {
+            let scan = scan_with(capacity);
+            assert_eq!(scan.events, reference.events, "buffer of {capacity} bytes");
+            assert_eq!(scan.problems, reference.problems, "buffer of {capacity} bytes");
+            assert_eq!(
+                (scan.lines, scan.end_offset, scan.partial_tail),
+                (reference.lines, reference.end_offset, reference.partial_tail),
+                "buffer of {capacity} bytes"
+            );
+        }
     }
 }

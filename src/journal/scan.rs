@@ -1,0 +1,239 @@
+//! Reading a stretch of the journal file, on every core when it is long.
+//!
+//! Lines are independent, so a long stretch (the replay at start-up, the moment an operator
+//! waits for the screen) is cut at line boundaries and each part decoded on its own thread;
+//! the parts are then joined in file order, with line numbers as a serial read gives them.
+
+use std::fs::File;
+use std::io::{self, BufReader, Read};
+use std::num::NonZero;
+use std::ops::Range;
+use std::os::unix::fs::FileExt;
+use std::path::Path;
+
+use super::JournalError;
+use super::reader::{LineProblem, Scan, scan_into};
+
+/// Below this many bytes one thread is quicker than starting others (about 20,000 events).
+const PARALLEL_MIN_BYTES: u64 = 4 << 20;
+/// Enough to use a bastion host's cores without a thread per core on a large server.
+const MAX_PARTS: usize = 8;
+/// Journal lines are 150–300 bytes. Reserving for lines a little shorter allocates the event
+/// vector once; what it over-reserves is address space that is never touched.
+const SHORT_LINE_BYTES: u64 = 128;
+const READ_BUFFER_BYTES: usize = 256 * 1024;
+
+/// Reads the complete lines between `scan.end_offset` and the file's current end into `scan`.
+pub fn scan_file(path: &Path, file: &File, scan: Scan) -> Result<Scan, JournalError> {
+    let end = file.metadata().map_err(|e| JournalError::io(path, e))?.len();
+    let parts = if end.saturating_sub(scan.end_offset) < PARALLEL_MIN_BYTES {
+        1
+    } else {
+        std::thread::available_parallelism().map_or(1, NonZero::get).min(MAX_PARTS)
+    };
+    scan_in_parts(path, file, scan, end, parts)
+}
+
+fn scan_in_parts(path: &Path, file: &File, mut scan: Scan, end: u64, parts: usize) -> Result<Scan, JournalError> {
+    let start = scan.end_offset.min(end);
+    scan.events.reserve(usize::try_from((end - start) / SHORT_LINE_BYTES).unwrap_or(0));
+    let bounds = line_aligned_bounds(file, start..end, parts).map_err(|e| JournalError::io(path, e))?;
+    let (first, rest) = bounds.split_first().expect("at least one part");
+    let (first, rest) = std::thread::scope(|threads| {
+        let workers: Vec<_> = rest
+            .iter()
+            .map(|range| {
+                let range = range.clone();
+                threads.spawn(move || {
+                    let mut part = Scan { end_offset: range.start, ..Scan::default() };
+                    part.events.reserve(usize::try_from((range.end - range.start) / SHORT_LINE_BYTES).unwrap_or(0));
+                    scan_range(path, file, range, &mut part).map(|()| part)
+                })
+            })
+            .collect();
+        let first = scan_range(path, file, first.clone(), &mut scan);
+        let rest: Vec<_> =
+            workers.into_iter().map(|w| w.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic))).collect();
+        (first, rest)
+    });
+    first?;
+    for part in rest {
+        match part {
+            Ok(part) => scan.join(part),
+            // The part counted lines from its own start.
+            Err(JournalError::NewerSchema { path, line, found }) => {
+                return Err(JournalError::NewerSchema { path, line: scan.lines + line, found });
+            }
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(scan)
+}
+
+fn scan_range(path: &Path, file: &File, range: Range<u64>, scan: &mut Scan) -> Result<(), JournalError> {
+    let mut reader = BufReader::with_capacity(READ_BUFFER_BYTES, RangeReader { file, range });
+    scan_into(&mut reader, path, scan)
+}
+
+impl Scan {
+    /// Appends the scan of the stretch that follows this one, renumbering its lines.
+    fn join(&mut self, mut next: Scan) {
+        let base = self.lines;
+        self.problems.extend(next.problems.into_iter().map(|p| LineProblem { line: p.line + base, ..p }));
+        self.events.append(&mut next.events);
+        self.lines += next.lines;
+        self.end_offset = next.end_offset;
+        self.partial_tail = next.partial_tail;
+    }
+}
+
+/// Cuts `range` into at most `parts` non-empty ranges, each starting at the start of a line.
+fn line_aligned_bounds(file: &File, range: Range<u64>, parts: usize) -> io::Result<Vec<Range<u64>>> {
+    let mut starts = vec![range.start];
+    for k in 1..parts as u64 {
+        let target = range.start + (range.end - range.start) * k / parts as u64;
+        let from = target.max(*starts.last().expect("non-empty"));
+        let start = next_line_start(file, from, range.end)?;
+        if start < range.end && start > *starts.last().expect("non-empty") {
+            starts.push(start);
+        }
+    }
+    let ends = starts.iter().skip(1).copied().chain([range.end]);
+    Ok(starts.iter().zip(ends).map(|(&s, e)| s..e).collect())
+}
+
+/// The offset just past the first newline at or after `from`, or `end` if there is none.
+fn next_line_start(file: &File, from: u64, end: u64) -> io::Result<u64> {
+    let mut block = vec![0u8; 64 * 1024];
+    let mut pos = from;
+    while pos < end {
+        let want = block.len().min(usize::try_from(end - pos).unwrap_or(usize::MAX));
+        let n = file.read_at(&mut block[..want], pos)?;
+        if n == 0 {
+            break;
+        }
+        if let Some(i) = memchr::memchr(b'\n', &block[..n]) {
+            return Ok(pos + i as u64 + 1);
+        }
+        pos += n as u64;
+    }
+    Ok(end)
+}
+
+/// Reads one byte range of a file with positioned reads, so parts can be read at once from
+/// one descriptor (a cloned descriptor would share, and race on, the file offset).
+struct RangeReader<'a> {
+    file: &'a File,
+    range: Range<u64>,
+}
+
+impl Read for RangeReader<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let left = usize::try_from(self.range.end.saturating_sub(self.range.start)).unwrap_or(usize::MAX);
+        let want = buf.len().min(left);
+        if want == 0 {
+            return Ok(0);
+        }
+        let n = self.file.read_at(&mut buf[..want], self.range.start)?;
+        self.range.start += n as u64;
+        Ok(n)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io::Write;
+
+    use super::*;
+    use crate::journal::reader::{MAX_LINE_BYTES, ProblemKind};
+    use crate::journal::{Event, EventBody};
+
+    /// A journal with the damage a real one collects: blank, corrupt, oversized and torn lines.
+    fn damaged_journal(dir: &Path, events: usize) -> std::path::PathBuf {
+        let path = dir.join("journal.jsonl");
+        let mut out = io::BufWriter::new(File::create(&path).unwrap());
+        for i in 0..events {
+            let event = Event::new("alice@bastion1", EventBody::NoteAdded { text: format!("note {i}") });
+            serde_json::to_writer(&mut out, &event).unwrap();
+            out.write_all(b"\n").unwrap();
+            match i % 97 {
+                3 => out.write_all(b"\n").unwrap(),
+                50 => out.write_all(b"{\"v\":1,\"kind\":\"no such kind\"}\n").unwrap(),
+                _ => {}
+            }
+            if i == events / 2 {
+                out.write_all(&vec![b'x'; MAX_LINE_BYTES + 10]).unwrap();
+                out.write_all(b"\n").unwrap();
+            }
+        }
+        out.write_all(b"{\"v\":1,\"id\":\"torn").unwrap();
+        out.flush().unwrap();
+        path
+    }
+
+    fn scan_with(path: &Path, parts: usize) -> Result<Scan, JournalError> {
+        let file = File::open(path).unwrap();
+        let end = file.metadata().unwrap().len();
+        scan_in_parts(path, &file, Scan::default(), end, parts)
+    }
+
+    #[test]
+    fn a_scan_in_parts_equals_a_serial_scan() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = damaged_journal(dir.path(), 3_000);
+        let serial = scan_with(&path, 1).unwrap();
+        assert_eq!(serial.events.len(), 3_000);
+        assert!(serial.problems.iter().any(|p| matches!(p.kind, ProblemKind::TooLong { .. })));
+        assert!(serial.problems.iter().filter(|p| matches!(p.kind, ProblemKind::Corrupt { .. })).count() > 20);
+        assert!(serial.partial_tail > 0);
+        for parts in [2, 3, 5, 8, 5_000] {
+            let parallel = scan_with(&path, parts).unwrap();
+            assert_eq!(parallel.events, serial.events, "{parts} parts");
+            assert_eq!(parallel.problems, serial.problems, "{parts} parts");
+            assert_eq!(
+                (parallel.lines, parallel.end_offset, parallel.partial_tail),
+                (serial.lines, serial.end_offset, serial.partial_tail),
+                "{parts} parts"
+            );
+        }
+    }
+
+    #[test]
+    fn a_follower_continues_where_a_scan_in_parts_stopped() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = damaged_journal(dir.path(), 500);
+        let whole = scan_with(&path, 1).unwrap();
+        let file = File::open(&path).unwrap();
+        let half = whole.end_offset / 2;
+        let first = scan_in_parts(&path, &file, Scan::default(), half, 3).unwrap();
+        let rest = Scan { events: Vec::new(), problems: Vec::new(), ..first };
+        let rest = scan_in_parts(&path, &file, rest, whole.end_offset + whole.partial_tail as u64, 4).unwrap();
+        assert_eq!(rest.lines, whole.lines);
+        assert_eq!(rest.end_offset, whole.end_offset);
+        assert_eq!(rest.problems.last(), whole.problems.last());
+        assert_eq!(first.events.len() + rest.events.len(), whole.events.len());
+    }
+
+    #[test]
+    fn a_newer_schema_in_a_later_part_names_its_line_in_the_whole_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("journal.jsonl");
+        let mut out = io::BufWriter::new(File::create(&path).unwrap());
+        for i in 0..1_000 {
+            let event = Event::new("alice@bastion1", EventBody::NoteAdded { text: format!("note {i}") });
+            serde_json::to_writer(&mut out, &event).unwrap();
+            out.write_all(b"\n").unwrap();
+        }
+        out.write_all(b"{\"v\":9,\"id\":\"x\",\"kind\":\"from_the_future\"}\n").unwrap();
+        out.flush().unwrap();
+        drop(out);
+        for parts in [1, 2, 4] {
+            match scan_with(&path, parts) {
+                Err(JournalError::NewerSchema { line, found, .. }) => {
+                    assert_eq!((line, found), (1_001, 9), "{parts} parts")
+                }
+                other => panic!("{parts} parts: expected a newer-schema error, got {other:?}"),
+            }
+        }
+    }
+}
