@@ -111,6 +111,76 @@ fn sighup_and_sigterm_flush_the_draft_and_the_journal_and_restore_the_terminal()
     }
 }
 
+/// An SSH session that drops takes the terminal with it. warroom must notice and leave (its
+/// poller lock freed for another operator), not spin on a dead terminal: crossterm's reader
+/// retries a read that returns 0 forever, which once held a core and the lock until killed.
+#[test]
+fn a_vanished_terminal_ends_warroom_instead_of_spinning() {
+    for round in 0..9u64 {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("warroom.toml"), "[incident]\ntitle = \"t\"\n").unwrap();
+        let warroom = format!("HOME={0} exec {BIN} -c warroom.toml -j j.jsonl --as tester", dir.path().display());
+        let find = || support::proc::pid_of(&format!("{BIN} -c warroom.toml -j j.jsonl --as tester"));
+        let pid = if round % 3 == 0 {
+            // The terminal server goes away cleanly (tmux kill-server, sshd closing a session).
+            let Some(t) = Tmux::start(100, 30, &warroom, dir.path()) else { return };
+            t.wait_for("1 Checks", Duration::from_secs(10));
+            let pid = find();
+            std::thread::sleep(Duration::from_millis(97 * round));
+            drop(t);
+            pid
+        } else {
+            // The terminal's owner is killed outright, just after the first frame; in every
+            // other such round warroom runs in a session of its own, so the terminal is not its
+            // controlling terminal and no SIGHUP comes: only the input stream can tell.
+            let command = if round % 3 == 1 {
+                warroom.clone()
+            } else {
+                format!("setsid -w env HOME={0} {BIN} -c warroom.toml -j j.jsonl --as tester", dir.path().display())
+            };
+            let mut script = std::process::Command::new("script")
+                .args(["-qfec", &format!("stty rows 30 cols 100; {command}"), "/dev/null"])
+                .current_dir(dir.path())
+                .env("TERM", "xterm-256color")
+                .stdin(std::process::Stdio::piped())
+                .stdout(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::null())
+                .spawn()
+                .unwrap();
+            let mut out = script.stdout.take().unwrap();
+            let (mut seen, mut buf) = (Vec::new(), [0u8; 4096]);
+            while !seen.windows(8).any(|w| w == b"\x1b[?2026h") {
+                use std::io::Read;
+                let n = out.read(&mut buf).unwrap();
+                assert!(n > 0, "warroom exited before drawing: {}", String::from_utf8_lossy(&seen));
+                seen.extend_from_slice(&buf[..n]);
+            }
+            let pid = find();
+            std::thread::sleep(Duration::from_millis(13 * round));
+            script.kill().unwrap();
+            script.wait().unwrap();
+            pid
+        };
+        let deadline = Instant::now() + Duration::from_secs(5);
+        // SAFETY: kill(pid, 0) only probes whether the process exists.
+        while unsafe { libc::kill(pid as i32, 0) } == 0 {
+            if Instant::now() > deadline {
+                let cpu = support::proc::cpu_ticks(pid);
+                // SAFETY: plain kill(2) on the warroom process this test started.
+                unsafe { libc::kill(pid as i32, libc::SIGKILL) };
+                panic!("round {round}: warroom outlived its terminal by 5 s (CPU ticks so far: {cpu:?})");
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let scan = Journal::read(dir.path().join("j.jsonl")).unwrap();
+        assert!(scan.problems.is_empty() && scan.torn_tail().is_none());
+        assert!(
+            matches!(scan.events.last().unwrap().body, EventBody::OperatorLeft {}),
+            "round {round}: the departure was not recorded"
+        );
+    }
+}
+
 #[test]
 fn sigkill_loses_nothing_that_was_shown_as_saved() {
     let dir = tempfile::tempdir().unwrap();

@@ -6,6 +6,7 @@
 
 pub mod app;
 pub mod draw;
+mod input;
 pub mod keys;
 pub mod terminal;
 pub mod theme;
@@ -15,12 +16,12 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
-use crossterm::event::{Event as TermEvent, EventStream, KeyEventKind};
-use futures::StreamExt;
+use crossterm::event::{Event as TermEvent, KeyEventKind};
 use tokio::signal::unix::{SignalKind, signal};
 use tokio::sync::mpsc;
 
 pub use app::{App, CheckRow, Clock, Effect, Overlay, Pane};
+use input::Input;
 pub use keys::KeyMap;
 pub use theme::Theme;
 
@@ -253,7 +254,7 @@ async fn event_loop(
         app.flash = Some("another warroom probes the checks for this journal; this one follows it".into());
     }
     let mut term = terminal::enter()?;
-    let mut keys = EventStream::new();
+    let mut keys = input::spawn()?;
     let mut clock = tokio::time::interval(Duration::from_secs(1));
     clock.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
     // Other operators' entries: a cheap size check four times a second, a read only on growth.
@@ -265,6 +266,8 @@ async fn event_loop(
     let mut unpublished = false;
     let mut sigterm = signal(SignalKind::terminate())?;
     let mut sighup = signal(SignalKind::hangup())?;
+    // Input comes from its own thread, which does not see resizes: redraw on SIGWINCH here.
+    let mut resized = signal(SignalKind::window_change())?;
     let mut dirty = true;
     let mut drill_ended = false;
     let outcome: anyhow::Result<()> = loop {
@@ -285,23 +288,25 @@ async fn event_loop(
         // draws at once.
         let mut urgent = true;
         tokio::select! {
-            ev = keys.next() => match ev {
-                Some(Ok(TermEvent::Key(k))) if k.kind != KeyEventKind::Release => {
+            input = keys.recv() => match input {
+                Some(Input::Event(TermEvent::Key(k))) if k.kind != KeyEventKind::Release => {
                     let handled = replayer.as_mut().is_some_and(|r| replay_key(r, &mut app, k));
                     if !handled {
                         effects.extend(app.on_key(k));
                     }
                 }
-                Some(Ok(TermEvent::Mouse(m))) => effects.extend(app.on_mouse(m)),
-                Some(Ok(TermEvent::Paste(text))) if app.editing => {
+                Some(Input::Event(TermEvent::Mouse(m))) => effects.extend(app.on_mouse(m)),
+                Some(Input::Event(TermEvent::Paste(text))) if app.editing => {
                     app.notes.insert_str(&text);
                     effects.push(Effect::SaveDraft(app.draft()));
                 }
-                Some(Ok(TermEvent::Resize(..))) => {}
-                Some(Ok(_)) => continue,
-                Some(Err(e)) => break Err(e.into()),
-                None => break Ok(()),
+                Some(Input::Event(TermEvent::Resize(..))) => {}
+                Some(Input::Event(_)) => continue,
+                // Nobody is left to see the screen: leave as on SIGHUP.
+                Some(Input::HungUp) | None => break Ok(()),
+                Some(Input::Failed(why)) => break Err(anyhow::anyhow!(why)),
             },
+            _ = resized.recv() => {}
             Some(event) = results.recv() => {
                 urgent = !matches!(event, MonitorEvent::Sample { .. });
                 unpublished = true;
