@@ -9,39 +9,11 @@ use chrono::{DateTime, Duration, Utc};
 
 use crate::journal::{Audience, CheckState, Event, EventBody, Milestone, Mode, Status};
 
-/// One entry of the timeline: the event plus what later events said about it.
-#[derive(Debug, Clone, PartialEq)]
-pub struct TimelineEntry {
-    pub event: Event,
-    /// Boxed: few events are pinned or corrected, and inline these fields cost ~70 bytes for
-    /// every event (7 MiB of a 100,000-event journal).
-    annotations: Option<Box<Annotations>>,
-}
-
+/// What later events said about an earlier one.
 #[derive(Debug, Clone, PartialEq, Default)]
 struct Annotations {
     pinned_by: Option<(String, DateTime<Utc>)>,
     corrections: Vec<String>,
-}
-
-impl TimelineEntry {
-    fn new(event: Event) -> Self {
-        TimelineEntry { event, annotations: None }
-    }
-
-    /// Pinned as a key event: by whom, when.
-    pub fn pinned_by(&self) -> Option<&(String, DateTime<Utc>)> {
-        self.annotations.as_ref()?.pinned_by.as_ref()
-    }
-
-    /// Ids of the corrections that refer to this event, in order.
-    pub fn corrections(&self) -> &[String] {
-        self.annotations.as_ref().map_or(&[], |a| &a.corrections)
-    }
-
-    fn annotations(&mut self) -> &mut Annotations {
-        self.annotations.get_or_insert_with(Default::default)
-    }
 }
 
 /// The current state of one check, as recorded in the journal.
@@ -106,7 +78,12 @@ pub struct Incident {
     pub handovers: Vec<Handover>,
     pub checks: BTreeMap<String, CheckStatus>,
     pub checklist: BTreeMap<String, ChecklistMark>,
-    pub timeline: Vec<TimelineEntry>,
+    /// Every event, in journal order, unchanged.
+    pub timeline: Vec<Event>,
+    /// Pins and corrections by timeline position. Kept beside the timeline rather than in it,
+    /// so the decoded events become the timeline as they are: a replay's vector is adopted,
+    /// not copied into a second one (17 MiB for 100,000 events).
+    annotations: BTreeMap<usize, Annotations>,
     /// Last successfully sent message per audience.
     pub last_message: HashMap<Audience, DateTime<Utc>>,
     /// Operators present now (joined and not yet left), with join time.
@@ -119,20 +96,27 @@ pub struct Incident {
 }
 
 impl Incident {
-    /// Folds a whole sequence of events.
-    pub fn from_events<I: IntoIterator<Item = Event>>(events: I) -> Self {
-        let events = events.into_iter();
+    /// Folds a whole sequence of events; the vector becomes the timeline.
+    pub fn from_events(events: Vec<Event>) -> Self {
         let mut incident = Incident::default();
-        // One allocation of the right size instead of doubling (and copying) its way there.
-        incident.timeline.reserve(events.size_hint().0);
-        for event in events {
-            incident.apply(event);
+        for i in 0..events.len() {
+            incident.absorb(&events, i);
         }
+        incident.timeline = events;
         incident
     }
 
     /// Applies one event. Events arrive in journal order.
     pub fn apply(&mut self, event: Event) {
+        let mut timeline = std::mem::take(&mut self.timeline);
+        timeline.push(event);
+        self.absorb(&timeline, timeline.len() - 1);
+        self.timeline = timeline;
+    }
+
+    /// Folds `timeline[i]` into the state; `timeline[..i]` are the events before it.
+    fn absorb(&mut self, timeline: &[Event], i: usize) {
+        let event = &timeline[i];
         let ts = event.ts;
         let author = &event.author;
         match &event.body {
@@ -190,8 +174,8 @@ impl Incident {
             }
             EventBody::NoteAdded { .. } => {}
             EventBody::EventPinned { event: target } => {
-                if let Some(i) = self.position(target) {
-                    self.timeline[i].annotations().pinned_by = Some((author.clone(), ts));
+                if let Some(at) = self.position(&timeline[..i], target) {
+                    self.annotations.entry(at).or_default().pinned_by = Some((author.clone(), ts));
                 }
             }
             EventBody::ChecklistItemDone { item } => {
@@ -229,12 +213,11 @@ impl Incident {
                 }
             }
             EventBody::Correction { event: target, .. } => {
-                if let Some(i) = self.position(target) {
-                    self.timeline[i].annotations().corrections.push(event.id.clone());
+                if let Some(at) = self.position(&timeline[..i], target) {
+                    self.annotations.entry(at).or_default().corrections.push(event.id.clone());
                 }
             }
         }
-        self.timeline.push(TimelineEntry::new(event));
     }
 
     /// Time since the incident opened (until it was resolved), or `None` before it opened.
@@ -273,26 +256,41 @@ impl Incident {
         failing
     }
 
-    /// Timeline position of an event id, indexing whatever arrived since the last look-up.
-    fn position(&mut self, id: &str) -> Option<usize> {
-        for (i, entry) in self.timeline.iter().enumerate().skip(self.indexed) {
-            self.index.insert(entry.event.id.clone(), i);
+    /// Position of an event id in `earlier`, indexing whatever arrived since the last look-up.
+    fn position(&mut self, earlier: &[Event], id: &str) -> Option<usize> {
+        for (i, event) in earlier.iter().enumerate().skip(self.indexed) {
+            self.index.insert(event.id.clone(), i);
         }
-        self.indexed = self.timeline.len();
+        self.indexed = self.indexed.max(earlier.len());
         self.index.get(id).copied()
     }
 
-    /// Looks up an event by id.
-    pub fn event(&self, id: &str) -> Option<&TimelineEntry> {
+    /// Timeline position of an event, by id.
+    pub fn find(&self, id: &str) -> Option<usize> {
         match self.index.get(id) {
-            Some(&i) => self.timeline.get(i),
-            None => self.timeline[self.indexed.min(self.timeline.len())..].iter().find(|e| e.event.id == id),
+            Some(&i) => Some(i),
+            None => self.timeline.iter().skip(self.indexed).position(|e| e.id == id).map(|i| i + self.indexed),
         }
     }
 
-    /// Key (pinned) events, in timeline order.
-    pub fn key_events(&self) -> impl Iterator<Item = &TimelineEntry> {
-        self.timeline.iter().filter(|e| e.pinned_by().is_some())
+    /// An event, by id.
+    pub fn event(&self, id: &str) -> Option<&Event> {
+        self.find(id).map(|i| &self.timeline[i])
+    }
+
+    /// Pinned as a key event: by whom, when (`i` is a timeline position).
+    pub fn pinned_by(&self, i: usize) -> Option<&(String, DateTime<Utc>)> {
+        self.annotations.get(&i)?.pinned_by.as_ref()
+    }
+
+    /// Ids of the corrections that refer to the event at timeline position `i`, in order.
+    pub fn corrections(&self, i: usize) -> &[String] {
+        self.annotations.get(&i).map_or(&[], |a| &a.corrections)
+    }
+
+    /// Key (pinned) events with their timeline positions, in timeline order.
+    pub fn key_events(&self) -> impl Iterator<Item = (usize, &Event)> {
+        self.annotations.iter().filter(|(_, a)| a.pinned_by.is_some()).map(|(&i, _)| (i, &self.timeline[i]))
     }
 }
 
@@ -311,6 +309,7 @@ impl PartialEq for Incident {
             && self.checks == o.checks
             && self.checklist == o.checklist
             && self.timeline == o.timeline
+            && self.annotations == o.annotations
             && self.last_message == o.last_message
             && self.operators == o.operators
             && self.drill == o.drill
@@ -490,13 +489,20 @@ mod tests {
         let fix = ev(30, "a@h", B::Correction { event: id.clone(), text: "it was 02:15".into() });
         let fix_id = fix.id.clone();
         let i = Incident::from_events(vec![opened(), note, pin, fix]);
-        let entry = i.event(&id).unwrap();
-        assert_eq!(entry.pinned_by(), Some(&("b@h".to_string(), t(20))));
-        assert_eq!(entry.corrections(), &[fix_id][..]);
-        assert_eq!(i.key_events().count(), 1);
+        let at = i.find(&id).unwrap();
+        assert_eq!(at, 1);
+        assert_eq!(i.pinned_by(at), Some(&("b@h".to_string(), t(20))));
+        assert_eq!(i.corrections(at), &[fix_id][..]);
+        assert_eq!(i.key_events().map(|(k, _)| k).collect::<Vec<_>>(), vec![1]);
         // The original is never changed, only annotated.
-        assert!(matches!(&entry.event.body, B::NoteAdded { text } if text == "relay restarted at 02:10"));
+        assert!(matches!(&i.event(&id).unwrap().body, B::NoteAdded { text } if text == "relay restarted at 02:10"));
         assert_eq!(i.timeline.len(), 4);
+        // Applied one at a time, the same fold.
+        let mut live = Incident::default();
+        for e in i.timeline.clone() {
+            live.apply(e);
+        }
+        assert_eq!(live, i);
     }
 
     #[test]

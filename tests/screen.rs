@@ -361,7 +361,7 @@ fn status_severity_ack_and_pin_are_journal_events() {
     );
     key(&mut app, KeyCode::Char('2'));
     let e = key(&mut app, KeyCode::Char('*'));
-    let newest = app.incident.timeline.last().unwrap().event.id.clone();
+    let newest = app.incident.timeline.last().unwrap().id.clone();
     assert_eq!(e, vec![Effect::Append(vec![EventBody::EventPinned { event: newest }])]);
 }
 

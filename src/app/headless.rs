@@ -57,7 +57,7 @@ pub fn run(global: &GlobalArgs) -> anyhow::Result<ExitCode> {
                     if let Some(l) = monitor::election::try_acquire(journal.path())? {
                         // Start from what the journal says now, so nothing is recorded twice.
                         scan = journal.read_from(scan)?;
-                        let incident = Incident::from_events(scan.events.iter().cloned());
+                        let incident = Incident::from_events(scan.events.clone());
                         let opts = monitor::Options { max_concurrent: config.max_concurrent_probes, canary: config.canary.clone() };
                         let (control, rx) = monitor::spawn(config.checks.clone(), &recorder::recorded_states(&incident), opts, Prober::new());
                         _control = Some(control);

@@ -65,7 +65,7 @@ pub fn applies_since(item: &Item, incident: &Incident) -> Option<DateTime<Utc>> 
     }
     let (mut severity, mut status) = (None, Status::Investigating);
     for entry in &incident.timeline {
-        match &entry.event.body {
+        match &entry.body {
             EventBody::IncidentOpened { severity: s, .. } | EventBody::SeverityChanged { severity: s } => {
                 severity = Some(*s)
             }
@@ -73,7 +73,7 @@ pub fn applies_since(item: &Item, incident: &Incident) -> Option<DateTime<Utc>> 
             _ => continue,
         }
         if item.when.iter().all(|c| c.holds(severity, status)) {
-            return Some(entry.event.ts.max(opened));
+            return Some(entry.ts.max(opened));
         }
     }
     None

@@ -66,12 +66,12 @@ pub fn score(scenario: &Scenario, incident: &Incident, checklist: Option<&Checkl
     let end = ended.unwrap_or(now);
     let mut faults = Vec::new();
     for entry in &incident.timeline {
-        let e = &entry.event;
+        let e = entry;
         if let EventBody::CheckChanged { check, to, .. } = &e.body
             && matches!(to, CheckState::Down | CheckState::Degraded)
             && e.author == DRILL_AUTHOR
         {
-            let ack = incident.timeline.iter().map(|x| &x.event).find(|x| {
+            let ack = incident.timeline.iter().find(|x| {
                 x.ts >= e.ts
                     && matches!(&x.body, EventBody::MilestoneReached { milestone: Milestone::Acknowledged, check: Some(c), .. } if c == check)
             });
@@ -85,7 +85,7 @@ pub fn score(scenario: &Scenario, incident: &Incident, checklist: Option<&Checkl
     }
     let acks: Vec<f64> = faults.iter().filter_map(|f| f.acknowledged_after_s).collect();
     let first_message = |audience: Audience| {
-        incident.timeline.iter().map(|x| &x.event).find_map(|x| match &x.body {
+        incident.timeline.iter().find_map(|x| match &x.body {
             EventBody::MessageSent { audience: a, error: None, .. } if *a == audience => Some(secs(started, x.ts)),
             _ => None,
         })
@@ -106,7 +106,7 @@ pub fn score(scenario: &Scenario, incident: &Incident, checklist: Option<&Checkl
     let notes = incident
         .timeline
         .iter()
-        .filter(|x| matches!(x.event.body, EventBody::NoteAdded { .. }) && !x.event.author.ends_with("(drill)"))
+        .filter(|x| matches!(x.body, EventBody::NoteAdded { .. }) && !x.author.ends_with("(drill)"))
         .count();
     Scorecard {
         scenario: scenario.name.clone(),

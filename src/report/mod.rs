@@ -124,18 +124,19 @@ fn secs(a: DateTime<Utc>, b: DateTime<Utc>) -> i64 {
 pub fn build(incident: &Incident, checklist: Option<&Checklist>) -> Report {
     let started = incident.opened_at;
     let ended = incident.milestone(Milestone::Resolved).or_else(|| {
-        incident.timeline.iter().find_map(|e| match e.event.body {
-            EventBody::StatusChanged { status: Status::Resolved } => Some(e.event.ts),
+        incident.timeline.iter().find_map(|e| match e.body {
+            EventBody::StatusChanged { status: Status::Resolved } => Some(e.ts),
             _ => None,
         })
     });
-    let events = || incident.timeline.iter().map(|e| &e.event);
-    let line = |entry: &crate::incident::TimelineEntry| Line {
-        at: entry.event.ts,
-        author: entry.event.author.clone(),
-        kind: entry.event.kind(),
-        text: entry.event.summary(),
-        key: entry.pinned_by().is_some(),
+    let events = || incident.timeline.iter();
+    // `position` is the event's place in the timeline, where pins are recorded.
+    let line = |(position, event): (usize, &crate::journal::Event)| Line {
+        at: event.ts,
+        author: event.author.clone(),
+        kind: event.kind(),
+        text: event.summary(),
+        key: incident.pinned_by(position).is_some(),
     };
 
     let first = |pred: &dyn Fn(&EventBody) -> bool| events().find(|e| pred(&e.body)).map(|e| e.ts);
@@ -199,7 +200,7 @@ pub fn build(incident: &Incident, checklist: Option<&Checklist>) -> Report {
     }
 
     // Deadlines after this were never owed.
-    let end = ended.or_else(|| incident.timeline.last().map(|e| e.event.ts)).unwrap_or_else(Utc::now);
+    let end = ended.or_else(|| incident.timeline.last().map(|e| e.ts)).unwrap_or_else(Utc::now);
     let checklist = checklist.map(|c| {
         let items: Vec<ItemLine> = c
             .items
@@ -270,7 +271,8 @@ pub fn build(incident: &Incident, checklist: Option<&Checklist>) -> Report {
         notes: incident
             .timeline
             .iter()
-            .filter(|e| matches!(e.event.body, EventBody::NoteAdded { .. }))
+            .enumerate()
+            .filter(|(_, e)| matches!(e.body, EventBody::NoteAdded { .. }))
             .map(line)
             .collect(),
         checklist,
@@ -288,7 +290,7 @@ pub fn build(incident: &Incident, checklist: Option<&Checklist>) -> Report {
                 _ => None,
             })
             .collect(),
-        timeline: incident.timeline.iter().map(line).collect(),
+        timeline: incident.timeline.iter().enumerate().map(line).collect(),
     }
 }
 

@@ -72,12 +72,12 @@ pub fn build(incident: &Incident, components: &[String]) -> StatusPage {
     let mut updates: Vec<Update> = incident
         .timeline
         .iter()
-        .filter_map(|e| match &e.event.body {
+        .filter_map(|e| match &e.body {
             // A drill's simulated messages appear only on a drill's page, which says DRILL.
             EventBody::MessageSent { audience: Audience::Public, error: None, simulated, text, .. }
                 if !*simulated || incident.is_drill() =>
             {
-                Some(Update { at: e.event.ts, text: text.clone() })
+                Some(Update { at: e.ts, text: text.clone() })
             }
             _ => None,
         })
@@ -88,7 +88,7 @@ pub fn build(incident: &Incident, components: &[String]) -> StatusPage {
         drill: incident.is_drill(),
         incident_status: incident.status.as_str().into(),
         started: incident.opened_at,
-        as_of: incident.timeline.last().map(|e| e.event.ts),
+        as_of: incident.timeline.last().map(|e| e.ts),
         overall,
         components,
         updates,

@@ -361,8 +361,8 @@ impl App {
             self.filtered_upto = 0;
         }
         for i in self.filtered_upto..self.incident.timeline.len() {
-            let line = self.incident.timeline[i].event.summary().to_lowercase();
-            if line.contains(&needle) || self.incident.timeline[i].event.kind().contains(&needle) {
+            let line = self.incident.timeline[i].summary().to_lowercase();
+            if line.contains(&needle) || self.incident.timeline[i].kind().contains(&needle) {
                 self.filtered.push(i);
             }
         }
@@ -603,7 +603,7 @@ impl App {
             }
             Action::Pin if pane == Pane::Timeline => {
                 if let Some(i) = self.selected_event() {
-                    let id = self.incident.timeline[i].event.id.clone();
+                    let id = self.incident.timeline[i].id.clone();
                     return self.write(EventBody::EventPinned { event: id });
                 }
             }

@@ -461,17 +461,16 @@ fn draw_timeline(frame: &mut Frame, app: &App, area: Rect) {
     let items: Vec<ListItem> = app.filtered[offset..(offset + height).min(app.filtered.len())]
         .iter()
         .map(|&i| {
-            let entry = &app.incident.timeline[i];
-            let e = &entry.event;
+            let e = &app.incident.timeline[i];
             let who = e.author.split('@').next().unwrap_or(&e.author);
             let mut spans = vec![
                 Span::styled(format!("{} ", e.ts.with_timezone(&app.clock.offset).format("%H:%M:%S")), app.theme.muted),
-                Span::styled(if entry.pinned_by().is_some() { "★" } else { " " }, app.theme.accent),
+                Span::styled(if app.incident.pinned_by(i).is_some() { "★" } else { " " }, app.theme.accent),
                 Span::styled(format!("{} ", event_glyph(e)), event_style(app, e)),
                 Span::styled(e.summary(), event_style(app, e)),
                 Span::styled(format!("  — {}", sanitize_str(who, 16)), app.theme.muted),
             ];
-            if !entry.corrections().is_empty() {
+            if !app.incident.corrections(i).is_empty() {
                 spans.push(Span::styled(" (corrected)", app.theme.degraded));
             }
             let style = if Some(i) == selected && app.focus == Pane::Timeline && !app.follow {
@@ -648,8 +647,7 @@ fn draw_overlay(frame: &mut Frame, app: &App, overlay: &Overlay, body: Rect) {
             );
         }
         Overlay::EventDetail(i) => {
-            let Some(entry) = app.incident.timeline.get(*i) else { return };
-            let e = &entry.event;
+            let Some(e) = app.incident.timeline.get(*i) else { return };
             let mut lines = vec![
                 Line::from(format!(
                     "{}  {}  by {}",
@@ -665,15 +663,15 @@ fn draw_overlay(frame: &mut Frame, app: &App, overlay: &Overlay, body: Rect) {
                 _ => e.summary(),
             };
             lines.extend(full.lines().map(|l| Line::from(l.to_string())));
-            if let Some((who, at)) = entry.pinned_by() {
+            if let Some((who, at)) = app.incident.pinned_by(*i) {
                 lines.push(Line::from(""));
                 lines.push(Line::from(Span::styled(
                     format!("★ key event, pinned by {} at {}", sanitize_str(who, 30), at.format("%H:%M:%S")),
                     app.theme.accent,
                 )));
             }
-            for c in entry.corrections() {
-                if let Some(EventBody::Correction { text, .. }) = app.incident.event(c).map(|x| &x.event.body) {
+            for c in app.incident.corrections(*i) {
+                if let Some(EventBody::Correction { text, .. }) = app.incident.event(c).map(|x| &x.body) {
                     lines.push(Line::from(Span::styled(
                         format!("↺ corrected: {}", sanitize_str(text, 200)),
                         app.theme.degraded,

@@ -505,7 +505,7 @@ async fn end_drill(app: &mut App, live: &Live, drill: &DrillRun) -> String {
         app.write_error = Some(e);
     }
     let mut incident = app.incident.clone();
-    if !incident.timeline.iter().any(|t| t.event.id == ended.id) {
+    if !incident.timeline.iter().any(|t| t.id == ended.id) {
         incident.apply(ended);
     }
     let mut card = crate::drill::score(&drill.scenario, &incident, app.checklist.as_ref(), now);
@@ -513,8 +513,7 @@ async fn end_drill(app: &mut App, live: &Live, drill: &DrillRun) -> String {
     if let Some((prev_path, prev)) =
         path.parent().and_then(|dir| crate::drill::previous_run(dir, &drill.scenario.name, card.started, path))
     {
-        let prev_end =
-            prev.drill.as_ref().and_then(|d| d.ended).or(prev.timeline.last().map(|t| t.event.ts)).unwrap_or(now);
+        let prev_end = prev.drill.as_ref().and_then(|d| d.ended).or(prev.timeline.last().map(|t| t.ts)).unwrap_or(now);
         card.previous = Some(Box::new(crate::drill::score(&drill.scenario, &prev, app.checklist.as_ref(), prev_end)));
         card.previous_journal = Some(prev_path);
     }
