@@ -162,6 +162,20 @@ pub fn scan_into<R: BufRead>(r: &mut R, path: &Path, scan: &mut Scan) -> Result<
 }
 
 #[cfg(test)]
+impl Scan {
+    /// Panics, saying `context`, unless both scans read the same lines with the same outcome.
+    pub(super) fn assert_same(&self, expected: &Scan, context: &str) {
+        assert_eq!(self.events, expected.events, "{context}");
+        assert_eq!(self.problems, expected.problems, "{context}");
+        assert_eq!(
+            (self.lines, self.end_offset, self.partial_tail),
+            (expected.lines, expected.end_offset, expected.partial_tail),
+            "{context}"
+        );
+    }
+}
+
+#[cfg(test)]
 mod tests {
     use super::*;
     use crate::journal::EventBody;
@@ -202,14 +216,7 @@ mod tests {
         assert_eq!(reference.partial_tail, b"{\"v\":1,\"id\":\"torn".len());
         assert_eq!(reference.end_offset as usize, bytes.len() - reference.partial_tail);
         for capacity in [1, 2, 7, 64, 333, 4096, MAX_LINE_BYTES] {
-            let scan = scan_with(capacity);
-            assert_eq!(scan.events, reference.events, "buffer of {capacity} bytes");
-            assert_eq!(scan.problems, reference.problems, "buffer of {capacity} bytes");
-            assert_eq!(
-                (scan.lines, scan.end_offset, scan.partial_tail),
-                (reference.lines, reference.end_offset, reference.partial_tail),
-                "buffer of {capacity} bytes"
-            );
+            scan_with(capacity).assert_same(&reference, &format!("buffer of {capacity} bytes"));
         }
     }
 }
