@@ -119,8 +119,12 @@ fn a_vanished_terminal_ends_warroom_instead_of_spinning() {
     for round in 0..9u64 {
         let dir = tempfile::tempdir().unwrap();
         std::fs::write(dir.path().join("warroom.toml"), "[incident]\ntitle = \"t\"\n").unwrap();
-        let warroom = format!("HOME={0} exec {BIN} -c warroom.toml -j j.jsonl --as tester", dir.path().display());
-        let find = || support::proc::pid_of(&format!("{BIN} -c warroom.toml -j j.jsonl --as tester"));
+        // The journal's full path names this round's process alone: other tests of this file run
+        // warroom at the same time.
+        let journal = dir.path().join("vanished.jsonl");
+        let args = format!("-c warroom.toml -j {} --as tester", journal.display());
+        let warroom = format!("HOME={0} exec {BIN} {args}", dir.path().display());
+        let find = || support::proc::pid_of(&format!("{BIN} {args}"));
         let pid = if round % 3 == 0 {
             // The terminal server goes away cleanly (tmux kill-server, sshd closing a session).
             let Some(t) = Tmux::start(100, 30, &warroom, dir.path()) else { return };
@@ -136,7 +140,7 @@ fn a_vanished_terminal_ends_warroom_instead_of_spinning() {
             let command = if round % 3 == 1 {
                 warroom.clone()
             } else {
-                format!("setsid -w env HOME={0} {BIN} -c warroom.toml -j j.jsonl --as tester", dir.path().display())
+                format!("setsid -w env HOME={0} {BIN} {args}", dir.path().display())
             };
             let mut script = std::process::Command::new("script")
                 .args(["-qfec", &format!("stty rows 30 cols 100; {command}"), "/dev/null"])
@@ -172,11 +176,12 @@ fn a_vanished_terminal_ends_warroom_instead_of_spinning() {
             }
             std::thread::sleep(Duration::from_millis(50));
         }
-        let scan = Journal::read(dir.path().join("j.jsonl")).unwrap();
+        let scan = Journal::read(&journal).unwrap();
         assert!(scan.problems.is_empty() && scan.torn_tail().is_none());
         assert!(
             matches!(scan.events.last().unwrap().body, EventBody::OperatorLeft {}),
-            "round {round}: the departure was not recorded"
+            "round {round}: the departure was not recorded: {:?}",
+            scan.events.iter().map(|e| e.kind()).collect::<Vec<_>>()
         );
     }
 }
