@@ -9,9 +9,7 @@
 #[path = "../tests/support/mod.rs"]
 mod support;
 
-use std::io::Read;
 use std::path::Path;
-use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use chrono::{TimeZone, Utc};
@@ -52,36 +50,13 @@ fn percentile(mut v: Vec<f64>, p: f64) -> f64 {
     v[((v.len() - 1) as f64 * p).round() as usize]
 }
 
-/// Time from spawning the binary on a fresh pty to the first frame it writes.
+/// Time from spawning the binary on a fresh pty (a real size: an operator's terminal has one)
+/// to the first frame it writes.
 fn startup(dir: &Path) -> Duration {
-    let started = Instant::now();
-    let mut child = Command::new("script")
-        // The pty gets a real size: an operator's terminal has one.
-        .args([
-            "-qfec",
-            &format!("stty rows 60 cols 200; HOME={0} exec {BIN} -c {0}/empty.toml -j {0}/big.jsonl", dir.display()),
-            "/dev/null",
-        ])
-        .env("TERM", "xterm-256color")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut out = child.stdout.take().unwrap();
-    let mut seen = Vec::new();
-    let mut buf = [0u8; 4096];
-    // The first synchronized-update marker opens the first frame.
-    let took = loop {
-        let n = out.read(&mut buf).unwrap();
-        assert!(n > 0, "warroom exited before drawing: {}", String::from_utf8_lossy(&seen));
-        seen.extend_from_slice(&buf[..n]);
-        if seen.windows(8).any(|w| w == b"\x1b[?2026h") {
-            break started.elapsed();
-        }
-    };
-    let _ = child.kill();
-    let _ = child.wait();
+    let command = format!("HOME={0} exec {BIN} -c {0}/empty.toml -j {0}/big.jsonl", dir.display());
+    let (mut script, took) = support::proc::first_frame_on_pty(&command, 60, 200, dir);
+    let _ = script.kill();
+    let _ = script.wait();
     took
 }
 

@@ -142,23 +142,7 @@ fn a_vanished_terminal_ends_warroom_instead_of_spinning() {
             } else {
                 format!("setsid -w env HOME={0} {BIN} {args}", dir.path().display())
             };
-            let mut script = std::process::Command::new("script")
-                .args(["-qfec", &format!("stty rows 30 cols 100; {command}"), "/dev/null"])
-                .current_dir(dir.path())
-                .env("TERM", "xterm-256color")
-                .stdin(std::process::Stdio::piped())
-                .stdout(std::process::Stdio::piped())
-                .stderr(std::process::Stdio::null())
-                .spawn()
-                .unwrap();
-            let mut out = script.stdout.take().unwrap();
-            let (mut seen, mut buf) = (Vec::new(), [0u8; 4096]);
-            while !seen.windows(8).any(|w| w == b"\x1b[?2026h") {
-                use std::io::Read;
-                let n = out.read(&mut buf).unwrap();
-                assert!(n > 0, "warroom exited before drawing: {}", String::from_utf8_lossy(&seen));
-                seen.extend_from_slice(&buf[..n]);
-            }
+            let (mut script, _) = support::proc::first_frame_on_pty(&command, 30, 100, dir.path());
             let pid = find();
             std::thread::sleep(Duration::from_millis(13 * round));
             script.kill().unwrap();

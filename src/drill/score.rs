@@ -65,8 +65,7 @@ pub fn score(scenario: &Scenario, incident: &Incident, checklist: Option<&Checkl
     let ended = incident.drill.as_ref().and_then(|d| d.ended);
     let end = ended.unwrap_or(now);
     let mut faults = Vec::new();
-    for entry in &incident.timeline {
-        let e = entry;
+    for e in &incident.timeline {
         if let EventBody::CheckChanged { check, to, .. } = &e.body
             && matches!(to, CheckState::Down | CheckState::Degraded)
             && e.author == DRILL_AUTHOR

@@ -36,7 +36,7 @@ pub fn scan_file(path: &Path, file: &File, scan: Scan) -> Result<Scan, JournalEr
 
 fn scan_in_parts(path: &Path, file: &File, mut scan: Scan, end: u64, parts: usize) -> Result<Scan, JournalError> {
     let start = scan.end_offset.min(end);
-    scan.events.reserve(usize::try_from((end - start) / SHORT_LINE_BYTES).unwrap_or(0));
+    scan.events.reserve(events_in(end - start));
     let bounds = line_aligned_bounds(file, start..end, parts).map_err(|e| JournalError::io(path, e))?;
     let (first, rest) = bounds.split_first().expect("at least one part");
     let (first, rest) = std::thread::scope(|threads| {
@@ -46,7 +46,7 @@ fn scan_in_parts(path: &Path, file: &File, mut scan: Scan, end: u64, parts: usiz
                 let range = range.clone();
                 threads.spawn(move || {
                     let mut part = Scan { end_offset: range.start, ..Scan::default() };
-                    part.events.reserve(usize::try_from((range.end - range.start) / SHORT_LINE_BYTES).unwrap_or(0));
+                    part.events.reserve(events_in(range.end - range.start));
                     scan_range(path, file, range, &mut part).map(|()| part)
                 })
             })
@@ -68,6 +68,11 @@ fn scan_in_parts(path: &Path, file: &File, mut scan: Scan, end: u64, parts: usiz
         }
     }
     Ok(scan)
+}
+
+/// At least as many events as `bytes` of journal hold (lines are rarely this short).
+fn events_in(bytes: u64) -> usize {
+    usize::try_from(bytes / SHORT_LINE_BYTES).unwrap_or(0)
 }
 
 fn scan_range(path: &Path, file: &File, range: Range<u64>, scan: &mut Scan) -> Result<(), JournalError> {

@@ -31,27 +31,21 @@ pub fn spawn() -> io::Result<mpsc::Receiver<Input>> {
     let tty = Tty::open()?;
     let (tx, rx) = mpsc::channel(64);
     std::thread::Builder::new().name("warroom-input".into()).spawn(move || {
-        let last = match read_until_closed(&tty, &tx) {
-            Ok(()) => return, // the screen stopped listening
-            Err(Closed::HungUp) => Input::HungUp,
-            Err(Closed::Failed(why)) => Input::Failed(why),
-        };
-        let _ = tx.blocking_send(last);
+        // Ends with the receiver dropped (nothing to say) or with the terminal's last word.
+        if let Err(last) = read_until_closed(&tty, &tx) {
+            let _ = tx.blocking_send(last);
+        }
     })?;
     Ok(rx)
 }
 
-enum Closed {
-    HungUp,
-    Failed(String),
+fn failed(e: io::Error) -> Input {
+    Input::Failed(format!("reading the terminal failed: {e}"))
 }
 
-fn failed(e: io::Error) -> Closed {
-    Closed::Failed(format!("reading the terminal failed: {e}"))
-}
-
-/// Forwards events until the terminal closes or the receiver is dropped (`Ok`).
-fn read_until_closed(tty: &Tty, tx: &mpsc::Sender<Input>) -> Result<(), Closed> {
+/// Forwards events until the receiver is dropped (`Ok`) or the terminal closes (`Err` with
+/// [`Input::HungUp`] or [`Input::Failed`]).
+fn read_until_closed(tty: &Tty, tx: &mpsc::Sender<Input>) -> Result<(), Input> {
     loop {
         tty.wait_readable()?;
         // One blocking read, then whatever crossterm has already parsed or can read at once:
@@ -85,7 +79,7 @@ impl Tty {
     }
 
     /// Blocks until input is waiting; `Err` once the terminal has hung up or failed.
-    fn wait_readable(&self) -> Result<(), Closed> {
+    fn wait_readable(&self) -> Result<(), Input> {
         let mut pfd = libc::pollfd { fd: self.fd, events: libc::POLLIN, revents: 0 };
         loop {
             // SAFETY: one valid pollfd, for the duration of the call.
@@ -95,16 +89,13 @@ impl Tty {
                 if err.kind() == io::ErrorKind::Interrupted {
                     continue;
                 }
-                return Err(Closed::Failed(format!("waiting for the terminal failed: {err}")));
+                return Err(Input::Failed(format!("waiting for the terminal failed: {err}")));
             }
             if pfd.revents & libc::POLLHUP != 0 {
-                return Err(Closed::HungUp);
+                return Err(Input::HungUp);
             }
             if pfd.revents & (libc::POLLERR | libc::POLLNVAL) != 0 {
-                return Err(Closed::Failed(format!(
-                    "the terminal reported an error (poll revents {:#x})",
-                    pfd.revents
-                )));
+                return Err(Input::Failed(format!("the terminal reported an error (poll revents {:#x})", pfd.revents)));
             }
             if pfd.revents & libc::POLLIN != 0 {
                 return Ok(());

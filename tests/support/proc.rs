@@ -20,3 +20,35 @@ pub fn pid_of(pattern: &str) -> u32 {
     let out = std::process::Command::new("pgrep").args(["-n", "-f", pattern]).output().unwrap();
     String::from_utf8(out.stdout).unwrap().trim().parse().expect("the process is running")
 }
+
+/// Runs `command` (a shell command line) under `script` on a fresh pseudo-terminal of
+/// `rows` x `cols`, as an operator's terminal would run it, and returns once it has drawn its
+/// first frame (the first synchronized-update marker): the `script` process, which owns the
+/// terminal (kill it and the terminal vanishes), and how long the first frame took.
+pub fn first_frame_on_pty(
+    command: &str,
+    rows: u16,
+    cols: u16,
+    dir: &std::path::Path,
+) -> (std::process::Child, std::time::Duration) {
+    use std::io::Read;
+    use std::process::{Command, Stdio};
+    let started = std::time::Instant::now();
+    let mut script = Command::new("script")
+        .args(["-qfec", &format!("stty rows {rows} cols {cols}; {command}"), "/dev/null"])
+        .current_dir(dir)
+        .env("TERM", "xterm-256color")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut out = script.stdout.take().unwrap();
+    let (mut seen, mut buf) = (Vec::new(), [0u8; 4096]);
+    while !seen.windows(8).any(|w| w == b"\x1b[?2026h") {
+        let n = out.read(&mut buf).unwrap();
+        assert!(n > 0, "the program exited before drawing: {}", String::from_utf8_lossy(&seen));
+        seen.extend_from_slice(&buf[..n]);
+    }
+    (script, started.elapsed())
+}
