@@ -39,24 +39,6 @@ fn paced(runtime: &tokio::runtime::Runtime, name: &str, port: u16, n: usize) {
     });
 }
 
-fn blackbox() -> Option<support::Server> {
-    let port = support::free_port();
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::write(dir.path().join("bb.yml"), "modules:\n  http_2xx:\n    prober: http\n    timeout: 5s\n").unwrap();
-    let args = vec![
-        format!("--config.file={}", dir.path().join("bb.yml").display()),
-        format!("--web.listen-address=127.0.0.1:{port}"),
-    ];
-    support::prometheus_stack_program(
-        "prometheus-blackbox-exporter",
-        "prometheus-blackbox-exporter",
-        &args,
-        port,
-        "blackbox",
-        dir,
-    )
-}
-
 fn http_spec(port: u16) -> ProbeSpec {
     let text = format!("[[check]]\nname = \"web\"\nkind = \"http\"\nurl = \"http://127.0.0.1:{port}/ok\"\n");
     warroom::config::parse(&text, Path::new("bench.toml")).unwrap().checks.remove(0).probe
@@ -98,7 +80,7 @@ fn main() {
 
     // The same probes through Prometheus' blackbox_exporter, driven over its /probe endpoint
     // in the same run; its own CPU is read from /proc (the driver's is not counted).
-    if let Some(bb) = blackbox() {
+    if let Some(bb) = support::blackbox_exporter("5s") {
         let pid = bb.child.as_ref().map(|c| c.id()).unwrap();
         let url = format!("http://127.0.0.1:{}/probe?module=http_2xx&target=http://127.0.0.1:{port}/ok", bb.port);
         runtime.block_on(async {

@@ -43,21 +43,8 @@ fn stack(target_port: u16) -> Option<Stack> {
         am_dir,
     )?;
 
-    let bb_port = support::free_port();
-    let bb_dir = tempfile::tempdir().unwrap();
-    std::fs::write(bb_dir.path().join("bb.yml"), "modules:\n  http_2xx:\n    prober: http\n    timeout: 2s\n").unwrap();
-    let bb_args = vec![
-        format!("--config.file={}", bb_dir.path().join("bb.yml").display()),
-        format!("--web.listen-address=127.0.0.1:{bb_port}"),
-    ];
-    let blackbox = support::prometheus_stack_program(
-        "prometheus-blackbox-exporter",
-        "prometheus-blackbox-exporter",
-        &bb_args,
-        bb_port,
-        "blackbox",
-        bb_dir,
-    )?;
+    let blackbox = support::blackbox_exporter("2s")?;
+    let bb_port = blackbox.port;
 
     let prom_port = support::free_port();
     let prom_dir = tempfile::tempdir().unwrap();

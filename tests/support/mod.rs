@@ -266,6 +266,24 @@ pub fn prometheus_stack_program(
     Some(started(child, port, dir, name))
 }
 
+/// Debian's blackbox_exporter on a free port, with one `http_2xx` module that gives up after
+/// `timeout` (e.g. "2s").
+pub fn blackbox_exporter(timeout: &str) -> Option<Server> {
+    let port = free_port();
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("bb.yml");
+    std::fs::write(&config, format!("modules:\n  http_2xx:\n    prober: http\n    timeout: {timeout}\n")).unwrap();
+    let args = vec![format!("--config.file={}", config.display()), format!("--web.listen-address=127.0.0.1:{port}")];
+    prometheus_stack_program(
+        "prometheus-blackbox-exporter",
+        "prometheus-blackbox-exporter",
+        &args,
+        port,
+        "blackbox",
+        dir,
+    )
+}
+
 /// Waits until `GET path` on the port answers 200 (servers that open their port before they
 /// are ready, like Prometheus).
 pub fn wait_http_ok(port: u16, path: &str, within: Duration) -> bool {
