@@ -2,17 +2,19 @@
 //! Run: `cargo bench --bench render` (target: median under 2 ms).
 
 use std::hint::black_box;
-use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{FixedOffset, TimeZone, Utc};
 use criterion::{Criterion, criterion_group, criterion_main};
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
+use warroom::board::{Board, Clock, Row as CheckRow};
 use warroom::incident::Incident;
 use warroom::journal::{CheckState, Event, EventBody, Mode};
+use warroom::monitor::RowId;
 use warroom::probe::{Health, Outcome};
-use warroom::tui::{App, CheckRow, Clock, KeyMap, Pane, Theme, draw};
+use warroom::session::{Reading, RowInfo};
+use warroom::tui::{App, KeyMap, Pane, Theme, draw};
 
 fn big_app() -> App {
     let start = Utc.with_ymd_and_hms(2026, 11, 21, 2, 0, 0).unwrap();
@@ -36,18 +38,18 @@ fn big_app() -> App {
         events.push(Event::at(ts, "scribe@h", body));
     }
     let rows: Vec<CheckRow> = (0..1000)
-        .map(|i| CheckRow {
-            name: format!("check-{i}"),
-            kind: "http".into(),
-            target: "https://x/".into(),
-            view: None,
-            history: Default::default(),
+        .map(|i| {
+            CheckRow::new(RowInfo {
+                id: RowId::check(format!("check-{i}")),
+                kind: "http".into(),
+                target: "https://x/".into(),
+            })
         })
         .collect();
     let clock = Clock { now: start + chrono::Duration::hours(3), offset: FixedOffset::east_opt(0).unwrap() };
     let checklist = warroom::checklist::load("default").ok();
-    let mut app =
-        App::new(Incident::from_events(events), rows, checklist, Theme::built_in("dark"), KeyMap::defaults(), clock);
+    let board = Board::new(Incident::from_events(events), rows, checklist, clock);
+    let mut app = App::new(board, Theme::built_in("dark"), KeyMap::defaults());
     for i in 0..1000 {
         for s in 0..20 {
             let o = Outcome::new(
@@ -55,7 +57,7 @@ fn big_app() -> App {
                 Duration::from_millis(10 + s),
                 "HTTP 200 OK",
             );
-            app.on_sample(&format!("check-{i}"), clock.now, Arc::new(o));
+            app.board.on_reading(&RowId::check(format!("check-{i}")), Reading::of(clock.now, &o));
         }
     }
     app.focus = Pane::Timeline;
@@ -70,7 +72,7 @@ fn render(c: &mut Criterion) {
         b.iter(|| {
             // Each frame differs a little (the clock), as it does live.
             tick += 1;
-            app.clock.now += chrono::Duration::seconds(1);
+            app.board.clock.now += chrono::Duration::seconds(1);
             term.draw(|f| draw::draw(f, &mut app)).unwrap();
             black_box(tick)
         })

@@ -8,7 +8,7 @@
 //! - `config` reads `warroom.toml` into the types of the layers above; `sanitize` makes
 //!   untrusted text safe to draw.
 
-pub mod app;
+pub mod board;
 pub mod builtin;
 pub mod checklist;
 pub mod cli;
@@ -23,6 +23,7 @@ pub mod recorder;
 pub mod replay;
 pub mod report;
 pub mod sanitize;
+pub mod session;
 pub mod tui;
 
 /// mimalloc: replay decodes millions of small strings, and glibc malloc cost a third of the

@@ -1,5 +1,5 @@
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
-    warroom::app::main()
+    warroom::cli::main()
 }

@@ -257,8 +257,9 @@ fn a_shared_war_room_journal_is_group_writable_and_nothing_else_is() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn hostile_servers_do_not_starve_other_checks_the_screen_or_memory() {
-    use std::sync::Arc;
+    use warroom::monitor::RowId;
     use warroom::monitor::{self, MonitorEvent, Options};
+    use warroom::session::{Reading, RowInfo};
     let silent = support::fake::silent().await;
     let trickle = support::fake::trickle(b"220 slow ESMTP\r\n", Duration::from_secs(1)).await;
     let huge = support::fake::huge_http_body().await;
@@ -280,23 +281,13 @@ async fn hostile_servers_do_not_starve_other_checks_the_screen_or_memory() {
         monitor::spawn(defs, &Default::default(), Options::default(), warroom::probe::Prober::new());
     // Meanwhile the screen keeps drawing; frame times are measured (and printed, not judged:
     // performance targets live in benchmarks).
-    let mut app = warroom::tui::App::new(
-        Default::default(),
-        names
-            .iter()
-            .map(|n| warroom::tui::CheckRow {
-                name: n.clone(),
-                kind: "x".into(),
-                target: String::new(),
-                view: None,
-                history: Default::default(),
-            })
-            .collect(),
-        None,
-        warroom::tui::Theme::built_in("dark"),
-        warroom::tui::KeyMap::defaults(),
-        warroom::tui::Clock::system(),
-    );
+    let rows = names
+        .iter()
+        .map(|n| warroom::board::Row::new(RowInfo { id: RowId::check(n), kind: "x".into(), target: String::new() }))
+        .collect();
+    let board = warroom::board::Board::new(Default::default(), rows, None, warroom::board::Clock::system());
+    let mut app =
+        warroom::tui::App::new(board, warroom::tui::Theme::built_in("dark"), warroom::tui::KeyMap::defaults());
     let mut term = ratatui::Terminal::new(ratatui::backend::TestBackend::new(200, 60)).unwrap();
     let deadline = tokio::time::Instant::now() + Duration::from_secs(8);
     let (mut fine_results, mut frames, mut peak) = (0, Vec::new(), 0f64);
@@ -307,7 +298,7 @@ async fn hostile_servers_do_not_starve_other_checks_the_screen_or_memory() {
                 fine_results += 1;
             }
             outcomes.insert(names[check].clone(), outcome.detail.clone());
-            app.on_sample(&names[check], at, Arc::clone(&outcome));
+            app.board.on_reading(&RowId::check(&names[check]), Reading::of(at, &outcome));
             let t = Instant::now();
             term.draw(|f| warroom::tui::draw::draw(f, &mut app)).unwrap();
             frames.push(t.elapsed());

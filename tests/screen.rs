@@ -1,19 +1,20 @@
 //! The screen, drawn into ratatui's TestBackend: snapshots at 80x24 and 160x48, and what
 //! keys do (as effects, without a terminal).
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, FixedOffset, TimeZone, Utc};
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
+use warroom::board::{Board, Clock, Row as CheckRow};
 use warroom::checklist;
 use warroom::incident::Incident;
 use warroom::journal::{Audience, CheckState, Event, EventBody, Milestone, Mode, Status};
-use warroom::monitor::{State, View};
+use warroom::monitor::{RowId, State, View};
 use warroom::probe::{Health, Outcome};
-use warroom::tui::{App, CheckRow, Clock, Effect, KeyMap, Overlay, Pane, Theme, draw};
+use warroom::session::{Reading, RowInfo};
+use warroom::tui::{App, Effect, KeyMap, Overlay, Pane, Theme, draw};
 
 fn t(secs: i64) -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 11, 21, 2, 50, 0).unwrap() + chrono::Duration::seconds(secs)
@@ -32,13 +33,7 @@ fn opened(mode: Mode) -> Event {
 }
 
 fn row(name: &str, kind: &str) -> CheckRow {
-    CheckRow {
-        name: name.into(),
-        kind: kind.into(),
-        target: format!("{name}.example.com"),
-        view: None,
-        history: Default::default(),
-    }
+    CheckRow::new(RowInfo { id: RowId::check(name), kind: kind.into(), target: format!("{name}.example.com") })
 }
 
 fn changed(secs: i64, check: &str, to: CheckState, detail: &str) -> Event {
@@ -52,7 +47,11 @@ fn changed(secs: i64, check: &str, to: CheckState, detail: &str) -> Event {
 fn app_with(events: Vec<Event>, rows: Vec<CheckRow>, now_secs: i64, theme: &str) -> App {
     let checklist = checklist::load("default").unwrap();
     let clock = Clock { now: t(now_secs), offset: FixedOffset::east_opt(3600).unwrap() };
-    App::new(Incident::from_events(events), rows, Some(checklist), Theme::built_in(theme), KeyMap::defaults(), clock)
+    App::new(
+        Board::new(Incident::from_events(events), rows, Some(checklist), clock),
+        Theme::built_in(theme),
+        KeyMap::defaults(),
+    )
 }
 
 fn render(app: &mut App, w: u16, h: u16) -> Terminal<TestBackend> {
@@ -66,7 +65,8 @@ fn screen(app: &mut App, w: u16, h: u16) -> String {
 }
 
 fn sample(app: &mut App, name: &str, health: Health, ms: u64, detail: &str, at: i64) {
-    app.on_sample(name, t(at), Arc::new(Outcome::new(health, Duration::from_millis(ms), detail)));
+    app.board
+        .on_reading(&RowId::check(name), Reading::of(t(at), &Outcome::new(health, Duration::from_millis(ms), detail)));
 }
 
 /// A failing mail platform, 41 minutes in.
@@ -152,11 +152,11 @@ fn long_timeline_follows_the_newest_event() {
     insta::assert_snapshot!("long_timeline_80x24", screen(&mut app, 80, 24));
     // Scrolling up stops following; End follows again.
     app.on_key(KeyEvent::new(KeyCode::PageUp, KeyModifiers::NONE));
-    assert!(!app.follow);
+    assert!(!app.at_newest);
     let s = screen(&mut app, 160, 48);
     assert!(s.contains("scrolled; End follows") && !s.contains("observation number 499"), "{s}");
     app.on_key(KeyEvent::new(KeyCode::End, KeyModifiers::NONE));
-    assert!(app.follow);
+    assert!(app.at_newest);
 }
 
 #[test]
@@ -200,7 +200,7 @@ fn drill_banner_and_overdue_update_are_unmistakable() {
     let s = screen(&mut app, 80, 24);
     assert!(s.contains(" DRILL "), "{s}");
     assert!(s.contains("PUBLIC UPDATE OVERDUE by 30m"), "{s}");
-    assert!(app_with(vec![opened(Mode::Real)], vec![], 5 * 60, "dark").next_update_due() == Some(t(15 * 60)));
+    assert!(app_with(vec![opened(Mode::Real)], vec![], 5 * 60, "dark").board.next_update_due() == Some(t(15 * 60)));
     // Without a checklist: the configured cadence after the last public message.
     let mut app = app_with(
         vec![
@@ -222,8 +222,8 @@ fn drill_banner_and_overdue_update_are_unmistakable() {
         45 * 60,
         "dark",
     );
-    app.checklist = None;
-    app.update_every = Some(Duration::from_secs(30 * 60));
+    app.board.checklist = None;
+    app.board.update_every = Some(Duration::from_secs(30 * 60));
     assert!(screen(&mut app, 80, 24).contains("next update in 25m"));
 }
 
@@ -361,7 +361,7 @@ fn status_severity_ack_and_pin_are_journal_events() {
     );
     key(&mut app, KeyCode::Char('2'));
     let e = key(&mut app, KeyCode::Char('*'));
-    let newest = app.incident.timeline.last().unwrap().id.clone();
+    let newest = app.board.incident.timeline.last().unwrap().id.clone();
     assert_eq!(e, vec![Effect::Append(vec![EventBody::EventPinned { event: newest }])]);
 }
 
@@ -392,9 +392,9 @@ fn read_only_viewers_never_write() {
 fn detail_views_for_checks_and_events() {
     let mut app = failing_app("dark");
     // Rows are sorted failing first: find smtp-rcpt and open it.
-    let order = app.check_order();
-    let pos = order.iter().position(|&i| app.checks[i].name == "smtp-rcpt").unwrap();
-    app.selected[0] = pos;
+    let order = app.board.check_order();
+    let pos = order.iter().position(|&i| app.board.rows[i].name == "smtp-rcpt").unwrap();
+    app.selected[Pane::Checks] = pos;
     key(&mut app, KeyCode::Enter);
     assert_eq!(app.overlay, Some(Overlay::CheckDetail("smtp-rcpt".into())));
     let s = screen(&mut app, 160, 48);
@@ -412,8 +412,8 @@ fn detail_views_for_checks_and_events() {
 #[test]
 fn blocked_and_paused_checks_say_so() {
     let mut app = failing_app("dark");
-    app.on_view(
-        "api",
+    app.board.on_view(
+        &RowId::check("api"),
         View {
             state: State::Down,
             blocked_by: Some("smtp-rcpt".into()),
@@ -422,8 +422,8 @@ fn blocked_and_paused_checks_say_so() {
             silenced: false,
         },
     );
-    app.on_view(
-        "web",
+    app.board.on_view(
+        &RowId::check("web"),
         View { state: State::Up, blocked_by: None, no_connectivity: false, paused: true, silenced: false },
     );
     let s = screen(&mut app, 160, 48);

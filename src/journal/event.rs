@@ -362,3 +362,18 @@ impl<'de> Deserialize<'de> for Event {
         super::wire::WireEvent::deserialize(d)?.into_event().map_err(serde::de::Error::custom)
     }
 }
+
+/// A body on its own (a command to append it, sent between processes) is decoded as the
+/// fields of an event, so that there is one decoder for every kind.
+impl<'de> Deserialize<'de> for EventBody {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let mut fields = serde_json::Map::deserialize(d)?;
+        fields.insert("v".into(), SCHEMA_VERSION.into());
+        fields.insert("id".into(), "".into());
+        fields.insert("ts".into(), format_ts(&DateTime::<Utc>::UNIX_EPOCH).into());
+        fields.insert("author".into(), "".into());
+        serde_json::from_value::<Event>(serde_json::Value::Object(fields))
+            .map(|e| e.body)
+            .map_err(serde::de::Error::custom)
+    }
+}

@@ -7,7 +7,7 @@ use super::{MonitorEvent, State};
 use crate::probe::{Health, Outcome};
 
 /// How a check is shown.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
 pub struct View {
     /// The state to show; for a blocked check, its own (failing) state.
     pub state: State,
@@ -93,7 +93,7 @@ impl Coordinator {
 
     /// The full name of a source's row: `alerts / HighErrorRate api-1`.
     pub fn row_name(parent: &str, key: &str) -> String {
-        format!("{parent} / {key}")
+        super::RowId::row(parent, key).name()
     }
 
     /// Results for a source's rows: rows appear on first sight (announced with
@@ -124,7 +124,10 @@ impl Coordinator {
                         view: View { state: recorded, ..View::default() },
                     });
                     self.by_name.insert(name.clone(), i);
-                    events.push(MonitorEvent::Row { check: i, name });
+                    events.push(MonitorEvent::Row {
+                        check: i,
+                        id: super::RowId::row(&self.slots[parent].name, &row.key),
+                    });
                     i
                 }
             };
@@ -377,9 +380,9 @@ mod tests {
                 row("Flap web1", Health::Down, State::Down, true),
             ],
         );
-        let announced: Vec<&str> = e
+        let announced: Vec<String> = e
             .iter()
-            .filter_map(|e| if let MonitorEvent::Row { name, .. } = e { Some(name.as_str()) } else { None })
+            .filter_map(|e| if let MonitorEvent::Row { id, .. } = e { Some(id.name()) } else { None })
             .collect();
         assert_eq!(announced, vec!["alerts / HostDown db2", "alerts / Flap web1"]);
         assert_eq!(changes(&e), vec![("alerts / HostDown db2".into(), State::Unknown, State::Down)]);

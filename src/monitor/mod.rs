@@ -9,8 +9,7 @@
 mod check;
 mod confirm;
 mod coordinator;
-pub mod election;
-pub mod share;
+mod row;
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -23,11 +22,13 @@ use tokio::time::Instant;
 pub use check::{CheckDef, Schedule};
 pub use confirm::Confirmer;
 pub use coordinator::{Change, Coordinator, RowResult, View};
+pub use row::RowId;
 
 use crate::probe::{Health, Outcome, Prober};
 
 /// A check's confirmed state.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum State {
     #[default]
     Unknown,
@@ -87,7 +88,7 @@ pub enum MonitorEvent {
     Changed(Change),
     /// A source (Prometheus series, Alertmanager alerts) reported a row not seen before;
     /// later events refer to it by this index.
-    Row { check: usize, name: String },
+    Row { check: usize, id: RowId },
 }
 
 enum Control {

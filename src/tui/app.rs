@@ -2,26 +2,18 @@
 //! world (journal appends, probes, the clipboard, the draft file) come back as [`Effect`]s
 //! for the event loop to carry out, so every behaviour here is testable with a TestBackend.
 
-use std::collections::VecDeque;
-use std::sync::Arc;
-use std::time::Duration;
-
-use chrono::{DateTime, FixedOffset, Utc};
+use chrono::{DateTime, Utc};
 use crossterm::event::{KeyEvent, MouseButton, MouseEvent, MouseEventKind};
 use ratatui::layout::Rect;
 use ratatui_textarea::TextArea;
 
 use super::keys::{Action, KeyMap};
 use super::theme::Theme;
-use crate::checklist::{self, Checklist, ItemState};
-use crate::incident::Incident;
+use crate::board::{Board, Row};
+use crate::checklist::ItemState;
 use crate::journal::{Audience, EventBody, Milestone, Status};
-use crate::monitor::{State, View};
-use crate::probe::Outcome;
-
-/// Results kept per check: the sparkline shows 12, the detail view 10, followers get 20.
-/// (60 cost 13 MiB more with 1,000 checks: 75.7 -> 62.8 MiB, `cargo bench --bench app`.)
-pub const HISTORY: usize = 20;
+use crate::monitor::RowId;
+use crate::session::{ReplayPosition, Role, Update};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Pane {
@@ -43,8 +35,64 @@ impl Pane {
         }
     }
 
-    fn index(self) -> usize {
-        Pane::ALL.iter().position(|p| *p == self).unwrap_or(0)
+    /// The pane's key: 1 to 4.
+    pub fn number(self) -> usize {
+        match self {
+            Pane::Checks => 1,
+            Pane::Timeline => 2,
+            Pane::Checklist => 3,
+            Pane::Notes => 4,
+        }
+    }
+
+    pub fn next(self) -> Pane {
+        match self {
+            Pane::Checks => Pane::Timeline,
+            Pane::Timeline => Pane::Checklist,
+            Pane::Checklist => Pane::Notes,
+            Pane::Notes => Pane::Checks,
+        }
+    }
+
+    pub fn prev(self) -> Pane {
+        match self {
+            Pane::Checks => Pane::Notes,
+            Pane::Timeline => Pane::Checks,
+            Pane::Checklist => Pane::Timeline,
+            Pane::Notes => Pane::Checklist,
+        }
+    }
+}
+
+/// One value per pane, reached by the pane itself.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Panes<T> {
+    pub checks: T,
+    pub timeline: T,
+    pub checklist: T,
+    pub notes: T,
+}
+
+impl<T> std::ops::Index<Pane> for Panes<T> {
+    type Output = T;
+    fn index(&self, pane: Pane) -> &T {
+        match pane {
+            Pane::Checks => &self.checks,
+            Pane::Timeline => &self.timeline,
+            Pane::Checklist => &self.checklist,
+            Pane::Notes => &self.notes,
+        }
+    }
+}
+
+impl<T> std::ops::IndexMut<Pane> for Panes<T> {
+    fn index_mut(&mut self, pane: Pane) -> &mut T {
+        match pane {
+            Pane::Checks => &mut self.checks,
+            Pane::Timeline => &mut self.timeline,
+            Pane::Checklist => &mut self.checklist,
+            Pane::Notes => &mut self.notes,
+        }
     }
 }
 
@@ -71,8 +119,8 @@ pub enum Overlay {
 pub enum Effect {
     /// Write these events to the journal (as the operator).
     Append(Vec<EventBody>),
-    RunNow(String),
-    SetPaused(String, bool),
+    RunNow(RowId),
+    SetPaused(RowId, bool),
     /// The note draft changed: keep it on disk.
     SaveDraft(String),
     /// Put text on the clipboard (OSC 52).
@@ -87,47 +135,11 @@ pub enum Effect {
     Quit,
 }
 
-/// One recent probe result.
-#[derive(Debug, Clone)]
-pub struct Sample {
-    pub at: DateTime<Utc>,
-    pub outcome: Arc<Outcome>,
-}
-
-/// A check row: configured here (with live results) or only known from the journal.
-#[derive(Debug, Clone)]
-pub struct CheckRow {
-    pub name: String,
-    pub kind: String,
-    pub target: String,
-    /// Present when this process probes the check.
-    pub view: Option<View>,
-    pub history: VecDeque<Sample>,
-}
-
-/// The clock the screen shows: now, and the local offset (tests fix both).
-#[derive(Debug, Clone, Copy)]
-pub struct Clock {
-    pub now: DateTime<Utc>,
-    pub offset: FixedOffset,
-}
-
-impl Clock {
-    pub fn system() -> Clock {
-        let local = chrono::Local::now();
-        Clock { now: local.with_timezone(&Utc), offset: *local.offset() }
-    }
-}
-
+/// The screen's state: the board it shows and how it is being looked at.
 pub struct App {
-    pub incident: Incident,
-    pub checks: Vec<CheckRow>,
-    pub checklist: Option<Checklist>,
+    pub board: Board,
     pub theme: Theme,
     pub keys: KeyMap,
-    pub clock: Clock,
-    /// Public update cadence for "next update due" when the checklist has no repeating public item.
-    pub update_every: Option<Duration>,
     /// A banner above everything (e.g. "DEMO — no real services are checked").
     pub banner: Option<String>,
     /// Viewer mode: never writes.
@@ -135,9 +147,9 @@ pub struct App {
     pub focus: Pane,
     pub zoom: bool,
     pub overlay: Option<Overlay>,
-    pub selected: [usize; 4],
-    /// Timeline: follow new events unless the user scrolled up.
-    pub follow: bool,
+    pub selected: Panes<usize>,
+    /// Timeline: stay on the newest entry unless the user scrolled up.
+    pub at_newest: bool,
     pub filter: String,
     /// Timeline indices passing the filter (all, when no filter).
     pub filtered: Vec<usize>,
@@ -148,35 +160,24 @@ pub struct App {
     pub flash: Option<String>,
     pub write_error: Option<String>,
     /// Where each pane was last drawn, for mouse clicks.
-    pub areas: [Rect; 4],
+    pub areas: Panes<Rect>,
 }
 
 impl App {
-    pub fn new(
-        incident: Incident,
-        checks: Vec<CheckRow>,
-        checklist: Option<Checklist>,
-        theme: Theme,
-        keys: KeyMap,
-        clock: Clock,
-    ) -> App {
+    pub fn new(board: Board, theme: Theme, keys: KeyMap) -> App {
         let mut notes = TextArea::default();
         notes.set_placeholder_text("i: write a note · Ctrl-S saves it to the timeline");
         let mut app = App {
-            incident,
-            checks,
-            checklist,
+            board,
             theme,
             keys,
-            clock,
-            update_every: None,
             banner: None,
             read_only: false,
             focus: Pane::Checks,
             zoom: false,
             overlay: None,
-            selected: [0; 4],
-            follow: true,
+            selected: Panes::default(),
+            at_newest: true,
             filter: String::new(),
             filtered: Vec::new(),
             filtered_upto: 0,
@@ -184,7 +185,7 @@ impl App {
             editing: false,
             flash: None,
             write_error: None,
-            areas: [Rect::default(); 4],
+            areas: Panes::default(),
         };
         app.restyle_notes();
         app.refresh_filter();
@@ -214,78 +215,40 @@ impl App {
     // -----------------------------------------------------------------------------------
     // Data in
 
-    /// New journal events (ours after they are on disk, or other operators').
-    pub fn on_events(&mut self, events: Vec<crate::journal::Event>) {
-        for e in events {
-            if let EventBody::CheckChanged { check, .. } = &e.body
-                && !self.checks.iter().any(|c| &c.name == check)
-            {
-                self.checks.push(CheckRow {
-                    name: check.clone(),
-                    kind: "journal".into(),
-                    target: String::new(),
-                    view: None,
-                    history: VecDeque::new(),
-                });
+    /// What the session said. Returns whether the screen must be drawn at once: a new
+    /// reading alone waits for the next clock frame (figures, not meaning).
+    pub fn on_update(&mut self, update: Update) -> bool {
+        let urgent = !matches!(update, Update::Reading { .. });
+        match update {
+            Update::Role { why, .. } => self.flash = Some(why),
+            Update::Opened { role: Role::Follower, .. } => {
+                self.flash = Some("another warroom probes the checks for this journal; this one follows it".into());
+                self.board.apply(update);
             }
-            self.incident.apply(e);
+            Update::Written { error } => self.write_error = error,
+            Update::Notice(text) => self.flash = Some(text),
+            Update::Replay(position) => self.banner = Some(replay_banner(&position, self.board.clock.now)),
+            Update::Scorecard(text) => self.overlay = Some(Overlay::Scorecard(text)),
+            Update::Ended => {}
+            update => {
+                self.board.apply(update);
+            }
         }
         self.refresh_filter();
+        urgent
     }
 
-    /// A row a source started reporting (a Prometheus series, a firing alert).
-    pub fn add_row(&mut self, row: CheckRow) {
-        if !self.checks.iter().any(|c| c.name == row.name) {
-            self.checks.push(row);
-        }
-    }
-
-    pub fn on_sample(&mut self, check: &str, at: DateTime<Utc>, outcome: Arc<Outcome>) {
-        if let Some(row) = self.checks.iter_mut().find(|c| c.name == check) {
-            if row.history.len() == HISTORY {
-                row.history.pop_front();
-            }
-            row.history.push_back(Sample { at, outcome });
-        }
-    }
-
-    pub fn on_view(&mut self, check: &str, view: View) {
-        if let Some(row) = self.checks.iter_mut().find(|c| c.name == check) {
-            row.view = Some(view);
-        }
+    /// New journal entries, as from the session.
+    pub fn on_events(&mut self, events: Vec<crate::journal::Event>) {
+        self.on_update(Update::Entries(events));
     }
 
     // -----------------------------------------------------------------------------------
     // Derived views
 
-    /// The state a row shows: live view if we probe it, else what the journal says.
-    pub fn row_state(&self, row: &CheckRow) -> State {
-        match &row.view {
-            Some(v) if v.state != State::Unknown || v.no_connectivity => v.state,
-            _ => self
-                .incident
-                .checks
-                .get(&row.name)
-                .map_or(State::Unknown, |c| crate::recorder::from_check_state(c.state)),
-        }
-    }
-
-    /// Rows in display order: failing first (down, degraded, unknown), then by name.
-    pub fn check_order(&self) -> Vec<usize> {
-        let rank = |s: State| match s {
-            State::Down => 0,
-            State::Degraded => 1,
-            State::Unknown => 2,
-            State::Up => 3,
-        };
-        let mut order: Vec<usize> = (0..self.checks.len()).collect();
-        order.sort_by_cached_key(|&i| (rank(self.row_state(&self.checks[i])), self.checks[i].name.clone()));
-        order
-    }
-
-    pub fn selected_check(&self) -> Option<&CheckRow> {
-        let order = self.check_order();
-        order.get(self.selected[Pane::Checks.index()]).map(|&i| &self.checks[i])
+    pub fn selected_check(&self) -> Option<&Row> {
+        let order = self.board.check_order();
+        order.get(self.selected[Pane::Checks]).map(|&i| &self.board.rows[i])
     }
 
     /// Timeline index of the selected event.
@@ -293,80 +256,28 @@ impl App {
         if self.filtered.is_empty() {
             return None;
         }
-        let i = if self.follow { self.filtered.len() - 1 } else { self.selected[Pane::Timeline.index()] };
+        let i = if self.at_newest { self.filtered.len() - 1 } else { self.selected[Pane::Timeline] };
         self.filtered.get(i.min(self.filtered.len() - 1)).copied()
-    }
-
-    pub fn checklist_items(&self) -> Vec<(&checklist::Item, checklist::ItemView)> {
-        self.checklist
-            .iter()
-            .flat_map(|c| c.items.iter())
-            .map(|item| (item, checklist::evaluate(item, &self.incident, self.clock.now)))
-            .collect()
-    }
-
-    /// When the next public update is due: the earliest open public item of the checklist
-    /// (a repeating one is due its period after it was last done, i.e. after the last
-    /// update), else `update_every` after the last public message or the start.
-    pub fn next_update_due(&self) -> Option<DateTime<Utc>> {
-        if self.incident.status == Status::Resolved {
-            return None;
-        }
-        let open = [ItemState::Pending, ItemState::DueSoon, ItemState::Overdue];
-        let from_checklist = self
-            .checklist_items()
-            .into_iter()
-            .filter(|(item, view)| item.audience == Audience::Public && open.contains(&view.state))
-            .map(|(_, view)| view.due_at)
-            .min();
-        if from_checklist.is_some() {
-            return from_checklist;
-        }
-        let cadence = chrono::Duration::from_std(self.update_every?).ok()?;
-        let since = self.incident.last_message.get(&Audience::Public).copied().or(self.incident.opened_at)?;
-        Some(since + cadence)
-    }
-
-    /// Placeholder values for message templates, from the live incident.
-    pub fn template_context(&self) -> checklist::Context {
-        let local = |t: DateTime<Utc>| t.with_timezone(&self.clock.offset).format("%H:%M").to_string();
-        let opened = self.incident.opened_at.unwrap_or(self.clock.now);
-        let failing: Vec<&str> = self.incident.failing_checks().iter().map(|(n, _)| *n).collect();
-        checklist::Context {
-            title: self.incident.title.clone().unwrap_or_default(),
-            status: self.incident.status.as_str().into(),
-            severity: self.incident.severity.map(|s| s.to_string()).unwrap_or_default(),
-            started_local: format!("{} (UTC{})", local(opened), self.clock.offset),
-            started_utc: format!("{} UTC", opened.format("%H:%M")),
-            elapsed: super::draw::human_duration(self.clock.now - opened),
-            failing_checks: if failing.is_empty() { "none".into() } else { failing.join(", ") },
-            commander: self.incident.role("commander").unwrap_or("(unassigned)").into(),
-            next_update_local: self.next_update_due().map(local).unwrap_or_else(|| "(not scheduled)".into()),
-        }
-    }
-
-    pub fn rendered_message(&self, item: &checklist::Item) -> Option<String> {
-        item.template.as_ref().map(|t| checklist::render(t, &self.template_context()))
     }
 
     fn refresh_filter(&mut self) {
         let needle = self.filter.to_lowercase();
         if needle.is_empty() {
-            self.filtered = (0..self.incident.timeline.len()).collect();
-            self.filtered_upto = self.incident.timeline.len();
+            self.filtered = (0..self.board.incident.timeline.len()).collect();
+            self.filtered_upto = self.board.incident.timeline.len();
             return;
         }
-        if self.filtered_upto > self.incident.timeline.len() {
+        if self.filtered_upto > self.board.incident.timeline.len() {
             self.filtered.clear();
             self.filtered_upto = 0;
         }
-        for i in self.filtered_upto..self.incident.timeline.len() {
-            let line = self.incident.timeline[i].summary().to_lowercase();
-            if line.contains(&needle) || self.incident.timeline[i].kind().contains(&needle) {
+        for i in self.filtered_upto..self.board.incident.timeline.len() {
+            let line = self.board.incident.timeline[i].summary().to_lowercase();
+            if line.contains(&needle) || self.board.incident.timeline[i].kind().contains(&needle) {
                 self.filtered.push(i);
             }
         }
-        self.filtered_upto = self.incident.timeline.len();
+        self.filtered_upto = self.board.incident.timeline.len();
     }
 
     fn set_filter(&mut self, filter: String) {
@@ -374,14 +285,14 @@ impl App {
         self.filtered.clear();
         self.filtered_upto = 0;
         self.refresh_filter();
-        self.follow = true;
+        self.at_newest = true;
     }
 
     fn rows(&self, pane: Pane) -> usize {
         match pane {
-            Pane::Checks => self.checks.len(),
+            Pane::Checks => self.board.rows.len(),
             Pane::Timeline => self.filtered.len(),
-            Pane::Checklist => self.checklist.as_ref().map_or(0, |c| c.items.len()),
+            Pane::Checklist => self.board.checklist.as_ref().map_or(0, |c| c.items.len()),
             Pane::Notes => 0,
         }
     }
@@ -436,6 +347,7 @@ impl App {
                 match key.code {
                     KeyCode::Char('y') | KeyCode::Char('Y') => {
                         let audience = self
+                            .board
                             .checklist
                             .iter()
                             .flat_map(|c| c.items.iter())
@@ -500,7 +412,7 @@ impl App {
     pub fn on_action(&mut self, action: Action) -> Vec<Effect> {
         let pane = self.focus;
         let rows = self.rows(pane);
-        let sel = self.selected[pane.index()];
+        let sel = self.selected[pane];
         match action {
             Action::Quit => {
                 if self.has_draft() && !self.read_only {
@@ -510,8 +422,8 @@ impl App {
                 return vec![Effect::Quit];
             }
             Action::Help => self.overlay = Some(Overlay::Help),
-            Action::NextPane => self.focus = Pane::ALL[(pane.index() + 1) % 4],
-            Action::PrevPane => self.focus = Pane::ALL[(pane.index() + 3) % 4],
+            Action::NextPane => self.focus = pane.next(),
+            Action::PrevPane => self.focus = pane.prev(),
             Action::FocusChecks => self.focus = Pane::Checks,
             Action::FocusTimeline => self.focus = Pane::Timeline,
             Action::FocusChecklist => self.focus = Pane::Checklist,
@@ -525,7 +437,7 @@ impl App {
             }
             Action::Down | Action::Up | Action::PageDown | Action::PageUp | Action::Top | Action::Bottom => {
                 let last = rows.saturating_sub(1);
-                let from = if pane == Pane::Timeline && self.follow { last } else { sel };
+                let from = if pane == Pane::Timeline && self.at_newest { last } else { sel };
                 let page = 10;
                 let to = match action {
                     Action::Down => (from + 1).min(last),
@@ -535,9 +447,9 @@ impl App {
                     Action::Top => 0,
                     _ => last,
                 };
-                self.selected[pane.index()] = to;
+                self.selected[pane] = to;
                 if pane == Pane::Timeline {
-                    self.follow = to >= last;
+                    self.at_newest = to >= last;
                 }
             }
             Action::Open => match pane {
@@ -560,7 +472,7 @@ impl App {
             }
             Action::Commit => return self.commit_note(),
             Action::Toggle if pane == Pane::Checklist => {
-                let items = self.checklist_items();
+                let items = self.board.checklist_items();
                 if let Some((item, view)) = items.get(sel) {
                     let id = item.id.clone();
                     // Repeating items tick again once they are due again.
@@ -573,23 +485,24 @@ impl App {
                 }
             }
             Action::RunNow if pane == Pane::Checks => {
-                if let Some(name) = self.selected_check().filter(|r| r.view.is_some()).map(|r| r.name.clone()) {
+                if let Some(row) = self.selected_check().filter(|r| r.view.is_some()) {
+                    let (id, name) = (row.id.clone(), row.name.clone());
                     self.flash = Some(format!("probing {name} now"));
-                    return vec![Effect::RunNow(name)];
+                    return vec![Effect::RunNow(id)];
                 }
                 self.flash = Some("this check is probed by another warroom".into());
             }
             Action::Pause if pane == Pane::Checks => {
                 if let Some(row) = self.selected_check() {
                     if let Some(view) = &row.view {
-                        return vec![Effect::SetPaused(row.name.clone(), !view.paused)];
+                        return vec![Effect::SetPaused(row.id.clone(), !view.paused)];
                     }
                     self.flash = Some("this check is probed by another warroom".into());
                 }
             }
             Action::Acknowledge if pane == Pane::Checks => {
                 if let Some(row) = self.selected_check() {
-                    if !self.row_state(row).is_failing() {
+                    if !self.board.row_state(row).is_failing() {
                         self.flash = Some(format!("{} is not failing", row.name));
                         return Vec::new();
                     }
@@ -603,12 +516,12 @@ impl App {
             }
             Action::Pin if pane == Pane::Timeline => {
                 if let Some(i) = self.selected_event() {
-                    let id = self.incident.timeline[i].id.clone();
+                    let id = self.board.incident.timeline[i].id.clone();
                     return self.write(EventBody::EventPinned { event: id });
                 }
             }
             Action::CycleStatus => {
-                let next = self.incident.status.next();
+                let next = self.board.incident.status.next();
                 let mut effects = self.write(EventBody::StatusChanged { status: next });
                 if next == Status::Resolved && !effects.is_empty() {
                     effects = vec![Effect::Append(vec![
@@ -619,7 +532,7 @@ impl App {
                 return effects;
             }
             Action::CycleSeverity => {
-                let current = self.incident.severity.unwrap_or(3);
+                let current = self.board.incident.severity.unwrap_or(3);
                 // 3 → 2 → 1 → 5 → 4 → 3: escalation first, the usual direction under stress.
                 let next = if current <= 1 { 5 } else { current - 1 };
                 return self.write(EventBody::SeverityChanged { severity: next });
@@ -629,9 +542,9 @@ impl App {
                 self.overlay = Some(Overlay::Filter(self.filter.clone()));
             }
             Action::Copy | Action::EditMessage | Action::Send if pane == Pane::Checklist => {
-                let items = self.checklist_items();
+                let items = self.board.checklist_items();
                 let Some((item, _)) = items.get(sel) else { return Vec::new() };
-                let Some(text) = self.rendered_message(item) else {
+                let Some(text) = self.board.rendered_message(item) else {
                     self.flash = Some("this item has no message template".into());
                     return Vec::new();
                 };
@@ -669,21 +582,21 @@ impl App {
 
     pub fn on_mouse(&mut self, m: MouseEvent) -> Vec<Effect> {
         let hit = Pane::ALL.into_iter().find(|p| {
-            let a = self.areas[p.index()];
+            let a = self.areas[*p];
             m.column >= a.x && m.column < a.x + a.width && m.row >= a.y && m.row < a.y + a.height
         });
         let Some(pane) = hit else { return Vec::new() };
         match m.kind {
             MouseEventKind::Down(MouseButton::Left) => {
                 self.focus = pane;
-                let area = self.areas[pane.index()];
+                let area = self.areas[pane];
                 let row = m.row.saturating_sub(area.y + 1) as usize;
                 let offset = super::draw::scroll_offset(self, pane, area.height.saturating_sub(2) as usize);
                 let rows = self.rows(pane);
                 if pane != Pane::Notes && offset + row < rows {
-                    self.selected[pane.index()] = offset + row;
+                    self.selected[pane] = offset + row;
                     if pane == Pane::Timeline {
-                        self.follow = offset + row + 1 >= rows;
+                        self.at_newest = offset + row + 1 >= rows;
                     }
                 }
                 Vec::new()
@@ -703,13 +616,31 @@ impl App {
     /// Keeps the timeline selection on the newest event while following.
     pub fn settle(&mut self) {
         let rows = self.rows(Pane::Timeline);
-        if self.follow {
-            self.selected[Pane::Timeline.index()] = rows.saturating_sub(1);
+        if self.at_newest {
+            self.selected[Pane::Timeline] = rows.saturating_sub(1);
         }
         for pane in [Pane::Checks, Pane::Checklist] {
             let rows = self.rows(pane);
-            let sel = &mut self.selected[pane.index()];
+            let sel = &mut self.selected[pane];
             *sel = (*sel).min(rows.saturating_sub(1));
         }
     }
+}
+
+/// What a replay's banner says: where it stands and its keys.
+fn replay_banner(position: &ReplayPosition, now: DateTime<Utc>) -> String {
+    let state = if position.paused {
+        "⏸ paused"
+    } else if position.finished() {
+        "■ end"
+    } else {
+        "▶ playing"
+    };
+    format!(
+        "REPLAY ×{} {state} · {}/{} events · {} UTC · Space pause · n next · . step · +/- speed",
+        position.speed,
+        position.at,
+        position.of,
+        now.format("%H:%M:%S")
+    )
 }

@@ -8,7 +8,8 @@ use ratatui::style::{Modifier, Style};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, BorderType, Borders, Cell, Clear, List, ListItem, Paragraph, Row, Table, Wrap};
 
-use super::app::{App, CheckRow, Overlay, Pane};
+use super::app::{App, Overlay, Pane, Panes};
+use crate::board::Row as CheckRow;
 use crate::checklist::ItemState;
 use crate::journal::{CheckState, Event, EventBody, Milestone};
 use crate::monitor::State;
@@ -39,7 +40,7 @@ pub fn draw(frame: &mut Frame, app: &mut App) {
     let areas = pane_areas(app, body);
     app.areas = areas;
     for pane in Pane::ALL {
-        let a = areas[pane_index(pane)];
+        let a = areas[pane];
         if a.width > 0 && a.height > 0 {
             draw_pane(frame, app, pane, a);
         }
@@ -50,15 +51,11 @@ pub fn draw(frame: &mut Frame, app: &mut App) {
     }
 }
 
-fn pane_index(p: Pane) -> usize {
-    Pane::ALL.iter().position(|x| *x == p).unwrap_or(0)
-}
-
 /// Where each pane goes; hidden panes get an empty rectangle.
-fn pane_areas(app: &App, body: Rect) -> [Rect; 4] {
-    let mut out = [Rect::default(); 4];
+fn pane_areas(app: &App, body: Rect) -> Panes<Rect> {
+    let mut out = Panes::default();
     if app.zoom {
-        out[pane_index(app.focus)] = body;
+        out[app.focus] = body;
         return out;
     }
     if body.width >= GRID_MIN.0 && body.height + 4 >= GRID_MIN.1 {
@@ -66,37 +63,26 @@ fn pane_areas(app: &App, body: Rect) -> [Rect; 4] {
         let [checks, checklist] =
             Layout::vertical([Constraint::Percentage(55), Constraint::Percentage(45)]).areas(left);
         let [timeline, notes] = Layout::vertical([Constraint::Percentage(65), Constraint::Percentage(35)]).areas(right);
-        out[0] = checks;
-        out[1] = timeline;
-        out[2] = checklist;
-        out[3] = notes;
-        return out;
+        return Panes { checks, timeline, checklist, notes };
     }
     // Small terminal: checks always visible on top (failures matter most), the other panes
     // take turns below.
-    let wanted = (app.checks.len() as u16).saturating_add(2);
+    let wanted = (app.board.rows.len() as u16).saturating_add(2);
     // At least four rows when there is room; never more than half the body (a tiny terminal
     // gets what there is, not a panic).
     let half = body.height / 2;
     let top = if half >= 4 { wanted.clamp(4, half) } else { half };
     let [checks, rest] = Layout::vertical([Constraint::Length(top), Constraint::Min(3)]).areas(body);
-    out[0] = checks;
+    out.checks = checks;
     let below = if app.focus == Pane::Checks { Pane::Timeline } else { app.focus };
-    out[pane_index(below)] = rest;
+    out[below] = rest;
     out
 }
 
 // ---------------------------------------------------------------------------------------
 // Header and footer
 
-pub fn human_duration(d: Duration) -> String {
-    let s = d.num_seconds().max(0);
-    match s {
-        0..60 => format!("{s}s"),
-        60..3600 => format!("{}m", s / 60),
-        _ => format!("{}h {:02}m", s / 3600, s / 60 % 60),
-    }
-}
+pub use crate::board::human_duration;
 
 /// Minute precision for columns that would otherwise repaint every second.
 pub fn coarse_duration(d: Duration) -> String {
@@ -110,8 +96,8 @@ fn elapsed_clock(d: Duration) -> String {
 
 fn draw_header(frame: &mut Frame, app: &App, area: Rect) {
     let t = &app.theme;
-    let i = &app.incident;
-    let now = app.clock.now;
+    let i = &app.board.incident;
+    let now = app.board.clock.now;
     let mut first = Vec::new();
     if i.is_drill() {
         first.push(Span::styled(" DRILL ", t.drill));
@@ -134,7 +120,7 @@ fn draw_header(frame: &mut Frame, app: &App, area: Rect) {
         first.push(Span::styled(elapsed_clock(e), t.title));
     }
 
-    let local = now.with_timezone(&app.clock.offset);
+    let local = now.with_timezone(&app.board.clock.offset);
     let mut second =
         vec![Span::styled(format!("{} UTC · {} local", now.format("%H:%M:%S"), local.format("%H:%M")), t.muted)];
     second.push(Span::raw("  "));
@@ -142,7 +128,7 @@ fn draw_header(frame: &mut Frame, app: &App, area: Rect) {
         Some(ic) => second.push(Span::styled(format!("IC {}", sanitize_str(ic, 20)), t.text)),
         None => second.push(Span::styled("IC unassigned", t.degraded)),
     }
-    if let Some(due) = app.next_update_due() {
+    if let Some(due) = app.board.next_update_due() {
         second.push(Span::raw("  "));
         if due < now {
             second.push(Span::styled(format!(" ⚠ PUBLIC UPDATE OVERDUE by {} ", human_duration(now - due)), t.overdue));
@@ -154,8 +140,9 @@ fn draw_header(frame: &mut Frame, app: &App, area: Rect) {
     let marks: Vec<String> = [Milestone::Detected, Milestone::Acknowledged, Milestone::Mitigated]
         .into_iter()
         .filter_map(|m| {
-            i.milestone(m)
-                .map(|at| format!("{} {}", short_milestone(m), at.with_timezone(&app.clock.offset).format("%H:%M")))
+            i.milestone(m).map(|at| {
+                format!("{} {}", short_milestone(m), at.with_timezone(&app.board.clock.offset).format("%H:%M"))
+            })
         })
         .collect();
     if !marks.is_empty() {
@@ -238,7 +225,7 @@ fn draw_footer(frame: &mut Frame, app: &App, area: Rect) {
 
 fn block<'a>(app: &App, pane: Pane, extra: String) -> Block<'a> {
     let focused = app.focus == pane;
-    let n = pane_index(pane) + 1;
+    let n = pane.number();
     let title = format!(" {n} {}{extra} ", pane.title());
     Block::default()
         .borders(Borders::ALL)
@@ -249,17 +236,17 @@ fn block<'a>(app: &App, pane: Pane, extra: String) -> Block<'a> {
 
 /// First visible row so that the selection stays in view.
 pub fn scroll_offset(app: &App, pane: Pane, height: usize) -> usize {
-    let sel = app.selected[pane_index(pane)];
+    let sel = app.selected[pane];
     if height == 0 {
         return 0;
     }
     let rows = match pane {
-        Pane::Checks => app.checks.len(),
+        Pane::Checks => app.board.rows.len(),
         Pane::Timeline => app.filtered.len(),
-        Pane::Checklist => app.checklist.as_ref().map_or(0, |c| c.items.len()),
+        Pane::Checklist => app.board.checklist.as_ref().map_or(0, |c| c.items.len()),
         Pane::Notes => 0,
     };
-    if pane == Pane::Timeline && app.follow {
+    if pane == Pane::Timeline && app.at_newest {
         return rows.saturating_sub(height);
     }
     (sel + 1).saturating_sub(height).min(rows.saturating_sub(height))
@@ -305,24 +292,20 @@ fn spark(latency: std::time::Duration) -> char {
 
 fn sparkline(row: &CheckRow, width: usize) -> String {
     let skip = row.history.len().saturating_sub(width);
-    row.history
-        .iter()
-        .skip(skip)
-        .map(|s| if s.outcome.health == Health::Down { '✕' } else { spark(s.outcome.latency) })
-        .collect()
+    row.history.iter().skip(skip).map(|s| if s.health == Health::Down { '✕' } else { spark(s.latency()) }).collect()
 }
 
 /// The median latency of the last few results: the figure people read, without the
 /// millisecond jitter of the latest sample.
 fn typical_latency(row: &CheckRow) -> Option<std::time::Duration> {
-    let mut recent: Vec<_> = row.history.iter().rev().take(5).map(|s| s.outcome.latency).collect();
+    let mut recent: Vec<_> = row.history.iter().rev().take(5).map(|s| s.latency()).collect();
     recent.sort();
     recent.get(recent.len() / 2).copied()
 }
 
 fn draw_checks(frame: &mut Frame, app: &App, area: Rect) {
-    let order = app.check_order();
-    let failing = order.iter().filter(|&&i| app.row_state(&app.checks[i]).is_failing()).count();
+    let order = app.board.check_order();
+    let failing = order.iter().filter(|&&i| app.board.row_state(&app.board.rows[i]).is_failing()).count();
     let extra = if failing > 0 {
         format!(" — {failing} failing of {}", order.len())
     } else {
@@ -340,15 +323,15 @@ fn draw_checks(frame: &mut Frame, app: &App, area: Rect) {
     let offset = scroll_offset(app, Pane::Checks, height);
     let wide = inner.width >= 90;
     let spark_w = if wide { 12 } else { 6 };
-    let sel = app.selected[0];
+    let sel = app.selected[Pane::Checks];
     let rows: Vec<Row> = order
         .iter()
         .enumerate()
         .skip(offset)
         .take(height)
         .map(|(pos, &i)| {
-            let row = &app.checks[i];
-            let state = app.row_state(row);
+            let row = &app.board.rows[i];
+            let state = app.board.row_state(row);
             let (glyph, word) = state_glyph(state);
             let view = row.view.as_ref();
             let (glyph, word) = match view {
@@ -361,18 +344,21 @@ fn draw_checks(frame: &mut Frame, app: &App, area: Rect) {
             let latest = row.history.back();
             let latency = typical_latency(row).map(|l| format!("{}ms", l.as_millis())).unwrap_or_default();
             let since = app
+                .board
                 .incident
                 .checks
                 .get(&row.name)
-                .map(|c| coarse_duration(app.clock.now - c.since))
+                .map(|c| coarse_duration(app.board.clock.now - c.since))
                 .unwrap_or_default();
             let mut note = String::new();
             if let Some(parent) = view.and_then(|v| v.blocked_by.as_ref()) {
                 note = format!("by {parent}");
-            } else if let Some((who, _)) = app.incident.checks.get(&row.name).and_then(|c| c.acknowledged.as_ref()) {
+            } else if let Some((who, _)) =
+                app.board.incident.checks.get(&row.name).and_then(|c| c.acknowledged.as_ref())
+            {
                 note = format!("ack {}", who.split('@').next().unwrap_or(who));
-            } else if let Some(at) = latest.and_then(|s| s.outcome.retry_after) {
-                note = format!("back {}", at.with_timezone(&app.clock.offset).format("%H:%M"));
+            } else if let Some(at) = latest.and_then(|s| s.retry_after) {
+                note = format!("back {}", at.with_timezone(&app.board.clock.offset).format("%H:%M"));
             }
             let style = if pos == sel && app.focus == Pane::Checks { app.theme.selection } else { Style::default() };
             let state_style = if view.is_some_and(|v| v.silenced) { app.theme.muted } else { state_style(app, state) };
@@ -440,16 +426,16 @@ fn event_style(app: &App, e: &Event) -> Style {
 }
 
 fn draw_timeline(frame: &mut Frame, app: &App, area: Rect) {
-    let mut extra = format!(" — {} events", app.incident.timeline.len());
+    let mut extra = format!(" — {} events", app.board.incident.timeline.len());
     if !app.filter.is_empty() {
         extra = format!(
             " — filter \"{}\": {} of {}",
             sanitize_str(&app.filter, 20),
             app.filtered.len(),
-            app.incident.timeline.len()
+            app.board.incident.timeline.len()
         );
     }
-    if !app.follow {
+    if !app.at_newest {
         extra.push_str(" (scrolled; End follows)");
     }
     let blk = block(app, Pane::Timeline, extra);
@@ -461,19 +447,22 @@ fn draw_timeline(frame: &mut Frame, app: &App, area: Rect) {
     let items: Vec<ListItem> = app.filtered[offset..(offset + height).min(app.filtered.len())]
         .iter()
         .map(|&i| {
-            let e = &app.incident.timeline[i];
+            let e = &app.board.incident.timeline[i];
             let who = e.author.split('@').next().unwrap_or(&e.author);
             let mut spans = vec![
-                Span::styled(format!("{} ", e.ts.with_timezone(&app.clock.offset).format("%H:%M:%S")), app.theme.muted),
-                Span::styled(if app.incident.pinned_by(i).is_some() { "★" } else { " " }, app.theme.accent),
+                Span::styled(
+                    format!("{} ", e.ts.with_timezone(&app.board.clock.offset).format("%H:%M:%S")),
+                    app.theme.muted,
+                ),
+                Span::styled(if app.board.incident.pinned_by(i).is_some() { "★" } else { " " }, app.theme.accent),
                 Span::styled(format!("{} ", event_glyph(e)), event_style(app, e)),
                 Span::styled(e.summary(), event_style(app, e)),
                 Span::styled(format!("  — {}", sanitize_str(who, 16)), app.theme.muted),
             ];
-            if !app.incident.corrections(i).is_empty() {
+            if !app.board.incident.corrections(i).is_empty() {
                 spans.push(Span::styled(" (corrected)", app.theme.degraded));
             }
-            let style = if Some(i) == selected && app.focus == Pane::Timeline && !app.follow {
+            let style = if Some(i) == selected && app.focus == Pane::Timeline && !app.at_newest {
                 app.theme.selection
             } else {
                 Style::default()
@@ -485,10 +474,10 @@ fn draw_timeline(frame: &mut Frame, app: &App, area: Rect) {
 }
 
 fn draw_checklist(frame: &mut Frame, app: &App, area: Rect) {
-    let items = app.checklist_items();
+    let items = app.board.checklist_items();
     let overdue = items.iter().filter(|(_, v)| v.state == ItemState::Overdue).count();
     let done = items.iter().filter(|(_, v)| v.state == ItemState::Done).count();
-    let name = app.checklist.as_ref().map(|c| c.name.clone()).unwrap_or_default();
+    let name = app.board.checklist.as_ref().map(|c| c.name.clone()).unwrap_or_default();
     let extra = format!(
         " {name} — {done}/{} done{}",
         items.len(),
@@ -504,10 +493,10 @@ fn draw_checklist(frame: &mut Frame, app: &App, area: Rect) {
     // The selected item's message, rendered from the live incident, under the list.
     if app.focus == Pane::Checklist
         && inner.height >= 10
-        && let Some((item, _)) = items.get(app.selected[2])
+        && let Some((item, _)) = items.get(app.selected[Pane::Checklist])
     {
         let mut lines = Vec::new();
-        if let Some(text) = app.rendered_message(item) {
+        if let Some(text) = app.board.rendered_message(item) {
             let to = item
                 .channel
                 .as_deref()
@@ -537,7 +526,7 @@ fn draw_checklist(frame: &mut Frame, app: &App, area: Rect) {
     }
     let height = inner.height as usize;
     let offset = scroll_offset(app, Pane::Checklist, height);
-    let now = app.clock.now;
+    let now = app.board.clock.now;
     let rows: Vec<Row> = items
         .iter()
         .enumerate()
@@ -556,7 +545,7 @@ fn draw_checklist(frame: &mut Frame, app: &App, area: Rect) {
                     Some((who, at)) => format!(
                         "{} {}{}",
                         who.split('@').next().unwrap_or(who),
-                        at.with_timezone(&app.clock.offset).format("%H:%M"),
+                        at.with_timezone(&app.board.clock.offset).format("%H:%M"),
                         if v.count > 1 { format!(" ×{}", v.count) } else { String::new() }
                     ),
                     None => String::new(),
@@ -565,11 +554,11 @@ fn draw_checklist(frame: &mut Frame, app: &App, area: Rect) {
                 _ if v.due_at < now => format!("{} late", human_duration(now - v.due_at)),
                 _ => format!(
                     "due {} (in {})",
-                    v.due_at.with_timezone(&app.clock.offset).format("%H:%M"),
+                    v.due_at.with_timezone(&app.board.clock.offset).format("%H:%M"),
                     human_duration(v.due_at - now)
                 ),
             };
-            let sel = if pos == app.selected[2] && app.focus == Pane::Checklist {
+            let sel = if pos == app.selected[Pane::Checklist] && app.focus == Pane::Checklist {
                 app.theme.selection
             } else {
                 Style::default()
@@ -635,7 +624,7 @@ fn draw_overlay(frame: &mut Frame, app: &App, overlay: &Overlay, body: Rect) {
             frame.render_widget(Paragraph::new(lines).block(popup(app, "Keys")), area);
         }
         Overlay::CheckDetail(name) => {
-            let Some(row) = app.checks.iter().find(|c| &c.name == name) else { return };
+            let Some(row) = app.board.rows.iter().find(|c| &c.name == name) else { return };
             let lines = check_detail(app, row);
             let area = centered(body, body.width.saturating_sub(4).max(40), body.height);
             frame.render_widget(Clear, area);
@@ -647,7 +636,7 @@ fn draw_overlay(frame: &mut Frame, app: &App, overlay: &Overlay, body: Rect) {
             );
         }
         Overlay::EventDetail(i) => {
-            let Some(e) = app.incident.timeline.get(*i) else { return };
+            let Some(e) = app.board.incident.timeline.get(*i) else { return };
             let mut lines = vec![
                 Line::from(format!(
                     "{}  {}  by {}",
@@ -663,15 +652,15 @@ fn draw_overlay(frame: &mut Frame, app: &App, overlay: &Overlay, body: Rect) {
                 _ => e.summary(),
             };
             lines.extend(full.lines().map(|l| Line::from(l.to_string())));
-            if let Some((who, at)) = app.incident.pinned_by(*i) {
+            if let Some((who, at)) = app.board.incident.pinned_by(*i) {
                 lines.push(Line::from(""));
                 lines.push(Line::from(Span::styled(
                     format!("★ key event, pinned by {} at {}", sanitize_str(who, 30), at.format("%H:%M:%S")),
                     app.theme.accent,
                 )));
             }
-            for c in app.incident.corrections(*i) {
-                if let Some(EventBody::Correction { text, .. }) = app.incident.event(c).map(|x| &x.body) {
+            for c in app.board.incident.corrections(*i) {
+                if let Some(EventBody::Correction { text, .. }) = app.board.incident.event(c).map(|x| &x.body) {
                     lines.push(Line::from(Span::styled(
                         format!("↺ corrected: {}", sanitize_str(text, 200)),
                         app.theme.degraded,
@@ -736,18 +725,18 @@ fn draw_overlay(frame: &mut Frame, app: &App, overlay: &Overlay, body: Rect) {
 
 fn check_detail<'a>(app: &App, row: &CheckRow) -> Vec<Line<'a>> {
     let t = &app.theme;
-    let state = app.row_state(row);
+    let state = app.board.row_state(row);
     let (glyph, word) = state_glyph(state);
     let mut lines = vec![Line::from(vec![
         Span::styled(format!("{glyph} {word}"), state_style(app, state)),
         Span::raw(format!("   {} {}", row.kind, sanitize_str(&row.target, 100))),
     ])];
-    if let Some(c) = app.incident.checks.get(&row.name) {
+    if let Some(c) = app.board.incident.checks.get(&row.name) {
         lines.push(Line::from(format!(
             "recorded {} since {} ({} ago)",
             c.state.as_str(),
-            c.since.with_timezone(&app.clock.offset).format("%H:%M:%S"),
-            human_duration(app.clock.now - c.since)
+            c.since.with_timezone(&app.board.clock.offset).format("%H:%M:%S"),
+            human_duration(app.board.clock.now - c.since)
         )));
         lines.push(Line::from(Span::styled(format!("recorded detail: {}", sanitize_str(&c.detail, 500)), t.muted)));
     }
@@ -762,26 +751,22 @@ fn check_detail<'a>(app: &App, row: &CheckRow) -> Vec<Line<'a>> {
             lines.push(Line::from(Span::styled("paused", t.degraded)));
         }
     }
-    if let Some(last) = row.history.back() {
-        let o = &last.outcome;
+    if let Some(o) = row.history.back() {
         lines.push(Line::from(""));
         lines.push(Line::from(Span::styled(
-            format!("latest {} ({} ms): {}", o.health.as_str(), o.latency.as_millis(), sanitize_str(&o.detail, 1000)),
+            format!("latest {} ({} ms): {}", o.health.as_str(), o.latency().as_millis(), sanitize_str(&o.detail, 1000)),
             t.text,
         )));
         if !o.steps.is_empty() {
-            let steps: Vec<String> = o
-                .steps
-                .iter()
-                .map(|s| format!("{} {:.1}ms", sanitize_str(&s.name, 60), s.took.as_secs_f64() * 1000.0))
-                .collect();
+            let steps: Vec<String> =
+                o.steps.iter().map(|(name, ms)| format!("{} {ms:.1}ms", sanitize_str(name, 60))).collect();
             lines.push(Line::from(Span::styled(format!("steps: {}", steps.join(" → ")), t.muted)));
         }
         if let Some(at) = o.retry_after {
             lines.push(Line::from(Span::styled(
                 format!(
                     "Retry-After: the server says it will be back at {} local ({} UTC)",
-                    at.with_timezone(&app.clock.offset).format("%H:%M:%S"),
+                    at.with_timezone(&app.board.clock.offset).format("%H:%M:%S"),
                     at.format("%H:%M:%S")
                 ),
                 t.accent,
@@ -795,10 +780,10 @@ fn check_detail<'a>(app: &App, row: &CheckRow) -> Vec<Line<'a>> {
         for s in row.history.iter().rev().take(10) {
             lines.push(Line::from(format!(
                 "{}  {:<8} {:>6}ms  {}",
-                s.at.with_timezone(&app.clock.offset).format("%H:%M:%S"),
-                s.outcome.health.as_str(),
-                s.outcome.latency.as_millis(),
-                sanitize_str(&s.outcome.detail, 200)
+                s.at.with_timezone(&app.board.clock.offset).format("%H:%M:%S"),
+                s.health.as_str(),
+                s.latency().as_millis(),
+                sanitize_str(&s.detail, 200)
             )));
         }
     } else {

@@ -1,5 +1,6 @@
-//! Wiring: parse the command line, find the config and the journal, run a command.
+//! The command line: parse it, find the config and the journal, run the verb asked for.
 
+mod args;
 mod check;
 mod drill;
 mod headless;
@@ -14,9 +15,10 @@ use std::process::ExitCode;
 use anyhow::Context;
 use clap::Parser;
 
-use crate::cli::{Cli, Command, GlobalArgs};
 use crate::config::{self, Config};
 use crate::journal;
+use crate::session::{Opening, Purpose, Settings};
+pub use args::{Cli, GlobalArgs, Verb};
 
 pub use locate::{current_journal, default_journal_dir, open_or_start_incident};
 
@@ -36,21 +38,19 @@ pub fn main() -> ExitCode {
 
 fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     let global = cli.global;
-    match cli.command {
+    match cli.verb {
         None if global.headless => headless::run(&global),
         None => dashboard(&global),
-        Some(Command::Init { dir, force }) => init::run(&dir, force),
-        Some(Command::Validate) => validate::run(&global),
-        Some(Command::Check { json }) => check::run(&global, json),
-        Some(Command::Log { text, stdin }) => log::run(&global, text, stdin),
-        Some(Command::Drill { scenario, speed }) => drill::run(&global, scenario.as_deref(), speed),
-        Some(Command::Report { journal, format, output }) => {
-            review::report(&global, &journal, &format, output.as_deref())
-        }
-        Some(Command::StatusPage { journal, output, components, publish_cmd }) => {
+        Some(Verb::Init { dir, force }) => init::run(&dir, force),
+        Some(Verb::Validate) => validate::run(&global),
+        Some(Verb::Check { json }) => check::run(&global, json),
+        Some(Verb::Log { text, stdin }) => log::run(&global, text, stdin),
+        Some(Verb::Drill { scenario, speed }) => drill::run(&global, scenario.as_deref(), speed),
+        Some(Verb::Report { journal, format, output }) => review::report(&global, &journal, &format, output.as_deref()),
+        Some(Verb::StatusPage { journal, output, components, publish_cmd }) => {
             review::status_page(&journal, &output, &components, publish_cmd.as_deref())
         }
-        Some(Command::Replay { journal, speed }) => review::replay(&global, &journal, speed),
+        Some(Verb::Replay { journal, speed }) => review::replay(&global, &journal, speed),
     }
 }
 
@@ -73,18 +73,21 @@ fn dashboard(global: &GlobalArgs) -> anyhow::Result<ExitCode> {
     }
     let config = load_config(global)?;
     let author = author(global);
-    let (journal, scan) = if global.read_only {
+    let (journal, scan, purpose) = if global.read_only {
         let path = current_journal(global, &config)?.context("no incident journal to view: name it with -j FILE")?;
-        crate::journal::Journal::open_read_only(&path)?
+        let (journal, scan) = crate::journal::Journal::open_read_only(&path)?;
+        (journal, scan, Purpose::View)
     } else {
-        open_or_start_incident(global, &config, &author)?
+        let (journal, scan) = open_or_start_incident(global, &config, &author)?;
+        (journal, scan, Purpose::Monitor)
     };
     for warning in scan.warnings(journal.path()) {
         eprintln!("warroom: {warning}");
     }
     let setup = crate::tui::Setup::from_config(&config, global.theme.as_deref(), global.checklist.as_deref())?;
-    let options =
-        crate::tui::Options { read_only: global.read_only, banner: None, monitor: true, drill: None, replay: None };
-    crate::tui::run(journal, scan, &config, setup, &author, options)?;
+    let settings = Settings::from_config(&config, setup.checklist.clone());
+    let banner = global.read_only.then(|| "READ-ONLY VIEWER — nothing is written".to_string());
+    let look = crate::tui::Look { banner, update_every: config.update_every };
+    crate::tui::run(Opening { journal, scan, settings, purpose, author }, setup, look)?;
     Ok(ExitCode::SUCCESS)
 }

@@ -8,8 +8,9 @@ use anyhow::Context;
 
 use crate::cli::GlobalArgs;
 use crate::incident::Incident;
-use crate::journal::Journal;
+use crate::journal::{Journal, Scan};
 use crate::report;
+use crate::session::{Opening, Purpose, Settings};
 
 fn fold(path: &Path) -> anyhow::Result<Incident> {
     let scan = Journal::read(path)?;
@@ -76,13 +77,10 @@ pub fn replay(global: &GlobalArgs, journal: &Path, speed: f64) -> anyhow::Result
     let config = super::load_config(global)?;
     let setup = crate::tui::Setup::from_config(&config, global.theme.as_deref(), global.checklist.as_deref())?;
     let (handle, _) = Journal::open_read_only(journal)?;
-    let options = crate::tui::Options {
-        read_only: true,
-        banner: None,
-        monitor: false,
-        drill: None,
-        replay: Some(crate::tui::ReplayRun { events: scan.events, speed }),
-    };
-    crate::tui::run(handle, crate::journal::Scan::default(), &config, setup, &super::author(global), options)?;
+    let settings = Settings::from_config(&config, setup.checklist.clone());
+    let purpose = Purpose::Replay { events: scan.events, speed };
+    let opening = Opening { journal: handle, scan: Scan::default(), settings, purpose, author: super::author(global) };
+    let look = crate::tui::Look { banner: None, update_every: config.update_every };
+    crate::tui::run(opening, setup, look)?;
     Ok(ExitCode::SUCCESS)
 }

@@ -9,7 +9,8 @@ use chrono::Utc;
 use crate::cli::GlobalArgs;
 use crate::drill::{self, ScaledClock, Scenario};
 use crate::journal::{Event, EventBody, Journal, Mode, Scan};
-use crate::tui::{self, DrillRun, Options, Setup};
+use crate::session::{DrillRun, Opening, Purpose, Settings, scorecard_paths};
+use crate::tui::{self, Look, Setup};
 
 pub fn run(global: &GlobalArgs, scenario: Option<&str>, speed: f64) -> anyhow::Result<ExitCode> {
     let Some(name) = scenario else {
@@ -81,10 +82,11 @@ fn play(
         Event::at(start, &author, EventBody::DrillStarted { scenario: scenario.name.clone(), speed }),
     ])?;
     let scan = journal.read_from(Scan::default())?;
-    let options =
-        Options { read_only: false, banner, monitor: false, drill: Some(DrillRun { scenario, clock }), replay: None };
-    tui::run(journal, scan, &config, setup, &author, options)?;
-    let (_, text) = tui::scorecard_paths(&path);
+    let settings = Settings::from_config(&config, setup.checklist.clone());
+    let purpose = Purpose::Drill(DrillRun { scenario, clock });
+    let look = Look { banner, update_every: config.update_every };
+    tui::run(Opening { journal, scan, settings, purpose, author }, setup, look)?;
+    let (_, text) = scorecard_paths(&path);
     if text.exists() {
         eprintln!("Drill journal: {}\nScorecard: {}", path.display(), text.display());
     }

@@ -1,4 +1,4 @@
-//! The command line: `warroom [COMMAND]`.
+//! The command line's words: `warroom [VERB]` and its options, as clap parses them.
 
 use std::path::PathBuf;
 
@@ -17,7 +17,7 @@ pub struct Cli {
     #[command(flatten)]
     pub global: GlobalArgs,
     #[command(subcommand)]
-    pub command: Option<Command>,
+    pub verb: Option<Verb>,
 }
 
 #[derive(Debug, Clone, Args)]
@@ -46,7 +46,7 @@ pub struct GlobalArgs {
 }
 
 #[derive(Debug, Subcommand)]
-pub enum Command {
+pub enum Verb {
     /// Write a commented example warroom.toml that works as-is against localhost.
     Init {
         /// Directory to write warroom.toml into.

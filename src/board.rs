@@ -1,0 +1,244 @@
+//! The board: what a front-end knows of the incident — the fold of the journal, the live
+//! rows and what follows from both (the order rows are shown in, when the next public
+//! update is due, the values message templates are filled with). It is fed a session's
+//! [`Update`]s and knows nothing of screens, keys or selections.
+
+use std::collections::{HashMap, VecDeque};
+use std::time::Duration;
+
+use chrono::{DateTime, FixedOffset, Utc};
+
+use crate::checklist::{self, Checklist, ItemState};
+use crate::incident::Incident;
+use crate::journal::{Audience, Event, EventBody, Status};
+use crate::monitor::{RowId, State, View};
+use crate::session::figures::KEPT;
+use crate::session::{Figure, Reading, RowInfo, Update};
+
+/// A row: a configured check, a source's row, or a name only the journal knows.
+#[derive(Debug, Clone)]
+pub struct Row {
+    pub id: RowId,
+    /// As the journal records it: `alerts / HighErrorRate api-1`.
+    pub name: String,
+    pub kind: String,
+    pub target: String,
+    /// How the probing session shows the row, once it has said.
+    pub view: Option<View>,
+    /// Recent readings, oldest first.
+    pub history: VecDeque<Reading>,
+}
+
+impl Row {
+    pub fn new(info: RowInfo) -> Row {
+        Row {
+            name: info.id.name(),
+            id: info.id,
+            kind: info.kind,
+            target: info.target,
+            view: None,
+            history: VecDeque::new(),
+        }
+    }
+}
+
+/// The clock the board is read at: now, and the local offset (tests fix both).
+#[derive(Debug, Clone, Copy)]
+pub struct Clock {
+    pub now: DateTime<Utc>,
+    pub offset: FixedOffset,
+}
+
+impl Clock {
+    pub fn system() -> Clock {
+        let local = chrono::Local::now();
+        Clock { now: local.with_timezone(&Utc), offset: *local.offset() }
+    }
+
+    /// `now`, in this clock's local offset.
+    pub fn at(now: DateTime<Utc>) -> Clock {
+        Clock { now, offset: *chrono::Local::now().offset() }
+    }
+}
+
+pub struct Board {
+    pub incident: Incident,
+    pub rows: Vec<Row>,
+    /// Row positions by journal name.
+    index: HashMap<String, usize>,
+    pub checklist: Option<Checklist>,
+    pub clock: Clock,
+    /// Public update cadence for "next update due" when the checklist has no repeating public item.
+    pub update_every: Option<Duration>,
+}
+
+impl Board {
+    pub fn new(incident: Incident, rows: Vec<Row>, checklist: Option<Checklist>, clock: Clock) -> Board {
+        let mut board =
+            Board { incident, rows: Vec::new(), index: HashMap::new(), checklist, clock, update_every: None };
+        rows.into_iter().for_each(|row| board.add_row(row));
+        board
+    }
+
+    /// Takes in what the session says. Returns false for updates that are not the board's
+    /// (roles, notices, write results, replay positions: the front-end's business).
+    pub fn apply(&mut self, update: Update) -> bool {
+        match update {
+            Update::Opened { rows, entries, .. } => {
+                rows.into_iter().for_each(|info| self.add_row(Row::new(info)));
+                self.apply_entries(entries);
+            }
+            Update::Entries(entries) => self.apply_entries(entries),
+            Update::Row(info) => self.add_row(Row::new(info)),
+            Update::Reading { row, reading } => self.on_reading(&row, reading),
+            Update::View { row, view } => self.on_view(&row, view),
+            Update::Figures(figures) => self.apply_figures(figures),
+            Update::Clock(now) => self.clock = Clock { now, offset: self.clock.offset },
+            _ => return false,
+        }
+        true
+    }
+
+    /// New journal entries (ours after they are on disk, or other operators').
+    pub fn apply_entries(&mut self, events: Vec<Event>) {
+        for e in events {
+            if let EventBody::CheckChanged { check, .. } = &e.body
+                && !self.index.contains_key(check)
+            {
+                let info = RowInfo { id: RowId::check(check.clone()), kind: "journal".into(), target: String::new() };
+                self.add_row(Row::new(info));
+            }
+            self.incident.apply(e);
+        }
+    }
+
+    /// A row a source started reporting (a Prometheus series, a firing alert).
+    pub fn add_row(&mut self, row: Row) {
+        if !self.index.contains_key(&row.name) {
+            self.index.insert(row.name.clone(), self.rows.len());
+            self.rows.push(row);
+        }
+    }
+
+    fn row_mut(&mut self, id: &RowId) -> Option<&mut Row> {
+        let i = *self.index.get(&id.name())?;
+        self.rows.get_mut(i)
+    }
+
+    pub fn on_reading(&mut self, id: &RowId, reading: Reading) {
+        if let Some(row) = self.row_mut(id) {
+            if row.history.len() == KEPT {
+                row.history.pop_front();
+            }
+            row.history.push_back(reading);
+        }
+    }
+
+    pub fn on_view(&mut self, id: &RowId, view: View) {
+        if let Some(row) = self.row_mut(id) {
+            row.view = Some(view);
+        }
+    }
+
+    /// Another session's figures, whole: rows it knows that this board does not are added.
+    pub fn apply_figures(&mut self, figures: Vec<Figure>) {
+        for figure in figures {
+            if self.row_mut(&figure.row.id).is_none() {
+                self.add_row(Row::new(figure.row.clone()));
+            }
+            let row = self.row_mut(&figure.row.id).expect("added above");
+            row.view = Some(figure.view);
+            row.history = figure.readings.into();
+        }
+    }
+
+    // -----------------------------------------------------------------------------------
+    // What follows from it
+
+    /// The state a row shows: the live view if a session probes it, else what the journal says.
+    pub fn row_state(&self, row: &Row) -> State {
+        match &row.view {
+            Some(v) if v.state != State::Unknown || v.no_connectivity => v.state,
+            _ => self
+                .incident
+                .checks
+                .get(&row.name)
+                .map_or(State::Unknown, |c| crate::recorder::from_check_state(c.state)),
+        }
+    }
+
+    /// Rows in display order: failing first (down, degraded, unknown), then by name.
+    pub fn check_order(&self) -> Vec<usize> {
+        let rank = |s: State| match s {
+            State::Down => 0,
+            State::Degraded => 1,
+            State::Unknown => 2,
+            State::Up => 3,
+        };
+        let mut order: Vec<usize> = (0..self.rows.len()).collect();
+        order.sort_by_cached_key(|&i| (rank(self.row_state(&self.rows[i])), self.rows[i].name.clone()));
+        order
+    }
+
+    pub fn checklist_items(&self) -> Vec<(&checklist::Item, checklist::ItemView)> {
+        self.checklist
+            .iter()
+            .flat_map(|c| c.items.iter())
+            .map(|item| (item, checklist::evaluate(item, &self.incident, self.clock.now)))
+            .collect()
+    }
+
+    /// When the next public update is due: the earliest open public item of the checklist
+    /// (a repeating one is due its period after it was last done, i.e. after the last
+    /// update), else `update_every` after the last public message or the start.
+    pub fn next_update_due(&self) -> Option<DateTime<Utc>> {
+        if self.incident.status == Status::Resolved {
+            return None;
+        }
+        let open = [ItemState::Pending, ItemState::DueSoon, ItemState::Overdue];
+        let from_checklist = self
+            .checklist_items()
+            .into_iter()
+            .filter(|(item, view)| item.audience == Audience::Public && open.contains(&view.state))
+            .map(|(_, view)| view.due_at)
+            .min();
+        if from_checklist.is_some() {
+            return from_checklist;
+        }
+        let cadence = chrono::Duration::from_std(self.update_every?).ok()?;
+        let since = self.incident.last_message.get(&Audience::Public).copied().or(self.incident.opened_at)?;
+        Some(since + cadence)
+    }
+
+    /// Placeholder values for message templates, from the live incident.
+    pub fn template_context(&self) -> checklist::Context {
+        let local = |t: DateTime<Utc>| t.with_timezone(&self.clock.offset).format("%H:%M").to_string();
+        let opened = self.incident.opened_at.unwrap_or(self.clock.now);
+        let failing: Vec<&str> = self.incident.failing_checks().iter().map(|(n, _)| *n).collect();
+        checklist::Context {
+            title: self.incident.title.clone().unwrap_or_default(),
+            status: self.incident.status.as_str().into(),
+            severity: self.incident.severity.map(|s| s.to_string()).unwrap_or_default(),
+            started_local: format!("{} (UTC{})", local(opened), self.clock.offset),
+            started_utc: format!("{} UTC", opened.format("%H:%M")),
+            elapsed: human_duration(self.clock.now - opened),
+            failing_checks: if failing.is_empty() { "none".into() } else { failing.join(", ") },
+            commander: self.incident.role("commander").unwrap_or("(unassigned)").into(),
+            next_update_local: self.next_update_due().map(local).unwrap_or_else(|| "(not scheduled)".into()),
+        }
+    }
+
+    pub fn rendered_message(&self, item: &checklist::Item) -> Option<String> {
+        item.template.as_ref().map(|t| checklist::render(t, &self.template_context()))
+    }
+}
+
+/// `45s`, `12m`, `2h 05m`.
+pub fn human_duration(d: chrono::Duration) -> String {
+    let s = d.num_seconds().max(0);
+    match s {
+        0..60 => format!("{s}s"),
+        60..3600 => format!("{}m", s / 60),
+        _ => format!("{}h {:02}m", s / 3600, s / 60 % 60),
+    }
+}

@@ -1,0 +1,74 @@
+//! `warroom --headless`: a session without a screen. Several may run on one journal; one
+//! probes, the others wait to take over. Each says what it is doing on stdout, one line at
+//! a time (`role: poller`, `role: follower`, `changed: …`).
+
+use std::io::Write;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use tokio::signal::unix::{SignalKind, signal};
+
+use crate::cli::GlobalArgs;
+use crate::journal::EventBody;
+use crate::session::{Opening, Purpose, Session, Settings, Update};
+
+/// How long stopping waits for the session to journal the departure.
+const LEAVE_WITHIN: Duration = Duration::from_secs(3);
+
+pub fn run(global: &GlobalArgs) -> anyhow::Result<ExitCode> {
+    let config = super::load_config(global)?;
+    let author = super::author(global);
+    let (journal, scan) = super::open_or_start_incident(global, &config, &author)?;
+    for warning in scan.warnings(journal.path()) {
+        eprintln!("warroom: {warning}");
+    }
+    let settings = Settings::from_config(&config, None);
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+    runtime.block_on(async move {
+        let mut session = Session::start(Opening { journal, scan, settings, purpose: Purpose::Monitor, author });
+        let mut sigterm = signal(SignalKind::terminate())?;
+        let mut sigint = signal(SignalKind::interrupt())?;
+        loop {
+            tokio::select! {
+                update = session.recv() => match update {
+                    Some(update) => print_update(&update, &session.author),
+                    None => break,
+                },
+                _ = sigterm.recv() => break,
+                _ = sigint.recv() => break,
+            }
+        }
+        session.leave(LEAVE_WITHIN).await;
+        say("left");
+        Ok::<_, anyhow::Error>(())
+    })?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// One line for each thing worth saying; figures are not.
+fn print_update(update: &Update, me: &str) {
+    match update {
+        Update::Opened { journal, role, .. } => {
+            say(&format!("joined {journal}"));
+            say(&format!("role: {}", role.as_str()));
+        }
+        Update::Role { role, .. } => say(&format!("role: {}", role.as_str())),
+        Update::Row(row) => say(&format!("row: {}", row.id.name())),
+        Update::Entries(entries) => {
+            for e in entries.iter().filter(|e| e.author == me) {
+                if let EventBody::CheckChanged { check, from, to, detail } = &e.body {
+                    say(&format!("changed: {check} {} -> {}: {detail}", from.as_str(), to.as_str()));
+                }
+            }
+        }
+        Update::Written { error: Some(e) } => eprintln!("warroom: journal write failed: {e}"),
+        Update::Notice(text) => eprintln!("warroom: {text}"),
+        _ => {}
+    }
+}
+
+fn say(line: &str) {
+    let mut out = std::io::stdout().lock();
+    let _ = writeln!(out, "{line}");
+    let _ = out.flush();
+}

@@ -1,0 +1,488 @@
+//! The session's task: one loop that gathers what happened into [`Message`]s, drains
+//! whatever else is queued, and handles each in turn.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use tokio::sync::{mpsc, watch};
+
+use super::drill::{DrillRun, score_and_save};
+use super::election::{self, PollerLock};
+use super::facts::Facts;
+use super::figures::{self, Figures};
+use super::protocol::{Command, Reading, ReplayControl, ReplayPosition, Role, RowInfo, Update};
+use super::{Opening, Purpose, Settings};
+use crate::drill::ScaledClock;
+use crate::journal::{Event, EventBody, Journal, Scan, Writer};
+use crate::monitor::{self, MonitorControl, MonitorEvent, RowId};
+use crate::probe::Prober;
+use crate::recorder;
+use crate::replay::Replayer;
+
+/// How often the journal's size is looked at, the poller's figures read, and a poller that
+/// stopped replaced: a takeover happens within this period of the lock's release.
+const WATCH_EVERY: Duration = Duration::from_millis(250);
+/// Followers' figures are at most this old (plus the watch period).
+const PUBLISH_EVERY: Duration = Duration::from_secs(2);
+const REPLAY_TICK: Duration = Duration::from_millis(100);
+/// Leaving waits this long at most for the departure to reach the disk.
+const LEAVE_WITHIN: Duration = Duration::from_secs(3);
+
+/// Everything the session's task reacts to.
+enum Message {
+    Command(Command),
+    Monitor(MonitorEvent),
+    /// A batch reached the disk, or failed to.
+    Written(Result<(), String>),
+    /// A drill's scripted message (`who`, what).
+    Scripted(String, EventBody),
+    /// Time to look at the journal, the figures and the election.
+    Watch,
+    /// A second of the session's clock passed.
+    Second,
+    ReplayTick,
+}
+
+/// A drill in play.
+struct Play {
+    run: DrillRun,
+    /// Turns true once every step has run and every check recovered.
+    done: watch::Receiver<bool>,
+    ended: bool,
+}
+
+pub struct Engine {
+    journal: Arc<Journal>,
+    /// How far the journal has been read.
+    scan: Scan,
+    writer: Writer,
+    author: String,
+    /// Who signs check changes: the operator, or "drill" for a drill's injected faults.
+    change_author: String,
+    time: ScaledClock,
+    role: Role,
+    settings: Settings,
+    lock: Option<PollerLock>,
+    monitor: Option<MonitorControl>,
+    /// Rows of the monitor (or the drill), by the monitor's index.
+    rows: Vec<RowId>,
+    figures: Figures,
+    figures_seen: Option<std::time::SystemTime>,
+    published: Instant,
+    known_size: u64,
+    facts: Facts,
+    play: Option<Play>,
+    replay: Option<Replayer>,
+    results: mpsc::UnboundedReceiver<MonitorEvent>,
+    scripted: mpsc::UnboundedReceiver<(String, EventBody)>,
+    written: mpsc::UnboundedReceiver<Result<(), String>>,
+    updates: mpsc::UnboundedSender<Update>,
+}
+
+impl Engine {
+    pub fn open(opening: Opening, updates: mpsc::UnboundedSender<Update>) -> Engine {
+        let Opening { journal, mut scan, settings, purpose, author } = opening;
+        let journal = Arc::new(journal);
+        let (written_tx, written) = mpsc::unbounded_channel();
+        let writer = Writer::spawn(journal.clone(), written_tx);
+        let entries = std::mem::take(&mut scan.events);
+        let mut facts = Facts::default();
+        entries.iter().for_each(|e| facts.learn(&e.body));
+        let known_size = journal.size().unwrap_or(0);
+        let mut engine = Engine {
+            journal,
+            scan,
+            writer,
+            change_author: author.clone(),
+            author,
+            time: ScaledClock::real(),
+            role: Role::Viewer,
+            settings,
+            lock: None,
+            monitor: None,
+            rows: Vec::new(),
+            figures: Figures::default(),
+            figures_seen: None,
+            published: Instant::now(),
+            known_size,
+            facts,
+            play: None,
+            replay: None,
+            results: mpsc::unbounded_channel().1,
+            scripted: mpsc::unbounded_channel().1,
+            written,
+            updates,
+        };
+        let rows = engine.begin(purpose);
+        let opened =
+            Update::Opened { journal: engine.journal.path().display().to_string(), role: engine.role, rows, entries };
+        engine.tell(opened);
+        if engine.role != Role::Viewer {
+            engine.append(vec![EventBody::OperatorJoined {}]);
+        }
+        engine
+    }
+
+    /// Takes up the purpose: elects, starts the monitor or the drill. Returns the rows known.
+    fn begin(&mut self, purpose: Purpose) -> Vec<RowInfo> {
+        match purpose {
+            Purpose::Monitor => {
+                self.role = Role::Follower;
+                match election::try_acquire(self.journal.path()) {
+                    Ok(Some(lock)) => self.become_poller(lock),
+                    Ok(None) => {}
+                    Err(e) => self.tell(Update::Notice(format!("cannot take part in the poller election: {e}"))),
+                }
+                self.configured_rows()
+            }
+            Purpose::View => self.configured_rows(),
+            Purpose::Replay { events, speed } => {
+                self.replay = Some(Replayer::new(events, speed, Instant::now()));
+                Vec::new()
+            }
+            Purpose::Drill(run) => {
+                self.role = Role::Poller;
+                self.time = run.clock;
+                self.change_author = crate::drill::DRILL_AUTHOR.to_string();
+                let (results, scripted, done) = crate::drill::spawn(run.scenario.clone(), run.clock);
+                self.results = results;
+                self.scripted = scripted;
+                let rows: Vec<RowInfo> = run
+                    .scenario
+                    .checks
+                    .iter()
+                    .map(|c| row_info(RowId::check(&c.name), &c.kind, c.target.clone()))
+                    .collect();
+                self.play = Some(Play { run, done, ended: false });
+                self.adopt_rows(&rows);
+                rows
+            }
+        }
+    }
+
+    fn become_poller(&mut self, lock: PollerLock) {
+        let (control, results) = monitor::spawn(
+            self.settings.checks.clone(),
+            &self.facts.recorded,
+            self.settings.monitor.clone(),
+            Prober::new(),
+        );
+        self.rows.clear();
+        self.adopt_rows(&self.configured_rows());
+        self.monitor = Some(control);
+        self.results = results;
+        self.lock = Some(lock);
+        self.role = Role::Poller;
+    }
+
+    fn configured_rows(&self) -> Vec<RowInfo> {
+        self.settings.checks.iter().map(|c| row_info(RowId::check(&c.name), c.probe.kind(), c.probe.target())).collect()
+    }
+
+    fn adopt_rows(&mut self, rows: &[RowInfo]) {
+        for row in rows {
+            self.rows.push(row.id.clone());
+            self.figures.add(row.clone());
+        }
+    }
+
+    pub async fn run(mut self, mut commands: mpsc::UnboundedReceiver<Command>) {
+        let mut watch = tokio::time::interval(WATCH_EVERY);
+        watch.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+        let mut second = tokio::time::interval(Duration::from_secs(1));
+        second.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+        let mut replay_tick = tokio::time::interval(REPLAY_TICK);
+        replay_tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+        let replaying = self.replay.is_some();
+        loop {
+            let first = tokio::select! {
+                command = commands.recv() => Message::Command(command.unwrap_or(Command::Leave)),
+                Some(event) = self.results.recv() => Message::Monitor(event),
+                Some(result) = self.written.recv() => Message::Written(result),
+                Some((who, body)) = self.scripted.recv() => Message::Scripted(who, body),
+                _ = watch.tick(), if !replaying => Message::Watch,
+                _ = second.tick(), if !replaying => Message::Second,
+                _ = replay_tick.tick(), if replaying => Message::ReplayTick,
+            };
+            let mut batch = vec![first];
+            self.drain(&mut commands, &mut batch);
+            for message in batch {
+                if let Message::Command(Command::Leave) = message {
+                    self.leave().await;
+                    return;
+                }
+                self.handle(message).await;
+            }
+            self.end_drill_when_done().await;
+        }
+    }
+
+    /// Whatever else is already queued, so it is all handled before the front-end redraws.
+    fn drain(&mut self, commands: &mut mpsc::UnboundedReceiver<Command>, batch: &mut Vec<Message>) {
+        while let Ok(event) = self.results.try_recv() {
+            batch.push(Message::Monitor(event));
+        }
+        while let Ok(result) = self.written.try_recv() {
+            batch.push(Message::Written(result));
+        }
+        while let Ok(command) = commands.try_recv() {
+            batch.push(Message::Command(command));
+        }
+    }
+
+    async fn handle(&mut self, message: Message) {
+        match message {
+            Message::Command(command) => self.obey(command),
+            Message::Monitor(event) => self.on_monitor(event),
+            Message::Written(result) => {
+                self.tell(Update::Written { error: result.err() });
+                self.read_new_entries();
+            }
+            Message::Scripted(who, body) => {
+                drop(self.writer.submit(vec![Event::at(self.time.now(), &who, body)]));
+            }
+            Message::Watch => self.watch(),
+            Message::Second => self.tell(Update::Clock(self.time.now())),
+            Message::ReplayTick => self.replay_tick(),
+        }
+    }
+
+    fn obey(&mut self, command: Command) {
+        match command {
+            Command::Append(bodies) => self.append(bodies),
+            Command::Send { item, channel, audience, text } => self.send(item, channel, audience, text),
+            Command::RunNow(row) => match self.monitor_index(&row) {
+                Some((monitor, i)) => monitor.run_now(i),
+                None => self.not_the_poller(),
+            },
+            Command::SetPaused { row, paused } => match self.monitor_index(&row) {
+                Some((monitor, i)) if paused => monitor.pause(i),
+                Some((monitor, i)) => monitor.resume(i),
+                None => self.not_the_poller(),
+            },
+            Command::TakeOver => self.try_take_over(),
+            Command::Replay(control) => self.steer_replay(control),
+            // Handled by the loop, which ends with it.
+            Command::Leave => {}
+        }
+    }
+
+    fn monitor_index(&self, row: &RowId) -> Option<(&MonitorControl, usize)> {
+        let monitor = self.monitor.as_ref()?;
+        Some((monitor, monitor.index(&row.name())?))
+    }
+
+    fn not_the_poller(&self) {
+        self.tell(Update::Notice("another warroom probes this journal's checks: ask its operator".into()));
+    }
+
+    /// Appends as this session's author, at the session's time. The outcome comes back as
+    /// [`Update::Written`], and the entries themselves once read back from the disk.
+    fn append(&self, bodies: Vec<EventBody>) {
+        if self.role == Role::Viewer {
+            self.tell(Update::Notice("read-only viewer: nothing is written".into()));
+            return;
+        }
+        let now = self.time.now();
+        let events = bodies.into_iter().map(|b| Event::at(now, &self.author, b)).collect();
+        drop(self.writer.submit(events));
+    }
+
+    /// Delivers off the loop; the outcome (and on success the item ticked) is journaled
+    /// and shows up like any other entry.
+    fn send(&self, item: String, channel: String, audience: crate::journal::Audience, text: String) {
+        if self.role == Role::Viewer {
+            self.tell(Update::Notice("read-only viewer: nothing is sent".into()));
+            return;
+        }
+        let channels = self.settings.channels.clone();
+        let writer = self.writer.clone();
+        let author = self.author.clone();
+        let title = self.facts.title.clone();
+        let drill = self.facts.drill;
+        tokio::spawn(async move {
+            let bodies = crate::comms::deliver(&channels, &channel, audience, Some(&item), &text, &title, drill).await;
+            let events = bodies.into_iter().map(|b| Event::new(&author, b)).collect();
+            let _ = writer.write(events).await;
+        });
+    }
+
+    fn on_monitor(&mut self, event: MonitorEvent) {
+        match event {
+            MonitorEvent::Row { id, .. } => {
+                let info = row_info(id, "row", String::new());
+                self.adopt_rows(std::slice::from_ref(&info));
+                self.tell(Update::Row(info));
+            }
+            MonitorEvent::Sample { check, at, outcome } => {
+                let Some(row) = self.rows.get(check).cloned() else { return };
+                let reading = Reading::of(at, &outcome);
+                self.figures.reading(&row, reading.clone());
+                self.tell(Update::Reading { row, reading });
+            }
+            MonitorEvent::View { check, view } => {
+                let Some(row) = self.rows.get(check).cloned() else { return };
+                self.figures.view(&row, view.clone());
+                self.tell(Update::View { row, view });
+            }
+            // Confirmed changes are written first and shown once on disk.
+            MonitorEvent::Changed(change) => {
+                let event = recorder::change_event(&change, &self.change_author, self.time.now());
+                drop(self.writer.submit(vec![event]));
+            }
+        }
+    }
+
+    /// Other sessions' entries, the poller's figures, the election.
+    fn watch(&mut self) {
+        let size = self.journal.size().unwrap_or(self.known_size);
+        if size != self.known_size {
+            self.known_size = size;
+            self.read_new_entries();
+        }
+        match self.role {
+            Role::Follower | Role::Viewer => {
+                if let Some(snapshot) = figures::read_if_newer(self.journal.path(), &mut self.figures_seen) {
+                    self.tell(Update::Figures(snapshot.figures));
+                }
+                if self.role == Role::Follower {
+                    self.try_take_over();
+                }
+            }
+            Role::Poller => self.publish(),
+        }
+    }
+
+    fn try_take_over(&mut self) {
+        if self.role != Role::Follower {
+            return;
+        }
+        if let Ok(Some(lock)) = election::try_acquire(self.journal.path()) {
+            // Start from what the journal recorded last, so nothing is recorded twice.
+            self.read_new_entries();
+            self.become_poller(lock);
+            let why = "the previous poller is gone: this warroom now probes the checks".to_string();
+            self.tell(Update::Role { role: Role::Poller, why });
+        }
+    }
+
+    /// The figures for the other sessions, at most every [`PUBLISH_EVERY`].
+    fn publish(&mut self) {
+        if self.lock.is_none() || !self.figures.dirty || self.published.elapsed() < PUBLISH_EVERY {
+            return;
+        }
+        let _ = figures::write(self.journal.path(), &self.figures.snapshot(self.time.now()));
+        self.figures.dirty = false;
+        self.published = Instant::now();
+    }
+
+    fn read_new_entries(&mut self) {
+        if self.replay.is_some() {
+            return;
+        }
+        match self.journal.read_from(std::mem::take(&mut self.scan)) {
+            Ok(mut scan) => {
+                let entries = std::mem::take(&mut scan.events);
+                self.scan = scan;
+                if !entries.is_empty() {
+                    entries.iter().for_each(|e| self.facts.learn(&e.body));
+                    self.tell(Update::Entries(entries));
+                }
+            }
+            Err(e) => self.tell(Update::Written { error: Some(e.to_string()) }),
+        }
+    }
+
+    fn replay_tick(&mut self) {
+        let Some(replayer) = self.replay.as_mut() else { return };
+        let now = Instant::now();
+        let due = replayer.due(now);
+        if due.is_empty() && replayer.paused {
+            return;
+        }
+        let clock = replayer.clock(now);
+        let position = replay_position(replayer);
+        if !due.is_empty() {
+            self.tell(Update::Entries(due));
+        }
+        self.tell(Update::Clock(clock));
+        self.tell(Update::Replay(position));
+    }
+
+    fn steer_replay(&mut self, control: ReplayControl) {
+        let Some(replayer) = self.replay.as_mut() else { return };
+        let now = Instant::now();
+        let stepped = match control {
+            ReplayControl::TogglePause => {
+                replayer.toggle_pause(now);
+                None
+            }
+            ReplayControl::NextEvent => {
+                replayer.jump_to_next(now);
+                None
+            }
+            ReplayControl::Step => replayer.step(now),
+            ReplayControl::Faster => {
+                replayer.faster(now);
+                None
+            }
+            ReplayControl::Slower => {
+                replayer.slower(now);
+                None
+            }
+        };
+        let (clock, position) = (replayer.clock(now), replay_position(replayer));
+        if let Some(event) = stepped {
+            self.tell(Update::Entries(vec![event]));
+        }
+        self.tell(Update::Clock(clock));
+        self.tell(Update::Replay(position));
+    }
+
+    /// A drill ends once every fault has recovered and the incident is resolved.
+    async fn end_drill_when_done(&mut self) {
+        let due = self.play.as_ref().is_some_and(|p| !p.ended && *p.done.borrow() && self.facts.resolved);
+        if due && let Some(card) = self.end_drill().await {
+            self.tell(Update::Scorecard(card));
+        }
+    }
+
+    async fn end_drill(&mut self) -> Option<String> {
+        let play = self.play.as_mut().filter(|p| !p.ended)?;
+        play.ended = true;
+        let now = self.time.now();
+        let ended = Event::at(now, &self.author, EventBody::DrillEnded { scenario: play.run.scenario.name.clone() });
+        let run = play.run.clone();
+        if let Err(e) = self.writer.write(vec![ended]).await {
+            self.tell(Update::Written { error: Some(e) });
+        }
+        self.read_new_entries();
+        Some(score_and_save(self.journal.path(), &run, self.settings.checklist.as_ref(), now))
+    }
+
+    /// The departure: a drill scored, the poller role released, "left" on disk.
+    async fn leave(&mut self) {
+        self.end_drill().await;
+        self.monitor = None;
+        self.lock = None;
+        if self.role != Role::Viewer {
+            let left = Event::new(&self.author, EventBody::OperatorLeft {});
+            let _ = tokio::time::timeout(LEAVE_WITHIN, self.writer.write(vec![left])).await;
+        }
+        self.tell(Update::Ended);
+    }
+
+    fn tell(&self, update: Update) {
+        // Nobody listening: the front-end is gone, and so is the point of telling.
+        let _ = self.updates.send(update);
+    }
+}
+
+fn row_info(id: RowId, kind: &str, target: String) -> RowInfo {
+    RowInfo { id, kind: kind.to_string(), target }
+}
+
+fn replay_position(replayer: &Replayer) -> ReplayPosition {
+    let (at, of) = replayer.position();
+    ReplayPosition { at, of, paused: replayer.paused, speed: replayer.speed }
+}

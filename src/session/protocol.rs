@@ -1,0 +1,212 @@
+//! What a front-end and its session say to each other: updates out, commands in.
+//!
+//! Plain owned data that serialises to JSON (no shared pointers, no monotonic instants, no
+//! index into a list kept elsewhere), so that a session on another host can stand in for
+//! the local one by sending the same values as JSON lines over SSH.
+
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::journal::{Audience, Event, EventBody};
+use crate::monitor::{RowId, View};
+use crate::probe::{Health, Outcome};
+
+/// The protocol's version: a reader refuses a message with another one.
+pub const VERSION: u32 = 1;
+
+/// A message with the protocol version it was written in, as it crosses a process boundary.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Versioned<T> {
+    pub v: u32,
+    pub body: T,
+}
+
+impl<T> Versioned<T> {
+    pub fn new(body: T) -> Versioned<T> {
+        Versioned { v: VERSION, body }
+    }
+
+    /// The body, if it was written in this protocol's version.
+    pub fn open(self) -> Result<T, String> {
+        if self.v == VERSION {
+            Ok(self.body)
+        } else {
+            Err(format!("protocol version {} here, {} from the other side", VERSION, self.v))
+        }
+    }
+}
+
+/// What this session does for the incident.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    /// Probes the checks (or plays the drill's) and records their changes.
+    Poller,
+    /// Writes notes and ticks; another session probes, and this one takes over if it stops.
+    Follower,
+    /// Writes nothing.
+    Viewer,
+}
+
+impl Role {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Poller => "poller",
+            Role::Follower => "follower",
+            Role::Viewer => "viewer",
+        }
+    }
+}
+
+/// A row as the board lists it before any result.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RowInfo {
+    pub id: RowId,
+    /// The probe kind (`http`, `smtp`…), `row` for a source's row, `journal` for a name only
+    /// the journal knows.
+    pub kind: String,
+    pub target: String,
+}
+
+/// One probe result, as far as a screen shows it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Reading {
+    pub at: DateTime<Utc>,
+    pub health: Health,
+    pub latency_ms: f64,
+    pub detail: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retry_after: Option<DateTime<Utc>>,
+    /// Each step of the exchange and how long it took, in milliseconds.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub steps: Vec<(String, f64)>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cert_days_left: Option<i64>,
+}
+
+impl Reading {
+    pub fn of(at: DateTime<Utc>, outcome: &Outcome) -> Reading {
+        Reading {
+            at,
+            health: outcome.health,
+            latency_ms: outcome.latency.as_secs_f64() * 1000.0,
+            detail: outcome.detail.clone(),
+            retry_after: outcome.retry_after,
+            steps: outcome.steps.iter().map(|s| (s.name.clone(), s.took.as_secs_f64() * 1000.0)).collect(),
+            cert_days_left: outcome.cert_days_left,
+        }
+    }
+
+    /// The latency; a value no probe can have measured (negative, not finite, absurdly
+    /// large: from a file somebody else wrote) reads as zero.
+    pub fn latency(&self) -> Duration {
+        Duration::try_from_secs_f64(self.latency_ms / 1000.0).unwrap_or_default()
+    }
+}
+
+/// A row's live figures: how it is shown and its recent readings, oldest first.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Figure {
+    pub row: RowInfo,
+    pub view: View,
+    pub readings: Vec<Reading>,
+}
+
+/// Where a replay stands.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ReplayPosition {
+    pub at: usize,
+    pub of: usize,
+    pub paused: bool,
+    pub speed: f64,
+}
+
+impl ReplayPosition {
+    pub fn finished(&self) -> bool {
+        self.at >= self.of
+    }
+}
+
+/// From the session to its front-end.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Update {
+    /// The first update: the journal opened, this session's role, the rows known before
+    /// any result and every entry already in the journal.
+    Opened {
+        journal: String,
+        role: Role,
+        rows: Vec<RowInfo>,
+        entries: Vec<Event>,
+    },
+    /// New journal entries, in journal order: this session's once on disk, and everyone
+    /// else's as they appear.
+    Entries(Vec<Event>),
+    /// A source began reporting a row.
+    Row(RowInfo),
+    Reading {
+        row: RowId,
+        reading: Reading,
+    },
+    View {
+        row: RowId,
+        view: View,
+    },
+    /// Another session's live figures, whole.
+    Figures(Vec<Figure>),
+    /// This session's role changed, and why.
+    Role {
+        role: Role,
+        why: String,
+    },
+    /// The last write reached the disk (`None`) or failed (why).
+    Written {
+        error: Option<String>,
+    },
+    /// Something the operator should read once.
+    Notice(String),
+    /// The session's time, once a second (drill time in a drill, journal time in a replay).
+    Clock(DateTime<Utc>),
+    Replay(ReplayPosition),
+    /// A drill ended: its scorecard, as text.
+    Scorecard(String),
+    /// The session has finished; nothing follows.
+    Ended,
+}
+
+/// From a front-end to its session.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Command {
+    /// Append these, signed by the session's author, stamped with the session's time.
+    Append(Vec<EventBody>),
+    /// Deliver a checklist item's message on a channel; the outcome is journaled.
+    Send {
+        item: String,
+        channel: String,
+        audience: Audience,
+        text: String,
+    },
+    RunNow(RowId),
+    SetPaused {
+        row: RowId,
+        paused: bool,
+    },
+    /// Become the poller now if nobody holds the role.
+    TakeOver,
+    Replay(ReplayControl),
+    /// End the session: the departure is journaled (a drill is scored first).
+    Leave,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ReplayControl {
+    TogglePause,
+    NextEvent,
+    Step,
+    Faster,
+    Slower,
+}
