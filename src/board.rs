@@ -12,7 +12,7 @@ use crate::checklist::{self, Checklist, ItemState};
 use crate::incident::Incident;
 use crate::journal::{Audience, Event, EventBody, Status};
 use crate::monitor::{RowId, State, View};
-use crate::session::figures::KEPT;
+use crate::session::protocol::KEPT;
 use crate::session::{Figure, Reading, RowInfo, Update};
 
 /// A row: a configured check, a source's row, or a name only the journal knows.

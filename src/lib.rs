@@ -1,12 +1,35 @@
 //! warroom: a terminal war room for outages.
 //!
-//! Layers, each depending only on those below it:
-//! - `app` and `tui`: command line, wiring and the screen;
-//! - `incident` (a pure fold of the journal), `journal` (the append-only truth), `monitor`
-//!   (scheduling, confirmation, state changes);
-//! - `probe` (one real transaction against a target);
-//! - `config` reads `warroom.toml` into the types of the layers above; `sanitize` makes
-//!   untrusted text safe to draw.
+//! # Module map
+//!
+//! Read from the top down: each layer uses only the layers below it, never one above.
+//! Nothing below the screen imports the screen.
+//!
+//! Front-ends — what a person runs:
+//! - [`cli`]: the command line: clap's words ([`cli::Verb`]), finding the config and the
+//!   current journal, and each verb (`log`, `check`, `report`, `drill`, `--headless`…).
+//! - [`tui`]: the screen: keys to [`tui::Effect`]s, drawing, themes, the terminal.
+//!
+//! What a front-end holds:
+//! - [`board`]: the incident as a front-end knows it: the journal's fold, the live rows,
+//!   and what follows from them (row order, next update due, message values).
+//! - [`session`]: taking part in an incident: the journal writer, joined/left, the poller
+//!   election and takeover, reading other sessions' entries, live figures, drill and
+//!   replay clocks. Front-ends talk to it with [`session::Update`]s and
+//!   [`session::Command`]s only, plain data that could cross an SSH link.
+//!
+//! The domain — pure or self-contained, used by the layers above:
+//! - [`incident`]: a pure fold of journal events into the incident's state.
+//! - [`journal`]: the append-only JSONL truth: events, reading, appending with fsync.
+//! - [`monitor`]: scheduling checks, confirming changes, grouping; [`recorder`] turns its
+//!   changes into journal events.
+//! - [`probe`]: one real transaction against a target (HTTP, SMTP to RCPT TO, DNS, TLS,
+//!   TCP, a command, Prometheus, Alertmanager).
+//! - [`checklist`] (what must be said, and when), [`comms`] (saying it on a channel),
+//!   [`drill`] (scenarios, their player and scoring), [`replay`] (a journal in time),
+//!   [`report`] (post-incident report and status page).
+//! - [`config`] reads `warroom.toml`; [`builtin`] holds the files shipped in the binary;
+//!   [`sanitize`] makes untrusted text safe for a terminal.
 
 pub mod board;
 pub mod builtin;

@@ -11,12 +11,8 @@ use std::path::{Path, PathBuf};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use super::protocol::{Figure, Reading, RowInfo};
+use super::protocol::{Figure, KEPT, Reading, RowInfo};
 use crate::monitor::{RowId, View};
-
-/// Readings kept per row: the sparkline shows 12, the detail view 10.
-/// (60 cost 13 MiB more with 1,000 checks: 75.7 -> 62.8 MiB, `cargo bench --bench app`.)
-pub const KEPT: usize = 20;
 
 /// A sidecar larger than this is not read: a hostile file cannot make a session read
 /// gigabytes. 1,000 rows of 20 readings take about 2 MiB.
