@@ -154,7 +154,7 @@ fn long_timeline_follows_the_newest_event() {
     app.on_key(KeyEvent::new(KeyCode::PageUp, KeyModifiers::NONE));
     assert!(!app.at_newest);
     let s = screen(&mut app, 160, 48);
-    assert!(s.contains("scrolled; End follows") && !s.contains("observation number 499"), "{s}");
+    assert!(s.contains("scrolled; End: newest") && !s.contains("observation number 499"), "{s}");
     app.on_key(KeyEvent::new(KeyCode::End, KeyModifiers::NONE));
     assert!(app.at_newest);
 }

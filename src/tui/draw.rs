@@ -436,7 +436,7 @@ fn draw_timeline(frame: &mut Frame, app: &App, area: Rect) {
         );
     }
     if !app.at_newest {
-        extra.push_str(" (scrolled; End follows)");
+        extra.push_str(" (scrolled; End: newest)");
     }
     let blk = block(app, Pane::Timeline, extra);
     let inner = blk.inner(area);

@@ -42,7 +42,7 @@ actions! {
     PageDown = "page_down", "page down", ["PageDown", "Ctrl-d"];
     PageUp = "page_up", "page up", ["PageUp", "Ctrl-u"];
     Top = "top", "first row", ["g", "Home"];
-    Bottom = "bottom", "last row (timeline: follow new events)", ["G", "End"];
+    Bottom = "bottom", "last row (timeline: back to the newest entry)", ["G", "End"];
     Open = "open", "open detail (Notes: start editing)", ["Enter"];
     Close = "close", "close / stop editing", ["Esc"];
     Zoom = "zoom", "zoom the pane to full screen", ["z"];
