@@ -9,7 +9,7 @@ use std::time::Duration;
 use chrono::{TimeZone, Utc};
 use proptest::prelude::*;
 use warroom::journal::{
-    Audience, CheckState, Event, EventBody, Journal, JournalError, MAX_LINE_BYTES, Milestone, Mode, ProblemKind, Status,
+    Audience, CheckState, Event, EventBody, Journal, MAX_LINE_BYTES, Milestone, Mode, ProblemKind, Status,
 };
 
 const BIN: &str = env!("CARGO_BIN_EXE_warroom");
@@ -226,19 +226,96 @@ fn corrupt_lines_in_the_middle_are_reported_by_number_and_skipped() {
     assert!(w.contains(":6: not a valid event (not UTF-8"), "{w}");
 }
 
+fn append_raw(path: &std::path::Path, bytes: &[u8]) {
+    let mut f = std::fs::OpenOptions::new().append(true).open(path).unwrap();
+    f.write_all(bytes).unwrap();
+}
+
+fn log(dir: &std::path::Path, args: &[&str], stdin: &[u8]) -> std::process::Output {
+    let mut child = Command::new(BIN)
+        .arg("log")
+        .args(args)
+        .current_dir(dir)
+        .env("HOME", dir)
+        .env("XDG_CONFIG_HOME", dir.join("xdg-config"))
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(stdin).unwrap();
+    child.wait_with_output().unwrap()
+}
+
+/// One newer warroom on a shared journal once stopped every older one: `log` exited, new
+/// dashboards refused to open and followers re-read the whole file every second.
 #[test]
-fn a_newer_schema_is_refused_with_a_clear_message() {
+fn lines_from_a_newer_warroom_are_skipped_and_never_stop_the_journal() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("j.jsonl");
     let (journal, _) = Journal::open(&path).unwrap();
     journal.append(&note("one")).unwrap();
-    let mut f = std::fs::OpenOptions::new().append(true).open(&path).unwrap();
-    f.write_all(b"{\"v\":7,\"id\":\"z\",\"kind\":\"hologram\",\"payload\":[1,2]}\n").unwrap();
-    drop(f);
-    let err = Journal::open(&path).unwrap_err();
-    assert!(matches!(err, JournalError::NewerSchema { line: 2, found: 7, .. }));
-    let msg = err.to_string();
-    assert!(msg.contains("j.jsonl:2") && msg.contains("schema v7") && msg.contains("Upgrade warroom"), "{msg}");
+    let (follower, mut scan) = Journal::open_read_only(&path).unwrap();
+    append_raw(
+        &path,
+        b"{\"v\":2,\"id\":\"z\",\"kind\":\"hologram\",\"payload\":[1,2]}\n\
+          {\"v\":2,\"id\":\"y\",\"ts\":\"2026-11-21T00:00:00.000Z\",\"author\":\"x\",\"kind\":\"note_added\",\"text\":\"t\"}\n",
+    );
+    let before = scan.end_offset;
+    follower.read_more(&mut scan).unwrap();
+    assert!(scan.end_offset > before, "the follower read past the newer lines");
+    assert_eq!((scan.events.len(), scan.newer, scan.lines), (1, 2, 3));
+    assert_eq!(scan.newer_banner().as_deref(), Some("2 entries from a newer warroom were skipped — upgrade"));
+    let w = scan.warnings(&path).join("\n");
+    assert!(w.contains("j.jsonl:2: written by a newer warroom (journal schema v2"), "{w}");
+    assert!(w.contains("j.jsonl:3: written by a newer warroom"), "{w}");
+    // The next read starts where this one ended: nothing is read or delivered twice.
+    scan.events.clear();
+    let at = scan.end_offset;
+    follower.read_more(&mut scan).unwrap();
+    assert_eq!((scan.end_offset, scan.events.len(), scan.newer), (at, 0, 2));
+
+    let out = log(dir.path(), &["-j", "j.jsonl", "--as", "carol", "still", "writing"], b"");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("j.jsonl:2: written by a newer warroom"));
+    follower.read_more(&mut scan).unwrap();
+    assert!(matches!(&scan.events[..], [Event { body: EventBody::NoteAdded { text }, .. }] if text == "still writing"));
+    assert_eq!(scan.end_offset, std::fs::metadata(&path).unwrap().len());
+    let (_, reopened) = Journal::open(&path).unwrap();
+    assert_eq!((reopened.events.len(), reopened.newer), (2, 2));
+    assert_eq!(Journal::read(&path).unwrap().newer_banner().as_deref().map(|b| b.starts_with("2 entries")), Some(true));
+}
+
+#[test]
+fn a_single_newer_entry_has_a_singular_banner_and_a_clean_journal_none() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("j.jsonl");
+    let (journal, clean) = Journal::open(&path).unwrap();
+    assert_eq!(clean.newer_banner(), None);
+    journal.append(&note("one")).unwrap();
+    append_raw(&path, b"{\"v\":3,\"kind\":\"hologram\"}\n");
+    assert_eq!(
+        Journal::read(&path).unwrap().newer_banner().as_deref(),
+        Some("1 entry from a newer warroom was skipped — upgrade")
+    );
+}
+
+/// Garbage must not flood a terminal: the first warnings in full, then one line counting the rest.
+#[test]
+fn warnings_stop_after_the_first_twenty_and_count_the_rest() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("j.jsonl");
+    let (journal, _) = Journal::open(&path).unwrap();
+    journal.append(&note("one")).unwrap();
+    append_raw(&path, &b"not json\n".repeat(30));
+    append_raw(&path, b"{\"v\":1,\"id\":\"torn");
+    let scan = Journal::read(&path).unwrap();
+    assert_eq!((scan.problems.len(), scan.problem_count), (20, 30));
+    let warnings = scan.warnings(&path);
+    assert_eq!(warnings.len(), 21, "{warnings:#?}");
+    assert!(warnings[0].contains("j.jsonl:2: not a valid event"), "{}", warnings[0]);
+    assert!(warnings[19].contains("j.jsonl:21: not a valid event"), "{}", warnings[19]);
+    assert!(warnings[20].ends_with("j.jsonl: and 11 more like these"), "{}", warnings[20]);
 }
 
 #[test]
