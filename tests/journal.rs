@@ -9,7 +9,7 @@ use std::time::Duration;
 use chrono::{TimeZone, Utc};
 use proptest::prelude::*;
 use warroom::journal::{
-    Audience, CheckState, Event, EventBody, Journal, MAX_LINE_BYTES, Milestone, Mode, ProblemKind, Status,
+    Audience, CheckState, Event, EventBody, Journal, JournalError, MAX_LINE_BYTES, Milestone, Mode, ProblemKind, Status,
 };
 
 const BIN: &str = env!("CARGO_BIN_EXE_warroom");
@@ -298,6 +298,59 @@ fn a_single_newer_entry_has_a_singular_banner_and_a_clean_journal_none() {
         Journal::read(&path).unwrap().newer_banner().as_deref(),
         Some("1 entry from a newer warroom was skipped — upgrade")
     );
+}
+
+/// The writer and the readers share one limit: nothing acknowledged as written is skipped.
+#[test]
+fn an_event_over_the_line_limit_is_refused_before_anything_is_written() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("j.jsonl");
+    let (journal, _) = Journal::open(&path).unwrap();
+    let empty = serde_json::to_vec(&note("")).unwrap().len();
+    let at_limit = note(&"a".repeat(MAX_LINE_BYTES - empty));
+    assert_eq!(serde_json::to_vec(&at_limit).unwrap().len(), MAX_LINE_BYTES);
+    journal.append(&at_limit).unwrap();
+    let size = std::fs::metadata(&path).unwrap().len();
+    let over = note(&"a".repeat(MAX_LINE_BYTES - empty + 1));
+    let err = journal.append_all(&[note("fine"), over]).unwrap_err();
+    assert!(
+        matches!(err, JournalError::TooLarge { bytes, limit, .. } if bytes == MAX_LINE_BYTES + 1 && limit == MAX_LINE_BYTES),
+        "{err:?}"
+    );
+    assert!(err.to_string().contains(&format!("over the {MAX_LINE_BYTES}-byte limit")), "{err}");
+    assert_eq!(std::fs::metadata(&path).unwrap().len(), size, "nothing of the refused batch was written");
+    let scan = Journal::read(&path).unwrap();
+    assert_eq!((scan.events.len(), scan.problem_count), (1, 0), "the note at the limit reads back");
+}
+
+#[test]
+fn log_stdin_refuses_a_two_megabyte_note_and_claims_nothing_after_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut input = b"before the big one\n".to_vec();
+    input.extend(std::iter::repeat_n(b'x', 2 << 20));
+    input.extend_from_slice(b"\nafter the big one\n");
+    let out = log(dir.path(), &["-j", "j.jsonl", "--as", "carol", "--stdin"], &input);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains(&format!("over the {MAX_LINE_BYTES}-byte limit")), "{stderr}");
+    let written: Vec<String> = String::from_utf8_lossy(&out.stdout).lines().map(str::to_string).collect();
+    assert_eq!(written.len(), 1, "only the note before was acknowledged: {written:?}");
+    let scan = Journal::read(dir.path().join("j.jsonl")).unwrap();
+    assert_eq!(scan.problem_count, 0);
+    let texts: Vec<&str> = scan
+        .events
+        .iter()
+        .map(|e| match &e.body {
+            EventBody::NoteAdded { text } => text.as_str(),
+            _ => "?",
+        })
+        .collect();
+    assert_eq!(texts, ["before the big one"]);
+    assert_eq!(written[0], format!("written {}", scan.events[0].id));
+    let report =
+        Command::new(BIN).arg("report").arg(dir.path().join("j.jsonl")).env("HOME", dir.path()).output().unwrap();
+    assert!(report.status.success(), "{}", String::from_utf8_lossy(&report.stderr));
+    assert!(String::from_utf8_lossy(&report.stdout).contains("**carol**: before the big one"));
 }
 
 /// Garbage must not flood a terminal: the first warnings in full, then one line counting the rest.

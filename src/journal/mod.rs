@@ -33,6 +33,12 @@ pub enum JournalError {
     Io { path: PathBuf, source: io::Error },
     #[error("{}: cannot encode event: {source}", path.display())]
     Encode { path: PathBuf, source: serde_json::Error },
+    #[error(
+        "{}: not written: the entry would be a {bytes}-byte journal line, over the {limit}-byte limit \
+         every reader enforces; shorten it or split it",
+        path.display()
+    )]
+    TooLarge { path: PathBuf, bytes: usize, limit: usize },
 }
 
 impl JournalError {
@@ -147,12 +153,19 @@ impl Journal {
         self.append_all(std::slice::from_ref(event))
     }
 
-    /// Appends several events with one lock and one `fsync`; all or, on error, none are reported written.
+    /// Appends several events with one lock and one `fsync`; all or, on error, none are reported
+    /// written. An event whose line would be over [`MAX_LINE_BYTES`] is refused before anything
+    /// is written: every reader would skip it, so it must never be acknowledged.
     pub fn append_all(&self, events: &[Event]) -> Result<(), JournalError> {
         let mut bytes = Vec::with_capacity(256 * events.len());
         for event in events {
+            let start = bytes.len();
             serde_json::to_writer(&mut bytes, event)
                 .map_err(|source| JournalError::Encode { path: self.path.clone(), source })?;
+            let line = bytes.len() - start;
+            if line > MAX_LINE_BYTES {
+                return Err(JournalError::TooLarge { path: self.path.clone(), bytes: line, limit: MAX_LINE_BYTES });
+            }
             bytes.push(b'\n');
         }
         let io_err = |e| JournalError::io(&self.path, e);
