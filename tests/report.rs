@@ -174,3 +174,35 @@ fn the_status_page_is_valid_html_and_renders_in_chromium() {
         std::fs::copy(&png, keep).unwrap();
     }
 }
+
+fn journal_line(kind_and_fields: &str) -> String {
+    format!("{{\"v\":1,\"id\":\"x\",\"ts\":\"2026-11-21T00:50:00.000Z\",\"author\":\"alice\",{kind_and_fields}}}\n")
+}
+
+/// A journal is data, possibly another user's: the checklist path it names is never opened.
+/// `/dev/zero` once made `report` read until memory ran out (5 GB and counting).
+#[test]
+fn a_checklist_path_named_by_the_journal_is_never_read() {
+    let dir = tempfile::tempdir().unwrap();
+    let journal = dir.path().join("j.jsonl");
+    std::fs::write(
+        &journal,
+        journal_line(r#""kind":"incident_opened","title":"t","severity":2,"checklist":"/dev/zero""#)
+            + &journal_line(r#""kind":"note_added","text":"still reported""#),
+    )
+    .unwrap();
+    let run = support::proc::run_with_memory_cap(
+        Command::new(BIN)
+            .args(["report", "--checklist", "mail-delivery"])
+            .arg(&journal)
+            .env("HOME", dir.path())
+            .current_dir(dir.path()),
+        256.0,
+    );
+    let (stdout, stderr) = (String::from_utf8_lossy(&run.output.stdout), String::from_utf8_lossy(&run.output.stderr));
+    assert!(!run.killed_over_cap && run.output.status.success(), "{:?} {stderr}", run.output.status);
+    assert!(run.peak_rss_mib < 64.0, "peak RSS {:.1} MiB", run.peak_rss_mib);
+    assert!(stderr.contains("names checklist \"/dev/zero\", which is not a built-in one"), "{stderr}");
+    assert!(stdout.contains("## Checklist: mail-delivery"), "the command line's checklist is used instead: {stdout}");
+    assert!(stdout.contains("still reported"), "{stdout}");
+}

@@ -10,6 +10,7 @@ use crate::cli::GlobalArgs;
 use crate::incident::Incident;
 use crate::journal::Journal;
 use crate::report;
+use crate::sanitize;
 
 fn fold(path: &Path) -> anyhow::Result<Incident> {
     let scan = Journal::read(path)?;
@@ -21,13 +22,7 @@ fn fold(path: &Path) -> anyhow::Result<Incident> {
 
 pub fn report(global: &GlobalArgs, journal: &Path, format: &str, output: Option<&Path>) -> anyhow::Result<ExitCode> {
     let incident = fold(journal)?;
-    // The checklist the incident recorded it followed; else the one asked for or configured.
-    let name = incident
-        .checklist_name
-        .clone()
-        .or_else(|| global.checklist.clone())
-        .or_else(|| super::load_config(global).ok().and_then(|c| c.checklist))
-        .unwrap_or_else(|| "default".into());
+    let name = report_checklist_name(global, journal, incident.checklist_name.as_deref());
     let checklist = match crate::checklist::load(&name) {
         Ok(c) => Some(c),
         Err(e) => {
@@ -46,6 +41,34 @@ pub fn report(global: &GlobalArgs, journal: &Path, format: &str, output: Option<
         None => std::io::stdout().lock().write_all(text.as_bytes())?,
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// The checklist a report judges the incident against: the one the journal says it followed
+/// if that is a built-in name, else the one asked for on the command line or configured.
+/// A journal is data, possibly another user's: a path it names (`/dev/zero`, someone's
+/// private file) is never opened.
+fn report_checklist_name(global: &GlobalArgs, journal: &Path, recorded: Option<&str>) -> String {
+    if let Some(name) = recorded {
+        if crate::checklist::is_built_in(name) {
+            return name.to_string();
+        }
+        eprintln!(
+            "warroom: {}",
+            sanitize::sanitize_str(
+                &format!(
+                    "{}: the journal names checklist \"{name}\", which is not a built-in one; a checklist \
+                     file is read only when named by --checklist or the config",
+                    journal.display()
+                ),
+                1000
+            )
+        );
+    }
+    global
+        .checklist
+        .clone()
+        .or_else(|| super::load_config(global).ok().and_then(|c| c.checklist))
+        .unwrap_or_else(|| "default".into())
 }
 
 pub fn status_page(
