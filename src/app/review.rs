@@ -26,19 +26,21 @@ pub fn report(global: &GlobalArgs, journal: &Path, format: &str, output: Option<
     let checklist = match crate::checklist::load(&name) {
         Ok(c) => Some(c),
         Err(e) => {
-            eprintln!("warroom: {e}; the report has no checklist section");
+            eprintln!("warroom: {}; the report has no checklist section", sanitize::for_terminal(&e.to_string()));
             None
         }
     };
     let r = report::build(&incident, checklist.as_ref());
     let text = match format {
-        "json" => serde_json::to_string_pretty(&r)? + "\n",
+        // Lossless: C1 and bidi characters become \u escapes, in a file as on a terminal.
+        "json" => sanitize::json_for_terminal(&serde_json::to_string_pretty(&r)?) + "\n",
         "html" => report::html(&r),
         _ => report::markdown(&r),
     };
     match output {
         Some(path) => std::fs::write(path, text).with_context(|| format!("writing {}", path.display()))?,
-        None => std::io::stdout().lock().write_all(text.as_bytes())?,
+        // The renderers sanitise what they quote; this keeps a terminal safe from any they miss.
+        None => std::io::stdout().lock().write_all(sanitize::for_terminal(&text).as_bytes())?,
     }
     Ok(ExitCode::SUCCESS)
 }
