@@ -12,6 +12,8 @@ use warroom::journal::{
     Audience, CheckState, Event, EventBody, Journal, JournalError, MAX_LINE_BYTES, Milestone, Mode, ProblemKind, Status,
 };
 
+mod support;
+
 const BIN: &str = env!("CARGO_BIN_EXE_warroom");
 
 fn note(text: &str) -> Event {
@@ -369,6 +371,36 @@ fn warnings_stop_after_the_first_twenty_and_count_the_rest() {
     assert!(warnings[0].contains("j.jsonl:2: not a valid event"), "{}", warnings[0]);
     assert!(warnings[19].contains("j.jsonl:21: not a valid event"), "{}", warnings[19]);
     assert!(warnings[20].ends_with("j.jsonl: and 11 more like these"), "{}", warnings[20]);
+}
+
+/// A million garbage lines (a disk error, a hostile co-user) cost neither a terminal of
+/// warnings nor memory per line: the first twenty are kept and the rest counted.
+#[test]
+fn a_million_garbage_lines_give_a_screenful_of_warnings_and_bounded_memory() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("j.jsonl");
+    let mut garbage = std::io::BufWriter::new(std::fs::File::create(&path).unwrap());
+    for i in 0..1_000_000 {
+        writeln!(garbage, "garbage line {i}, not an event").unwrap();
+    }
+    garbage.flush().unwrap();
+    drop(garbage);
+    let run = support::proc::run_with_memory_cap(
+        Command::new(BIN)
+            .args(["log", "-j", "j.jsonl", "--as", "carol", "still", "here"])
+            .current_dir(dir.path())
+            .env("HOME", dir.path()),
+        512.0,
+    );
+    let (stdout, stderr) = (String::from_utf8_lossy(&run.output.stdout), String::from_utf8_lossy(&run.output.stderr));
+    assert!(!run.killed_over_cap && run.output.status.success(), "{:?} {stderr}", run.output.status);
+    let lines = stdout.lines().count() + stderr.lines().count();
+    assert!(lines <= 30, "{lines} lines of output:\n{stderr}");
+    assert!(stderr.ends_with("j.jsonl: and 999980 more like these\n"), "{stderr}");
+    println!("warroom log on 1,000,000 garbage lines: peak RSS {:.1} MiB", run.peak_rss_mib);
+    assert!(run.peak_rss_mib < 64.0, "peak RSS {:.1} MiB", run.peak_rss_mib);
+    let scan = Journal::read(&path).unwrap();
+    assert_eq!((scan.events.len(), scan.problem_count, scan.problems.len()), (1, 1_000_000, 20));
 }
 
 #[test]
