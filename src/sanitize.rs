@@ -51,6 +51,52 @@ pub fn sanitize_multiline(text: &str, max_chars: usize) -> String {
     text.split('\n').map(|line| sanitize_str(line, max_chars)).collect::<Vec<_>>().join("\n")
 }
 
+/// Text warroom prints to a terminal as it is laid out (messages that quote a config file,
+/// tables): escape sequences, control characters and bidirectional overrides removed, newlines
+/// and tabs kept, nothing folded, trimmed or shortened, so alignment and caret diagrams survive.
+pub fn for_terminal(text: &str) -> String {
+    if !text.chars().any(is_unsafe_for_terminal) {
+        return text.to_string();
+    }
+    let mut out = String::with_capacity(text.len());
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '\u{1b}' => skip_escape(&mut chars),
+            '\u{9b}' => skip_csi(&mut chars),
+            '\u{9d}' | '\u{90}' | '\u{9f}' | '\u{9e}' | '\u{98}' => skip_string(&mut chars),
+            '\n' | '\t' => out.push(c),
+            c if is_unsafe_for_terminal(c) => {}
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// JSON for a terminal: every string character a terminal could act on (C1 controls, DEL,
+/// bidirectional overrides; serde_json already escapes C0) written as a `\uXXXX` escape. Such
+/// characters can only occur inside JSON strings, so the document keeps exactly its meaning.
+pub fn json_for_terminal(json: &str) -> String {
+    if !json.chars().any(is_unsafe_for_terminal) {
+        return json.to_string();
+    }
+    let mut out = String::with_capacity(json.len() + 16);
+    for c in json.chars() {
+        if is_unsafe_for_terminal(c) {
+            out.push_str(&format!("\\u{:04x}", u32::from(c)));
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// Control code points (C0 but newline and tab, DEL, C1) and the bidirectional overrides and
+/// isolates, which make text read differently from what it is.
+fn is_unsafe_for_terminal(c: char) -> bool {
+    (c.is_control() && c != '\n' && c != '\t') || matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+}
+
 fn skip_escape(chars: &mut std::iter::Peekable<std::str::Chars<'_>>) {
     match chars.next() {
         Some('[') => skip_csi(chars),
@@ -114,6 +160,20 @@ mod tests {
     #[test]
     fn folds_whitespace_and_drops_c1_and_bidi() {
         assert_eq!(sanitize_str("a\r\n\tb\u{9b}31mc\u{202e}d", 50), "a bcd");
+    }
+
+    #[test]
+    fn terminal_text_keeps_its_layout_and_loses_every_control() {
+        let hostile = "a:\n\t|  x\u{1b}]0;PWNED\u{7} y\r\u{9d}52;c;ZZ\u{9c}\u{85}\u{7f}\u{202e}\u{2066}z  ";
+        assert_eq!(for_terminal(hostile), "a:\n\t|  x yz  ");
+    }
+
+    #[test]
+    fn json_for_a_terminal_escapes_c1_and_bidi_and_keeps_the_value() {
+        let value = "x\u{9d}0;t\u{7}\u{202e}\u{7f}y";
+        let json = json_for_terminal(&serde_json::to_string(&value).unwrap());
+        assert!(!json.chars().any(is_unsafe_for_terminal), "{json}");
+        assert_eq!(serde_json::from_str::<String>(&json).unwrap(), value);
     }
 
     #[test]

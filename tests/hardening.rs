@@ -321,3 +321,76 @@ async fn hostile_servers_do_not_starve_other_checks_the_screen_or_memory() {
     // A 1 GiB body read at most 1 MiB at a time: memory stays bounded.
     assert!(peak - before < 64.0, "RSS grew by {:.1} MiB", peak - before);
 }
+
+/// A code point a terminal could act on: controls (but newline) and bidirectional overrides.
+fn is_terminal_control(c: char) -> bool {
+    (c.is_control() && c != '\n') || matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+}
+
+/// Warnings, tables, validation messages and reports quote journal and config bytes: another
+/// user's journal or a shared config must not retitle the reader's window, write their
+/// clipboard (OSC 52) or reorder what they read, whichever command prints it.
+#[test]
+fn escape_sequences_in_a_journal_or_config_never_reach_the_terminal_from_the_commands() {
+    let dir = tempfile::tempdir().unwrap();
+    // JSON escapes for C0 (ESC, BEL), raw UTF-8 for C1 (U+009D OSC, U+009C ST) and bidi overrides.
+    let osc0 = r"\u001b]0;PWNED title\u0007";
+    let osc52 = r"\u001b]52;c;UFdORUQ=\u0007";
+    let c1_bidi = "\u{9d}0;PWNED\u{9c} \u{9b}2J \u{202e}desrever\u{202c} \u{2066}isolate\u{2069}";
+    let line = |fields: String| {
+        format!("{{\"v\":1,\"id\":\"x\",\"ts\":\"2026-11-21T00:50:00.000Z\",\"author\":\"mal{osc0}lory\",{fields}}}\n")
+    };
+    let journal = [
+        line(format!(
+            r#""kind":"incident_opened","title":"t{osc0}{c1_bidi}","severity":2,"mode":"drill","checklist":"x{osc52}""#
+        )),
+        line(format!(r#""kind":"drill_started","scenario":"fire{osc52}{c1_bidi}","speed":1"#)),
+        line(format!(
+            r#""kind":"check_changed","check":"web{osc0}","from":"up","to":"down","detail":"{c1_bidi}{osc52}""#
+        )),
+        line(format!(r#""kind":"note_added","text":"note{osc0}{osc52}{c1_bidi} from mallory""#)),
+        line(format!(r#""kind":"message_sent","channel":"c{osc0}","audience":"public","text":"{c1_bidi}""#)),
+        // An unknown kind and a bad field value: the decoder's messages quote them.
+        line(format!(r#""kind":"{osc0}{c1_bidi}""#)),
+        line(format!(r#""kind":"incident_opened","title":"t","severity":2,"mode":"{osc52}{c1_bidi}""#)),
+        "\u{1b}]0;PWNED\u{7} not json at all \u{9d}52;c;x\u{9c}\n".to_string(),
+    ]
+    .concat();
+    std::fs::write(dir.path().join("j.jsonl"), journal).unwrap();
+    std::fs::write(
+        dir.path().join("warroom.toml"),
+        format!(
+            "checklist = \"list{osc0}\"\n\
+             [[check]]\nname = \"web{osc0}{c1_bidi}\"\nkind = \"command\"\n\
+             command = [\"sh\", \"-c\", \"printf 'down \\\\033]52;c;UFdORUQ=\\\\007 \\\\302\\\\235 x'; exit 2\"]\n"
+        ),
+    )
+    .unwrap();
+    let commands: &[&[&str]] = &[
+        &["log", "-c", "warroom.toml", "-j", "j.jsonl", "--as", "carol", "a note"],
+        &["validate", "-c", "warroom.toml", "-j", "j.jsonl"],
+        &["report", "j.jsonl"],
+        &["report", "--format", "json", "j.jsonl"],
+        &["report", "--format", "html", "j.jsonl"],
+        &["report", "-c", "warroom.toml", "j.jsonl"],
+        &["check", "-c", "warroom.toml"],
+        &["check", "--json", "-c", "warroom.toml"],
+        &["status-page", "j.jsonl", "-o", "site"],
+    ];
+    for args in commands {
+        let out = std::process::Command::new(BIN)
+            .args(*args)
+            .current_dir(dir.path())
+            .env("HOME", dir.path())
+            .env("XDG_CONFIG_HOME", dir.path().join("xdg-config"))
+            .output()
+            .unwrap();
+        for (stream, bytes) in [("stdout", &out.stdout), ("stderr", &out.stderr)] {
+            let text = String::from_utf8_lossy(bytes);
+            let leaked: Vec<char> = text.chars().filter(|c| is_terminal_control(*c)).collect();
+            assert!(leaked.is_empty(), "`warroom {}` {stream} carries {leaked:?}:\n{text}", args.join(" "));
+        }
+        let printed = [&out.stdout[..], &out.stderr].concat();
+        assert!(!printed.is_empty(), "`warroom {}` printed nothing", args.join(" "));
+    }
+}

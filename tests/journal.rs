@@ -12,6 +12,8 @@ use warroom::journal::{
     Audience, CheckState, Event, EventBody, Journal, JournalError, MAX_LINE_BYTES, Milestone, Mode, ProblemKind, Status,
 };
 
+mod support;
+
 const BIN: &str = env!("CARGO_BIN_EXE_warroom");
 
 fn note(text: &str) -> Event {
@@ -226,19 +228,179 @@ fn corrupt_lines_in_the_middle_are_reported_by_number_and_skipped() {
     assert!(w.contains(":6: not a valid event (not UTF-8"), "{w}");
 }
 
+fn append_raw(path: &std::path::Path, bytes: &[u8]) {
+    let mut f = std::fs::OpenOptions::new().append(true).open(path).unwrap();
+    f.write_all(bytes).unwrap();
+}
+
+fn log(dir: &std::path::Path, args: &[&str], stdin: &[u8]) -> std::process::Output {
+    let mut child = Command::new(BIN)
+        .arg("log")
+        .args(args)
+        .current_dir(dir)
+        .env("HOME", dir)
+        .env("XDG_CONFIG_HOME", dir.join("xdg-config"))
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(stdin).unwrap();
+    child.wait_with_output().unwrap()
+}
+
+/// One newer warroom on a shared journal once stopped every older one: `log` exited, new
+/// dashboards refused to open and followers re-read the whole file every second.
 #[test]
-fn a_newer_schema_is_refused_with_a_clear_message() {
+fn lines_from_a_newer_warroom_are_skipped_and_never_stop_the_journal() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("j.jsonl");
     let (journal, _) = Journal::open(&path).unwrap();
     journal.append(&note("one")).unwrap();
-    let mut f = std::fs::OpenOptions::new().append(true).open(&path).unwrap();
-    f.write_all(b"{\"v\":7,\"id\":\"z\",\"kind\":\"hologram\",\"payload\":[1,2]}\n").unwrap();
-    drop(f);
-    let err = Journal::open(&path).unwrap_err();
-    assert!(matches!(err, JournalError::NewerSchema { line: 2, found: 7, .. }));
-    let msg = err.to_string();
-    assert!(msg.contains("j.jsonl:2") && msg.contains("schema v7") && msg.contains("Upgrade warroom"), "{msg}");
+    let (follower, mut scan) = Journal::open_read_only(&path).unwrap();
+    append_raw(
+        &path,
+        b"{\"v\":2,\"id\":\"z\",\"kind\":\"hologram\",\"payload\":[1,2]}\n\
+          {\"v\":2,\"id\":\"y\",\"ts\":\"2026-11-21T00:00:00.000Z\",\"author\":\"x\",\"kind\":\"note_added\",\"text\":\"t\"}\n",
+    );
+    let before = scan.end_offset;
+    follower.read_more(&mut scan).unwrap();
+    assert!(scan.end_offset > before, "the follower read past the newer lines");
+    assert_eq!((scan.events.len(), scan.newer, scan.lines), (1, 2, 3));
+    assert_eq!(scan.newer_banner().as_deref(), Some("2 entries from a newer warroom were skipped — upgrade"));
+    let w = scan.warnings(&path).join("\n");
+    assert!(w.contains("j.jsonl:2: written by a newer warroom (journal schema v2"), "{w}");
+    assert!(w.contains("j.jsonl:3: written by a newer warroom"), "{w}");
+    // The next read starts where this one ended: nothing is read or delivered twice.
+    scan.events.clear();
+    let at = scan.end_offset;
+    follower.read_more(&mut scan).unwrap();
+    assert_eq!((scan.end_offset, scan.events.len(), scan.newer), (at, 0, 2));
+
+    let out = log(dir.path(), &["-j", "j.jsonl", "--as", "carol", "still", "writing"], b"");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("j.jsonl:2: written by a newer warroom"));
+    follower.read_more(&mut scan).unwrap();
+    assert!(matches!(&scan.events[..], [Event { body: EventBody::NoteAdded { text }, .. }] if text == "still writing"));
+    assert_eq!(scan.end_offset, std::fs::metadata(&path).unwrap().len());
+    let (_, reopened) = Journal::open(&path).unwrap();
+    assert_eq!((reopened.events.len(), reopened.newer), (2, 2));
+    assert_eq!(Journal::read(&path).unwrap().newer_banner().as_deref().map(|b| b.starts_with("2 entries")), Some(true));
+}
+
+#[test]
+fn a_single_newer_entry_has_a_singular_banner_and_a_clean_journal_none() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("j.jsonl");
+    let (journal, clean) = Journal::open(&path).unwrap();
+    assert_eq!(clean.newer_banner(), None);
+    journal.append(&note("one")).unwrap();
+    append_raw(&path, b"{\"v\":3,\"kind\":\"hologram\"}\n");
+    assert_eq!(
+        Journal::read(&path).unwrap().newer_banner().as_deref(),
+        Some("1 entry from a newer warroom was skipped — upgrade")
+    );
+}
+
+/// The writer and the readers share one limit: nothing acknowledged as written is skipped.
+#[test]
+fn an_event_over_the_line_limit_is_refused_before_anything_is_written() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("j.jsonl");
+    let (journal, _) = Journal::open(&path).unwrap();
+    let empty = serde_json::to_vec(&note("")).unwrap().len();
+    let at_limit = note(&"a".repeat(MAX_LINE_BYTES - empty));
+    assert_eq!(serde_json::to_vec(&at_limit).unwrap().len(), MAX_LINE_BYTES);
+    journal.append(&at_limit).unwrap();
+    let size = std::fs::metadata(&path).unwrap().len();
+    let over = note(&"a".repeat(MAX_LINE_BYTES - empty + 1));
+    let err = journal.append_all(&[note("fine"), over]).unwrap_err();
+    assert!(
+        matches!(err, JournalError::TooLarge { bytes, limit, .. } if bytes == MAX_LINE_BYTES + 1 && limit == MAX_LINE_BYTES),
+        "{err:?}"
+    );
+    assert!(err.to_string().contains(&format!("over the {MAX_LINE_BYTES}-byte limit")), "{err}");
+    assert_eq!(std::fs::metadata(&path).unwrap().len(), size, "nothing of the refused batch was written");
+    let scan = Journal::read(&path).unwrap();
+    assert_eq!((scan.events.len(), scan.problem_count), (1, 0), "the note at the limit reads back");
+}
+
+#[test]
+fn log_stdin_refuses_a_two_megabyte_note_and_claims_nothing_after_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut input = b"before the big one\n".to_vec();
+    input.extend(std::iter::repeat_n(b'x', 2 << 20));
+    input.extend_from_slice(b"\nafter the big one\n");
+    let out = log(dir.path(), &["-j", "j.jsonl", "--as", "carol", "--stdin"], &input);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains(&format!("over the {MAX_LINE_BYTES}-byte limit")), "{stderr}");
+    let written: Vec<String> = String::from_utf8_lossy(&out.stdout).lines().map(str::to_string).collect();
+    assert_eq!(written.len(), 1, "only the note before was acknowledged: {written:?}");
+    let scan = Journal::read(dir.path().join("j.jsonl")).unwrap();
+    assert_eq!(scan.problem_count, 0);
+    let texts: Vec<&str> = scan
+        .events
+        .iter()
+        .map(|e| match &e.body {
+            EventBody::NoteAdded { text } => text.as_str(),
+            _ => "?",
+        })
+        .collect();
+    assert_eq!(texts, ["before the big one"]);
+    assert_eq!(written[0], format!("written {}", scan.events[0].id));
+    let report =
+        Command::new(BIN).arg("report").arg(dir.path().join("j.jsonl")).env("HOME", dir.path()).output().unwrap();
+    assert!(report.status.success(), "{}", String::from_utf8_lossy(&report.stderr));
+    assert!(String::from_utf8_lossy(&report.stdout).contains("**carol**: before the big one"));
+}
+
+/// Garbage must not flood a terminal: the first warnings in full, then one line counting the rest.
+#[test]
+fn warnings_stop_after_the_first_twenty_and_count_the_rest() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("j.jsonl");
+    let (journal, _) = Journal::open(&path).unwrap();
+    journal.append(&note("one")).unwrap();
+    append_raw(&path, &b"not json\n".repeat(30));
+    append_raw(&path, b"{\"v\":1,\"id\":\"torn");
+    let scan = Journal::read(&path).unwrap();
+    assert_eq!((scan.problems.len(), scan.problem_count), (20, 30));
+    let warnings = scan.warnings(&path);
+    assert_eq!(warnings.len(), 21, "{warnings:#?}");
+    assert!(warnings[0].contains("j.jsonl:2: not a valid event"), "{}", warnings[0]);
+    assert!(warnings[19].contains("j.jsonl:21: not a valid event"), "{}", warnings[19]);
+    assert!(warnings[20].ends_with("j.jsonl: and 11 more like these"), "{}", warnings[20]);
+}
+
+/// A million garbage lines (a disk error, a hostile co-user) cost neither a terminal of
+/// warnings nor memory per line: the first twenty are kept and the rest counted.
+#[test]
+fn a_million_garbage_lines_give_a_screenful_of_warnings_and_bounded_memory() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("j.jsonl");
+    let mut garbage = std::io::BufWriter::new(std::fs::File::create(&path).unwrap());
+    for i in 0..1_000_000 {
+        writeln!(garbage, "garbage line {i}, not an event").unwrap();
+    }
+    garbage.flush().unwrap();
+    drop(garbage);
+    let run = support::proc::run_with_memory_cap(
+        Command::new(BIN)
+            .args(["log", "-j", "j.jsonl", "--as", "carol", "still", "here"])
+            .current_dir(dir.path())
+            .env("HOME", dir.path()),
+        512.0,
+    );
+    let (stdout, stderr) = (String::from_utf8_lossy(&run.output.stdout), String::from_utf8_lossy(&run.output.stderr));
+    assert!(!run.killed_over_cap && run.output.status.success(), "{:?} {stderr}", run.output.status);
+    let lines = stdout.lines().count() + stderr.lines().count();
+    assert!(lines <= 30, "{lines} lines of output:\n{stderr}");
+    assert!(stderr.ends_with("j.jsonl: and 999980 more like these\n"), "{stderr}");
+    println!("warroom log on 1,000,000 garbage lines: peak RSS {:.1} MiB", run.peak_rss_mib);
+    assert!(run.peak_rss_mib < 64.0, "peak RSS {:.1} MiB", run.peak_rss_mib);
+    let scan = Journal::read(&path).unwrap();
+    assert_eq!((scan.events.len(), scan.problem_count, scan.problems.len()), (1, 1_000_000, 20));
 }
 
 #[test]

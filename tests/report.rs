@@ -43,7 +43,7 @@ fn the_report_says_what_happened() {
     assert!(md.contains("| Duration | 25m 00s |") && md.contains("| Commanders | alice, dave |"));
     assert!(md.contains("| 2026-11-21 01:06:40 UTC | commander | alice | dave | alice@bastion |"), "hand-over");
     assert!(md.contains("| acknowledged | 2026-11-21 00:53:20 UTC | 3m 20s |"), "{md}");
-    assert!(md.contains("| smtp-transaction | down | 2026-11-21 00:51:40 UTC | 2026-11-21 01:06:00 UTC | 14m 20s | RCPT TO <support@example.com>: 451 4.3.0 Temporary lookup failure |"));
+    assert!(md.contains("| smtp-transaction | down | 2026-11-21 00:51:40 UTC | 2026-11-21 01:06:00 UTC | 14m 20s | RCPT TO &lt;support@example.com&gt;: 451 4.3.0 Temporary lookup failure |"));
     assert!(md.contains("**missed**") && md.contains("| not due |"), "{md}");
     assert!(md.contains("FAILED: HTTP 500 Internal Server Error: upstream"));
     assert!(md.contains("★ INTERNAL: lookup daemon"), "pinned key event marked in the timeline");
@@ -174,4 +174,61 @@ fn the_status_page_is_valid_html_and_renders_in_chromium() {
     if let Ok(keep) = std::env::var("WARROOM_KEEP_SCREENSHOT") {
         std::fs::copy(&png, keep).unwrap();
     }
+}
+
+fn journal_line(kind_and_fields: &str) -> String {
+    format!("{{\"v\":1,\"id\":\"x\",\"ts\":\"2026-11-21T00:50:00.000Z\",\"author\":\"alice\",{kind_and_fields}}}\n")
+}
+
+/// A journal is data, possibly another user's: the checklist path it names is never opened.
+/// `/dev/zero` once made `report` read until memory ran out (5 GB and counting).
+#[test]
+fn a_checklist_path_named_by_the_journal_is_never_read() {
+    let dir = tempfile::tempdir().unwrap();
+    let journal = dir.path().join("j.jsonl");
+    std::fs::write(
+        &journal,
+        journal_line(r#""kind":"incident_opened","title":"t","severity":2,"checklist":"/dev/zero""#)
+            + &journal_line(r#""kind":"note_added","text":"still reported""#),
+    )
+    .unwrap();
+    let run = support::proc::run_with_memory_cap(
+        Command::new(BIN)
+            .args(["report", "--checklist", "mail-delivery"])
+            .arg(&journal)
+            .env("HOME", dir.path())
+            .current_dir(dir.path()),
+        256.0,
+    );
+    let (stdout, stderr) = (String::from_utf8_lossy(&run.output.stdout), String::from_utf8_lossy(&run.output.stderr));
+    assert!(!run.killed_over_cap && run.output.status.success(), "{:?} {stderr}", run.output.status);
+    assert!(run.peak_rss_mib < 64.0, "peak RSS {:.1} MiB", run.peak_rss_mib);
+    assert!(stderr.contains("names checklist \"/dev/zero\", which is not a built-in one"), "{stderr}");
+    assert!(stdout.contains("## Checklist: mail-delivery"), "the command line's checklist is used instead: {stdout}");
+    assert!(stdout.contains("still reported"), "{stdout}");
+}
+
+#[test]
+fn html_in_a_probe_detail_or_a_note_is_escaped_in_the_markdown_report() {
+    let dir = tempfile::tempdir().unwrap();
+    let journal = dir.path().join("j.jsonl");
+    std::fs::write(
+        &journal,
+        journal_line(r#""kind":"incident_opened","title":"<b>t</b>","severity":2"#)
+            + &journal_line(
+                r#""kind":"check_changed","check":"web","from":"up","to":"down","detail":"HTTP 500: <script>alert(1)</script> & more""#,
+            )
+            + &journal_line(r#""kind":"note_added","text":"see <img src=x onerror=alert(2)> | here""#),
+    )
+    .unwrap();
+    let out = Command::new(BIN).arg("report").arg(&journal).env("HOME", dir.path()).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let md = String::from_utf8(out.stdout).unwrap();
+    for raw in ["<script", "<img", "<b>"] {
+        assert!(!md.contains(raw), "{raw} passed into the Markdown:\n{md}");
+    }
+    assert!(md.contains("# Post-incident report: &lt;b&gt;t&lt;/b&gt;"), "{md}");
+    assert!(md.contains("HTTP 500: &lt;script&gt;alert(1)&lt;/script&gt; &amp; more |"), "outage table:\n{md}");
+    assert!(md.contains("web → down: HTTP 500: &lt;script&gt;alert(1)&lt;/script&gt; &amp; more |"), "timeline:\n{md}");
+    assert!(md.contains("see &lt;img src=x onerror=alert(2)&gt; \\| here"), "{md}");
 }

@@ -163,6 +163,12 @@ struct RawItem {
     hint: Option<String>,
 }
 
+/// Whether `name` is one of the checklists built into warroom (and so safe to load whatever
+/// supplied the name).
+pub fn is_built_in(name: &str) -> bool {
+    BUILT_IN.iter().any(|(n, _)| *n == name)
+}
+
 /// A built-in checklist by name, or a file by path.
 pub fn load(name_or_path: &str) -> Result<Checklist, ChecklistError> {
     let (text, path) = crate::builtin::find(BUILT_IN, "checklists", name_or_path).map_err(|(file, message)| {

@@ -8,6 +8,6 @@ mod file;
 mod schedule;
 mod template;
 
-pub use file::{BUILT_IN, Checklist, ChecklistError, Condition, Item, load, parse};
+pub use file::{BUILT_IN, Checklist, ChecklistError, Condition, Item, is_built_in, load, parse};
 pub use schedule::{DUE_SOON, ItemOutcome, ItemState, ItemView, applies_since, evaluate, outcome};
 pub use template::{Context, PLACEHOLDERS, render};

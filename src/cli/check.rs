@@ -10,6 +10,7 @@ use crate::cli::GlobalArgs;
 use crate::config;
 use crate::monitor::CheckDef;
 use crate::probe::{Health, Outcome, Prober};
+use crate::sanitize::sanitize_str;
 
 #[derive(Serialize)]
 struct Row<'a> {
@@ -40,7 +41,7 @@ pub fn run(global: &GlobalArgs, json: bool) -> anyhow::Result<ExitCode> {
     let outcomes = runtime.block_on(run_all(&config.checks));
     let rows: Vec<Row> = config.checks.iter().zip(&outcomes).map(|(c, o)| row(c, o)).collect();
     if json {
-        println!("{}", serde_json::to_string_pretty(&rows)?);
+        println!("{}", crate::sanitize::json_for_terminal(&serde_json::to_string_pretty(&rows)?));
     } else {
         print_table(&rows);
     }
@@ -76,15 +77,19 @@ fn ms(d: Duration) -> f64 {
     (d.as_secs_f64() * 10_000.0).round() / 10.0
 }
 
+/// One line per check. Names come from a config that may be shared or generated, details from
+/// servers: both are sanitised (and kept to one line) before they reach the terminal.
 fn print_table(rows: &[Row]) {
-    let name_w = rows.iter().map(|r| r.name.chars().count()).max().unwrap_or(4).max(4);
+    let names: Vec<String> = rows.iter().map(|r| sanitize_str(r.name, 200)).collect();
+    let name_w = names.iter().map(|n| n.chars().count()).max().unwrap_or(4).max(4);
     println!("{:<10} {:<name_w$} {:<8} {:>8}  DETAIL", "STATUS", "NAME", "KIND", "LATENCY");
-    for r in rows {
+    for (r, name) in rows.iter().zip(&names) {
         let glyph = match r.status {
             "up" => "✔ up",
             "degraded" => "▲ degraded",
             _ => "✖ down",
         };
-        println!("{:<10} {:<name_w$} {:<8} {:>6}ms  {}", glyph, r.name, r.kind, r.latency_ms, r.detail);
+        let detail = sanitize_str(r.detail, 2000);
+        println!("{:<10} {:<name_w$} {:<8} {:>6}ms  {}", glyph, name, r.kind, r.latency_ms, detail);
     }
 }

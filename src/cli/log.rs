@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use anyhow::Context;
 
 use crate::cli::GlobalArgs;
-use crate::journal::{Event, EventBody, Journal};
+use crate::journal::{Event, EventBody, Journal, JournalError};
 
 pub fn run(global: &GlobalArgs, words: Vec<String>, from_stdin: bool) -> anyhow::Result<ExitCode> {
     let config = super::load_config(global)?;
@@ -21,7 +21,9 @@ pub fn run(global: &GlobalArgs, words: Vec<String>, from_stdin: bool) -> anyhow:
         let text = words.join(" ");
         anyhow::ensure!(!text.trim().is_empty(), "nothing to log: give the note text");
         let event = Event::new(&author, EventBody::NoteAdded { text });
-        journal.append(&event)?;
+        if let Err(refused) = append_or_refuse(&journal, &event)? {
+            return Ok(refused);
+        }
         println!("{}", event.id);
         return Ok(ExitCode::SUCCESS);
     }
@@ -35,9 +37,25 @@ pub fn run(global: &GlobalArgs, words: Vec<String>, from_stdin: bool) -> anyhow:
             continue;
         }
         let event = Event::new(&author, EventBody::NoteAdded { text: line });
-        journal.append(&event)?;
+        // Stop at a refused note: those before it stay acknowledged, none after is claimed.
+        if let Err(refused) = append_or_refuse(&journal, &event)? {
+            return Ok(refused);
+        }
         writeln!(out, "written {}", event.id)?;
         out.flush()?;
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Appends `event`; `Ok(Err(exit code))` if the journal refused it for its size, which is the
+/// caller's mistake (exit 1 with the reason), not warroom's (other errors, exit 3).
+fn append_or_refuse(journal: &Journal, event: &Event) -> Result<Result<(), ExitCode>, JournalError> {
+    match journal.append(event) {
+        Ok(()) => Ok(Ok(())),
+        Err(refused @ JournalError::TooLarge { .. }) => {
+            eprintln!("warroom: {}", crate::sanitize::for_terminal(&refused.to_string()));
+            Ok(Err(ExitCode::FAILURE))
+        }
+        Err(e) => Err(e),
+    }
 }

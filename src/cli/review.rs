@@ -10,6 +10,7 @@ use crate::cli::GlobalArgs;
 use crate::incident::Incident;
 use crate::journal::{Journal, Scan};
 use crate::report;
+use crate::sanitize;
 use crate::session::{Opening, Purpose, Settings};
 
 fn fold(path: &Path) -> anyhow::Result<Incident> {
@@ -22,31 +23,55 @@ fn fold(path: &Path) -> anyhow::Result<Incident> {
 
 pub fn report(global: &GlobalArgs, journal: &Path, format: &str, output: Option<&Path>) -> anyhow::Result<ExitCode> {
     let incident = fold(journal)?;
-    // The checklist the incident recorded it followed; else the one asked for or configured.
-    let name = incident
-        .checklist_name
-        .clone()
-        .or_else(|| global.checklist.clone())
-        .or_else(|| super::load_config(global).ok().and_then(|c| c.checklist))
-        .unwrap_or_else(|| "default".into());
+    let name = report_checklist_name(global, journal, incident.checklist_name.as_deref());
     let checklist = match crate::checklist::load(&name) {
         Ok(c) => Some(c),
         Err(e) => {
-            eprintln!("warroom: {e}; the report has no checklist section");
+            eprintln!("warroom: {}; the report has no checklist section", sanitize::for_terminal(&e.to_string()));
             None
         }
     };
     let r = report::build(&incident, checklist.as_ref());
     let text = match format {
-        "json" => serde_json::to_string_pretty(&r)? + "\n",
+        // Lossless: C1 and bidi characters become \u escapes, in a file as on a terminal.
+        "json" => sanitize::json_for_terminal(&serde_json::to_string_pretty(&r)?) + "\n",
         "html" => report::html(&r),
         _ => report::markdown(&r),
     };
     match output {
         Some(path) => std::fs::write(path, text).with_context(|| format!("writing {}", path.display()))?,
-        None => std::io::stdout().lock().write_all(text.as_bytes())?,
+        // The renderers sanitise what they quote; this keeps a terminal safe from any they miss.
+        None => std::io::stdout().lock().write_all(sanitize::for_terminal(&text).as_bytes())?,
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// The checklist a report judges the incident against: the one the journal says it followed
+/// if that is a built-in name, else the one asked for on the command line or configured.
+/// A journal is data, possibly another user's: a path it names (`/dev/zero`, someone's
+/// private file) is never opened.
+fn report_checklist_name(global: &GlobalArgs, journal: &Path, recorded: Option<&str>) -> String {
+    if let Some(name) = recorded {
+        if crate::checklist::is_built_in(name) {
+            return name.to_string();
+        }
+        eprintln!(
+            "warroom: {}",
+            sanitize::sanitize_str(
+                &format!(
+                    "{}: the journal names checklist \"{name}\", which is not a built-in one; a checklist \
+                     file is read only when named by --checklist or the config",
+                    journal.display()
+                ),
+                1000
+            )
+        );
+    }
+    global
+        .checklist
+        .clone()
+        .or_else(|| super::load_config(global).ok().and_then(|c| c.checklist))
+        .unwrap_or_else(|| "default".into())
 }
 
 pub fn status_page(

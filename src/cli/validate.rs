@@ -6,11 +6,19 @@ use crate::cli::GlobalArgs;
 use crate::config;
 use crate::journal::Journal;
 
+/// Prints one message, sanitised: validation quotes config values and journal bytes, and a
+/// shared config or journal may carry escape sequences meant for the reader's terminal.
+macro_rules! say {
+    ($($arg:tt)*) => {
+        println!("{}", crate::sanitize::for_terminal(&format!($($arg)*)))
+    };
+}
+
 pub fn run(global: &GlobalArgs) -> anyhow::Result<ExitCode> {
     let mut ok = true;
     let config = match config::locate(global.config.as_deref()) {
         None => {
-            println!(
+            say!(
                 "no config file found (looked for --config, ./{}, the user config dir); defaults apply",
                 config::FILE_NAME
             );
@@ -18,34 +26,29 @@ pub fn run(global: &GlobalArgs) -> anyhow::Result<ExitCode> {
         }
         Some(path) => match config::load(&path) {
             Ok(c) => {
-                println!(
-                    "{}: ok, {} check{}",
-                    path.display(),
-                    c.checks.len(),
-                    if c.checks.len() == 1 { "" } else { "s" }
-                );
+                say!("{}: ok, {} check{}", path.display(), c.checks.len(), if c.checks.len() == 1 { "" } else { "s" });
                 c
             }
             Err(e) => {
-                println!("{e}");
+                say!("{e}");
                 ok = false;
                 config::Config::default()
             }
         },
     };
     for missing in crate::comms::missing_env(&config.channels) {
-        println!("warning: {missing} (sending on it will fail until it is)");
+        say!("warning: {missing} (sending on it will fail until it is)");
     }
     // What the screen would refuse at start: theme, key bindings, checklist.
     match crate::tui::Setup::from_config(&config, global.theme.as_deref(), global.checklist.as_deref()) {
-        Ok(setup) => println!(
+        Ok(setup) => say!(
             "theme {}, checklist {} ({} items), key bindings: ok",
             setup.theme.name,
             setup.checklist.as_ref().map_or("none", |c| c.name.as_str()),
             setup.checklist.as_ref().map_or(0, |c| c.items.len())
         ),
         Err(e) => {
-            println!("{e}");
+            say!("{e}");
             ok = false;
         }
     }
@@ -54,16 +57,16 @@ pub fn run(global: &GlobalArgs) -> anyhow::Result<ExitCode> {
             Ok(scan) => {
                 let warnings = scan.warnings(&path);
                 for w in &warnings {
-                    println!("{w}");
+                    say!("{w}");
                 }
                 if warnings.is_empty() {
-                    println!("{}: ok, {} events", path.display(), scan.events.len());
+                    say!("{}: ok, {} events", path.display(), scan.events.len());
                 } else {
                     ok = false;
                 }
             }
             Err(e) => {
-                println!("{e}");
+                say!("{e}");
                 ok = false;
             }
         }

@@ -8,7 +8,8 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use crate::sanitize::sanitize_str;
 
-/// Schema version written by this build. A journal line with a larger `v` is refused.
+/// Schema version written by this build. A journal line with a larger `v` is skipped with a
+/// warning (and counted, so the screen can ask for an upgrade); it never stops a journal.
 pub const SCHEMA_VERSION: u32 = 1;
 
 /// One line of the journal.

@@ -3,7 +3,8 @@
 //! One JSON event per line. Appends from any number of processes are serialised with an
 //! exclusive `flock`, and an append returns only once the line is on disk (`fsync`), so
 //! anything shown as saved survives a crash. Reading never fails on damage it can skip:
-//! torn, corrupt and oversized lines are reported with their line numbers.
+//! torn, corrupt, oversized lines and lines from a newer warroom are reported with their line
+//! numbers and skipped, so no line can stop a journal from opening or being appended to.
 
 mod author;
 mod event;
@@ -19,7 +20,7 @@ use std::path::{Path, PathBuf};
 
 pub use author::default_author;
 pub use event::{Audience, CheckState, Event, EventBody, Milestone, Mode, SCHEMA_VERSION, Status, format_ts};
-pub use reader::{LineProblem, MAX_LINE_BYTES, ProblemKind, Scan, decode_line};
+pub use reader::{KEPT_PROBLEMS, LineProblem, MAX_LINE_BYTES, ProblemKind, Scan, decode_line};
 pub use writer::Writer;
 
 /// Permissions for a new journal: the operator's alone, unless a shared war room asks for group access.
@@ -30,14 +31,14 @@ pub const SHARED_MODE: u32 = 0o660;
 pub enum JournalError {
     #[error("{}: {source}", path.display())]
     Io { path: PathBuf, source: io::Error },
-    #[error(
-        "{}:{line}: written by a newer warroom (journal schema v{found}; this build reads up to v{}). \
-         Upgrade warroom to open this journal.",
-        path.display(), SCHEMA_VERSION
-    )]
-    NewerSchema { path: PathBuf, line: usize, found: u32 },
     #[error("{}: cannot encode event: {source}", path.display())]
     Encode { path: PathBuf, source: serde_json::Error },
+    #[error(
+        "{}: not written: the entry would be a {bytes}-byte journal line, over the {limit}-byte limit \
+         every reader enforces; shorten it or split it",
+        path.display()
+    )]
+    TooLarge { path: PathBuf, bytes: usize, limit: usize },
 }
 
 impl JournalError {
@@ -73,7 +74,8 @@ impl Journal {
             .open(&path)
             .map_err(|e| JournalError::io(&path, e))?;
         let journal = Journal { path, file };
-        let scan = journal.read_from(Scan::default())?;
+        let mut scan = Scan::default();
+        journal.read_more(&mut scan)?;
         Ok((journal, scan))
     }
 
@@ -82,7 +84,8 @@ impl Journal {
         let path = path.as_ref().to_path_buf();
         let file = File::open(&path).map_err(|e| JournalError::io(&path, e))?;
         let journal = Journal { path, file };
-        let scan = journal.read_from(Scan::default())?;
+        let mut scan = Scan::default();
+        journal.read_more(&mut scan)?;
         Ok((journal, scan))
     }
 
@@ -120,7 +123,9 @@ impl Journal {
     pub fn read(path: impl AsRef<Path>) -> Result<Scan, JournalError> {
         let path = path.as_ref();
         let file = File::open(path).map_err(|e| JournalError::io(path, e))?;
-        read_settled(path, &file, Scan::default())
+        let mut scan = Scan::default();
+        read_settled(path, &file, &mut scan)?;
+        Ok(scan)
     }
 
     pub fn path(&self) -> &Path {
@@ -129,8 +134,17 @@ impl Journal {
 
     /// Continues a previous scan: reads the lines other writers appended since `scan.end_offset`.
     /// Problems and events found are added to those already in `scan`; pass a scan whose
-    /// `events` were drained to receive only the new ones.
-    pub fn read_from(&self, scan: Scan) -> Result<Scan, JournalError> {
+    /// `events` were drained to receive only the new ones. On an error the scan is lost:
+    /// followers use [`Journal::read_more`], which keeps it.
+    pub fn read_from(&self, mut scan: Scan) -> Result<Scan, JournalError> {
+        self.read_more(&mut scan)?;
+        Ok(scan)
+    }
+
+    /// As [`Journal::read_from`], in place. On an error (the disk, not the journal's content:
+    /// unreadable lines are skipped) `scan` keeps every line read before it, so a follower's
+    /// position never goes backwards and nothing is delivered twice.
+    pub fn read_more(&self, scan: &mut Scan) -> Result<(), JournalError> {
         read_settled(&self.path, &self.file, scan)
     }
 
@@ -139,12 +153,19 @@ impl Journal {
         self.append_all(std::slice::from_ref(event))
     }
 
-    /// Appends several events with one lock and one `fsync`; all or, on error, none are reported written.
+    /// Appends several events with one lock and one `fsync`; all or, on error, none are reported
+    /// written. An event whose line would be over [`MAX_LINE_BYTES`] is refused before anything
+    /// is written: every reader would skip it, so it must never be acknowledged.
     pub fn append_all(&self, events: &[Event]) -> Result<(), JournalError> {
         let mut bytes = Vec::with_capacity(256 * events.len());
         for event in events {
+            let start = bytes.len();
             serde_json::to_writer(&mut bytes, event)
                 .map_err(|source| JournalError::Encode { path: self.path.clone(), source })?;
+            let line = bytes.len() - start;
+            if line > MAX_LINE_BYTES {
+                return Err(JournalError::TooLarge { path: self.path.clone(), bytes: line, limit: MAX_LINE_BYTES });
+            }
             bytes.push(b'\n');
         }
         let io_err = |e| JournalError::io(&self.path, e);
@@ -168,10 +189,10 @@ impl Journal {
 
 /// Reads from `scan.end_offset` to the end. A partial last line may be a writer still at
 /// work: wait for the writers' lock and look again before calling it torn.
-fn read_settled(path: &Path, file: &File, scan: Scan) -> Result<Scan, JournalError> {
-    let scan = scan::scan_file(path, file, scan)?;
+fn read_settled(path: &Path, file: &File, scan: &mut Scan) -> Result<(), JournalError> {
+    scan::scan_file(path, file, scan)?;
     if scan.partial_tail == 0 {
-        return Ok(scan);
+        return Ok(());
     }
     let _shared = FileLock::shared(file).map_err(|e| JournalError::io(path, e))?;
     scan::scan_file(path, file, scan)
@@ -184,9 +205,19 @@ impl Scan {
             .then(|| LineProblem { line: self.lines + 1, kind: ProblemKind::Torn { bytes: self.partial_tail } })
     }
 
-    /// Every skipped line, torn tail included, as `path:line: reason` messages.
+    /// The skipped lines, torn tail included, as sanitised `path:line: reason` messages: the first
+    /// [`KEPT_PROBLEMS`], then one line counting the rest, so garbage never floods a terminal.
     pub fn warnings(&self, path: &Path) -> Vec<String> {
-        self.problems.iter().chain(self.torn_tail().as_ref()).map(|p| p.describe(path)).collect()
+        let torn = self.torn_tail();
+        let skipped = self.problem_count + usize::from(torn.is_some());
+        let mut warnings: Vec<String> =
+            self.problems.iter().chain(torn.as_ref()).take(KEPT_PROBLEMS).map(|p| p.describe(path)).collect();
+        if skipped > warnings.len() {
+            let more = skipped - warnings.len();
+            warnings
+                .push(crate::sanitize::sanitize_str(&format!("{}: and {more} more like these", path.display()), 1000));
+        }
+        warnings
     }
 }
 

@@ -5,10 +5,20 @@ use std::path::Path;
 
 use super::JournalError;
 use super::event::{Event, SCHEMA_VERSION};
+use crate::sanitize::sanitize_str;
 
 /// Longest line accepted. A journal shared between users may hold a forged giant line;
-/// it is skipped and reported, never loaded whole into memory.
+/// it is skipped and reported, never loaded whole into memory. Appends refuse longer lines,
+/// so nothing acknowledged as written is skipped by a reader.
 pub const MAX_LINE_BYTES: usize = 1 << 20;
+
+/// Skipped lines kept in full (and shown as warnings); later ones are only counted, so a
+/// journal of a million garbage lines costs no memory and no screenful of warnings.
+pub const KEPT_PROBLEMS: usize = 20;
+
+/// Longest reason kept for a corrupt line: decoder messages quote the offending value, which
+/// may be most of a 1 MiB line.
+const MAX_REASON_CHARS: usize = 200;
 
 /// A line that was skipped, and why. Displayed as `path:line: reason`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -25,10 +35,18 @@ pub enum ProblemKind {
     Corrupt { reason: String },
     /// The line is longer than [`MAX_LINE_BYTES`].
     TooLong { bytes: usize },
+    /// The line was written by a newer warroom, with a schema this build cannot read.
+    Newer { version: u32 },
 }
 
 impl LineProblem {
+    /// The warning, sanitised: paths and reasons quote bytes from the journal and the command
+    /// line, and warnings go to terminals.
     pub fn describe(&self, path: &Path) -> String {
+        sanitize_str(&self.describe_raw(path), 1000)
+    }
+
+    fn describe_raw(&self, path: &Path) -> String {
         let where_ = format!("{}:{}", path.display(), self.line);
         match &self.kind {
             ProblemKind::Torn { bytes } => format!(
@@ -38,6 +56,10 @@ impl LineProblem {
             ProblemKind::TooLong { bytes } => {
                 format!("{where_}: line is {bytes} bytes, over the {MAX_LINE_BYTES}-byte limit — skipped")
             }
+            ProblemKind::Newer { version } => format!(
+                "{where_}: written by a newer warroom (journal schema v{version}; this build reads up to \
+                 v{SCHEMA_VERSION}) — skipped; upgrade warroom to see it"
+            ),
         }
     }
 }
@@ -46,13 +68,46 @@ impl LineProblem {
 #[derive(Debug, Default)]
 pub struct Scan {
     pub events: Vec<Event>,
+    /// The first [`KEPT_PROBLEMS`] skipped lines, in file order.
     pub problems: Vec<LineProblem>,
+    /// Every skipped line, those past [`KEPT_PROBLEMS`] included (the torn tail excluded).
+    pub problem_count: usize,
+    /// Skipped lines written by a newer warroom: the screen asks for an upgrade.
+    pub newer: usize,
     /// Byte offset just past the last complete line read; a follower resumes here.
     pub end_offset: u64,
     /// Number of complete lines read so far (the next line's number is this + 1).
     pub lines: usize,
     /// Bytes after `end_offset` that did not end in a newline (torn or still being written).
     pub partial_tail: usize,
+}
+
+impl Scan {
+    /// Records a skipped line: counted always, kept while fewer than [`KEPT_PROBLEMS`] are.
+    pub(super) fn skip(&mut self, line: usize, kind: ProblemKind) {
+        self.problem_count += 1;
+        if matches!(kind, ProblemKind::Newer { .. }) {
+            self.newer += 1;
+        }
+        if self.problems.len() < KEPT_PROBLEMS {
+            let kind = match kind {
+                ProblemKind::Corrupt { reason } => {
+                    ProblemKind::Corrupt { reason: sanitize_str(&reason, MAX_REASON_CHARS) }
+                }
+                other => other,
+            };
+            self.problems.push(LineProblem { line, kind });
+        }
+    }
+
+    /// What the screen shows while lines from a newer warroom are skipped; `None` if there are none.
+    pub fn newer_banner(&self) -> Option<String> {
+        match self.newer {
+            0 => None,
+            1 => Some("1 entry from a newer warroom was skipped — upgrade".to_string()),
+            n => Some(format!("{n} entries from a newer warroom were skipped — upgrade")),
+        }
+    }
 }
 
 enum RawLine {
@@ -139,7 +194,7 @@ pub fn scan_into<R: BufRead>(r: &mut R, path: &Path, scan: &mut Scan) -> Result<
             }
             RawLine::TooLong(n) => {
                 scan.lines += 1;
-                scan.problems.push(LineProblem { line: scan.lines, kind: ProblemKind::TooLong { bytes: n } });
+                scan.skip(scan.lines, ProblemKind::TooLong { bytes: n });
                 n + 1
             }
             RawLine::Complete(n) => {
@@ -147,12 +202,8 @@ pub fn scan_into<R: BufRead>(r: &mut R, path: &Path, scan: &mut Scan) -> Result<
                 match decode_line(&buf) {
                     Ok(Some(event)) => scan.events.push(event),
                     Ok(None) => {}
-                    Err(LineDecodeError::NewerSchema(v)) => {
-                        return Err(JournalError::NewerSchema { path: path.to_path_buf(), line: scan.lines, found: v });
-                    }
-                    Err(LineDecodeError::Invalid(reason)) => {
-                        scan.problems.push(LineProblem { line: scan.lines, kind: ProblemKind::Corrupt { reason } })
-                    }
+                    Err(LineDecodeError::NewerSchema(version)) => scan.skip(scan.lines, ProblemKind::Newer { version }),
+                    Err(LineDecodeError::Invalid(reason)) => scan.skip(scan.lines, ProblemKind::Corrupt { reason }),
                 }
                 n + 1
             }
@@ -168,8 +219,8 @@ impl Scan {
         assert_eq!(self.events, expected.events, "{context}");
         assert_eq!(self.problems, expected.problems, "{context}");
         assert_eq!(
-            (self.lines, self.end_offset, self.partial_tail),
-            (expected.lines, expected.end_offset, expected.partial_tail),
+            (self.lines, self.end_offset, self.partial_tail, self.problem_count, self.newer),
+            (expected.lines, expected.end_offset, expected.partial_tail, expected.problem_count, expected.newer),
             "{context}"
         );
     }

@@ -12,7 +12,7 @@ use std::os::unix::fs::FileExt;
 use std::path::Path;
 
 use super::JournalError;
-use super::reader::{LineProblem, Scan, scan_into};
+use super::reader::{KEPT_PROBLEMS, LineProblem, Scan, scan_into};
 
 /// Below this many bytes one thread is quicker than starting others (about 20,000 events).
 const PARALLEL_MIN_BYTES: u64 = 4 << 20;
@@ -24,7 +24,8 @@ const SHORT_LINE_BYTES: u64 = 128;
 const READ_BUFFER_BYTES: usize = 256 * 1024;
 
 /// Reads the complete lines between `scan.end_offset` and the file's current end into `scan`.
-pub fn scan_file(path: &Path, file: &File, scan: Scan) -> Result<Scan, JournalError> {
+/// On an error, `scan` holds what was read before it: its position never goes backwards.
+pub fn scan_file(path: &Path, file: &File, scan: &mut Scan) -> Result<(), JournalError> {
     let end = file.metadata().map_err(|e| JournalError::io(path, e))?.len();
     let parts = if end.saturating_sub(scan.end_offset) < PARALLEL_MIN_BYTES {
         1
@@ -34,7 +35,7 @@ pub fn scan_file(path: &Path, file: &File, scan: Scan) -> Result<Scan, JournalEr
     scan_in_parts(path, file, scan, end, parts)
 }
 
-fn scan_in_parts(path: &Path, file: &File, mut scan: Scan, end: u64, parts: usize) -> Result<Scan, JournalError> {
+fn scan_in_parts(path: &Path, file: &File, scan: &mut Scan, end: u64, parts: usize) -> Result<(), JournalError> {
     let start = scan.end_offset.min(end);
     scan.events.reserve(events_in(end - start));
     let bounds = line_aligned_bounds(file, start..end, parts).map_err(|e| JournalError::io(path, e))?;
@@ -51,23 +52,16 @@ fn scan_in_parts(path: &Path, file: &File, mut scan: Scan, end: u64, parts: usiz
                 })
             })
             .collect();
-        let first = scan_range(path, file, first.clone(), &mut scan);
+        let first = scan_range(path, file, first.clone(), scan);
         let rest: Vec<_> =
             workers.into_iter().map(|w| w.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic))).collect();
         (first, rest)
     });
     first?;
     for part in rest {
-        match part {
-            Ok(part) => scan.join(part),
-            // The part counted lines from its own start.
-            Err(JournalError::NewerSchema { path, line, found }) => {
-                return Err(JournalError::NewerSchema { path, line: scan.lines + line, found });
-            }
-            Err(e) => return Err(e),
-        }
+        scan.join(part?);
     }
-    Ok(scan)
+    Ok(())
 }
 
 /// At least as many events as `bytes` of journal hold (lines are rarely this short).
@@ -81,10 +75,14 @@ fn scan_range(path: &Path, file: &File, range: Range<u64>, scan: &mut Scan) -> R
 }
 
 impl Scan {
-    /// Appends the scan of the stretch that follows this one, renumbering its lines.
+    /// Appends the scan of the stretch that follows this one, renumbering its lines. Of the
+    /// problems, the first [`KEPT_PROBLEMS`] of the whole stretch are kept, as a serial read keeps them.
     fn join(&mut self, mut next: Scan) {
         let base = self.lines;
-        self.problems.extend(next.problems.into_iter().map(|p| LineProblem { line: p.line + base, ..p }));
+        let room = KEPT_PROBLEMS.saturating_sub(self.problems.len());
+        self.problems.extend(next.problems.into_iter().take(room).map(|p| LineProblem { line: p.line + base, ..p }));
+        self.problem_count += next.problem_count;
+        self.newer += next.newer;
         self.events.append(&mut next.events);
         self.lines += next.lines;
         self.end_offset = next.end_offset;
@@ -153,7 +151,7 @@ mod tests {
     use crate::journal::reader::{MAX_LINE_BYTES, ProblemKind};
     use crate::journal::{Event, EventBody};
 
-    /// A journal with the damage a real one collects: blank, corrupt, oversized and torn lines.
+    /// A journal with the damage a real one collects: blank, corrupt, oversized, newer and torn lines.
     fn damaged_journal(dir: &Path, events: usize) -> std::path::PathBuf {
         let path = dir.join("journal.jsonl");
         let mut out = io::BufWriter::new(File::create(&path).unwrap());
@@ -165,6 +163,9 @@ mod tests {
                 3 => out.write_all(b"\n").unwrap(),
                 50 => out.write_all(b"{\"v\":1,\"kind\":\"no such kind\"}\n").unwrap(),
                 _ => {}
+            }
+            if i % 997 == 70 {
+                out.write_all(b"{\"v\":2,\"id\":\"x\",\"kind\":\"from_the_future\"}\n").unwrap();
             }
             if i == events / 2 {
                 out.write_all(&vec![b'x'; MAX_LINE_BYTES + 10]).unwrap();
@@ -179,7 +180,8 @@ mod tests {
     fn scan_with(path: &Path, parts: usize) -> Result<Scan, JournalError> {
         let file = File::open(path).unwrap();
         let end = file.metadata().unwrap().len();
-        scan_in_parts(path, &file, Scan::default(), end, parts)
+        let mut scan = Scan::default();
+        scan_in_parts(path, &file, &mut scan, end, parts).map(|()| scan)
     }
 
     #[test]
@@ -189,7 +191,9 @@ mod tests {
         let serial = scan_with(&path, 1).unwrap();
         assert_eq!(serial.events.len(), 3_000);
         assert!(serial.problems.iter().any(|p| matches!(p.kind, ProblemKind::TooLong { .. })));
-        assert!(serial.problems.iter().filter(|p| matches!(p.kind, ProblemKind::Corrupt { .. })).count() > 20);
+        assert_eq!(serial.problems.len(), KEPT_PROBLEMS);
+        // 31 corrupt, 1 oversized and 3 newer lines.
+        assert_eq!((serial.problem_count, serial.newer), (31 + 1 + 3, 3));
         assert!(serial.partial_tail > 0);
         for parts in [2, 3, 5, 8, 5_000] {
             scan_with(&path, parts).unwrap().assert_same(&serial, &format!("{parts} parts"));
@@ -203,17 +207,18 @@ mod tests {
         let whole = scan_with(&path, 1).unwrap();
         let file = File::open(&path).unwrap();
         let half = whole.end_offset / 2;
-        let first = scan_in_parts(&path, &file, Scan::default(), half, 3).unwrap();
-        let rest = Scan { events: Vec::new(), problems: Vec::new(), ..first };
-        let rest = scan_in_parts(&path, &file, rest, whole.end_offset + whole.partial_tail as u64, 4).unwrap();
-        assert_eq!(rest.lines, whole.lines);
-        assert_eq!(rest.end_offset, whole.end_offset);
-        assert_eq!(rest.problems.last(), whole.problems.last());
-        assert_eq!(first.events.len() + rest.events.len(), whole.events.len());
+        let mut scan = Scan::default();
+        scan_in_parts(&path, &file, &mut scan, half, 3).unwrap();
+        let first_events = std::mem::take(&mut scan.events).len();
+        scan_in_parts(&path, &file, &mut scan, whole.end_offset + whole.partial_tail as u64, 4).unwrap();
+        assert_eq!(scan.lines, whole.lines);
+        assert_eq!(scan.end_offset, whole.end_offset);
+        assert_eq!((scan.problems.last(), scan.problem_count), (whole.problems.last(), whole.problem_count));
+        assert_eq!(first_events + scan.events.len(), whole.events.len());
     }
 
     #[test]
-    fn a_newer_schema_in_a_later_part_names_its_line_in_the_whole_file() {
+    fn a_newer_schema_in_a_later_part_is_skipped_and_named_by_its_line_in_the_whole_file() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("journal.jsonl");
         let mut out = io::BufWriter::new(File::create(&path).unwrap());
@@ -226,12 +231,11 @@ mod tests {
         out.flush().unwrap();
         drop(out);
         for parts in [1, 2, 4] {
-            match scan_with(&path, parts) {
-                Err(JournalError::NewerSchema { line, found, .. }) => {
-                    assert_eq!((line, found), (1_001, 9), "{parts} parts")
-                }
-                other => panic!("{parts} parts: expected a newer-schema error, got {other:?}"),
-            }
+            let scan = scan_with(&path, parts).unwrap();
+            assert_eq!(scan.events.len(), 1_000, "{parts} parts");
+            assert_eq!(scan.problems, vec![LineProblem { line: 1_001, kind: ProblemKind::Newer { version: 9 } }]);
+            assert_eq!((scan.newer, scan.lines), (1, 1_001), "{parts} parts");
+            assert_eq!(scan.end_offset, std::fs::metadata(&path).unwrap().len(), "{parts} parts");
         }
     }
 }

@@ -4,14 +4,31 @@ use std::fmt::Write;
 
 use super::{Report, duration, ts};
 
-/// Table cells: no line breaks, no live pipes, nothing a terminal or renderer would obey.
+/// Text from the journal, for a table cell or a line: no line breaks, no control characters,
+/// nothing a terminal, a table or an HTML renderer would obey.
 fn cell(s: &str) -> String {
-    escape_pipes(&crate::sanitize::sanitize_str(s, 2000))
+    escape(&crate::sanitize::sanitize_str(s, 2000))
 }
 
-/// For text already sanitised (event summaries): `|` becomes `\|`.
-fn escape_pipes(s: &str) -> String {
-    if s.contains('|') { s.replace('|', r"\|") } else { s.to_string() }
+/// For text already sanitised (event summaries). Wikis render Markdown to HTML and pass inline
+/// HTML through, so `<script>` in a probe's detail or a note would run there: `&`, `<` and `>`
+/// become entities (which render as the characters themselves), and `|` becomes `\|` so it
+/// cannot end a table cell.
+fn escape(s: &str) -> String {
+    if !s.contains(['&', '<', '>', '|']) {
+        return s.to_string();
+    }
+    let mut out = String::with_capacity(s.len() + 16);
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '|' => out.push_str(r"\|"),
+            c => out.push(c),
+        }
+    }
+    out
 }
 
 pub fn render(r: &Report) -> String {
@@ -21,7 +38,7 @@ pub fn render(r: &Report) -> String {
         let _ = writeln!(
             o,
             "> **DRILL** — this was a rehearsal ({}), not a real incident.\n",
-            r.scenario.as_deref().unwrap_or("scenario")
+            cell(r.scenario.as_deref().unwrap_or("scenario"))
         );
     }
     let _ = writeln!(o, "# Post-incident report: {}{}\n", cell(&r.title), if r.drill { " (DRILL)" } else { "" });
@@ -149,7 +166,7 @@ pub fn render(r: &Report) -> String {
             ts(&e.at),
             cell(&e.author),
             if e.key { "★ " } else { "" },
-            escape_pipes(&e.text)
+            escape(&e.text)
         );
     }
     out
@@ -160,5 +177,10 @@ mod tests {
     #[test]
     fn pipes_cannot_break_a_table() {
         assert_eq!(super::cell("a|b\nc"), r"a\|b c");
+    }
+
+    #[test]
+    fn html_is_shown_as_text_not_run() {
+        assert_eq!(super::cell("<script>x&y</script>|"), r"&lt;script&gt;x&amp;y&lt;/script&gt;\|");
     }
 }

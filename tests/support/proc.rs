@@ -52,3 +52,67 @@ pub fn first_frame_on_pty(
     }
     (script, started.elapsed())
 }
+
+/// What a command printed, how it ended, and its peak resident memory.
+pub struct Measured {
+    pub output: std::process::Output,
+    pub peak_rss_mib: f64,
+    /// True if it was killed for going over the cap (its `peak_rss_mib` is then at least that).
+    pub killed_over_cap: bool,
+}
+
+/// Runs `command` to its end with stdin closed, measuring its peak resident memory exactly (the
+/// kernel's own high-water mark for this child, from wait4). A child whose memory passes
+/// `cap_mib` is killed at once, so a regression fails the test instead of exhausting a shared
+/// machine.
+// The child is reaped by wait4 (for its rusage), not by Child::wait.
+#[allow(clippy::zombie_processes)]
+pub fn run_with_memory_cap(command: &mut std::process::Command, cap_mib: f64) -> Measured {
+    use std::io::Read;
+    use std::os::unix::process::ExitStatusExt;
+    use std::process::Stdio;
+    let mut child =
+        command.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().expect("command starts");
+    let pid = child.id() as i32;
+    let drain = |mut pipe: Box<dyn Read + Send>| {
+        std::thread::spawn(move || {
+            let mut bytes = Vec::new();
+            pipe.read_to_end(&mut bytes).unwrap();
+            bytes
+        })
+    };
+    let stdout = drain(Box::new(child.stdout.take().unwrap()));
+    let stderr = drain(Box::new(child.stderr.take().unwrap()));
+    let mut killed_over_cap = false;
+    let (status, usage) = loop {
+        let mut status = 0;
+        // SAFETY: an all-zero rusage is a valid value for wait4 to fill in.
+        let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+        // SAFETY: wait4 on our own child's pid, with valid out-pointers; WNOHANG never blocks.
+        let reaped = unsafe { libc::wait4(pid, &mut status, libc::WNOHANG, &mut usage) };
+        assert!(reaped >= 0, "wait4: {}", std::io::Error::last_os_error());
+        if reaped == pid {
+            break (status, usage);
+        }
+        if !killed_over_cap && resident_mib(pid).is_some_and(|mib| mib > cap_mib) {
+            // SAFETY: plain kill(2) on our own child, not yet reaped, so the pid is still its.
+            unsafe { libc::kill(pid, libc::SIGKILL) };
+            killed_over_cap = true;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    };
+    let output = std::process::Output {
+        status: std::process::ExitStatus::from_raw(status),
+        stdout: stdout.join().unwrap(),
+        stderr: stderr.join().unwrap(),
+    };
+    // ru_maxrss is in KiB on Linux.
+    Measured { output, peak_rss_mib: usage.ru_maxrss as f64 / 1024.0, killed_over_cap }
+}
+
+/// Resident memory of a running process in MiB; `None` once it is gone.
+fn resident_mib(pid: i32) -> Option<f64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let kib: f64 = status.lines().find(|l| l.starts_with("VmRSS:"))?.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kib / 1024.0)
+}
