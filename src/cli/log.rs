@@ -2,11 +2,12 @@
 
 use std::io::{BufRead, Write};
 use std::process::ExitCode;
+use std::sync::Arc;
 
 use anyhow::Context;
 
 use crate::cli::GlobalArgs;
-use crate::journal::{Event, EventBody, Journal, JournalError};
+use crate::journal::{Event, EventBody, Journal, WriteError, Writer};
 
 pub fn run(global: &GlobalArgs, words: Vec<String>, from_stdin: bool) -> anyhow::Result<ExitCode> {
     let config = super::load_config(global)?;
@@ -17,45 +18,52 @@ pub fn run(global: &GlobalArgs, words: Vec<String>, from_stdin: bool) -> anyhow:
     for warning in scan.warnings(journal.path()) {
         eprintln!("warroom: {warning}");
     }
-    if !from_stdin {
-        let text = words.join(" ");
-        anyhow::ensure!(!text.trim().is_empty(), "nothing to log: give the note text");
-        let event = Event::new(&author, EventBody::NoteAdded { text });
-        if let Err(refused) = append_or_refuse(&journal, &event)? {
-            return Ok(refused);
+    let text = words.join(" ");
+    anyhow::ensure!(from_stdin || !text.trim().is_empty(), "nothing to log: give the note text");
+    // The same writer as every session's: one size rule, one acknowledgement.
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+    runtime.block_on(async move {
+        let writer = Writer::spawn(Arc::new(journal), tokio::sync::mpsc::unbounded_channel().0);
+        if !from_stdin {
+            let event = Event::new(&author, EventBody::NoteAdded { text });
+            let id = event.id.clone();
+            if let Err(stop) = append(&writer, event).await {
+                return stop;
+            }
+            println!("{id}");
+            return Ok(ExitCode::SUCCESS);
         }
-        println!("{}", event.id);
-        return Ok(ExitCode::SUCCESS);
-    }
-    // One note per line, each acknowledged only once it is on disk: a script (or a test
-    // that kills this process) knows exactly which notes were saved.
-    let stdin = std::io::stdin();
-    let mut out = std::io::stdout().lock();
-    for line in stdin.lock().lines() {
-        let line = line.context("reading standard input")?;
-        if line.trim().is_empty() {
-            continue;
+        // One note per line, each acknowledged only once it is on disk: a script (or a test
+        // that kills this process) knows exactly which notes were saved.
+        let stdin = std::io::stdin();
+        let mut out = std::io::stdout().lock();
+        for line in stdin.lock().lines() {
+            let line = line.context("reading standard input")?;
+            if line.trim().is_empty() {
+                continue;
+            }
+            let event = Event::new(&author, EventBody::NoteAdded { text: line });
+            let id = event.id.clone();
+            // Stop at a refused note: those before it stay acknowledged, none after is claimed.
+            if let Err(stop) = append(&writer, event).await {
+                return stop;
+            }
+            writeln!(out, "written {id}")?;
+            out.flush()?;
         }
-        let event = Event::new(&author, EventBody::NoteAdded { text: line });
-        // Stop at a refused note: those before it stay acknowledged, none after is claimed.
-        if let Err(refused) = append_or_refuse(&journal, &event)? {
-            return Ok(refused);
-        }
-        writeln!(out, "written {}", event.id)?;
-        out.flush()?;
-    }
-    Ok(ExitCode::SUCCESS)
+        Ok(ExitCode::SUCCESS)
+    })
 }
 
-/// Appends `event`; `Ok(Err(exit code))` if the journal refused it for its size, which is the
-/// caller's mistake (exit 1 with the reason), not warroom's (other errors, exit 3).
-fn append_or_refuse(journal: &Journal, event: &Event) -> Result<Result<(), ExitCode>, JournalError> {
-    match journal.append(event) {
-        Ok(()) => Ok(Ok(())),
-        Err(refused @ JournalError::TooLarge { .. }) => {
-            eprintln!("warroom: {}", crate::sanitize::for_terminal(&refused.to_string()));
-            Ok(Err(ExitCode::FAILURE))
+/// Appends `event` and waits for the disk. A refused event is the caller's mistake (exit 1
+/// with the reason); a failed write is warroom's (an error, exit 3).
+async fn append(writer: &Writer, event: Event) -> Result<(), anyhow::Result<ExitCode>> {
+    match writer.write(vec![event]).await {
+        Ok(()) => Ok(()),
+        Err(WriteError::Refused(why)) => {
+            eprintln!("warroom: {}", crate::sanitize::for_terminal(&why));
+            Err(Ok(ExitCode::FAILURE))
         }
-        Err(e) => Err(e),
+        Err(WriteError::Failed(why)) => Err(Err(anyhow::anyhow!(why))),
     }
 }

@@ -21,7 +21,7 @@ use std::path::{Path, PathBuf};
 pub use author::default_author;
 pub use event::{Audience, CheckState, Event, EventBody, Milestone, Mode, SCHEMA_VERSION, Status, format_ts};
 pub use reader::{KEPT_PROBLEMS, LineProblem, MAX_LINE_BYTES, ProblemKind, Scan, decode_line};
-pub use writer::Writer;
+pub use writer::{WriteError, WriteResult, Writer};
 
 /// Permissions for a new journal: the operator's alone, unless a shared war room asks for group access.
 pub const PRIVATE_MODE: u32 = 0o600;
@@ -146,6 +146,16 @@ impl Journal {
     /// position never goes backwards and nothing is delivered twice.
     pub fn read_more(&self, scan: &mut Scan) -> Result<(), JournalError> {
         read_settled(&self.path, &self.file, scan)
+    }
+
+    /// Refuses an event whose line would be over [`MAX_LINE_BYTES`], without writing.
+    pub fn check_size(&self, event: &Event) -> Result<(), JournalError> {
+        let bytes =
+            serde_json::to_vec(event).map_err(|source| JournalError::Encode { path: self.path.clone(), source })?.len();
+        if bytes > MAX_LINE_BYTES {
+            return Err(JournalError::TooLarge { path: self.path.clone(), bytes, limit: MAX_LINE_BYTES });
+        }
+        Ok(())
     }
 
     /// Appends one event and returns once it is on disk.

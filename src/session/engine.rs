@@ -13,7 +13,7 @@ use super::figures::{self, Figures};
 use super::protocol::{Command, Reading, ReplayControl, ReplayPosition, Role, RowInfo, Update};
 use super::{Opening, Purpose, Settings};
 use crate::drill::ScaledClock;
-use crate::journal::{Event, EventBody, Journal, Scan, Writer};
+use crate::journal::{Event, EventBody, Journal, Scan, WriteResult, Writer};
 use crate::monitor::{self, MonitorControl, MonitorEvent, RowId};
 use crate::probe::Prober;
 use crate::recorder;
@@ -33,7 +33,7 @@ enum Message {
     Command(Command),
     Monitor(MonitorEvent),
     /// A batch reached the disk, or failed to.
-    Written(Result<(), String>),
+    Written(WriteResult),
     /// A drill's scripted message (`who`, what).
     Scripted(String, EventBody),
     /// Time to look at the journal, the figures and the election.
@@ -75,7 +75,7 @@ pub struct Engine {
     replay: Option<Replayer>,
     results: mpsc::UnboundedReceiver<MonitorEvent>,
     scripted: mpsc::UnboundedReceiver<(String, EventBody)>,
-    written: mpsc::UnboundedReceiver<Result<(), String>>,
+    written: mpsc::UnboundedReceiver<WriteResult>,
     updates: mpsc::UnboundedSender<Update>,
 }
 
@@ -235,7 +235,7 @@ impl Engine {
             Message::Command(command) => self.obey(command),
             Message::Monitor(event) => self.on_monitor(event),
             Message::Written(result) => {
-                self.tell(Update::Written { error: result.err() });
+                self.tell(Update::Written { error: result.err().map(|e| e.to_string()) });
                 self.read_new_entries();
             }
             Message::Scripted(who, body) => {
@@ -454,7 +454,7 @@ impl Engine {
         let ended = Event::at(now, &self.author, EventBody::DrillEnded { scenario: play.run.scenario.name.clone() });
         let run = play.run.clone();
         if let Err(e) = self.writer.write(vec![ended]).await {
-            self.tell(Update::Written { error: Some(e) });
+            self.tell(Update::Written { error: Some(e.to_string()) });
         }
         self.read_new_entries();
         Some(score_and_save(self.journal.path(), &run, self.settings.checklist.as_ref(), now))
