@@ -52,15 +52,21 @@ fn opened_role(update: &Update) -> Role {
     }
 }
 
+/// Alice's session opens first and probes; Bob's follows.
+async fn poller_and_follower(path: &std::path::Path, port: u16) -> (Session, Session) {
+    let mut alice = start(path, settings(port), Purpose::Monitor, "alice");
+    assert_eq!(opened_role(&alice.recv().await.unwrap()), Role::Poller);
+    let mut bob = start(path, settings(port), Purpose::Monitor, "bob");
+    assert_eq!(opened_role(&bob.recv().await.unwrap()), Role::Follower);
+    (alice, bob)
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_follower_takes_over_when_the_pollers_session_ends() {
     let switch = support::fake::http_switch().await;
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("j.jsonl");
-    let mut alice = start(&path, settings(switch.fake.port), Purpose::Monitor, "alice");
-    assert_eq!(opened_role(&alice.recv().await.unwrap()), Role::Poller);
-    let mut bob = start(&path, settings(switch.fake.port), Purpose::Monitor, "bob");
-    assert_eq!(opened_role(&bob.recv().await.unwrap()), Role::Follower);
+    let (mut alice, mut bob) = poller_and_follower(&path, switch.fake.port).await;
 
     let rest = alice.leave(WITHIN).await;
     assert_eq!(rest.last(), Some(&Update::Ended), "alice's session ended: {rest:?}");
@@ -87,10 +93,7 @@ async fn a_follower_receives_new_entries_and_live_figures() {
     let switch = support::fake::http_switch().await;
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("j.jsonl");
-    let mut alice = start(&path, settings(switch.fake.port), Purpose::Monitor, "alice");
-    assert_eq!(opened_role(&alice.recv().await.unwrap()), Role::Poller);
-    let mut bob = start(&path, settings(switch.fake.port), Purpose::Monitor, "bob");
-    assert_eq!(opened_role(&bob.recv().await.unwrap()), Role::Follower);
+    let (mut alice, mut bob) = poller_and_follower(&path, switch.fake.port).await;
 
     alice.send(Command::Append(vec![EventBody::NoteAdded { text: "db failover started".into() }]));
     wait_for(&mut bob, "alice's note", |u| {
