@@ -28,12 +28,15 @@ async fn check_json_against_real_servers_reports_each_status_and_exits_2() {
          [[check]]\nname = \"mail-port\"\nkind = \"tcp\"\nhost = \"127.0.0.1\"\nport = {}\n\
          [[check]]\nname = \"mx\"\nkind = \"dns\"\nserver = \"127.0.0.1:{}\"\nquery = \"mail.test\"\nrecord = \"MX\"\nexpect = [\"mx1.mail.test\"]\n\
          [[check]]\nname = \"hung\"\nkind = \"tcp\"\nhost = \"127.0.0.1\"\nport = {}\nsend = \"PING\\r\\n\"\nexpect_reply = \"PONG\"\ntimeout = \"2s\"\n\
-         [[check]]\nname = \"postfix\"\nkind = \"command\"\ncommand = [\"true\"]\n",
+         [[check]]\nname = \"postfix\"\nkind = \"command\"\ncommand = [\"true\"]\n\
+         {}{}",
         smtp("mail", good_mail.port),
         smtp("mail-rcpt", bad_mail.port),
         bad_mail.port,
         dns.port,
         silent.port,
+        stopwatch("overlap-a"),
+        stopwatch("overlap-b"),
     );
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("warroom.toml"), config).unwrap();
@@ -69,6 +72,28 @@ async fn check_json_against_real_servers_reports_each_status_and_exits_2() {
     assert_eq!(rcpt["detail"], "RCPT TO <support@example.com>: 451 4.3.0 Temporary lookup failure");
     assert!(rows.iter().find(|r| r["name"] == "maintenance").unwrap()["retry_after"].is_string());
     assert_eq!(rows.iter().find(|r| r["name"] == "cert").unwrap()["cert_days_left"], 29);
-    // All at once: the run takes about the largest timeout (the hung check's 2 s), not the sum.
-    assert!(took < Duration::from_secs(2) + Duration::from_millis(2500), "took {took:?}");
+    // All at once, shown without a clock bound: each stopwatch check was still running when the
+    // other started (one after the other, each would end before the next began).
+    let (a, b) = (stopwatch_times(dir.path(), "overlap-a"), stopwatch_times(dir.path(), "overlap-b"));
+    assert!(a.0 < b.1 && b.0 < a.1, "the checks ran one after the other: {a:?} {b:?}");
+    // A run that hangs is caught with room to spare: it takes about the slowest check (slow.txt,
+    // about 3 s), and this bound is 5 times that, for a loaded 2-core machine.
+    assert!(took < Duration::from_secs(15), "took {took:?}");
+}
+
+/// A command check that writes when it started and ended (nanoseconds since the epoch) beside
+/// the config, running for a second in between.
+fn stopwatch(name: &str) -> String {
+    format!(
+        "[[check]]\nname = \"{name}\"\nkind = \"command\"\n\
+         command = [\"sh\", \"-c\", \"date +%s%N > {name}.start; sleep 1; date +%s%N > {name}.end\"]\n"
+    )
+}
+
+fn stopwatch_times(dir: &std::path::Path, name: &str) -> (u128, u128) {
+    let read = |end: &str| {
+        let text = std::fs::read_to_string(dir.join(format!("{name}.{end}"))).unwrap();
+        text.trim().parse::<u128>().unwrap_or_else(|e| panic!("{name}.{end}: {text:?}: {e}"))
+    };
+    (read("start"), read("end"))
 }

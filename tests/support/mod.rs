@@ -27,9 +27,19 @@ pub fn need(program: &str, package: &str) -> Option<PathBuf> {
     if found.is_none() {
         let msg = format!("{program} not found (Debian package {package}; `bash .ci/install-deps` installs it)");
         assert!(!in_ci(), "CI=true and a required server is missing: {msg}");
-        eprintln!("SKIPPED: {msg}");
+        announce_skip(&msg);
     }
     found
+}
+
+/// Says, where it will be seen, that the calling test is skipped and why. libtest captures
+/// what `print!`/`eprint!` write and shows it only for failing tests, so a skip used to pass as
+/// a plain "ok"; a write to the process's stderr handle is not captured, so this line appears
+/// in every `cargo test` run, named after the test (libtest names each test's thread after it).
+pub fn announce_skip(why: &str) {
+    use std::io::Write;
+    let test = std::thread::current().name().unwrap_or("a test").to_string();
+    let _ = writeln!(std::io::stderr().lock(), "SKIPPED {test}: {why}");
 }
 
 /// Python with aiosmtpd: Debian's python3 (its dist-packages), not a pyenv shim.
@@ -40,7 +50,7 @@ pub fn need_aiosmtpd() -> Option<PathBuf> {
     if !ok {
         let msg = "python3 cannot import aiosmtpd (Debian package python3-aiosmtpd)";
         assert!(!in_ci(), "CI=true and a required server is missing: {msg}");
-        eprintln!("SKIPPED: {msg}");
+        announce_skip(msg);
         return None;
     }
     Some(python)

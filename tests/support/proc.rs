@@ -15,7 +15,30 @@ pub fn rss_mib(pid: &str) -> f64 {
     kb / 1024.0
 }
 
-/// The newest process whose command line contains `pattern`.
+/// A shell command line that writes its process id to `pid_file`, then becomes `program` (a
+/// command line of its own) with `exec`, so the id is the program's: a test knows its own
+/// process by pid, whatever else (other tests, other people's warroom) runs on the machine.
+pub fn exec_recording_pid(pid_file: &std::path::Path, program: &str) -> String {
+    format!("echo $$ > {}; exec {program}", pid_file.display())
+}
+
+/// The pid written by [`exec_recording_pid`], once it is there.
+pub fn recorded_pid(pid_file: &std::path::Path) -> u32 {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    loop {
+        // The shell creates the file before it writes the number: wait for a whole line.
+        let text = std::fs::read_to_string(pid_file).unwrap_or_default();
+        if let Some(pid) = text.strip_suffix('\n').and_then(|t| t.parse().ok()) {
+            return pid;
+        }
+        assert!(std::time::Instant::now() < deadline, "no pid in {} after 30 s", pid_file.display());
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+}
+
+/// The newest process whose command line contains `pattern`. For benchmarks run alone only:
+/// tests run side by side (and beside other people's warroom), so they use
+/// [`exec_recording_pid`] instead.
 pub fn pid_of(pattern: &str) -> u32 {
     let out = std::process::Command::new("pgrep").args(["-n", "-f", pattern]).output().unwrap();
     String::from_utf8(out.stdout).unwrap().trim().parse().expect("the process is running")
