@@ -380,16 +380,14 @@ impl Engine {
         if self.replay.is_some() {
             return;
         }
-        match self.journal.read_from(std::mem::take(&mut self.scan)) {
-            Ok(mut scan) => {
-                let entries = std::mem::take(&mut scan.events);
-                self.scan = scan;
-                if !entries.is_empty() {
-                    entries.iter().for_each(|e| self.facts.learn(&e.body));
-                    self.tell(Update::Entries(entries));
-                }
-            }
-            Err(e) => self.tell(Update::Written { error: Some(e.to_string()) }),
+        // On an error the read position stays where it was: nothing is delivered twice.
+        if let Err(e) = self.journal.read_more(&mut self.scan) {
+            self.tell(Update::Written { error: Some(e.to_string()) });
+        }
+        let entries = std::mem::take(&mut self.scan.events);
+        if !entries.is_empty() {
+            entries.iter().for_each(|e| self.facts.learn(&e.body));
+            self.tell(Update::Entries(entries));
         }
     }
 
