@@ -16,6 +16,17 @@ mod support;
 
 const BIN: &str = env!("CARGO_BIN_EXE_warroom");
 
+/// Each event's note text, `?` for other kinds.
+fn note_texts(scan: &warroom::journal::Scan) -> Vec<&str> {
+    scan.events
+        .iter()
+        .map(|e| match &e.body {
+            EventBody::NoteAdded { text } => text.as_str(),
+            _ => "?",
+        })
+        .collect()
+}
+
 fn note(text: &str) -> Event {
     Event::new("tester@host", EventBody::NoteAdded { text: text.into() })
 }
@@ -210,14 +221,7 @@ fn corrupt_lines_in_the_middle_are_reported_by_number_and_skipped() {
     journal.append(&note("two")).unwrap();
 
     let scan = Journal::read(&path).unwrap();
-    let texts: Vec<_> = scan
-        .events
-        .iter()
-        .map(|e| match &e.body {
-            EventBody::NoteAdded { text } => text.as_str(),
-            _ => "?",
-        })
-        .collect();
+    let texts = note_texts(&scan);
     assert_eq!(texts, vec!["one", "two"]);
     let lines: Vec<usize> = scan.problems.iter().map(|p| p.line).collect();
     assert_eq!(lines, vec![2, 3, 4, 5, 6], "{:?}", scan.problems);
@@ -339,14 +343,7 @@ fn log_stdin_refuses_a_two_megabyte_note_and_claims_nothing_after_it() {
     assert_eq!(written.len(), 1, "only the note before was acknowledged: {written:?}");
     let scan = Journal::read(dir.path().join("j.jsonl")).unwrap();
     assert_eq!(scan.problem_count, 0);
-    let texts: Vec<&str> = scan
-        .events
-        .iter()
-        .map(|e| match &e.body {
-            EventBody::NoteAdded { text } => text.as_str(),
-            _ => "?",
-        })
-        .collect();
+    let texts = note_texts(&scan);
     assert_eq!(texts, ["before the big one"]);
     assert_eq!(written[0], format!("written {}", scan.events[0].id));
     let report =
