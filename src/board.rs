@@ -80,9 +80,9 @@ impl Board {
         board
     }
 
-    /// Takes in what the session says. Returns false for updates that are not the board's
-    /// (roles, notices, write results, replay positions: the front-end's business).
-    pub fn apply(&mut self, update: Update) -> bool {
+    /// Takes in what the session says. Updates that are not the board's (roles, notices,
+    /// write results, replay positions: the front-end's business) are left alone.
+    pub fn apply(&mut self, update: Update) {
         match update {
             Update::Opened { rows, entries, .. } => {
                 rows.into_iter().for_each(|info| self.add_row(Row::new(info)));
@@ -94,9 +94,8 @@ impl Board {
             Update::View { row, view } => self.on_view(&row, view),
             Update::Figures(figures) => self.apply_figures(figures),
             Update::Clock(now) => self.clock = Clock { now, offset: self.clock.offset },
-            _ => return false,
+            _ => {}
         }
-        true
     }
 
     /// New journal entries (ours after they are on disk, or other operators').

@@ -230,9 +230,7 @@ impl App {
             Update::Replay(position) => self.banner = Some(replay_banner(&position, self.board.clock.now)),
             Update::Scorecard(text) => self.overlay = Some(Overlay::Scorecard(text)),
             Update::Ended => {}
-            update => {
-                self.board.apply(update);
-            }
+            update => self.board.apply(update),
         }
         self.refresh_filter();
         urgent
