@@ -71,8 +71,10 @@ impl Journal {
             .append(true)
             .create(true)
             .mode(mode)
+            .custom_flags(NO_FOLLOW_NO_WAIT)
             .open(&path)
-            .map_err(|e| JournalError::io(&path, e))?;
+            .map_err(|e| JournalError::io(&path, refused_link(e)))?;
+        let file = regular_only(&path, file)?;
         let journal = Journal { path, file };
         let mut scan = Scan::default();
         journal.read_more(&mut scan)?;
@@ -82,7 +84,7 @@ impl Journal {
     /// Opens an existing journal for following only: appends fail (read-only viewers).
     pub fn open_read_only(path: impl AsRef<Path>) -> Result<(Journal, Scan), JournalError> {
         let path = path.as_ref().to_path_buf();
-        let file = File::open(&path).map_err(|e| JournalError::io(&path, e))?;
+        let file = open_existing(&path)?;
         let journal = Journal { path, file };
         let mut scan = Scan::default();
         journal.read_more(&mut scan)?;
@@ -122,7 +124,7 @@ impl Journal {
     /// Reads a journal without creating or writing it (reports, validation, read-only viewers).
     pub fn read(path: impl AsRef<Path>) -> Result<Scan, JournalError> {
         let path = path.as_ref();
-        let file = File::open(path).map_err(|e| JournalError::io(path, e))?;
+        let file = open_existing(path)?;
         let mut scan = Scan::default();
         read_settled(path, &file, &mut scan)?;
         Ok(scan)
@@ -229,6 +231,39 @@ impl Scan {
         }
         warnings
     }
+}
+
+/// Flags for every journal open. A journal is never opened through a symbolic link: in a
+/// shared journal directory a planted `x.jsonl -> ~alice/private` would put the next note in
+/// the file it points at. Nor does an open wait on a FIFO planted under a journal's name
+/// (non-blocking is harmless on a regular file, and anything else is refused at once).
+const NO_FOLLOW_NO_WAIT: i32 = libc::O_NOFOLLOW | libc::O_NONBLOCK;
+
+/// Opens an existing journal for reading, on the same terms as [`NO_FOLLOW_NO_WAIT`].
+fn open_existing(path: &Path) -> Result<File, JournalError> {
+    let file = OpenOptions::new()
+        .read(true)
+        .custom_flags(NO_FOLLOW_NO_WAIT)
+        .open(path)
+        .map_err(|e| JournalError::io(path, refused_link(e)))?;
+    regular_only(path, file)
+}
+
+/// `O_NOFOLLOW`'s "too many levels of symbolic links", said plainly.
+fn refused_link(e: io::Error) -> io::Error {
+    if e.raw_os_error() == Some(libc::ELOOP) {
+        return io::Error::other("a symbolic link: a journal is never opened through one");
+    }
+    e
+}
+
+/// The opened file, if it is a regular one (not a FIFO, a device or a directory).
+fn regular_only(path: &Path, file: File) -> Result<File, JournalError> {
+    let meta = file.metadata().map_err(|e| JournalError::io(path, e))?;
+    if !meta.is_file() {
+        return Err(JournalError::io(path, io::Error::other("not a regular file: a journal is one")));
+    }
+    Ok(file)
 }
 
 /// An OS advisory lock on the journal file, released on drop.
