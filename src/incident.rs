@@ -89,6 +89,9 @@ pub struct Incident {
     /// Operators present now (joined and not yet left), with join time.
     pub operators: BTreeMap<String, DateTime<Utc>>,
     pub drill: Option<DrillInfo>,
+    /// Timeline positions of `drill_started` entries in a journal not opened as a drill:
+    /// ignored, and worth a warning.
+    pub stray_drill_starts: Vec<usize>,
     /// Timeline position by event id, for pins and corrections (a cache: not compared). Built lazily: most journals
     /// have few references, and hashing every id would double the cost of a replay.
     index: HashMap<String, usize>,
@@ -126,7 +129,11 @@ impl Incident {
                 }
                 self.title = Some(title.clone());
                 self.severity = Some(*severity);
-                self.mode = *mode;
+                // How the journal was opened decides real or drill, once: a later line can
+                // neither make a real incident a drill nor a drill pass for a real one.
+                if self.opened_at.is_none() {
+                    self.mode = *mode;
+                }
                 self.opened_at.get_or_insert(ts);
             }
             EventBody::StatusChanged { status } => self.status = *status,
@@ -204,8 +211,12 @@ impl Incident {
                 self.operators.remove(author);
             }
             EventBody::DrillStarted { scenario, speed } => {
-                self.mode = Mode::Drill;
-                self.drill = Some(DrillInfo { scenario: scenario.clone(), speed: *speed, started: ts, ended: None });
+                if self.mode != Mode::Drill {
+                    // A stray line in a real incident: kept in the timeline, and changes nothing.
+                    self.stray_drill_starts.push(i);
+                } else if self.drill.is_none() {
+                    self.drill = Some(DrillInfo { scenario: scenario.clone(), speed: *speed, started: ts, ended: None });
+                }
             }
             EventBody::DrillEnded { .. } => {
                 if let Some(drill) = &mut self.drill {
@@ -313,6 +324,7 @@ impl PartialEq for Incident {
             && self.last_message == o.last_message
             && self.operators == o.operators
             && self.drill == o.drill
+            && self.stray_drill_starts == o.stray_drill_starts
     }
 }
 
@@ -532,5 +544,26 @@ mod tests {
         assert!(i.is_drill());
         let d = i.drill.unwrap();
         assert_eq!((d.scenario.as_str(), d.speed, d.ended), ("datacenter-fire", 10.0, Some(t(60))));
+    }
+
+    #[test]
+    fn only_the_opening_decides_drill_or_real() {
+        let stray = ev(30, "m@h", B::DrillStarted { scenario: "datacenter-fire".into(), speed: 1.0 });
+        let reopened =
+            ev(40, "m@h", B::IncidentOpened { title: "Mail down".into(), severity: 2, mode: Mode::Drill, checklist: None });
+        let i = Incident::from_events(vec![opened(), stray, reopened]);
+        assert!(!i.is_drill(), "a later line flipped a real incident into a drill");
+        assert_eq!(i.drill, None);
+        assert_eq!(i.stray_drill_starts, vec![1]);
+        // Nor does a real opening after a drill's make the drill real.
+        let drill =
+            ev(0, "a@h", B::IncidentOpened { title: "Fire".into(), severity: 1, mode: Mode::Drill, checklist: None });
+        let i = Incident::from_events(vec![drill, opened()]);
+        assert!(i.is_drill());
+        // A drill_started before any opening is stray too: the journal was not opened as a drill.
+        let early = ev(0, "m@h", B::DrillStarted { scenario: "x".into(), speed: 1.0 });
+        let i = Incident::from_events(vec![early, opened()]);
+        assert!(!i.is_drill() && i.drill.is_none());
+        assert_eq!(i.stray_drill_starts, vec![0]);
     }
 }

@@ -26,6 +26,14 @@ impl ScaledClock {
         ScaledClock { origin, started: Instant::now(), speed: speed.max(0.001) }
     }
 
+    /// A clock that started at `origin` (real time then) and has run at `speed` since: a
+    /// second operator joining a drill follows the same scenario time as its player.
+    pub fn resumed(origin: DateTime<Utc>, speed: f64) -> ScaledClock {
+        let behind = (Utc::now() - origin).to_std().unwrap_or_default();
+        let started = Instant::now().checked_sub(behind).unwrap_or_else(Instant::now);
+        ScaledClock { origin, started, speed: speed.max(0.001) }
+    }
+
     /// Real time.
     pub fn real() -> ScaledClock {
         Self::new(Utc::now(), 1.0)

@@ -61,6 +61,8 @@ pub struct Engine {
     change_author: String,
     time: ScaledClock,
     role: Role,
+    /// May become the poller: not a second operator in a drill, whose player plays the checks.
+    may_poll: bool,
     settings: Settings,
     lock: Option<PollerLock>,
     monitor: Option<MonitorControl>,
@@ -87,7 +89,7 @@ impl Engine {
         let writer = Writer::spawn(journal.clone(), written_tx);
         let entries = std::mem::take(&mut scan.events);
         let mut facts = Facts::default();
-        entries.iter().for_each(|e| facts.learn(&e.body));
+        let warnings: Vec<String> = entries.iter().filter_map(|e| facts.learn(e)).collect();
         let known_size = journal.size().unwrap_or(0);
         let mut engine = Engine {
             journal,
@@ -97,6 +99,7 @@ impl Engine {
             author,
             time: ScaledClock::real(),
             role: Role::Viewer,
+            may_poll: true,
             settings,
             lock: None,
             monitor: None,
@@ -117,6 +120,7 @@ impl Engine {
         let opened =
             Update::Opened { journal: engine.journal.path().display().to_string(), role: engine.role, rows, entries };
         engine.tell(opened);
+        warnings.into_iter().for_each(|w| engine.tell(Update::Notice(w)));
         if engine.role != Role::Viewer {
             engine.append(vec![EventBody::OperatorJoined {}]);
         }
@@ -140,8 +144,15 @@ impl Engine {
                 self.replay = Some(Replayer::new(events, speed, Instant::now()));
                 Vec::new()
             }
+            Purpose::JoinDrill => self.join_drill(),
             Purpose::Drill(run) => {
                 self.role = Role::Poller;
+                // Held while the scenario plays: figures are published for the operators who
+                // join, and `warroom drill --running` knows the player is still there.
+                match election::try_acquire(self.journal.path()) {
+                    Ok(lock) => self.lock = lock,
+                    Err(e) => self.tell(Update::Notice(format!("cannot hold the drill's poller lock: {e}"))),
+                }
                 self.time = run.clock;
                 self.change_author = crate::drill::DRILL_AUTHOR.to_string();
                 let (results, scripted, done) = crate::drill::spawn(run.scenario.clone(), run.clock);
@@ -158,6 +169,25 @@ impl Engine {
                 rows
             }
         }
+    }
+
+    /// A second operator in a drill: the drill's clock from its journal, the scenario's rows
+    /// when it is a built-in one (the player's figures bring them otherwise).
+    fn join_drill(&mut self) -> Vec<RowInfo> {
+        self.may_poll = false;
+        let Some((origin, speed)) = self.facts.drill_clock.filter(|_| self.facts.drill) else {
+            self.tell(Update::Notice("not a drill's journal: following it as a viewer".into()));
+            return Vec::new();
+        };
+        self.role = Role::Follower;
+        self.time = ScaledClock::resumed(origin, speed);
+        self.change_author = crate::drill::DRILL_AUTHOR.to_string();
+        let built_in = self.facts.scenario.as_deref().filter(|n| crate::drill::BUILT_IN.iter().any(|(b, _)| b == n));
+        let Some(scenario) = built_in.and_then(|n| crate::drill::load(n).ok()) else { return Vec::new() };
+        let rows: Vec<RowInfo> =
+            scenario.checks.iter().map(|c| row_info(RowId::check(&c.name), &c.kind, c.target.clone())).collect();
+        self.adopt_rows(&rows);
+        rows
     }
 
     fn become_poller(&mut self, lock: PollerLock) {
@@ -354,7 +384,7 @@ impl Engine {
     }
 
     fn try_take_over(&mut self) {
-        if self.role != Role::Follower {
+        if self.role != Role::Follower || !self.may_poll {
             return;
         }
         if let Ok(Some(lock)) = election::try_acquire(self.journal.path()) {
@@ -385,9 +415,16 @@ impl Engine {
             self.tell(Update::Written { error: Some(e.to_string()) });
         }
         let entries = std::mem::take(&mut self.scan.events);
-        if !entries.is_empty() {
-            entries.iter().for_each(|e| self.facts.learn(&e.body));
-            self.tell(Update::Entries(entries));
+        if entries.is_empty() {
+            return;
+        }
+        let was_over = self.facts.drill_ended;
+        let warnings: Vec<String> = entries.iter().filter_map(|e| self.facts.learn(e)).collect();
+        self.tell(Update::Entries(entries));
+        warnings.into_iter().for_each(|w| self.tell(Update::Notice(w)));
+        if !was_over && self.facts.drill_ended && self.play.is_none() {
+            let (_, card) = super::scorecard_paths(self.journal.path());
+            self.tell(Update::Notice(format!("the drill is over: its scorecard is saved in {}", card.display())));
         }
     }
 

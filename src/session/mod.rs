@@ -40,6 +40,9 @@ pub enum Purpose {
     Monitor,
     /// Play a scenario in its own journal, on its own clock, and score it.
     Drill(DrillRun),
+    /// Take part in a drill another session plays: on the drill's clock (read from its
+    /// journal), writing notes, ticks and simulated sends, never probing nor playing.
+    JoinDrill,
     /// Play these journal events back at `speed` times real time; write nothing.
     Replay { events: Vec<Event>, speed: f64 },
     /// Follow the journal and the poller's figures; write nothing.
