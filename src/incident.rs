@@ -215,7 +215,8 @@ impl Incident {
                     // A stray line in a real incident: kept in the timeline, and changes nothing.
                     self.stray_drill_starts.push(i);
                 } else if self.drill.is_none() {
-                    self.drill = Some(DrillInfo { scenario: scenario.clone(), speed: *speed, started: ts, ended: None });
+                    self.drill =
+                        Some(DrillInfo { scenario: scenario.clone(), speed: *speed, started: ts, ended: None });
                 }
             }
             EventBody::DrillEnded { .. } => {
@@ -549,8 +550,11 @@ mod tests {
     #[test]
     fn only_the_opening_decides_drill_or_real() {
         let stray = ev(30, "m@h", B::DrillStarted { scenario: "datacenter-fire".into(), speed: 1.0 });
-        let reopened =
-            ev(40, "m@h", B::IncidentOpened { title: "Mail down".into(), severity: 2, mode: Mode::Drill, checklist: None });
+        let reopened = ev(
+            40,
+            "m@h",
+            B::IncidentOpened { title: "Mail down".into(), severity: 2, mode: Mode::Drill, checklist: None },
+        );
         let i = Incident::from_events(vec![opened(), stray, reopened]);
         assert!(!i.is_drill(), "a later line flipped a real incident into a drill");
         assert_eq!(i.drill, None);

@@ -3,8 +3,12 @@
 //! In order: `-j FILE`, the config's `journal`, else the newest journal in the journal
 //! directory (config `journal_dir`, default the user data dir) whose incident is not yet
 //! resolved. Starting the dashboard with none open begins a new incident file there.
+//!
+//! Drills never are the current incident: their journals live apart, in the journal
+//! directory's `drills/`, and a drill journal left in the directory itself (older warrooms
+//! put them there) is passed over.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use anyhow::Context;
 use chrono::Utc;
@@ -19,7 +23,7 @@ pub fn default_journal_dir() -> Option<PathBuf> {
     directories::ProjectDirs::from("", "", "warroom").map(|d| d.data_dir().join("journals"))
 }
 
-fn journal_dir(config: &Config) -> anyhow::Result<PathBuf> {
+pub fn journal_dir(config: &Config) -> anyhow::Result<PathBuf> {
     config
         .journal_dir
         .clone()
@@ -33,21 +37,57 @@ pub fn current_journal(global: &GlobalArgs, config: &Config) -> anyhow::Result<O
         return Ok(Some(path));
     }
     let dir = journal_dir(config)?;
-    let Ok(entries) = std::fs::read_dir(&dir) else {
-        return Ok(None);
-    };
-    let mut journals: Vec<PathBuf> = entries
-        .filter_map(Result::ok)
-        .map(|e| e.path())
-        .filter(|p| p.extension().is_some_and(|x| x == "jsonl"))
-        .collect();
-    // Names start with the opening time, so the newest sorts last.
-    journals.sort();
-    Ok(journals.pop().filter(|newest| !is_resolved(newest)))
+    // Newest first; the first real incident decides: open, or resolved (then none is).
+    for path in crate::journal::journals_in(&dir).into_iter().rev() {
+        let Ok(scan) = Journal::read(&path) else {
+            // Unreadable: chosen all the same, so opening it says why rather than silently
+            // falling back to an older incident.
+            return Ok(Some(path));
+        };
+        let incident = Incident::from_events(scan.events);
+        if incident.is_drill() {
+            continue;
+        }
+        return Ok((incident.status != Status::Resolved).then_some(path));
+    }
+    Ok(None)
 }
 
-fn is_resolved(path: &Path) -> bool {
-    Journal::read(path).map(|scan| Incident::from_events(scan.events).status == Status::Resolved).unwrap_or(false)
+/// Where drill journals are kept: the journal directory's `drills/`, created on first use
+/// with the journal directory's own permissions and group, so a shared war room's drills are
+/// as shared (and as private) as its incidents. A `drills` that is not a real directory (a
+/// symlink planted there) is refused.
+pub fn drills_dir(config: &Config) -> anyhow::Result<PathBuf> {
+    use std::os::unix::fs::{DirBuilderExt, MetadataExt, OpenOptionsExt, PermissionsExt};
+    let parent = journal_dir(config)?;
+    std::fs::create_dir_all(&parent).with_context(|| format!("creating {}", parent.display()))?;
+    let dir = parent.join("drills");
+    let like = std::fs::metadata(&parent).with_context(|| parent.display().to_string())?;
+    let mode = like.mode() & 0o7777;
+    // Made private, given its group, and only then opened up: never readable by a wrong group.
+    match std::fs::DirBuilder::new().mode(0o700).create(&dir) {
+        Ok(()) => {
+            // Opened without following a link, so what is adjusted is the directory just made.
+            let made = std::fs::OpenOptions::new()
+                .read(true)
+                .custom_flags(libc::O_DIRECTORY | libc::O_NOFOLLOW)
+                .open(&dir)
+                .with_context(|| dir.display().to_string())?;
+            if made.metadata()?.gid() != like.gid() {
+                std::os::unix::fs::fchown(&made, None, Some(like.gid())).with_context(|| dir.display().to_string())?;
+            }
+            made.set_permissions(std::fs::Permissions::from_mode(mode)).with_context(|| dir.display().to_string())?;
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+        Err(e) => return Err(e).with_context(|| format!("creating {}", dir.display())),
+    }
+    let meta = std::fs::symlink_metadata(&dir).with_context(|| dir.display().to_string())?;
+    anyhow::ensure!(
+        meta.is_dir(),
+        "{} is not a directory (a link or a file is in its place): drills are not kept there",
+        dir.display()
+    );
+    Ok(dir)
 }
 
 /// Opens the current incident's journal, or starts a new incident if there is none.
@@ -62,6 +102,13 @@ pub fn open_or_start_incident(global: &GlobalArgs, config: &Config, author: &str
         }
     };
     let (journal, mut scan) = Journal::open_shared(&path, config.journal_group.as_deref())?;
+    // Monitoring a drill's journal would record real checks in a rehearsal (and its player
+    // plays the checks): a second operator joins it instead.
+    if let Some(EventBody::IncidentOpened { mode: Mode::Drill, .. }) =
+        scan.events.iter().map(|e| &e.body).find(|b| matches!(b, EventBody::IncidentOpened { .. }))
+    {
+        anyhow::bail!("{} is a drill's journal: take part with `warroom drill --join {0}`", path.display());
+    }
     if !scan.events.iter().any(|e| matches!(e.body, EventBody::IncidentOpened { .. })) {
         let opened = Event::new(
             author,

@@ -7,6 +7,7 @@
 //! numbers and skipped, so no line can stop a journal from opening or being appended to.
 
 mod author;
+mod dir;
 mod event;
 mod reader;
 mod scan;
@@ -19,6 +20,7 @@ use std::os::unix::fs::{FileExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 
 pub use author::default_author;
+pub use dir::journals_in;
 pub use event::{Audience, CheckState, Event, EventBody, Milestone, Mode, SCHEMA_VERSION, Status, format_ts};
 pub use reader::{KEPT_PROBLEMS, LineProblem, MAX_LINE_BYTES, ProblemKind, Scan, decode_line};
 pub use writer::{WriteError, WriteResult, Writer};

@@ -48,11 +48,9 @@ impl Facts {
                     format_ts(&event.ts)
                 ));
             }
-            EventBody::DrillStarted { scenario, speed } => {
-                if self.drill_clock.is_none() {
-                    self.drill_clock = Some((event.ts, *speed));
-                    self.scenario = Some(scenario.clone());
-                }
+            EventBody::DrillStarted { scenario, speed } if self.drill_clock.is_none() => {
+                self.drill_clock = Some((event.ts, *speed));
+                self.scenario = Some(scenario.clone());
             }
             EventBody::DrillEnded { .. } => self.drill_ended = self.drill,
             EventBody::StatusChanged { status } => self.resolved = *status == Status::Resolved,
