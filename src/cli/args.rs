@@ -38,10 +38,11 @@ pub struct GlobalArgs {
     #[arg(long, global = true, value_name = "NAME")]
     pub checklist: Option<String>,
     /// Open a viewer that never writes (wall screens, screen-sharing).
-    #[arg(long)]
+    #[arg(long, global = true)]
     pub read_only: bool,
-    /// Run the monitor and the journal without a screen (a poller on a server, or for tests).
-    #[arg(long, conflicts_with = "read_only")]
+    /// Run the monitor and the journal without a screen (a poller on a server, or for tests);
+    /// with `drill`, play or join a drill without one.
+    #[arg(long, global = true, conflicts_with = "read_only")]
     pub headless: bool,
 }
 
@@ -68,12 +69,24 @@ pub enum Verb {
         json: bool,
     },
     /// Run a fire drill: a scripted outage, timed and scored. With no scenario, list them.
+    ///
+    /// Drill journals are kept in the journal directory's drills/, never taken for the
+    /// current incident. A team rehearses together: one operator plays the scenario, the
+    /// others see it with --running and take part with --join.
     Drill {
         /// A built-in scenario name or a scenario file.
+        #[arg(conflicts_with_all = ["running", "join"])]
         scenario: Option<String>,
         /// Time compression: 10 plays a 40-minute scenario in 4 minutes.
         #[arg(long, default_value_t = 1.0)]
         speed: f64,
+        /// List the drills in progress: scenario, start, who is in it, journal.
+        #[arg(long, conflicts_with = "join")]
+        running: bool,
+        /// Join a drill in progress as another operator: the only one running, or the one
+        /// named (its scenario, journal file name or path).
+        #[arg(long, value_name = "NAME|PATH", num_args = 0..=1)]
+        join: Option<Option<String>>,
     },
     /// Write the post-incident report of a journal.
     Report {

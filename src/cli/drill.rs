@@ -1,14 +1,19 @@
-//! `warroom drill` and the demo: a scenario played on the real screen, in a journal of its own.
+//! `warroom drill` and the demo: a scenario played on the real screen, in a journal of its own;
+//! the drills in progress (`--running`), and taking part in one as another operator (`--join`).
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::Context;
 use chrono::Utc;
 
 use crate::cli::GlobalArgs;
+use crate::config::Config;
 use crate::drill::{self, ScaledClock, Scenario};
+use crate::incident::Incident;
 use crate::journal::{Event, EventBody, Journal, Mode, Scan};
+use crate::sanitize::for_terminal;
+use crate::session::drills::{self, Player, RunningDrill};
 use crate::session::{DrillRun, Opening, Purpose, Settings, scorecard_paths};
 use crate::tui::{self, Look, Setup};
 
@@ -20,17 +25,17 @@ pub fn run(global: &GlobalArgs, scenario: Option<&str>, speed: f64) -> anyhow::R
             println!("  {name:<18} {}", s.description);
         }
         println!("\nOr give a scenario file of your own (see drills/ for the format).");
+        println!("Drills in progress: warroom drill --running; take part in one: warroom drill --join.");
         return Ok(ExitCode::SUCCESS);
     };
     anyhow::ensure!(speed > 0.0 && speed.is_finite(), "--speed must be a positive number");
     let scenario = drill::load(name)?;
-    let dir = super::load_config(global)?
-        .journal_dir
-        .or_else(super::default_journal_dir)
-        .context("no journal directory: pass -j FILE")?;
-    let journal = global.journal.clone().unwrap_or_else(|| fresh_path(&dir, "drill", &scenario.name));
-    play(global, scenario, speed, journal, None)?;
-    Ok(ExitCode::SUCCESS)
+    let config = super::load_config(global)?;
+    let journal = match &global.journal {
+        Some(path) => path.clone(),
+        None => fresh_path(&super::drills_dir(&config)?, "drill", &scenario.name),
+    };
+    play(global, scenario, speed, journal, None)
 }
 
 /// What `warroom` shows when there is no config anywhere: the datacenter fire, live.
@@ -41,12 +46,17 @@ pub fn demo(global: &GlobalArgs) -> anyhow::Result<ExitCode> {
         .unwrap_or_else(|| std::env::temp_dir().join("warroom-demo"));
     let journal = fresh_path(&dir, "demo", &scenario.name);
     let banner = "DEMO — no real services are checked · `warroom init` writes a real config".to_string();
-    play(global, scenario, 1.0, journal, Some(banner))?;
-    Ok(ExitCode::SUCCESS)
+    play(global, scenario, 1.0, journal, Some(banner))
 }
 
-fn fresh_path(dir: &std::path::Path, prefix: &str, name: &str) -> PathBuf {
-    dir.join(format!("{prefix}-{}-{name}.jsonl", Utc::now().format("%Y-%m-%dT%H%M%SZ")))
+/// A journal name nobody has taken: the scenario's name is the scenario file's to choose, so
+/// only its slug goes into the path.
+fn fresh_path(dir: &Path, prefix: &str, name: &str) -> PathBuf {
+    let stem = format!("{prefix}-{}-{}", Utc::now().format("%Y-%m-%dT%H%M%SZ"), super::locate::slug(name));
+    (1..)
+        .map(|n| if n == 1 { dir.join(format!("{stem}.jsonl")) } else { dir.join(format!("{stem}-{n}.jsonl")) })
+        .find(|p| std::fs::symlink_metadata(p).is_err())
+        .expect("an unused name")
 }
 
 fn play(
@@ -55,7 +65,7 @@ fn play(
     speed: f64,
     path: PathBuf,
     banner: Option<String>,
-) -> anyhow::Result<()> {
+) -> anyhow::Result<ExitCode> {
     let author = super::author(global);
     let config = super::load_config(global)?;
     let checklist = global.checklist.clone().or_else(|| scenario.checklist.clone()).unwrap_or_else(|| "drill".into());
@@ -84,11 +94,128 @@ fn play(
     let scan = journal.read_from(Scan::default())?;
     let settings = Settings::from_config(&config, setup.checklist.clone());
     let purpose = Purpose::Drill(DrillRun { scenario, clock });
+    let opening = Opening { journal, scan, settings, purpose, author };
+    if global.headless {
+        eprintln!("Drill journal: {}", path.display());
+        return super::headless::serve(opening);
+    }
     let look = Look { banner, update_every: config.update_every };
-    tui::run(Opening { journal, scan, settings, purpose, author }, setup, look)?;
+    tui::run(opening, setup, look)?;
     let (_, text) = scorecard_paths(&path);
     if text.exists() {
         eprintln!("Drill journal: {}\nScorecard: {}", path.display(), text.display());
     }
-    Ok(())
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `warroom drill --running`: the drills in progress, and those whose player is gone.
+pub fn list_running(global: &GlobalArgs) -> anyhow::Result<ExitCode> {
+    let config = super::load_config(global)?;
+    let dir = running_dir(&config)?;
+    let (gone, live): (Vec<RunningDrill>, Vec<RunningDrill>) =
+        drills::running(&dir).into_iter().partition(|d| d.player == Player::Gone);
+    if live.is_empty() {
+        println!("No drill in progress in {}.", for_terminal(&dir.display().to_string()));
+    } else {
+        println!(
+            "Drills in progress in {} (join one: warroom drill --join NAME):",
+            for_terminal(&dir.display().to_string())
+        );
+        live.iter().for_each(|d| println!("{}", describe(d)));
+    }
+    if !gone.is_empty() {
+        println!("\nNever ended, their player gone (a warroom stopped without ending the drill):");
+        gone.iter().for_each(|d| println!("{}", describe(d)));
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn running_dir(config: &Config) -> anyhow::Result<PathBuf> {
+    Ok(super::locate::journal_dir(config)?.join("drills"))
+}
+
+/// Two lines: scenario, start, drill time, who is in it; then the journal.
+fn describe(d: &RunningDrill) -> String {
+    let elapsed = ScaledClock::resumed(d.started, d.speed).elapsed().as_secs();
+    let who = if d.operators.is_empty() { "nobody".to_string() } else { d.operators.join(", ") };
+    let line = format!(
+        "  {}  \"{}\"  started {} (drill time T+{:02}:{:02}:{:02}, ×{})  in it: {}{}\n    {}",
+        d.scenario,
+        d.title,
+        d.started.format("%Y-%m-%d %H:%M:%S UTC"),
+        elapsed / 3600,
+        elapsed / 60 % 60,
+        elapsed % 60,
+        d.speed,
+        who,
+        if d.player == Player::Unknown { " (player not visible from here)" } else { "" },
+        d.path.display()
+    );
+    for_terminal(&line)
+}
+
+/// `warroom drill --join [NAME|PATH]`: the drill's screen (or `--headless`), as one more operator.
+pub fn join(global: &GlobalArgs, which: Option<&str>) -> anyhow::Result<ExitCode> {
+    let config = super::load_config(global)?;
+    let drill = pick(global, &config, which)?;
+    let (journal, scan) = Journal::open_shared(&drill.path, config.journal_group.as_deref())?;
+    for warning in scan.warnings(journal.path()) {
+        eprintln!("warroom: {warning}");
+    }
+    let checklist = global
+        .checklist
+        .clone()
+        .or_else(|| Incident::from_events(scan.events.clone()).checklist_name)
+        .unwrap_or_else(|| "drill".into());
+    let setup = Setup::from_config(&config, global.theme.as_deref(), Some(&checklist))?;
+    // Nothing real is probed in a drill: the player's simulated checks are the rows.
+    let settings = Settings { checklist: setup.checklist.clone(), ..Settings::default() };
+    let author = super::author(global);
+    let opening = Opening { journal, scan, settings, purpose: Purpose::JoinDrill, author };
+    if global.headless {
+        return super::headless::serve(opening);
+    }
+    let banner = for_terminal(&format!("DRILL — you joined \"{}\" as another operator", drill.scenario));
+    tui::run(opening, setup, Look { banner: Some(banner), update_every: config.update_every })?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The drill to join: `-j FILE` or a path, else the one running drill with that scenario or
+/// file name, else the only one running.
+fn pick(global: &GlobalArgs, config: &Config, which: Option<&str>) -> anyhow::Result<RunningDrill> {
+    let named_path = global.journal.clone().or_else(|| which.filter(|w| w.contains('/')).map(PathBuf::from));
+    let drill = match named_path {
+        Some(path) => drills::running_drill(&path)
+            .with_context(|| format!("{} is not a drill in progress (see warroom drill --running)", path.display()))?,
+        None => {
+            let dir = running_dir(config)?;
+            let mut live: Vec<RunningDrill> =
+                drills::running(&dir).into_iter().filter(|d| d.player != Player::Gone).collect();
+            if let Some(name) = which {
+                live.retain(|d| d.scenario == name || file_named(&d.path, name));
+            }
+            match live.len() {
+                0 => anyhow::bail!(
+                    "no drill{} in progress in {} (see warroom drill --running)",
+                    which.map(|n| format!(" named \"{n}\"")).unwrap_or_default(),
+                    dir.display()
+                ),
+                1 => live.remove(0),
+                n => anyhow::bail!(
+                    "{n} drills in progress: name one (its journal file name or path):\n{}",
+                    live.iter().map(describe).collect::<Vec<_>>().join("\n")
+                ),
+            }
+        }
+    };
+    anyhow::ensure!(
+        drill.player != Player::Gone,
+        "the drill in {} has no player any more (its warroom stopped without ending it): nothing to join",
+        drill.path.display()
+    );
+    Ok(drill)
+}
+
+fn file_named(path: &Path, name: &str) -> bool {
+    path.file_name().is_some_and(|f| f == name) || path.file_stem().is_some_and(|f| f == name)
 }

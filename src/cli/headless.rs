@@ -23,9 +23,15 @@ pub fn run(global: &GlobalArgs) -> anyhow::Result<ExitCode> {
         eprintln!("warroom: {warning}");
     }
     let settings = Settings::from_config(&config, None);
+    serve(Opening { journal, scan, settings, purpose: Purpose::Monitor, author })
+}
+
+/// Runs a session without a screen until it ends or a signal stops it (a drill played or
+/// joined with `--headless` too).
+pub fn serve(opening: Opening) -> anyhow::Result<ExitCode> {
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
     runtime.block_on(async move {
-        let mut session = Session::start(Opening { journal, scan, settings, purpose: Purpose::Monitor, author });
+        let mut session = Session::start(opening);
         let mut sigterm = signal(SignalKind::terminate())?;
         let mut sigint = signal(SignalKind::interrupt())?;
         loop {
@@ -63,6 +69,7 @@ fn print_update(update: &Update, me: &str) {
         }
         Update::Written { error: Some(e) } => eprintln!("warroom: journal write failed: {e}"),
         Update::Notice(text) => eprintln!("warroom: {text}"),
+        Update::Scorecard(text) => text.lines().for_each(|l| say(&crate::sanitize::for_terminal(l))),
         _ => {}
     }
 }

@@ -20,7 +20,7 @@ use crate::journal;
 use crate::session::{Opening, Purpose, Settings};
 pub use args::{Cli, GlobalArgs, Verb};
 
-pub use locate::{current_journal, default_journal_dir, open_or_start_incident};
+pub use locate::{current_journal, default_journal_dir, drills_dir, open_or_start_incident};
 
 /// Process entry point.
 pub fn main() -> ExitCode {
@@ -45,7 +45,9 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Some(Verb::Validate) => validate::run(&global),
         Some(Verb::Check { json }) => check::run(&global, json),
         Some(Verb::Log { text, stdin }) => log::run(&global, text, stdin),
-        Some(Verb::Drill { scenario, speed }) => drill::run(&global, scenario.as_deref(), speed),
+        Some(Verb::Drill { running: true, .. }) => drill::list_running(&global),
+        Some(Verb::Drill { join: Some(which), .. }) => drill::join(&global, which.as_deref()),
+        Some(Verb::Drill { scenario, speed, .. }) => drill::run(&global, scenario.as_deref(), speed),
         Some(Verb::Report { journal, format, output }) => review::report(&global, &journal, &format, output.as_deref()),
         Some(Verb::StatusPage { journal, output, components, publish_cmd }) => {
             review::status_page(&journal, &output, &components, publish_cmd.as_deref())

@@ -11,6 +11,7 @@
 //! else is queued, and handles the lot before waiting again.
 
 mod drill;
+pub mod drills;
 pub mod election;
 mod engine;
 mod facts;
