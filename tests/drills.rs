@@ -186,6 +186,9 @@ async fn a_real_incident_with_a_stray_drill_started_line_still_sends_for_real() 
     let incident = Incident::from_events(Journal::read(&path).unwrap().events);
     assert!(!incident.is_drill() && incident.drill.is_none());
     assert_eq!(incident.stray_drill_starts.len(), 2);
+    let validated = ok(run_bounded(warroom(dir.path(), &["validate", "-j", "real.jsonl"]), WITHIN));
+    let warned = validated.lines().filter(|l| l.contains("drill_started in a journal opened as a real incident"));
+    assert_eq!(warned.count(), 2, "{validated}");
 }
 
 // The real binary, as operators run it.

@@ -59,6 +59,7 @@ pub fn run(global: &GlobalArgs) -> anyhow::Result<ExitCode> {
                 for w in &warnings {
                     say!("{w}");
                 }
+                stray_drill_lines(&path, &scan.events);
                 if warnings.is_empty() {
                     say!("{}: ok, {} events", path.display(), scan.events.len());
                 } else {
@@ -72,4 +73,21 @@ pub fn run(global: &GlobalArgs) -> anyhow::Result<ExitCode> {
         }
     }
     Ok(if ok { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+}
+
+/// `drill_started` entries in a journal opened as a real incident: ignored (the incident stays
+/// real, its messages are really sent), and worth a word.
+fn stray_drill_lines(path: &std::path::Path, events: &[crate::journal::Event]) {
+    let incident = crate::incident::Incident::from_events(events.to_vec());
+    for &i in &incident.stray_drill_starts {
+        let e = &incident.timeline[i];
+        say!(
+            "warning: {}: event {} (id {}, by {}): drill_started in a journal opened as a real incident is ignored; \
+             the incident stays real and its messages are sent",
+            path.display(),
+            i + 1,
+            e.id,
+            e.author
+        );
+    }
 }

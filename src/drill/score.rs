@@ -131,9 +131,8 @@ pub fn score(scenario: &Scenario, incident: &Incident, checklist: Option<&Checkl
 /// The newest earlier drill of the same scenario among the journals in `dir`.
 pub fn previous_run(dir: &Path, scenario: &str, before: DateTime<Utc>, except: &Path) -> Option<(PathBuf, Incident)> {
     let mut best: Option<(PathBuf, Incident)> = None;
-    for entry in std::fs::read_dir(dir).ok()?.filter_map(Result::ok) {
-        let path = entry.path();
-        if path.extension().is_none_or(|x| x != "jsonl") || path == except {
+    for path in crate::journal::journals_in(dir) {
+        if path == except {
             continue;
         }
         let Ok(scan) = Journal::read(&path) else { continue };
