@@ -361,3 +361,43 @@ fn the_current_journal_lookup_never_follows_a_link_nor_waits_on_a_fifo() {
     let refused = run_bounded(warroom(d, &["log", "-j", link.to_str().unwrap(), "x"]), WITHIN);
     assert!(!refused.status.success() && String::from_utf8_lossy(&refused.stderr).contains("not a regular file"));
 }
+
+#[test]
+fn drills_are_kept_as_private_or_as_shared_as_the_journal_directory_never_through_a_link() {
+    use std::os::unix::fs::{MetadataExt, PermissionsExt};
+    // SAFETY: geteuid cannot fail.
+    if unsafe { libc::geteuid() } != 0 {
+        assert!(!support::in_ci(), "CI=true: this test gives a directory to another group, which needs root");
+        support::announce_skip("not root: cannot give the journal directory to another group");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    std::fs::write(d.join("warroom.toml"), "journal_dir = \"j\"\n").unwrap();
+    std::fs::create_dir(d.join("j")).unwrap();
+    // A war room shared with the `users` group (gid 100 on Debian), closed to everyone else.
+    std::os::unix::fs::chown(d.join("j"), None, Some(100)).unwrap();
+    std::fs::set_permissions(d.join("j"), std::fs::Permissions::from_mode(0o750)).unwrap();
+    let drill = |d: &Path| {
+        warroom(d, &["drill", "datacenter-fire", "--headless", "--speed", "10"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap()
+    };
+    let mut player = Running(drill(d));
+    wait_until("the drill's journal", || drill_journals(d).len() == 1);
+    player.stop();
+    let made = std::fs::symlink_metadata(d.join("j/drills")).unwrap();
+    assert!(made.is_dir());
+    assert_eq!((made.mode() & 0o7777, made.gid()), (0o750, 100), "drills/ is not as shared as the journal directory");
+
+    // A `drills` planted as a link to somewhere else is refused, and nothing is written there.
+    std::fs::remove_dir_all(d.join("j/drills")).unwrap();
+    let elsewhere = tempfile::tempdir().unwrap();
+    std::os::unix::fs::symlink(elsewhere.path(), d.join("j/drills")).unwrap();
+    let refused = run_bounded(warroom(d, &["drill", "datacenter-fire", "--headless"]), WITHIN);
+    assert!(!refused.status.success());
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("is not a directory"), "{refused:?}");
+    assert_eq!(std::fs::read_dir(elsewhere.path()).unwrap().count(), 0);
+}
