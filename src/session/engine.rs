@@ -63,6 +63,8 @@ pub struct Engine {
     role: Role,
     /// May become the poller: not a second operator in a drill, whose player plays the checks.
     may_poll: bool,
+    /// Said once the front-end has [`Update::Opened`], which always comes first.
+    early_notices: Vec<String>,
     settings: Settings,
     lock: Option<PollerLock>,
     monitor: Option<MonitorControl>,
@@ -89,7 +91,7 @@ impl Engine {
         let writer = Writer::spawn(journal.clone(), written_tx);
         let entries = std::mem::take(&mut scan.events);
         let mut facts = Facts::default();
-        let warnings: Vec<String> = entries.iter().filter_map(|e| facts.learn(e)).collect();
+        let early_notices: Vec<String> = entries.iter().filter_map(|e| facts.learn(e)).collect();
         let known_size = journal.size().unwrap_or(0);
         let mut engine = Engine {
             journal,
@@ -100,6 +102,7 @@ impl Engine {
             time: ScaledClock::real(),
             role: Role::Viewer,
             may_poll: true,
+            early_notices,
             settings,
             lock: None,
             monitor: None,
@@ -120,7 +123,7 @@ impl Engine {
         let opened =
             Update::Opened { journal: engine.journal.path().display().to_string(), role: engine.role, rows, entries };
         engine.tell(opened);
-        warnings.into_iter().for_each(|w| engine.tell(Update::Notice(w)));
+        std::mem::take(&mut engine.early_notices).into_iter().for_each(|n| engine.tell(Update::Notice(n)));
         if engine.role != Role::Viewer {
             engine.append(vec![EventBody::OperatorJoined {}]);
         }
@@ -151,7 +154,7 @@ impl Engine {
                 // join, and `warroom drill --running` knows the player is still there.
                 match election::try_acquire(self.journal.path()) {
                     Ok(lock) => self.lock = lock,
-                    Err(e) => self.tell(Update::Notice(format!("cannot hold the drill's poller lock: {e}"))),
+                    Err(e) => self.early_notices.push(format!("cannot hold the drill's poller lock: {e}")),
                 }
                 self.time = run.clock;
                 self.change_author = crate::drill::DRILL_AUTHOR.to_string();
@@ -176,7 +179,7 @@ impl Engine {
     fn join_drill(&mut self) -> Vec<RowInfo> {
         self.may_poll = false;
         let Some((origin, speed)) = self.facts.drill_clock.filter(|_| self.facts.drill) else {
-            self.tell(Update::Notice("not a drill's journal: following it as a viewer".into()));
+            self.early_notices.push("not a drill's journal: following it as a viewer".into());
             return Vec::new();
         };
         self.role = Role::Follower;
