@@ -15,6 +15,7 @@ pub mod election;
 mod engine;
 mod facts;
 pub mod figures;
+pub mod presence;
 pub mod protocol;
 
 use std::collections::BTreeMap;
@@ -23,7 +24,8 @@ use tokio::sync::mpsc;
 
 pub use drill::{DrillRun, scorecard_paths};
 pub use protocol::{
-    Command, Figure, Reading, ReplayControl, ReplayPosition, Role, RowInfo, Update, VERSION, Versioned,
+    Command, Figure, Person, Presence, Probing, Reading, ReplayControl, ReplayPosition, Role, RowInfo, Update, VERSION,
+    Versioned,
 };
 
 use crate::checklist::Checklist;
