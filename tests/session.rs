@@ -10,8 +10,8 @@ use warroom::journal::{Audience, Event, EventBody, Journal};
 use warroom::monitor::{RowId, State, View};
 use warroom::probe::{Health, Outcome};
 use warroom::session::{
-    Command, Figure, Opening, Purpose, Reading, ReplayControl, ReplayPosition, Role, RowInfo, Session, Settings,
-    Update, Versioned,
+    Command, Figure, Opening, Person, Presence, Probing, Purpose, Reading, ReplayControl, ReplayPosition, Role,
+    RowInfo, Session, Settings, Update, Versioned,
 };
 
 /// Generous: a loaded two-core machine, and the takeover period is 250 ms.
@@ -162,6 +162,14 @@ fn updates_and_commands_round_trip_through_serde() {
         Update::Reading { row: row.clone(), reading: reading.clone() },
         Update::View { row: row.clone(), view: view.clone() },
         Update::Figures(vec![Figure { row: info, view, readings: vec![reading] }]),
+        Update::Presence(Presence {
+            people: vec![
+                Person { author: "alice".into(), gone_since: Some(Utc::now()) },
+                Person { author: "bob".into(), gone_since: None },
+            ],
+            probing: Probing::Nobody { since: Some(Utc::now()) },
+        }),
+        Update::Presence(Presence { people: Vec::new(), probing: Probing::Yes }),
         Update::Role { role: Role::Poller, why: "the previous poller is gone".into() },
         Update::Written { error: Some("No space left on device".into()) },
         Update::Notice("hello".into()),

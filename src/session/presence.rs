@@ -55,6 +55,8 @@ pub struct Heart {
     author: String,
     last_beat: Option<Instant>,
     told: Option<Presence>,
+    /// This session's heartbeat file as written, and whether it says that it probes.
+    written: Option<(std::fs::File, bool)>,
     /// The newest beat seen from a probing session, even one since gone.
     probed_at: Option<SystemTime>,
     /// Whether the front-end was told that this session's beat cannot be written.
@@ -70,6 +72,7 @@ impl Heart {
             author: author.to_string(),
             last_beat: None,
             told: None,
+            written: None,
             probed_at: None,
             warned: false,
         }
@@ -106,9 +109,21 @@ impl Heart {
         updates
     }
 
-    fn beat(&self, probing: bool) -> std::io::Result<()> {
+    /// A beat is the file's modification time, set on the file this session wrote (one
+    /// syscall, where rewriting it cost 1.9 ms); the file is rewritten when what it says
+    /// changes, or when it is no longer in the directory (removed, or replaced by a rename).
+    fn beat(&mut self, probing: bool) -> std::io::Result<()> {
+        use std::os::unix::fs::MetadataExt;
+        if let Some((file, said)) = &self.written
+            && *said == probing
+            && file.metadata()?.nlink() > 0
+        {
+            return file.set_modified(SystemTime::now());
+        }
         let beat = Beat { author: self.author.clone(), probing };
-        write_beat(&self.own, &serde_json::to_vec(&beat).map_err(std::io::Error::other)?)
+        let file = write_beat(&self.own, &serde_json::to_vec(&beat).map_err(std::io::Error::other)?)?;
+        self.written = Some((file, probing));
+        Ok(())
     }
 
     /// Everybody's heartbeats; this author's long-silent ones are removed on the way.
@@ -135,8 +150,10 @@ impl Heart {
     }
 
     /// The session ends: its heartbeat goes (its "left" entry says the rest).
-    pub fn stop(&self) {
-        let _ = std::fs::remove_file(&self.own);
+    pub fn stop(&mut self) {
+        if self.written.take().is_some() {
+            let _ = std::fs::remove_file(&self.own);
+        }
     }
 }
 
@@ -182,10 +199,11 @@ fn sibling(journal: &Path, suffix: &str) -> PathBuf {
 
 /// Replaces `path` atomically with `bytes`: written to a temporary file of our own (an
 /// exclusive, unpredictable name, so nobody can plant a link where we write), then renamed.
-fn write_beat(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+/// Returns the file, whose modification time later beats stand in.
+fn write_beat(path: &Path, bytes: &[u8]) -> std::io::Result<std::fs::File> {
     let mut tmp = tempfile::Builder::new().prefix(".here-").tempfile_in(dir_of(path))?;
     tmp.write_all(bytes)?;
-    tmp.persist(path).map(drop).map_err(|e| e.error)
+    tmp.persist(path).map_err(|e| e.error)
 }
 
 /// A heartbeat's bytes and when it was written. A missing, oversized, linked or special
@@ -273,6 +291,29 @@ mod tests {
         let told = viewer.tick(None);
         let Some(Update::Presence(p)) = told.last() else { panic!("{told:?}") };
         assert_eq!(people(p), vec![("bob", true)]);
+    }
+
+    #[test]
+    fn a_beat_touches_the_file_and_a_removed_or_replaced_one_is_written_again() {
+        let dir = tempfile::tempdir().unwrap();
+        let journal = dir.path().join("j.jsonl");
+        let mut heart = Heart::new(&journal, "alice");
+        heart.beat(false).unwrap();
+        let old = SystemTime::now() - Duration::from_secs(60);
+        std::fs::File::options().write(true).open(&heart.own).unwrap().set_modified(old).unwrap();
+        heart.beat(false).unwrap();
+        assert!(std::fs::metadata(&heart.own).unwrap().modified().unwrap() > old, "the beat moved the time on");
+        std::fs::remove_file(&heart.own).unwrap();
+        heart.beat(false).unwrap();
+        assert_eq!(std::fs::read(&heart.own).unwrap(), br#"{"author":"alice","probing":false}"#);
+        std::fs::write(dir.path().join("planted"), br#"{"author":"mallory"}"#).unwrap();
+        std::fs::rename(dir.path().join("planted"), &heart.own).unwrap();
+        heart.beat(false).unwrap();
+        assert_eq!(std::fs::read(&heart.own).unwrap(), br#"{"author":"alice","probing":false}"#);
+        heart.beat(true).unwrap();
+        assert_eq!(std::fs::read(&heart.own).unwrap(), br#"{"author":"alice","probing":true}"#, "a new role is said");
+        heart.stop();
+        assert!(!heart.own.exists());
     }
 
     #[test]
