@@ -517,6 +517,10 @@ fn a_viewer_shows_the_pollers_rows_and_says_when_nobody_probes() {
     let wide = screen(&mut app, 160, 48);
     assert!(wide.contains("on: bob") && wide.contains("gone: alice 04:30"), "{wide}");
     insta::assert_snapshot!("viewer_unprobed_160x48", wide);
+    // A follower is not told to start a warroom: it takes over by itself once it can.
+    app.read_only = false;
+    let follower = screen(&mut app, 160, 48);
+    assert!(follower.contains("⚠ nobody is probing since 04:30 · the states shown are frozen"), "{follower}");
     // Somebody probes again: the warning goes.
     app.on_update(Update::Presence(Presence { people: Vec::new(), probing: Probing::Yes }));
     assert!(!screen(&mut app, 80, 24).contains("nobody is probing"));

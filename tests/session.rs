@@ -222,3 +222,32 @@ async fn the_golden_journals_open_whole_through_a_session() {
         session.leave(WITHIN).await;
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_viewer_hears_who_is_here_and_when_nobody_probes_any_more() {
+    let switch = support::fake::http_switch().await;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("j.jsonl");
+    let (mut alice, mut bob) = poller_and_follower(&path, switch.fake.port).await;
+    let mut viewer = start(&path, Settings::default(), Purpose::View, "carol");
+    fn here(u: &Update) -> Vec<(&str, bool)> {
+        match u {
+            Update::Presence(p) => p.people.iter().map(|p| (p.author.as_str(), p.is_here())).collect(),
+            _ => Vec::new(),
+        }
+    }
+    wait_for(&mut viewer, "alice and bob here, somebody probing", |u| {
+        here(u) == [("alice", true), ("bob", true)] && matches!(u, Update::Presence(p) if p.probing == Probing::Yes)
+    })
+    .await;
+    alice.leave(WITHIN).await;
+    bob.leave(WITHIN).await;
+    // Both left (their heartbeats went with them): nobody listed, and, three beats after the
+    // last poller's, nobody probing. The viewer itself is never listed.
+    let update =
+        wait_for(&mut viewer, "nobody probing", |u| matches!(u, Update::Presence(p) if p.probing != Probing::Yes))
+            .await;
+    let Update::Presence(p) = update else { unreachable!() };
+    assert!(p.people.is_empty() && matches!(p.probing, Probing::Nobody { since: Some(_) }), "{p:?}");
+    viewer.leave(WITHIN).await;
+}

@@ -159,8 +159,8 @@ impl Heart {
 
 /// Presence from the heartbeats found, at `now`: an author is here while any of their
 /// sessions' beats is fresh, gone (since their newest beat) once all are older than
-/// [`GONE_AFTER`], and forgotten after [`FORGET_AFTER`]. `probed_at` is the newest probing beat
-/// ever seen, for "nobody is probing since".
+/// [`GONE_AFTER`], and forgotten after [`FORGET_AFTER`]. Nobody probes once the newest probing
+/// beat, found now or earlier (`probed_at`: a poller that left took its file along), is as old.
 pub fn assess(seen: &[Seen], now: SystemTime, probed_at: Option<SystemTime>) -> Presence {
     let silent = |s: &Seen| now.duration_since(s.at).unwrap_or_default();
     let mut newest: BTreeMap<&str, (bool, SystemTime)> = BTreeMap::new();
@@ -176,10 +176,10 @@ pub fn assess(seen: &[Seen], now: SystemTime, probed_at: Option<SystemTime>) -> 
             gone_since: (!here).then(|| DateTime::<Utc>::from(at)),
         })
         .collect();
-    let probing = if seen.iter().any(|s| s.probing && silent(s) < GONE_AFTER) {
-        Probing::Yes
-    } else {
-        Probing::Nobody { since: probed_at.map(DateTime::<Utc>::from) }
+    let probed_at = seen.iter().filter(|s| s.probing).map(|s| s.at).chain(probed_at).max();
+    let probing = match probed_at {
+        Some(at) if now.duration_since(at).unwrap_or_default() < GONE_AFTER => Probing::Yes,
+        since => Probing::Nobody { since: since.map(DateTime::<Utc>::from) },
     };
     Presence { people, probing }
 }
@@ -249,12 +249,12 @@ mod tests {
         ];
         let p = assess(&beats, now, None);
         assert_eq!(people(&p), vec![("alice", false), ("bob", true), ("carol", true)]);
-        assert_eq!(p.people[0].gone_since, Some(DateTime::<Utc>::from(now - Duration::from_secs(5))));
-        let alice_beat = Some(now - Duration::from_secs(5));
-        assert_eq!(
-            assess(&beats, now, alice_beat).probing,
-            Probing::Nobody { since: alice_beat.map(DateTime::<Utc>::from) }
-        );
+        let alice_beat = DateTime::<Utc>::from(now - Duration::from_secs(5));
+        assert_eq!(p.people[0].gone_since, Some(alice_beat));
+        assert_eq!(p.probing, Probing::Nobody { since: Some(alice_beat) });
+        // Her file gone too (she left, or it was removed): the time is remembered.
+        let remembered = assess(&beats[1..], now, Some(now - Duration::from_secs(5)));
+        assert_eq!(remembered.probing, Probing::Nobody { since: Some(alice_beat) });
     }
 
     #[test]
@@ -262,6 +262,10 @@ mod tests {
         let now = SystemTime::now();
         let p = assess(&[seen("alice", false, 0, now), seen("bob", true, 1, now)], now, None);
         assert_eq!(p.probing, Probing::Yes);
+        // A poller that just left took its file along: three beats pass before anyone says so
+        // (a follower takes over well within them).
+        let just_left = Some(now - Duration::from_secs(1));
+        assert_eq!(assess(&[seen("alice", false, 0, now)], now, just_left).probing, Probing::Yes);
         assert_eq!(assess(&[], now, None), Presence { people: Vec::new(), probing: Probing::Nobody { since: None } });
         // A clock step backwards (a beat "from the future") counts as fresh, not as a panic.
         let future = Seen { author: "eve".into(), probing: true, at: now + Duration::from_secs(60) };
@@ -284,8 +288,7 @@ mod tests {
         bob.hurry();
         let told = bob.tick(Some(false));
         let Some(Update::Presence(p)) = told.last() else { panic!("{told:?}") };
-        assert_eq!(people(p), vec![("bob", true)]);
-        assert!(matches!(p.probing, Probing::Nobody { since: Some(_) }), "{p:?}");
+        assert_eq!((people(p), p.probing), (vec![("bob", true)], Probing::Yes), "alice probed a moment ago");
         // A viewer beats not, and so is not listed.
         let mut viewer = Heart::new(&journal, "carol");
         let told = viewer.tick(None);
