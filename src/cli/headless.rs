@@ -33,7 +33,10 @@ pub fn run(global: &GlobalArgs) -> anyhow::Result<ExitCode> {
         loop {
             tokio::select! {
                 update = session.recv() => match update {
-                    Some(Update::Presence(now)) => print_presence(&std::mem::replace(&mut presence, now), &presence),
+                    Some(Update::Presence(now)) => {
+                        print_presence(&presence, &now);
+                        presence = now;
+                    }
                     Some(update) => print_update(&update, &session.author),
                     None => break,
                 },

@@ -152,9 +152,17 @@ fn draw_header(frame: &mut Frame, app: &App, area: Rect) {
         second.push(Span::raw("  "));
         second.push(Span::styled(marks.join(" "), t.muted));
     }
+    second.extend(people(app));
+    frame.render_widget(Paragraph::new(vec![Line::from(first), Line::from(second)]), area);
+}
+
+/// Who is on, with the roles they hold, and who is gone without leaving (and since when).
+fn people(app: &App) -> Vec<Span<'static>> {
+    let (t, i) = (&app.theme, &app.board.incident);
+    let mut spans = Vec::new();
     let present = app.board.present();
     if !present.is_empty() {
-        second.push(Span::raw("  "));
+        spans.push(Span::raw("  "));
         // Who is connected, with the roles they hold (role names are matched on the login part).
         let names: Vec<String> = present
             .into_iter()
@@ -169,7 +177,7 @@ fn draw_header(frame: &mut Frame, app: &App, area: Rect) {
                 if roles.is_empty() { login.to_string() } else { format!("{login} ({})", roles.join(", ")) }
             })
             .collect();
-        second.push(Span::styled(format!("on: {}", sanitize_str(&names.join(", "), 80)), t.muted));
+        spans.push(Span::styled(format!("on: {}", sanitize_str(&names.join(", "), 80)), t.muted));
     }
     let gone: Vec<String> = app
         .board
@@ -181,10 +189,10 @@ fn draw_header(frame: &mut Frame, app: &App, area: Rect) {
         })
         .collect();
     if !gone.is_empty() {
-        second.push(Span::raw("  "));
-        second.push(Span::styled(format!("gone: {}", sanitize_str(&gone.join(", "), 60)), t.degraded));
+        spans.push(Span::raw("  "));
+        spans.push(Span::styled(format!("gone: {}", sanitize_str(&gone.join(", "), 60)), t.degraded));
     }
-    frame.render_widget(Paragraph::new(vec![Line::from(first), Line::from(second)]), area);
+    spans
 }
 
 /// A line above the header while nobody probes: the states shown are frozen. A viewer is
