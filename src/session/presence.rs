@@ -98,7 +98,9 @@ impl Heart {
         {
             updates.push(Update::Notice(format!("others cannot see you as here: cannot write the heartbeat: {e}")));
         }
-        let seen = self.scan();
+        // A directory this session may not list tells nothing: better no presence (the
+        // journal's joined/left entries stand in) than "nobody is here, nobody probes".
+        let Some(seen) = self.scan() else { return updates };
         let now = SystemTime::now();
         self.probed_at = seen.iter().filter(|s| s.probing).map(|s| s.at).chain(self.probed_at).max();
         let presence = assess(&seen, now, self.probed_at);
@@ -128,13 +130,14 @@ impl Heart {
         Ok(())
     }
 
-    /// Everybody's heartbeats; this author's long-silent ones are removed on the way.
-    fn scan(&self) -> Vec<Seen> {
+    /// Everybody's heartbeats (`None` if the directory cannot be listed); this author's
+    /// long-silent ones are removed on the way.
+    fn scan(&self) -> Option<Vec<Seen>> {
         let prefix = sibling(&self.journal, ".here-");
-        let Some(prefix) = prefix.file_name().map(|n| n.as_bytes().to_vec()) else { return Vec::new() };
-        let Ok(entries) = std::fs::read_dir(dir_of(&self.journal)) else { return Vec::new() };
+        let prefix = prefix.file_name()?.as_bytes().to_vec();
+        let entries = std::fs::read_dir(dir_of(&self.journal)).ok()?;
         let now = SystemTime::now();
-        entries
+        let seen = entries
             .filter_map(Result::ok)
             .filter(|e| e.file_name().as_bytes().starts_with(&prefix))
             .take(MAX_BEATS)
@@ -148,7 +151,8 @@ impl Heart {
                 }
                 Some(Seen { author: beat.author, probing: beat.probing, at })
             })
-            .collect()
+            .collect();
+        Some(seen)
     }
 
     /// The session ends: its heartbeat goes (its "left" entry says the rest).
@@ -341,7 +345,29 @@ mod tests {
         std::fs::write(sibling(&journal, ".here-garbled"), b"\x1b[2J not json").unwrap();
         std::fs::write(sibling(&journal, ".here-ok"), br#"{"author":"zed","probing":true}"#).unwrap();
         let heart = Heart::new(&journal, "me");
-        let found: Vec<String> = heart.scan().into_iter().map(|s| s.author).collect();
+        let found: Vec<String> = heart.scan().unwrap().into_iter().map(|s| s.author).collect();
         assert_eq!(found, vec!["zed".to_string()]);
+    }
+
+    #[test]
+    fn a_long_silent_heartbeat_of_ones_own_is_removed_and_an_unlistable_directory_tells_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let journal = dir.path().join("j.jsonl");
+        let long_ago = SystemTime::now() - FORGET_AFTER - Duration::from_secs(60);
+        for (name, author) in [("mine", "alice"), ("theirs", "bob")] {
+            let path = sibling(&journal, &format!(".here-{name}"));
+            std::fs::write(&path, format!(r#"{{"author":"{author}"}}"#)).unwrap();
+            std::fs::File::options().write(true).open(&path).unwrap().set_modified(long_ago).unwrap();
+        }
+        let mut alice = Heart::new(&journal, "alice");
+        let told = alice.tick(None);
+        assert_eq!(
+            told,
+            vec![Update::Presence(Presence { people: Vec::new(), probing: Probing::Nobody { since: None } })]
+        );
+        assert!(!sibling(&journal, ".here-mine").exists(), "a killed session of alice's left it");
+        assert!(sibling(&journal, ".here-theirs").exists(), "bob's is bob's business");
+        let mut lost = Heart::new(&dir.path().join("no-such-dir/j.jsonl"), "alice");
+        assert!(lost.tick(None).is_empty());
     }
 }
