@@ -3,7 +3,8 @@
 //! A session owns the journal writer and its acknowledgements, the operator's arrival and
 //! departure, its role (poller, follower or viewer) with the poller election and taking
 //! over when the poller stops, reading entries other sessions append, the live-figures
-//! exchange, and the drill and replay clocks. The screen, `--headless` and any later
+//! exchange, presence by heartbeat (who is here, who is gone, whether anybody probes), and
+//! the drill and replay clocks. The screen, `--headless` and any later
 //! front-end hold a [`Session`]: a channel pair of [`Update`]s out and [`Command`]s in,
 //! plain data that could as well cross an SSH link.
 //!
