@@ -1,6 +1,6 @@
 //! Who is here. Every writing session keeps a heartbeat file beside the journal
-//! (`<journal>.here-<session id>`), rewritten every [`BEAT_EVERY`] from the engine's watch
-//! tick, and reads everybody's. A session that stops beating (killed, frozen, cut off) is
+//! (`<journal>.here-<session id>`: its author, and whether it probes), sets its time every
+//! [`BEAT_EVERY`] from the engine's watch tick (no timer of its own), and reads everybody's. A session that stops beating (killed, frozen, cut off) is
 //! shown gone after [`GONE_AFTER`], without waiting for a "left" entry that never comes. A
 //! poller's beat says that it probes, so followers and viewers know when nobody does.
 //!
