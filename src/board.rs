@@ -13,7 +13,7 @@ use crate::incident::Incident;
 use crate::journal::{Audience, Event, EventBody, Status};
 use crate::monitor::{RowId, State, View};
 use crate::session::protocol::KEPT;
-use crate::session::{Figure, Reading, RowInfo, Update};
+use crate::session::{Figure, Presence, Probing, Reading, RowInfo, Update};
 
 /// A row: a configured check, a source's row, or a name only the journal knows.
 #[derive(Debug, Clone)]
@@ -70,12 +70,22 @@ pub struct Board {
     pub clock: Clock,
     /// Public update cadence for "next update due" when the checklist has no repeating public item.
     pub update_every: Option<Duration>,
+    /// Who is here by heartbeat, once a live session said; until then (and in a replay) the
+    /// journal's joined/left entries tell.
+    pub presence: Option<Presence>,
 }
 
 impl Board {
     pub fn new(incident: Incident, rows: Vec<Row>, checklist: Option<Checklist>, clock: Clock) -> Board {
-        let mut board =
-            Board { incident, rows: Vec::new(), index: HashMap::new(), checklist, clock, update_every: None };
+        let mut board = Board {
+            incident,
+            rows: Vec::new(),
+            index: HashMap::new(),
+            checklist,
+            clock,
+            update_every: None,
+            presence: None,
+        };
         rows.into_iter().for_each(|row| board.add_row(row));
         board
     }
@@ -94,6 +104,7 @@ impl Board {
             Update::View { row, view } => self.on_view(&row, view),
             Update::Figures(figures) => self.apply_figures(figures),
             Update::Clock(now) => self.clock = Clock { now, offset: self.clock.offset },
+            Update::Presence(presence) => self.presence = Some(presence),
             _ => {}
         }
     }
@@ -163,6 +174,30 @@ impl Board {
                 .checks
                 .get(&row.name)
                 .map_or(State::Unknown, |c| crate::recorder::from_check_state(c.state)),
+        }
+    }
+
+    /// Who is here: authors whose sessions beat, or, without heartbeats (a replay), those
+    /// the journal says joined and have not left.
+    pub fn present(&self) -> Vec<&str> {
+        match &self.presence {
+            Some(p) => p.people.iter().filter(|p| p.is_here()).map(|p| p.author.as_str()).collect(),
+            None => self.incident.operators.keys().map(String::as_str).collect(),
+        }
+    }
+
+    /// Authors whose sessions stopped beating without leaving, and since when.
+    pub fn gone(&self) -> Vec<(&str, DateTime<Utc>)> {
+        let people = self.presence.iter().flat_map(|p| &p.people);
+        people.filter_map(|p| Some((p.author.as_str(), p.gone_since?))).collect()
+    }
+
+    /// `Some` while no session probes this journal's checks: since when (if one ever did).
+    /// The figures shown are then frozen.
+    pub fn unprobed(&self) -> Option<Option<DateTime<Utc>>> {
+        match self.presence.as_ref()?.probing {
+            Probing::Yes => None,
+            Probing::Nobody { since } => Some(since),
         }
     }
 

@@ -14,8 +14,8 @@
 //! - [`board`]: the incident as a front-end knows it: the journal's fold, the live rows,
 //!   and what follows from them (row order, next update due, message values).
 //! - [`session`]: taking part in an incident: the journal writer, joined/left, the poller
-//!   election and takeover, reading other sessions' entries, live figures, drill and
-//!   replay clocks. Front-ends talk to it with [`session::Update`]s and
+//!   election and takeover, reading other sessions' entries, live figures, presence by
+//!   heartbeat, drill and replay clocks. Front-ends talk to it with [`session::Update`]s and
 //!   [`session::Command`]s only, plain data that could cross an SSH link.
 //!
 //! The domain — pure or self-contained, used by the layers above:

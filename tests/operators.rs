@@ -177,4 +177,122 @@ fn a_read_only_viewer_never_writes() {
     }
     assert_eq!(std::fs::read(dir.path().join("j.jsonl")).unwrap(), before, "the viewer wrote to the journal");
     assert!(!dir.path().join("j.jsonl.poller").exists() && !dir.path().join("j.jsonl.samples").exists());
+    let names: Vec<_> = std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
+    assert!(!names.iter().any(|n| n.to_string_lossy().contains(".here-")), "a viewer beats no heartbeat: {names:?}");
+}
+
+type Said = (String, String, Instant);
+
+/// Gathers every line said into `log` until `done` holds; panics with the log after `within`.
+fn wait_until(
+    rx: &mpsc::Receiver<Said>,
+    log: &mut Vec<Said>,
+    what: &str,
+    within: Duration,
+    done: impl Fn(&[Said]) -> bool,
+) {
+    let deadline = Instant::now() + within;
+    while !done(log) {
+        match rx.recv_timeout(deadline.saturating_duration_since(Instant::now())) {
+            Ok(said) => log.push(said),
+            Err(_) => {
+                let lines: Vec<String> = log.iter().map(|(who, line, _)| format!("{who}: {line}")).collect();
+                panic!("not within {within:?}: {what}; said: {lines:#?}");
+            }
+        }
+    }
+}
+
+/// When `who` first said a line starting with `line`, after `since`.
+fn said(log: &[Said], who: &str, line: &str, since: Instant) -> Option<Instant> {
+    log.iter().find(|(w, l, at)| w == who && l.starts_with(line) && *at >= since).map(|s| s.2)
+}
+
+fn signal(process: &Headless, signal: i32) {
+    // SAFETY: plain kill(2) on our own child, which has not been reaped (Drop reaps it).
+    assert_eq!(unsafe { libc::kill(process.child.id() as i32, signal) }, 0);
+}
+
+/// Presence by heartbeat, with the real binary: the poller killed, a follower takes over and
+/// everyone shows it gone without any "left" entry; a frozen (SIGSTOPped) follower is shown
+/// gone and back; a frozen poller, which keeps its lock, is shown gone and nobody probing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_killed_or_frozen_session_is_shown_gone_and_the_poller_replaced() {
+    let switch = support::fake::http_switch().await;
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("warroom.toml"),
+        format!(
+            "[[check]]\nname = \"web\"\nkind = \"http\"\nurl = \"http://127.0.0.1:{}/\"\ninterval = \"1s\"\n",
+            switch.fake.port
+        ),
+    )
+    .unwrap();
+    let (tx, rx) = mpsc::channel();
+    let mut log = Vec::new();
+    let start = Instant::now();
+    let alice = spawn(dir.path(), "alice", tx.clone());
+    wait_until(&rx, &mut log, "alice polls", Duration::from_secs(10), |l| {
+        said(l, "alice", "role: poller", start).is_some()
+    });
+    let others = [spawn(dir.path(), "bob", tx.clone()), spawn(dir.path(), "carol", tx.clone())];
+    wait_until(&rx, &mut log, "everyone sees everyone", Duration::from_secs(15), |l| {
+        ["alice", "bob", "carol"]
+            .iter()
+            .all(|who| ["alice", "bob", "carol"].iter().all(|x| said(l, who, &format!("here: {x}"), start).is_some()))
+    });
+
+    signal(&alice, libc::SIGKILL);
+    let killed = Instant::now();
+    wait_until(&rx, &mut log, "a follower polls and both show alice gone", Duration::from_secs(15), |l| {
+        (said(l, "bob", "role: poller", killed).is_some() || said(l, "carol", "role: poller", killed).is_some())
+            && said(l, "bob", "gone: alice", killed).is_some()
+            && said(l, "carol", "gone: alice", killed).is_some()
+    });
+    let (poller, follower) = if said(&log, "bob", "role: poller", killed).is_some() {
+        (&others[0], &others[1])
+    } else {
+        (&others[1], &others[0])
+    };
+    let took = said(&log, &poller.name, "role: poller", killed).unwrap() - killed;
+    let gone = said(&log, &poller.name, "gone: alice", killed)
+        .unwrap()
+        .max(said(&log, &follower.name, "gone: alice", killed).unwrap())
+        - killed;
+    println!("alice killed: {} polls after {took:?}, alice shown gone by both after {gone:?}", poller.name);
+    assert!(took < Duration::from_secs(5), "takeover took {took:?}");
+    assert!(
+        !log.iter().any(|(_, line, at)| *at >= killed && line.starts_with("probing: nobody")),
+        "somebody probed all along: {log:?}"
+    );
+
+    signal(follower, libc::SIGSTOP);
+    let frozen = Instant::now();
+    let (p, f) = (poller.name.clone(), follower.name.clone());
+    wait_until(&rx, &mut log, "the frozen follower shown gone", Duration::from_secs(15), |l| {
+        said(l, &p, &format!("gone: {f}"), frozen).is_some()
+    });
+    println!("{f} frozen: shown gone after {:?}", said(&log, &p, "gone:", frozen).unwrap() - frozen);
+    signal(follower, libc::SIGCONT);
+    let thawed = Instant::now();
+    wait_until(&rx, &mut log, "the follower back", Duration::from_secs(15), |l| {
+        said(l, &p, &format!("back: {f}"), thawed).is_some()
+    });
+
+    // A frozen poller keeps its lock: nobody can take over, and the others are told so.
+    signal(poller, libc::SIGSTOP);
+    let frozen = Instant::now();
+    wait_until(&rx, &mut log, "the frozen poller shown gone, nobody probing", Duration::from_secs(15), |l| {
+        said(l, &f, &format!("gone: {p}"), frozen).is_some() && said(l, &f, "probing: nobody since ", frozen).is_some()
+    });
+    signal(poller, libc::SIGCONT);
+    let thawed = Instant::now();
+    wait_until(&rx, &mut log, "the poller back, probing again", Duration::from_secs(15), |l| {
+        said(l, &f, &format!("back: {p}"), thawed).is_some() && said(l, &f, "probing: yes", thawed).is_some()
+    });
+    let entries = Journal::read(dir.path().join("j.jsonl")).unwrap().events;
+    assert!(
+        !entries.iter().any(|e| e.author == "alice" && matches!(e.body, EventBody::OperatorLeft {})),
+        "alice never left: her absence was seen from the heartbeat alone"
+    );
 }

@@ -188,3 +188,134 @@ async fn clear_errors_for_an_unreachable_server_a_bad_query_and_a_wrong_api() {
     .await;
     assert_eq!((o.health, o.detail.starts_with("0.0200 > 0.0100")), (Health::Degraded, true), "{}", o.detail);
 }
+
+/// POSTs JSON to a local server; panics unless it answers 200.
+fn post_json(port: u16, path: &str, body: &str) {
+    use std::io::{Read, Write};
+    let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+    write!(
+        s,
+        "POST {path} HTTP/1.0\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    )
+    .unwrap();
+    let mut reply = String::new();
+    s.read_to_string(&mut reply).unwrap();
+    assert!(reply.starts_with("HTTP/1.0 200") || reply.starts_with("HTTP/1.1 200"), "{path}: {reply}");
+}
+
+/// A process of ours, killed (and reaped) on drop.
+struct Reaped(std::process::Child);
+
+impl Drop for Reaped {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// The screen line showing `row`; panics with the screen if none does.
+fn line_of<'a>(screen: &'a str, row: &str) -> &'a str {
+    screen.lines().find(|l| l.contains(row)).unwrap_or_else(|| panic!("no row {row:?} on:\n{screen}"))
+}
+
+/// A read-only viewer shows what the poller shows: an Alertmanager source's rows (one of them
+/// silenced, so only the poller's figures know it, never the journal), each with its latency
+/// and sparkline. When the poller is killed, the viewer says nobody probes any more, since
+/// when, and that a writing warroom would take over; and it shows the poller gone.
+#[test]
+fn a_viewer_shows_alert_rows_live_and_says_when_the_poller_is_gone() {
+    let am_port = support::free_port();
+    let am_dir = tempfile::tempdir().unwrap();
+    std::fs::write(am_dir.path().join("am.yml"), "route:\n  receiver: nobody\nreceivers:\n  - name: nobody\n").unwrap();
+    let am_args = vec![
+        format!("--config.file={}", am_dir.path().join("am.yml").display()),
+        format!("--storage.path={}", am_dir.path().join("data").display()),
+        format!("--web.listen-address=127.0.0.1:{am_port}"),
+        "--cluster.listen-address=".to_string(),
+    ];
+    let Some(_am) = support::prometheus_stack_program(
+        "prometheus-alertmanager",
+        "prometheus-alertmanager",
+        &am_args,
+        am_port,
+        "alertmanager",
+        am_dir,
+    ) else {
+        return;
+    };
+    assert!(support::wait_http_ok(am_port, "/-/ready", Duration::from_secs(20)), "Alertmanager never ready");
+    let now = chrono::Utc::now();
+    let alert = |name: &str, instance: &str, severity: &str| {
+        format!(
+            r#"{{"labels":{{"alertname":"{name}","instance":"{instance}","severity":"{severity}"}},"annotations":{{"summary":"{name} on {instance}"}},"startsAt":"{}"}}"#,
+            now.to_rfc3339()
+        )
+    };
+    post_json(
+        am_port,
+        "/api/v2/alerts",
+        &format!("[{},{}]", alert("HostDown", "db1", "critical"), alert("DiskFull", "db2", "warning")),
+    );
+    let silence = format!(
+        r#"{{"matchers":[{{"name":"alertname","value":"DiskFull","isRegex":false,"isEqual":true}}],"startsAt":"{}","endsAt":"{}","createdBy":"test","comment":"known"}}"#,
+        now.to_rfc3339(),
+        (now + chrono::Duration::hours(1)).to_rfc3339()
+    );
+    post_json(am_port, "/api/v2/silences", &silence);
+
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("warroom.toml"),
+        format!(
+            "[incident]\ntitle = \"Alerts\"\n[[check]]\nname = \"alerts\"\nkind = \"alertmanager\"\nurl = \"http://127.0.0.1:{am_port}\"\nlabels = [\"alertname\", \"instance\"]\ninterval = \"1s\"\n"
+        ),
+    )
+    .unwrap();
+    let bin = env!("CARGO_BIN_EXE_warroom");
+    let alice = Reaped(
+        std::process::Command::new(bin)
+            .args(["--headless", "-c", "warroom.toml", "-j", "j.jsonl", "--as", "alice"])
+            .current_dir(dir.path())
+            .env("HOME", dir.path())
+            .stdout(std::process::Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !dir.path().join("j.jsonl").exists() {
+        assert!(Instant::now() < deadline, "alice never opened the journal");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let viewer = format!("HOME={0} {bin} --read-only -c warroom.toml -j j.jsonl --as viewer", dir.path().display());
+    let Some(screen) = support::tmux::Tmux::start(160, 40, &viewer, dir.path()) else { return };
+    // Four readings at least, so the sparkline is the poller's history, not one sample.
+    let latency_and_spark = regex::Regex::new(r"\d+ms +[▁▂▃▄▅▆▇█✕]{4}").unwrap();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let shown = loop {
+        let shown = screen.screen();
+        if shown.lines().any(|l| l.contains("alerts / DiskFull db2") && latency_and_spark.is_match(l)) {
+            break shown;
+        }
+        assert!(Instant::now() < deadline, "no silenced alert row with latency and sparkline:\n{shown}");
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    assert!(line_of(&shown, "alerts / DiskFull db2").contains("silenced"), "{shown}");
+    let journal = std::fs::read_to_string(dir.path().join("j.jsonl")).unwrap();
+    assert!(!journal.contains("DiskFull"), "a silenced alert is never journaled: the row came from the figures");
+    let down = line_of(&shown, "alerts / HostDown db1");
+    assert!(down.contains("down") && regex::Regex::new(r"\d+ms +✕+").unwrap().is_match(down), "{down}\n{shown}");
+    assert!(line_of(&shown, "IC unassigned").contains("on: alice"), "{shown}");
+    assert!(!shown.contains("nobody is probing"), "{shown}");
+
+    // SAFETY: plain kill(2) on our own child, not yet reaped.
+    unsafe { libc::kill(alice.0.id() as i32, libc::SIGKILL) };
+    let killed = Instant::now();
+    let shown = screen.wait_for("a warroom without --read-only would take over", Duration::from_secs(15));
+    println!("viewer warned {:?} after the poller was killed", killed.elapsed());
+    let banner = regex::Regex::new(r"⚠ nobody is probing since \d\d:\d\d — a warroom without --read-only").unwrap();
+    assert!(banner.is_match(&shown), "{shown}");
+    assert!(line_of(&shown, "IC unassigned").contains("gone: alice"), "{shown}");
+    // The rows stay, frozen as the poller left them, under the warning.
+    line_of(&shown, "alerts / DiskFull db2");
+}

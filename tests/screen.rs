@@ -466,3 +466,62 @@ fn any_terminal_size_draws_without_panicking() {
         }
     }
 }
+
+/// A read-only viewer whose poller was killed: every row the poller had (an alert source's
+/// rows too, one of them known to the figures alone) with latency and sparkline, who is
+/// here and who is gone, and the warning that the states are frozen.
+#[test]
+fn a_viewer_shows_the_pollers_rows_and_says_when_nobody_probes() {
+    use warroom::session::{Figure, Person, Presence, Probing, Update};
+    let events =
+        vec![opened(Mode::Real), changed(30, "alerts / HostDown db1", CheckState::Down, "[critical] db1 down")];
+    let mut app = app_with(events, vec![row("alerts", "alertmanager")], 41 * 60, "dark");
+    app.read_only = true;
+    app.banner = Some("READ-ONLY VIEWER — nothing is written".into());
+    let reading = |ms: u64, health: Health, at: i64| {
+        Reading::of(t(at), &Outcome::new(health, Duration::from_millis(ms), "from the poller"))
+    };
+    let figure = |id: RowId, kind: &str, view: View, ms: &[u64], health: Health| Figure {
+        row: RowInfo { id, kind: kind.into(), target: String::new() },
+        view,
+        readings: ms.iter().enumerate().map(|(i, ms)| reading(*ms, health, 2000 + i as i64)).collect(),
+    };
+    let down = View { state: State::Down, ..View::default() };
+    let silenced = View { state: State::Down, silenced: true, ..View::default() };
+    app.on_update(Update::Figures(vec![
+        figure(
+            RowId::check("alerts"),
+            "alertmanager",
+            View { state: State::Up, ..View::default() },
+            &[4, 30, 7],
+            Health::Up,
+        ),
+        figure(RowId::row("alerts", "HostDown db1"), "row", down, &[3, 3, 3, 3], Health::Down),
+        figure(RowId::row("alerts", "DiskFull db2"), "row", silenced, &[60, 120, 300], Health::Degraded),
+    ]));
+    let gone_at = t(41 * 60 - 20);
+    app.on_update(Update::Presence(Presence {
+        people: vec![
+            Person { author: "alice@bastion".into(), gone_since: Some(gone_at) },
+            Person { author: "bob@bastion".into(), gone_since: None },
+        ],
+        probing: Probing::Nobody { since: Some(gone_at) },
+    }));
+    let small = screen(&mut app, 80, 24);
+    assert!(
+        small.contains("⚠ nobody is probing since 04:30 — a warroom without --read-only would take over"),
+        "{small}"
+    );
+    assert!(small.contains("alerts / DiskFull db2"), "a row only the figures know: {small}");
+    insta::assert_snapshot!("viewer_unprobed_80x24", small);
+    let wide = screen(&mut app, 160, 48);
+    assert!(wide.contains("on: bob") && wide.contains("gone: alice 04:30"), "{wide}");
+    insta::assert_snapshot!("viewer_unprobed_160x48", wide);
+    // A follower is not told to start a warroom: it takes over by itself once it can.
+    app.read_only = false;
+    let follower = screen(&mut app, 160, 48);
+    assert!(follower.contains("⚠ nobody is probing since 04:30 · the states shown are frozen"), "{follower}");
+    // Somebody probes again: the warning goes.
+    app.on_update(Update::Presence(Presence { people: Vec::new(), probing: Probing::Yes }));
+    assert!(!screen(&mut app, 80, 24).contains("nobody is probing"));
+}

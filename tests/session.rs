@@ -10,8 +10,8 @@ use warroom::journal::{Audience, Event, EventBody, Journal};
 use warroom::monitor::{RowId, State, View};
 use warroom::probe::{Health, Outcome};
 use warroom::session::{
-    Command, Figure, Opening, Purpose, Reading, ReplayControl, ReplayPosition, Role, RowInfo, Session, Settings,
-    Update, Versioned,
+    Command, Figure, Opening, Person, Presence, Probing, Purpose, Reading, ReplayControl, ReplayPosition, Role,
+    RowInfo, Session, Settings, Update, Versioned,
 };
 
 /// Generous: a loaded two-core machine, and the takeover period is 250 ms.
@@ -162,6 +162,14 @@ fn updates_and_commands_round_trip_through_serde() {
         Update::Reading { row: row.clone(), reading: reading.clone() },
         Update::View { row: row.clone(), view: view.clone() },
         Update::Figures(vec![Figure { row: info, view, readings: vec![reading] }]),
+        Update::Presence(Presence {
+            people: vec![
+                Person { author: "alice".into(), gone_since: Some(Utc::now()) },
+                Person { author: "bob".into(), gone_since: None },
+            ],
+            probing: Probing::Nobody { since: Some(Utc::now()) },
+        }),
+        Update::Presence(Presence { people: Vec::new(), probing: Probing::Yes }),
         Update::Role { role: Role::Poller, why: "the previous poller is gone".into() },
         Update::Written { error: Some("No space left on device".into()) },
         Update::Notice("hello".into()),
@@ -213,4 +221,33 @@ async fn the_golden_journals_open_whole_through_a_session() {
         }
         session.leave(WITHIN).await;
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_viewer_hears_who_is_here_and_when_nobody_probes_any_more() {
+    let switch = support::fake::http_switch().await;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("j.jsonl");
+    let (mut alice, mut bob) = poller_and_follower(&path, switch.fake.port).await;
+    let mut viewer = start(&path, Settings::default(), Purpose::View, "carol");
+    fn here(u: &Update) -> Vec<(&str, bool)> {
+        match u {
+            Update::Presence(p) => p.people.iter().map(|p| (p.author.as_str(), p.is_here())).collect(),
+            _ => Vec::new(),
+        }
+    }
+    wait_for(&mut viewer, "alice and bob here, somebody probing", |u| {
+        here(u) == [("alice", true), ("bob", true)] && matches!(u, Update::Presence(p) if p.probing == Probing::Yes)
+    })
+    .await;
+    alice.leave(WITHIN).await;
+    bob.leave(WITHIN).await;
+    // Both left (their heartbeats went with them): nobody listed, and, three beats after the
+    // last poller's, nobody probing. The viewer itself is never listed.
+    let update =
+        wait_for(&mut viewer, "nobody probing", |u| matches!(u, Update::Presence(p) if p.probing != Probing::Yes))
+            .await;
+    let Update::Presence(p) = update else { unreachable!() };
+    assert!(p.people.is_empty() && matches!(p.probing, Probing::Nobody { since: Some(_) }), "{p:?}");
+    viewer.leave(WITHIN).await;
 }

@@ -1,6 +1,6 @@
 //! `warroom --headless`: a session without a screen. Several may run on one journal; one
 //! probes, the others wait to take over. Each says what it is doing on stdout, one line at
-//! a time (`role: poller`, `role: follower`, `changed: …`).
+//! a time (`role: poller`, `role: follower`, `changed: …`, `gone: alice`, `back: alice`).
 
 use std::io::Write;
 use std::process::ExitCode;
@@ -10,7 +10,8 @@ use tokio::signal::unix::{SignalKind, signal};
 
 use crate::cli::GlobalArgs;
 use crate::journal::EventBody;
-use crate::session::{Opening, Purpose, Session, Settings, Update};
+use crate::sanitize::sanitize_str;
+use crate::session::{Opening, Presence, Probing, Purpose, Session, Settings, Update};
 
 /// How long stopping waits for the session to journal the departure.
 const LEAVE_WITHIN: Duration = Duration::from_secs(3);
@@ -34,9 +35,14 @@ pub fn serve(opening: Opening) -> anyhow::Result<ExitCode> {
         let mut session = Session::start(opening);
         let mut sigterm = signal(SignalKind::terminate())?;
         let mut sigint = signal(SignalKind::interrupt())?;
+        let mut presence = Presence { people: Vec::new(), probing: Probing::Yes };
         loop {
             tokio::select! {
                 update = session.recv() => match update {
+                    Some(Update::Presence(now)) => {
+                        print_presence(&presence, &now);
+                        presence = now;
+                    }
                     Some(update) => print_update(&update, &session.author),
                     None => break,
                 },
@@ -71,6 +77,31 @@ fn print_update(update: &Update, me: &str) {
         Update::Notice(text) => eprintln!("warroom: {text}"),
         Update::Scorecard(text) => text.lines().for_each(|l| say(&crate::sanitize::for_terminal(l))),
         _ => {}
+    }
+}
+
+/// One line per operator whose presence changed (`here:`, `gone:`, `back:`, `left:`), and one
+/// when probing stops or starts again.
+fn print_presence(before: &Presence, now: &Presence) {
+    let was = |author: &str| before.people.iter().find(|p| p.author == author);
+    for person in &now.people {
+        let word = match (was(&person.author).map(|p| p.is_here()), person.is_here()) {
+            (None, true) => "here",
+            (Some(false), true) => "back",
+            (None | Some(true), false) => "gone",
+            (Some(true), true) | (Some(false), false) => continue,
+        };
+        say(&format!("{word}: {}", sanitize_str(&person.author, 80)));
+    }
+    for person in before.people.iter().filter(|p| !now.people.iter().any(|n| n.author == p.author)) {
+        say(&format!("left: {}", sanitize_str(&person.author, 80)));
+    }
+    if now.probing != before.probing {
+        match now.probing {
+            Probing::Yes => say("probing: yes"),
+            Probing::Nobody { since: Some(at) } => say(&format!("probing: nobody since {} UTC", at.format("%H:%M:%S"))),
+            Probing::Nobody { since: None } => say("probing: nobody"),
+        }
     }
 }
 

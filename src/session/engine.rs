@@ -10,6 +10,7 @@ use super::drill::{DrillRun, score_and_save};
 use super::election::{self, PollerLock};
 use super::facts::Facts;
 use super::figures::{self, Figures};
+use super::presence::Heart;
 use super::protocol::{Command, Reading, ReplayControl, ReplayPosition, Role, RowInfo, Update};
 use super::{Opening, Purpose, Settings};
 use crate::drill::ScaledClock;
@@ -73,6 +74,8 @@ pub struct Engine {
     figures: Figures,
     figures_seen: Option<std::time::SystemTime>,
     published: Instant,
+    /// This session's heartbeat and everybody else's: who is here, whether anybody probes.
+    heart: Heart,
     known_size: u64,
     facts: Facts,
     play: Option<Play>,
@@ -93,6 +96,7 @@ impl Engine {
         let mut facts = Facts::default();
         let early_notices: Vec<String> = entries.iter().filter_map(|e| facts.learn(e)).collect();
         let known_size = journal.size().unwrap_or(0);
+        let heart = Heart::new(journal.path(), &author);
         let mut engine = Engine {
             journal,
             scan,
@@ -110,6 +114,7 @@ impl Engine {
             figures: Figures::default(),
             figures_seen: None,
             published: Instant::now(),
+            heart,
             known_size,
             facts,
             play: None,
@@ -366,7 +371,7 @@ impl Engine {
         }
     }
 
-    /// Other sessions' entries, the poller's figures, the election.
+    /// Other sessions' entries, the poller's figures, the election, who is here.
     fn watch(&mut self) {
         let size = self.journal.size().unwrap_or(self.known_size);
         if size != self.known_size {
@@ -384,6 +389,13 @@ impl Engine {
             }
             Role::Poller => self.publish(),
         }
+        let beat = match self.role {
+            Role::Viewer => None,
+            role => Some(role == Role::Poller),
+        };
+        for update in self.heart.tick(beat) {
+            self.tell(update);
+        }
     }
 
     fn try_take_over(&mut self) {
@@ -394,6 +406,8 @@ impl Engine {
             // Start from what the journal recorded last, so nothing is recorded twice.
             self.read_new_entries();
             self.become_poller(lock);
+            // The others learn at once that somebody probes again.
+            self.heart.hurry();
             let why = "the previous poller is gone: this warroom now probes the checks".to_string();
             self.tell(Update::Role { role: Role::Poller, why });
         }
@@ -503,6 +517,7 @@ impl Engine {
         self.end_drill().await;
         self.monitor = None;
         self.lock = None;
+        self.heart.stop();
         if self.role != Role::Viewer {
             let left = Event::new(&self.author, EventBody::OperatorLeft {});
             let _ = tokio::time::timeout(LEAVE_WITHIN, self.writer.write(vec![left])).await;

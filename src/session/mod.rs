@@ -3,7 +3,8 @@
 //! A session owns the journal writer and its acknowledgements, the operator's arrival and
 //! departure, its role (poller, follower or viewer) with the poller election and taking
 //! over when the poller stops, reading entries other sessions append, the live-figures
-//! exchange, and the drill and replay clocks. The screen, `--headless` and any later
+//! exchange, presence by heartbeat (who is here, who is gone, whether anybody probes), and
+//! the drill and replay clocks. The screen, `--headless` and any later
 //! front-end hold a [`Session`]: a channel pair of [`Update`]s out and [`Command`]s in,
 //! plain data that could as well cross an SSH link.
 //!
@@ -16,6 +17,7 @@ pub mod election;
 mod engine;
 mod facts;
 pub mod figures;
+pub mod presence;
 pub mod protocol;
 
 use std::collections::BTreeMap;
@@ -24,7 +26,8 @@ use tokio::sync::mpsc;
 
 pub use drill::{DrillRun, scorecard_paths};
 pub use protocol::{
-    Command, Figure, Reading, ReplayControl, ReplayPosition, Role, RowInfo, Update, VERSION, Versioned,
+    Command, Figure, Person, Presence, Probing, Reading, ReplayControl, ReplayPosition, Role, RowInfo, Update, VERSION,
+    Versioned,
 };
 
 use crate::checklist::Checklist;

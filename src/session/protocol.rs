@@ -118,6 +118,38 @@ pub struct Figure {
     pub readings: Vec<Reading>,
 }
 
+/// Who is on the incident now, by their sessions' heartbeats, and whether anybody probes.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Presence {
+    /// By author; one entry per author however many sessions they run.
+    pub people: Vec<Person>,
+    pub probing: Probing,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Person {
+    /// As the author signs entries (from a file somebody else wrote: sanitise before showing).
+    pub author: String,
+    /// `None` while a session of theirs beats; else when the last one last did (killed,
+    /// frozen, cut off: no "left" entry came).
+    pub gone_since: Option<DateTime<Utc>>,
+}
+
+impl Person {
+    pub fn is_here(&self) -> bool {
+        self.gone_since.is_none()
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Probing {
+    /// A poller's heartbeat is fresh.
+    Yes,
+    /// No poller beats; `since` the last beat one was seen giving, if any was.
+    Nobody { since: Option<DateTime<Utc>> },
+}
+
 /// Where a replay stands.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ReplayPosition {
@@ -160,6 +192,8 @@ pub enum Update {
     },
     /// Another session's live figures, whole.
     Figures(Vec<Figure>),
+    /// Who is here changed (sent by live sessions only, when it changes).
+    Presence(Presence),
     /// This session's role changed, and why.
     Role {
         role: Role,

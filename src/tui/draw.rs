@@ -26,8 +26,10 @@ pub fn draw(frame: &mut Frame, app: &mut App) {
     app.notes.set_cursor_style(cursor);
     let area = frame.area();
     let banner_lines = u16::from(app.banner.is_some());
-    let [banner, header, body, footer] = Layout::vertical([
+    let unprobed_lines = u16::from(app.board.unprobed().is_some());
+    let [banner, unprobed, header, body, footer] = Layout::vertical([
         Constraint::Length(banner_lines),
+        Constraint::Length(unprobed_lines),
         Constraint::Length(2),
         Constraint::Min(3),
         Constraint::Length(1),
@@ -36,6 +38,7 @@ pub fn draw(frame: &mut Frame, app: &mut App) {
     if let Some(text) = &app.banner {
         frame.render_widget(Paragraph::new(format!(" {text} ")).style(app.theme.drill), banner);
     }
+    draw_unprobed(frame, app, unprobed);
     draw_header(frame, app, header);
     let areas = pane_areas(app, body);
     app.areas = areas;
@@ -149,12 +152,20 @@ fn draw_header(frame: &mut Frame, app: &App, area: Rect) {
         second.push(Span::raw("  "));
         second.push(Span::styled(marks.join(" "), t.muted));
     }
-    if !i.operators.is_empty() {
-        second.push(Span::raw("  "));
+    second.extend(people(app));
+    frame.render_widget(Paragraph::new(vec![Line::from(first), Line::from(second)]), area);
+}
+
+/// Who is on, with the roles they hold, and who is gone without leaving (and since when).
+fn people(app: &App) -> Vec<Span<'static>> {
+    let (t, i) = (&app.theme, &app.board.incident);
+    let mut spans = Vec::new();
+    let present = app.board.present();
+    if !present.is_empty() {
+        spans.push(Span::raw("  "));
         // Who is connected, with the roles they hold (role names are matched on the login part).
-        let names: Vec<String> = i
-            .operators
-            .keys()
+        let names: Vec<String> = present
+            .into_iter()
             .map(|o| {
                 let login = o.split('@').next().unwrap_or(o);
                 let roles: Vec<&str> = i
@@ -166,9 +177,38 @@ fn draw_header(frame: &mut Frame, app: &App, area: Rect) {
                 if roles.is_empty() { login.to_string() } else { format!("{login} ({})", roles.join(", ")) }
             })
             .collect();
-        second.push(Span::styled(format!("on: {}", sanitize_str(&names.join(", "), 80)), t.muted));
+        spans.push(Span::styled(format!("on: {}", sanitize_str(&names.join(", "), 80)), t.muted));
     }
-    frame.render_widget(Paragraph::new(vec![Line::from(first), Line::from(second)]), area);
+    let gone: Vec<String> = app
+        .board
+        .gone()
+        .into_iter()
+        .map(|(who, since)| {
+            let login = who.split('@').next().unwrap_or(who);
+            format!("{login} {}", since.with_timezone(&app.board.clock.offset).format("%H:%M"))
+        })
+        .collect();
+    if !gone.is_empty() {
+        spans.push(Span::raw("  "));
+        spans.push(Span::styled(format!("gone: {}", sanitize_str(&gone.join(", "), 60)), t.degraded));
+    }
+    spans
+}
+
+/// A line above the header while nobody probes: the states shown are frozen. A viewer is
+/// told what would end it (a follower takes over by itself once it can). Most important
+/// first: a narrow terminal cuts the end.
+fn draw_unprobed(frame: &mut Frame, app: &App, area: Rect) {
+    let Some(since) = app.board.unprobed() else { return };
+    let mut text = match since {
+        Some(at) => format!(" ⚠ nobody is probing since {}", at.with_timezone(&app.board.clock.offset).format("%H:%M")),
+        None => " ⚠ nobody is probing this journal's checks".to_string(),
+    };
+    if app.read_only {
+        text.push_str(" — a warroom without --read-only would take over");
+    }
+    text.push_str(" · the states shown are frozen ");
+    frame.render_widget(Paragraph::new(text).style(app.theme.overdue), area);
 }
 
 fn short_milestone(m: Milestone) -> &'static str {
