@@ -77,13 +77,14 @@ fn scan_range(path: &Path, file: &File, range: Range<u64>, scan: &mut Scan) -> R
 impl Scan {
     /// Appends the scan of the stretch that follows this one, renumbering its lines. Of the
     /// problems, the first [`KEPT_PROBLEMS`] of the whole stretch are kept, as a serial read keeps them.
-    fn join(&mut self, mut next: Scan) {
+    fn join(&mut self, next: Scan) {
         let base = self.lines;
         let room = KEPT_PROBLEMS.saturating_sub(self.problems.len());
         self.problems.extend(next.problems.into_iter().take(room).map(|p| LineProblem { line: p.line + base, ..p }));
         self.problem_count += next.problem_count;
         self.newer += next.newer;
-        self.events.append(&mut next.events);
+        let recent = &mut self.recent;
+        self.events.extend(next.events.into_iter().filter(|e| recent.first_sighting(&e.id)));
         self.lines += next.lines;
         self.end_offset = next.end_offset;
         self.partial_tail = next.partial_tail;

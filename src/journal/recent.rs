@@ -1,0 +1,74 @@
+//! The event ids a reader saw last, so that an event written twice is delivered once.
+//!
+//! A write that fails after some of its lines reached the file is retried whole (the
+//! lines that landed cannot be taken back: a reader may have read them), so the same event
+//! can stand on two lines. Its copy follows it closely — at most the writer's pending bound
+//! later, plus what others appended meanwhile — so a window of recent ids catches it without
+//! a set of every id of a million-event journal.
+
+use std::collections::{HashSet, VecDeque};
+use std::hash::{BuildHasher, Hash, Hasher};
+
+/// Ids remembered: several times the writer's pending bound (10,000 events). 16 bytes each.
+pub const WINDOW: usize = 65_536;
+
+#[derive(Debug, Default, Clone)]
+pub struct RecentIds {
+    order: VecDeque<u128>,
+    seen: HashSet<u128>,
+}
+
+impl RecentIds {
+    /// Records `id`; false if it was among the last [`WINDOW`] ids already.
+    pub fn first_sighting(&mut self, id: &str) -> bool {
+        let key = key_of(id);
+        if !self.seen.insert(key) {
+            return false;
+        }
+        if self.order.len() == WINDOW
+            && let Some(old) = self.order.pop_front()
+        {
+            self.seen.remove(&old);
+        }
+        self.order.push_back(key);
+        true
+    }
+}
+
+/// A UUID as its 128 bits; any other id (a journal written by hand) as a 128-bit hash.
+fn key_of(id: &str) -> u128 {
+    if let Ok(uuid) = uuid::Uuid::try_parse(id) {
+        return uuid.as_u128();
+    }
+    let hash = |salt: u64| {
+        let mut h = FIXED.build_hasher();
+        (salt, id).hash(&mut h);
+        h.finish()
+    };
+    (u128::from(hash(1)) << 64) | u128::from(hash(2))
+}
+
+/// A fixed-key hasher: the same id gives the same key in every part of a parallel scan.
+const FIXED: std::hash::BuildHasherDefault<std::collections::hash_map::DefaultHasher> =
+    std::hash::BuildHasherDefault::new();
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_id_seen_recently_is_refused_and_one_seen_long_ago_is_forgotten() {
+        let mut recent = RecentIds::default();
+        let first = uuid::Uuid::now_v7().to_string();
+        assert!(recent.first_sighting(&first));
+        assert!(!recent.first_sighting(&first));
+        assert!(recent.first_sighting("hand-written-1"));
+        assert!(!recent.first_sighting("hand-written-1"));
+        for i in 0..WINDOW {
+            assert!(recent.first_sighting(&format!("filler-{i}")));
+        }
+        assert!(recent.first_sighting(&first), "outside the window");
+        assert_eq!(recent.order.len(), WINDOW);
+        assert_eq!(recent.seen.len(), WINDOW);
+    }
+}
