@@ -13,7 +13,7 @@ use warroom::incident::Incident;
 use warroom::journal::{Audience, CheckState, Event, EventBody, Milestone, Mode, Status};
 use warroom::monitor::{RowId, State, View};
 use warroom::probe::{Health, Outcome};
-use warroom::session::{Reading, RowInfo};
+use warroom::session::{Reading, RowInfo, Update};
 use warroom::tui::{App, Effect, KeyMap, Overlay, Pane, Theme, draw};
 
 fn t(secs: i64) -> DateTime<Utc> {
@@ -269,10 +269,26 @@ fn writing_and_committing_a_note() {
         e,
         vec![
             Effect::Append(vec![EventBody::NoteAdded { text: "db failover".into() }]),
-            Effect::SaveDraft(String::new())
-        ]
+            Effect::SaveDraft("db failover".into())
+        ],
+        "the note stays in the draft file until the journal has it"
     );
-    assert!(!app.editing && !app.has_draft());
+    assert!(!app.editing && app.draft().is_empty());
+    // Queued: marked pending; typing a new note keeps the pending one in the draft file.
+    let note = Event::new("alice", EventBody::NoteAdded { text: "db failover".into() });
+    app.on_update(Update::Pending(vec![note.clone()]));
+    app.on_update(Update::Written { ids: Vec::new(), error: Some("No space left on device".into()) });
+    assert!(screen(&mut app, 120, 30).contains("⧗ pending: db failover"));
+    key(&mut app, KeyCode::Char('i'));
+    assert_eq!(key(&mut app, KeyCode::Char('x')), vec![Effect::SaveDraft("db failover\n\nx".into())]);
+    key(&mut app, KeyCode::Esc);
+    assert!(!app.take_draft_changed());
+    // On disk: off the draft, the fault banner cleared.
+    app.on_update(Update::Written { ids: vec![note.id.clone()], error: None });
+    assert!(app.take_draft_changed());
+    assert_eq!(app.draft_to_keep(), "x");
+    assert_eq!((app.write_error.as_deref(), app.pending.len()), (None, 0));
+    assert_eq!(app.flash.as_deref(), Some("note saved to the timeline"));
 }
 
 #[test]
