@@ -482,3 +482,53 @@ fn any_terminal_size_draws_without_panicking() {
         }
     }
 }
+
+/// A note too long for a journal line is refused by the session's writer: the screen says so
+/// and puts it back in the editor, and the draft file keeps it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_note_too_long_for_the_journal_stays_in_the_draft_and_the_screen_says_why() {
+    use warroom::session::{Command, Opening, Purpose, Session, Settings};
+    let dir = tempfile::tempdir().unwrap();
+    let (journal, scan) = warroom::journal::Journal::open(dir.path().join("j.jsonl")).unwrap();
+    let mut session = Session::start(Opening {
+        journal,
+        scan,
+        settings: Settings::default(),
+        purpose: Purpose::Monitor,
+        author: "alice".into(),
+    });
+    let mut app = failing_app("dark");
+    app.on_update(session.recv().await.unwrap());
+    let long = format!("{} the end", "stack trace line\n".repeat(warroom::journal::MAX_LINE_BYTES / 17 + 1));
+    app.set_draft(&long);
+    key(&mut app, KeyCode::Char('4'));
+    key(&mut app, KeyCode::Enter);
+    let effects = app.on_key(KeyEvent::new(KeyCode::Char('s'), KeyModifiers::CONTROL));
+    assert!(app.draft().is_empty(), "off the editor while it is being saved");
+    for effect in effects {
+        match effect {
+            Effect::Append(bodies) => session.send(Command::Append(bodies)),
+            Effect::SaveDraft(text) => assert_eq!(text, long.trim(), "kept in the draft file meanwhile"),
+            other => panic!("{other:?}"),
+        }
+    }
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let update = tokio::time::timeout_at(deadline, session.recv()).await.expect("no refusal").unwrap();
+        let refused = matches!(update, Update::Refused { .. });
+        app.on_update(update);
+        if refused {
+            break;
+        }
+    }
+    assert_eq!(app.draft(), long.trim(), "back in the editor");
+    assert!(app.take_draft_changed());
+    assert_eq!(app.draft_to_keep(), long.trim(), "and in the draft file");
+    assert!(app.unsaved.is_empty() && app.pending.iter().all(|e| !matches!(e.body, EventBody::NoteAdded { .. })));
+    let shown = screen(&mut app, 100, 30);
+    assert!(shown.contains("note too long"), "{shown}");
+    assert!(shown.contains("it stays in the draft"), "{shown}");
+    session.leave(Duration::from_secs(10)).await;
+    let scan = warroom::journal::Journal::read(dir.path().join("j.jsonl")).unwrap();
+    assert!(scan.events.iter().all(|e| !matches!(e.body, EventBody::NoteAdded { .. })));
+}

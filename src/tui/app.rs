@@ -288,7 +288,7 @@ impl App {
             self.focus = Pane::Notes;
             self.draft_changed = true;
             self.flash = Some(format!(
-                "the note is too long to save (a journal line holds at most {} KiB): it stays in the draft — shorten or split it",
+                "note too long (journal lines hold {} KiB at most): it stays in the draft",
                 crate::journal::MAX_LINE_BYTES / 1024
             ));
         }
