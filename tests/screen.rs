@@ -278,7 +278,10 @@ fn writing_and_committing_a_note() {
     let note = Event::new("alice", EventBody::NoteAdded { text: "db failover".into() });
     app.on_update(Update::Pending(vec![note.clone()]));
     app.on_update(Update::Written { ids: Vec::new(), error: Some("No space left on device".into()) });
-    assert!(screen(&mut app, 120, 30).contains("⧗ pending: db failover"));
+    let shown = screen(&mut app, 120, 30);
+    assert!(shown.contains("⧗ pending: db failover"), "marked in Notes: {shown}");
+    assert!(shown.contains("db failover  — pending: not on disk yet"), "and on the timeline: {shown}");
+    assert!(shown.contains("⧗ 1 entry not on disk yet"), "and in the header: {shown}");
     key(&mut app, KeyCode::Char('i'));
     assert_eq!(key(&mut app, KeyCode::Char('x')), vec![Effect::SaveDraft("db failover\n\nx".into())]);
     key(&mut app, KeyCode::Esc);

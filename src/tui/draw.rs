@@ -447,6 +447,10 @@ fn draw_timeline(frame: &mut Frame, app: &App, area: Rect) {
     let blk = block(app, Pane::Timeline, extra);
     let inner = blk.inner(area);
     frame.render_widget(blk, area);
+    // This session's entries not on disk yet, marked, below the newest (at most half the pane).
+    let marked = if app.at_newest { app.pending.len().min(inner.height as usize / 2) } else { 0 };
+    let [inner, below] = Layout::vertical([Constraint::Min(0), Constraint::Length(marked as u16)]).areas(inner);
+    draw_pending(frame, app, below, marked);
     let height = inner.height as usize;
     let offset = scroll_offset(app, Pane::Timeline, height);
     let selected = app.selected_event();
@@ -477,6 +481,26 @@ fn draw_timeline(frame: &mut Frame, app: &App, area: Rect) {
         })
         .collect();
     frame.render_widget(List::new(items), inner);
+}
+
+/// The last `rows` pending entries, each marked as not on disk yet.
+fn draw_pending(frame: &mut Frame, app: &App, area: Rect, rows: usize) {
+    let items: Vec<ListItem> = app.pending[app.pending.len() - rows..]
+        .iter()
+        .map(|e| {
+            ListItem::new(Line::from(vec![
+                Span::styled(
+                    format!("{} ", e.ts.with_timezone(&app.board.clock.offset).format("%H:%M:%S")),
+                    app.theme.muted,
+                ),
+                Span::styled("⧗", app.theme.due_soon),
+                Span::styled(format!("{} ", event_glyph(e)), app.theme.muted),
+                Span::styled(e.summary(), app.theme.muted),
+                Span::styled("  — pending: not on disk yet", app.theme.due_soon),
+            ]))
+        })
+        .collect();
+    frame.render_widget(List::new(items), area);
 }
 
 fn draw_checklist(frame: &mut Frame, app: &App, area: Rect) {
