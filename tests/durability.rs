@@ -440,3 +440,54 @@ fn quitting_during_the_fault_keeps_the_note_in_the_draft() {
     assert_eq!(saved, 1);
     assert!(!draft.exists(), "the draft is cleared once the journal has the note");
 }
+
+/// Two warrooms on a journal that is deleted: one copies the history into a new file, the
+/// other finds that copy and joins it; each sees the other's next note.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_sessions_on_a_deleted_journal_end_up_writing_one_new_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("j.jsonl");
+    let mut alice = start(&path, Settings::default());
+    let (journal, scan) = Journal::open(&path).unwrap();
+    let mut bob = Session::start(Opening {
+        journal,
+        scan,
+        settings: Settings::default(),
+        purpose: Purpose::Monitor,
+        author: "bob".into(),
+    });
+    for s in [&mut alice, &mut bob] {
+        let joined = wait_for(s, "joined pending", |u| pending_id(u, |_| true)).await;
+        wait_for(s, "joined written", |u| written(u, &joined)).await;
+    }
+    std::fs::remove_file(&path).unwrap();
+    let mut ids = Vec::new();
+    for (s, text) in [(&mut alice, "from alice"), (&mut bob, "from bob")] {
+        s.send(Command::Append(vec![EventBody::NoteAdded { text: text.into() }]));
+        let id = wait_for(s, "note pending", |u| pending_id(u, |b| matches!(b, EventBody::NoteAdded { .. }))).await;
+        wait_for(s, "note written", |u| written(u, &id)).await;
+        ids.push(id);
+    }
+    // Each now reads the other's entries from the one new file.
+    ids.push(note_read_by_the_other(&mut alice, &mut bob, "alice again").await);
+    ids.push(note_read_by_the_other(&mut bob, &mut alice, "bob again").await);
+    let scan = Journal::read(&path).unwrap();
+    for id in &ids {
+        assert_eq!(scan.events.iter().filter(|e| &e.id == id).count(), 1);
+    }
+    let joins = scan.events.iter().filter(|e| matches!(e.body, EventBody::OperatorJoined {})).count();
+    assert_eq!(joins, 2, "the history, both arrivals, is in the new file");
+    alice.leave(WITHIN).await;
+    bob.leave(WITHIN).await;
+}
+
+async fn note_read_by_the_other(writer: &mut Session, reader: &mut Session, text: &str) -> String {
+    writer.send(Command::Append(vec![EventBody::NoteAdded { text: text.into() }]));
+    let id = wait_for(writer, "note pending", |u| pending_id(u, |b| matches!(b, EventBody::NoteAdded { .. }))).await;
+    wait_for(reader, "the other's note read", |u| match u {
+        Update::Entries(events) => events.iter().any(|e| e.id == id).then_some(()),
+        _ => None,
+    })
+    .await;
+    id
+}
