@@ -220,7 +220,7 @@ fn an_event_on_two_lines_is_read_once() {
     let path = dir.path().join("j.jsonl");
     let (journal, _) = Journal::open(&path).unwrap();
     let (one, two) = (note("one"), note("two"));
-    journal.append_all(&[one.clone()]).unwrap();
+    journal.append_all(std::slice::from_ref(&one)).unwrap();
     journal.append_all(&[one.clone(), two.clone()]).unwrap();
     assert_eq!(std::fs::read_to_string(&path).unwrap().lines().count(), 3);
     let scan = Journal::read(&path).unwrap();
@@ -228,7 +228,7 @@ fn an_event_on_two_lines_is_read_once() {
     let (journal, scan) = Journal::open(&path).unwrap();
     let mut scan = scan;
     scan.events.clear();
-    journal.append_all(&[two.clone()]).unwrap();
+    journal.append_all(std::slice::from_ref(&two)).unwrap();
     journal.read_more(&mut scan).unwrap();
     assert_eq!(scan.events, vec![], "a follower skips it too");
 }

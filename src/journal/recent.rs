@@ -7,7 +7,7 @@
 //! a set of every id of a million-event journal.
 
 use std::collections::{HashSet, VecDeque};
-use std::hash::{BuildHasher, Hash, Hasher};
+use std::hash::BuildHasher;
 
 /// Ids remembered: several times the writer's pending bound (10,000 events). 16 bytes each.
 pub const WINDOW: usize = 65_536;
@@ -40,11 +40,7 @@ fn key_of(id: &str) -> u128 {
     if let Ok(uuid) = uuid::Uuid::try_parse(id) {
         return uuid.as_u128();
     }
-    let hash = |salt: u64| {
-        let mut h = FIXED.build_hasher();
-        (salt, id).hash(&mut h);
-        h.finish()
-    };
+    let hash = |salt: u64| FIXED.hash_one((salt, id));
     (u128::from(hash(1)) << 64) | u128::from(hash(2))
 }
 
