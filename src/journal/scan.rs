@@ -13,6 +13,7 @@ use std::path::Path;
 
 use super::JournalError;
 use super::reader::{KEPT_PROBLEMS, LineProblem, Scan, scan_into};
+use super::recent::WINDOW;
 
 /// Below this many bytes one thread is quicker than starting others (about 20,000 events).
 const PARALLEL_MIN_BYTES: u64 = 4 << 20;
@@ -83,8 +84,16 @@ impl Scan {
         self.problems.extend(next.problems.into_iter().take(room).map(|p| LineProblem { line: p.line + base, ..p }));
         self.problem_count += next.problem_count;
         self.newer += next.newer;
+        // Each part skipped the repeats within itself. Only its first WINDOW events can repeat
+        // one of the stretch before (within the window); after that, its own ids are the window.
+        let head = next.events.len().min(WINDOW);
+        let mut events = next.events.into_iter();
         let recent = &mut self.recent;
-        self.events.extend(next.events.into_iter().filter(|e| recent.first_sighting(&e.id)));
+        self.events.extend(events.by_ref().take(head).filter(|e| recent.first_sighting(&e.id)));
+        self.events.extend(events);
+        if head == WINDOW {
+            self.recent = next.recent;
+        }
         self.lines += next.lines;
         self.end_offset = next.end_offset;
         self.partial_tail = next.partial_tail;
@@ -197,6 +206,40 @@ mod tests {
         assert_eq!((serial.problem_count, serial.newer), (31 + 1 + 3, 3));
         assert!(serial.partial_tail > 0);
         for parts in [2, 3, 5, 8, 5_000] {
+            scan_with(&path, parts).unwrap().assert_same(&serial, &format!("{parts} parts"));
+        }
+    }
+
+    /// Repeats (a retried write) are skipped within the window, across part boundaries too,
+    /// exactly as a serial scan skips them; a repeat from beyond the window is read again.
+    #[test]
+    fn a_scan_in_parts_skips_repeated_events_as_a_serial_scan_does() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("journal.jsonl");
+        let mut out = io::BufWriter::new(File::create(&path).unwrap());
+        let events: Vec<Event> =
+            (0..150_000).map(|i| Event::new("alice@bastion1", EventBody::NoteAdded { text: format!("{i}") })).collect();
+        let mut lines = 0;
+        for (i, event) in events.iter().enumerate() {
+            let mut write = |e: &Event| {
+                serde_json::to_writer(&mut out, e).unwrap();
+                out.write_all(b"\n").unwrap();
+                lines += 1;
+            };
+            write(event);
+            if i % 1_000 == 999 {
+                write(&events[i - 3]);
+            }
+            if i == 120_000 {
+                write(&events[100]);
+            }
+        }
+        out.flush().unwrap();
+        drop(out);
+        let serial = scan_with(&path, 1).unwrap();
+        assert_eq!(serial.lines, lines);
+        assert_eq!(serial.events.len(), 150_001, "150 near repeats skipped, the far one read again");
+        for parts in [2, 3, 5] {
             scan_with(&path, parts).unwrap().assert_same(&serial, &format!("{parts} parts"));
         }
     }
