@@ -315,6 +315,7 @@ async fn a_journal_deleted_under_a_session_is_recreated_with_its_history_and_its
     })
     .await;
     assert!(notice.contains("deleted"), "{notice}");
+    assert!(std::fs::read(&path).unwrap().starts_with(&history), "copied before anything is written");
     session.send(Command::Append(vec![EventBody::NoteAdded { text: "after the deletion".into() }]));
     let note =
         wait_for(&mut session, "note pending", |u| pending_id(u, |b| matches!(b, EventBody::NoteAdded { .. }))).await;
@@ -389,56 +390,69 @@ async fn nothing_is_written_into_a_strangers_file_put_in_the_journals_place() {
     session.leave(WITHIN).await;
 }
 
-/// The screen: a note saved during the fault is marked pending and, on quitting, stays in
-/// the draft file; the next warroom restores it, and once the disk has room it is saved.
+/// The screen: a note saved during the fault is marked pending and, on quitting or a hang-up,
+/// stays in the draft file; the next warroom restores it, and once the disk has room saves it.
 #[test]
-fn quitting_during_the_fault_keeps_the_note_in_the_draft() {
-    let Some(fs) = Tmpfs::mount("256k") else { return };
-    let dir = fs.path();
-    std::fs::write(dir.join("warroom.toml"), "[incident]\ntitle = \"t\"\n").unwrap();
-    let pid_file = dir.join("warroom.pid");
-    let warroom = format!("env HOME={0} {BIN} -c warroom.toml -j j.jsonl --as tester", dir.display());
-    let cmd = format!("sh -c '{}'; sleep 60", support::proc::exec_recording_pid(&pid_file, &warroom));
-    let Some(t) = Tmux::start(100, 30, &cmd, dir) else { return };
-    t.wait_for("1 Checks", Duration::from_secs(10));
-    let pid = support::proc::recorded_pid(&pid_file) as i32;
-    t.keys(&["i"]);
-    t.type_text("the relay is back after the reboot");
-    t.wait_for("the relay is back after the reboot", Duration::from_secs(5));
-    let journal = dir.join("j.jsonl");
-    fill_the_journals_last_page(&journal);
-    let filler = fs.fill();
-    t.keys(&["C-s"]);
-    t.wait_for("JOURNAL WRITE FAILED", WITHIN);
-    t.wait_for("⧗ pending: the relay is back", Duration::from_secs(5));
-    t.keys(&["q"]);
-    t.wait_for("not in the journal yet", Duration::from_secs(5));
-    t.keys(&["y"]);
-    let deadline = std::time::Instant::now() + WITHIN;
-    // SAFETY: kill(pid, 0) only probes whether the process we started exists.
-    while unsafe { libc::kill(pid, 0) } == 0 {
-        assert!(std::time::Instant::now() < deadline, "warroom did not exit");
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    let draft = dir.join("j.jsonl.draft-tester");
-    assert_eq!(std::fs::read_to_string(&draft).unwrap(), "the relay is back after the reboot");
-    assert!(!std::fs::read_to_string(&journal).unwrap().contains("the relay is back"));
-    drop(t);
+fn quitting_or_hanging_up_during_the_fault_keeps_the_note_in_the_draft() {
+    for hang_up in [false, true] {
+        let Some(fs) = Tmpfs::mount("256k") else { return };
+        let dir = fs.path();
+        std::fs::write(dir.join("warroom.toml"), "[incident]\ntitle = \"t\"\n").unwrap();
+        let pid_file = dir.join("warroom.pid");
+        let warroom = format!("env HOME={0} {BIN} -c warroom.toml -j j.jsonl --as tester", dir.display());
+        let cmd = format!("sh -c '{}'; sleep 60", support::proc::exec_recording_pid(&pid_file, &warroom));
+        let Some(t) = Tmux::start(100, 30, &cmd, dir) else { return };
+        t.wait_for("1 Checks", Duration::from_secs(10));
+        let pid = support::proc::recorded_pid(&pid_file) as i32;
+        t.keys(&["i"]);
+        t.type_text("the relay is back after the reboot");
+        t.wait_for("the relay is back after the reboot", Duration::from_secs(5));
+        let journal = dir.join("j.jsonl");
+        fill_the_journals_last_page(&journal);
+        let filler = fs.fill();
+        t.keys(&["C-s"]);
+        t.wait_for("JOURNAL WRITE FAILED", WITHIN);
+        t.wait_for("⧗ pending: the relay is back", Duration::from_secs(5));
+        if hang_up {
+            // SAFETY: plain kill(2) on the warroom process this test started.
+            unsafe { libc::kill(pid, libc::SIGHUP) };
+        } else {
+            t.keys(&["q"]);
+            t.wait_for("not in the journal yet", Duration::from_secs(5));
+            t.keys(&["y"]);
+        }
+        let deadline = std::time::Instant::now() + WITHIN;
+        // SAFETY: kill(pid, 0) only probes whether the process this test started exists.
+        while unsafe { libc::kill(pid, 0) } == 0 {
+            assert!(std::time::Instant::now() < deadline, "warroom did not exit (hang-up: {hang_up})");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let draft = dir.join("j.jsonl.draft-tester");
+        assert_eq!(
+            std::fs::read_to_string(&draft).unwrap(),
+            "the relay is back after the reboot",
+            "hang-up: {hang_up}"
+        );
+        assert!(!std::fs::read_to_string(&journal).unwrap().contains("the relay is back"));
+        drop(t);
 
-    std::fs::remove_file(filler).unwrap();
-    let t = Tmux::start(100, 30, &warroom, dir).unwrap();
-    t.wait_for("your unsaved note draft was restored", Duration::from_secs(10));
-    t.keys(&["4", "Enter"]);
-    t.keys(&["C-s"]);
-    t.wait_for("note saved to the timeline", WITHIN);
-    let scan = Journal::read(&journal).unwrap();
-    let saved = scan
-        .events
-        .iter()
-        .filter(|e| matches!(&e.body, EventBody::NoteAdded { text } if text == "the relay is back after the reboot"))
-        .count();
-    assert_eq!(saved, 1);
-    assert!(!draft.exists(), "the draft is cleared once the journal has the note");
+        std::fs::remove_file(filler).unwrap();
+        let t = Tmux::start(100, 30, &warroom, dir).unwrap();
+        t.wait_for("your unsaved note draft was restored", Duration::from_secs(10));
+        t.keys(&["4", "Enter"]);
+        t.keys(&["C-s"]);
+        t.wait_for("note saved to the timeline", WITHIN);
+        let scan = Journal::read(&journal).unwrap();
+        let saved = scan
+            .events
+            .iter()
+            .filter(
+                |e| matches!(&e.body, EventBody::NoteAdded { text } if text == "the relay is back after the reboot"),
+            )
+            .count();
+        assert_eq!(saved, 1);
+        assert!(!draft.exists(), "the draft is cleared once the journal has the note");
+    }
 }
 
 /// Two warrooms on a journal that is deleted: one copies the history into a new file, the
@@ -490,4 +504,47 @@ async fn note_read_by_the_other(writer: &mut Session, reader: &mut Session, text
     })
     .await;
     id
+}
+
+/// `warroom log` creates the journal it does not find: if it does so between the deletion
+/// and a running warroom noticing it, the one file at the path ends up holding both.
+#[test]
+fn a_journal_started_anew_after_a_deletion_is_merged_with_the_history() {
+    use warroom::journal::Moved;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("j.jsonl");
+    let (journal, _) = Journal::open(&path).unwrap();
+    let first = Event::new("alice", EventBody::NoteAdded { text: "first".into() });
+    journal.append(&first).unwrap();
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o640)).unwrap();
+    let history = std::fs::read(&path).unwrap();
+    std::fs::remove_file(&path).unwrap();
+    let out =
+        Process::new(BIN).args(["log", "-j"]).arg(&path).args(["--as", "carol", "from a shell"]).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let theirs = std::fs::read(&path).unwrap();
+
+    let late = Event::new("alice", EventBody::NoteAdded { text: "late".into() });
+    let err = journal.append(&late).unwrap_err();
+    assert!(err.to_string().contains("was deleted") || err.to_string().contains("replaced"), "{err}");
+    let moved = journal.reattach().unwrap();
+    assert_eq!(moved, Some(Moved::Merged { history: history.len() as u64, theirs: theirs.len() as u64 }));
+    journal.append(&late).unwrap();
+    let now = std::fs::read(&path).unwrap();
+    assert!(now.starts_with(&history) && now[history.len()..].starts_with(&theirs), "history, then theirs");
+    assert_eq!(std::fs::metadata(&path).unwrap().permissions().mode() & 0o777, 0o640);
+    let texts: Vec<String> = Journal::read(&path)
+        .unwrap()
+        .events
+        .into_iter()
+        .filter_map(|e| match e.body {
+            EventBody::NoteAdded { text } => Some(text),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(texts, ["first", "from a shell", "late"]);
+    assert!(
+        std::fs::read_dir(dir.path()).unwrap().all(|e| !e.unwrap().file_name().to_string_lossy().contains("merge")),
+        "no temporary file left"
+    );
 }

@@ -45,6 +45,11 @@ pub enum Moved {
     Recreated { bytes: u64 },
     /// Another warroom had already put the copy there: writing continues in it.
     Joined,
+    /// The journal was deleted and another file created at the path before this process
+    /// noticed (`warroom log` creates a journal it does not find): a file holding our history
+    /// and then that file's lines took its place; writing continues there.
+    /// It begins with the same bytes as the old file, so a reader keeps its place.
+    Merged { history: u64, theirs: u64 },
     /// The path holds another file that this process may write to (see [`acceptable`]);
     /// its history is not ours, so reading continues from `read_from`.
     Adopted { read_from: u64, why: String },
@@ -63,6 +68,10 @@ impl Moved {
                     "{path}: the journal file was deleted and recreated by another warroom; writing continues there"
                 )
             }
+            Moved::Merged { history, theirs, .. } => format!(
+                "{path}: the journal file was deleted while open and a new one started there; the history \
+                 ({history} bytes) and the new file's entries ({theirs} bytes) now make one journal at that path"
+            ),
             Moved::Adopted { why, .. } => format!(
                 "{path}: {why}; it is acceptable (owner and mode), so writing continues in it — restart warroom to \
                  see its history"
@@ -187,14 +196,49 @@ impl Journal {
         acceptable(&new, &was).map_err(|why| refuse(format!("{state}; nothing is written into it: {why}")))?;
         // A copy another warroom made holds exactly our history first: then nothing changes
         // for a reader. (Its lock is held while it copies.)
-        let same = {
-            let _lock = FileLock::shared(&file).map_err(io_err)?;
-            starts_with_same_bytes(&file, old, was.len()).map_err(io_err)?
+        // Held while comparing (a copy is made under it) and while merging (nobody appends).
+        let merged = {
+            let _lock = FileLock::exclusive(&file).map_err(io_err)?;
+            if starts_with_same_bytes(&file, old, was.len()).map_err(io_err)? {
+                None
+            } else if was.nlink() == 0 {
+                Some(Some(self.merge(old, &file).map_err(io_err)?))
+            } else {
+                Some(None)
+            }
         };
-        if same {
-            return Ok((file, Moved::Joined));
+        Ok(match merged {
+            None => (file, Moved::Joined),
+            Some(Some((merged, history, theirs))) => (merged, Moved::Merged { history, theirs }),
+            Some(None) => (file, Moved::Adopted { read_from: new.len(), why: state }),
+        })
+    }
+
+    /// Puts in the path's place a file holding `old`'s complete lines, then `found`'s (unless
+    /// `found` only holds a part of them, like a restored copy): nothing of either is lost.
+    /// Call holding `found`'s exclusive lock.
+    fn merge(&self, old: &File, found: &File) -> io::Result<(File, u64, u64)> {
+        let meta = old.metadata()?;
+        let dir = self.path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
+        // Our own name, unpredictable and exclusive: nobody can plant a link where we write.
+        let tmp = tempfile::Builder::new().prefix(".journal-merge-").tempfile_in(dir)?;
+        tmp.as_file().set_permissions(std::fs::Permissions::from_mode(meta.mode() & 0o777))?;
+        if tmp.as_file().metadata()?.gid() != meta.gid() {
+            std::os::unix::fs::fchown(tmp.as_file(), None, Some(meta.gid()))?;
         }
-        Ok((file, Moved::Adopted { read_from: new.len(), why: state }))
+        let history = copy_complete_lines(old, tmp.as_file())?;
+        let theirs_len = found.metadata()?.len();
+        let contained = theirs_len <= history && starts_with_same_bytes(old, found, theirs_len)?;
+        let theirs = if contained { 0 } else { copy_all(found, tmp.as_file())? };
+        tmp.as_file().sync_all()?;
+        let placed = tmp.persist(&self.path).map_err(|e| e.error)?;
+        // Appends need O_APPEND: reopen what was just put in place, and check it is that.
+        let file = OpenOptions::new().read(true).append(true).custom_flags(libc::O_NOFOLLOW).open(&self.path)?;
+        let (a, b) = (file.metadata()?, placed.metadata()?);
+        if (a.dev(), a.ino()) != (b.dev(), b.ino()) {
+            return Err(io::Error::other("the journal file was replaced again while being merged"));
+        }
+        Ok((file, history, theirs))
     }
 }
 
@@ -210,6 +254,19 @@ fn copy_complete_lines(from: &File, to: &File) -> io::Result<u64> {
         at += n as u64;
     }
     Ok(end)
+}
+
+fn copy_all(from: &File, to: &File) -> io::Result<u64> {
+    let len = from.metadata()?.len();
+    let mut block = vec![0u8; 1 << 20];
+    let mut at = 0;
+    while at < len {
+        let n = block.len().min((len - at) as usize);
+        from.read_exact_at(&mut block[..n], at)?;
+        (&*to).write_all(&block[..n])?;
+        at += n as u64;
+    }
+    Ok(len)
 }
 
 /// Whether `new` begins with the first `len` bytes of `old` (up to its last complete line).
