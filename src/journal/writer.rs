@@ -250,8 +250,9 @@ impl Task {
                     backoff = FIRST_RETRY;
                 }
                 Err(e) => {
-                    failing = self.retry == Retry::UntilWritten && !self.pending.queue.is_empty();
+                    // The first retry after FIRST_RETRY, each next one twice as late, up to LAST_RETRY.
                     backoff = if failing { (backoff * 2).min(LAST_RETRY) } else { FIRST_RETRY };
+                    failing = self.retry == Retry::UntilWritten && !self.pending.queue.is_empty();
                     if self.retry == Retry::Never {
                         self.fail_all(&e);
                     } else if self.pending.over_bound() {

@@ -106,12 +106,14 @@ fn draw_header(frame: &mut Frame, app: &App, area: Rect) {
     if let Some(e) = &app.write_error {
         first.push(Span::styled(format!(" ✖ JOURNAL WRITE FAILED: {} ", sanitize_str(e, 80)), t.overdue));
         first.push(Span::raw(" "));
-    }
-    if !app.pending.is_empty() {
-        let n = app.pending.len();
-        let what = if n == 1 { "entry" } else { "entries" };
-        first.push(Span::styled(format!(" ⧗ {n} {what} not on disk yet — retrying "), t.due_soon));
-        first.push(Span::raw(" "));
+        // Said with the failure only: in the milliseconds a healthy write takes, the timeline
+        // and Notes marks are enough.
+        if !app.pending.is_empty() {
+            let n = app.pending.len();
+            let what = if n == 1 { "entry" } else { "entries" };
+            first.push(Span::styled(format!(" ⧗ {n} {what} not on disk yet — retrying "), t.due_soon));
+            first.push(Span::raw(" "));
+        }
     }
     first.push(Span::styled(sanitize_str(i.title.as_deref().unwrap_or("(no incident open)"), 60), t.title));
     if let Some(sev) = i.severity {
