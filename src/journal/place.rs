@@ -82,7 +82,10 @@ impl Moved {
 
 pub(super) fn path_state(path: &Path, file: &File) -> PathState {
     let Ok(ours) = file.metadata() else { return PathState::Same };
-    match std::fs::symlink_metadata(path) {
+    // Followed: a journal named through a link of the operator's own is still in place. A
+    // link planted in its place points at another file, and that is only ever opened without
+    // following links (see `adopt`).
+    match std::fs::metadata(path) {
         Err(e) if e.kind() == io::ErrorKind::NotFound => PathState::Deleted,
         // Cannot tell (a directory made unreadable): the next write says what is wrong.
         Err(_) => PathState::Same,
