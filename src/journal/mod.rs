@@ -225,6 +225,10 @@ impl Journal {
 /// then ends with a newline (or is empty). Call under the exclusive lock.
 fn cut_torn_tail(file: &File) -> io::Result<u64> {
     let len = file.metadata()?.len();
+    let mut last = [0u8; 1];
+    if len == 0 || (file.read_exact_at(&mut last, len - 1).is_ok() && last[0] == b'\n') {
+        return Ok(len);
+    }
     match last_line_end(file, len, 0)? {
         Some(end) if end == len => Ok(len),
         Some(end) => {
