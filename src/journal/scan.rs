@@ -13,7 +13,7 @@ use std::path::Path;
 
 use super::JournalError;
 use super::reader::{KEPT_PROBLEMS, LineProblem, Scan, scan_into};
-use super::recent::WINDOW;
+use super::recent::{Sighting, WINDOW};
 
 /// Below this many bytes one thread is quicker than starting others (about 20,000 events).
 const PARALLEL_MIN_BYTES: u64 = 4 << 20;
@@ -84,14 +84,24 @@ impl Scan {
         self.problems.extend(next.problems.into_iter().take(room).map(|p| LineProblem { line: p.line + base, ..p }));
         self.problem_count += next.problem_count;
         self.newer += next.newer;
-        // Each part skipped the repeats within itself. Only its first WINDOW events can repeat
-        // one of the stretch before (within the window); after that, its own ids are the window.
-        let head = next.events.len().min(WINDOW);
+        // Each part skipped the repeats within itself. Its events are checked against the
+        // stretch before until WINDOW new ids of its own have pushed that stretch's out of the
+        // window; from there the part's own window is the whole scan's.
         let mut events = next.events.into_iter();
-        let recent = &mut self.recent;
-        self.events.extend(events.by_ref().take(head).filter(|e| recent.first_sighting(&e.id)));
+        let mut new = 0;
+        for event in events.by_ref() {
+            match self.recent.sighting(&event.id) {
+                Sighting::Repeat => continue,
+                Sighting::New => new += 1,
+                Sighting::NotAnId => {}
+            }
+            self.events.push(event);
+            if new == WINDOW {
+                break;
+            }
+        }
         self.events.extend(events);
-        if head == WINDOW {
+        if new == WINDOW {
             self.recent = next.recent;
         }
         self.lines += next.lines;

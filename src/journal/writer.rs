@@ -284,19 +284,15 @@ impl Task {
     async fn attempt(&mut self, after_failure: bool) -> Result<(), WriteError> {
         let events: Vec<Event> = self.pending.queue.iter().map(|q| q.event.clone()).collect();
         let journal = self.journal.clone();
-        let (moved, written) = tokio::task::spawn_blocking(move || {
-            let moved = journal.reattach()?;
-            if !events.is_empty() {
-                journal.append_all(&events)?;
-            }
-            Ok::<_, JournalError>(moved)
+        // A new file taken up is said even when the write into it then fails.
+        let (moved, written) = tokio::task::spawn_blocking(move || match journal.reattach() {
+            Err(e) => (None, Err(e)),
+            Ok(moved) if events.is_empty() => (moved, Ok(())),
+            Ok(moved) => (moved, journal.append_all(&events)),
         })
         .await
-        .map_err(|e| WriteError::Failed(format!("journal writer stopped: {e}")))
-        .map(|r| match r {
-            Ok(moved) => (moved, Ok(())),
-            Err(e) => (None, Err(WriteError::from(e))),
-        })?;
+        .map_err(|e| WriteError::Failed(format!("journal writer stopped: {e}")))?;
+        let written = written.map_err(WriteError::from);
         let moved_too = moved.is_some();
         if let Some(moved) = moved {
             let _ = self.acks.send(Ack::Moved(moved));
