@@ -165,7 +165,7 @@ fn timestamps_with_offsets_are_read_as_utc() {
 // Damage
 
 #[test]
-fn torn_last_line_is_reported_and_skipped_and_the_next_append_starts_clean() {
+fn torn_last_line_is_reported_and_skipped_and_the_next_append_cuts_it() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("j.jsonl");
     let (journal, _) = Journal::open(&path).unwrap();
@@ -185,15 +185,52 @@ fn torn_last_line_is_reported_and_skipped_and_the_next_append_starts_clean() {
     assert_eq!(torn.kind, ProblemKind::Torn { bytes: torn_bytes.len() });
     assert!(scan.warnings(&path)[0].contains("j.jsonl:3: last line is incomplete"), "{:?}", scan.warnings(&path));
 
-    // Appending after damage never glues the new event onto the torn bytes.
+    // Appending after damage never glues the new event onto the torn bytes: nobody was told
+    // they were written, so they are cut off, back to the last complete line.
     let three = note("three");
     journal.append(&three).unwrap();
     let scan = Journal::read(&path).unwrap();
     assert_eq!(scan.events.len(), 3);
     assert_eq!(scan.events[2], three);
-    assert_eq!(scan.problems.len(), 1);
-    assert_eq!(scan.problems[0].line, 3);
+    assert_eq!(scan.problems, vec![]);
     assert_eq!(scan.torn_tail(), None);
+    assert!(!std::fs::read_to_string(&path).unwrap().contains(r#""ts":"2026-11-21T0""#));
+}
+
+/// A tail longer than any journal line is not a line a writer tore: it is kept, and the next
+/// event starts on a line of its own.
+#[test]
+fn a_tail_longer_than_a_journal_line_is_left_alone() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("j.jsonl");
+    let (journal, _) = Journal::open(&path).unwrap();
+    journal.append(&note("one")).unwrap();
+    append_raw(&path, &vec![b'x'; warroom::journal::MAX_LINE_BYTES + 5]);
+    journal.append(&note("two")).unwrap();
+    let scan = Journal::read(&path).unwrap();
+    assert_eq!(scan.events.len(), 2);
+    assert_eq!(scan.problems.len(), 1);
+    assert!(matches!(scan.problems[0].kind, ProblemKind::TooLong { .. }));
+}
+
+/// A retried write rewrites lines that had landed before it failed: each event is read once.
+#[test]
+fn an_event_on_two_lines_is_read_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("j.jsonl");
+    let (journal, _) = Journal::open(&path).unwrap();
+    let (one, two) = (note("one"), note("two"));
+    journal.append_all(std::slice::from_ref(&one)).unwrap();
+    journal.append_all(&[one.clone(), two.clone()]).unwrap();
+    assert_eq!(std::fs::read_to_string(&path).unwrap().lines().count(), 3);
+    let scan = Journal::read(&path).unwrap();
+    assert_eq!(scan.events, vec![one.clone(), two.clone()]);
+    let (journal, scan) = Journal::open(&path).unwrap();
+    let mut scan = scan;
+    scan.events.clear();
+    journal.append_all(std::slice::from_ref(&two)).unwrap();
+    journal.read_more(&mut scan).unwrap();
+    assert_eq!(scan.events, vec![], "a follower skips it too");
 }
 
 #[test]

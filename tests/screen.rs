@@ -13,7 +13,7 @@ use warroom::incident::Incident;
 use warroom::journal::{Audience, CheckState, Event, EventBody, Milestone, Mode, Status};
 use warroom::monitor::{RowId, State, View};
 use warroom::probe::{Health, Outcome};
-use warroom::session::{Reading, RowInfo};
+use warroom::session::{Reading, RowInfo, Update};
 use warroom::tui::{App, Effect, KeyMap, Overlay, Pane, Theme, draw};
 
 fn t(secs: i64) -> DateTime<Utc> {
@@ -269,10 +269,29 @@ fn writing_and_committing_a_note() {
         e,
         vec![
             Effect::Append(vec![EventBody::NoteAdded { text: "db failover".into() }]),
-            Effect::SaveDraft(String::new())
-        ]
+            Effect::SaveDraft("db failover".into())
+        ],
+        "the note stays in the draft file until the journal has it"
     );
-    assert!(!app.editing && !app.has_draft());
+    assert!(!app.editing && app.draft().is_empty());
+    // Queued: marked pending; typing a new note keeps the pending one in the draft file.
+    let note = Event::new("alice", EventBody::NoteAdded { text: "db failover".into() });
+    app.on_update(Update::Pending(vec![note.clone()]));
+    app.on_update(Update::Written { ids: Vec::new(), error: Some("No space left on device".into()) });
+    let shown = screen(&mut app, 120, 30);
+    assert!(shown.contains("⧗ pending: db failover"), "marked in Notes: {shown}");
+    assert!(shown.contains("db failover  — pending: not on disk yet"), "and on the timeline: {shown}");
+    assert!(shown.contains("⧗ 1 entry not on disk yet"), "and in the header: {shown}");
+    key(&mut app, KeyCode::Char('i'));
+    assert_eq!(key(&mut app, KeyCode::Char('x')), vec![Effect::SaveDraft("db failover\n\nx".into())]);
+    key(&mut app, KeyCode::Esc);
+    assert!(!app.take_draft_changed());
+    // On disk: off the draft, the fault banner cleared.
+    app.on_update(Update::Written { ids: vec![note.id.clone()], error: None });
+    assert!(app.take_draft_changed());
+    assert_eq!(app.draft_to_keep(), "x");
+    assert_eq!((app.write_error.as_deref(), app.pending.len()), (None, 0));
+    assert_eq!(app.flash.as_deref(), Some("note saved to the timeline"));
 }
 
 #[test]
@@ -524,4 +543,54 @@ fn a_viewer_shows_the_pollers_rows_and_says_when_nobody_probes() {
     // Somebody probes again: the warning goes.
     app.on_update(Update::Presence(Presence { people: Vec::new(), probing: Probing::Yes }));
     assert!(!screen(&mut app, 80, 24).contains("nobody is probing"));
+}
+
+/// A note too long for a journal line is refused by the session's writer: the screen says so
+/// and puts it back in the editor, and the draft file keeps it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_note_too_long_for_the_journal_stays_in_the_draft_and_the_screen_says_why() {
+    use warroom::session::{Command, Opening, Purpose, Session, Settings};
+    let dir = tempfile::tempdir().unwrap();
+    let (journal, scan) = warroom::journal::Journal::open(dir.path().join("j.jsonl")).unwrap();
+    let mut session = Session::start(Opening {
+        journal,
+        scan,
+        settings: Settings::default(),
+        purpose: Purpose::Monitor,
+        author: "alice".into(),
+    });
+    let mut app = failing_app("dark");
+    app.on_update(session.recv().await.unwrap());
+    let long = format!("{} the end", "stack trace line\n".repeat(warroom::journal::MAX_LINE_BYTES / 17 + 1));
+    app.set_draft(&long);
+    key(&mut app, KeyCode::Char('4'));
+    key(&mut app, KeyCode::Enter);
+    let effects = app.on_key(KeyEvent::new(KeyCode::Char('s'), KeyModifiers::CONTROL));
+    assert!(app.draft().is_empty(), "off the editor while it is being saved");
+    for effect in effects {
+        match effect {
+            Effect::Append(bodies) => session.send(Command::Append(bodies)),
+            Effect::SaveDraft(text) => assert_eq!(text, long.trim(), "kept in the draft file meanwhile"),
+            other => panic!("{other:?}"),
+        }
+    }
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let update = tokio::time::timeout_at(deadline, session.recv()).await.expect("no refusal").unwrap();
+        let refused = matches!(update, Update::Refused { .. });
+        app.on_update(update);
+        if refused {
+            break;
+        }
+    }
+    assert_eq!(app.draft(), long.trim(), "back in the editor");
+    assert!(app.take_draft_changed());
+    assert_eq!(app.draft_to_keep(), long.trim(), "and in the draft file");
+    assert!(app.unsaved.is_empty() && app.pending.iter().all(|e| !matches!(e.body, EventBody::NoteAdded { .. })));
+    let shown = screen(&mut app, 100, 30);
+    assert!(shown.contains("note too long"), "{shown}");
+    assert!(shown.contains("it stays in the draft"), "{shown}");
+    session.leave(Duration::from_secs(10)).await;
+    let scan = warroom::journal::Journal::read(dir.path().join("j.jsonl")).unwrap();
+    assert!(scan.events.iter().all(|e| !matches!(e.body, EventBody::NoteAdded { .. })));
 }

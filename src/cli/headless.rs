@@ -73,7 +73,8 @@ fn print_update(update: &Update, me: &str) {
                 }
             }
         }
-        Update::Written { error: Some(e) } => eprintln!("warroom: journal write failed: {e}"),
+        Update::Written { error: Some(e), .. } => eprintln!("warroom: journal write failed: {e}"),
+        Update::Refused { error, .. } => eprintln!("warroom: {error}"),
         Update::Notice(text) => eprintln!("warroom: {text}"),
         Update::Scorecard(text) => text.lines().for_each(|l| say(&crate::sanitize::for_terminal(l))),
         _ => {}

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use anyhow::Context;
 
 use crate::cli::GlobalArgs;
-use crate::journal::{Event, EventBody, Journal, WriteError, Writer};
+use crate::journal::{Event, EventBody, Journal, Retry, WriteError, Writer};
 
 pub fn run(global: &GlobalArgs, words: Vec<String>, from_stdin: bool) -> anyhow::Result<ExitCode> {
     let config = super::load_config(global)?;
@@ -23,7 +23,8 @@ pub fn run(global: &GlobalArgs, words: Vec<String>, from_stdin: bool) -> anyhow:
     // The same writer as every session's: one size rule, one acknowledgement.
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
     runtime.block_on(async move {
-        let writer = Writer::spawn(Arc::new(journal), tokio::sync::mpsc::unbounded_channel().0);
+        // No retries: a note that cannot be written now is an error the caller must see.
+        let writer = Writer::spawn(Arc::new(journal), tokio::sync::mpsc::unbounded_channel().0, Retry::Never);
         if !from_stdin {
             let event = Event::new(&author, EventBody::NoteAdded { text });
             let id = event.id.clone();

@@ -9,7 +9,9 @@
 mod author;
 mod dir;
 mod event;
+mod place;
 mod reader;
+mod recent;
 mod scan;
 mod wire;
 mod writer;
@@ -18,12 +20,14 @@ use std::fs::{File, OpenOptions};
 use std::io::{self, Write};
 use std::os::unix::fs::{FileExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, RwLock};
 
 pub use author::default_author;
 pub use dir::journals_in;
 pub use event::{Audience, CheckState, Event, EventBody, Milestone, Mode, SCHEMA_VERSION, Status, format_ts};
+pub use place::{Moved, PathState};
 pub use reader::{KEPT_PROBLEMS, LineProblem, MAX_LINE_BYTES, ProblemKind, Scan, decode_line};
-pub use writer::{WriteError, WriteResult, Writer};
+pub use writer::{Ack, MAX_PENDING_BYTES, MAX_PENDING_EVENTS, Retry, WriteError, WriteResult, Writer};
 
 /// Permissions for a new journal: the operator's alone, unless a shared war room asks for group access.
 pub const PRIVATE_MODE: u32 = 0o600;
@@ -41,6 +45,9 @@ pub enum JournalError {
         path.display()
     )]
     TooLarge { path: PathBuf, bytes: usize, limit: usize },
+    /// The file at the journal's path is no longer the one this process opened.
+    #[error("{}: {why}", path.display())]
+    Moved { path: PathBuf, why: String },
 }
 
 impl JournalError {
@@ -53,7 +60,9 @@ impl JournalError {
 #[derive(Debug)]
 pub struct Journal {
     path: PathBuf,
-    file: File,
+    /// The open file. Replaced only when the file at `path` was deleted or replaced and a
+    /// new one taken up (see [`Journal::reattach`]); readers and the writer take a clone.
+    file: RwLock<Arc<File>>,
 }
 
 impl Journal {
@@ -77,17 +86,26 @@ impl Journal {
             .open(&path)
             .map_err(|e| JournalError::io(&path, refused_link(e)))?;
         let file = regular_only(&path, file)?;
-        let journal = Journal { path, file };
+        let journal = Journal::of(path, file);
         let mut scan = Scan::default();
         journal.read_more(&mut scan)?;
         Ok((journal, scan))
+    }
+
+    fn of(path: PathBuf, file: File) -> Journal {
+        Journal { path, file: RwLock::new(Arc::new(file)) }
+    }
+
+    /// The file now open (see [`Journal::reattach`]).
+    fn file(&self) -> Arc<File> {
+        self.file.read().unwrap_or_else(|e| e.into_inner()).clone()
     }
 
     /// Opens an existing journal for following only: appends fail (read-only viewers).
     pub fn open_read_only(path: impl AsRef<Path>) -> Result<(Journal, Scan), JournalError> {
         let path = path.as_ref().to_path_buf();
         let file = open_existing(&path)?;
-        let journal = Journal { path, file };
+        let journal = Journal::of(path, file);
         let mut scan = Scan::default();
         journal.read_more(&mut scan)?;
         Ok((journal, scan))
@@ -95,7 +113,7 @@ impl Journal {
 
     /// Bytes in the file now: a follower checks this before reading.
     pub fn size(&self) -> Result<u64, JournalError> {
-        self.file.metadata().map(|m| m.len()).map_err(|e| JournalError::io(&self.path, e))
+        self.file().metadata().map(|m| m.len()).map_err(|e| JournalError::io(&self.path, e))
     }
 
     /// As [`Journal::open`] for a shared war room: a journal this call creates is readable and
@@ -113,11 +131,10 @@ impl Journal {
         let (journal, scan) = Self::open_with_mode(path, SHARED_MODE)?;
         if !existed {
             use std::os::unix::fs::PermissionsExt;
-            std::os::unix::fs::fchown(&journal.file, None, Some(gid)).map_err(|e| JournalError::io(path, e))?;
+            let file = journal.file();
+            std::os::unix::fs::fchown(&*file, None, Some(gid)).map_err(|e| JournalError::io(path, e))?;
             // The creation mode passes through the umask (usually dropping group write).
-            journal
-                .file
-                .set_permissions(std::fs::Permissions::from_mode(SHARED_MODE))
+            file.set_permissions(std::fs::Permissions::from_mode(SHARED_MODE))
                 .map_err(|e| JournalError::io(path, e))?;
         }
         Ok((journal, scan))
@@ -149,7 +166,7 @@ impl Journal {
     /// unreadable lines are skipped) `scan` keeps every line read before it, so a follower's
     /// position never goes backwards and nothing is delivered twice.
     pub fn read_more(&self, scan: &mut Scan) -> Result<(), JournalError> {
-        read_settled(&self.path, &self.file, scan)
+        read_settled(&self.path, &self.file(), scan)
     }
 
     /// Refuses an event whose line would be over [`MAX_LINE_BYTES`], without writing.
@@ -170,6 +187,12 @@ impl Journal {
     /// Appends several events with one lock and one `fsync`; all or, on error, none are reported
     /// written. An event whose line would be over [`MAX_LINE_BYTES`] is refused before anything
     /// is written: every reader would skip it, so it must never be acknowledged.
+    ///
+    /// A write that fails may have partly landed. Complete lines that landed stay (a reader may
+    /// have read them already; the retry writes them again and readers skip an id they have
+    /// seen); a torn last line is cut off, now or before the next append, so a retry never
+    /// glues onto it. Nothing is ever written into a file no longer at the journal's path:
+    /// that is [`JournalError::Moved`], and [`Journal::reattach`] takes up the file there.
     pub fn append_all(&self, events: &[Event]) -> Result<(), JournalError> {
         let mut bytes = Vec::with_capacity(256 * events.len());
         for event in events {
@@ -182,23 +205,77 @@ impl Journal {
             }
             bytes.push(b'\n');
         }
+        let file = self.file();
         let io_err = |e| JournalError::io(&self.path, e);
-        let _guard = FileLock::exclusive(&self.file).map_err(io_err)?;
-        // A writer killed mid-line leaves a torn tail; start on a fresh line so the torn
-        // bytes stay one skippable line and never corrupt this event.
-        let len = self.file.metadata().map_err(io_err)?.len();
-        if len > 0 {
-            let mut last = [0u8; 1];
-            self.file.read_exact_at(&mut last, len - 1).map_err(io_err)?;
-            if last[0] != b'\n' {
-                bytes.insert(0, b'\n');
-            }
+        let _guard = FileLock::exclusive(&file).map_err(io_err)?;
+        if let state @ (PathState::Deleted | PathState::Replaced(_)) = place::path_state(&self.path, &file) {
+            return Err(JournalError::Moved { path: self.path.clone(), why: state.describe() });
         }
+        // A writer killed (or failed) mid-line left a torn tail: nobody was told it was written.
+        let len = cut_torn_tail(&file).map_err(io_err)?;
         // O_APPEND plus the exclusive lock: the whole batch lands contiguously at the end.
-        (&self.file).write_all(&bytes).map_err(io_err)?;
-        self.file.sync_data().map_err(io_err)?;
+        let written = (&*file).write_all(&bytes).and_then(|()| file.sync_data());
+        if let Err(e) = written {
+            let _ = cut_torn_tail_after(&file, len);
+            return Err(io_err(e));
+        }
         Ok(())
     }
+}
+
+/// Cuts the file back to its last complete line, when what follows it could be a torn
+/// journal line (at most [`MAX_LINE_BYTES`]); anything longer is not a line a writer tore,
+/// so it is left alone and a newline ends it instead. Returns the length of the file, which
+/// then ends with a newline (or is empty). Call under the exclusive lock.
+fn cut_torn_tail(file: &File) -> io::Result<u64> {
+    let len = file.metadata()?.len();
+    let mut last = [0u8; 1];
+    if len == 0 || (file.read_exact_at(&mut last, len - 1).is_ok() && last[0] == b'\n') {
+        return Ok(len);
+    }
+    match last_line_end(file, len, 0)? {
+        Some(end) if end == len => Ok(len),
+        Some(end) => {
+            file.set_len(end)?;
+            Ok(end)
+        }
+        None => {
+            (&*file).write_all(b"\n")?;
+            Ok(len + 1)
+        }
+    }
+}
+
+/// After a failed write that began at `from`: cuts a torn line it left (the complete lines
+/// it wrote stay).
+fn cut_torn_tail_after(file: &File, from: u64) -> io::Result<()> {
+    let len = file.metadata()?.len();
+    if len > from
+        && let Some(end) = last_line_end(file, len, from)?
+        && end < len
+    {
+        file.set_len(end)?;
+    }
+    Ok(())
+}
+
+/// The offset just past the last newline before `len`, looking back no further than `floor`
+/// nor than one journal line: `Some(floor)` when there is none after `floor` within that
+/// reach, `None` when a newline is out of reach.
+fn last_line_end(file: &File, len: u64, floor: u64) -> io::Result<Option<u64>> {
+    let reach = len.saturating_sub(MAX_LINE_BYTES as u64 + 1).max(floor);
+    let mut block = vec![0u8; 64 * 1024];
+    let mut end = len;
+    while end > reach {
+        let start = end.saturating_sub(block.len() as u64).max(reach);
+        let chunk = &mut block[..(end - start) as usize];
+        file.read_exact_at(chunk, start)?;
+        if let Some(i) = memchr::memrchr(b'\n', chunk) {
+            return Ok(Some(start + i as u64 + 1));
+        }
+        end = start;
+    }
+    Ok((reach == floor).then_some(floor))
 }
 
 /// Reads from `scan.end_offset` to the end. A partial last line may be a writer still at

@@ -5,6 +5,7 @@ use std::path::Path;
 
 use super::JournalError;
 use super::event::{Event, SCHEMA_VERSION};
+use super::recent::RecentIds;
 use crate::sanitize::sanitize_str;
 
 /// Longest line accepted. A journal shared between users may hold a forged giant line;
@@ -80,6 +81,8 @@ pub struct Scan {
     pub lines: usize,
     /// Bytes after `end_offset` that did not end in a newline (torn or still being written).
     pub partial_tail: usize,
+    /// The ids read last: an event written again by a retried write is delivered once.
+    pub(super) recent: RecentIds,
 }
 
 impl Scan {
@@ -200,7 +203,9 @@ pub fn scan_into<R: BufRead>(r: &mut R, path: &Path, scan: &mut Scan) -> Result<
             RawLine::Complete(n) => {
                 scan.lines += 1;
                 match decode_line(&buf) {
-                    Ok(Some(event)) => scan.events.push(event),
+                    Ok(Some(event)) if scan.recent.first_sighting(&event.id) => scan.events.push(event),
+                    // The same event again: a write that failed after this line landed was retried.
+                    Ok(Some(_)) => {}
                     Ok(None) => {}
                     Err(LineDecodeError::NewerSchema(version)) => scan.skip(scan.lines, ProblemKind::Newer { version }),
                     Err(LineDecodeError::Invalid(reason)) => scan.skip(scan.lines, ProblemKind::Corrupt { reason }),

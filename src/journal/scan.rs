@@ -13,6 +13,7 @@ use std::path::Path;
 
 use super::JournalError;
 use super::reader::{KEPT_PROBLEMS, LineProblem, Scan, scan_into};
+use super::recent::{Sighting, WINDOW};
 
 /// Below this many bytes one thread is quicker than starting others (about 20,000 events).
 const PARALLEL_MIN_BYTES: u64 = 4 << 20;
@@ -77,13 +78,32 @@ fn scan_range(path: &Path, file: &File, range: Range<u64>, scan: &mut Scan) -> R
 impl Scan {
     /// Appends the scan of the stretch that follows this one, renumbering its lines. Of the
     /// problems, the first [`KEPT_PROBLEMS`] of the whole stretch are kept, as a serial read keeps them.
-    fn join(&mut self, mut next: Scan) {
+    fn join(&mut self, next: Scan) {
         let base = self.lines;
         let room = KEPT_PROBLEMS.saturating_sub(self.problems.len());
         self.problems.extend(next.problems.into_iter().take(room).map(|p| LineProblem { line: p.line + base, ..p }));
         self.problem_count += next.problem_count;
         self.newer += next.newer;
-        self.events.append(&mut next.events);
+        // Each part skipped the repeats within itself. Its events are checked against the
+        // stretch before until WINDOW new ids of its own have pushed that stretch's out of the
+        // window; from there the part's own window is the whole scan's.
+        let mut events = next.events.into_iter();
+        let mut new = 0;
+        for event in events.by_ref() {
+            match self.recent.sighting(&event.id) {
+                Sighting::Repeat => continue,
+                Sighting::New => new += 1,
+                Sighting::NotAnId => {}
+            }
+            self.events.push(event);
+            if new == WINDOW {
+                break;
+            }
+        }
+        self.events.extend(events);
+        if new == WINDOW {
+            self.recent = next.recent;
+        }
         self.lines += next.lines;
         self.end_offset = next.end_offset;
         self.partial_tail = next.partial_tail;
@@ -196,6 +216,40 @@ mod tests {
         assert_eq!((serial.problem_count, serial.newer), (31 + 1 + 3, 3));
         assert!(serial.partial_tail > 0);
         for parts in [2, 3, 5, 8, 5_000] {
+            scan_with(&path, parts).unwrap().assert_same(&serial, &format!("{parts} parts"));
+        }
+    }
+
+    /// Repeats (a retried write) are skipped within the window, across part boundaries too,
+    /// exactly as a serial scan skips them; a repeat from beyond the window is read again.
+    #[test]
+    fn a_scan_in_parts_skips_repeated_events_as_a_serial_scan_does() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("journal.jsonl");
+        let mut out = io::BufWriter::new(File::create(&path).unwrap());
+        let events: Vec<Event> =
+            (0..150_000).map(|i| Event::new("alice@bastion1", EventBody::NoteAdded { text: format!("{i}") })).collect();
+        let mut lines = 0;
+        for (i, event) in events.iter().enumerate() {
+            let mut write = |e: &Event| {
+                serde_json::to_writer(&mut out, e).unwrap();
+                out.write_all(b"\n").unwrap();
+                lines += 1;
+            };
+            write(event);
+            if i % 1_000 == 999 {
+                write(&events[i - 3]);
+            }
+            if i == 120_000 {
+                write(&events[100]);
+            }
+        }
+        out.flush().unwrap();
+        drop(out);
+        let serial = scan_with(&path, 1).unwrap();
+        assert_eq!(serial.lines, lines);
+        assert_eq!(serial.events.len(), 150_001, "150 near repeats skipped, the far one read again");
+        for parts in [2, 3, 5] {
             scan_with(&path, parts).unwrap().assert_same(&serial, &format!("{parts} parts"));
         }
     }

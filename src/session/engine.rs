@@ -14,7 +14,7 @@ use super::presence::Heart;
 use super::protocol::{Command, Reading, ReplayControl, ReplayPosition, Role, RowInfo, Update};
 use super::{Opening, Purpose, Settings};
 use crate::drill::ScaledClock;
-use crate::journal::{Event, EventBody, Journal, Scan, WriteResult, Writer};
+use crate::journal::{Ack, Event, EventBody, Journal, Moved, PathState, Retry, Scan, Writer};
 use crate::monitor::{self, MonitorControl, MonitorEvent, RowId};
 use crate::probe::Prober;
 use crate::recorder;
@@ -33,8 +33,8 @@ const LEAVE_WITHIN: Duration = Duration::from_secs(3);
 enum Message {
     Command(Command),
     Monitor(MonitorEvent),
-    /// A batch reached the disk, or failed to.
-    Written(WriteResult),
+    /// What the writer did: entries on disk, a failed attempt, a journal file taken up again.
+    Written(Ack),
     /// A drill's scripted message (`who`, what).
     Scripted(String, EventBody),
     /// Time to look at the journal, the figures and the election.
@@ -77,12 +77,14 @@ pub struct Engine {
     /// This session's heartbeat and everybody else's: who is here, whether anybody probes.
     heart: Heart,
     known_size: u64,
+    /// What was last seen at the journal's path (a deleted or replaced journal is shown once).
+    path_seen: String,
     facts: Facts,
     play: Option<Play>,
     replay: Option<Replayer>,
     results: mpsc::UnboundedReceiver<MonitorEvent>,
     scripted: mpsc::UnboundedReceiver<(String, EventBody)>,
-    written: mpsc::UnboundedReceiver<WriteResult>,
+    written: mpsc::UnboundedReceiver<Ack>,
     updates: mpsc::UnboundedSender<Update>,
 }
 
@@ -91,7 +93,7 @@ impl Engine {
         let Opening { journal, mut scan, settings, purpose, author } = opening;
         let journal = Arc::new(journal);
         let (written_tx, written) = mpsc::unbounded_channel();
-        let writer = Writer::spawn(journal.clone(), written_tx);
+        let writer = Writer::spawn(journal.clone(), written_tx, Retry::UntilWritten);
         let entries = std::mem::take(&mut scan.events);
         let mut facts = Facts::default();
         let early_notices: Vec<String> = entries.iter().filter_map(|e| facts.learn(e)).collect();
@@ -116,6 +118,7 @@ impl Engine {
             published: Instant::now(),
             heart,
             known_size,
+            path_seen: PathState::Same.describe(),
             facts,
             play: None,
             replay: None,
@@ -272,10 +275,7 @@ impl Engine {
         match message {
             Message::Command(command) => self.obey(command),
             Message::Monitor(event) => self.on_monitor(event),
-            Message::Written(result) => {
-                self.tell(Update::Written { error: result.err().map(|e| e.to_string()) });
-                self.read_new_entries();
-            }
+            Message::Written(ack) => self.on_ack(ack),
             Message::Scripted(who, body) => {
                 drop(self.writer.submit(vec![Event::at(self.time.now(), &who, body)]));
             }
@@ -314,16 +314,64 @@ impl Engine {
         self.tell(Update::Notice("another warroom probes this journal's checks: ask its operator".into()));
     }
 
-    /// Appends as this session's author, at the session's time. The outcome comes back as
-    /// [`Update::Written`], and the entries themselves once read back from the disk.
+    /// Appends as this session's author, at the session's time. The entries are
+    /// [`Update::Pending`] at once (or [`Update::Refused`]), [`Update::Written`] once on disk,
+    /// and come back as entries once read back from the disk.
     fn append(&self, bodies: Vec<EventBody>) {
         if self.role == Role::Viewer {
             self.tell(Update::Notice("read-only viewer: nothing is written".into()));
             return;
         }
         let now = self.time.now();
-        let events = bodies.into_iter().map(|b| Event::at(now, &self.author, b)).collect();
-        drop(self.writer.submit(events));
+        self.queue(bodies.into_iter().map(|b| Event::at(now, &self.author, b)).collect());
+    }
+
+    fn queue(&self, events: Vec<Event>) {
+        match self.writer.queue(events.clone()) {
+            Ok(()) => self.tell(Update::Pending(events)),
+            Err(e) => self.tell(Update::Refused { events, error: e.to_string() }),
+        }
+    }
+
+    fn on_ack(&mut self, ack: Ack) {
+        match ack {
+            Ack::Written(ids) => {
+                self.tell(Update::Written { ids, error: None });
+                self.read_new_entries();
+            }
+            Ack::Failing { error, .. } => self.tell(Update::Written { ids: Vec::new(), error: Some(error) }),
+            Ack::Moved(moved) => {
+                self.tell(Update::Notice(moved.describe(self.journal.path())));
+                if let Moved::Adopted { read_from, .. } = moved {
+                    // Another file's history is not this incident's: follow it from here on.
+                    self.scan.end_offset = read_from;
+                    self.scan.partial_tail = 0;
+                    self.known_size = read_from;
+                }
+                self.path_seen = PathState::Same.describe();
+            }
+        }
+    }
+
+    /// A journal deleted or replaced under this session: said once; a writer takes up the
+    /// file at the path (copying the history into a new one if it was deleted).
+    fn watch_path(&mut self) {
+        let state = self.journal.path_state();
+        let seen = state.describe();
+        if seen == self.path_seen {
+            return;
+        }
+        self.path_seen = seen;
+        if matches!(state, PathState::Same) {
+            return;
+        }
+        let path = self.journal.path().display();
+        if self.role == Role::Viewer {
+            self.tell(Update::Notice(format!("{path}: {}; still showing what was read", self.path_seen)));
+        } else {
+            self.tell(Update::Notice(format!("{path}: {}", self.path_seen)));
+            self.writer.look();
+        }
     }
 
     /// Delivers off the loop; the outcome (and on success the item ticked) is journaled
@@ -366,13 +414,14 @@ impl Engine {
             // Confirmed changes are written first and shown once on disk.
             MonitorEvent::Changed(change) => {
                 let event = recorder::change_event(&change, &self.change_author, self.time.now());
-                drop(self.writer.submit(vec![event]));
+                self.queue(vec![event]);
             }
         }
     }
 
     /// Other sessions' entries, the poller's figures, the election, who is here.
     fn watch(&mut self) {
+        self.watch_path();
         let size = self.journal.size().unwrap_or(self.known_size);
         if size != self.known_size {
             self.known_size = size;
@@ -429,7 +478,7 @@ impl Engine {
         }
         // On an error the read position stays where it was: nothing is delivered twice.
         if let Err(e) = self.journal.read_more(&mut self.scan) {
-            self.tell(Update::Written { error: Some(e.to_string()) });
+            self.tell(Update::Written { ids: Vec::new(), error: Some(e.to_string()) });
         }
         let entries = std::mem::take(&mut self.scan.events);
         if entries.is_empty() {
@@ -505,8 +554,9 @@ impl Engine {
         let now = self.time.now();
         let ended = Event::at(now, &self.author, EventBody::DrillEnded { scenario: play.run.scenario.name.clone() });
         let run = play.run.clone();
-        if let Err(e) = self.writer.write(vec![ended]).await {
-            self.tell(Update::Written { error: Some(e.to_string()) });
+        // While the journal cannot be written the end stays pending: score what is on disk.
+        if let Ok(Err(e)) = tokio::time::timeout(LEAVE_WITHIN, self.writer.write(vec![ended])).await {
+            self.tell(Update::Written { ids: Vec::new(), error: Some(e.to_string()) });
         }
         self.read_new_entries();
         Some(score_and_save(self.journal.path(), &run, self.settings.checklist.as_ref(), now))

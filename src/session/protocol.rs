@@ -199,9 +199,20 @@ pub enum Update {
         role: Role,
         why: String,
     },
-    /// The last write reached the disk (`None`) or failed (why).
+    /// This session's entries now waiting for the disk, in order: counted as done only once
+    /// [`Update::Written`] names them (shown as pending until then).
+    Pending(Vec<Event>),
+    /// These entries reached the disk and the journal is writable (`error: None`), or an
+    /// attempt failed (why; everything pending is kept and retried).
     Written {
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        ids: Vec<String>,
         error: Option<String>,
+    },
+    /// Entries refused as they stand (too large for a journal line): never written.
+    Refused {
+        events: Vec<Event>,
+        error: String,
     },
     /// Something the operator should read once.
     Notice(String),

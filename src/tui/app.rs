@@ -11,7 +11,7 @@ use super::keys::{Action, KeyMap};
 use super::theme::Theme;
 use crate::board::{Board, Row};
 use crate::checklist::ItemState;
-use crate::journal::{Audience, EventBody, Milestone, Status};
+use crate::journal::{Audience, Event, EventBody, Milestone, Status};
 use crate::monitor::RowId;
 use crate::session::{ReplayPosition, Role, Update};
 
@@ -121,7 +121,7 @@ pub enum Effect {
     Append(Vec<EventBody>),
     RunNow(RowId),
     SetPaused(RowId, bool),
-    /// The note draft changed: keep it on disk.
+    /// The note draft changed: keep it on disk (with the notes not yet on disk).
     SaveDraft(String),
     /// Put text on the clipboard (OSC 52).
     Copy(String),
@@ -133,6 +133,14 @@ pub enum Effect {
         text: String,
     },
     Quit,
+}
+
+/// A note saved with Ctrl-S that the journal does not have yet.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UnsavedNote {
+    /// Its event id, once the session queued it.
+    pub id: Option<String>,
+    pub text: String,
 }
 
 /// The screen's state: the board it shows and how it is being looked at.
@@ -159,6 +167,12 @@ pub struct App {
     /// One-line feedback in the footer.
     pub flash: Option<String>,
     pub write_error: Option<String>,
+    /// This session's entries not yet on disk, in order (from [`Update::Pending`]).
+    pub pending: Vec<Event>,
+    /// Notes saved with Ctrl-S and not yet on disk: kept in the draft file until they are.
+    pub unsaved: Vec<UnsavedNote>,
+    /// The draft file must be written again (a note reached the disk or was refused).
+    draft_changed: bool,
     /// Where each pane was last drawn, for mouse clicks.
     pub areas: Panes<Rect>,
 }
@@ -185,6 +199,9 @@ impl App {
             editing: false,
             flash: None,
             write_error: None,
+            pending: Vec::new(),
+            unsaved: Vec::new(),
+            draft_changed: false,
             areas: Panes::default(),
         };
         app.restyle_notes();
@@ -208,8 +225,73 @@ impl App {
         self.notes.lines().join("\n")
     }
 
+    /// Whether quitting would leave anything in the draft: text being written, or notes
+    /// that are not on disk yet.
     pub fn has_draft(&self) -> bool {
-        self.notes.lines().iter().any(|l| !l.trim().is_empty())
+        self.notes.lines().iter().any(|l| !l.trim().is_empty()) || !self.unsaved.is_empty()
+    }
+
+    /// What the draft file must hold: every note not yet on disk, then the text being written.
+    /// A note leaves it only once the journal has it, so a fault, a quit or a hang-up never
+    /// loses one.
+    pub fn draft_to_keep(&self) -> String {
+        let typed = self.draft();
+        let typed = (!typed.trim().is_empty()).then_some(typed.as_str());
+        self.unsaved.iter().map(|n| n.text.as_str()).chain(typed).collect::<Vec<_>>().join("\n\n")
+    }
+
+    /// True once if the draft file must be written again since the last call.
+    pub fn take_draft_changed(&mut self) -> bool {
+        std::mem::take(&mut self.draft_changed)
+    }
+
+    /// Entries of this session now waiting for the disk; a note among them is bound to its id.
+    fn on_pending(&mut self, events: Vec<Event>) {
+        for event in &events {
+            if let EventBody::NoteAdded { text } = &event.body
+                && let Some(note) = self.unsaved.iter_mut().find(|n| n.id.is_none() && &n.text == text)
+            {
+                note.id = Some(event.id.clone());
+            }
+        }
+        self.pending.extend(events);
+    }
+
+    fn on_written(&mut self, ids: Vec<String>, error: Option<String>) {
+        self.write_error = error;
+        if ids.is_empty() {
+            return;
+        }
+        let ids: std::collections::HashSet<String> = ids.into_iter().collect();
+        self.pending.retain(|e| !ids.contains(&e.id));
+        let before = self.unsaved.len();
+        self.unsaved.retain(|n| n.id.as_ref().is_none_or(|id| !ids.contains(id)));
+        if self.unsaved.len() < before {
+            self.draft_changed = true;
+            self.flash = Some("note saved to the timeline".into());
+        }
+    }
+
+    /// Entries refused as they stand: a note goes back into the editor, for shortening.
+    fn on_refused(&mut self, events: Vec<Event>, error: String) {
+        for event in events {
+            let EventBody::NoteAdded { text } = event.body else {
+                self.flash = Some(format!("not written: {error}"));
+                continue;
+            };
+            if let Some(i) = self.unsaved.iter().position(|n| n.id.is_none() && n.text == text) {
+                self.unsaved.remove(i);
+            }
+            let typed = self.draft();
+            let back = if typed.trim().is_empty() { text } else { format!("{text}\n\n{typed}") };
+            self.set_draft(&back);
+            self.focus = Pane::Notes;
+            self.draft_changed = true;
+            self.flash = Some(format!(
+                "note too long (journal lines hold {} KiB at most): it stays in the draft",
+                crate::journal::MAX_LINE_BYTES / 1024
+            ));
+        }
     }
 
     // -----------------------------------------------------------------------------------
@@ -225,7 +307,9 @@ impl App {
                 self.flash = Some("another warroom probes the checks for this journal; this one follows it".into());
                 self.board.apply(update);
             }
-            Update::Written { error } => self.write_error = error,
+            Update::Pending(events) => self.on_pending(events),
+            Update::Written { ids, error } => self.on_written(ids, error),
+            Update::Refused { events, error } => self.on_refused(events, error),
             Update::Notice(text) => self.flash = Some(text),
             Update::Replay(position) => self.banner = Some(replay_banner(&position, self.board.clock.now)),
             Update::Scorecard(text) => self.overlay = Some(Overlay::Scorecard(text)),
@@ -380,7 +464,7 @@ impl App {
             }
             _ => {}
         }
-        if self.notes.input(key) { vec![Effect::SaveDraft(self.draft())] } else { Vec::new() }
+        if self.notes.input(key) { vec![Effect::SaveDraft(self.draft_to_keep())] } else { Vec::new() }
     }
 
     fn commit_note(&mut self) -> Vec<Effect> {
@@ -394,9 +478,11 @@ impl App {
             self.flash = Some("read-only: notes are not saved".into());
             return Vec::new();
         }
+        // Off the editor, but in the draft file until the journal has it.
         self.set_draft("");
-        self.flash = Some("note saved to the timeline".into());
-        vec![Effect::Append(vec![EventBody::NoteAdded { text }]), Effect::SaveDraft(String::new())]
+        self.unsaved.push(UnsavedNote { id: None, text: text.clone() });
+        self.flash = Some("saving the note…".into());
+        vec![Effect::Append(vec![EventBody::NoteAdded { text }]), Effect::SaveDraft(self.draft_to_keep())]
     }
 
     fn write(&mut self, body: EventBody) -> Vec<Effect> {
@@ -561,7 +647,7 @@ impl App {
                         self.set_draft(&text);
                         self.focus = Pane::Notes;
                         self.editing = true;
-                        effects.push(Effect::SaveDraft(text));
+                        effects.push(Effect::SaveDraft(self.draft_to_keep()));
                         return effects;
                     }
                     _ => match channel {

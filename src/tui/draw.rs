@@ -109,6 +109,14 @@ fn draw_header(frame: &mut Frame, app: &App, area: Rect) {
     if let Some(e) = &app.write_error {
         first.push(Span::styled(format!(" ✖ JOURNAL WRITE FAILED: {} ", sanitize_str(e, 80)), t.overdue));
         first.push(Span::raw(" "));
+        // Said with the failure only: in the milliseconds a healthy write takes, the timeline
+        // and Notes marks are enough.
+        if !app.pending.is_empty() {
+            let n = app.pending.len();
+            let what = if n == 1 { "entry" } else { "entries" };
+            first.push(Span::styled(format!(" ⧗ {n} {what} not on disk yet — retrying "), t.due_soon));
+            first.push(Span::raw(" "));
+        }
     }
     first.push(Span::styled(sanitize_str(i.title.as_deref().unwrap_or("(no incident open)"), 60), t.title));
     if let Some(sev) = i.severity {
@@ -481,6 +489,10 @@ fn draw_timeline(frame: &mut Frame, app: &App, area: Rect) {
     let blk = block(app, Pane::Timeline, extra);
     let inner = blk.inner(area);
     frame.render_widget(blk, area);
+    // This session's entries not on disk yet, marked, below the newest (at most half the pane).
+    let marked = if app.at_newest { app.pending.len().min(inner.height as usize / 2) } else { 0 };
+    let [inner, below] = Layout::vertical([Constraint::Min(0), Constraint::Length(marked as u16)]).areas(inner);
+    draw_pending(frame, app, below, marked);
     let height = inner.height as usize;
     let offset = scroll_offset(app, Pane::Timeline, height);
     let selected = app.selected_event();
@@ -511,6 +523,26 @@ fn draw_timeline(frame: &mut Frame, app: &App, area: Rect) {
         })
         .collect();
     frame.render_widget(List::new(items), inner);
+}
+
+/// The last `rows` pending entries, each marked as not on disk yet.
+fn draw_pending(frame: &mut Frame, app: &App, area: Rect, rows: usize) {
+    let items: Vec<ListItem> = app.pending[app.pending.len() - rows..]
+        .iter()
+        .map(|e| {
+            ListItem::new(Line::from(vec![
+                Span::styled(
+                    format!("{} ", e.ts.with_timezone(&app.board.clock.offset).format("%H:%M:%S")),
+                    app.theme.muted,
+                ),
+                Span::styled("⧗", app.theme.due_soon),
+                Span::styled(format!("{} ", event_glyph(e)), app.theme.muted),
+                Span::styled(e.summary(), app.theme.muted),
+                Span::styled("  — pending: not on disk yet", app.theme.due_soon),
+            ]))
+        })
+        .collect();
+    frame.render_widget(List::new(items), area);
 }
 
 fn draw_checklist(frame: &mut Frame, app: &App, area: Rect) {
@@ -621,7 +653,21 @@ fn draw_notes(frame: &mut Frame, app: &App, area: Rect) {
     let blk = block(app, Pane::Notes, extra);
     let inner = blk.inner(area);
     frame.render_widget(blk, area);
-    frame.render_widget(&app.notes, inner);
+    // Saved notes the journal does not have yet: marked, above the one being written.
+    let shown = app.unsaved.len().min(inner.height.saturating_sub(1) as usize / 2);
+    let lines: Vec<Line> = app.unsaved[app.unsaved.len() - shown..]
+        .iter()
+        .map(|n| {
+            let first = n.text.lines().next().unwrap_or_default();
+            Line::from(vec![
+                Span::styled("⧗ pending: ", app.theme.due_soon),
+                Span::styled(sanitize_str(first, inner.width as usize), app.theme.muted),
+            ])
+        })
+        .collect();
+    let [marked, editor] = Layout::vertical([Constraint::Length(shown as u16), Constraint::Min(0)]).areas(inner);
+    frame.render_widget(Paragraph::new(lines), marked);
+    frame.render_widget(&app.notes, editor);
 }
 
 // ---------------------------------------------------------------------------------------
@@ -737,11 +783,14 @@ fn draw_overlay(frame: &mut Frame, app: &App, overlay: &Overlay, body: Rect) {
         Overlay::ConfirmQuit => {
             let area = centered(body, 60, 5);
             frame.render_widget(Clear, area);
-            let p = Paragraph::new(vec![
-                Line::from("Your note draft is not saved to the timeline"),
-                Line::from("(it is kept on disk). Quit anyway?  y / n"),
-            ])
-            .block(popup(app, "Quit?"));
+            let first = if app.unsaved.is_empty() {
+                "Your note draft is not saved to the timeline".to_string()
+            } else {
+                format!("{} saved note(s) are not in the journal yet", app.unsaved.len())
+            };
+            let second = if app.unsaved.is_empty() { "(it is kept on disk)" } else { "(kept in the draft file)" };
+            let p = Paragraph::new(vec![Line::from(first), Line::from(format!("{second}. Quit anyway?  y / n"))])
+                .block(popup(app, "Quit?"));
             frame.render_widget(p, area);
         }
         Overlay::ConfirmSend { channel, text, .. } => {

@@ -18,7 +18,7 @@ use std::time::Duration;
 use crossterm::event::{Event as TermEvent, KeyCode, KeyEvent, KeyEventKind};
 use tokio::signal::unix::{SignalKind, signal};
 
-pub use app::{App, Effect, Overlay, Pane, Panes};
+pub use app::{App, Effect, Overlay, Pane, Panes, UnsavedNote};
 use input::Input;
 pub use keys::KeyMap;
 pub use theme::Theme;
@@ -109,9 +109,12 @@ pub fn run(opening: Opening, setup: Setup, look: Look) -> anyhow::Result<()> {
         }
         let mut term = terminal::enter()?;
         let outcome = event_loop(&mut app, &mut session, &mut term, &draft, replaying).await;
-        // Flush before restoring: the draft is on disk already; the journal gets the departure.
-        let _ = save_draft(&draft, &app.draft());
-        session.leave(LEAVE_WITHIN).await;
+        // Flush before restoring: the journal gets the departure (and whatever it can still
+        // take); the draft keeps every note it did not.
+        for update in session.leave(LEAVE_WITHIN).await {
+            app.on_update(update);
+        }
+        let _ = save_draft(&draft, &app.draft_to_keep());
         drop(term);
         terminal::leave();
         outcome
@@ -165,6 +168,9 @@ async fn event_loop(
         while let Some(update) = session.try_recv() {
             dirty |= app.on_update(update);
         }
+        if app.take_draft_changed() {
+            effects.push(Effect::SaveDraft(app.draft_to_keep()));
+        }
         for effect in effects {
             if carry_out(app, session, draft, effect, term) {
                 return Ok(());
@@ -186,7 +192,7 @@ fn on_terminal_event(app: &mut App, session: &Session, event: TermEvent, replayi
         TermEvent::Mouse(m) => app.on_mouse(m),
         TermEvent::Paste(text) if app.editing => {
             app.notes.insert_str(&text);
-            vec![Effect::SaveDraft(app.draft())]
+            vec![Effect::SaveDraft(app.draft_to_keep())]
         }
         _ => Vec::new(),
     }

@@ -1,0 +1,293 @@
+//! The journal's place: is the file at the journal's path still the one this process has
+//! open? A journal deleted under a running warroom would otherwise swallow every later
+//! entry (they vanish with the last descriptor), and one replaced by somebody else's file
+//! would receive them. Compared by device and inode.
+
+use std::fs::{File, Metadata, OpenOptions};
+use std::io::{self, Write};
+use std::os::unix::fs::{FileExt, MetadataExt, OpenOptionsExt, PermissionsExt};
+use std::path::Path;
+use std::sync::Arc;
+
+use super::{FileLock, Journal, JournalError};
+
+/// What is at the journal's path now.
+#[derive(Debug)]
+pub enum PathState {
+    /// The file this process has open.
+    Same,
+    /// Nothing: the journal was deleted (or renamed away).
+    Deleted,
+    /// Another file.
+    Replaced(Metadata),
+}
+
+impl PathState {
+    pub fn describe(&self) -> String {
+        match self {
+            PathState::Same => "the journal is in place".into(),
+            PathState::Deleted => "the journal file was deleted".into(),
+            PathState::Replaced(m) => format!(
+                "the journal file was replaced by another file (owner uid {}, group gid {}, mode {:04o})",
+                m.uid(),
+                m.gid(),
+                m.mode() & 0o7777
+            ),
+        }
+    }
+}
+
+/// What [`Journal::reattach`] did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Moved {
+    /// The journal was deleted: its history, still readable through the open descriptor, was
+    /// copied into a new file at the path (same mode and group); writing continues there.
+    Recreated { bytes: u64 },
+    /// Another warroom had already put the copy there: writing continues in it.
+    Joined,
+    /// The journal was deleted and another file created at the path before this process
+    /// noticed (`warroom log` creates a journal it does not find): a file holding our history
+    /// and then that file's lines took its place; writing continues there.
+    /// It begins with the same bytes as the old file, so a reader keeps its place.
+    Merged { history: u64, theirs: u64 },
+    /// The path holds another file that this process may write to (see [`acceptable`]);
+    /// its history is not ours, so reading continues from `read_from`.
+    Adopted { read_from: u64, why: String },
+}
+
+impl Moved {
+    pub fn describe(&self, path: &Path) -> String {
+        let path = path.display();
+        match self {
+            Moved::Recreated { bytes } => format!(
+                "{path}: the journal file was deleted while open; its history ({bytes} bytes) was copied \
+                 into a new file at the same path, and writing continues there"
+            ),
+            Moved::Joined => {
+                format!(
+                    "{path}: the journal file was deleted and recreated by another warroom; writing continues there"
+                )
+            }
+            Moved::Merged { history, theirs, .. } => format!(
+                "{path}: the journal file was deleted while open and a new one started there; the history \
+                 ({history} bytes) and the new file's entries ({theirs} bytes) now make one journal at that path"
+            ),
+            Moved::Adopted { why, .. } => format!(
+                "{path}: {why}; it is acceptable (owner and mode), so writing continues in it — restart warroom to \
+                 see its history"
+            ),
+        }
+    }
+}
+
+pub(super) fn path_state(path: &Path, file: &File) -> PathState {
+    let Ok(ours) = file.metadata() else { return PathState::Same };
+    // Followed: a journal named through a link of the operator's own is still in place. A
+    // link planted in its place points at another file, and that is only ever opened without
+    // following links (see `adopt`).
+    match std::fs::metadata(path) {
+        Err(e) if e.kind() == io::ErrorKind::NotFound => PathState::Deleted,
+        // Cannot tell (a directory made unreadable): the next write says what is wrong.
+        Err(_) => PathState::Same,
+        Ok(m) if m.dev() == ours.dev() && m.ino() == ours.ino() && ours.nlink() > 0 => PathState::Same,
+        Ok(m) => PathState::Replaced(m),
+    }
+}
+
+/// Whether this process may write into `new`, found where its journal `old` was: a regular
+/// file (never a link), owned by this user or the journal's owner, or — in a shared war room,
+/// whose journal is group-writable — by anyone of the journal's group; with no permission bit
+/// the journal did not have (so never world-writable unless the journal was, never setuid).
+pub fn acceptable(new: &Metadata, old: &Metadata) -> Result<(), String> {
+    if !new.file_type().is_file() {
+        return Err("it is not a regular file".into());
+    }
+    // SAFETY: geteuid cannot fail.
+    let me = unsafe { libc::geteuid() };
+    let shared = old.mode() & 0o020 != 0 && new.gid() == old.gid();
+    if new.uid() != me && new.uid() != old.uid() && !shared {
+        return Err(format!("it belongs to uid {}, a stranger to this journal", new.uid()));
+    }
+    let extra = new.mode() & 0o7777 & !(old.mode() & 0o777);
+    if extra != 0 {
+        return Err(format!(
+            "its mode {:04o} allows more than the journal's {:04o}",
+            new.mode() & 0o7777,
+            old.mode() & 0o777
+        ));
+    }
+    Ok(())
+}
+
+impl Journal {
+    /// What is at the journal's path now (a `stat`, cheap enough for every watch tick).
+    pub fn path_state(&self) -> PathState {
+        path_state(&self.path, &self.file())
+    }
+
+    /// Takes up the file at the journal's path if it is no longer the one open: recreates a
+    /// deleted journal from the open descriptor, or adopts a replacement that passes
+    /// [`acceptable`]. `Ok(None)` when nothing changed; an error when the path holds a file
+    /// this process must not write to (nothing is written anywhere until that changes).
+    pub fn reattach(&self) -> Result<Option<Moved>, JournalError> {
+        let old = self.file();
+        let io_err = |e| JournalError::io(&self.path, e);
+        // Under the old file's lock: whoever copies the history does so before anybody else
+        // (holding this lock to append) notices that the path changed, so the copy is whole.
+        let _old_lock = FileLock::exclusive(&old).map_err(io_err)?;
+        let moved = match path_state(&self.path, &old) {
+            PathState::Same => return Ok(None),
+            PathState::Deleted => match self.recreate(&old) {
+                Ok((file, bytes)) => Some((file, Moved::Recreated { bytes })),
+                Err(e) if e.kind() == io::ErrorKind::AlreadyExists => None,
+                Err(e) => return Err(io_err(e)),
+            },
+            PathState::Replaced(_) => None,
+        };
+        let (file, moved) = match moved {
+            Some(done) => done,
+            None => self.adopt(&old)?,
+        };
+        *self.file.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(file);
+        Ok(Some(moved))
+    }
+
+    /// A new file at the path (created exclusively, never through a link) holding the old
+    /// one's complete lines, with its mode and group.
+    fn recreate(&self, old: &File) -> io::Result<(File, u64)> {
+        let meta = old.metadata()?;
+        let file = OpenOptions::new()
+            .read(true)
+            .append(true)
+            .create_new(true)
+            .custom_flags(libc::O_NOFOLLOW)
+            .mode(meta.mode() & 0o777)
+            .open(&self.path)?;
+        let copied = (|| {
+            let _lock = FileLock::exclusive(&file)?;
+            // The creation mode went through the umask; the group is the directory's.
+            file.set_permissions(std::fs::Permissions::from_mode(meta.mode() & 0o777))?;
+            if file.metadata()?.gid() != meta.gid() {
+                std::os::unix::fs::fchown(&file, None, Some(meta.gid()))?;
+            }
+            let bytes = copy_complete_lines(old, &file)?;
+            file.sync_all()?;
+            Ok(bytes)
+        })();
+        match copied {
+            Ok(bytes) => Ok((file, bytes)),
+            Err(e) => {
+                // Leave no half copy behind: the next attempt starts over.
+                let _ = std::fs::remove_file(&self.path);
+                Err(e)
+            }
+        }
+    }
+
+    /// The file now at the path, if this process may write to it.
+    fn adopt(&self, old: &File) -> Result<(File, Moved), JournalError> {
+        let refuse = |why: String| JournalError::Moved { path: self.path.clone(), why };
+        let file = OpenOptions::new()
+            .read(true)
+            .append(true)
+            .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
+            .open(&self.path)
+            .map_err(|e| refuse(format!("the journal file was replaced, and the new one cannot be opened: {e}")))?;
+        let io_err = |e| JournalError::io(&self.path, e);
+        let (new, was) = (file.metadata().map_err(io_err)?, old.metadata().map_err(io_err)?);
+        let state = PathState::Replaced(new.clone()).describe();
+        acceptable(&new, &was).map_err(|why| refuse(format!("{state}; nothing is written into it: {why}")))?;
+        // A copy another warroom made holds exactly our history first: then nothing changes
+        // for a reader. (Its lock is held while it copies.)
+        // Held while comparing (a copy is made under it) and while merging (nobody appends).
+        let merged = {
+            let _lock = FileLock::exclusive(&file).map_err(io_err)?;
+            if starts_with_same_bytes(&file, old, was.len()).map_err(io_err)? {
+                None
+            } else if was.nlink() == 0 {
+                Some(Some(self.merge(old, &file).map_err(io_err)?))
+            } else {
+                Some(None)
+            }
+        };
+        Ok(match merged {
+            None => (file, Moved::Joined),
+            Some(Some((merged, history, theirs))) => (merged, Moved::Merged { history, theirs }),
+            Some(None) => (file, Moved::Adopted { read_from: new.len(), why: state }),
+        })
+    }
+
+    /// Puts in the path's place a file holding `old`'s complete lines, then `found`'s (unless
+    /// `found` only holds a part of them, like a restored copy): nothing of either is lost.
+    /// Call holding `found`'s exclusive lock.
+    fn merge(&self, old: &File, found: &File) -> io::Result<(File, u64, u64)> {
+        let meta = old.metadata()?;
+        let dir = self.path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
+        // Our own name, unpredictable and exclusive: nobody can plant a link where we write.
+        let tmp = tempfile::Builder::new().prefix(".journal-merge-").tempfile_in(dir)?;
+        tmp.as_file().set_permissions(std::fs::Permissions::from_mode(meta.mode() & 0o777))?;
+        if tmp.as_file().metadata()?.gid() != meta.gid() {
+            std::os::unix::fs::fchown(tmp.as_file(), None, Some(meta.gid()))?;
+        }
+        let history = copy_complete_lines(old, tmp.as_file())?;
+        let theirs_len = found.metadata()?.len();
+        let contained = theirs_len <= history && starts_with_same_bytes(old, found, theirs_len)?;
+        let theirs = if contained { 0 } else { copy_all(found, tmp.as_file())? };
+        tmp.as_file().sync_all()?;
+        let placed = tmp.persist(&self.path).map_err(|e| e.error)?;
+        // Appends need O_APPEND: reopen what was just put in place, and check it is that.
+        let file = OpenOptions::new().read(true).append(true).custom_flags(libc::O_NOFOLLOW).open(&self.path)?;
+        let (a, b) = (file.metadata()?, placed.metadata()?);
+        if (a.dev(), a.ino()) != (b.dev(), b.ino()) {
+            return Err(io::Error::other("the journal file was replaced again while being merged"));
+        }
+        Ok((file, history, theirs))
+    }
+}
+
+fn copy_complete_lines(from: &File, to: &File) -> io::Result<u64> {
+    let len = from.metadata()?.len();
+    let end = super::last_line_end(from, len, 0)?.unwrap_or(len);
+    let mut block = vec![0u8; 1 << 20];
+    let mut at = 0;
+    while at < end {
+        let n = block.len().min((end - at) as usize);
+        from.read_exact_at(&mut block[..n], at)?;
+        (&*to).write_all(&block[..n])?;
+        at += n as u64;
+    }
+    Ok(end)
+}
+
+fn copy_all(from: &File, to: &File) -> io::Result<u64> {
+    let len = from.metadata()?.len();
+    let mut block = vec![0u8; 1 << 20];
+    let mut at = 0;
+    while at < len {
+        let n = block.len().min((len - at) as usize);
+        from.read_exact_at(&mut block[..n], at)?;
+        (&*to).write_all(&block[..n])?;
+        at += n as u64;
+    }
+    Ok(len)
+}
+
+/// Whether `new` begins with the first `len` bytes of `old` (up to its last complete line).
+fn starts_with_same_bytes(new: &File, old: &File, len: u64) -> io::Result<bool> {
+    let end = super::last_line_end(old, len, 0)?.unwrap_or(len);
+    if new.metadata()?.len() < end {
+        return Ok(false);
+    }
+    let (mut a, mut b) = (vec![0u8; 256 * 1024], vec![0u8; 256 * 1024]);
+    let mut at = 0;
+    while at < end {
+        let n = a.len().min((end - at) as usize);
+        old.read_exact_at(&mut a[..n], at)?;
+        new.read_exact_at(&mut b[..n], at)?;
+        if a[..n] != b[..n] {
+            return Ok(false);
+        }
+        at += n as u64;
+    }
+    Ok(true)
+}
