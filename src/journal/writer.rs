@@ -299,14 +299,17 @@ impl Task {
         }
         written?;
         let mut ids = Vec::with_capacity(self.pending.queue.len());
+        let mut replies = Vec::new();
         for q in std::mem::take(&mut self.pending).queue {
             ids.extend(q.superseded);
             ids.push(q.event.id);
-            q.replies.into_iter().for_each(|r| drop(r.send(Ok(()))));
+            replies.extend(q.replies);
         }
+        // The ack first: whoever awaits a reply (a session leaving) then finds it queued.
         if !ids.is_empty() || after_failure || moved_too {
             let _ = self.acks.send(Ack::Written(ids));
         }
+        replies.into_iter().for_each(|r| drop(r.send(Ok(()))));
         Ok(())
     }
 

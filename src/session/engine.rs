@@ -567,10 +567,17 @@ impl Engine {
         self.end_drill().await;
         self.monitor = None;
         self.lock = None;
-        self.heart.stop();
         if self.role != Role::Viewer {
             let left = Event::new(&self.author, EventBody::OperatorLeft {});
             let _ = tokio::time::timeout(LEAVE_WITHIN, self.writer.write(vec![left])).await;
+        }
+        // Gone only once departed: removing the heartbeat first could free the very room a
+        // full disk lacked, and let the departure carry notes the front-end keeps as drafts.
+        self.heart.stop();
+        // Whatever was pending may have gone in with the departure: the front-end must know,
+        // or it keeps in its draft a note the journal already has.
+        while let Ok(ack) = self.written.try_recv() {
+            self.on_ack(ack);
         }
         self.tell(Update::Ended);
     }
