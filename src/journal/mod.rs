@@ -7,25 +7,23 @@
 //! numbers and skipped, so no line can stop a journal from opening or being appended to.
 
 mod author;
+pub mod dir;
 mod event;
 mod reader;
 mod scan;
 mod wire;
 mod writer;
 
-use std::fs::{File, OpenOptions};
+use std::fs::File;
 use std::io::{self, Write};
-use std::os::unix::fs::{FileExt, OpenOptionsExt};
+use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 
 pub use author::default_author;
+pub use dir::{DirError, Sharing};
 pub use event::{Audience, CheckState, Event, EventBody, Milestone, Mode, SCHEMA_VERSION, Status, format_ts};
 pub use reader::{KEPT_PROBLEMS, LineProblem, MAX_LINE_BYTES, ProblemKind, Scan, decode_line};
 pub use writer::{WriteError, WriteResult, Writer};
-
-/// Permissions for a new journal: the operator's alone, unless a shared war room asks for group access.
-pub const PRIVATE_MODE: u32 = 0o600;
-pub const SHARED_MODE: u32 = 0o660;
 
 #[derive(Debug, thiserror::Error)]
 pub enum JournalError {
@@ -39,6 +37,9 @@ pub enum JournalError {
         path.display()
     )]
     TooLarge { path: PathBuf, bytes: usize, limit: usize },
+    /// Opening refused: a link or special file, a permission problem (with its fix).
+    #[error(transparent)]
+    Dir(#[from] DirError),
 }
 
 impl JournalError {
@@ -52,28 +53,36 @@ impl JournalError {
 pub struct Journal {
     path: PathBuf,
     file: File,
+    /// Who shares the files beside it (the poller lock, live figures, scorecards).
+    sharing: Sharing,
+    /// False for a viewer's journal: opened for reading only.
+    writable: bool,
+    /// Worth telling the operator on opening: the directory's permissions, or why this
+    /// journal is only viewed.
+    notices: Vec<String>,
+    /// For a journal opened read-only because this user may not write it: the permission
+    /// problem, with its fix.
+    why_read_only: Option<String>,
 }
 
 impl Journal {
     /// Opens (creating with mode 0600 if needed) and replays the journal at `path`.
     pub fn open(path: impl AsRef<Path>) -> Result<(Journal, Scan), JournalError> {
-        Self::open_with_mode(path, PRIVATE_MODE)
+        Self::open_with(path, &Sharing::PRIVATE)
     }
 
-    /// As [`Journal::open`], with the permission bits used if the file is created.
-    pub fn open_with_mode(path: impl AsRef<Path>, mode: u32) -> Result<(Journal, Scan), JournalError> {
+    /// As [`Journal::open`], sharing the files as `sharing` says. A missing directory is
+    /// created (0700, or 3770 and group-owned when shared); a journal this call creates gets
+    /// the sharing's mode and group. Never through a link; a permission problem is an error
+    /// that names the path, what was found there and the fix.
+    pub fn open_with(path: impl AsRef<Path>, sharing: &Sharing) -> Result<(Journal, Scan), JournalError> {
         let path = path.as_ref().to_path_buf();
+        let mut notices = Vec::new();
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir).map_err(|e| JournalError::io(dir, e))?;
+            notices = dir::prepare_dir(dir, sharing)?;
         }
-        let file = OpenOptions::new()
-            .read(true)
-            .append(true)
-            .create(true)
-            .mode(mode)
-            .open(&path)
-            .map_err(|e| JournalError::io(&path, e))?;
-        let journal = Journal { path, file };
+        let (file, _) = dir::open_shared_rw(&path, sharing, true)?;
+        let journal = Journal { path, file, sharing: sharing.clone(), writable: true, notices, why_read_only: None };
         let mut scan = Scan::default();
         journal.read_more(&mut scan)?;
         Ok((journal, scan))
@@ -82,8 +91,15 @@ impl Journal {
     /// Opens an existing journal for following only: appends fail (read-only viewers).
     pub fn open_read_only(path: impl AsRef<Path>) -> Result<(Journal, Scan), JournalError> {
         let path = path.as_ref().to_path_buf();
-        let file = File::open(&path).map_err(|e| JournalError::io(&path, e))?;
-        let journal = Journal { path, file };
+        let file = dir::open_read(&path, u64::MAX)?;
+        let journal = Journal {
+            path,
+            file,
+            sharing: Sharing::PRIVATE,
+            writable: false,
+            notices: Vec::new(),
+            why_read_only: None,
+        };
         let mut scan = Scan::default();
         journal.read_more(&mut scan)?;
         Ok((journal, scan))
@@ -94,38 +110,52 @@ impl Journal {
         self.file.metadata().map(|m| m.len()).map_err(|e| JournalError::io(&self.path, e))
     }
 
-    /// As [`Journal::open`] for a shared war room: a journal this call creates is readable and
-    /// writable by `group` (mode 0660, group-owned), so every on-call operator can append.
+    /// As [`Journal::open`] for a war room shared with `group` (the config's `journal_group`):
+    /// files are created 0660 and group-owned, so every member can append. A user who may
+    /// read the journal but not write it gets it opened read-only ([`Journal::writable`] is
+    /// false), with a notice saying why.
     pub fn open_shared(path: impl AsRef<Path>, group: Option<&str>) -> Result<(Journal, Scan), JournalError> {
         let path = path.as_ref();
-        let Some(group) = group else { return Self::open(path) };
-        let gid = group_id(group).ok_or_else(|| {
-            JournalError::io(
-                path,
-                io::Error::new(io::ErrorKind::NotFound, format!("no such group \"{group}\" (journal_group)")),
-            )
-        })?;
-        let existed = path.exists();
-        let (journal, scan) = Self::open_with_mode(path, SHARED_MODE)?;
-        if !existed {
-            use std::os::unix::fs::PermissionsExt;
-            std::os::unix::fs::fchown(&journal.file, None, Some(gid)).map_err(|e| JournalError::io(path, e))?;
-            // The creation mode passes through the umask (usually dropping group write).
-            journal
-                .file
-                .set_permissions(std::fs::Permissions::from_mode(SHARED_MODE))
-                .map_err(|e| JournalError::io(path, e))?;
+        let sharing = Sharing::from_config(group)?;
+        match Self::open_with(path, &sharing) {
+            Err(JournalError::Dir(denied @ DirError::Permission { .. })) => {
+                let Ok((mut journal, scan)) = Self::open_read_only(path) else { return Err(denied.into()) };
+                journal.sharing = sharing;
+                journal.notices.push(format!("{denied}\nyou can read this journal: opening it as a read-only viewer"));
+                journal.why_read_only = Some(denied.to_string());
+                Ok((journal, scan))
+            }
+            other => other,
         }
-        Ok((journal, scan))
     }
 
     /// Reads a journal without creating or writing it (reports, validation, read-only viewers).
     pub fn read(path: impl AsRef<Path>) -> Result<Scan, JournalError> {
         let path = path.as_ref();
-        let file = File::open(path).map_err(|e| JournalError::io(path, e))?;
+        let file = dir::open_read(path, u64::MAX)?;
         let mut scan = Scan::default();
         read_settled(path, &file, &mut scan)?;
         Ok(scan)
+    }
+
+    /// Who shares the files beside this journal.
+    pub fn sharing(&self) -> &Sharing {
+        &self.sharing
+    }
+
+    /// False when this journal was opened for reading only.
+    pub fn writable(&self) -> bool {
+        self.writable
+    }
+
+    /// Why a journal opened by [`Journal::open_shared`] is read-only, if it is.
+    pub fn why_read_only(&self) -> Option<&str> {
+        self.why_read_only.as_deref()
+    }
+
+    /// What the operator should be told on opening (already plain text, one item each).
+    pub fn notices(&self) -> &[String] {
+        &self.notices
     }
 
     pub fn path(&self) -> &Path {
@@ -167,6 +197,10 @@ impl Journal {
     /// written. An event whose line would be over [`MAX_LINE_BYTES`] is refused before anything
     /// is written: every reader would skip it, so it must never be acknowledged.
     pub fn append_all(&self, events: &[Event]) -> Result<(), JournalError> {
+        if !self.writable {
+            let why = io::Error::new(io::ErrorKind::PermissionDenied, "opened read-only: nothing is written");
+            return Err(JournalError::io(&self.path, why));
+        }
         let mut bytes = Vec::with_capacity(256 * events.len());
         for event in events {
             let start = bytes.len();
@@ -250,13 +284,4 @@ impl Drop for FileLock<'_> {
     fn drop(&mut self) {
         let _ = self.0.unlock();
     }
-}
-
-/// The numeric id of a group name.
-fn group_id(name: &str) -> Option<u32> {
-    let cname = std::ffi::CString::new(name).ok()?;
-    // SAFETY: getgrnam returns null or a pointer to static storage that is read at once.
-    let gr = unsafe { libc::getgrnam(cname.as_ptr()) };
-    // SAFETY: checked non-null just above.
-    (!gr.is_null()).then(|| unsafe { (*gr).gr_gid })
 }
