@@ -19,13 +19,15 @@ pub fn run(global: &GlobalArgs) -> anyhow::Result<ExitCode> {
     let config = super::load_config(global)?;
     let author = super::author(global);
     let (journal, scan) = super::open_or_start_incident(global, &config, &author)?;
+    super::tell_notices(&journal);
+    let purpose = if journal.writable() { Purpose::Monitor } else { Purpose::View };
     for warning in scan.warnings(journal.path()) {
         eprintln!("warroom: {warning}");
     }
     let settings = Settings::from_config(&config, None);
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
     runtime.block_on(async move {
-        let mut session = Session::start(Opening { journal, scan, settings, purpose: Purpose::Monitor, author });
+        let mut session = Session::start(Opening { journal, scan, settings, purpose, author });
         let mut sigterm = signal(SignalKind::terminate())?;
         let mut sigint = signal(SignalKind::interrupt())?;
         loop {

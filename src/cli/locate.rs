@@ -62,6 +62,10 @@ pub fn open_or_start_incident(global: &GlobalArgs, config: &Config, author: &str
         }
     };
     let (journal, mut scan) = Journal::open_shared(&path, config.journal_group.as_deref())?;
+    if !journal.writable() {
+        return Ok((journal, scan));
+    }
+    crate::session::election::check(journal.path(), journal.sharing())?;
     if !scan.events.iter().any(|e| matches!(e.body, EventBody::IncidentOpened { .. })) {
         let opened = Event::new(
             author,

@@ -8,7 +8,7 @@ use chrono::{DateTime, Utc};
 use crate::checklist::Checklist;
 use crate::drill::{ScaledClock, Scenario};
 use crate::incident::Incident;
-use crate::journal::Journal;
+use crate::journal::{Journal, dir};
 
 /// A drill being played: the scenario and its clock (scenario time, possibly sped up).
 #[derive(Debug, Clone)]
@@ -23,8 +23,10 @@ pub fn scorecard_paths(journal: &Path) -> (PathBuf, PathBuf) {
 }
 
 /// Scores the drill recorded in `journal` (its `drill_ended` entry already written) and
-/// saves the scorecard. Returns it as text.
-pub fn score_and_save(journal: &Path, run: &DrillRun, checklist: Option<&Checklist>, now: DateTime<Utc>) -> String {
+/// saves the scorecard, shared as the journal is (never written through a planted link).
+/// Returns it as text.
+pub fn score_and_save(opened: &Journal, run: &DrillRun, checklist: Option<&Checklist>, now: DateTime<Utc>) -> String {
+    let journal = opened.path();
     let incident = match Journal::read(journal) {
         Ok(scan) => Incident::from_events(scan.events),
         Err(e) => return format!("Could not read the drill's journal to score it: {e}"),
@@ -39,10 +41,11 @@ pub fn score_and_save(journal: &Path, run: &DrillRun, checklist: Option<&Checkli
     }
     let text = crate::drill::compare(&card);
     let (json_path, text_path) = scorecard_paths(journal);
+    let sharing = opened.sharing();
     let saved = serde_json::to_vec_pretty(&card)
         .map_err(std::io::Error::other)
-        .and_then(|json| std::fs::write(&json_path, json))
-        .and_then(|_| std::fs::write(&text_path, format!("{text}\n")));
+        .and_then(|json| Ok(dir::replace(&json_path, &json, sharing)?))
+        .and_then(|_| Ok(dir::replace(&text_path, format!("{text}\n").as_bytes(), sharing)?));
     match saved {
         Ok(()) => format!("{text}\n\nSaved: {}", text_path.display()),
         Err(e) => format!("{text}\n\nCould not save the scorecard: {e}"),

@@ -113,10 +113,13 @@ impl Engine {
             written,
             updates,
         };
-        let rows = engine.begin(purpose);
+        let mut notices = Vec::new();
+        let rows = engine.begin(purpose, &mut notices);
         let opened =
             Update::Opened { journal: engine.journal.path().display().to_string(), role: engine.role, rows, entries };
+        // Opened is always the first update; what begin had to say follows it.
         engine.tell(opened);
+        notices.into_iter().for_each(|n| engine.tell(Update::Notice(n)));
         if engine.role != Role::Viewer {
             engine.append(vec![EventBody::OperatorJoined {}]);
         }
@@ -124,14 +127,16 @@ impl Engine {
     }
 
     /// Takes up the purpose: elects, starts the monitor or the drill. Returns the rows known.
-    fn begin(&mut self, purpose: Purpose) -> Vec<RowInfo> {
+    fn begin(&mut self, purpose: Purpose, notices: &mut Vec<String>) -> Vec<RowInfo> {
         match purpose {
+            // A journal this user may only read is viewed: nothing is written, no lock taken.
+            Purpose::Monitor if !self.journal.writable() => self.configured_rows(),
             Purpose::Monitor => {
                 self.role = Role::Follower;
-                match election::try_acquire(self.journal.path()) {
+                match election::try_acquire(self.journal.path(), self.journal.sharing()) {
                     Ok(Some(lock)) => self.become_poller(lock),
                     Ok(None) => {}
-                    Err(e) => self.tell(Update::Notice(format!("cannot take part in the poller election: {e}"))),
+                    Err(e) => notices.push(format!("cannot take part in the poller election: {e}")),
                 }
                 self.configured_rows()
             }
@@ -357,7 +362,7 @@ impl Engine {
         if self.role != Role::Follower {
             return;
         }
-        if let Ok(Some(lock)) = election::try_acquire(self.journal.path()) {
+        if let Ok(Some(lock)) = election::try_acquire(self.journal.path(), self.journal.sharing()) {
             // Start from what the journal recorded last, so nothing is recorded twice.
             self.read_new_entries();
             self.become_poller(lock);
@@ -371,7 +376,7 @@ impl Engine {
         if self.lock.is_none() || !self.figures.dirty || self.published.elapsed() < PUBLISH_EVERY {
             return;
         }
-        let _ = figures::write(self.journal.path(), &self.figures.snapshot(self.time.now()));
+        let _ = figures::write(self.journal.path(), &self.figures.snapshot(self.time.now()), self.journal.sharing());
         self.figures.dirty = false;
         self.published = Instant::now();
     }
@@ -455,7 +460,7 @@ impl Engine {
             self.tell(Update::Written { error: Some(e.to_string()) });
         }
         self.read_new_entries();
-        Some(score_and_save(self.journal.path(), &run, self.settings.checklist.as_ref(), now))
+        Some(score_and_save(&self.journal, &run, self.settings.checklist.as_ref(), now))
     }
 
     /// The departure: a drill scored, the poller role released, "left" on disk.
