@@ -185,10 +185,9 @@ fn a_team_shares_one_war_room_and_a_follower_takes_over_from_a_killed_poller() {
 
     // The live figures reach both followers: the web row shows a latency.
     let samples = room.dir.join("j.jsonl.samples");
+    let latency = regex::Regex::new(r"web\s.*\b\d+ms").unwrap();
     for follower in [&bob, &carol] {
-        wait_until("a latency from alice's probes on a follower's screen", || {
-            regex::Regex::new(r"web\s.*\b\d+ms").unwrap().is_match(&follower.screen())
-        });
+        wait_until("a latency from alice's probes on a follower's screen", || latency.is_match(&follower.screen()));
     }
 
     // Bob's draft is his alone; the notes are everyone's.
@@ -277,6 +276,57 @@ fn an_outsider_gets_a_clear_error_and_a_reader_a_viewer_and_nothing_is_written()
 }
 
 #[test]
+fn a_lock_the_member_cannot_open_stops_warroom_before_it_journals_anything() {
+    let Some(team) = accounts::team() else { return };
+    let room = room_with_journal(&team, "");
+    // A poller lock an older warroom created 0600 for alice alone.
+    let lock = room.dir.join("j.jsonl.poller");
+    std::fs::write(&lock, "").unwrap();
+    std::os::unix::fs::chown(&lock, Some(team.alice.uid), Some(team.gid)).unwrap();
+    let before = listing(&room.dir);
+    let out = room.warroom(&team.bob, &["--headless"]).stdin(Stdio::null()).output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(3), "{err}");
+    for want in ["j.jsonl.poller", "owner wr-alice", "mode 0644", "chmod 660"] {
+        assert!(err.contains(want), "the error lacks {want:?}: {err}");
+    }
+    assert_eq!(listing(&room.dir), before, "something was written before the permission check");
+}
+
+#[test]
+fn a_directory_where_members_can_replace_each_others_files_is_warned_about() {
+    use std::os::unix::fs::PermissionsExt;
+    let Some(team) = accounts::team() else { return };
+    let room = Room::new(&team, "");
+    std::fs::set_permissions(&room.dir, std::fs::Permissions::from_mode(0o2770)).unwrap();
+    let out = room.warroom(&team.alice, &["log", "first"]).output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    assert!(err.contains("replace each other's files") && err.contains("chmod 3770"), "{err}");
+}
+
+#[test]
+fn read_only_viewers_and_replays_write_nothing_at_all() {
+    let Some(team) = accounts::team() else { return };
+    let room = room_with_journal(&team, "");
+    let before = listing(&room.dir);
+    for args in ["--read-only", &format!("replay {}", room.journal.display())] {
+        let pid_file = room.path("viewer.pid");
+        let _ = std::fs::remove_file(&pid_file);
+        let line = support::proc::exec_recording_pid(&pid_file, &room.warroom_line(&team.bob, args));
+        let Some(t) = Tmux::start(140, 36, &format!("sh -c '{line}'; sleep 60"), room.base.path()) else { return };
+        let pid = support::proc::recorded_pid(&pid_file) as i32;
+        t.wait_for("alice opened the room", WITHIN);
+        // Typing a note is what writes a draft.
+        t.keys(&["i"]);
+        t.type_text("a viewer's thought");
+        std::thread::sleep(Duration::from_millis(500));
+        end(pid, libc::SIGTERM);
+        assert_eq!(listing(&room.dir), before, "{args} wrote in the journal directory");
+    }
+}
+
+#[test]
 fn a_link_planted_where_an_older_warroom_wrote_the_draft_temporary_changes_nothing() {
     let Some(team) = accounts::team() else { return };
     let room = room_with_journal(&team, "");
@@ -288,7 +338,9 @@ fn a_link_planted_where_an_older_warroom_wrote_the_draft_temporary_changes_nothi
     bob.keys(&["i"]);
     bob.type_text("half a thought");
     let draft = room.dir.join("j.jsonl.draft-wr-bob");
-    wait_until("bob's draft on disk", || std::fs::read(&draft).is_ok_and(|d| d == b"half a thought"));
+    wait_until("bob's draft on disk, or his private file changed", || {
+        std::fs::read(&draft).is_ok_and(|d| d == b"half a thought") || fingerprint(&victim) != before
+    });
     end(pid, libc::SIGTERM);
     assert_eq!(fingerprint(&victim), before, "bob's private file was written through carol's link");
     let meta = std::fs::symlink_metadata(&draft).unwrap();
@@ -306,7 +358,9 @@ fn a_link_planted_where_an_older_warroom_wrote_the_figures_temporary_changes_not
     let mut alice = Headless::start(&room, &team.alice);
     alice.wait_line("role: poller");
     let samples = room.dir.join("j.jsonl.samples");
-    wait_until("alice's live figures", || std::fs::symlink_metadata(&samples).is_ok());
+    wait_until("alice's live figures, or her private file changed", || {
+        std::fs::symlink_metadata(&samples).is_ok() || fingerprint(&victim) != before
+    });
     alice.stop();
     assert_eq!(fingerprint(&victim), before, "alice's private file was written through carol's link");
     let meta = std::fs::symlink_metadata(&samples).unwrap();

@@ -19,7 +19,6 @@ pub fn run(global: &GlobalArgs) -> anyhow::Result<ExitCode> {
     let config = super::load_config(global)?;
     let author = super::author(global);
     let (journal, scan) = super::open_or_start_incident(global, &config, &author)?;
-    super::tell_notices(&journal);
     let purpose = if journal.writable() { Purpose::Monitor } else { Purpose::View };
     for warning in scan.warnings(journal.path()) {
         eprintln!("warroom: {warning}");

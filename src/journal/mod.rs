@@ -39,7 +39,13 @@ pub enum JournalError {
     TooLarge { path: PathBuf, bytes: usize, limit: usize },
     /// Opening refused: a link or special file, a permission problem (with its fix).
     #[error(transparent)]
-    Dir(#[from] DirError),
+    Dir(Box<DirError>),
+}
+
+impl From<DirError> for JournalError {
+    fn from(e: DirError) -> Self {
+        JournalError::Dir(Box::new(e))
+    }
 }
 
 impl JournalError {
@@ -118,10 +124,10 @@ impl Journal {
         let path = path.as_ref();
         let sharing = Sharing::from_config(group)?;
         match Self::open_with(path, &sharing) {
-            Err(JournalError::Dir(denied @ DirError::Permission { .. })) => {
-                let Ok((mut journal, scan)) = Self::open_read_only(path) else { return Err(denied.into()) };
+            Err(JournalError::Dir(denied)) if matches!(*denied, DirError::Permission { .. }) => {
+                let Ok((mut journal, scan)) = Self::open_read_only(path) else { return Err(JournalError::Dir(denied)) };
                 journal.sharing = sharing;
-                journal.notices.push(format!("{denied}\nyou can read this journal: opening it as a read-only viewer"));
+                journal.notices.push(format!("{denied}; you can read this journal: opened as a read-only viewer"));
                 journal.why_read_only = Some(denied.to_string());
                 Ok((journal, scan))
             }

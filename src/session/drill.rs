@@ -51,3 +51,31 @@ pub fn score_and_save(opened: &Journal, run: &DrillRun, checklist: Option<&Check
         Err(e) => format!("{text}\n\nCould not save the scorecard: {e}"),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::os::unix::fs::PermissionsExt;
+
+    use super::*;
+    use crate::drill::ScaledClock;
+
+    #[test]
+    fn a_scorecard_is_private_and_never_written_through_a_planted_link() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("drill.jsonl");
+        let (journal, _) = Journal::open(&path).unwrap();
+        let victim = dir.path().join("victim");
+        std::fs::write(&victim, "untouched").unwrap();
+        let (json, text) = scorecard_paths(&path);
+        // An older warroom wrote the card with std::fs::write, following whatever link was there.
+        std::os::unix::fs::symlink(&victim, &json).unwrap();
+        let run = DrillRun { scenario: crate::drill::load("datacenter-fire").unwrap(), clock: ScaledClock::real() };
+        let card = score_and_save(&journal, &run, None, Utc::now());
+        assert!(card.contains("Saved:"), "{card}");
+        assert_eq!(std::fs::read_to_string(&victim).unwrap(), "untouched");
+        for file in [json, text] {
+            let meta = std::fs::symlink_metadata(&file).unwrap();
+            assert!(meta.is_file() && meta.permissions().mode() & 0o777 == 0o600, "{}: {meta:?}", file.display());
+        }
+    }
+}

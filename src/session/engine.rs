@@ -113,7 +113,9 @@ impl Engine {
             written,
             updates,
         };
-        let mut notices = Vec::new();
+        // What opening the journal found (its directory's permissions, why it is only
+        // viewed) is said on every front-end, after Opened.
+        let mut notices = engine.journal.notices().to_vec();
         let rows = engine.begin(purpose, &mut notices);
         let opened =
             Update::Opened { journal: engine.journal.path().display().to_string(), role: engine.role, rows, entries };
