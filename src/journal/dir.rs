@@ -71,19 +71,19 @@ impl Sharing {
 
 #[derive(Debug, thiserror::Error)]
 pub enum DirError {
-    #[error("{}: {source}", path.display())]
+    #[error("{}: {source}", shown(path))]
     Io { path: PathBuf, source: io::Error },
     #[error("no such group \"{name}\" (journal_group in the config); create it or fix the name")]
     NoSuchGroup { name: String },
     #[error(
-        "{}: {what}; warroom never follows a link or reads a special file in a journal directory \
-         (somebody may have put it there): remove it, or name the real file",
-        path.display()
+        "{}: {what}; refused: in a journal directory warroom never follows a link, reads a special \
+         file or trusts another user's file (somebody may have put it there): remove it, or name the real file",
+        shown(path)
     )]
     Unsafe { path: PathBuf, what: String },
-    #[error("{}: {bytes} bytes, over the {limit}-byte limit for this file; not read", path.display())]
+    #[error("{}: {bytes} bytes, over the {limit}-byte limit for this file; not read", shown(path))]
     TooBig { path: PathBuf, bytes: u64, limit: u64 },
-    #[error("{}: {problem} (found: owner {owner}, group {group}, mode {mode:04o}); fix: {fix}", path.display())]
+    #[error("{}: {problem} (found: owner {owner}, group {group}, mode {mode:04o}); fix: {fix}", shown(path))]
     Permission { path: PathBuf, problem: String, owner: String, group: String, mode: u32, fix: String },
 }
 
@@ -200,6 +200,7 @@ pub fn open_shared_rw(path: &Path, sharing: &Sharing, append: bool) -> Result<(F
                 if meta.nlink() != 1 {
                     return Err(DirError::unsafe_file(path, format!("has {} names (a hard link)", meta.nlink())));
                 }
+                expected_owner(path, &meta, sharing)?;
                 return Ok((file, false));
             }
             Err(e) if e.kind() == io::ErrorKind::NotFound => {}
@@ -223,6 +224,19 @@ pub fn open_shared_rw(path: &Path, sharing: &Sharing, append: bool) -> Result<(F
         }
     }
     Err(DirError::io(path, io::Error::other("created and removed again while opening; try again")))
+}
+
+/// A shared file may be any member's (it has the group); any other file must be this user's.
+fn expected_owner(path: &Path, meta: &std::fs::Metadata, sharing: &Sharing) -> Result<(), DirError> {
+    if meta.uid() == euid() || sharing.gid() == Some(meta.gid()) {
+        return Ok(());
+    }
+    let whose = format!("belongs to {} (group {})", user_name(meta.uid()), group_name(meta.gid()));
+    let what = match sharing.group_name() {
+        Some(group) => format!("{whose}: neither yours nor group {group}'s"),
+        None => format!("{whose}, not to you; a war room shared between users needs journal_group in the config"),
+    };
+    Err(DirError::unsafe_file(path, what))
 }
 
 /// Makes sure the journal directory exists (creating it with the sharing's mode and group)
@@ -266,9 +280,9 @@ fn dir_warnings(dir: &Path, meta: &std::fs::Metadata, sharing: &Sharing) -> Vec<
         warnings.push(format!(
             "{}: other users can delete or replace each other's files here (mode {mode:04o}, no sticky bit); \
              fix: chmod {} {}",
-            dir.display(),
+            shown(dir),
             if sharing.gid().is_some() { "3770" } else { "+t" },
-            dir.display()
+            shown(dir)
         ));
     }
     if let Some((name, gid)) = &sharing.group
@@ -277,10 +291,10 @@ fn dir_warnings(dir: &Path, meta: &std::fs::Metadata, sharing: &Sharing) -> Vec<
         warnings.push(format!(
             "{}: journal_group is \"{name}\", but the directory is group {} with mode {mode:04o}; \
              fix: chgrp {name} {} && chmod 3770 {}",
-            dir.display(),
+            shown(dir),
             group_name(meta.gid()),
-            dir.display(),
-            dir.display()
+            shown(dir),
+            shown(dir)
         ));
     }
     warnings
@@ -351,8 +365,8 @@ fn permission(path: &Path, meta: &std::fs::Metadata, problem: String, sharing: &
         format!(
             "the owner ({}) or an administrator runs `chgrp {name} {} && chmod {chmod} {}`",
             user_name(uid),
-            path.display(),
-            path.display()
+            shown(path),
+            shown(path)
         )
     } else {
         format!(
@@ -360,7 +374,7 @@ fn permission(path: &Path, meta: &std::fs::Metadata, problem: String, sharing: &
              and have them run `chmod g+rw {}`",
             user_name(uid),
             group_name(gid),
-            path.display()
+            shown(path)
         )
     };
     DirError::Permission { path: path.to_path_buf(), problem, owner: user_name(uid), group: group_name(gid), mode, fix }
@@ -387,12 +401,18 @@ fn regular(path: &Path, file: &File) -> Result<std::fs::Metadata, DirError> {
     Err(DirError::unsafe_file(path, what))
 }
 
+/// A path as a message shows it: a file name in a shared directory is anybody's text, so
+/// its control characters never reach a terminal.
+pub fn shown(path: &Path) -> String {
+    crate::sanitize::sanitize_str(&path.display().to_string(), 4096)
+}
+
 fn parent(path: &Path) -> &Path {
     path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."))
 }
 
 fn file_name(path: &Path) -> String {
-    path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| path.display().to_string())
+    path.file_name().map(|n| crate::sanitize::sanitize_str(&n.to_string_lossy(), 4096)).unwrap_or_else(|| shown(path))
 }
 
 /// Whether this process (its effective ids) may `mode` the path. For messages only.
