@@ -13,11 +13,16 @@
 //! directory is group-owned with mode 3770 (setgid: new files get its group; sticky: members
 //! cannot delete or replace each other's files).
 
-use std::ffi::CStr;
 use std::fs::{File, OpenOptions};
 use std::io::{self, Read, Write};
 use std::os::unix::fs::{DirBuilderExt, MetadataExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
+
+mod diagnose;
+mod ids;
+
+pub use diagnose::{Access, diagnose};
+pub use ids::{euid, group_id, group_name, user_name};
 
 /// Who shares the files warroom writes beside a journal.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -300,19 +305,6 @@ fn dir_warnings(dir: &Path, meta: &std::fs::Metadata, sharing: &Sharing) -> Vec<
     warnings
 }
 
-/// What warroom was trying to do when the system said no.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Access {
-    /// Enter (search) a directory.
-    Enter,
-    /// Create a file or directory.
-    Create,
-    /// Read a file.
-    Read,
-    /// Write (append to) a file.
-    Write,
-}
-
 /// Turns a failed open into an error that says what is wrong: a refused link, or for a
 /// permission problem the path, the owner and mode found, and the fix.
 fn opened_error(path: &Path, e: io::Error, sharing: &Sharing, access: Access) -> DirError {
@@ -321,63 +313,6 @@ fn opened_error(path: &Path, e: io::Error, sharing: &Sharing, access: Access) ->
         Some(libc::EACCES | libc::EPERM) => diagnose(path, e, sharing, access),
         _ => DirError::io(path, e),
     }
-}
-
-/// The permission problem behind `e` when warroom tried to `access` `path`: which path is in
-/// the way (the file, or the directory above it), its owner, group and mode, and the fix.
-/// Called only after an operation failed: it explains, it never decides.
-pub fn diagnose(path: &Path, e: io::Error, sharing: &Sharing, access: Access) -> DirError {
-    if !matches!(e.raw_os_error(), Some(libc::EACCES | libc::EPERM)) {
-        return DirError::io(path, e);
-    }
-    // The nearest directory above that this user cannot enter is the one in the way.
-    for ancestor in path.ancestors().skip(1).filter(|a| !a.as_os_str().is_empty()) {
-        if let Ok(meta) = std::fs::metadata(ancestor)
-            && !accessible(ancestor, libc::X_OK)
-        {
-            return permission(ancestor, &meta, "you cannot enter this directory".into(), sharing);
-        }
-    }
-    let (target, problem) = match access {
-        Access::Create => (parent(path), format!("you cannot create {} in this directory", file_name(path))),
-        Access::Enter => (path, "you cannot enter this directory".to_string()),
-        Access::Read => (path, "you cannot read this file".to_string()),
-        Access::Write => (path, "you cannot write this file".to_string()),
-    };
-    match std::fs::metadata(target) {
-        Ok(meta) => permission(target, &meta, problem, sharing),
-        Err(_) => DirError::io(path, e),
-    }
-}
-
-fn permission(path: &Path, meta: &std::fs::Metadata, problem: String, sharing: &Sharing) -> DirError {
-    let (uid, gid, mode) = (meta.uid(), meta.gid(), meta.mode() & 0o7777);
-    let me = user_name(euid());
-    let fix = if !in_group(gid) && mode & 0o070 != 0 {
-        format!(
-            "it is shared with group {}, and you ({me}) are not a member: ask an administrator to run \
-             `usermod -aG {} {me}`, then log in again",
-            group_name(gid),
-            group_name(gid)
-        )
-    } else if let Some(name) = sharing.group_name() {
-        let chmod = if meta.is_dir() { "3770" } else { "660" };
-        format!(
-            "the owner ({}) or an administrator runs `chgrp {name} {} && chmod {chmod} {}`",
-            user_name(uid),
-            shown(path),
-            shown(path)
-        )
-    } else {
-        format!(
-            "set journal_group in the config to a group you share with {} (for example \"{}\"), \
-             and have them run `chmod g+rw {}`",
-            user_name(uid),
-            group_name(gid),
-            shown(path)
-        )
-    };
-    DirError::Permission { path: path.to_path_buf(), problem, owner: user_name(uid), group: group_name(gid), mode, fix }
 }
 
 /// Judges an open descriptor: a regular file, or an error naming what it is instead.
@@ -413,75 +348,6 @@ fn parent(path: &Path) -> &Path {
 
 fn file_name(path: &Path) -> String {
     path.file_name().map(|n| crate::sanitize::sanitize_str(&n.to_string_lossy(), 4096)).unwrap_or_else(|| shown(path))
-}
-
-/// Whether this process (its effective ids) may `mode` the path. For messages only.
-fn accessible(path: &Path, mode: libc::c_int) -> bool {
-    let Ok(c) = std::ffi::CString::new(path.as_os_str().as_encoded_bytes()) else { return false };
-    // SAFETY: a valid NUL-terminated path; faccessat only reads it.
-    unsafe { libc::faccessat(libc::AT_FDCWD, c.as_ptr(), mode, libc::AT_EACCESS) == 0 }
-}
-
-pub fn euid() -> u32 {
-    // SAFETY: geteuid cannot fail.
-    unsafe { libc::geteuid() }
-}
-
-/// Whether this process has `gid` as its effective or a supplementary group.
-fn in_group(gid: u32) -> bool {
-    // SAFETY: getegid cannot fail.
-    if unsafe { libc::getegid() } == gid {
-        return true;
-    }
-    let mut groups = vec![0 as libc::gid_t; 256];
-    // SAFETY: the buffer holds `groups.len()` entries.
-    let n = unsafe { libc::getgroups(groups.len() as libc::c_int, groups.as_mut_ptr()) };
-    n > 0 && groups[..n as usize].contains(&gid)
-}
-
-/// The numeric id of a group name.
-pub fn group_id(name: &str) -> Option<u32> {
-    let cname = std::ffi::CString::new(name).ok()?;
-    let mut group: libc::group = unsafe_zeroed();
-    let mut buf = vec![0 as libc::c_char; 16 * 1024];
-    let mut found: *mut libc::group = std::ptr::null_mut();
-    // SAFETY: getgrnam_r fills `group` with pointers into `buf`, both outliving the call's use.
-    let rc = unsafe { libc::getgrnam_r(cname.as_ptr(), &mut group, buf.as_mut_ptr(), buf.len(), &mut found) };
-    (rc == 0 && !found.is_null()).then_some(group.gr_gid)
-}
-
-/// A user's name for messages, or the number if it has none.
-pub fn user_name(uid: u32) -> String {
-    let mut pw: libc::passwd = unsafe_zeroed();
-    let mut buf = vec![0 as libc::c_char; 16 * 1024];
-    let mut found: *mut libc::passwd = std::ptr::null_mut();
-    // SAFETY: getpwuid_r fills `pw` with pointers into `buf`, read before either is dropped.
-    let rc = unsafe { libc::getpwuid_r(uid, &mut pw, buf.as_mut_ptr(), buf.len(), &mut found) };
-    if rc == 0 && !found.is_null() {
-        // SAFETY: a NUL-terminated string inside `buf`.
-        return crate::sanitize::sanitize_str(&unsafe { CStr::from_ptr(pw.pw_name) }.to_string_lossy(), 64);
-    }
-    format!("uid {uid}")
-}
-
-/// A group's name for messages, or the number if it has none.
-pub fn group_name(gid: u32) -> String {
-    let mut gr: libc::group = unsafe_zeroed();
-    let mut buf = vec![0 as libc::c_char; 16 * 1024];
-    let mut found: *mut libc::group = std::ptr::null_mut();
-    // SAFETY: getgrgid_r fills `gr` with pointers into `buf`, read before either is dropped.
-    let rc = unsafe { libc::getgrgid_r(gid, &mut gr, buf.as_mut_ptr(), buf.len(), &mut found) };
-    if rc == 0 && !found.is_null() {
-        // SAFETY: a NUL-terminated string inside `buf`.
-        return crate::sanitize::sanitize_str(&unsafe { CStr::from_ptr(gr.gr_name) }.to_string_lossy(), 64);
-    }
-    format!("gid {gid}")
-}
-
-/// An all-zero C struct for the `_r` lookups to fill in.
-fn unsafe_zeroed<T>() -> T {
-    // SAFETY: only used for libc's plain C structs (passwd, group), for which zero is valid.
-    unsafe { std::mem::zeroed() }
 }
 
 #[cfg(test)]
