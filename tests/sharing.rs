@@ -283,11 +283,13 @@ fn a_lock_the_member_cannot_open_stops_warroom_before_it_journals_anything() {
     let lock = room.dir.join("j.jsonl.poller");
     std::fs::write(&lock, "").unwrap();
     std::os::unix::fs::chown(&lock, Some(team.alice.uid), Some(team.gid)).unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&lock, std::fs::Permissions::from_mode(0o600)).unwrap();
     let before = listing(&room.dir);
     let out = room.warroom(&team.bob, &["--headless"]).stdin(Stdio::null()).output().unwrap();
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(3), "{err}");
-    for want in ["j.jsonl.poller", "owner wr-alice", "mode 0644", "chmod 660"] {
+    for want in ["j.jsonl.poller", "owner wr-alice", "mode 0600", "chmod 660"] {
         assert!(err.contains(want), "the error lacks {want:?}: {err}");
     }
     assert_eq!(listing(&room.dir), before, "something was written before the permission check");
