@@ -404,6 +404,23 @@ mod tests {
     }
 
     #[test]
+    fn a_shared_directory_and_its_files_are_the_groups() {
+        // This process's own primary group: always one it may give files to.
+        // SAFETY: getegid cannot fail.
+        let gid = unsafe { libc::getegid() };
+        let sharing = Sharing::group(&group_name(gid)).unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let journals = dir.path().join("incidents");
+        assert!(prepare_dir(&journals, &sharing).unwrap().is_empty());
+        let meta = std::fs::metadata(&journals).unwrap();
+        assert_eq!((meta.mode() & 0o7777, meta.gid()), (0o3770, gid));
+        let figures = journals.join("j.jsonl.samples");
+        replace(&figures, b"{}", &sharing).unwrap();
+        let meta = std::fs::metadata(&figures).unwrap();
+        assert_eq!((meta.mode() & 0o777, meta.gid()), (0o660, gid));
+    }
+
+    #[test]
     fn a_new_directory_is_private() {
         let dir = tempfile::tempdir().unwrap();
         let journals = dir.path().join("a/journals");

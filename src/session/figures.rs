@@ -19,7 +19,9 @@ use crate::monitor::{RowId, View};
 const MAX_FILE_BYTES: u64 = 8 << 20;
 /// No probe waits a day: a latency or step time beyond this was not measured, it was written.
 const MAX_MILLIS: f64 = 86_400_000.0;
-/// Longest detail or step name kept from the file, in characters.
+/// Rows read from the file at most: far more than any war room watches.
+const MAX_ROWS: usize = 100_000;
+/// Longest text (a detail, a step, a row's name or target) kept from the file, in characters.
 const MAX_TEXT_CHARS: usize = 4096;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -106,10 +108,14 @@ pub fn read_if_newer(journal: &Path, seen: &mut Option<std::time::SystemTime>) -
     *seen = Some(modified);
     let bytes = dir::read_open(&target, file, MAX_FILE_BYTES).ok()?;
     let mut snapshot: Snapshot = serde_json::from_slice(&bytes).ok()?;
+    snapshot.figures.truncate(MAX_ROWS);
     for figure in &mut snapshot.figures {
         figure.readings.retain_mut(plausible);
         let keep = figure.readings.len().saturating_sub(KEPT);
         figure.readings.drain(..keep);
+        let Figure { row, view, .. } = figure;
+        [&mut row.id.check, &mut row.kind, &mut row.target].into_iter().for_each(cut);
+        row.id.key.iter_mut().chain(view.blocked_by.iter_mut()).for_each(cut);
     }
     Some(snapshot)
 }
