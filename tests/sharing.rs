@@ -219,6 +219,7 @@ fn a_team_shares_one_war_room_and_a_follower_takes_over_from_a_killed_poller() {
     wait_until("a probe from the new poller", || connections.load(Ordering::SeqCst) > before);
     let took = killed.elapsed();
     assert!(took < Duration::from_secs(5), "the takeover took {took:?}");
+    println!("first probe by the new poller {took:?} after alice was killed");
     wait_until("a takeover shown on bob's or carol's screen", || {
         [&bob, &carol].iter().any(|t| t.screen().contains("now probes the checks"))
     });
@@ -464,12 +465,14 @@ fn a_live_figures_link_to_dev_zero_costs_no_memory() {
     bob.wait_line("role: follower");
     // A follower looks at the figures every 250 ms; an unbounded read grows by GBs a second.
     let cap_mib = 200.0;
-    let watch = Instant::now();
+    let (watch, mut peak) = (Instant::now(), 0.0f64);
     while watch.elapsed() < Duration::from_secs(2) {
         let rss = support::proc::rss_mib(&bob.pid().to_string());
         assert!(rss < cap_mib, "bob's follower holds {rss:.0} MiB reading the live figures");
+        peak = peak.max(rss);
         std::thread::sleep(Duration::from_millis(20));
     }
+    println!("bob's follower peaked at {peak:.1} MiB with the live figures linked to /dev/zero");
     bob.stop();
     assert_eq!(fingerprint(&link), before);
 }
