@@ -21,6 +21,8 @@
 //! The domain — pure or self-contained, used by the layers above:
 //! - [`incident`]: a pure fold of journal events into the incident's state.
 //! - [`journal`]: the append-only JSONL truth: events, reading, appending with fsync.
+//!   [`journal::dir`] is the one place that opens files in a journal directory (shared
+//!   ground: no links followed, no special files, bounded reads, per-writer temporaries).
 //! - [`monitor`]: scheduling checks, confirming changes, grouping; [`recorder`] turns its
 //!   changes into journal events.
 //! - [`probe`]: one real transaction against a target (HTTP, SMTP to RCPT TO, DNS, TLS,

@@ -20,11 +20,12 @@ pub fn run(global: &GlobalArgs) -> anyhow::Result<ExitCode> {
     let config = super::load_config(global)?;
     let author = super::author(global);
     let (journal, scan) = super::open_or_start_incident(global, &config, &author)?;
+    let purpose = if journal.writable() { Purpose::Monitor } else { Purpose::View };
     for warning in scan.warnings(journal.path()) {
         eprintln!("warroom: {warning}");
     }
     let settings = Settings::from_config(&config, None);
-    serve(Opening { journal, scan, settings, purpose: Purpose::Monitor, author })
+    serve(Opening { journal, scan, settings, purpose, author })
 }
 
 /// Runs a session without a screen until it ends or a signal stops it (a drill played or

@@ -109,6 +109,10 @@ pub fn open_or_start_incident(global: &GlobalArgs, config: &Config, author: &str
     {
         anyhow::bail!("{} is a drill's journal: take part with `warroom drill --join {0}`", path.display());
     }
+    if !journal.writable() {
+        return Ok((journal, scan));
+    }
+    crate::session::election::check(journal.path(), journal.sharing())?;
     if !scan.events.iter().any(|e| matches!(e.body, EventBody::IncidentOpened { .. })) {
         let opened = Event::new(
             author,

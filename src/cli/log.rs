@@ -15,6 +15,10 @@ pub fn run(global: &GlobalArgs, words: Vec<String>, from_stdin: bool) -> anyhow:
     let path = super::current_journal(global, &config)?
         .context("no open incident journal: start `warroom` to open one, or name it with -j FILE")?;
     let (journal, scan) = Journal::open_shared(&path, config.journal_group.as_deref())?;
+    if let Some(why) = journal.why_read_only() {
+        anyhow::bail!("{}", crate::sanitize::for_terminal(why));
+    }
+    super::tell_notices(&journal);
     for warning in scan.warnings(journal.path()) {
         eprintln!("warroom: {warning}");
     }

@@ -81,15 +81,37 @@ fn dashboard(global: &GlobalArgs) -> anyhow::Result<ExitCode> {
         (journal, scan, Purpose::View)
     } else {
         let (journal, scan) = open_or_start_incident(global, &config, &author)?;
-        (journal, scan, Purpose::Monitor)
+        let purpose = if journal.writable() { Purpose::Monitor } else { Purpose::View };
+        (journal, scan, purpose)
     };
+    tell_notices(&journal);
     for warning in scan.warnings(journal.path()) {
         eprintln!("warroom: {warning}");
     }
+    let journal_writable = journal.writable();
     let setup = crate::tui::Setup::from_config(&config, global.theme.as_deref(), global.checklist.as_deref())?;
     let settings = Settings::from_config(&config, setup.checklist.clone());
-    let banner = global.read_only.then(|| "READ-ONLY VIEWER — nothing is written".to_string());
+    let banner = if global.read_only {
+        Some("READ-ONLY VIEWER — nothing is written".to_string())
+    } else if !journal_writable {
+        Some("READ-ONLY VIEWER — you may read this journal but not write it (see the message on exit)".to_string())
+    } else {
+        None
+    };
     let look = crate::tui::Look { banner, update_every: config.update_every };
+    let notices: Vec<String> = journal.notices().to_vec();
     crate::tui::run(Opening { journal, scan, settings, purpose, author }, setup, look)?;
+    // Said again once the screen is gone: the alternate screen hid it.
+    if !journal_writable {
+        notices.iter().for_each(|n| eprintln!("warroom: {}", crate::sanitize::for_terminal(n)));
+    }
     Ok(ExitCode::SUCCESS)
+}
+
+/// What opening the journal found worth saying: the directory's permissions, or why this
+/// user only views it.
+pub fn tell_notices(journal: &journal::Journal) {
+    for notice in journal.notices() {
+        eprintln!("warroom: {}", crate::sanitize::for_terminal(notice));
+    }
 }

@@ -7,7 +7,7 @@
 //! numbers and skipped, so no line can stop a journal from opening or being appended to.
 
 mod author;
-mod dir;
+pub mod dir;
 mod event;
 mod place;
 mod reader;
@@ -16,22 +16,18 @@ mod scan;
 mod wire;
 mod writer;
 
-use std::fs::{File, OpenOptions};
+use std::fs::File;
 use std::io::{self, Write};
-use std::os::unix::fs::{FileExt, OpenOptionsExt};
+use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, RwLock};
 
 pub use author::default_author;
-pub use dir::journals_in;
+pub use dir::{DirError, Sharing, journals_in};
 pub use event::{Audience, CheckState, Event, EventBody, Milestone, Mode, SCHEMA_VERSION, Status, format_ts};
 pub use place::{Moved, PathState};
 pub use reader::{KEPT_PROBLEMS, LineProblem, MAX_LINE_BYTES, ProblemKind, Scan, decode_line};
 pub use writer::{Ack, MAX_PENDING_BYTES, MAX_PENDING_EVENTS, Retry, WriteError, WriteResult, Writer};
-
-/// Permissions for a new journal: the operator's alone, unless a shared war room asks for group access.
-pub const PRIVATE_MODE: u32 = 0o600;
-pub const SHARED_MODE: u32 = 0o660;
 
 #[derive(Debug, thiserror::Error)]
 pub enum JournalError {
@@ -48,6 +44,15 @@ pub enum JournalError {
     /// The file at the journal's path is no longer the one this process opened.
     #[error("{}: {why}", path.display())]
     Moved { path: PathBuf, why: String },
+    /// Opening refused: a link or special file, a permission problem (with its fix).
+    #[error(transparent)]
+    Dir(Box<DirError>),
+}
+
+impl From<DirError> for JournalError {
+    fn from(e: DirError) -> Self {
+        JournalError::Dir(Box::new(e))
+    }
 }
 
 impl JournalError {
@@ -63,37 +68,52 @@ pub struct Journal {
     /// The open file. Replaced only when the file at `path` was deleted or replaced and a
     /// new one taken up (see [`Journal::reattach`]); readers and the writer take a clone.
     file: RwLock<Arc<File>>,
+    /// Who shares the files beside it (the poller lock, live figures, scorecards).
+    sharing: Sharing,
+    /// False for a viewer's journal: opened for reading only.
+    writable: bool,
+    /// Worth telling the operator on opening: the directory's permissions, or why this
+    /// journal is only viewed.
+    notices: Vec<String>,
+    /// For a journal opened read-only because this user may not write it: the permission
+    /// problem, with its fix.
+    why_read_only: Option<String>,
 }
 
 impl Journal {
     /// Opens (creating with mode 0600 if needed) and replays the journal at `path`.
     pub fn open(path: impl AsRef<Path>) -> Result<(Journal, Scan), JournalError> {
-        Self::open_with_mode(path, PRIVATE_MODE)
+        Self::open_with(path, &Sharing::PRIVATE)
     }
 
-    /// As [`Journal::open`], with the permission bits used if the file is created.
-    pub fn open_with_mode(path: impl AsRef<Path>, mode: u32) -> Result<(Journal, Scan), JournalError> {
+    /// As [`Journal::open`], sharing the files as `sharing` says. A missing directory is
+    /// created (0700, or 3770 and group-owned when shared); a journal this call creates gets
+    /// the sharing's mode and group. Never through a link; a permission problem is an error
+    /// that names the path, what was found there and the fix.
+    pub fn open_with(path: impl AsRef<Path>, sharing: &Sharing) -> Result<(Journal, Scan), JournalError> {
         let path = path.as_ref().to_path_buf();
+        let mut notices = Vec::new();
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir).map_err(|e| JournalError::io(dir, e))?;
+            notices = dir::prepare_dir(dir, sharing)?;
         }
-        let file = OpenOptions::new()
-            .read(true)
-            .append(true)
-            .create(true)
-            .mode(mode)
-            .custom_flags(NO_FOLLOW_NO_WAIT)
-            .open(&path)
-            .map_err(|e| JournalError::io(&path, refused_link(e)))?;
-        let file = regular_only(&path, file)?;
-        let journal = Journal::of(path, file);
+        let (file, _) = dir::open_shared_rw(&path, sharing, true)?;
+        let mut journal = Journal::of(path, file);
+        journal.sharing = sharing.clone();
+        journal.notices = notices;
         let mut scan = Scan::default();
         journal.read_more(&mut scan)?;
         Ok((journal, scan))
     }
 
     fn of(path: PathBuf, file: File) -> Journal {
-        Journal { path, file: RwLock::new(Arc::new(file)) }
+        Journal {
+            path,
+            file: RwLock::new(Arc::new(file)),
+            sharing: Sharing::PRIVATE,
+            writable: true,
+            notices: Vec::new(),
+            why_read_only: None,
+        }
     }
 
     /// The file now open (see [`Journal::reattach`]).
@@ -104,8 +124,9 @@ impl Journal {
     /// Opens an existing journal for following only: appends fail (read-only viewers).
     pub fn open_read_only(path: impl AsRef<Path>) -> Result<(Journal, Scan), JournalError> {
         let path = path.as_ref().to_path_buf();
-        let file = open_existing(&path)?;
-        let journal = Journal::of(path, file);
+        let file = dir::open_read(&path, u64::MAX)?;
+        let mut journal = Journal::of(path, file);
+        journal.writable = false;
         let mut scan = Scan::default();
         journal.read_more(&mut scan)?;
         Ok((journal, scan))
@@ -116,37 +137,52 @@ impl Journal {
         self.file().metadata().map(|m| m.len()).map_err(|e| JournalError::io(&self.path, e))
     }
 
-    /// As [`Journal::open`] for a shared war room: a journal this call creates is readable and
-    /// writable by `group` (mode 0660, group-owned), so every on-call operator can append.
+    /// As [`Journal::open`] for a war room shared with `group` (the config's `journal_group`):
+    /// files are created 0660 and group-owned, so every member can append. A user who may
+    /// read the journal but not write it gets it opened read-only ([`Journal::writable`] is
+    /// false), with a notice saying why.
     pub fn open_shared(path: impl AsRef<Path>, group: Option<&str>) -> Result<(Journal, Scan), JournalError> {
         let path = path.as_ref();
-        let Some(group) = group else { return Self::open(path) };
-        let gid = group_id(group).ok_or_else(|| {
-            JournalError::io(
-                path,
-                io::Error::new(io::ErrorKind::NotFound, format!("no such group \"{group}\" (journal_group)")),
-            )
-        })?;
-        let existed = path.exists();
-        let (journal, scan) = Self::open_with_mode(path, SHARED_MODE)?;
-        if !existed {
-            use std::os::unix::fs::PermissionsExt;
-            let file = journal.file();
-            std::os::unix::fs::fchown(&*file, None, Some(gid)).map_err(|e| JournalError::io(path, e))?;
-            // The creation mode passes through the umask (usually dropping group write).
-            file.set_permissions(std::fs::Permissions::from_mode(SHARED_MODE))
-                .map_err(|e| JournalError::io(path, e))?;
+        let sharing = Sharing::from_config(group)?;
+        match Self::open_with(path, &sharing) {
+            Err(JournalError::Dir(denied)) if matches!(*denied, DirError::Permission { .. }) => {
+                let Ok((mut journal, scan)) = Self::open_read_only(path) else { return Err(JournalError::Dir(denied)) };
+                journal.sharing = sharing;
+                journal.notices.push(format!("{denied}; you can read this journal: opened as a read-only viewer"));
+                journal.why_read_only = Some(denied.to_string());
+                Ok((journal, scan))
+            }
+            other => other,
         }
-        Ok((journal, scan))
     }
 
     /// Reads a journal without creating or writing it (reports, validation, read-only viewers).
     pub fn read(path: impl AsRef<Path>) -> Result<Scan, JournalError> {
         let path = path.as_ref();
-        let file = open_existing(path)?;
+        let file = dir::open_read(path, u64::MAX)?;
         let mut scan = Scan::default();
         read_settled(path, &file, &mut scan)?;
         Ok(scan)
+    }
+
+    /// Who shares the files beside this journal.
+    pub fn sharing(&self) -> &Sharing {
+        &self.sharing
+    }
+
+    /// False when this journal was opened for reading only.
+    pub fn writable(&self) -> bool {
+        self.writable
+    }
+
+    /// Why a journal opened by [`Journal::open_shared`] is read-only, if it is.
+    pub fn why_read_only(&self) -> Option<&str> {
+        self.why_read_only.as_deref()
+    }
+
+    /// What the operator should be told on opening (already plain text, one item each).
+    pub fn notices(&self) -> &[String] {
+        &self.notices
     }
 
     pub fn path(&self) -> &Path {
@@ -194,6 +230,10 @@ impl Journal {
     /// glues onto it. Nothing is ever written into a file no longer at the journal's path:
     /// that is [`JournalError::Moved`], and [`Journal::reattach`] takes up the file there.
     pub fn append_all(&self, events: &[Event]) -> Result<(), JournalError> {
+        if !self.writable {
+            let why = io::Error::new(io::ErrorKind::PermissionDenied, "opened read-only: nothing is written");
+            return Err(JournalError::io(&self.path, why));
+        }
         let mut bytes = Vec::with_capacity(256 * events.len());
         for event in events {
             let start = bytes.len();
@@ -312,39 +352,6 @@ impl Scan {
     }
 }
 
-/// Flags for every journal open. A journal is never opened through a symbolic link: in a
-/// shared journal directory a planted `x.jsonl -> ~alice/private` would put the next note in
-/// the file it points at. Nor does an open wait on a FIFO planted under a journal's name
-/// (non-blocking is harmless on a regular file, and anything else is refused at once).
-const NO_FOLLOW_NO_WAIT: i32 = libc::O_NOFOLLOW | libc::O_NONBLOCK;
-
-/// Opens an existing journal for reading, on the same terms as [`NO_FOLLOW_NO_WAIT`].
-fn open_existing(path: &Path) -> Result<File, JournalError> {
-    let file = OpenOptions::new()
-        .read(true)
-        .custom_flags(NO_FOLLOW_NO_WAIT)
-        .open(path)
-        .map_err(|e| JournalError::io(path, refused_link(e)))?;
-    regular_only(path, file)
-}
-
-/// `O_NOFOLLOW`'s "too many levels of symbolic links", said plainly.
-fn refused_link(e: io::Error) -> io::Error {
-    if e.raw_os_error() == Some(libc::ELOOP) {
-        return io::Error::other("a symbolic link: a journal is never opened through one");
-    }
-    e
-}
-
-/// The opened file, if it is a regular one (not a FIFO, a device or a directory).
-fn regular_only(path: &Path, file: File) -> Result<File, JournalError> {
-    let meta = file.metadata().map_err(|e| JournalError::io(path, e))?;
-    if !meta.is_file() {
-        return Err(JournalError::io(path, io::Error::other("not a regular file: a journal is one")));
-    }
-    Ok(file)
-}
-
 /// An OS advisory lock on the journal file, released on drop.
 struct FileLock<'a>(&'a File);
 
@@ -364,13 +371,4 @@ impl Drop for FileLock<'_> {
     fn drop(&mut self) {
         let _ = self.0.unlock();
     }
-}
-
-/// The numeric id of a group name.
-fn group_id(name: &str) -> Option<u32> {
-    let cname = std::ffi::CString::new(name).ok()?;
-    // SAFETY: getgrnam returns null or a pointer to static storage that is read at once.
-    let gr = unsafe { libc::getgrnam(cname.as_ptr()) };
-    // SAFETY: checked non-null just above.
-    (!gr.is_null()).then(|| unsafe { (*gr).gr_gid })
 }

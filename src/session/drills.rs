@@ -103,7 +103,7 @@ mod tests {
         assert_eq!((found[0].path.as_path(), found[0].scenario.as_str()), (live.as_path(), "fire"));
         assert_eq!(found[0].operators, vec!["alice".to_string()]);
         assert_eq!(found[0].player, Player::Gone);
-        let lock = super::super::election::try_acquire(&live).unwrap().unwrap();
+        let lock = super::super::election::try_acquire(&live, &crate::journal::Sharing::PRIVATE).unwrap().unwrap();
         assert_eq!(running(dir.path())[0].player, Player::Playing);
         drop(lock);
         assert_eq!(running(dir.path())[0].player, Player::Gone);

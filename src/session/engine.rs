@@ -98,7 +98,7 @@ impl Engine {
         let mut facts = Facts::default();
         let early_notices: Vec<String> = entries.iter().filter_map(|e| facts.learn(e)).collect();
         let known_size = journal.size().unwrap_or(0);
-        let heart = Heart::new(journal.path(), &author);
+        let heart = Heart::new(journal.path(), &author, journal.sharing().clone());
         let mut engine = Engine {
             journal,
             scan,
@@ -127,10 +127,15 @@ impl Engine {
             written,
             updates,
         };
-        let rows = engine.begin(purpose);
+        // What opening the journal found (its directory's permissions, why it is only
+        // viewed) is said on every front-end, after Opened.
+        let mut notices = engine.journal.notices().to_vec();
+        let rows = engine.begin(purpose, &mut notices);
         let opened =
             Update::Opened { journal: engine.journal.path().display().to_string(), role: engine.role, rows, entries };
+        // Opened is always the first update; what begin had to say follows it.
         engine.tell(opened);
+        notices.into_iter().for_each(|n| engine.tell(Update::Notice(n)));
         std::mem::take(&mut engine.early_notices).into_iter().for_each(|n| engine.tell(Update::Notice(n)));
         if engine.role != Role::Viewer {
             engine.append(vec![EventBody::OperatorJoined {}]);
@@ -139,14 +144,16 @@ impl Engine {
     }
 
     /// Takes up the purpose: elects, starts the monitor or the drill. Returns the rows known.
-    fn begin(&mut self, purpose: Purpose) -> Vec<RowInfo> {
+    fn begin(&mut self, purpose: Purpose, notices: &mut Vec<String>) -> Vec<RowInfo> {
         match purpose {
+            // A journal this user may only read is viewed: nothing is written, no lock taken.
+            Purpose::Monitor if !self.journal.writable() => self.configured_rows(),
             Purpose::Monitor => {
                 self.role = Role::Follower;
-                match election::try_acquire(self.journal.path()) {
+                match election::try_acquire(self.journal.path(), self.journal.sharing()) {
                     Ok(Some(lock)) => self.become_poller(lock),
                     Ok(None) => {}
-                    Err(e) => self.tell(Update::Notice(format!("cannot take part in the poller election: {e}"))),
+                    Err(e) => notices.push(format!("cannot take part in the poller election: {e}")),
                 }
                 self.configured_rows()
             }
@@ -160,7 +167,7 @@ impl Engine {
                 self.role = Role::Poller;
                 // Held while the scenario plays: figures are published for the operators who
                 // join, and `warroom drill --running` knows the player is still there.
-                match election::try_acquire(self.journal.path()) {
+                match election::try_acquire(self.journal.path(), self.journal.sharing()) {
                     Ok(lock) => self.lock = lock,
                     Err(e) => self.early_notices.push(format!("cannot hold the drill's poller lock: {e}")),
                 }
@@ -451,7 +458,7 @@ impl Engine {
         if self.role != Role::Follower || !self.may_poll {
             return;
         }
-        if let Ok(Some(lock)) = election::try_acquire(self.journal.path()) {
+        if let Ok(Some(lock)) = election::try_acquire(self.journal.path(), self.journal.sharing()) {
             // Start from what the journal recorded last, so nothing is recorded twice.
             self.read_new_entries();
             self.become_poller(lock);
@@ -467,7 +474,7 @@ impl Engine {
         if self.lock.is_none() || !self.figures.dirty || self.published.elapsed() < PUBLISH_EVERY {
             return;
         }
-        let _ = figures::write(self.journal.path(), &self.figures.snapshot(self.time.now()));
+        let _ = figures::write(self.journal.path(), &self.figures.snapshot(self.time.now()), self.journal.sharing());
         self.figures.dirty = false;
         self.published = Instant::now();
     }
@@ -559,7 +566,7 @@ impl Engine {
             self.tell(Update::Written { ids: Vec::new(), error: Some(e.to_string()) });
         }
         self.read_new_entries();
-        Some(score_and_save(self.journal.path(), &run, self.settings.checklist.as_ref(), now))
+        Some(score_and_save(&self.journal, &run, self.settings.checklist.as_ref(), now))
     }
 
     /// The departure: a drill scored, the poller role released, "left" on disk.

@@ -4,19 +4,25 @@
 //! details travel here, so the file is best-effort and never trusted.
 
 use std::collections::HashMap;
-use std::io::{Read, Write};
-use std::os::unix::fs::OpenOptionsExt;
+use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::protocol::{Figure, KEPT, Reading, RowInfo};
+use crate::journal::{Sharing, dir};
 use crate::monitor::{RowId, View};
 
 /// A sidecar larger than this is not read: a hostile file cannot make a session read
 /// gigabytes. 1,000 rows of 20 readings take about 2 MiB.
 const MAX_FILE_BYTES: u64 = 8 << 20;
+/// No probe waits a day: a latency or step time beyond this was not measured, it was written.
+const MAX_MILLIS: f64 = 86_400_000.0;
+/// Rows read from the file at most: far more than any war room watches.
+const MAX_ROWS: usize = 100_000;
+/// Longest text (a detail, a step, a row's name or target) kept from the file, in characters.
+const MAX_TEXT_CHARS: usize = 4096;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Snapshot {
@@ -71,45 +77,64 @@ pub fn path(journal: &Path) -> PathBuf {
     journal.with_file_name(name)
 }
 
-/// Replaces the sidecar atomically: written to a temporary file of our own (an exclusive,
-/// unpredictable name, so nobody can plant a link where we write), then renamed.
-pub fn write(journal: &Path, snapshot: &Snapshot) -> std::io::Result<()> {
+/// Replaces the sidecar atomically with a temporary file of our own (see [`dir::replace`]),
+/// shared as the journal is. In a sticky directory another member's file cannot be replaced
+/// (after a takeover, the previous poller's): it is then rewritten in place, never through a
+/// link; readers take a half-written file for "no news".
+pub fn write(journal: &Path, snapshot: &Snapshot, sharing: &Sharing) -> std::io::Result<()> {
     let target = path(journal);
-    let dir = target.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
-    let mut tmp = tempfile::Builder::new().prefix(".samples-").tempfile_in(dir)?;
-    tmp.write_all(&serde_json::to_vec(snapshot).map_err(std::io::Error::other)?)?;
-    tmp.persist(target).map(drop).map_err(|e| e.error)
+    let bytes = serde_json::to_vec(snapshot).map_err(std::io::Error::other)?;
+    match dir::replace(&target, &bytes, sharing) {
+        Err(dir::DirError::Io { source, .. }) if source.kind() == std::io::ErrorKind::PermissionDenied => {
+            let mut file = dir::open_write(&target, sharing)?;
+            file.set_len(0)?;
+            file.write_all(&bytes)
+        }
+        other => other.map_err(Into::into),
+    }
 }
 
 /// Reads the sidecar if it changed since `seen` (its modification time). A missing,
-/// oversized, linked, special or half-understood file is simply not news.
+/// oversized, linked, special or half-understood file is simply not news; readings with a
+/// value no probe can have measured are dropped.
 pub fn read_if_newer(journal: &Path, seen: &mut Option<std::time::SystemTime>) -> Option<Snapshot> {
-    let mut file = std::fs::OpenOptions::new()
-        .read(true)
-        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
-        .open(path(journal))
-        .ok()?;
-    // Judged on the open file, not the path: nothing can be swapped in between.
-    let meta = file.metadata().ok()?;
-    if !meta.is_file() || meta.len() > MAX_FILE_BYTES {
-        return None;
-    }
-    let modified = meta.modified().ok()?;
+    let target = path(journal);
+    // Judged on the open descriptor, not the path: nothing can be swapped in between.
+    let file = dir::open_read(&target, MAX_FILE_BYTES).ok()?;
+    let modified = file.metadata().and_then(|m| m.modified()).ok()?;
     if Some(modified) == *seen {
         return None;
     }
     *seen = Some(modified);
-    let mut bytes = Vec::with_capacity(meta.len() as usize);
-    (&mut file).take(MAX_FILE_BYTES + 1).read_to_end(&mut bytes).ok()?;
-    if bytes.len() as u64 > MAX_FILE_BYTES {
-        return None;
-    }
+    let bytes = dir::read_open(&target, file, MAX_FILE_BYTES).ok()?;
     let mut snapshot: Snapshot = serde_json::from_slice(&bytes).ok()?;
+    snapshot.figures.truncate(MAX_ROWS);
     for figure in &mut snapshot.figures {
+        figure.readings.retain_mut(plausible);
         let keep = figure.readings.len().saturating_sub(KEPT);
         figure.readings.drain(..keep);
+        let Figure { row, view, .. } = figure;
+        [&mut row.id.check, &mut row.kind, &mut row.target].into_iter().for_each(cut);
+        row.id.key.iter_mut().chain(view.blocked_by.iter_mut()).for_each(cut);
     }
     Some(snapshot)
+}
+
+/// Whether a reading from the file could have come from a probe; long texts are cut.
+fn plausible(reading: &mut Reading) -> bool {
+    let time = |ms: f64| ms.is_finite() && (0.0..=MAX_MILLIS).contains(&ms);
+    if !time(reading.latency_ms) || !reading.steps.iter().all(|(_, ms)| time(*ms)) {
+        return false;
+    }
+    cut(&mut reading.detail);
+    reading.steps.iter_mut().for_each(|(name, _)| cut(name));
+    true
+}
+
+fn cut(text: &mut String) {
+    if let Some((at, _)) = text.char_indices().nth(MAX_TEXT_CHARS) {
+        text.truncate(at);
+    }
 }
 
 #[cfg(test)]
@@ -131,7 +156,7 @@ mod tests {
         figures.reading(&id, Reading::of(Utc::now(), &o));
         figures.view(&id, View { state: crate::monitor::State::Degraded, paused: true, ..View::default() });
         let snap = figures.snapshot(Utc::now());
-        write(&journal, &snap).unwrap();
+        write(&journal, &snap, &Sharing::PRIVATE).unwrap();
         let mut seen = None;
         let back = read_if_newer(&journal, &mut seen).unwrap();
         assert_eq!(back, snap);
@@ -156,5 +181,25 @@ mod tests {
         let snap = figures.snapshot(Utc::now());
         assert_eq!(snap.figures[0].readings.len(), KEPT);
         assert_eq!(snap.figures[0].readings[0].latency(), Duration::from_millis(5));
+    }
+
+    #[test]
+    fn readings_no_probe_can_have_measured_are_dropped() {
+        let dir = tempfile::tempdir().unwrap();
+        let journal = dir.path().join("j.jsonl");
+        let reading = |latency: &str, step: &str| {
+            format!(
+                r#"{{"at":"2026-01-01T00:00:00Z","health":"up","latency_ms":{latency},"detail":"ok","steps":[["connect",{step}]]}}"#
+            )
+        };
+        let readings = [reading("12.5", "1"), reading("1e300", "1"), reading("-4", "1"), reading("7", "1e300")];
+        let text = format!(
+            r#"{{"written":"2026-01-01T00:00:00Z","figures":[{{"row":{{"id":{{"check":"web"}},"kind":"http","target":""}},"view":{{"state":"up","blocked_by":null,"no_connectivity":false,"paused":false,"silenced":false}},"readings":[{}]}}]}}"#,
+            readings.join(",")
+        );
+        std::fs::write(path(&journal), text).unwrap();
+        let snap = read_if_newer(&journal, &mut None).expect("the file is read");
+        let kept: Vec<f64> = snap.figures[0].readings.iter().map(|r| r.latency_ms).collect();
+        assert_eq!(kept, vec![12.5]);
     }
 }

@@ -10,9 +10,7 @@
 //! session of this author beat at this time".
 
 use std::collections::BTreeMap;
-use std::io::{Read, Write};
 use std::os::unix::ffi::OsStrExt;
-use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant, SystemTime};
 
@@ -20,6 +18,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::protocol::{Person, Presence, Probing, Update};
+use crate::journal::dir::{self, Sharing};
 
 pub const BEAT_EVERY: Duration = Duration::from_secs(1);
 /// Three missed beats: a session silent this long is shown gone.
@@ -53,6 +52,8 @@ pub struct Heart {
     journal: PathBuf,
     own: PathBuf,
     author: String,
+    /// Heartbeats are shared like the journal, so every member sees who is here.
+    sharing: Sharing,
     last_beat: Option<Instant>,
     told: Option<Presence>,
     /// This session's heartbeat file as written, and whether it says that it probes.
@@ -64,12 +65,13 @@ pub struct Heart {
 }
 
 impl Heart {
-    pub fn new(journal: &Path, author: &str) -> Heart {
+    pub fn new(journal: &Path, author: &str, sharing: Sharing) -> Heart {
         let id = uuid::Uuid::now_v7().simple().to_string();
         Heart {
             journal: journal.to_path_buf(),
             own: sibling(journal, &format!(".here-{id}")),
             author: author.to_string(),
+            sharing,
             last_beat: None,
             told: None,
             written: None,
@@ -125,7 +127,8 @@ impl Heart {
             return Ok(());
         }
         let beat = Beat { author: self.author.clone(), probing };
-        write_beat(&self.own, &serde_json::to_vec(&beat).map_err(std::io::Error::other)?)?;
+        let bytes = serde_json::to_vec(&beat).map_err(std::io::Error::other)?;
+        dir::replace(&self.own, &bytes, &self.sharing).map_err(std::io::Error::other)?;
         self.written = Some((open_beat(&self.own)?, probing));
         Ok(())
     }
@@ -201,28 +204,10 @@ fn sibling(journal: &Path, suffix: &str) -> PathBuf {
     journal.with_file_name(name)
 }
 
-// The heartbeat's file I/O in the shared directory: `write_beat` and `open_beat` are the
-// shared-directory pair that `journal::dir` provides (`replace`, `open_read`), to be folded
-// onto it.
-
-/// Replaces `path` atomically with `bytes`: written to a temporary file of our own (an
-/// exclusive, unpredictable name, so nobody can plant a link where we write), then renamed.
-fn write_beat(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    let mut tmp = tempfile::Builder::new().prefix(".here-").tempfile_in(dir_of(path))?;
-    tmp.write_all(bytes)?;
-    tmp.persist(path).map(drop).map_err(|e| e.error)
-}
-
-/// Opens a heartbeat for reading: never through a link, never blocking on a FIFO, and only
-/// a regular file of at most [`MAX_BEAT_BYTES`], judged on the open descriptor (nothing can be
-/// swapped in between).
+/// Opens a heartbeat for reading (never through a link, never blocking on a FIFO, a regular
+/// file of at most [`MAX_BEAT_BYTES`]).
 fn open_beat(path: &Path) -> std::io::Result<std::fs::File> {
-    let file = std::fs::OpenOptions::new().read(true).custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK).open(path)?;
-    let meta = file.metadata()?;
-    if !meta.is_file() || meta.len() > MAX_BEAT_BYTES {
-        return Err(std::io::Error::new(std::io::ErrorKind::InvalidData, "not a heartbeat"));
-    }
-    Ok(file)
+    dir::open_read(path, MAX_BEAT_BYTES).map_err(std::io::Error::other)
 }
 
 /// A heartbeat's bytes and when it was written. A missing, oversized, linked or special
@@ -230,9 +215,7 @@ fn open_beat(path: &Path) -> std::io::Result<std::fs::File> {
 fn read_beat(path: &Path) -> Option<(Vec<u8>, SystemTime)> {
     let file = open_beat(path).ok()?;
     let at = file.metadata().ok()?.modified().ok()?;
-    let mut bytes = Vec::new();
-    file.take(MAX_BEAT_BYTES + 1).read_to_end(&mut bytes).ok()?;
-    (bytes.len() as u64 <= MAX_BEAT_BYTES).then_some((bytes, at))
+    Some((dir::read_open(path, file, MAX_BEAT_BYTES).ok()?, at))
 }
 
 #[cfg(test)]
@@ -287,8 +270,8 @@ mod tests {
     fn sessions_see_each_other_and_a_stopped_one_leaves_no_file() {
         let dir = tempfile::tempdir().unwrap();
         let journal = dir.path().join("j.jsonl");
-        let mut alice = Heart::new(&journal, "alice");
-        let mut bob = Heart::new(&journal, "bob");
+        let mut alice = Heart::new(&journal, "alice", Sharing::PRIVATE);
+        let mut bob = Heart::new(&journal, "bob", Sharing::PRIVATE);
         alice.tick(Some(true));
         let told = bob.tick(Some(false));
         let Some(Update::Presence(p)) = told.last() else { panic!("{told:?}") };
@@ -301,7 +284,7 @@ mod tests {
         let Some(Update::Presence(p)) = told.last() else { panic!("{told:?}") };
         assert_eq!((people(p), p.probing), (vec![("bob", true)], Probing::Yes), "alice probed a moment ago");
         // A viewer beats not, and so is not listed.
-        let mut viewer = Heart::new(&journal, "carol");
+        let mut viewer = Heart::new(&journal, "carol", Sharing::PRIVATE);
         let told = viewer.tick(None);
         let Some(Update::Presence(p)) = told.last() else { panic!("{told:?}") };
         assert_eq!(people(p), vec![("bob", true)]);
@@ -311,7 +294,7 @@ mod tests {
     fn a_beat_touches_the_file_and_a_removed_or_replaced_one_is_written_again() {
         let dir = tempfile::tempdir().unwrap();
         let journal = dir.path().join("j.jsonl");
-        let mut heart = Heart::new(&journal, "alice");
+        let mut heart = Heart::new(&journal, "alice", Sharing::PRIVATE);
         heart.beat(false).unwrap();
         let old = SystemTime::now() - Duration::from_secs(60);
         std::fs::File::options().write(true).open(&heart.own).unwrap().set_modified(old).unwrap();
@@ -344,7 +327,7 @@ mod tests {
         std::fs::write(sibling(&journal, ".here-big"), big).unwrap();
         std::fs::write(sibling(&journal, ".here-garbled"), b"\x1b[2J not json").unwrap();
         std::fs::write(sibling(&journal, ".here-ok"), br#"{"author":"zed","probing":true}"#).unwrap();
-        let heart = Heart::new(&journal, "me");
+        let heart = Heart::new(&journal, "me", Sharing::PRIVATE);
         let found: Vec<String> = heart.scan().unwrap().into_iter().map(|s| s.author).collect();
         assert_eq!(found, vec!["zed".to_string()]);
     }
@@ -359,7 +342,7 @@ mod tests {
             std::fs::write(&path, format!(r#"{{"author":"{author}"}}"#)).unwrap();
             std::fs::File::options().write(true).open(&path).unwrap().set_modified(long_ago).unwrap();
         }
-        let mut alice = Heart::new(&journal, "alice");
+        let mut alice = Heart::new(&journal, "alice", Sharing::PRIVATE);
         let told = alice.tick(None);
         assert_eq!(
             told,
@@ -367,7 +350,7 @@ mod tests {
         );
         assert!(!sibling(&journal, ".here-mine").exists(), "a killed session of alice's left it");
         assert!(sibling(&journal, ".here-theirs").exists(), "bob's is bob's business");
-        let mut lost = Heart::new(&dir.path().join("no-such-dir/j.jsonl"), "alice");
+        let mut lost = Heart::new(&dir.path().join("no-such-dir/j.jsonl"), "alice", Sharing::PRIVATE);
         assert!(lost.tick(None).is_empty());
     }
 }

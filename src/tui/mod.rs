@@ -27,6 +27,7 @@ use crate::board::{Board, Clock};
 use crate::checklist::{self, Checklist};
 use crate::config::Config;
 use crate::incident::Incident;
+use crate::journal::{DirError, Sharing, dir};
 use crate::session::{Command, Opening, ReplayControl, Role, Session, Update};
 
 /// How long quitting waits for the session to journal the departure.
@@ -71,6 +72,12 @@ pub fn draft_path(journal: &Path, author: &str) -> PathBuf {
     journal.with_file_name(name)
 }
 
+/// A draft larger than this is not restored: notes are journal lines, and no line is longer.
+const MAX_DRAFT_BYTES: u64 = crate::journal::MAX_LINE_BYTES as u64;
+
+/// Keeps the draft on disk, private to its author (0600): written to a temporary file of our
+/// own (unique, created exclusively, so nobody can plant a link where we write), then renamed,
+/// so a crash never leaves half a draft.
 fn save_draft(path: &Path, text: &str) -> std::io::Result<()> {
     if text.is_empty() {
         return match std::fs::remove_file(path) {
@@ -78,13 +85,21 @@ fn save_draft(path: &Path, text: &str) -> std::io::Result<()> {
             _ => Ok(()),
         };
     }
-    // Written to a temporary file of our own (exclusive, unpredictable name, 0600), then
-    // renamed: a crash never leaves half a draft, and nobody can plant a link where we write.
-    let dir = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
-    let mut tmp = tempfile::Builder::new().prefix(".draft-").tempfile_in(dir)?;
-    tmp.write_all(text.as_bytes())?;
-    tmp.as_file().sync_data()?;
-    tmp.persist(path).map(drop).map_err(|e| e.error)
+    Ok(dir::replace(path, text.as_bytes(), &Sharing::PRIVATE)?)
+}
+
+/// Puts the draft this user left back in the notes. Only a regular file owned by the user
+/// running warroom is read, never through a link: in a shared directory another member could
+/// plant a "draft" (or a link to this user's private file) under this user's name.
+fn restore_draft(app: &mut App, path: &Path) {
+    match dir::read_owned(path, MAX_DRAFT_BYTES) {
+        Ok(bytes) => {
+            app.set_draft(&String::from_utf8_lossy(&bytes));
+            app.flash = Some("your unsaved note draft was restored".into());
+        }
+        Err(DirError::Io { source, .. }) if source.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => app.flash = Some(crate::sanitize::sanitize_str(&format!("draft not restored: {e}"), 1000)),
+    }
 }
 
 /// Runs the screen over a session opened as `opening` says, until the operator quits.
@@ -103,18 +118,20 @@ pub fn run(opening: Opening, setup: Setup, look: Look) -> anyhow::Result<()> {
         app.read_only = read_only;
         app.banner = look.banner;
         app.on_update(opened);
-        if let Ok(text) = std::fs::read_to_string(&draft) {
-            app.set_draft(&text);
-            app.flash = Some("your unsaved note draft was restored".into());
+        // A viewer and a replay write nothing at all, not even a draft.
+        if !read_only {
+            restore_draft(&mut app, &draft);
         }
         let mut term = terminal::enter()?;
         let outcome = event_loop(&mut app, &mut session, &mut term, &draft, replaying).await;
         // Flush before restoring: the journal gets the departure (and whatever it can still
-        // take); the draft keeps every note it did not.
+        // take); the draft keeps every note it did not. A viewer keeps no draft.
         for update in session.leave(LEAVE_WITHIN).await {
             app.on_update(update);
         }
-        let _ = save_draft(&draft, &app.draft_to_keep());
+        if !read_only {
+            let _ = save_draft(&draft, &app.draft_to_keep());
+        }
         drop(term);
         terminal::leave();
         outcome
@@ -221,6 +238,7 @@ fn carry_out(app: &mut App, session: &Session, draft: &Path, effect: Effect, ter
         Effect::RunNow(row) => session.send(Command::RunNow(row)),
         Effect::SetPaused(row, paused) => session.send(Command::SetPaused { row, paused }),
         Effect::Send { item, channel, audience, text } => session.send(Command::Send { item, channel, audience, text }),
+        Effect::SaveDraft(_) if app.read_only => {}
         Effect::SaveDraft(text) => {
             if let Err(e) = save_draft(draft, &text) {
                 app.flash = Some(format!("could not keep the draft on disk: {e}"));

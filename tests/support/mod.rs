@@ -4,6 +4,7 @@
 //! `CI=true` it fails, so a green CI run always means the real thing was exercised.
 #![allow(dead_code)]
 
+pub mod accounts;
 pub mod fake;
 pub mod proc;
 pub mod tmux;
