@@ -18,6 +18,12 @@ pub(super) struct WireEvent<'a> {
     ts: Cow<'a, str>,
     #[serde(borrow)]
     author: Cow<'a, str>,
+    #[serde(default, borrow)]
+    account: Option<Cow<'a, str>>,
+    #[serde(default, borrow)]
+    owner: Option<Cow<'a, str>>,
+    #[serde(default, borrow)]
+    reason: Option<Cow<'a, str>>,
     #[serde(borrow)]
     kind: Cow<'a, str>,
     #[serde(default, borrow)]
@@ -120,8 +126,19 @@ impl WireEvent<'_> {
             }
             "drill_ended" => EventBody::DrillEnded { scenario: s(self.scenario, "scenario")? },
             "correction" => EventBody::Correction { event: s(self.event, "event")?, text: s(self.text, "text")? },
+            "event_unpinned" => EventBody::EventUnpinned { event: s(self.event, "event")? },
+            "entry_struck" => EventBody::EntryStruck { event: s(self.event, "event")?, reason: owned(self.reason) },
+            "follow_up_added" => EventBody::FollowUpAdded { text: s(self.text, "text")?, owner: owned(self.owner) },
+            "follow_up_closed" => EventBody::FollowUpClosed { event: s(self.event, "event")? },
             other => return Err(format!("unknown event kind \"{other}\"")),
         };
-        Ok(Event { v: self.v, id: self.id.into_owned(), ts, author: self.author.into_owned(), body })
+        Ok(Event {
+            v: self.v,
+            id: self.id.into_owned(),
+            ts,
+            author: self.author.into_owned(),
+            account: owned(self.account),
+            body,
+        })
     }
 }
