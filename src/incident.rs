@@ -665,11 +665,7 @@ mod tests {
         assert_eq!(i.time_to(Milestone::Detected), Some(Duration::seconds(40)));
         assert!(i.milestones.is_empty(), "derived, never written");
         // A customer called before any check saw it: the hand-set time wins.
-        i.apply(ev(
-            120,
-            "bob@h",
-            B::MilestoneReached { milestone: Milestone::Detected, at: Some(t(20)), check: None },
-        ));
+        i.apply(ev(120, "bob@h", B::MilestoneReached { milestone: Milestone::Detected, at: Some(t(20)), check: None }));
         assert_eq!(i.milestone(Milestone::Detected), Some(t(20)));
         // Nothing failing, nothing detected.
         let quiet = Incident::from_events(vec![opened(), check(5, "web", CheckState::Unknown, CheckState::Up)]);
