@@ -64,6 +64,9 @@ pub struct Handover {
     pub to: String,
     pub at: DateTime<Utc>,
     pub by: String,
+    /// The account that recorded it, where it is not the same string as `by`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub account: Option<String>,
 }
 
 /// Progress of one checklist item. Repeating items count every completion.
@@ -184,6 +187,7 @@ impl Incident {
                     to: person.clone(),
                     at: ts,
                     by: author.clone(),
+                    account: event.other_account().map(str::to_string),
                 });
             }
             EventBody::CheckChanged { check, to, detail, .. } => {
