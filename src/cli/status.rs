@@ -32,7 +32,7 @@ pub fn run(global: &GlobalArgs, target: Option<&str>, confirmed: bool) -> anyhow
                 failing.join(", ")
             )));
         }
-        if incident.milestones.get(&Milestone::Resolved).is_none() {
+        if !incident.milestones.contains_key(&Milestone::Resolved) {
             bodies.push(EventBody::MilestoneReached { milestone: Milestone::Resolved, at: None, check: None });
         }
     }
