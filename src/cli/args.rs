@@ -59,10 +59,11 @@ pub enum Verb {
     },
     /// Check the config (and the journal, if one is given or configured) and report every problem.
     Validate,
-    /// Run every check once, concurrently, and print the results.
+    /// Run every check once, concurrently, and print every row: each check, and each series
+    /// or alert a Prometheus or Alertmanager source reports.
     ///
-    /// Exit code follows the Nagios plugin convention: 0 all up, 1 any degraded, 2 any down,
-    /// 3 config or internal error.
+    /// Exit code follows the Nagios plugin convention, counting every row (silenced alerts
+    /// excepted): 0 all up, 1 any degraded, 2 any down, 3 config or internal error.
     Check {
         /// Print a JSON array instead of a table.
         #[arg(long)]
