@@ -380,6 +380,7 @@ fn follow_ups_are_added_closed_listed_and_reported() {
     let o = room.run(&["follow-up", "--done", &note]);
     assert_eq!(o.status.code(), Some(1), "a note is not a follow-up");
     assert!(!out(&room.run(&["follow-up"])).contains("relay queue"), "closed ones are not listed");
+    assert_eq!(room.run(&["follow-up", "--owner", "bob@laptop"]).status.code(), Some(1), "an owner of nothing");
 
     let added = room.of_kind("follow_up_added");
     assert_eq!(added[0]["owner"], "bob@laptop");

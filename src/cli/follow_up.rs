@@ -25,6 +25,9 @@ pub fn run(global: &GlobalArgs, asked: Asked<'_>) -> anyhow::Result<ExitCode> {
         None => asked.text.trim().to_string(),
     };
     if text.is_empty() {
+        if asked.owner.is_some() {
+            return Err(refuse("--owner needs the follow-up's text (or --from NOTE)"));
+        }
         list(&current);
         return Ok(ExitCode::SUCCESS);
     }
