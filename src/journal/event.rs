@@ -3,6 +3,8 @@
 //! The wire format is the public contract of the journal (reports, replays and other
 //! operators' processes all read it), so field names here are stable: add, never rename.
 
+use std::sync::Arc;
+
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
@@ -26,9 +28,10 @@ pub struct Event {
     pub author: String,
     /// The operating-system account that wrote the line (`user@host`), beside the chosen
     /// `author` name, so a hand-over or a message can always be traced to an account.
-    /// Absent from lines written before it was recorded.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub account: Option<String>,
+    /// Absent from lines written before it was recorded. Shared, not copied: a journal has a
+    /// handful of accounts and a replay a million events.
+    #[serde(skip_serializing_if = "Option::is_none", serialize_with = "account_to_wire")]
+    pub account: Option<Arc<str>>,
     #[serde(flatten)]
     pub body: EventBody,
 }
@@ -48,7 +51,7 @@ impl Event {
             // what a replay will read back.
             ts: truncate_to_millis(ts),
             author: author.into(),
-            account: Some(super::author::os_account().to_string()),
+            account: Some(this_account()),
             body,
         }
     }
@@ -355,6 +358,19 @@ impl CheckState {
             CheckState::Degraded => "degraded",
             CheckState::Down => "down",
         }
+    }
+}
+
+/// This process's account, made once and shared by every event it writes.
+fn this_account() -> Arc<str> {
+    static ACCOUNT: std::sync::OnceLock<Arc<str>> = std::sync::OnceLock::new();
+    ACCOUNT.get_or_init(|| Arc::from(super::author::os_account())).clone()
+}
+
+fn account_to_wire<S: Serializer>(account: &Option<Arc<str>>, s: S) -> Result<S::Ok, S::Error> {
+    match account {
+        Some(a) => s.serialize_some(&**a),
+        None => s.serialize_none(),
     }
 }
 
