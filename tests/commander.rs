@@ -447,3 +447,30 @@ fn send_delivers_an_items_message_on_its_channel_and_journals_it() {
     assert!(md.contains("| staff | internal | alice@bastion (account "), "{md}");
     assert!(md.contains("FAILED: sh exited with 75: page refused"), "{md}");
 }
+
+#[test]
+fn brief_shows_a_newcomer_the_incident_and_someone_back_what_changed() {
+    let room = Room::new().opened();
+    room.record_check("2026-11-21T00:51:40.000Z", "smtp", "up", "down");
+    room.run(&["role", "commander", "alice@bastion"]);
+    let note = out(&room.run(&["log", "relay", "restarted"])).trim().to_string();
+    room.run(&["pin", &note]);
+    room.run(&["follow-up", "alert", "on", "queue", "depth", "--owner", "bob@laptop"]);
+    let before = room.lines().len();
+    let o = room.run_as("dave@laptop", &["brief"]);
+    assert!(o.status.success(), "{}", err(&o));
+    let brief = out(&o);
+    for expected in [
+        "Mail delivery failing — SEV2 — investigating\n",
+        "Roles: commander alice@bastion, deputy (unassigned)",
+        "Failing checks (1):\n  smtp down since 00:51 UTC",
+        "Last public message: none sent\n",
+        "Key events:\n",
+        "relay restarted — alice@bastion\n",
+        "Open follow-ups (1):\n  alert on queue depth [bob@laptop]\n",
+        "dave@laptop has not been in this incident before",
+    ] {
+        assert!(brief.contains(expected), "missing {expected:?} in:\n{brief}");
+    }
+    assert_eq!(room.lines().len(), before, "a brief writes nothing");
+}

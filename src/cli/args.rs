@@ -206,4 +206,8 @@ pub enum Verb {
         #[arg(long)]
         text: Option<String>,
     },
+    /// The incident on one screen for someone joining or taking over: status, roles, failing
+    /// checks, last messages and the next due, pressing checklist items, key events, open
+    /// follow-ups, and what changed since you (--as) last left. Writes nothing.
+    Brief,
 }

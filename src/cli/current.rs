@@ -135,3 +135,15 @@ pub fn plain_name(what: &str, given: &str, max: usize) -> anyhow::Result<String>
     }
     Ok(name.to_string())
 }
+
+/// The checklist the screen would follow: `--checklist`, the config's, else the one the
+/// incident recorded if it is built in (a journal never makes warroom open a file it names).
+pub fn checklist(
+    global: &GlobalArgs,
+    config: &Config,
+    incident: &Incident,
+) -> anyhow::Result<crate::checklist::Checklist> {
+    let recorded = incident.checklist_name.as_deref().filter(|n| crate::checklist::is_built_in(n));
+    let name = global.checklist.as_deref().or(config.checklist.as_deref()).or(recorded).unwrap_or("default");
+    Ok(crate::checklist::load(name)?)
+}

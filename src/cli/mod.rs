@@ -1,6 +1,7 @@
 //! The command line: parse it, find the config and the journal, run the verb asked for.
 
 mod args;
+mod brief;
 mod check;
 mod correct;
 mod current;
@@ -91,6 +92,7 @@ fn command(global: &GlobalArgs, verb: Verb) -> anyhow::Result<ExitCode> {
             follow_up::run(global, asked)
         }
         Verb::Send { item, text } => send::run(global, &item, text.as_deref()),
+        Verb::Brief => brief::run(global),
         other => anyhow::bail!("{other:?} is not a commander's verb"),
     }
 }

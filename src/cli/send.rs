@@ -18,7 +18,7 @@ use crate::sanitize::sanitize_str;
 /// from standard input.
 pub fn run(global: &GlobalArgs, item_id: &str, text: Option<&str>) -> anyhow::Result<ExitCode> {
     let current = current::open(global)?;
-    let checklist = load_checklist(global, &current)?;
+    let checklist = current::checklist(global, &current.config, &current.incident)?;
     let Some(item) = checklist.items.iter().find(|i| i.id == item_id) else {
         let ids: Vec<&str> = checklist.items.iter().filter(|i| i.template.is_some()).map(|i| i.id.as_str()).collect();
         return Err(refuse(format!(
@@ -70,14 +70,6 @@ pub fn run(global: &GlobalArgs, item_id: &str, text: Option<&str>) -> anyhow::Re
     let how = if incident.is_drill() { "recorded as sent (drill: nothing leaves this machine)" } else { "sent" };
     println!("{} {how} on {} ({})", item.id, sanitize_str(&channel, 60), ids[0]);
     Ok(ExitCode::SUCCESS)
-}
-
-/// The checklist the screen would follow: `--checklist`, the config's, else the one the
-/// incident recorded if it is built in (a journal never makes warroom open a file it names).
-fn load_checklist(global: &GlobalArgs, current: &Current) -> anyhow::Result<Checklist> {
-    let recorded = current.incident.checklist_name.as_deref().filter(|n| checklist::is_built_in(n));
-    let name = global.checklist.as_deref().or(current.config.checklist.as_deref()).or(recorded).unwrap_or("default");
-    Ok(checklist::load(name)?)
 }
 
 /// The item's template filled in from the incident as the journal has it now.
