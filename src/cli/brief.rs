@@ -9,6 +9,7 @@ use crate::board::{Board, Clock};
 use crate::cli::GlobalArgs;
 use crate::incident::Incident;
 use crate::journal::Journal;
+use crate::sanitize::for_terminal;
 
 pub fn run(global: &GlobalArgs) -> anyhow::Result<ExitCode> {
     let config = super::load_config(global)?;
@@ -19,8 +20,11 @@ pub fn run(global: &GlobalArgs) -> anyhow::Result<ExitCode> {
         eprintln!("warroom: {warning}");
     }
     let incident = Incident::from_events(scan.events);
-    let checklist = super::current::checklist(global, &config, &incident)?;
-    let mut board = Board::new(incident, Vec::new(), Some(checklist), Clock::system());
+    // Without its checklist the brief still says everything else.
+    let checklist = super::current::checklist(global, &config, &incident)
+        .inspect_err(|e| eprintln!("warroom: {}; the brief lists no checklist items", for_terminal(&format!("{e:#}"))))
+        .ok();
+    let mut board = Board::new(incident, Vec::new(), checklist, Clock::system());
     board.update_every = config.update_every;
     print!("{}", crate::brief::render(&board, &person));
     Ok(ExitCode::SUCCESS)

@@ -39,7 +39,8 @@ pub fn main() -> ExitCode {
     match run(cli) {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("warroom: {e:#}");
+            // Errors quote configs, journals and servers: nothing in them may steer the terminal.
+            eprintln!("warroom: {}", crate::sanitize::for_terminal(&format!("{e:#}")));
             // The caller asked for what cannot be done as asked: the reason was just said.
             if e.downcast_ref::<current::Refused>().is_some() {
                 return ExitCode::FAILURE;
