@@ -73,7 +73,8 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     }
 }
 
-/// The commander's verbs: each appends to the current incident's journal itself.
+/// The commander's verbs, and the brief: each acts on the current incident's journal itself,
+/// appending through the same writer as a session.
 fn command(global: &GlobalArgs, verb: Verb) -> anyhow::Result<ExitCode> {
     match verb {
         Verb::Open { title, severity } => open::run(global, &title.join(" "), severity),
