@@ -249,6 +249,7 @@ impl Board {
         let local = |t: DateTime<Utc>| t.with_timezone(&self.clock.offset).format("%H:%M").to_string();
         let opened = self.incident.opened_at.unwrap_or(self.clock.now);
         let failing: Vec<&str> = self.incident.failing_checks().iter().map(|(n, _)| *n).collect();
+        let holder = |role: &str| self.incident.role(role).unwrap_or("(unassigned)").to_string();
         checklist::Context {
             title: self.incident.title.clone().unwrap_or_default(),
             status: self.incident.status.as_str().into(),
@@ -257,8 +258,11 @@ impl Board {
             started_utc: format!("{} UTC", opened.format("%H:%M")),
             elapsed: human_duration(self.clock.now - opened),
             failing_checks: if failing.is_empty() { "none".into() } else { failing.join(", ") },
-            commander: self.incident.role("commander").unwrap_or("(unassigned)").into(),
+            commander: holder("commander"),
             next_update_local: self.next_update_due().map(local).unwrap_or_else(|| "(not scheduled)".into()),
+            deputy: holder("deputy"),
+            scribe: holder("scribe"),
+            comms: holder("comms"),
         }
     }
 

@@ -14,6 +14,28 @@ use crate::journal::{Audience, CheckState, Event, EventBody, Milestone, Mode, St
 struct Annotations {
     pinned_by: Option<(String, DateTime<Utc>)>,
     corrections: Vec<String>,
+    /// Withdrawn without a replacement: by whom, when, why.
+    struck: Option<Struck>,
+}
+
+/// An entry withdrawn: shown struck through, never removed.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Struck {
+    pub by: String,
+    pub at: DateTime<Utc>,
+    pub reason: Option<String>,
+}
+
+/// An action item, open until a `follow_up_closed` refers to it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FollowUp {
+    /// The id of the `follow_up_added` event: what closing it refers to.
+    pub id: String,
+    pub text: String,
+    pub owner: Option<String>,
+    pub added_by: String,
+    pub at: DateTime<Utc>,
+    pub closed: Option<(String, DateTime<Utc>)>,
 }
 
 /// The current state of one check, as recorded in the journal.
@@ -42,6 +64,9 @@ pub struct Handover {
     pub to: String,
     pub at: DateTime<Utc>,
     pub by: String,
+    /// The account that recorded it, where it is not the same string as `by`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub account: Option<String>,
 }
 
 /// Progress of one checklist item. Repeating items count every completion.
@@ -74,10 +99,14 @@ pub struct Incident {
     pub opened_at: Option<DateTime<Utc>>,
     /// First time each milestone was reached (the `at` of the event when given).
     pub milestones: BTreeMap<Milestone, (DateTime<Utc>, String)>,
+    /// The first confirmed failure of any check: "detected" when nobody set it by hand.
+    pub first_failure: Option<DateTime<Utc>>,
     pub roles: BTreeMap<String, RoleHolder>,
     pub handovers: Vec<Handover>,
     pub checks: BTreeMap<String, CheckStatus>,
     pub checklist: BTreeMap<String, ChecklistMark>,
+    /// Action items, in the order they were added.
+    pub follow_ups: Vec<FollowUp>,
     /// Every event, in journal order, unchanged.
     pub timeline: Vec<Event>,
     /// Pins and corrections by timeline position. Kept beside the timeline rather than in it,
@@ -158,6 +187,7 @@ impl Incident {
                     to: person.clone(),
                     at: ts,
                     by: author.clone(),
+                    account: event.other_account().map(str::to_string),
                 });
             }
             EventBody::CheckChanged { check, to, detail, .. } => {
@@ -169,6 +199,10 @@ impl Incident {
                         acknowledged: None,
                     };
                     self.checks.insert(check.clone(), fresh);
+                }
+                if matches!(to, CheckState::Down | CheckState::Degraded) {
+                    // The recorder journals a change only once the monitor confirmed it.
+                    self.first_failure.get_or_insert(ts);
                 }
                 let entry = self.checks.get_mut(check).expect("inserted above");
                 if entry.state != *to {
@@ -229,6 +263,32 @@ impl Incident {
                     self.annotations.entry(at).or_default().corrections.push(event.id.clone());
                 }
             }
+            EventBody::EventUnpinned { event: target } => {
+                if let Some(at) = self.position(&timeline[..i], target)
+                    && let Some(a) = self.annotations.get_mut(&at)
+                {
+                    a.pinned_by = None;
+                }
+            }
+            EventBody::EntryStruck { event: target, reason } => {
+                if let Some(at) = self.position(&timeline[..i], target) {
+                    let struck = Struck { by: author.clone(), at: ts, reason: reason.clone() };
+                    self.annotations.entry(at).or_default().struck = Some(struck);
+                }
+            }
+            EventBody::FollowUpAdded { text, owner } => self.follow_ups.push(FollowUp {
+                id: event.id.clone(),
+                text: text.clone(),
+                owner: owner.clone(),
+                added_by: author.clone(),
+                at: ts,
+                closed: None,
+            }),
+            EventBody::FollowUpClosed { event: target } => {
+                if let Some(f) = self.follow_ups.iter_mut().find(|f| f.id == *target && f.closed.is_none()) {
+                    f.closed = Some((author.clone(), ts));
+                }
+            }
         }
     }
 
@@ -241,9 +301,33 @@ impl Incident {
         self.opened_at.map(|t| (until - t).max(Duration::zero()))
     }
 
-    /// When a milestone was reached, if it was.
+    /// When a milestone was reached, if it was. Detection set by hand wins; otherwise it is
+    /// the first confirmed failure, derived here rather than written by every session.
     pub fn milestone(&self, m: Milestone) -> Option<DateTime<Utc>> {
-        self.milestones.get(&m).map(|(t, _)| *t)
+        match self.milestones.get(&m) {
+            Some((t, _)) => Some(*t),
+            None if m == Milestone::Detected => self.first_failure,
+            None => None,
+        }
+    }
+
+    /// Follow-ups not yet closed.
+    pub fn open_follow_ups(&self) -> impl Iterator<Item = &FollowUp> {
+        self.follow_ups.iter().filter(|f| f.closed.is_none())
+    }
+
+    /// The entry at timeline position `i` was withdrawn: by whom, when, why.
+    pub fn struck(&self, i: usize) -> Option<&Struck> {
+        self.annotations.get(&i)?.struck.as_ref()
+    }
+
+    /// The text that replaces the entry at position `i`: its latest correction's, if any.
+    pub fn corrected_text(&self, i: usize) -> Option<&str> {
+        let id = self.corrections(i).last()?;
+        match &self.event(id)?.body {
+            EventBody::Correction { text, .. } => Some(text),
+            _ => None,
+        }
     }
 
     /// Time from the incident opening to a milestone (time-to-detect, -acknowledge, …).
@@ -316,6 +400,8 @@ impl PartialEq for Incident {
             && self.status == o.status
             && self.opened_at == o.opened_at
             && self.milestones == o.milestones
+            && self.first_failure == o.first_failure
+            && self.follow_ups == o.follow_ups
             && self.roles == o.roles
             && self.handovers == o.handovers
             && self.checks == o.checks
@@ -569,5 +655,85 @@ mod tests {
         let i = Incident::from_events(vec![early, opened()]);
         assert!(!i.is_drill() && i.drill.is_none());
         assert_eq!(i.stray_drill_starts, vec![0]);
+    }
+
+    #[test]
+    fn detected_is_the_first_confirmed_failure_unless_set_by_hand() {
+        let mut i = Incident::from_events(vec![
+            opened(),
+            check(5, "web", CheckState::Unknown, CheckState::Up),
+            check(40, "smtp", CheckState::Up, CheckState::Degraded),
+            check(90, "web", CheckState::Up, CheckState::Down),
+        ]);
+        assert_eq!(i.milestone(Milestone::Detected), Some(t(40)));
+        assert_eq!(i.time_to(Milestone::Detected), Some(Duration::seconds(40)));
+        assert!(i.milestones.is_empty(), "derived, never written");
+        // A customer called before any check saw it: the hand-set time wins.
+        i.apply(ev(120, "bob@h", B::MilestoneReached { milestone: Milestone::Detected, at: Some(t(20)), check: None }));
+        assert_eq!(i.milestone(Milestone::Detected), Some(t(20)));
+        // Nothing failing, nothing detected.
+        let quiet = Incident::from_events(vec![opened(), check(5, "web", CheckState::Unknown, CheckState::Up)]);
+        assert_eq!(quiet.milestone(Milestone::Detected), None);
+    }
+
+    #[test]
+    fn unpin_takes_back_a_pin_and_a_second_pin_brings_it_back() {
+        let note = ev(10, "a@h", B::NoteAdded { text: "relay restarted".into() });
+        let id = note.id.clone();
+        let mut i = Incident::from_events(vec![opened(), note, ev(20, "b@h", B::EventPinned { event: id.clone() })]);
+        assert_eq!(i.key_events().count(), 1);
+        i.apply(ev(30, "b@h", B::EventUnpinned { event: id.clone() }));
+        assert_eq!(i.key_events().count(), 0);
+        assert_eq!(i.pinned_by(1), None);
+        i.apply(ev(40, "c@h", B::EventPinned { event: id.clone() }));
+        assert_eq!(i.pinned_by(1), Some(&("c@h".to_string(), t(40))));
+        // Unpinning what was never pinned, or nothing known, changes nothing.
+        i.apply(ev(50, "c@h", B::EventUnpinned { event: "nope".into() }));
+        assert_eq!(i.key_events().count(), 1);
+    }
+
+    #[test]
+    fn a_struck_note_stays_in_the_timeline_marked_and_a_correction_replaces_its_text() {
+        let wrong = ev(10, "a@h", B::NoteAdded { text: "db01 is the primary".into() });
+        let typo = ev(11, "a@h", B::NoteAdded { text: "relay restarted at 02:10".into() });
+        let (wrong_id, typo_id) = (wrong.id.clone(), typo.id.clone());
+        let i = Incident::from_events(vec![
+            opened(),
+            wrong,
+            typo,
+            ev(20, "b@h", B::EntryStruck { event: wrong_id.clone(), reason: Some("db02 is".into()) }),
+            ev(30, "a@h", B::Correction { event: typo_id.clone(), text: "relay restarted at 02:15".into() }),
+            ev(40, "a@h", B::Correction { event: typo_id.clone(), text: "relay restarted at 02:16".into() }),
+        ]);
+        let struck = i.struck(1).expect("struck");
+        assert_eq!((struck.by.as_str(), struck.at, struck.reason.as_deref()), ("b@h", t(20), Some("db02 is")));
+        assert_eq!(i.corrected_text(1), None);
+        assert_eq!(i.struck(2), None);
+        assert_eq!(i.corrected_text(2), Some("relay restarted at 02:16"), "the latest correction stands");
+        assert!(matches!(&i.timeline[1].body, B::NoteAdded { text } if text == "db01 is the primary"));
+    }
+
+    #[test]
+    fn follow_ups_open_until_closed_once() {
+        let first = ev(10, "a@h", B::FollowUpAdded { text: "alert on relay queue".into(), owner: Some("bob".into()) });
+        let second = ev(11, "a@h", B::FollowUpAdded { text: "runbook for DNS".into(), owner: None });
+        let first_id = first.id.clone();
+        let mut i = Incident::from_events(vec![opened(), first, second]);
+        assert_eq!(i.open_follow_ups().count(), 2);
+        i.apply(ev(20, "bob@h", B::FollowUpClosed { event: first_id.clone() }));
+        i.apply(ev(30, "carol@h", B::FollowUpClosed { event: first_id.clone() }));
+        let open: Vec<_> = i.open_follow_ups().map(|f| f.text.as_str()).collect();
+        assert_eq!(open, vec!["runbook for DNS"]);
+        assert_eq!(i.follow_ups[0].closed, Some(("bob@h".to_string(), t(20))), "the first close counts");
+        assert_eq!(i.follow_ups[0].owner.as_deref(), Some("bob"));
+    }
+
+    #[test]
+    fn every_new_event_records_the_account_that_wrote_it() {
+        let e = ev(1, "incident-commander", B::NoteAdded { text: "x".into() });
+        assert_eq!(e.account.as_deref(), Some(crate::journal::os_account()));
+        assert_eq!(e.other_account(), Some(crate::journal::os_account()));
+        let same = ev(1, crate::journal::os_account(), B::NoteAdded { text: "x".into() });
+        assert_eq!(same.other_account(), None);
     }
 }

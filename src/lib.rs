@@ -13,6 +13,7 @@
 //! What a front-end holds:
 //! - [`board`]: the incident as a front-end knows it: the journal's fold, the live rows,
 //!   and what follows from them (row order, next update due, message values).
+//! - [`brief`]: the board as one copyable text for someone joining or taking over.
 //! - [`session`]: taking part in an incident: the journal writer, joined/left, the poller
 //!   election and takeover, reading other sessions' entries, live figures, presence by
 //!   heartbeat, drill and replay clocks. Front-ends talk to it with [`session::Update`]s and
@@ -34,6 +35,7 @@
 //!   [`sanitize`] makes untrusted text safe for a terminal.
 
 pub mod board;
+pub mod brief;
 pub mod builtin;
 pub mod checklist;
 pub mod cli;

@@ -97,3 +97,27 @@ fn stopwatch_times(dir: &std::path::Path, name: &str) -> (u128, u128) {
     };
     (read("start"), read("end"))
 }
+
+/// A failing check whose dependency is down says so: "blocked by" in JSON and in the table.
+#[test]
+fn a_check_behind_a_down_dependency_is_listed_as_blocked_by_it() {
+    let closed = support::free_port();
+    let config = format!(
+        "[[check]]\nname = \"db\"\nkind = \"tcp\"\nhost = \"127.0.0.1\"\nport = {closed}\ntimeout = \"2s\"\n\
+         [[check]]\nname = \"app\"\nkind = \"tcp\"\nhost = \"127.0.0.1\"\nport = {closed}\ntimeout = \"2s\"\ndepends_on = [\"db\"]\n\
+         [[check]]\nname = \"other\"\nkind = \"command\"\ncommand = [\"false\"]\n"
+    );
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("warroom.toml"), config).unwrap();
+    let run = |args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_warroom")).args(args).current_dir(dir.path()).output().unwrap()
+    };
+    let out = run(&["check", "--json"]);
+    assert_eq!(out.status.code(), Some(2));
+    let rows: Vec<serde_json::Value> = serde_json::from_slice(&out.stdout).unwrap();
+    let blocked: Vec<(&str, Option<&str>)> =
+        rows.iter().map(|r| (r["name"].as_str().unwrap(), r["blocked_by"].as_str())).collect();
+    assert_eq!(blocked, vec![("db", None), ("app", Some("db")), ("other", None)]);
+    let table = String::from_utf8_lossy(&run(&["check"]).stdout).into_owned();
+    assert!(table.lines().any(|l| l.contains(" app ") && l.contains("blocked by db: ")), "{table}");
+}

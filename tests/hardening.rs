@@ -351,6 +351,11 @@ fn escape_sequences_in_a_journal_or_config_never_reach_the_terminal_from_the_com
         )),
         line(format!(r#""kind":"note_added","text":"note{osc0}{osc52}{c1_bidi} from mallory""#)),
         line(format!(r#""kind":"message_sent","channel":"c{osc0}","audience":"public","text":"{c1_bidi}""#)),
+        // The commander's entries, and an account, quoted by the brief, the status and the report.
+        line(format!(r#""account":"root{osc0}{c1_bidi}","kind":"note_added","text":"n""#)),
+        line(format!(r#""kind":"role_assigned","role":"commander{osc0}","person":"mal{osc52}{c1_bidi}""#)),
+        line(format!(r#""kind":"follow_up_added","text":"{osc0}{c1_bidi}","owner":"{osc52}""#)),
+        line(format!(r#""kind":"entry_struck","event":"x","reason":"{osc0}{c1_bidi}""#)),
         // An unknown kind and a bad field value: the decoder's messages quote them.
         line(format!(r#""kind":"{osc0}{c1_bidi}""#)),
         line(format!(r#""kind":"incident_opened","title":"t","severity":2,"mode":"{osc52}{c1_bidi}""#)),
@@ -377,6 +382,11 @@ fn escape_sequences_in_a_journal_or_config_never_reach_the_terminal_from_the_com
         &["check", "-c", "warroom.toml"],
         &["check", "--json", "-c", "warroom.toml"],
         &["status-page", "j.jsonl", "-o", "site"],
+        &["brief", "-j", "j.jsonl", "--as", "carol"],
+        &["status", "-j", "j.jsonl"],
+        &["follow-up", "-j", "j.jsonl"],
+        &["role", "-j", "j.jsonl", "commander", "bob"],
+        &["pin", "-j", "j.jsonl", "x"],
     ];
     for args in commands {
         let out = std::process::Command::new(BIN)

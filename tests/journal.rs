@@ -386,7 +386,10 @@ fn log_stdin_refuses_a_two_megabyte_note_and_claims_nothing_after_it() {
     let report =
         Command::new(BIN).arg("report").arg(dir.path().join("j.jsonl")).env("HOME", dir.path()).output().unwrap();
     assert!(report.status.success(), "{}", String::from_utf8_lossy(&report.stderr));
-    assert!(String::from_utf8_lossy(&report.stdout).contains("**carol**: before the big one"));
+    // Written `--as carol`: the report names the account behind the name too.
+    let account = warroom::journal::os_account();
+    let md = String::from_utf8_lossy(&report.stdout).into_owned();
+    assert!(md.contains(&format!("**carol (account {account})**: before the big one")), "{md}");
 }
 
 /// Garbage must not flood a terminal: the first warnings in full, then one line counting the rest.

@@ -319,3 +319,119 @@ fn a_viewer_shows_alert_rows_live_and_says_when_the_poller_is_gone() {
     // The rows stay, frozen as the poller left them, under the warning.
     line_of(&shown, "alerts / DiskFull db2");
 }
+
+/// Alertmanager alone, on a free port.
+fn alertmanager() -> Option<support::Server> {
+    let port = support::free_port();
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("am.yml"), "route:\n  receiver: nobody\nreceivers:\n  - name: nobody\n").unwrap();
+    let args = vec![
+        format!("--config.file={}", dir.path().join("am.yml").display()),
+        format!("--storage.path={}", dir.path().join("data").display()),
+        format!("--web.listen-address=127.0.0.1:{port}"),
+        "--cluster.listen-address=".to_string(),
+    ];
+    support::prometheus_stack_program(
+        "prometheus-alertmanager",
+        "prometheus-alertmanager",
+        &args,
+        port,
+        "alertmanager",
+        dir,
+    )
+}
+
+/// Prometheus with nothing to scrape: enough to evaluate a query.
+fn prometheus_alone() -> Option<support::Server> {
+    let port = support::free_port();
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("prometheus.yml"), "global:\n  evaluation_interval: 1s\n").unwrap();
+    let args = vec![
+        format!("--config.file={}", dir.path().join("prometheus.yml").display()),
+        format!("--storage.tsdb.path={}", dir.path().join("data").display()),
+        format!("--web.listen-address=127.0.0.1:{port}"),
+    ];
+    let server = support::prometheus_stack_program("prometheus", "prometheus", &args, port, "prometheus", dir)?;
+    assert!(support::wait_http_ok(port, "/-/ready", Duration::from_secs(60)), "Prometheus never became ready");
+    Some(server)
+}
+
+/// One HTTP/1.0 exchange; the whole response.
+fn http(port: u16, request: &str) -> String {
+    use std::io::{Read, Write};
+    let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+    s.write_all(request.as_bytes()).unwrap();
+    let mut response = String::new();
+    s.read_to_string(&mut response).unwrap();
+    response
+}
+
+/// `warroom check` with this config: exit code, standard output.
+fn warroom_check(toml: &str, json: bool) -> (Option<i32>, String) {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("warroom.toml"), toml).unwrap();
+    let mut args = vec!["check"];
+    if json {
+        args.push("--json");
+    }
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_warroom"))
+        .args(&args)
+        .current_dir(dir.path())
+        .env("HOME", dir.path())
+        .output()
+        .unwrap();
+    (out.status.code(), String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
+fn row<'a>(rows: &'a serde_json::Value, name: &str) -> &'a serde_json::Value {
+    rows.as_array().unwrap().iter().find(|r| r["name"] == name).unwrap_or_else(|| panic!("no row {name}: {rows}"))
+}
+
+/// `warroom check` lists every row a source reports, and its exit code counts them: a firing
+/// critical alert in a real Alertmanager exits 2 though the Alertmanager itself is up, and so
+/// does a failing Prometheus series.
+#[test]
+fn check_lists_every_alert_and_series_row_and_its_exit_code_counts_them() {
+    let Some(am) = alertmanager() else { return };
+    let Some(prom) = prometheus_alone() else { return };
+    let alert = r#"[{"labels":{"alertname":"HighErrorRate","instance":"api-1","severity":"critical"},"annotations":{"summary":"5% of requests fail"}}]"#;
+    let posted = http(
+        am.port,
+        &format!(
+            "POST /api/v2/alerts HTTP/1.0\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{alert}",
+            alert.len()
+        ),
+    );
+    assert!(posted.starts_with("HTTP/1.0 200") || posted.starts_with("HTTP/1.1 200"), "{posted}");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !http(am.port, "GET /api/v2/alerts HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n").contains("HighErrorRate") {
+        assert!(Instant::now() < deadline, "Alertmanager never listed the alert");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+
+    let alerts = format!(
+        "[[check]]\nname = \"alerts\"\nkind = \"alertmanager\"\nurl = \"http://127.0.0.1:{}\"\nlabels = [\"alertname\", \"instance\"]\n",
+        am.port
+    );
+    let (code, out) = warroom_check(&alerts, true);
+    let rows: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(code, Some(2), "a firing critical alert is critical: {out}");
+    assert_eq!(row(&rows, "alerts")["status"], "up", "the source itself answered");
+    let firing = row(&rows, "alerts / HighErrorRate api-1");
+    assert_eq!((firing["status"].as_str(), firing["source"].as_str()), (Some("down"), Some("alerts")));
+    assert!(firing["detail"].as_str().unwrap().contains("[critical]"), "{firing}");
+    let (code, table) = warroom_check(&alerts, false);
+    assert_eq!(code, Some(2));
+    assert!(table.lines().any(|l| l.starts_with("✖ down") && l.contains("alerts / HighErrorRate api-1")), "{table}");
+
+    let series = format!(
+        "[[check]]\nname = \"per instance\"\nkind = \"prometheus\"\nurl = \"http://127.0.0.1:{}\"\n\
+         query = 'label_replace(vector(0), \"instance\", \"db1\", \"\", \"\")'\ndown_below = 1\nfor_each_series = \"{{{{instance}}}}\"\n",
+        prom.port
+    );
+    let (code, out) = warroom_check(&series, true);
+    let rows: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(code, Some(2), "a failing series is critical: {out}");
+    let db1 = row(&rows, "per instance / db1");
+    assert_eq!((db1["status"].as_str(), db1["source"].as_str()), (Some("down"), Some("per instance")));
+}

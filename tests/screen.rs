@@ -594,3 +594,36 @@ async fn a_note_too_long_for_the_journal_stays_in_the_draft_and_the_screen_says_
     let scan = warroom::journal::Journal::read(dir.path().join("j.jsonl")).unwrap();
     assert!(scan.events.iter().all(|e| !matches!(e.body, EventBody::NoteAdded { .. })));
 }
+
+#[test]
+fn struck_and_corrected_notes_are_drawn_struck_through_with_the_correction() {
+    let typo = ev(60, "alice@bastion", EventBody::NoteAdded { text: "relay restarted at 02:10".into() });
+    let wrong = ev(70, "alice@bastion", EventBody::NoteAdded { text: "db01 is the primary".into() });
+    let (typo_id, wrong_id) = (typo.id.clone(), wrong.id.clone());
+    let events = vec![
+        opened(Mode::Real),
+        changed(30, "smtp", CheckState::Down, "451"),
+        ev(40, "alice@bastion", EventBody::RoleAssigned { role: "commander".into(), person: "alice@bastion".into() }),
+        typo,
+        wrong,
+        ev(80, "bob@laptop", EventBody::Correction { event: typo_id, text: "relay restarted at 02:15".into() }),
+        ev(90, "bob@laptop", EventBody::EntryStruck { event: wrong_id, reason: None }),
+    ];
+    let mut app = app_with(events, vec![row("smtp", "smtp")], 120, "dark");
+    let term = render(&mut app, 160, 48);
+    let s = term.backend().to_string();
+    assert!(s.contains("IC alice@bastion"), "the role reaches the header: {s}");
+    assert!(s.contains("det 03:50"), "detection derived from the first failure: {s}");
+    assert!(s.contains("↺ relay restarted at 02:15") && s.contains("(struck)"), "{s}");
+    // The originals are still there, crossed out.
+    let buffer = term.backend().buffer();
+    for original in ["relay restarted at 02:10", "db01 is the primary"] {
+        let (x, y) = (0..buffer.area.height)
+            .find_map(|y| {
+                let line: String = (0..buffer.area.width).map(|x| buffer[(x, y)].symbol().to_string()).collect();
+                line.find(original).map(|at| (line[..at].chars().count() as u16, y))
+            })
+            .unwrap_or_else(|| panic!("{original} not drawn: {s}"));
+        assert!(buffer[(x, y)].modifier.contains(ratatui::style::Modifier::CROSSED_OUT), "{original} not struck");
+    }
+}

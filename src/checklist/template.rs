@@ -11,6 +11,9 @@ pub const PLACEHOLDERS: &[&str] = &[
     "failing_checks",
     "commander",
     "next_update_local",
+    "deputy",
+    "scribe",
+    "comms",
 ];
 
 /// The values to fill in, computed by the caller from the incident and the clock.
@@ -25,6 +28,10 @@ pub struct Context {
     pub failing_checks: String,
     pub commander: String,
     pub next_update_local: String,
+    /// The other roles' holders, as the journal's `role_assigned` entries name them.
+    pub deputy: String,
+    pub scribe: String,
+    pub comms: String,
 }
 
 impl Context {
@@ -39,6 +46,9 @@ impl Context {
             "failing_checks" => &self.failing_checks,
             "commander" => &self.commander,
             "next_update_local" => &self.next_update_local,
+            "deputy" => &self.deputy,
+            "scribe" => &self.scribe,
+            "comms" => &self.comms,
             _ => return None,
         })
     }
@@ -107,11 +117,14 @@ mod tests {
             failing_checks: "smtp, imap".into(),
             commander: "alice".into(),
             next_update_local: "03:30 CET".into(),
+            deputy: "bob".into(),
+            scribe: "carol".into(),
+            comms: "dave".into(),
         };
         let all: String = PLACEHOLDERS.iter().map(|p| format!("[{{{p}}}]")).collect();
         assert_eq!(
             render(&all, &ctx),
-            "[Mail delivery][identified][2][02:50 CET][01:50 UTC][1h 12m][smtp, imap][alice][03:30 CET]"
+            "[Mail delivery][identified][2][02:50 CET][01:50 UTC][1h 12m][smtp, imap][alice][03:30 CET][bob][carol][dave]"
         );
         assert_eq!(render("{{literal}} {title}", &ctx), "{literal} Mail delivery");
     }

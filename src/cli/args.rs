@@ -59,10 +59,11 @@ pub enum Verb {
     },
     /// Check the config (and the journal, if one is given or configured) and report every problem.
     Validate,
-    /// Run every check once, concurrently, and print the results.
+    /// Run every check once, concurrently, and print every row: each check, and each series
+    /// or alert a Prometheus or Alertmanager source reports.
     ///
-    /// Exit code follows the Nagios plugin convention: 0 all up, 1 any degraded, 2 any down,
-    /// 3 config or internal error.
+    /// Exit code follows the Nagios plugin convention, counting every row (silenced alerts
+    /// excepted): 0 all up, 1 any degraded, 2 any down, 3 config or internal error.
     Check {
         /// Print a JSON array instead of a table.
         #[arg(long)]
@@ -126,4 +127,87 @@ pub enum Verb {
         #[arg(long, conflicts_with = "text")]
         stdin: bool,
     },
+    /// Start a new incident journal in the journal directory (or at -j FILE); prints its path.
+    Open {
+        /// The incident's title (words are joined with spaces).
+        #[arg(required = true, num_args = 1..)]
+        title: Vec<String>,
+        /// 1 (worst) to 5; default: the config's, else 3.
+        #[arg(long, value_parser = clap::value_parser!(u8).range(1..=5))]
+        severity: Option<u8>,
+    },
+    /// Assign a role, or hand it over: commander, deputy, scribe, comms, or a named expert's
+    /// role. PERSON is the author name their entries carry (e.g. alice@bastion).
+    Role { role: String, person: String },
+    /// Set the status: investigating, identified, monitoring, resolved. With none, show it.
+    ///
+    /// Resolving while the journal records failing checks is refused (exit 1), naming them,
+    /// unless --yes; resolving lists the follow-ups still open.
+    Status {
+        status: Option<String>,
+        /// Resolve even though checks are failing.
+        #[arg(long, visible_alias = "force")]
+        yes: bool,
+    },
+    /// Set the severity: 1 (worst) to 5. Only that level is journaled.
+    Severity {
+        #[arg(value_parser = clap::value_parser!(u8).range(1..=5))]
+        severity: u8,
+    },
+    /// Record a milestone by hand: detected, acknowledged, mitigated. Detection is otherwise
+    /// taken from the first confirmed failure.
+    Milestone {
+        milestone: String,
+        /// When it really happened: HH:MM (UTC, today) or an RFC 3339 time. Default: now.
+        #[arg(long, value_name = "TIME")]
+        at: Option<String>,
+        /// The check it is about (acknowledging one failing check).
+        #[arg(long, value_name = "NAME")]
+        check: Option<String>,
+    },
+    /// Pin an entry as a key event (its id, or six characters or more of it).
+    Pin { event: String },
+    /// Take a pin back.
+    Unpin { event: String },
+    /// Correct a note (the original stays, struck through, with the correction), or strike it.
+    Correct {
+        /// The note's id, or six characters or more of it.
+        event: String,
+        /// The corrected text (words are joined with spaces).
+        #[arg(required_unless_present = "strike")]
+        text: Vec<String>,
+        /// Withdraw the note without a replacement.
+        #[arg(long, conflicts_with = "text")]
+        strike: bool,
+        /// Why it was struck.
+        #[arg(long, requires = "strike", value_name = "WHY")]
+        reason: Option<String>,
+    },
+    /// Add an action item, close one (--done ID), or with no text list those still open.
+    #[command(name = "follow-up")]
+    FollowUp {
+        /// What is to be done (words are joined with spaces).
+        text: Vec<String>,
+        /// Who is to do it.
+        #[arg(long, value_name = "PERSON")]
+        owner: Option<String>,
+        /// Take the text from this note.
+        #[arg(long, value_name = "NOTE", conflicts_with = "text")]
+        from: Option<String>,
+        /// Close this follow-up.
+        #[arg(long, value_name = "ID", conflicts_with_all = ["text", "from", "owner"])]
+        done: Option<String>,
+    },
+    /// Send a checklist item's message on its configured channel, and journal it.
+    Send {
+        /// The checklist item's id.
+        item: String,
+        /// Send this text instead of the item's template filled in ("-": read standard input).
+        #[arg(long)]
+        text: Option<String>,
+    },
+    /// The incident on one screen for someone joining or taking over: status, roles, failing
+    /// checks, last messages and the next due, pressing checklist items, key events, open
+    /// follow-ups, and what changed since you (--as) last left. Writes nothing.
+    Brief,
 }

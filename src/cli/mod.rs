@@ -1,13 +1,24 @@
 //! The command line: parse it, find the config and the journal, run the verb asked for.
 
 mod args;
+mod brief;
 mod check;
+mod correct;
+mod current;
 mod drill;
+mod follow_up;
 mod headless;
 mod init;
 mod locate;
 mod log;
+mod milestone;
+mod open;
+mod pin;
 mod review;
+mod role;
+mod send;
+mod severity;
+mod status;
 mod validate;
 
 use std::process::ExitCode;
@@ -28,7 +39,12 @@ pub fn main() -> ExitCode {
     match run(cli) {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("warroom: {e:#}");
+            // Errors quote configs, journals and servers: nothing in them may steer the terminal.
+            eprintln!("warroom: {}", crate::sanitize::for_terminal(&format!("{e:#}")));
+            // The caller asked for what cannot be done as asked: the reason was just said.
+            if e.downcast_ref::<current::Refused>().is_some() {
+                return ExitCode::FAILURE;
+            }
             // 3 is "unknown/internal" in the Nagios convention `check` follows; elsewhere it is
             // simply non-zero.
             ExitCode::from(3)
@@ -53,6 +69,33 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             review::status_page(&journal, &output, &components, publish_cmd.as_deref())
         }
         Some(Verb::Replay { journal, speed }) => review::replay(&global, &journal, speed),
+        Some(verb) => command(&global, verb),
+    }
+}
+
+/// The commander's verbs, and the brief: each acts on the current incident's journal itself,
+/// appending through the same writer as a session.
+fn command(global: &GlobalArgs, verb: Verb) -> anyhow::Result<ExitCode> {
+    match verb {
+        Verb::Open { title, severity } => open::run(global, &title.join(" "), severity),
+        Verb::Role { role, person } => role::run(global, &role, &person),
+        Verb::Status { status, yes } => status::run(global, status.as_deref(), yes),
+        Verb::Severity { severity } => severity::run(global, severity),
+        Verb::Milestone { milestone, at, check } => milestone::run(global, &milestone, at.as_deref(), check.as_deref()),
+        Verb::Pin { event } => pin::run(global, &event, true),
+        Verb::Unpin { event } => pin::run(global, &event, false),
+        Verb::Correct { event, text, strike, reason } => {
+            correct::run(global, &event, &text.join(" "), strike, reason.as_deref())
+        }
+        Verb::FollowUp { text, owner, from, done } => {
+            let text = text.join(" ");
+            let asked =
+                follow_up::Asked { text: &text, owner: owner.as_deref(), from: from.as_deref(), done: done.as_deref() };
+            follow_up::run(global, asked)
+        }
+        Verb::Send { item, text } => send::run(global, &item, text.as_deref()),
+        Verb::Brief => brief::run(global),
+        other => anyhow::bail!("{other:?} is not a commander's verb"),
     }
 }
 

@@ -33,6 +33,16 @@ pub struct ItemScore {
     pub done_by: Option<String>,
 }
 
+/// A role assigned or handed over during the drill.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RoleScore {
+    pub role: String,
+    pub person: String,
+    /// Scenario seconds after the start.
+    pub at_s: f64,
+    pub by: String,
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Scorecard {
     pub scenario: String,
@@ -50,6 +60,10 @@ pub struct Scorecard {
     pub items_missed: usize,
     pub items: Vec<ItemScore>,
     pub notes: usize,
+    /// Every role assignment and hand-over, in order.
+    pub roles: Vec<RoleScore>,
+    /// When a commander was first named.
+    pub commander_s: Option<f64>,
     /// The same figures for the previous run of this scenario, when there is one.
     pub previous: Option<Box<Scorecard>>,
     pub previous_journal: Option<PathBuf>,
@@ -123,6 +137,17 @@ pub fn score(scenario: &Scenario, incident: &Incident, checklist: Option<&Checkl
         items_missed: count("missed"),
         items,
         notes,
+        commander_s: incident.handovers.iter().find(|h| h.role == "commander").map(|h| secs(started, h.at)),
+        roles: incident
+            .handovers
+            .iter()
+            .map(|h| RoleScore {
+                role: h.role.clone(),
+                person: h.to.clone(),
+                at_s: secs(started, h.at),
+                by: h.by.clone(),
+            })
+            .collect(),
         previous: None,
         previous_journal: None,
     }
@@ -221,6 +246,14 @@ pub fn compare(card: &Scorecard) -> String {
     for i in card.items.iter().filter(|i| i.verdict == "late" || i.verdict == "missed") {
         out.push(format!("  {:<7} {}", i.verdict, i.title));
     }
+    out.push(format!(
+        "Commander named: {}{}",
+        card.commander_s.map_or("never".into(), |s| format!("T+{}", mmss(Some(s)))),
+        delta(card.commander_s, prev.and_then(|p| p.commander_s))
+    ));
+    for r in &card.roles {
+        out.push(format!("  {:<12} {} at T+{} (by {})", r.role, r.person, mmss(Some(r.at_s)), r.by));
+    }
     out.push(format!("Notes: {}{}", card.notes, prev.map(|p| format!(" (previous: {})", p.notes)).unwrap_or_default()));
     if prev.is_none() {
         out.push("No previous run of this scenario in this folder to compare with.".into());
@@ -302,6 +335,8 @@ mod tests {
             ack(90, "smtp"),
             ev(120, "support (drill)", EventBody::NoteAdded { text: "customers complain".into() }),
             ev(200, "bob@h", EventBody::NoteAdded { text: "relay restarted".into() }),
+            ev(200, "bob@h", EventBody::RoleAssigned { role: "commander".into(), person: "bob@h".into() }),
+            ev(230, "bob@h", EventBody::RoleAssigned { role: "scribe".into(), person: "carol@h".into() }),
             ev(240, "bob@h", EventBody::ChecklistItemDone { item: "roles".into() }),
             msg(300, Audience::Internal),
             ev(
@@ -339,6 +374,13 @@ mod tests {
         assert_eq!(verdicts, vec![("roles", "on time"), ("public", "late"), ("exec", "missed"), ("clear", "on time")]);
         assert_eq!((card.items_on_time, card.items_late, card.items_missed), (2, 1, 1));
         assert_eq!(card.notes, 1, "the drill's injected messages are not the team's notes");
+        assert_eq!(card.commander_s, Some(200.0));
+        let roles: Vec<(&str, &str, f64)> =
+            card.roles.iter().map(|r| (r.role.as_str(), r.person.as_str(), r.at_s)).collect();
+        assert_eq!(roles, vec![("commander", "bob@h", 200.0), ("scribe", "carol@h", 230.0)]);
+        let text = compare(&card);
+        assert!(text.contains("Commander named: T+3m20s"), "{text}");
+        assert!(text.contains("  scribe       carol@h at T+"), "{text}");
 
         let mut with_previous = card.clone();
         let mut before = card.clone();

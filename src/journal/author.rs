@@ -5,6 +5,14 @@ pub fn default_author() -> String {
     format!("{}@{}", login_name(), host_name())
 }
 
+/// The operating-system account of this process, `login@host`, from the real user id (not
+/// `$USER`, which anyone can set): what the journal records beside the chosen author name.
+/// Looked up once per process.
+pub fn os_account() -> &'static str {
+    static ACCOUNT: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    ACCOUNT.get_or_init(|| format!("{}@{}", account_name(), host_name()))
+}
+
 fn login_name() -> String {
     for var in ["USER", "LOGNAME"] {
         if let Ok(name) = std::env::var(var)
@@ -13,6 +21,10 @@ fn login_name() -> String {
             return name.trim().to_string();
         }
     }
+    account_name()
+}
+
+fn account_name() -> String {
     // SAFETY: getuid cannot fail; getpwuid returns null or a pointer to static storage,
     // read immediately, before any other call could overwrite it.
     unsafe {

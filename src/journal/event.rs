@@ -3,6 +3,8 @@
 //! The wire format is the public contract of the journal (reports, replays and other
 //! operators' processes all read it), so field names here are stable: add, never rename.
 
+use std::sync::Arc;
+
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
@@ -24,6 +26,12 @@ pub struct Event {
     #[serde(serialize_with = "ts_to_wire")]
     pub ts: DateTime<Utc>,
     pub author: String,
+    /// The operating-system account that wrote the line (`user@host`), beside the chosen
+    /// `author` name, so a hand-over or a message can always be traced to an account.
+    /// Absent from lines written before it was recorded. Shared, not copied: a journal has a
+    /// handful of accounts and a replay a million events.
+    #[serde(skip_serializing_if = "Option::is_none", serialize_with = "account_to_wire")]
+    pub account: Option<Arc<str>>,
     #[serde(flatten)]
     pub body: EventBody,
 }
@@ -43,8 +51,14 @@ impl Event {
             // what a replay will read back.
             ts: truncate_to_millis(ts),
             author: author.into(),
+            account: Some(this_account()),
             body,
         }
+    }
+
+    /// The account that wrote the line, when it is not the same string as the author.
+    pub fn other_account(&self) -> Option<&str> {
+        self.account.as_deref().filter(|a| *a != self.author)
     }
 
     /// The `kind` tag as written on the wire.
@@ -106,6 +120,16 @@ impl Event {
             }
             EventBody::DrillEnded { scenario } => format!("drill ended: {}", sanitize_str(scenario, 60)),
             EventBody::Correction { text, .. } => format!("correction: {}", sanitize_str(text, 200)),
+            EventBody::EventUnpinned { .. } => "unpinned a key event".into(),
+            EventBody::EntryStruck { reason, .. } => match reason {
+                Some(why) => format!("struck an entry: {}", sanitize_str(why, 200)),
+                None => "struck an entry".into(),
+            },
+            EventBody::FollowUpAdded { text, owner } => match owner {
+                Some(owner) => format!("follow-up for {}: {}", sanitize_str(owner, 40), sanitize_str(text, 200)),
+                None => format!("follow-up: {}", sanitize_str(text, 200)),
+            },
+            EventBody::FollowUpClosed { .. } => "follow-up done".into(),
         }
     }
 }
@@ -196,6 +220,27 @@ pub enum EventBody {
         event: String,
         text: String,
     },
+    /// Takes back a pin: the event is no longer a key event.
+    EventUnpinned {
+        event: String,
+    },
+    /// Withdraws an entry (a wrong note) without a replacement: shown struck through.
+    EntryStruck {
+        event: String,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        reason: Option<String>,
+    },
+    /// An action item to follow up after (or during) the incident.
+    FollowUpAdded {
+        text: String,
+        /// Who is to do it: a person's author string, or any name.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        owner: Option<String>,
+    },
+    /// The follow-up added by `event` is done (or no longer needed).
+    FollowUpClosed {
+        event: String,
+    },
 }
 
 impl EventBody {
@@ -218,6 +263,10 @@ impl EventBody {
             EventBody::DrillStarted { .. } => "drill_started",
             EventBody::DrillEnded { .. } => "drill_ended",
             EventBody::Correction { .. } => "correction",
+            EventBody::EventUnpinned { .. } => "event_unpinned",
+            EventBody::EntryStruck { .. } => "entry_struck",
+            EventBody::FollowUpAdded { .. } => "follow_up_added",
+            EventBody::FollowUpClosed { .. } => "follow_up_closed",
         }
     }
 }
@@ -309,6 +358,19 @@ impl CheckState {
             CheckState::Degraded => "degraded",
             CheckState::Down => "down",
         }
+    }
+}
+
+/// This process's account, made once and shared by every event it writes.
+fn this_account() -> Arc<str> {
+    static ACCOUNT: std::sync::OnceLock<Arc<str>> = std::sync::OnceLock::new();
+    ACCOUNT.get_or_init(|| Arc::from(super::author::os_account())).clone()
+}
+
+fn account_to_wire<S: Serializer>(account: &Option<Arc<str>>, s: S) -> Result<S::Ok, S::Error> {
+    match account {
+        Some(a) => s.serialize_some(&**a),
+        None => s.serialize_none(),
     }
 }
 

@@ -22,7 +22,7 @@ use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, RwLock};
 
-pub use author::default_author;
+pub use author::{default_author, os_account};
 pub use dir::{DirError, Sharing, journals_in};
 pub use event::{Audience, CheckState, Event, EventBody, Milestone, Mode, SCHEMA_VERSION, Status, format_ts};
 pub use place::{Moved, PathState};

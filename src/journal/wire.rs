@@ -3,6 +3,8 @@
 //! ignored, so a newer warroom's extra fields do not break an older reader of the same `v`.
 
 use std::borrow::Cow;
+use std::cell::RefCell;
+use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
@@ -18,6 +20,12 @@ pub(super) struct WireEvent<'a> {
     ts: Cow<'a, str>,
     #[serde(borrow)]
     author: Cow<'a, str>,
+    #[serde(default, borrow)]
+    account: Option<Cow<'a, str>>,
+    #[serde(default, borrow)]
+    owner: Option<Cow<'a, str>>,
+    #[serde(default, borrow)]
+    reason: Option<Cow<'a, str>>,
     #[serde(borrow)]
     kind: Cow<'a, str>,
     #[serde(default, borrow)]
@@ -62,6 +70,30 @@ pub(super) struct WireEvent<'a> {
 
 fn need<T>(value: Option<T>, kind: &str, field: &str) -> Result<T, String> {
     value.ok_or_else(|| format!("{kind} event lacks `{field}`"))
+}
+
+/// The account of a line, shared with the lines before it that named the same one: a journal
+/// has a handful of accounts, and a million events need not hold a million copies. The few
+/// most recent are remembered per decoding thread, so a hostile journal naming a new account
+/// on every line costs a short scan, never unbounded memory.
+fn interned(account: Option<Cow<'_, str>>) -> Option<Arc<str>> {
+    const REMEMBERED: usize = 16;
+    thread_local! {
+        static SEEN: RefCell<Vec<Arc<str>>> = const { RefCell::new(Vec::new()) };
+    }
+    let account = account?;
+    SEEN.with(|seen| {
+        let mut seen = seen.borrow_mut();
+        if let Some(known) = seen.iter().find(|a| ***a == *account) {
+            return Some(known.clone());
+        }
+        let fresh: Arc<str> = Arc::from(&*account);
+        if seen.len() == REMEMBERED {
+            seen.remove(0);
+        }
+        seen.push(fresh.clone());
+        Some(fresh)
+    })
 }
 
 fn owned(c: Option<Cow<'_, str>>) -> Option<String> {
@@ -120,8 +152,45 @@ impl WireEvent<'_> {
             }
             "drill_ended" => EventBody::DrillEnded { scenario: s(self.scenario, "scenario")? },
             "correction" => EventBody::Correction { event: s(self.event, "event")?, text: s(self.text, "text")? },
+            "event_unpinned" => EventBody::EventUnpinned { event: s(self.event, "event")? },
+            "entry_struck" => EventBody::EntryStruck { event: s(self.event, "event")?, reason: owned(self.reason) },
+            "follow_up_added" => EventBody::FollowUpAdded { text: s(self.text, "text")?, owner: owned(self.owner) },
+            "follow_up_closed" => EventBody::FollowUpClosed { event: s(self.event, "event")? },
             other => return Err(format!("unknown event kind \"{other}\"")),
         };
-        Ok(Event { v: self.v, id: self.id.into_owned(), ts, author: self.author.into_owned(), body })
+        Ok(Event {
+            v: self.v,
+            id: self.id.into_owned(),
+            ts,
+            author: self.author.into_owned(),
+            account: interned(self.account),
+            body,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use super::Event;
+
+    fn line(id: &str, account: &str) -> Event {
+        serde_json::from_str(&format!(
+            r#"{{"v":1,"id":"{id}","ts":"2026-11-21T00:00:00.000Z","author":"x","account":"{account}","kind":"note_added","text":"t"}}"#
+        ))
+        .unwrap()
+    }
+
+    #[test]
+    fn lines_naming_one_account_share_one_copy() {
+        let (a, b, other) = (line("a", "root@h"), line("b", "root@h"), line("c", "alice@h"));
+        assert_eq!((a.account.as_deref(), other.account.as_deref()), (Some("root@h"), Some("alice@h")));
+        assert!(Arc::ptr_eq(a.account.as_ref().unwrap(), b.account.as_ref().unwrap()));
+        // Many accounts: each still decodes to its own, and the cache stays bounded.
+        for i in 0..100 {
+            let name = format!("user{i}@h");
+            assert_eq!(line("d", &name).account.as_deref(), Some(name.as_str()));
+        }
     }
 }

@@ -2,7 +2,7 @@
 
 use std::fmt::Write;
 
-use super::{Report, duration, ts};
+use super::{Line, Report, duration, ts, who};
 
 /// Escapes text for HTML element content and attribute values.
 pub fn esc(s: &str) -> String {
@@ -69,7 +69,7 @@ pub fn render(r: &Report) -> String {
                 esc(&h.role),
                 esc(h.from.as_deref().unwrap_or("—")),
                 esc(&h.to),
-                esc(&h.by)
+                esc(&who(&h.by, h.account.as_deref()))
             );
         }
         let _ = writeln!(o, "</table>");
@@ -94,7 +94,7 @@ pub fn render(r: &Report) -> String {
     } else {
         let _ = writeln!(o, "<ul>");
         for e in &r.key_events {
-            let _ = writeln!(o, "<li>{} — {} ({})</li>", esc(&ts(&e.at)), esc(&e.text), esc(&e.author));
+            let _ = writeln!(o, "<li>{} — {} ({})</li>", esc(&ts(&e.at)), as_it_stands(e), esc(&author(e)));
         }
         let _ = writeln!(o, "</ul>");
     }
@@ -155,7 +155,7 @@ pub fn render(r: &Report) -> String {
             esc(&ts(&m.at)),
             esc(&m.channel),
             m.audience,
-            esc(&m.author),
+            esc(&who(&m.author, m.account.as_deref())),
             esc(&m.text)
         );
     }
@@ -165,10 +165,11 @@ pub fn render(r: &Report) -> String {
     } else {
         let _ = writeln!(o, "<ul>");
         for n in &r.notes {
-            let _ = writeln!(o, "<li>{} <b>{}</b>: {}</li>", esc(&ts(&n.at)), esc(&n.author), esc(&n.text));
+            let _ = writeln!(o, "<li>{} <b>{}</b>: {}</li>", esc(&ts(&n.at)), esc(&author(n)), as_it_stands(n));
         }
         let _ = writeln!(o, "</ul>");
     }
+    follow_ups(o, r);
     let _ = writeln!(o, "<h2>Full timeline</h2>\n<table>\n<tr><th>Time</th><th>By</th><th>Event</th></tr>");
     for e in &r.timeline {
         let _ = writeln!(
@@ -176,11 +177,59 @@ pub fn render(r: &Report) -> String {
             "<tr{}><td>{}</td><td>{}</td><td>{}{}</td></tr>",
             if e.key { " class=\"key\"" } else { "" },
             esc(&ts(&e.at)),
-            esc(&e.author),
+            esc(&author(e)),
             if e.key { "★ " } else { "" },
-            esc(&e.text)
+            as_it_stands(e)
         );
     }
     let _ = writeln!(o, "</table>\n</body>\n</html>");
     out
+}
+
+fn author(l: &Line) -> String {
+    who(&l.author, l.account.as_deref())
+}
+
+/// An entry's text, escaped, as it stands now: in `<del>` when struck or corrected, followed
+/// by what replaced it and who struck it.
+fn as_it_stands(l: &Line) -> String {
+    if !l.superseded() {
+        return esc(&l.text);
+    }
+    let mut out = format!("<del>{}</del>", esc(&l.text));
+    if let Some(corrected) = &l.corrected {
+        let _ = write!(out, " → <ins>{}</ins>", esc(corrected));
+    }
+    if let Some(s) = &l.struck {
+        let why = s.reason.as_deref().map(|r| format!(": {}", esc(r))).unwrap_or_default();
+        let _ = write!(out, " (struck by {} at {}{why})", esc(&s.by), esc(&ts(&s.at)));
+    }
+    out
+}
+
+/// Action items, open ones marked; nothing at all when there are none.
+fn follow_ups(o: &mut String, r: &Report) {
+    if r.follow_ups.is_empty() {
+        return;
+    }
+    let open = r.follow_ups.iter().filter(|f| f.done_at.is_none()).count();
+    let _ = writeln!(
+        o,
+        "<h2>Follow-ups — {open} open</h2>\n<table>\n<tr><th>Follow-up</th><th>Owner</th><th>Added</th><th>By</th><th>Done</th></tr>"
+    );
+    for f in &r.follow_ups {
+        let done = match (&f.done_at, &f.done_by) {
+            (Some(at), Some(by)) => format!("{} by {}", esc(&ts(at)), esc(by)),
+            _ => "<b class=\"missed\">open</b>".into(),
+        };
+        let _ = writeln!(
+            o,
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{done}</td></tr>",
+            esc(&f.text),
+            esc(f.owner.as_deref().unwrap_or("—")),
+            esc(&ts(&f.added_at)),
+            esc(&f.added_by)
+        );
+    }
+    let _ = writeln!(o, "</table>");
 }

@@ -2,7 +2,7 @@
 
 use std::fmt::Write;
 
-use super::{Report, duration, ts};
+use super::{Line, Report, duration, ts, who};
 
 /// Text from the journal, for a table cell or a line: no line breaks, no control characters,
 /// nothing a terminal, a table or an HTML renderer would obey.
@@ -68,7 +68,7 @@ pub fn render(r: &Report) -> String {
                 cell(&h.role),
                 cell(h.from.as_deref().unwrap_or("—")),
                 cell(&h.to),
-                cell(&h.by)
+                cell(&who(&h.by, h.account.as_deref()))
             );
         }
     }
@@ -88,7 +88,7 @@ pub fn render(r: &Report) -> String {
         let _ = writeln!(o, "None pinned.");
     }
     for e in &r.key_events {
-        let _ = writeln!(o, "- {} — {} ({})", ts(&e.at), cell(&e.text), cell(&e.author));
+        let _ = writeln!(o, "- {} — {} ({})", ts(&e.at), as_it_stands(e, cell(&e.text)), cell(&author(e)));
     }
     let _ = writeln!(
         o,
@@ -146,7 +146,7 @@ pub fn render(r: &Report) -> String {
             ts(&m.at),
             cell(&m.channel),
             m.audience,
-            cell(&m.author),
+            cell(&who(&m.author, m.account.as_deref())),
             cell(&m.text),
             result
         );
@@ -156,20 +156,68 @@ pub fn render(r: &Report) -> String {
         let _ = writeln!(o, "No notes.");
     }
     for n in &r.notes {
-        let _ = writeln!(o, "- {} **{}**: {}", ts(&n.at), cell(&n.author), cell(&n.text));
+        let _ = writeln!(o, "- {} **{}**: {}", ts(&n.at), cell(&author(n)), as_it_stands(n, cell(&n.text)));
     }
+    follow_ups(o, r);
     let _ = writeln!(o, "\n## Full timeline\n\n| Time | By | Event |\n|---|---|---|");
     for e in &r.timeline {
         let _ = writeln!(
             o,
             "| {} | {} | {}{} |",
             ts(&e.at),
-            cell(&e.author),
+            cell(&author(e)),
             if e.key { "★ " } else { "" },
-            escape(&e.text)
+            as_it_stands(e, escape(&e.text))
         );
     }
     out
+}
+
+fn author(l: &Line) -> String {
+    who(&l.author, l.account.as_deref())
+}
+
+/// An entry's text (already made safe) as it stands now: struck through when struck or
+/// corrected, followed by what replaced it and who struck it.
+fn as_it_stands(l: &Line, text: String) -> String {
+    if !l.superseded() {
+        return text;
+    }
+    let mut out = format!("~~{text}~~");
+    if let Some(corrected) = &l.corrected {
+        let _ = write!(out, " → {}", cell(corrected));
+    }
+    if let Some(s) = &l.struck {
+        let why = s.reason.as_deref().map(|r| format!(": {}", cell(r))).unwrap_or_default();
+        let _ = write!(out, " (struck by {} at {}{why})", cell(&s.by), ts(&s.at));
+    }
+    out
+}
+
+/// Action items, open ones marked; nothing at all when there are none.
+fn follow_ups(o: &mut String, r: &Report) {
+    if r.follow_ups.is_empty() {
+        return;
+    }
+    let open = r.follow_ups.iter().filter(|f| f.done_at.is_none()).count();
+    let _ = writeln!(
+        o,
+        "\n## Follow-ups — {open} open\n\n| Follow-up | Owner | Added | By | Done |\n|---|---|---|---|---|"
+    );
+    for f in &r.follow_ups {
+        let done = match (&f.done_at, &f.done_by) {
+            (Some(at), Some(by)) => format!("{} by {}", ts(at), cell(by)),
+            _ => "**open**".into(),
+        };
+        let _ = writeln!(
+            o,
+            "| {} | {} | {} | {} | {done} |",
+            cell(&f.text),
+            cell(f.owner.as_deref().unwrap_or("—")),
+            ts(&f.added_at),
+            cell(&f.added_by)
+        );
+    }
 }
 
 #[cfg(test)]

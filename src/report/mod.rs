@@ -43,7 +43,21 @@ pub struct Report {
     pub notes: Vec<Line>,
     pub checklist: Option<ChecklistReport>,
     pub messages: Vec<Message>,
+    /// Action items, open and done (absent when there are none).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub follow_ups: Vec<FollowUp>,
     pub timeline: Vec<Line>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct FollowUp {
+    pub id: String,
+    pub text: String,
+    pub owner: Option<String>,
+    pub added_at: DateTime<Utc>,
+    pub added_by: String,
+    pub done_at: Option<DateTime<Utc>>,
+    pub done_by: Option<String>,
 }
 
 pub use crate::incident::Handover;
@@ -65,6 +79,29 @@ pub struct Line {
     pub kind: &'static str,
     pub text: String,
     pub key: bool,
+    /// The account that wrote it, where it is not the same string as `author`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub account: Option<String>,
+    /// Withdrawn: shown struck through.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub struck: Option<Strike>,
+    /// What replaced it: its latest correction's text (the original is shown struck through).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub corrected: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Strike {
+    pub by: String,
+    pub at: DateTime<Utc>,
+    pub reason: Option<String>,
+}
+
+impl Line {
+    /// Struck or corrected: it no longer stands as written.
+    pub fn superseded(&self) -> bool {
+        self.struck.is_some() || self.corrected.is_some()
+    }
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -110,6 +147,9 @@ pub struct Message {
     pub text: String,
     pub error: Option<String>,
     pub simulated: bool,
+    /// The account that sent it, where it is not the same string as `author`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub account: Option<String>,
 }
 
 fn audience(a: Audience) -> &'static str {
@@ -137,6 +177,9 @@ pub fn build(incident: &Incident, checklist: Option<&Checklist>) -> Report {
         kind: event.kind(),
         text: event.summary(),
         key: incident.pinned_by(position).is_some(),
+        account: event.other_account().map(str::to_string),
+        struck: incident.struck(position).map(|s| Strike { by: s.by.clone(), at: s.at, reason: s.reason.clone() }),
+        corrected: incident.corrected_text(position).map(|t| crate::sanitize::sanitize_str(t, 2000)),
     };
 
     let first = |pred: &dyn Fn(&EventBody) -> bool| events().find(|e| pred(&e.body)).map(|e| e.ts);
@@ -263,6 +306,7 @@ pub fn build(incident: &Incident, checklist: Option<&Checklist>) -> Report {
                 to: h.to.clone(),
                 at: h.at,
                 by: h.by.clone(),
+                account: h.account.clone(),
             })
             .collect(),
         key_times,
@@ -286,11 +330,33 @@ pub fn build(incident: &Incident, checklist: Option<&Checklist>) -> Report {
                     text: text.clone(),
                     error: error.clone(),
                     simulated: *simulated,
+                    account: e.other_account().map(str::to_string),
                 }),
                 _ => None,
             })
             .collect(),
+        follow_ups: incident
+            .follow_ups
+            .iter()
+            .map(|f| FollowUp {
+                id: f.id.clone(),
+                text: f.text.clone(),
+                owner: f.owner.clone(),
+                added_at: f.at,
+                added_by: f.added_by.clone(),
+                done_at: f.closed.as_ref().map(|(_, at)| *at),
+                done_by: f.closed.as_ref().map(|(who, _)| who.clone()),
+            })
+            .collect(),
         timeline: incident.timeline.iter().enumerate().map(line).collect(),
+    }
+}
+
+/// A name with the account behind it where they differ: `alice (account root@bastion)`.
+pub fn who(author: &str, account: Option<&str>) -> String {
+    match account {
+        Some(account) => format!("{author} (account {account})"),
+        None => author.to_string(),
     }
 }
 

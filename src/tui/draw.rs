@@ -457,6 +457,10 @@ pub fn event_glyph(e: &Event) -> &'static str {
         EventBody::OperatorLeft {} => "←",
         EventBody::DrillStarted { .. } | EventBody::DrillEnded { .. } => "⚠",
         EventBody::Correction { .. } => "↺",
+        EventBody::EventUnpinned { .. } => "☆",
+        EventBody::EntryStruck { .. } => "⊘",
+        EventBody::FollowUpAdded { .. } => "⚐",
+        EventBody::FollowUpClosed { .. } => "✓",
     }
 }
 
@@ -508,12 +512,10 @@ fn draw_timeline(frame: &mut Frame, app: &App, area: Rect) {
                 ),
                 Span::styled(if app.board.incident.pinned_by(i).is_some() { "★" } else { " " }, app.theme.accent),
                 Span::styled(format!("{} ", event_glyph(e)), event_style(app, e)),
-                Span::styled(e.summary(), event_style(app, e)),
+                Span::styled(e.summary(), superseded_style(app, i, event_style(app, e))),
                 Span::styled(format!("  — {}", sanitize_str(who, 16)), app.theme.muted),
             ];
-            if !app.board.incident.corrections(i).is_empty() {
-                spans.push(Span::styled(" (corrected)", app.theme.degraded));
-            }
+            spans.extend(amendment(app, i));
             let style = if Some(i) == selected && app.focus == Pane::Timeline && !app.at_newest {
                 app.theme.selection
             } else {
@@ -543,6 +545,28 @@ fn draw_pending(frame: &mut Frame, app: &App, area: Rect, rows: usize) {
         })
         .collect();
     frame.render_widget(List::new(items), area);
+}
+
+/// A struck or corrected entry is drawn struck through: it stays, but no longer stands.
+fn superseded_style(app: &App, i: usize, style: Style) -> Style {
+    let incident = &app.board.incident;
+    if incident.struck(i).is_some() || !incident.corrections(i).is_empty() {
+        style.add_modifier(Modifier::CROSSED_OUT)
+    } else {
+        style
+    }
+}
+
+/// What replaced a struck or corrected entry, after it on its line.
+fn amendment(app: &App, i: usize) -> Option<Span<'static>> {
+    let incident = &app.board.incident;
+    if let Some(text) = incident.corrected_text(i) {
+        return Some(Span::styled(format!("  ↺ {}", sanitize_str(text, 120)), app.theme.degraded));
+    }
+    if !incident.corrections(i).is_empty() {
+        return Some(Span::styled(" (corrected)", app.theme.degraded));
+    }
+    incident.struck(i).map(|_| Span::styled(" (struck)", app.theme.degraded))
 }
 
 fn draw_checklist(frame: &mut Frame, app: &App, area: Rect) {

@@ -1,0 +1,48 @@
+//! `warroom role ROLE PERSON`: assign a role, or hand it over.
+
+use std::process::ExitCode;
+
+use crate::cli::GlobalArgs;
+use crate::cli::current::{self, plain_name};
+use crate::journal::EventBody;
+use crate::sanitize::sanitize_str;
+
+/// The roles every incident has; any other name is a named expert's role ("dns", "database").
+pub const STANDARD: [&str; 4] = ["commander", "deputy", "scribe", "comms"];
+
+pub fn run(global: &GlobalArgs, role: &str, person: &str) -> anyhow::Result<ExitCode> {
+    let role = plain_name("role", &role.to_lowercase(), 40)?;
+    let person = plain_name("person", person, 80)?;
+    if !STANDARD.contains(&role.as_str()) {
+        // Kept as a named expert's role; said, so that a typo ("comander") is seen at once.
+        eprintln!(
+            "warroom: note: \"{}\" is not one of {}: recorded as a named expert's role",
+            sanitize_str(&role, 40),
+            STANDARD.join(", ")
+        );
+    }
+    let current = current::open(global)?;
+    let incident = &current.incident;
+    if incident.role(&role) == Some(person.as_str()) {
+        eprintln!("warroom: {} is already {role}; nothing written", sanitize_str(&person, 80));
+        return Ok(ExitCode::SUCCESS);
+    }
+    // A person is named by the author string their entries carry; a name nobody has written
+    // under yet is allowed (they may not have joined), but worth a word.
+    let known = incident.timeline.iter().any(|e| e.author == person) || incident.operators.contains_key(&person);
+    if !known {
+        eprintln!("warroom: note: nobody has written to this incident as \"{}\" yet", sanitize_str(&person, 80));
+    }
+    let from = incident.role(&role).map(str::to_string);
+    let ids = current.append(vec![EventBody::RoleAssigned { role: role.clone(), person: person.clone() }])?;
+    match from {
+        Some(from) => println!(
+            "{role}: handed over from {} to {} ({})",
+            sanitize_str(&from, 80),
+            sanitize_str(&person, 80),
+            ids[0]
+        ),
+        None => println!("{role}: {} ({})", sanitize_str(&person, 80), ids[0]),
+    }
+    Ok(ExitCode::SUCCESS)
+}
