@@ -165,6 +165,7 @@ fn updates_and_commands_round_trip_through_serde() {
         Update::Role { role: Role::Poller, why: "the previous poller is gone".into() },
         Update::Written { error: Some("No space left on device".into()) },
         Update::Notice("hello".into()),
+        Update::NewerSkipped("2 entries from a newer warroom were skipped — upgrade".into()),
         Update::Clock(Utc::now()),
         Update::Replay(ReplayPosition { at: 3, of: 9, paused: true, speed: 60.0 }),
         Update::Scorecard("DRILL SCORECARD".into()),

@@ -28,14 +28,24 @@ pub fn run(global: &GlobalArgs) -> anyhow::Result<ExitCode> {
         let mut session = Session::start(Opening { journal, scan, settings, purpose: Purpose::Monitor, author });
         let mut sigterm = signal(SignalKind::terminate())?;
         let mut sigint = signal(SignalKind::interrupt())?;
+        let mut sighup = hangup()?;
+        let mut upgrade_said = false;
         loop {
             tokio::select! {
                 update = session.recv() => match update {
+                    Some(Update::NewerSkipped(banner)) => {
+                        // Once: a log has no banner to keep up to date, and each skipped line
+                        // has had its own warning.
+                        if !std::mem::replace(&mut upgrade_said, true) {
+                            eprintln!("warroom: {banner}");
+                        }
+                    }
                     Some(update) => print_update(&update, &session.author),
                     None => break,
                 },
                 _ = sigterm.recv() => break,
                 _ = sigint.recv() => break,
+                Some(()) = recv(&mut sighup) => break,
             }
         }
         session.leave(LEAVE_WITHIN).await;
@@ -43,6 +53,25 @@ pub fn run(global: &GlobalArgs) -> anyhow::Result<ExitCode> {
         Ok::<_, anyhow::Error>(())
     })?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// SIGHUP ends the session like SIGTERM, unless it was ignored when warroom started (`nohup
+/// warroom --headless`): installing a handler would undo what the operator asked for.
+fn hangup() -> std::io::Result<Option<tokio::signal::unix::Signal>> {
+    // SAFETY: reads the current disposition only (a null new action changes nothing).
+    let ignored = unsafe {
+        let mut old: libc::sigaction = std::mem::zeroed();
+        libc::sigaction(libc::SIGHUP, std::ptr::null(), &mut old) == 0 && old.sa_sigaction == libc::SIG_IGN
+    };
+    if ignored { Ok(None) } else { signal(SignalKind::hangup()).map(Some) }
+}
+
+/// The next signal, or never if there is no handler.
+async fn recv(signal: &mut Option<tokio::signal::unix::Signal>) -> Option<()> {
+    match signal {
+        Some(s) => s.recv().await,
+        None => std::future::pending().await,
+    }
 }
 
 /// One line for each thing worth saying; figures are not.

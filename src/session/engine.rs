@@ -13,7 +13,7 @@ use super::figures::{self, Figures};
 use super::protocol::{Command, Reading, ReplayControl, ReplayPosition, Role, RowInfo, Update};
 use super::{Opening, Purpose, Settings};
 use crate::drill::ScaledClock;
-use crate::journal::{Event, EventBody, Journal, Scan, WriteResult, Writer};
+use crate::journal::{Event, EventBody, Journal, Scan, Warned, WriteResult, Writer};
 use crate::monitor::{self, MonitorControl, MonitorEvent, RowId};
 use crate::probe::Prober;
 use crate::recorder;
@@ -55,6 +55,10 @@ pub struct Engine {
     journal: Arc<Journal>,
     /// How far the journal has been read.
     scan: Scan,
+    /// The skipped lines already warned about (those at opening by the front-end).
+    warned: Warned,
+    /// Lines from a newer warroom the front-end was last told of.
+    newer_told: usize,
     writer: Writer,
     author: String,
     /// Who signs check changes: the operator, or "drill" for a drill's injected faults.
@@ -89,9 +93,12 @@ impl Engine {
         let mut facts = Facts::default();
         entries.iter().for_each(|e| facts.learn(&e.body));
         let known_size = journal.size().unwrap_or(0);
+        let warned = scan.warned();
         let mut engine = Engine {
             journal,
             scan,
+            warned,
+            newer_told: 0,
             writer,
             change_author: author.clone(),
             author,
@@ -117,6 +124,7 @@ impl Engine {
         let opened =
             Update::Opened { journal: engine.journal.path().display().to_string(), role: engine.role, rows, entries };
         engine.tell(opened);
+        engine.tell_newer_skipped();
         if engine.role != Role::Viewer {
             engine.append(vec![EventBody::OperatorJoined {}]);
         }
@@ -388,6 +396,26 @@ impl Engine {
         if !entries.is_empty() {
             entries.iter().for_each(|e| self.facts.learn(&e.body));
             self.tell(Update::Entries(entries));
+        }
+        self.warn_skipped();
+    }
+
+    /// Lines this read skipped: one warning each (what and where; the first few, then a
+    /// count), and the newer-warroom banner if it changed. Reading goes on past them.
+    fn warn_skipped(&mut self) {
+        for warning in self.scan.warnings_since(self.journal.path(), self.warned) {
+            self.tell(Update::Notice(warning));
+        }
+        self.warned = self.scan.warned();
+        self.tell_newer_skipped();
+    }
+
+    fn tell_newer_skipped(&mut self) {
+        if self.scan.newer != self.newer_told
+            && let Some(banner) = self.scan.newer_banner()
+        {
+            self.newer_told = self.scan.newer;
+            self.tell(Update::NewerSkipped(banner));
         }
     }
 

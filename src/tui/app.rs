@@ -142,6 +142,8 @@ pub struct App {
     pub keys: KeyMap,
     /// A banner above everything (e.g. "DEMO — no real services are checked").
     pub banner: Option<String>,
+    /// Entries from a newer warroom were skipped: asks for an upgrade, for as long as it runs.
+    pub upgrade: Option<String>,
     /// Viewer mode: never writes.
     pub read_only: bool,
     pub focus: Pane,
@@ -172,6 +174,7 @@ impl App {
             theme,
             keys,
             banner: None,
+            upgrade: None,
             read_only: false,
             focus: Pane::Checks,
             zoom: false,
@@ -227,6 +230,7 @@ impl App {
             }
             Update::Written { error } => self.write_error = error,
             Update::Notice(text) => self.flash = Some(text),
+            Update::NewerSkipped(text) => self.upgrade = Some(text),
             Update::Replay(position) => self.banner = Some(replay_banner(&position, self.board.clock.now)),
             Update::Scorecard(text) => self.overlay = Some(Overlay::Scorecard(text)),
             Update::Ended => {}

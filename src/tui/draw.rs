@@ -25,17 +25,15 @@ pub fn draw(frame: &mut Frame, app: &mut App) {
     let cursor = if app.editing { app.theme.text.add_modifier(Modifier::REVERSED) } else { app.theme.text };
     app.notes.set_cursor_style(cursor);
     let area = frame.area();
-    let banner_lines = u16::from(app.banner.is_some());
+    let banners = banners(app);
     let [banner, header, body, footer] = Layout::vertical([
-        Constraint::Length(banner_lines),
+        Constraint::Length(banners.len() as u16),
         Constraint::Length(2),
         Constraint::Min(3),
         Constraint::Length(1),
     ])
     .areas(area);
-    if let Some(text) = &app.banner {
-        frame.render_widget(Paragraph::new(format!(" {text} ")).style(app.theme.drill), banner);
-    }
+    frame.render_widget(Paragraph::new(banners), banner);
     draw_header(frame, app, header);
     let areas = pane_areas(app, body);
     app.areas = areas;
@@ -49,6 +47,15 @@ pub fn draw(frame: &mut Frame, app: &mut App) {
     if let Some(overlay) = app.overlay.clone() {
         draw_overlay(frame, app, &overlay, body);
     }
+}
+
+/// The lines above the header, one per banner in force: the session's own (demo, viewer,
+/// replay), then the request to upgrade while entries from a newer warroom are skipped.
+fn banners(app: &App) -> Vec<Line<'static>> {
+    let own = app.banner.as_ref().map(|text| Line::styled(format!(" {text} "), app.theme.drill));
+    let upgrade =
+        app.upgrade.as_ref().map(|text| Line::styled(format!(" ⚠ {} ", sanitize_str(text, 200)), app.theme.overdue));
+    own.into_iter().chain(upgrade).collect()
 }
 
 /// Where each pane goes; hidden panes get an empty rectangle.
