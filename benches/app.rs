@@ -2,7 +2,9 @@
 //! - startup to first frame with a 100,000-event journal (target < 150 ms), median and max;
 //! - fault-to-screen: from stopping a local nginx to the screen showing the check down, for a
 //!   1 s interval check with fail_after 2 (target <= 1 s x 2 + 200 ms);
-//! - resident memory with 1,000 checks and a 100,000-event journal (target < 60 MiB).
+//! - resident memory with 1,000 checks and a 100,000-event journal (target < 60 MiB);
+//! - SIGHUP and SIGTERM to exit, with a note draft and a check running: the draft and the
+//!   departure flushed, the terminal restored (target 300 ms), median and max.
 //!
 //! Run: `cargo bench --bench app` (needs nginx and tmux: `bash .ci/install-deps`).
 
@@ -60,6 +62,27 @@ fn startup(dir: &Path) -> Duration {
     took
 }
 
+/// From sending `signal` to the real binary on a terminal (tmux), with an unsaved note draft
+/// and a check running, to its exit (the draft saved, the departure fsync'd, the terminal restored).
+fn signal_to_exit(signal: i32) -> Duration {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("warroom.toml"),
+        "[incident]\ntitle = \"t\"\n[[check]]\nname = \"local\"\nkind = \"command\"\ncommand = [\"true\"]\ninterval = \"1s\"\n",
+    )
+    .unwrap();
+    let pid_file = dir.path().join("warroom.pid");
+    let program = format!("env HOME={0} {BIN} -c warroom.toml -j j.jsonl --as bench", dir.path().display());
+    let cmd = format!("sh -c '{}'; sleep 60", support::proc::exec_recording_pid(&pid_file, &program));
+    let t = support::tmux::Tmux::start(100, 30, &cmd, dir.path()).expect("tmux");
+    t.wait_for("✔ up", Duration::from_secs(10));
+    t.keys(&["i"]);
+    t.type_text("a draft to keep");
+    t.wait_for("a draft to keep", Duration::from_secs(5));
+    let pid = support::proc::recorded_pid(&pid_file);
+    support::proc::signal_to_exit(pid, signal, Duration::from_secs(10)).expect("warroom exited within 10 s")
+}
+
 fn main() {
     let full = std::env::args().any(|a| a == "--bench");
     let dir = tempfile::tempdir().unwrap();
@@ -76,10 +99,21 @@ fn main() {
         percentile(times, 1.0)
     );
 
+    // 2. Signal to exit.
+    let rounds = if full { 15 } else { 1 };
+    for (name, signal) in [("sighup", libc::SIGHUP), ("sigterm", libc::SIGTERM)] {
+        let times: Vec<f64> = (0..rounds).map(|_| signal_to_exit(signal).as_secs_f64() * 1000.0).collect();
+        println!(
+            "app/{name}_to_exit: draft and departure flushed, terminal restored: median {:.0} ms, max {:.0} ms over {rounds} runs (target 300 ms)",
+            percentile(times.clone(), 0.5),
+            percentile(times, 1.0)
+        );
+    }
+
     let Some(mut nginx) = support::nginx(None) else { return };
     let port = nginx.server.port;
 
-    // 2. Fault to screen.
+    // 3. Fault to screen.
     let fault_dir = tempfile::tempdir().unwrap();
     std::fs::write(
         fault_dir.path().join("warroom.toml"),
@@ -117,7 +151,7 @@ fn main() {
     );
     drop(t);
 
-    // 3. Memory with 1,000 checks and the big journal.
+    // 4. Memory with 1,000 checks and the big journal.
     let checks = if full { 1_000 } else { 20 };
     let mem_dir = dir.path();
     let mut config = String::from("[incident]\ntitle = \"t\"\n");
@@ -125,11 +159,13 @@ fn main() {
         config.push_str(&format!("[[check]]\nname = \"web-{i:04}\"\nkind = \"http\"\nurl = \"http://127.0.0.1:{port}/ok\"\ninterval = \"10s\"\n"));
     }
     std::fs::write(mem_dir.join("many.toml"), config).unwrap();
-    let cmd = format!("HOME={0} exec {BIN} -c many.toml -j big.jsonl", mem_dir.display());
+    let pid_file = mem_dir.join("many.pid");
+    let program = format!("env HOME={0} {BIN} -c many.toml -j big.jsonl", mem_dir.display());
+    let cmd = support::proc::exec_recording_pid(&pid_file, &program);
     let Some(t) = support::tmux::Tmux::start(200, 60, &cmd, mem_dir) else { return };
     t.wait_for(&format!("{checks} all up"), Duration::from_secs(60));
     std::thread::sleep(Duration::from_secs(if full { 15 } else { 1 }));
-    let pid = support::proc::pid_of(&format!("{BIN} -c many.toml")).to_string();
+    let pid = support::proc::recorded_pid(&pid_file).to_string();
     // Resident memory moves with the probe cycle and the allocator's purges: sample one
     // interval of the checks (10 s) rather than trust one reading.
     let samples: Vec<f64> = (0..if full { 20 } else { 2 })

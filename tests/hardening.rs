@@ -76,6 +76,12 @@ fn draft_session(dir: &std::path::Path) -> Option<(Tmux, i32)> {
     Some((t, support::proc::recorded_pid(&pid_file) as i32))
 }
 
+/// SIGHUP and SIGTERM end warroom promptly: the draft and the departure flushed, the terminal
+/// given back. The target is 300 ms (a benchmark figure: `cargo bench --bench app`); this bound
+/// only catches a warroom that lingers. A debug build took 5–12 ms here with both cores of a
+/// 2-core machine kept busy (`yes > /dev/null` twice), so the margin is far over 3x.
+const SIGNAL_TO_EXIT_BOUND: Duration = Duration::from_secs(1);
+
 #[test]
 fn sighup_and_sigterm_flush_the_draft_and_the_journal_and_restore_the_terminal() {
     for signal in [libc::SIGHUP, libc::SIGTERM] {
@@ -86,10 +92,14 @@ fn sighup_and_sigterm_flush_the_draft_and_the_journal_and_restore_the_terminal()
         t.keys(&["i"]);
         t.type_text("half a thought about the relay");
         t.wait_for("half a thought about the relay", Duration::from_secs(5));
-        // SAFETY: plain kill(2) on the warroom process we started.
-        unsafe { libc::kill(pid, signal) };
-        wait_exit(&t, pid);
+        let took = support::proc::signal_to_exit(pid as u32, signal, Duration::from_secs(10));
+        let took = took.unwrap_or_else(|| panic!("signal {signal}: warroom still ran 10 s later"));
+        println!("signal {signal}: warroom exited {took:?} after it");
+        assert!(took < SIGNAL_TO_EXIT_BOUND, "signal {signal}: warroom took {took:?} to exit");
         t.stop_pipe();
+        // The terminal as tmux keeps it: back on the normal screen, cursor shown, mouse released.
+        let state = ["alternate_on", "cursor_flag", "mouse_any_flag"].map(|v| t.pane_format(v));
+        assert_eq!(state, ["0", "1", "0"].map(String::from), "signal {signal}: alternate screen, cursor, mouse");
         let draft_path = dir.path().join("j.jsonl.draft-tester");
         let draft = std::fs::read_to_string(&draft_path).expect("draft kept");
         assert_eq!(draft, "half a thought about the relay");
@@ -393,5 +403,44 @@ fn escape_sequences_in_a_journal_or_config_never_reach_the_terminal_from_the_com
         }
         let printed = [&out.stdout[..], &out.stderr].concat();
         assert!(!printed.is_empty(), "`warroom {}` printed nothing", args.join(" "));
+    }
+}
+
+/// `--headless` leaves on SIGHUP as on SIGTERM (the departure journaled), unless SIGHUP was
+/// ignored when it started: `nohup warroom --headless` keeps running after a logout.
+#[test]
+fn headless_leaves_on_sighup_unless_started_under_nohup() {
+    use std::io::{BufRead, BufReader};
+    for nohup in [false, true] {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("warroom.toml"), "[incident]\ntitle = \"t\"\n").unwrap();
+        let mut command = std::process::Command::new(if nohup { "nohup" } else { BIN });
+        if nohup {
+            command.arg(BIN);
+        }
+        let mut child = command
+            .args(["--headless", "-c", "warroom.toml", "-j", "j.jsonl", "--as", "tester"])
+            .current_dir(dir.path())
+            .env("HOME", dir.path())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+        // nohup execs warroom: the pid is warroom's once it has said anything.
+        assert_eq!(lines.next().unwrap().unwrap().split_whitespace().next(), Some("joined"));
+        let pid = child.id();
+        let took = support::proc::signal_to_exit(pid, libc::SIGHUP, Duration::from_secs(3));
+        if nohup {
+            assert_eq!(took, None, "under nohup, SIGHUP ended warroom");
+            // SAFETY: plain kill(2) on our own child.
+            unsafe { libc::kill(pid as i32, libc::SIGTERM) };
+        } else {
+            let took = took.expect("SIGHUP ended warroom --headless");
+            assert!(took < SIGNAL_TO_EXIT_BOUND, "SIGHUP to exit took {took:?}");
+        }
+        assert!(child.wait().unwrap().success());
+        let scan = Journal::read(dir.path().join("j.jsonl")).unwrap();
+        assert!(matches!(scan.events.last().unwrap().body, EventBody::OperatorLeft {}), "nohup {nohup}: no departure");
     }
 }

@@ -66,6 +66,14 @@ impl Tmux {
         }
     }
 
+    /// One of tmux's format variables for the pane (`alternate_on`, `cursor_flag`,
+    /// `mouse_any_flag`, `pane_title`…): the terminal's state as tmux keeps it.
+    pub fn pane_format(&self, variable: &str) -> String {
+        let out =
+            self.cmd().args(["display-message", "-p", "-t", "t"]).arg(format!("#{{{variable}}}")).output().unwrap();
+        String::from_utf8_lossy(&out.stdout).trim_end_matches('\n').to_string()
+    }
+
     /// Whether the session still runs (the program has not exited).
     pub fn alive(&self) -> bool {
         self.cmd().args(["has-session", "-t", "t"]).status().is_ok_and(|s| s.success())
