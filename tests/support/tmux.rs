@@ -12,7 +12,10 @@ impl Tmux {
     /// Starts `command` in a detached session of the given size; `None` if tmux is missing.
     pub fn start(width: u16, height: u16, command: &str, dir: &Path) -> Option<Tmux> {
         super::need("tmux", "tmux")?;
-        let socket = format!("warroom-test-{}-{}", std::process::id(), super::free_port());
+        // One server per session: this process's id and a count make the name unique.
+        static STARTED: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        let n = STARTED.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let socket = format!("warroom-test-{}-{n}", std::process::id());
         let tmux = Tmux { socket };
         let status = tmux
             .cmd()
