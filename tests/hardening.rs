@@ -344,39 +344,7 @@ fn is_terminal_control(c: char) -> bool {
 #[test]
 fn escape_sequences_in_a_journal_or_config_never_reach_the_terminal_from_the_commands() {
     let dir = tempfile::tempdir().unwrap();
-    // JSON escapes for C0 (ESC, BEL), raw UTF-8 for C1 (U+009D OSC, U+009C ST) and bidi overrides.
-    let osc0 = r"\u001b]0;PWNED title\u0007";
-    let osc52 = r"\u001b]52;c;UFdORUQ=\u0007";
-    let c1_bidi = "\u{9d}0;PWNED\u{9c} \u{9b}2J \u{202e}desrever\u{202c} \u{2066}isolate\u{2069}";
-    let line = |fields: String| {
-        format!("{{\"v\":1,\"id\":\"x\",\"ts\":\"2026-11-21T00:50:00.000Z\",\"author\":\"mal{osc0}lory\",{fields}}}\n")
-    };
-    let journal = [
-        line(format!(
-            r#""kind":"incident_opened","title":"t{osc0}{c1_bidi}","severity":2,"mode":"drill","checklist":"x{osc52}""#
-        )),
-        line(format!(r#""kind":"drill_started","scenario":"fire{osc52}{c1_bidi}","speed":1"#)),
-        line(format!(
-            r#""kind":"check_changed","check":"web{osc0}","from":"up","to":"down","detail":"{c1_bidi}{osc52}""#
-        )),
-        line(format!(r#""kind":"note_added","text":"note{osc0}{osc52}{c1_bidi} from mallory""#)),
-        line(format!(r#""kind":"message_sent","channel":"c{osc0}","audience":"public","text":"{c1_bidi}""#)),
-        // An unknown kind and a bad field value: the decoder's messages quote them.
-        line(format!(r#""kind":"{osc0}{c1_bidi}""#)),
-        line(format!(r#""kind":"incident_opened","title":"t","severity":2,"mode":"{osc52}{c1_bidi}""#)),
-        "\u{1b}]0;PWNED\u{7} not json at all \u{9d}52;c;x\u{9c}\n".to_string(),
-    ]
-    .concat();
-    std::fs::write(dir.path().join("j.jsonl"), journal).unwrap();
-    std::fs::write(
-        dir.path().join("warroom.toml"),
-        format!(
-            "checklist = \"list{osc0}\"\n\
-             [[check]]\nname = \"web{osc0}{c1_bidi}\"\nkind = \"command\"\n\
-             command = [\"sh\", \"-c\", \"printf 'down \\\\033]52;c;UFdORUQ=\\\\007 \\\\302\\\\235 x'; exit 2\"]\n"
-        ),
-    )
-    .unwrap();
+    write_hostile_journal_and_config(dir.path());
     let commands: &[&[&str]] = &[
         &["log", "-c", "warroom.toml", "-j", "j.jsonl", "--as", "carol", "a note"],
         &["validate", "-c", "warroom.toml", "-j", "j.jsonl"],
@@ -443,4 +411,118 @@ fn headless_leaves_on_sighup_unless_started_under_nohup() {
         let scan = Journal::read(dir.path().join("j.jsonl")).unwrap();
         assert!(matches!(scan.events.last().unwrap().body, EventBody::OperatorLeft {}), "nohup {nohup}: no departure");
     }
+}
+
+/// A journal another user wrote to attack whoever reads it: OSC 0 (window title), OSC 52
+/// (clipboard), C1 controls and bidirectional overrides in field values, in an unknown kind and
+/// in lines that are not events; and `warroom.toml`, a config with the same in a check's name,
+/// its command's output and the checklist's name.
+fn write_hostile_journal_and_config(dir: &std::path::Path) {
+    // JSON escapes for C0 (ESC, BEL), raw UTF-8 for C1 (U+009D OSC, U+009C ST) and bidi overrides.
+    let osc0 = r"\u001b]0;PWNED title\u0007";
+    let osc52 = r"\u001b]52;c;UFdORUQ=\u0007";
+    let c1_bidi = "\u{9d}0;PWNED\u{9c} \u{9b}2J \u{202e}desrever\u{202c} \u{2066}isolate\u{2069}";
+    let line = |fields: String| {
+        format!("{{\"v\":1,\"id\":\"x\",\"ts\":\"2026-11-21T00:50:00.000Z\",\"author\":\"mal{osc0}lory\",{fields}}}\n")
+    };
+    let journal = [
+        line(format!(
+            r#""kind":"incident_opened","title":"t{osc0}{c1_bidi}","severity":2,"mode":"drill","checklist":"x{osc52}""#
+        )),
+        line(format!(r#""kind":"drill_started","scenario":"fire{osc52}{c1_bidi}","speed":1"#)),
+        line(format!(
+            r#""kind":"check_changed","check":"web{osc0}","from":"up","to":"down","detail":"{c1_bidi}{osc52}""#
+        )),
+        line(format!(r#""kind":"note_added","text":"note{osc0}{osc52}{c1_bidi} from mallory""#)),
+        line(format!(r#""kind":"message_sent","channel":"c{osc0}","audience":"public","text":"{c1_bidi}""#)),
+        // An unknown kind and a bad field value: the decoder's messages quote them.
+        line(format!(r#""kind":"{osc0}{c1_bidi}""#)),
+        line(format!(r#""kind":"incident_opened","title":"t","severity":2,"mode":"{osc52}{c1_bidi}""#)),
+        "\u{1b}]0;PWNED\u{7} not json at all \u{9d}52;c;x\u{9c}\n".to_string(),
+    ]
+    .concat();
+    std::fs::write(dir.join("j.jsonl"), journal).unwrap();
+    std::fs::write(
+        dir.join("warroom.toml"),
+        format!(
+            "checklist = \"list{osc0}\"\n\
+             [[check]]\nname = \"web{osc0}{c1_bidi}\"\nkind = \"command\"\n\
+             command = [\"sh\", \"-c\", \"printf 'down \\\\033]52;c;UFdORUQ=\\\\007 \\\\302\\\\235 x'; exit 2\"]\n"
+        ),
+    )
+    .unwrap();
+}
+
+/// The same journal, read by each command on a real terminal (tmux, with OSC 52 accepted from
+/// programs as a terminal that allows it would): the window title stays as it was, the
+/// clipboard is never written, and no sequence warroom does not write itself reaches the pane.
+#[test]
+fn a_hostile_journal_on_a_real_terminal_leaves_the_title_and_the_clipboard_alone() {
+    let dir = tempfile::tempdir().unwrap();
+    write_hostile_journal_and_config(dir.path());
+    // The dashboard and --headless need a checklist that loads: the config's is hostile too.
+    std::fs::write(
+        dir.path().join("pty.toml"),
+        "[[check]]\nname = \"web\\u001b]0;PWNED\\u0007\"\nkind = \"command\"\n\
+         command = [\"sh\", \"-c\", \"printf 'down \\\\033]52;c;UFdORUQ=\\\\007'; exit 2\"]\n",
+    )
+    .unwrap();
+    enum Then {
+        Exits,
+        Keys(&'static str, &'static [&'static str]),
+        Term(&'static str),
+    }
+    let runs: &[(&str, &[&str], Then)] = &[
+        ("dashboard", &["-c", "pty.toml", "-j", "j.jsonl", "--as", "tester"], Then::Keys("1 Checks", &["q"])),
+        ("log", &["log", "-c", "pty.toml", "-j", "j.jsonl", "--as", "carol", "a note"], Then::Exits),
+        ("headless", &["--headless", "-c", "pty.toml", "-j", "j.jsonl", "--as", "h"], Then::Term("role: ")),
+        ("validate", &["validate", "-c", "warroom.toml", "-j", "j.jsonl"], Then::Exits),
+        ("report", &["report", "j.jsonl"], Then::Exits),
+    ];
+    // Every command is tried, and every failure reported together.
+    let mut failures = Vec::new();
+    for (name, args, then) in runs {
+        let pid_file = dir.path().join(format!("{name}.pid"));
+        let quoted: Vec<String> = args.iter().map(|a| format!("'{a}'")).collect();
+        let script = format!(
+            "read go\nsh -c 'echo $$ > {name}.pid; exec \"$0\" \"$@\"' {BIN} {}\necho __done__\nsleep 60\n",
+            quoted.join(" ")
+        );
+        std::fs::write(dir.path().join(format!("{name}.sh")), script).unwrap();
+        let home = dir.path().display();
+        let cmd = format!("env HOME={home} XDG_CONFIG_HOME={home}/xdg sh {name}.sh");
+        let Some(t) = Tmux::start(120, 40, &cmd, dir.path()) else { return };
+        t.tmux(&["set", "-s", "set-clipboard", "on"]);
+        t.tmux(&["select-pane", "-t", "t", "-T", "clean-title"]);
+        let bytes_log = dir.path().join(format!("{name}.pty"));
+        t.pipe_pane(&bytes_log);
+        t.keys(&["go", "Enter"]);
+        match then {
+            Then::Exits => {}
+            Then::Keys(shown, keys) => {
+                t.wait_for(shown, Duration::from_secs(10));
+                t.keys(keys);
+            }
+            Then::Term(shown) => {
+                t.wait_for(shown, Duration::from_secs(10));
+                let pid = support::proc::recorded_pid(&pid_file);
+                support::proc::signal_to_exit(pid, libc::SIGTERM, Duration::from_secs(10)).expect("left on SIGTERM");
+            }
+        }
+        let screen = t.wait_for("__done__", Duration::from_secs(15));
+        t.stop_pipe();
+        if t.pane_format("pane_title") != "clean-title" {
+            failures.push(format!("{name} retitled the pane to {:?}", t.pane_format("pane_title")));
+        }
+        let buffers = t.tmux(&["list-buffers"]);
+        if !buffers.is_empty() {
+            failures.push(format!("{name} wrote the clipboard (OSC 52): {buffers}"));
+        }
+        let bytes = std::fs::read(&bytes_log).unwrap();
+        assert!(bytes.len() > 20, "{name}: nothing captured:\n{screen}");
+        for f in FORBIDDEN.iter().filter(|f| bytes.windows(f.len()).any(|w| w == **f)) {
+            failures.push(format!("{name}: {:?} reached the terminal", String::from_utf8_lossy(f)));
+        }
+    }
+    assert!(failures.is_empty(), "{failures:#?}");
 }

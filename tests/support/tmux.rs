@@ -77,6 +77,14 @@ impl Tmux {
         String::from_utf8_lossy(&out.stdout).trim_end_matches('\n').to_string()
     }
 
+    /// Runs a tmux command on this server (`set -s set-clipboard on`, `select-pane -T …`);
+    /// returns what it printed.
+    pub fn tmux(&self, args: &[&str]) -> String {
+        let out = self.cmd().args(args).output().unwrap();
+        assert!(out.status.success(), "tmux {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
     /// Whether the session still runs (the program has not exited).
     pub fn alive(&self) -> bool {
         self.cmd().args(["has-session", "-t", "t"]).status().is_ok_and(|s| s.success())
