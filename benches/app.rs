@@ -85,72 +85,87 @@ fn signal_to_exit(signal: i32) -> Duration {
 
 fn main() {
     let full = std::env::args().any(|a| a == "--bench");
+    // `cargo bench --bench app -- to_exit` runs only the figures whose name contains the word.
+    let only = std::env::args().skip(1).find(|a| !a.starts_with('-'));
+    let wanted = |name: &str| only.as_deref().is_none_or(|o| name.contains(o));
     let dir = tempfile::tempdir().unwrap();
     let events = if full { 100_000 } else { 2_000 };
     journal_of(&dir.path().join("big.jsonl"), events);
     std::fs::write(dir.path().join("empty.toml"), "[incident]\ntitle = \"t\"\n").unwrap();
 
-    // 1. Startup to first frame.
-    let runs = if full { 15 } else { 2 };
-    let times: Vec<f64> = (0..runs).map(|_| startup(dir.path()).as_secs_f64() * 1000.0).collect();
-    println!(
-        "app/startup_to_first_frame: {events}-event journal, median {:.0} ms, max {:.0} ms over {runs} runs (target < 150 ms)",
-        percentile(times.clone(), 0.5),
-        percentile(times, 1.0)
-    );
-
-    // 2. Signal to exit.
-    let rounds = if full { 15 } else { 1 };
-    for (name, signal) in [("sighup", libc::SIGHUP), ("sigterm", libc::SIGTERM)] {
-        let times: Vec<f64> = (0..rounds).map(|_| signal_to_exit(signal).as_secs_f64() * 1000.0).collect();
+    if wanted("app/startup_to_first_frame") {
+        // 1. Startup to first frame.
+        let runs = if full { 15 } else { 2 };
+        let times: Vec<f64> = (0..runs).map(|_| startup(dir.path()).as_secs_f64() * 1000.0).collect();
         println!(
-            "app/{name}_to_exit: draft and departure flushed, terminal restored: median {:.0} ms, max {:.0} ms over {rounds} runs (target 300 ms)",
+            "app/startup_to_first_frame: {events}-event journal, median {:.0} ms, max {:.0} ms over {runs} runs (target < 150 ms)",
             percentile(times.clone(), 0.5),
             percentile(times, 1.0)
         );
     }
 
+    if wanted("app/sighup_to_exit app/sigterm_to_exit") {
+        // 2. Signal to exit.
+        let rounds = if full { 15 } else { 1 };
+        for (name, signal) in [("sighup", libc::SIGHUP), ("sigterm", libc::SIGTERM)] {
+            let times: Vec<f64> = (0..rounds).map(|_| signal_to_exit(signal).as_secs_f64() * 1000.0).collect();
+            println!(
+                "app/{name}_to_exit: draft and departure flushed, terminal restored: median {:.0} ms, max {:.0} ms over {rounds} runs (target 300 ms)",
+                percentile(times.clone(), 0.5),
+                percentile(times, 1.0)
+            );
+        }
+    }
+
+    if !wanted("app/fault_to_screen") && !wanted("app/rss") {
+        return;
+    }
     let Some(mut nginx) = support::nginx(None) else { return };
     let port = nginx.server.port;
 
-    // 3. Fault to screen.
-    let fault_dir = tempfile::tempdir().unwrap();
-    std::fs::write(
-        fault_dir.path().join("warroom.toml"),
-        format!("[[check]]\nname = \"web\"\nkind = \"http\"\nurl = \"http://127.0.0.1:{port}/ok\"\ninterval = \"1s\"\nfail_after = 2\ntimeout = \"1s\"\n"),
-    )
-    .unwrap();
-    let cmd = format!("HOME={0} exec {BIN} -c warroom.toml -j j.jsonl", fault_dir.path().display());
-    let Some(t) = support::tmux::Tmux::start(100, 30, &cmd, fault_dir.path()) else { return };
-    let rounds = if full { 7 } else { 1 };
-    let mut latencies = Vec::new();
-    for round in 0..rounds {
-        t.wait_for("✔ up       web", Duration::from_secs(15));
-        let log = fault_dir.path().join(format!("pty-{round}.log"));
-        t.pipe_pane(&log);
-        // Land the fault at a different point of the probe cycle each round.
-        std::thread::sleep(Duration::from_millis(1000 + 137 * round as u64));
-        nginx.server.stop();
-        let stopped = Instant::now();
-        loop {
-            let bytes = std::fs::read(&log).unwrap_or_default();
-            if bytes.windows("✖ down".len()).any(|w| w == "✖ down".as_bytes()) {
-                latencies.push(stopped.elapsed().as_secs_f64() * 1000.0);
-                break;
+    if wanted("app/fault_to_screen") {
+        // 3. Fault to screen.
+        let fault_dir = tempfile::tempdir().unwrap();
+        std::fs::write(
+            fault_dir.path().join("warroom.toml"),
+            format!("[[check]]\nname = \"web\"\nkind = \"http\"\nurl = \"http://127.0.0.1:{port}/ok\"\ninterval = \"1s\"\nfail_after = 2\ntimeout = \"1s\"\n"),
+        )
+        .unwrap();
+        let cmd = format!("HOME={0} exec {BIN} -c warroom.toml -j j.jsonl", fault_dir.path().display());
+        let Some(t) = support::tmux::Tmux::start(100, 30, &cmd, fault_dir.path()) else { return };
+        let rounds = if full { 7 } else { 1 };
+        let mut latencies = Vec::new();
+        for round in 0..rounds {
+            t.wait_for("✔ up       web", Duration::from_secs(15));
+            let log = fault_dir.path().join(format!("pty-{round}.log"));
+            t.pipe_pane(&log);
+            // Land the fault at a different point of the probe cycle each round.
+            std::thread::sleep(Duration::from_millis(1000 + 137 * round as u64));
+            nginx.server.stop();
+            let stopped = Instant::now();
+            loop {
+                let bytes = std::fs::read(&log).unwrap_or_default();
+                if bytes.windows("✖ down".len()).any(|w| w == "✖ down".as_bytes()) {
+                    latencies.push(stopped.elapsed().as_secs_f64() * 1000.0);
+                    break;
+                }
+                assert!(stopped.elapsed() < Duration::from_secs(10), "the screen never showed the outage");
+                std::thread::sleep(Duration::from_millis(5));
             }
-            assert!(stopped.elapsed() < Duration::from_secs(10), "the screen never showed the outage");
-            std::thread::sleep(Duration::from_millis(5));
+            t.stop_pipe();
+            nginx = support::nginx_on(port, None).unwrap();
         }
-        t.stop_pipe();
-        nginx = support::nginx_on(port, None).unwrap();
+        println!(
+            "app/fault_to_screen: 1 s interval, fail_after 2: median {:.0} ms, max {:.0} ms over {rounds} faults (target <= 2200 ms)",
+            percentile(latencies.clone(), 0.5),
+            percentile(latencies, 1.0)
+        );
+        drop(t);
     }
-    println!(
-        "app/fault_to_screen: 1 s interval, fail_after 2: median {:.0} ms, max {:.0} ms over {rounds} faults (target <= 2200 ms)",
-        percentile(latencies.clone(), 0.5),
-        percentile(latencies, 1.0)
-    );
-    drop(t);
 
+    if !wanted("app/rss") {
+        return;
+    }
     // 4. Memory with 1,000 checks and the big journal.
     let checks = if full { 1_000 } else { 20 };
     let mem_dir = dir.path();
