@@ -178,7 +178,18 @@ fn main() {
     let program = format!("env HOME={0} {BIN} -c many.toml -j big.jsonl", mem_dir.display());
     let cmd = support::proc::exec_recording_pid(&pid_file, &program);
     let Some(t) = support::tmux::Tmux::start(200, 60, &cmd, mem_dir) else { return };
-    t.wait_for(&format!("{checks} all up"), Duration::from_secs(60));
+    // The big journal's own rows (web-NNN) stay down on screen: wait instead for every configured
+    // check's first result to be on disk (its change to up).
+    let first_results = || {
+        let scan = warroom::journal::Journal::read(mem_dir.join("big.jsonl")).unwrap();
+        let up = |e: &Event| matches!(&e.body, EventBody::CheckChanged { check, to: CheckState::Up, .. } if check.starts_with("web-") && check.len() == 8);
+        scan.events.iter().filter(|e| up(e)).count()
+    };
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while first_results() < checks {
+        assert!(Instant::now() < deadline, "{} of {checks} checks up after 60 s:\n{}", first_results(), t.screen());
+        std::thread::sleep(Duration::from_millis(500));
+    }
     std::thread::sleep(Duration::from_secs(if full { 15 } else { 1 }));
     let pid = support::proc::recorded_pid(&pid_file).to_string();
     // Resident memory moves with the probe cycle and the allocator's purges: sample one
