@@ -119,8 +119,9 @@ pub fn start_on_a_free_port(
     panic!("{name} did not start in 5 tries: {why}");
 }
 
-/// Waits for `child` to accept connections on `port`; an error if it exits first (the port was
-/// taken) or never listens.
+/// Waits for `child` itself to listen on `port`; an error if it exits first (the port was
+/// taken) or never listens. Whether a connection is accepted would not do: the process that
+/// took the port would accept it.
 fn wait_listening(child: &mut Child, port: u16, within: Duration) -> Result<(), String> {
     let deadline = Instant::now() + within;
     while Instant::now() < deadline {
@@ -132,7 +133,7 @@ fn wait_listening(child: &mut Child, port: u16, within: Duration) -> Result<(), 
             });
             return Err(format!("exited ({status}) before listening on {port}: {}", stderr.unwrap_or_default()));
         }
-        if TcpStream::connect(("127.0.0.1", port)).is_ok() {
+        if listens(child.id(), port) {
             return Ok(());
         }
         std::thread::sleep(Duration::from_millis(20));
@@ -179,6 +180,26 @@ impl Drop for Server {
     fn drop(&mut self) {
         self.stop();
     }
+}
+
+/// Whether process `pid` holds a TCP socket listening on `port` (IPv4): one of its descriptors
+/// is a socket whose inode `/proc/net/tcp` lists in state LISTEN on that port.
+fn listens(pid: u32, port: u16) -> bool {
+    let table = std::fs::read_to_string("/proc/net/tcp").unwrap_or_default();
+    let listening: Vec<String> = table
+        .lines()
+        .skip(1)
+        .filter_map(|row| {
+            let fields: Vec<&str> = row.split_whitespace().collect();
+            let local_port = u16::from_str_radix(fields.get(1)?.rsplit_once(':')?.1, 16).ok()?;
+            let inode = fields.get(9)?;
+            (local_port == port && *fields.get(3)? == "0A").then(|| format!("socket:[{inode}]"))
+        })
+        .collect();
+    let Ok(fds) = std::fs::read_dir(format!("/proc/{pid}/fd")) else { return false };
+    fds.flatten()
+        .filter_map(|fd| std::fs::read_link(fd.path()).ok())
+        .any(|l| listening.iter().any(|s| l == Path::new(s)))
 }
 
 /// A self-signed certificate for localhost/127.0.0.1, valid for `days`.
