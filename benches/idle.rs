@@ -25,12 +25,14 @@ fn main() {
     }
     std::fs::write(dir.path().join("warroom.toml"), config).unwrap();
     let bin = env!("CARGO_BIN_EXE_warroom");
-    let cmd = format!("HOME={0} exec {bin} -c warroom.toml -j j.jsonl", dir.path().display());
+    let pid_file = dir.path().join("warroom.pid");
+    let program = format!("env HOME={0} {bin} -c warroom.toml -j j.jsonl", dir.path().display());
+    let cmd = support::proc::exec_recording_pid(&pid_file, &program);
     let Some(t) = support::tmux::Tmux::start(200, 60, &cmd, dir.path()) else { return };
     t.wait_for(&format!("{checks} all up"), Duration::from_secs(30));
     // Let start-up settle (first probes, journal writes), then measure.
     std::thread::sleep(Duration::from_secs(if full { 12 } else { 1 }));
-    let pid = support::proc::pid_of(&format!("{bin} -c warroom.toml"));
+    let pid = support::proc::recorded_pid(&pid_file);
     let log = dir.path().join("pty.log");
     t.pipe_pane(&log);
     let ticks0 = support::proc::cpu_ticks(pid).unwrap();

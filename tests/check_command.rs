@@ -101,7 +101,8 @@ fn stopwatch_times(dir: &std::path::Path, name: &str) -> (u128, u128) {
 /// A failing check whose dependency is down says so: "blocked by" in JSON and in the table.
 #[test]
 fn a_check_behind_a_down_dependency_is_listed_as_blocked_by_it() {
-    let closed = support::free_port();
+    let closed_port = support::closed_port();
+    let closed = closed_port.port;
     let config = format!(
         "[[check]]\nname = \"db\"\nkind = \"tcp\"\nhost = \"127.0.0.1\"\nport = {closed}\ntimeout = \"2s\"\n\
          [[check]]\nname = \"app\"\nkind = \"tcp\"\nhost = \"127.0.0.1\"\nport = {closed}\ntimeout = \"2s\"\ndepends_on = [\"db\"]\n\

@@ -162,7 +162,8 @@ async fn command_channel_gets_the_message_on_stdin() {
 #[tokio::test]
 async fn failing_channels_leave_the_item_undone_and_say_why() {
     let (port, _) = receiver(500).await;
-    let refused = support::free_port();
+    let closed = support::closed_port();
+    let refused = closed.port;
     let chans = channels(&format!(
         "[channel.broken]\nkind = \"webhook\"\nurl = \"http://127.0.0.1:{port}/\"\n\
          [channel.gone]\nkind = \"webhook\"\nurl = \"http://127.0.0.1:{refused}/\"\n\

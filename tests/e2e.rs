@@ -139,3 +139,100 @@ fn with_no_config_anywhere_warroom_starts_the_demo() {
     assert!(screen.contains("Datacenter fire"), "{screen}");
     t.keys(&["q"]);
 }
+
+/// A line from a newer warroom (`"v":2`), as a teammate's newer build would append it.
+fn newer_line(n: u32) -> String {
+    format!(
+        "{{\"v\":2,\"id\":\"newer-{n}\",\"ts\":\"2026-11-21T03:00:00.000Z\",\"author\":\"dana\",\"kind\":\"status_set\",\"status\":\"monitoring\"}}\n"
+    )
+}
+
+fn append(path: &std::path::Path, text: &str) {
+    use std::io::Write;
+    std::fs::OpenOptions::new().append(true).open(path).unwrap().write_all(text.as_bytes()).unwrap();
+}
+
+/// Entries a newer warroom wrote may be a teammate's status change: the screen says how many
+/// it skipped for as long as it runs, counts the ones that arrive while it runs, warns about
+/// each (what and where), and goes on reading what it can.
+#[test]
+fn entries_from_a_newer_warroom_keep_an_upgrade_banner_on_screen_that_counts_them() {
+    let dir = tempfile::tempdir().unwrap();
+    config(dir.path(), "");
+    let journal = dir.path().join("j.jsonl");
+    let log = |text: &str| {
+        let out = std::process::Command::new(BIN)
+            .args(["log", "-c", "warroom.toml", "-j", "j.jsonl", "--as", "carol", text])
+            .current_dir(dir.path())
+            .env("HOME", dir.path())
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    };
+    log("before the newer entry");
+    append(&journal, &newer_line(1));
+    let cmd = format!("HOME={0} {BIN} -c warroom.toml -j j.jsonl --as tester", dir.path().display());
+    let Some(t) = Tmux::start(100, 30, &cmd, dir.path()) else { return };
+    let screen = t.wait_for("⚠ 1 entry from a newer warroom was skipped — upgrade", Duration::from_secs(10));
+    assert!(screen.contains("before the newer entry"), "{screen}");
+    // A viewer writes nothing, so it learns of them only from opening the journal.
+    let viewer = format!("HOME={0} {BIN} --read-only -j j.jsonl --as viewer", dir.path().display());
+    let Some(v) = Tmux::start(100, 30, &viewer, dir.path()) else { return };
+    v.wait_for("⚠ 1 entry from a newer warroom was skipped — upgrade", Duration::from_secs(10));
+
+    append(&journal, &newer_line(2));
+    t.wait_for("⚠ 2 entries from a newer warroom were skipped — upgrade", Duration::from_secs(10));
+    // The warning for the line read while running names the file and the line.
+    t.wait_for("written by a newer warroom (journal schema v2", Duration::from_secs(5));
+    // Reading goes on past them: a later entry is shown, and the banner stays.
+    log("after the newer entries");
+    let screen = t.wait_for("after the newer entries", Duration::from_secs(10));
+    assert!(screen.contains("2 entries from a newer warroom were skipped"), "{screen}");
+    v.wait_for("⚠ 2 entries from a newer warroom were skipped — upgrade", Duration::from_secs(10));
+    t.keys(&["q"]);
+    v.keys(&["q"]);
+}
+
+/// `--headless` says it once, then one warning per newer line it reads while running.
+#[test]
+fn headless_prints_the_upgrade_banner_once_and_a_warning_per_later_line() {
+    use std::io::{BufRead, BufReader};
+    let dir = tempfile::tempdir().unwrap();
+    config(dir.path(), "");
+    let journal = dir.path().join("j.jsonl");
+    std::fs::write(&journal, newer_line(1)).unwrap();
+    let mut child = std::process::Command::new(BIN)
+        .args(["--headless", "-c", "warroom.toml", "-j", "j.jsonl", "--as", "tester"])
+        .current_dir(dir.path())
+        .env("HOME", dir.path())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    let stderr = child.stderr.take().unwrap();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            let _ = tx.send(line);
+        }
+    });
+    let mut lines: Vec<String> = Vec::new();
+    let warnings = |lines: &[String]| lines.iter().filter(|l| l.contains("written by a newer warroom")).count();
+    let mut wait_until = |done: &dyn Fn(&[String]) -> bool| {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while !done(&lines) {
+            let left = deadline.saturating_duration_since(Instant::now());
+            lines.push(rx.recv_timeout(left).unwrap_or_else(|_| panic!("waited in vain: {lines:#?}")));
+        }
+    };
+    wait_until(&|l| l.iter().any(|l| l.contains("1 entry from a newer warroom was skipped — upgrade")));
+    append(&journal, &newer_line(2));
+    wait_until(&|l| warnings(l) == 2);
+    // SAFETY: plain kill(2) on our own child.
+    unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
+    assert!(child.wait().unwrap().success());
+    lines.extend(rx.try_iter());
+    let banners = lines.iter().filter(|l| l.contains("from a newer warroom")).count();
+    assert_eq!((banners, warnings(&lines)), (1, 2), "{lines:#?}");
+    assert!(lines.iter().any(|l| l.contains("j.jsonl:1: written by a newer warroom")), "{lines:#?}");
+}

@@ -76,6 +76,12 @@ fn draft_session(dir: &std::path::Path) -> Option<(Tmux, i32)> {
     Some((t, support::proc::recorded_pid(&pid_file) as i32))
 }
 
+/// SIGHUP and SIGTERM end warroom promptly: the draft and the departure flushed, the terminal
+/// given back. The target is 300 ms (a benchmark figure: `cargo bench --bench app`); this bound
+/// only catches a warroom that lingers. A debug build took 5–12 ms here with both cores of a
+/// 2-core machine kept busy (`yes > /dev/null` twice), so the margin is far over 3x.
+const SIGNAL_TO_EXIT_BOUND: Duration = Duration::from_secs(1);
+
 #[test]
 fn sighup_and_sigterm_flush_the_draft_and_the_journal_and_restore_the_terminal() {
     for signal in [libc::SIGHUP, libc::SIGTERM] {
@@ -86,10 +92,14 @@ fn sighup_and_sigterm_flush_the_draft_and_the_journal_and_restore_the_terminal()
         t.keys(&["i"]);
         t.type_text("half a thought about the relay");
         t.wait_for("half a thought about the relay", Duration::from_secs(5));
-        // SAFETY: plain kill(2) on the warroom process we started.
-        unsafe { libc::kill(pid, signal) };
-        wait_exit(&t, pid);
+        let took = support::proc::signal_to_exit(pid as u32, signal, Duration::from_secs(10));
+        let took = took.unwrap_or_else(|| panic!("signal {signal}: warroom still ran 10 s later"));
+        println!("signal {signal}: warroom exited {took:?} after it");
+        assert!(took < SIGNAL_TO_EXIT_BOUND, "signal {signal}: warroom took {took:?} to exit");
         t.stop_pipe();
+        // The terminal as tmux keeps it: back on the normal screen, cursor shown, mouse released.
+        let state = ["alternate_on", "cursor_flag", "mouse_any_flag"].map(|v| t.pane_format(v));
+        assert_eq!(state, ["0", "1", "0"].map(String::from), "signal {signal}: alternate screen, cursor, mouse");
         let draft_path = dir.path().join("j.jsonl.draft-tester");
         let draft = std::fs::read_to_string(&draft_path).expect("draft kept");
         assert_eq!(draft, "half a thought about the relay");
@@ -334,44 +344,7 @@ fn is_terminal_control(c: char) -> bool {
 #[test]
 fn escape_sequences_in_a_journal_or_config_never_reach_the_terminal_from_the_commands() {
     let dir = tempfile::tempdir().unwrap();
-    // JSON escapes for C0 (ESC, BEL), raw UTF-8 for C1 (U+009D OSC, U+009C ST) and bidi overrides.
-    let osc0 = r"\u001b]0;PWNED title\u0007";
-    let osc52 = r"\u001b]52;c;UFdORUQ=\u0007";
-    let c1_bidi = "\u{9d}0;PWNED\u{9c} \u{9b}2J \u{202e}desrever\u{202c} \u{2066}isolate\u{2069}";
-    let line = |fields: String| {
-        format!("{{\"v\":1,\"id\":\"x\",\"ts\":\"2026-11-21T00:50:00.000Z\",\"author\":\"mal{osc0}lory\",{fields}}}\n")
-    };
-    let journal = [
-        line(format!(
-            r#""kind":"incident_opened","title":"t{osc0}{c1_bidi}","severity":2,"mode":"drill","checklist":"x{osc52}""#
-        )),
-        line(format!(r#""kind":"drill_started","scenario":"fire{osc52}{c1_bidi}","speed":1"#)),
-        line(format!(
-            r#""kind":"check_changed","check":"web{osc0}","from":"up","to":"down","detail":"{c1_bidi}{osc52}""#
-        )),
-        line(format!(r#""kind":"note_added","text":"note{osc0}{osc52}{c1_bidi} from mallory""#)),
-        line(format!(r#""kind":"message_sent","channel":"c{osc0}","audience":"public","text":"{c1_bidi}""#)),
-        // The commander's entries, and an account, quoted by the brief, the status and the report.
-        line(format!(r#""account":"root{osc0}{c1_bidi}","kind":"note_added","text":"n""#)),
-        line(format!(r#""kind":"role_assigned","role":"commander{osc0}","person":"mal{osc52}{c1_bidi}""#)),
-        line(format!(r#""kind":"follow_up_added","text":"{osc0}{c1_bidi}","owner":"{osc52}""#)),
-        line(format!(r#""kind":"entry_struck","event":"x","reason":"{osc0}{c1_bidi}""#)),
-        // An unknown kind and a bad field value: the decoder's messages quote them.
-        line(format!(r#""kind":"{osc0}{c1_bidi}""#)),
-        line(format!(r#""kind":"incident_opened","title":"t","severity":2,"mode":"{osc52}{c1_bidi}""#)),
-        "\u{1b}]0;PWNED\u{7} not json at all \u{9d}52;c;x\u{9c}\n".to_string(),
-    ]
-    .concat();
-    std::fs::write(dir.path().join("j.jsonl"), journal).unwrap();
-    std::fs::write(
-        dir.path().join("warroom.toml"),
-        format!(
-            "checklist = \"list{osc0}\"\n\
-             [[check]]\nname = \"web{osc0}{c1_bidi}\"\nkind = \"command\"\n\
-             command = [\"sh\", \"-c\", \"printf 'down \\\\033]52;c;UFdORUQ=\\\\007 \\\\302\\\\235 x'; exit 2\"]\n"
-        ),
-    )
-    .unwrap();
+    write_hostile_journal_and_config(dir.path());
     let commands: &[&[&str]] = &[
         &["log", "-c", "warroom.toml", "-j", "j.jsonl", "--as", "carol", "a note"],
         &["validate", "-c", "warroom.toml", "-j", "j.jsonl"],
@@ -404,4 +377,162 @@ fn escape_sequences_in_a_journal_or_config_never_reach_the_terminal_from_the_com
         let printed = [&out.stdout[..], &out.stderr].concat();
         assert!(!printed.is_empty(), "`warroom {}` printed nothing", args.join(" "));
     }
+}
+
+/// `--headless` leaves on SIGHUP as on SIGTERM (the departure journaled), unless SIGHUP was
+/// ignored when it started: `nohup warroom --headless` keeps running after a logout.
+#[test]
+fn headless_leaves_on_sighup_unless_started_under_nohup() {
+    use std::io::{BufRead, BufReader};
+    for nohup in [false, true] {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("warroom.toml"), "[incident]\ntitle = \"t\"\n").unwrap();
+        let mut command = std::process::Command::new(if nohup { "nohup" } else { BIN });
+        if nohup {
+            command.arg(BIN);
+        }
+        let mut child = command
+            .args(["--headless", "-c", "warroom.toml", "-j", "j.jsonl", "--as", "tester"])
+            .current_dir(dir.path())
+            .env("HOME", dir.path())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+        // nohup execs warroom: the pid is warroom's once it has said anything.
+        assert_eq!(lines.next().unwrap().unwrap().split_whitespace().next(), Some("joined"));
+        let pid = child.id();
+        let took = support::proc::signal_to_exit(pid, libc::SIGHUP, Duration::from_secs(3));
+        if nohup {
+            assert_eq!(took, None, "under nohup, SIGHUP ended warroom");
+            // SAFETY: plain kill(2) on our own child.
+            unsafe { libc::kill(pid as i32, libc::SIGTERM) };
+        } else {
+            let took = took.expect("SIGHUP ended warroom --headless");
+            assert!(took < SIGNAL_TO_EXIT_BOUND, "SIGHUP to exit took {took:?}");
+        }
+        assert!(child.wait().unwrap().success());
+        let scan = Journal::read(dir.path().join("j.jsonl")).unwrap();
+        assert!(matches!(scan.events.last().unwrap().body, EventBody::OperatorLeft {}), "nohup {nohup}: no departure");
+    }
+}
+
+/// A journal another user wrote to attack whoever reads it: OSC 0 (window title), OSC 52
+/// (clipboard), C1 controls and bidirectional overrides in field values, in an unknown kind and
+/// in lines that are not events; and `warroom.toml`, a config with the same in a check's name,
+/// its command's output and the checklist's name.
+fn write_hostile_journal_and_config(dir: &std::path::Path) {
+    // JSON escapes for C0 (ESC, BEL), raw UTF-8 for C1 (U+009D OSC, U+009C ST) and bidi overrides.
+    let osc0 = r"\u001b]0;PWNED title\u0007";
+    let osc52 = r"\u001b]52;c;UFdORUQ=\u0007";
+    let c1_bidi = "\u{9d}0;PWNED\u{9c} \u{9b}2J \u{202e}desrever\u{202c} \u{2066}isolate\u{2069}";
+    let line = |fields: String| {
+        format!("{{\"v\":1,\"id\":\"x\",\"ts\":\"2026-11-21T00:50:00.000Z\",\"author\":\"mal{osc0}lory\",{fields}}}\n")
+    };
+    let journal = [
+        line(format!(
+            r#""kind":"incident_opened","title":"t{osc0}{c1_bidi}","severity":2,"mode":"drill","checklist":"x{osc52}""#
+        )),
+        line(format!(r#""kind":"drill_started","scenario":"fire{osc52}{c1_bidi}","speed":1"#)),
+        line(format!(
+            r#""kind":"check_changed","check":"web{osc0}","from":"up","to":"down","detail":"{c1_bidi}{osc52}""#
+        )),
+        line(format!(r#""kind":"note_added","text":"note{osc0}{osc52}{c1_bidi} from mallory""#)),
+        line(format!(r#""kind":"message_sent","channel":"c{osc0}","audience":"public","text":"{c1_bidi}""#)),
+        // The commander's entries, and an account, quoted by the brief, the status and the report.
+        line(format!(r#""account":"root{osc0}{c1_bidi}","kind":"note_added","text":"n""#)),
+        line(format!(r#""kind":"role_assigned","role":"commander{osc0}","person":"mal{osc52}{c1_bidi}""#)),
+        line(format!(r#""kind":"follow_up_added","text":"{osc0}{c1_bidi}","owner":"{osc52}""#)),
+        line(format!(r#""kind":"entry_struck","event":"x","reason":"{osc0}{c1_bidi}""#)),
+        // An unknown kind and a bad field value: the decoder's messages quote them.
+        line(format!(r#""kind":"{osc0}{c1_bidi}""#)),
+        line(format!(r#""kind":"incident_opened","title":"t","severity":2,"mode":"{osc52}{c1_bidi}""#)),
+        "\u{1b}]0;PWNED\u{7} not json at all \u{9d}52;c;x\u{9c}\n".to_string(),
+    ]
+    .concat();
+    std::fs::write(dir.join("j.jsonl"), journal).unwrap();
+    std::fs::write(
+        dir.join("warroom.toml"),
+        format!(
+            "checklist = \"list{osc0}\"\n\
+             [[check]]\nname = \"web{osc0}{c1_bidi}\"\nkind = \"command\"\n\
+             command = [\"sh\", \"-c\", \"printf 'down \\\\033]52;c;UFdORUQ=\\\\007 \\\\302\\\\235 x'; exit 2\"]\n"
+        ),
+    )
+    .unwrap();
+}
+
+/// The same journal, read by each command on a real terminal (tmux, with OSC 52 accepted from
+/// programs as a terminal that allows it would): the window title stays as it was, the
+/// clipboard is never written, and no sequence warroom does not write itself reaches the pane.
+#[test]
+fn a_hostile_journal_on_a_real_terminal_leaves_the_title_and_the_clipboard_alone() {
+    let dir = tempfile::tempdir().unwrap();
+    write_hostile_journal_and_config(dir.path());
+    // The dashboard and --headless need a checklist that loads: the config's is hostile too.
+    std::fs::write(
+        dir.path().join("pty.toml"),
+        "[[check]]\nname = \"web\\u001b]0;PWNED\\u0007\"\nkind = \"command\"\n\
+         command = [\"sh\", \"-c\", \"printf 'down \\\\033]52;c;UFdORUQ=\\\\007'; exit 2\"]\n",
+    )
+    .unwrap();
+    enum Then {
+        Exits,
+        Keys(&'static str, &'static [&'static str]),
+        Term(&'static str),
+    }
+    let runs: &[(&str, &[&str], Then)] = &[
+        ("dashboard", &["-c", "pty.toml", "-j", "j.jsonl", "--as", "tester"], Then::Keys("1 Checks", &["q"])),
+        ("log", &["log", "-c", "pty.toml", "-j", "j.jsonl", "--as", "carol", "a note"], Then::Exits),
+        ("headless", &["--headless", "-c", "pty.toml", "-j", "j.jsonl", "--as", "h"], Then::Term("role: ")),
+        ("validate", &["validate", "-c", "warroom.toml", "-j", "j.jsonl"], Then::Exits),
+        ("report", &["report", "j.jsonl"], Then::Exits),
+    ];
+    // Every command is tried, and every failure reported together.
+    let mut failures = Vec::new();
+    for (name, args, then) in runs {
+        let pid_file = dir.path().join(format!("{name}.pid"));
+        let quoted: Vec<String> = args.iter().map(|a| format!("'{a}'")).collect();
+        let script = format!(
+            "read go\nsh -c 'echo $$ > {name}.pid; exec \"$0\" \"$@\"' {BIN} {}\necho __done__\nsleep 60\n",
+            quoted.join(" ")
+        );
+        std::fs::write(dir.path().join(format!("{name}.sh")), script).unwrap();
+        let home = dir.path().display();
+        let cmd = format!("env HOME={home} XDG_CONFIG_HOME={home}/xdg sh {name}.sh");
+        let Some(t) = Tmux::start(120, 40, &cmd, dir.path()) else { return };
+        t.tmux(&["set", "-s", "set-clipboard", "on"]);
+        t.tmux(&["select-pane", "-t", "t", "-T", "clean-title"]);
+        let bytes_log = dir.path().join(format!("{name}.pty"));
+        t.pipe_pane(&bytes_log);
+        t.keys(&["go", "Enter"]);
+        match then {
+            Then::Exits => {}
+            Then::Keys(shown, keys) => {
+                t.wait_for(shown, Duration::from_secs(10));
+                t.keys(keys);
+            }
+            Then::Term(shown) => {
+                t.wait_for(shown, Duration::from_secs(10));
+                let pid = support::proc::recorded_pid(&pid_file);
+                support::proc::signal_to_exit(pid, libc::SIGTERM, Duration::from_secs(10)).expect("left on SIGTERM");
+            }
+        }
+        let screen = t.wait_for("__done__", Duration::from_secs(15));
+        t.stop_pipe();
+        if t.pane_format("pane_title") != "clean-title" {
+            failures.push(format!("{name} retitled the pane to {:?}", t.pane_format("pane_title")));
+        }
+        let buffers = t.tmux(&["list-buffers"]);
+        if !buffers.is_empty() {
+            failures.push(format!("{name} wrote the clipboard (OSC 52): {buffers}"));
+        }
+        let bytes = std::fs::read(&bytes_log).unwrap();
+        assert!(bytes.len() > 20, "{name}: nothing captured:\n{screen}");
+        for f in FORBIDDEN.iter().filter(|f| bytes.windows(f.len()).any(|w| w == **f)) {
+            failures.push(format!("{name}: {:?} reached the terminal", String::from_utf8_lossy(f)));
+        }
+    }
+    assert!(failures.is_empty(), "{failures:#?}");
 }

@@ -410,6 +410,34 @@ fn warnings_stop_after_the_first_twenty_and_count_the_rest() {
     assert!(warnings[20].ends_with("j.jsonl: and 11 more like these"), "{}", warnings[20]);
 }
 
+/// A follower warns about each line skipped since its last warning, once, with the same
+/// cap: the first twenty in full, then a count.
+#[test]
+fn a_follower_is_warned_once_about_each_line_skipped_since_its_last_read() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("j.jsonl");
+    let (journal, mut scan) = Journal::open(&path).unwrap();
+    journal.append(&note("one")).unwrap();
+    append_raw(&path, b"not json\n");
+    journal.read_more(&mut scan).unwrap();
+    let warned = scan.warned();
+    append_raw(&path, b"{\"v\":2,\"kind\":\"hologram\"}\n");
+    journal.append(&note("two")).unwrap();
+    journal.read_more(&mut scan).unwrap();
+    let new = scan.warnings_since(&path, warned);
+    assert_eq!(new.len(), 1, "{new:#?}");
+    assert!(new[0].contains("j.jsonl:3: written by a newer warroom"), "{new:#?}");
+    assert!(scan.warnings_since(&path, scan.warned()).is_empty(), "nothing new, nothing said");
+    let warned = scan.warned();
+    append_raw(&path, &b"not json\n".repeat(40));
+    journal.read_more(&mut scan).unwrap();
+    let new = scan.warnings_since(&path, warned);
+    // Two kept before, so eighteen more in full, and the other twenty-two counted.
+    assert_eq!(new.len(), 19, "{new:#?}");
+    assert!(new[0].contains("j.jsonl:5: not a valid event"), "{}", new[0]);
+    assert!(new[18].ends_with("j.jsonl: and 22 more like these"), "{}", new[18]);
+}
+
 /// A million garbage lines (a disk error, a hostile co-user) cost neither a terminal of
 /// warnings nor memory per line: the first twenty are kept and the rest counted.
 #[test]

@@ -217,7 +217,8 @@ async fn dns_against_dnsmasq() {
 
 #[tokio::test]
 async fn bad_targets_end_in_clear_outcomes() {
-    let refused = support::free_port();
+    let closed = support::closed_port();
+    let refused = closed.port;
     let o = probe(&format!("kind = \"tcp\"\nhost = \"127.0.0.1\"\nport = {refused}")).await;
     assert_outcome(&o, Health::Down, &["connection refused"]);
     let o = probe(&format!("kind = \"http\"\nurl = \"http://127.0.0.1:{refused}/\"")).await;

@@ -20,33 +20,34 @@ struct Stack {
 }
 
 fn stack(target_port: u16) -> Option<Stack> {
-    let am_port = support::free_port();
     let am_dir = tempfile::tempdir().unwrap();
     std::fs::write(
         am_dir.path().join("am.yml"),
         "route:\n  receiver: nobody\n  group_wait: 1s\n  group_interval: 1s\nreceivers:\n  - name: nobody\n",
     )
     .unwrap();
-    let am_args = vec![
-        format!("--config.file={}", am_dir.path().join("am.yml").display()),
-        format!("--storage.path={}", am_dir.path().join("data").display()),
-        format!("--web.listen-address=127.0.0.1:{am_port}"),
-        // No gossip: it would listen on every interface.
-        "--cluster.listen-address=".to_string(),
-    ];
+    let am_path = am_dir.path().to_path_buf();
+    let am_args = move |port: u16| {
+        vec![
+            format!("--config.file={}", am_path.join("am.yml").display()),
+            format!("--storage.path={}", am_path.join("data").display()),
+            format!("--web.listen-address=127.0.0.1:{port}"),
+            // No gossip: it would listen on every interface.
+            "--cluster.listen-address=".to_string(),
+        ]
+    };
     let alertmanager = support::prometheus_stack_program(
         "prometheus-alertmanager",
         "prometheus-alertmanager",
-        &am_args,
-        am_port,
+        am_args,
         "alertmanager",
         am_dir,
     )?;
+    let am_port = alertmanager.port;
 
     let blackbox = support::blackbox_exporter("2s")?;
     let bb_port = blackbox.port;
 
-    let prom_port = support::free_port();
     let prom_dir = tempfile::tempdir().unwrap();
     std::fs::write(
         prom_dir.path().join("rules.yml"),
@@ -62,13 +63,15 @@ fn stack(target_port: u16) -> Option<Stack> {
         ),
     )
     .unwrap();
-    let prom_args = vec![
-        format!("--config.file={}", prom_dir.path().join("prometheus.yml").display()),
-        format!("--storage.tsdb.path={}", prom_dir.path().join("data").display()),
-        format!("--web.listen-address=127.0.0.1:{prom_port}"),
-    ];
-    let prometheus =
-        support::prometheus_stack_program("prometheus", "prometheus", &prom_args, prom_port, "prometheus", prom_dir)?;
+    let prom_path = prom_dir.path().to_path_buf();
+    let prom_args = move |port: u16| {
+        vec![
+            format!("--config.file={}", prom_path.join("prometheus.yml").display()),
+            format!("--storage.tsdb.path={}", prom_path.join("data").display()),
+            format!("--web.listen-address=127.0.0.1:{port}"),
+        ]
+    };
+    let prometheus = support::prometheus_stack_program("prometheus", "prometheus", prom_args, "prometheus", prom_dir)?;
     Some(Stack { _blackbox: blackbox, prometheus, alertmanager })
 }
 
@@ -164,7 +167,8 @@ async fn clear_errors_for_an_unreachable_server_a_bad_query_and_a_wrong_api() {
         "{}",
         o.detail
     );
-    let refused = support::free_port();
+    let closed = support::closed_port();
+    let refused = closed.port;
     let o = probe(format!("kind = \"prometheus\"\nurl = \"http://127.0.0.1:{refused}\"\nquery = 'up'\ndown_below = 1"))
         .await;
     assert!(o.detail.starts_with("Prometheus unreachable: connect failed"), "{}", o.detail);
@@ -225,25 +229,8 @@ fn line_of<'a>(screen: &'a str, row: &str) -> &'a str {
 /// when, and that a writing warroom would take over; and it shows the poller gone.
 #[test]
 fn a_viewer_shows_alert_rows_live_and_says_when_the_poller_is_gone() {
-    let am_port = support::free_port();
-    let am_dir = tempfile::tempdir().unwrap();
-    std::fs::write(am_dir.path().join("am.yml"), "route:\n  receiver: nobody\nreceivers:\n  - name: nobody\n").unwrap();
-    let am_args = vec![
-        format!("--config.file={}", am_dir.path().join("am.yml").display()),
-        format!("--storage.path={}", am_dir.path().join("data").display()),
-        format!("--web.listen-address=127.0.0.1:{am_port}"),
-        "--cluster.listen-address=".to_string(),
-    ];
-    let Some(_am) = support::prometheus_stack_program(
-        "prometheus-alertmanager",
-        "prometheus-alertmanager",
-        &am_args,
-        am_port,
-        "alertmanager",
-        am_dir,
-    ) else {
-        return;
-    };
+    let Some(am) = alertmanager() else { return };
+    let am_port = am.port;
     assert!(support::wait_http_ok(am_port, "/-/ready", Duration::from_secs(20)), "Alertmanager never ready");
     let now = chrono::Utc::now();
     let alert = |name: &str, instance: &str, severity: &str| {
@@ -322,37 +309,34 @@ fn a_viewer_shows_alert_rows_live_and_says_when_the_poller_is_gone() {
 
 /// Alertmanager alone, on a free port.
 fn alertmanager() -> Option<support::Server> {
-    let port = support::free_port();
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("am.yml"), "route:\n  receiver: nobody\nreceivers:\n  - name: nobody\n").unwrap();
-    let args = vec![
-        format!("--config.file={}", dir.path().join("am.yml").display()),
-        format!("--storage.path={}", dir.path().join("data").display()),
-        format!("--web.listen-address=127.0.0.1:{port}"),
-        "--cluster.listen-address=".to_string(),
-    ];
-    support::prometheus_stack_program(
-        "prometheus-alertmanager",
-        "prometheus-alertmanager",
-        &args,
-        port,
-        "alertmanager",
-        dir,
-    )
+    let path = dir.path().to_path_buf();
+    let args = move |port: u16| {
+        vec![
+            format!("--config.file={}", path.join("am.yml").display()),
+            format!("--storage.path={}", path.join("data").display()),
+            format!("--web.listen-address=127.0.0.1:{port}"),
+            "--cluster.listen-address=".to_string(),
+        ]
+    };
+    support::prometheus_stack_program("prometheus-alertmanager", "prometheus-alertmanager", args, "alertmanager", dir)
 }
 
 /// Prometheus with nothing to scrape: enough to evaluate a query.
 fn prometheus_alone() -> Option<support::Server> {
-    let port = support::free_port();
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("prometheus.yml"), "global:\n  evaluation_interval: 1s\n").unwrap();
-    let args = vec![
-        format!("--config.file={}", dir.path().join("prometheus.yml").display()),
-        format!("--storage.tsdb.path={}", dir.path().join("data").display()),
-        format!("--web.listen-address=127.0.0.1:{port}"),
-    ];
-    let server = support::prometheus_stack_program("prometheus", "prometheus", &args, port, "prometheus", dir)?;
-    assert!(support::wait_http_ok(port, "/-/ready", Duration::from_secs(60)), "Prometheus never became ready");
+    let path = dir.path().to_path_buf();
+    let args = move |port: u16| {
+        vec![
+            format!("--config.file={}", path.join("prometheus.yml").display()),
+            format!("--storage.tsdb.path={}", path.join("data").display()),
+            format!("--web.listen-address=127.0.0.1:{port}"),
+        ]
+    };
+    let server = support::prometheus_stack_program("prometheus", "prometheus", args, "prometheus", dir)?;
+    assert!(support::wait_http_ok(server.port, "/-/ready", Duration::from_secs(60)), "Prometheus never became ready");
     Some(server)
 }
 

@@ -232,3 +232,26 @@ fn html_in_a_probe_detail_or_a_note_is_escaped_in_the_markdown_report() {
     assert!(md.contains("web → down: HTTP 500: &lt;script&gt;alert(1)&lt;/script&gt; &amp; more |"), "timeline:\n{md}");
     assert!(md.contains("see &lt;img src=x onerror=alert(2)&gt; \\| here"), "{md}");
 }
+
+/// `replay` judges nothing by the journal's checklist either: it shows the built-in default (or
+/// the one named on the command line or in the config), never a path the journal names.
+#[test]
+fn replay_never_reads_a_checklist_path_named_by_the_journal() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("j.jsonl"),
+        journal_line(r#""kind":"incident_opened","title":"replayed incident","severity":2,"checklist":"/dev/zero""#)
+            + &journal_line(r#""kind":"note_added","text":"still replayed""#),
+    )
+    .unwrap();
+    let pid_file = dir.path().join("replay.pid");
+    let program = format!("env HOME={0} XDG_CONFIG_HOME={0}/xdg {BIN} replay j.jsonl", dir.path().display());
+    let cmd = support::proc::exec_recording_pid(&pid_file, &program);
+    let Some(t) = support::tmux::Tmux::start(160, 48, &cmd, dir.path()) else { return };
+    let screen = t.wait_for("still replayed", std::time::Duration::from_secs(10));
+    assert!(screen.contains("Brief the incident team"), "the default checklist is shown:\n{screen}");
+    let pid = support::proc::recorded_pid(&pid_file);
+    let rss = support::proc::rss_mib(&pid.to_string());
+    assert!(rss < 64.0, "replay holds {rss:.1} MiB");
+    t.keys(&["q"]);
+}

@@ -227,6 +227,22 @@ fn drill_banner_and_overdue_update_are_unmistakable() {
     assert!(screen(&mut app, 80, 24).contains("next update in 25m"));
 }
 
+/// Entries from a newer warroom: the request to upgrade takes its own line above the header,
+/// below the session's own banner, and the header and panes keep their places under it.
+#[test]
+fn the_upgrade_banner_sits_above_the_header_below_the_sessions_banner() {
+    let mut app = app_with(vec![opened(Mode::Real)], vec![], 5 * 60, "dark");
+    app.banner = Some("READ-ONLY VIEWER — nothing is written".into());
+    app.on_update(warroom::session::Update::NewerSkipped(
+        "12 entries from a newer warroom were skipped — upgrade".into(),
+    ));
+    let s = screen(&mut app, 80, 24);
+    let lines: Vec<&str> = s.lines().collect();
+    assert!(lines[0].contains("READ-ONLY VIEWER"), "{s}");
+    assert!(lines[1].contains("⚠ 12 entries from a newer warroom were skipped — upgrade"), "{s}");
+    insta::assert_snapshot!(s);
+}
+
 #[test]
 fn network_text_is_sanitised_before_it_is_drawn() {
     let mut app = app_with(
@@ -469,6 +485,9 @@ fn zoom_and_filter() {
 #[test]
 fn any_terminal_size_draws_without_panicking() {
     let mut app = failing_app("dark");
+    // Both banners take lines above the header, however few there are.
+    app.banner = Some("READ-ONLY VIEWER — nothing is written".into());
+    app.upgrade = Some("12 entries from a newer warroom were skipped — upgrade".into());
     for overlay in [
         None,
         Some(Overlay::Help),

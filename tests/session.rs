@@ -176,6 +176,7 @@ fn updates_and_commands_round_trip_through_serde() {
         Update::Written { ids: Vec::new(), error: Some("No space left on device".into()) },
         Update::Refused { events: vec![note.clone()], error: "too large".into() },
         Update::Notice("hello".into()),
+        Update::NewerSkipped("2 entries from a newer warroom were skipped — upgrade".into()),
         Update::Clock(Utc::now()),
         Update::Replay(ReplayPosition { at: 3, of: 9, paused: true, speed: 60.0 }),
         Update::Scorecard("DRILL SCORECARD".into()),

@@ -36,6 +36,8 @@ pub fn serve(opening: Opening) -> anyhow::Result<ExitCode> {
         let mut session = Session::start(opening);
         let mut sigterm = signal(SignalKind::terminate())?;
         let mut sigint = signal(SignalKind::interrupt())?;
+        let mut sighup = hangup()?;
+        let mut upgrade_said = false;
         let mut presence = Presence { people: Vec::new(), probing: Probing::Yes };
         loop {
             tokio::select! {
@@ -44,11 +46,19 @@ pub fn serve(opening: Opening) -> anyhow::Result<ExitCode> {
                         print_presence(&presence, &now);
                         presence = now;
                     }
+                    Some(Update::NewerSkipped(banner)) => {
+                        // Once: a log has no banner to keep up to date, and each skipped line
+                        // has had its own warning.
+                        if !std::mem::replace(&mut upgrade_said, true) {
+                            eprintln!("warroom: {banner}");
+                        }
+                    }
                     Some(update) => print_update(&update, &session.author),
                     None => break,
                 },
                 _ = sigterm.recv() => break,
                 _ = sigint.recv() => break,
+                Some(()) = recv(&mut sighup) => break,
             }
         }
         session.leave(LEAVE_WITHIN).await;
@@ -56,6 +66,25 @@ pub fn serve(opening: Opening) -> anyhow::Result<ExitCode> {
         Ok::<_, anyhow::Error>(())
     })?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// SIGHUP ends the session like SIGTERM, unless it was ignored when warroom started (`nohup
+/// warroom --headless`): installing a handler would undo what the operator asked for.
+fn hangup() -> std::io::Result<Option<tokio::signal::unix::Signal>> {
+    // SAFETY: reads the current disposition only (a null new action changes nothing).
+    let ignored = unsafe {
+        let mut old: libc::sigaction = std::mem::zeroed();
+        libc::sigaction(libc::SIGHUP, std::ptr::null(), &mut old) == 0 && old.sa_sigaction == libc::SIG_IGN
+    };
+    if ignored { Ok(None) } else { signal(SignalKind::hangup()).map(Some) }
+}
+
+/// The next signal, or never if there is no handler.
+async fn recv(signal: &mut Option<tokio::signal::unix::Signal>) -> Option<()> {
+    match signal {
+        Some(s) => s.recv().await,
+        None => std::future::pending().await,
+    }
 }
 
 /// One line for each thing worth saying; figures are not.

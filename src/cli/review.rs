@@ -8,7 +8,7 @@ use anyhow::Context;
 
 use crate::cli::GlobalArgs;
 use crate::incident::Incident;
-use crate::journal::{Journal, Scan};
+use crate::journal::Journal;
 use crate::report;
 use crate::sanitize;
 use crate::session::{Opening, Purpose, Settings};
@@ -98,13 +98,18 @@ pub fn status_page(
 
 pub fn replay(global: &GlobalArgs, journal: &Path, speed: f64) -> anyhow::Result<ExitCode> {
     anyhow::ensure!(speed > 0.0 && speed.is_finite(), "--speed must be a positive number");
-    let scan = Journal::read(journal)?;
+    let mut scan = Journal::read(journal)?;
+    for w in scan.warnings(journal) {
+        eprintln!("warroom: {w}");
+    }
+    let events = std::mem::take(&mut scan.events);
     let config = super::load_config(global)?;
     let setup = crate::tui::Setup::from_config(&config, global.theme.as_deref(), global.checklist.as_deref())?;
     let (handle, _) = Journal::open_read_only(journal)?;
     let settings = Settings::from_config(&config, setup.checklist.clone());
-    let purpose = Purpose::Replay { events: scan.events, speed };
-    let opening = Opening { journal: handle, scan: Scan::default(), settings, purpose, author: super::author(global) };
+    let purpose = Purpose::Replay { events, speed };
+    // The scan without its events: what was skipped (the newer-warroom banner), not what is replayed.
+    let opening = Opening { journal: handle, scan, settings, purpose, author: super::author(global) };
     let look = crate::tui::Look { banner: None, update_every: config.update_every };
     crate::tui::run(opening, setup, look)?;
     Ok(ExitCode::SUCCESS)

@@ -352,6 +352,37 @@ impl Scan {
     }
 }
 
+/// How many of a scan's skipped lines a follower has already warned about, so that each
+/// skipped line is warned about once however many reads it takes to reach it.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Warned {
+    /// Of [`Scan::problem_count`].
+    count: usize,
+    /// Of [`Scan::problems`] (the kept ones).
+    kept: usize,
+}
+
+impl Scan {
+    /// Everything skipped so far, as warned about.
+    pub fn warned(&self) -> Warned {
+        Warned { count: self.problem_count, kept: self.problems.len() }
+    }
+
+    /// The warnings for lines skipped since `before` (the torn tail aside: a follower's last
+    /// line may still be being written): each kept one in full, then one line counting the rest.
+    pub fn warnings_since(&self, path: &Path, before: Warned) -> Vec<String> {
+        let kept = self.problems.get(before.kept..).unwrap_or_default();
+        let mut warnings: Vec<String> = kept.iter().map(|p| p.describe(path)).collect();
+        let skipped = self.problem_count.saturating_sub(before.count);
+        if skipped > warnings.len() {
+            let more = skipped - warnings.len();
+            warnings
+                .push(crate::sanitize::sanitize_str(&format!("{}: and {more} more like these", path.display()), 1000));
+        }
+        warnings
+    }
+}
+
 /// An OS advisory lock on the journal file, released on drop.
 struct FileLock<'a>(&'a File);
 

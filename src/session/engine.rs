@@ -14,7 +14,7 @@ use super::presence::Heart;
 use super::protocol::{Command, Reading, ReplayControl, ReplayPosition, Role, RowInfo, Update};
 use super::{Opening, Purpose, Settings};
 use crate::drill::ScaledClock;
-use crate::journal::{Ack, Event, EventBody, Journal, Moved, PathState, Retry, Scan, Writer};
+use crate::journal::{Ack, Event, EventBody, Journal, Moved, PathState, Retry, Scan, Warned, Writer};
 use crate::monitor::{self, MonitorControl, MonitorEvent, RowId};
 use crate::probe::Prober;
 use crate::recorder;
@@ -56,6 +56,10 @@ pub struct Engine {
     journal: Arc<Journal>,
     /// How far the journal has been read.
     scan: Scan,
+    /// The skipped lines already warned about (those at opening by the front-end).
+    warned: Warned,
+    /// Lines from a newer warroom the front-end was last told of.
+    newer_told: usize,
     writer: Writer,
     author: String,
     /// Who signs check changes: the operator, or "drill" for a drill's injected faults.
@@ -99,9 +103,12 @@ impl Engine {
         let early_notices: Vec<String> = entries.iter().filter_map(|e| facts.learn(e)).collect();
         let known_size = journal.size().unwrap_or(0);
         let heart = Heart::new(journal.path(), &author, journal.sharing().clone());
+        let warned = scan.warned();
         let mut engine = Engine {
             journal,
             scan,
+            warned,
+            newer_told: 0,
             writer,
             change_author: author.clone(),
             author,
@@ -137,6 +144,7 @@ impl Engine {
         engine.tell(opened);
         notices.into_iter().for_each(|n| engine.tell(Update::Notice(n)));
         std::mem::take(&mut engine.early_notices).into_iter().for_each(|n| engine.tell(Update::Notice(n)));
+        engine.tell_newer_skipped();
         if engine.role != Role::Viewer {
             engine.append(vec![EventBody::OperatorJoined {}]);
         }
@@ -498,6 +506,26 @@ impl Engine {
         if !was_over && self.facts.drill_ended && self.play.is_none() {
             let (_, card) = super::scorecard_paths(self.journal.path());
             self.tell(Update::Notice(format!("the drill is over: its scorecard is saved in {}", card.display())));
+        }
+        self.warn_skipped();
+    }
+
+    /// Lines this read skipped: one warning each (what and where; the first few, then a
+    /// count), and the newer-warroom banner if it changed. Reading goes on past them.
+    fn warn_skipped(&mut self) {
+        for warning in self.scan.warnings_since(self.journal.path(), self.warned) {
+            self.tell(Update::Notice(warning));
+        }
+        self.warned = self.scan.warned();
+        self.tell_newer_skipped();
+    }
+
+    fn tell_newer_skipped(&mut self) {
+        if self.scan.newer != self.newer_told
+            && let Some(banner) = self.scan.newer_banner()
+        {
+            self.newer_told = self.scan.newer;
+            self.tell(Update::NewerSkipped(banner));
         }
     }
 

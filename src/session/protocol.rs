@@ -214,8 +214,12 @@ pub enum Update {
         events: Vec<Event>,
         error: String,
     },
-    /// Something the operator should read once.
+    /// Something the operator should read once (a journal line skipped: what and where).
     Notice(String),
+    /// Lines written by a newer warroom were skipped: the banner asking for an upgrade, kept
+    /// on screen since they may carry a teammate's status change. Sent when the session opens
+    /// and again whenever the count grows.
+    NewerSkipped(String),
     /// The session's time, once a second (drill time in a drill, journal time in a replay).
     Clock(DateTime<Utc>),
     Replay(ReplayPosition),

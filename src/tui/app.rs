@@ -150,6 +150,8 @@ pub struct App {
     pub keys: KeyMap,
     /// A banner above everything (e.g. "DEMO — no real services are checked").
     pub banner: Option<String>,
+    /// Entries from a newer warroom were skipped: asks for an upgrade, for as long as it runs.
+    pub upgrade: Option<String>,
     /// Viewer mode: never writes.
     pub read_only: bool,
     pub focus: Pane,
@@ -186,6 +188,7 @@ impl App {
             theme,
             keys,
             banner: None,
+            upgrade: None,
             read_only: false,
             focus: Pane::Checks,
             zoom: false,
@@ -311,6 +314,7 @@ impl App {
             Update::Written { ids, error } => self.on_written(ids, error),
             Update::Refused { events, error } => self.on_refused(events, error),
             Update::Notice(text) => self.flash = Some(text),
+            Update::NewerSkipped(text) => self.upgrade = Some(text),
             Update::Replay(position) => self.banner = Some(replay_banner(&position, self.board.clock.now)),
             Update::Scorecard(text) => self.overlay = Some(Overlay::Scorecard(text)),
             Update::Ended => {}

@@ -25,20 +25,15 @@ pub fn draw(frame: &mut Frame, app: &mut App) {
     let cursor = if app.editing { app.theme.text.add_modifier(Modifier::REVERSED) } else { app.theme.text };
     app.notes.set_cursor_style(cursor);
     let area = frame.area();
-    let banner_lines = u16::from(app.banner.is_some());
-    let unprobed_lines = u16::from(app.board.unprobed().is_some());
-    let [banner, unprobed, header, body, footer] = Layout::vertical([
-        Constraint::Length(banner_lines),
-        Constraint::Length(unprobed_lines),
+    let banners = banners(app);
+    let [banner, header, body, footer] = Layout::vertical([
+        Constraint::Length(banners.len() as u16),
         Constraint::Length(2),
         Constraint::Min(3),
         Constraint::Length(1),
     ])
     .areas(area);
-    if let Some(text) = &app.banner {
-        frame.render_widget(Paragraph::new(format!(" {text} ")).style(app.theme.drill), banner);
-    }
-    draw_unprobed(frame, app, unprobed);
+    frame.render_widget(Paragraph::new(banners), banner);
     draw_header(frame, app, header);
     let areas = pane_areas(app, body);
     app.areas = areas;
@@ -52,6 +47,15 @@ pub fn draw(frame: &mut Frame, app: &mut App) {
     if let Some(overlay) = app.overlay.clone() {
         draw_overlay(frame, app, &overlay, body);
     }
+}
+
+/// The lines above the header, one per banner in force: the session's own (demo, viewer,
+/// replay), then the request to upgrade while entries from a newer warroom are skipped.
+fn banners(app: &App) -> Vec<Line<'static>> {
+    let own = app.banner.as_ref().map(|text| Line::styled(format!(" {text} "), app.theme.drill));
+    let upgrade =
+        app.upgrade.as_ref().map(|text| Line::styled(format!(" ⚠ {} ", sanitize_str(text, 200)), app.theme.overdue));
+    own.into_iter().chain(unprobed_banner(app)).chain(upgrade).collect()
 }
 
 /// Where each pane goes; hidden panes get an empty rectangle.
@@ -206,8 +210,8 @@ fn people(app: &App) -> Vec<Span<'static>> {
 /// A line above the header while nobody probes: the states shown are frozen. A viewer is
 /// told what would end it (a follower takes over by itself once it can). Most important
 /// first: a narrow terminal cuts the end.
-fn draw_unprobed(frame: &mut Frame, app: &App, area: Rect) {
-    let Some(since) = app.board.unprobed() else { return };
+fn unprobed_banner(app: &App) -> Option<Line<'static>> {
+    let since = app.board.unprobed()?;
     let mut text = match since {
         Some(at) => format!(" ⚠ nobody is probing since {}", at.with_timezone(&app.board.clock.offset).format("%H:%M")),
         None => " ⚠ nobody is probing this journal's checks".to_string(),
@@ -216,7 +220,7 @@ fn draw_unprobed(frame: &mut Frame, app: &App, area: Rect) {
         text.push_str(" — a warroom without --read-only would take over");
     }
     text.push_str(" · the states shown are frozen ");
-    frame.render_widget(Paragraph::new(text).style(app.theme.overdue), area);
+    Some(Line::styled(text, app.theme.overdue))
 }
 
 fn short_milestone(m: Milestone) -> &'static str {

@@ -57,8 +57,91 @@ pub fn need_aiosmtpd() -> Option<PathBuf> {
     Some(python)
 }
 
-pub fn free_port() -> u16 {
+/// A port free a moment ago. Only for servers that must be told their port and cannot report
+/// one they chose themselves: start them with [`start_on_a_free_port`], which copes with the
+/// port being taken in between. A server of our own binds port 0 and says which port it got.
+fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+/// A port on 127.0.0.1 where connections are refused, for as long as this is kept: the port is
+/// bound (so nobody else can take it) but not listening, so the kernel refuses every connection.
+pub struct ClosedPort {
+    /// Held, not read: closing it would free the port.
+    _socket: std::os::fd::OwnedFd,
+    pub port: u16,
+}
+
+pub fn closed_port() -> ClosedPort {
+    use std::os::fd::FromRawFd;
+    // SAFETY: socket(2) returns a new descriptor or -1, checked before it is owned.
+    let raw = unsafe { libc::socket(libc::AF_INET, libc::SOCK_STREAM | libc::SOCK_CLOEXEC, 0) };
+    assert!(raw >= 0, "socket: {}", std::io::Error::last_os_error());
+    // SAFETY: a fresh descriptor that nothing else owns.
+    let fd = unsafe { std::os::fd::OwnedFd::from_raw_fd(raw) };
+    let mut addr = libc::sockaddr_in {
+        sin_family: libc::AF_INET as libc::sa_family_t,
+        sin_port: 0,
+        sin_addr: libc::in_addr { s_addr: u32::from(std::net::Ipv4Addr::LOCALHOST).to_be() },
+        sin_zero: [0; 8],
+    };
+    let mut len = std::mem::size_of::<libc::sockaddr_in>() as libc::socklen_t;
+    use std::os::fd::AsRawFd;
+    // SAFETY: bind and getsockname on our own socket with a correctly sized sockaddr_in.
+    unsafe {
+        assert_eq!(libc::bind(fd.as_raw_fd(), (&raw const addr).cast(), len), 0, "bind");
+        assert_eq!(libc::getsockname(fd.as_raw_fd(), (&raw mut addr).cast(), &mut len), 0, "getsockname");
+    }
+    ClosedPort { _socket: fd, port: u16::from_be(addr.sin_port) }
+}
+
+/// Starts a server that must be told its port on its command line (nginx, dnsmasq, the
+/// Prometheus programs: none can report a port it picked itself). The port is free when picked;
+/// if another process binds it before the server does, the server fails to bind and exits, and
+/// is started again on another port (up to 5 times). `spawn` gets the ports (as many as
+/// `ports`) and the server's folder, and returns the child; the first port is the one waited on.
+pub fn start_on_a_free_port(
+    name: &'static str,
+    dir: tempfile::TempDir,
+    ports: usize,
+    mut spawn: impl FnMut(&[u16], &Path) -> Child,
+) -> (Server, Vec<u16>) {
+    let mut why = String::new();
+    for _ in 0..5 {
+        let chosen: Vec<u16> = (0..ports).map(|_| free_port()).collect();
+        let mut child = spawn(&chosen, dir.path());
+        match wait_listening(&mut child, chosen[0], Duration::from_secs(10)) {
+            Ok(()) => return (Server { child: Some(child), port: chosen[0], dir, name }, chosen),
+            Err(e) => {
+                why = format!("{e}\n{}", std::fs::read_to_string(dir.path().join("error.log")).unwrap_or_default())
+            }
+        }
+    }
+    panic!("{name} did not start in 5 tries: {why}");
+}
+
+/// Waits for `child` itself to listen on `port`; an error if it exits first (the port was
+/// taken) or never listens. Whether a connection is accepted would not do: the process that
+/// took the port would accept it.
+fn wait_listening(child: &mut Child, port: u16, within: Duration) -> Result<(), String> {
+    let deadline = Instant::now() + within;
+    while Instant::now() < deadline {
+        if let Ok(Some(status)) = child.try_wait() {
+            let stderr = child.stderr.take().map(|mut e| {
+                let mut text = String::new();
+                let _ = std::io::Read::read_to_string(&mut e, &mut text);
+                text
+            });
+            return Err(format!("exited ({status}) before listening on {port}: {}", stderr.unwrap_or_default()));
+        }
+        if listens(child.id(), port) {
+            return Ok(());
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    Err(format!("not listening on {port} after {within:?}"))
 }
 
 pub fn wait_for_port(port: u16, within: Duration) -> bool {
@@ -100,17 +183,24 @@ impl Drop for Server {
     }
 }
 
-fn started(mut child: Child, port: u16, dir: tempfile::TempDir, name: &'static str) -> Server {
-    if !wait_for_port(port, Duration::from_secs(10)) {
-        let _ = child.kill();
-        let out = child.wait_with_output().ok();
-        let log = std::fs::read_to_string(dir.path().join("error.log")).unwrap_or_default();
-        panic!(
-            "{name} did not start on port {port}: {}\n{log}",
-            out.map(|o| String::from_utf8_lossy(&o.stderr).into_owned()).unwrap_or_default()
-        );
-    }
-    Server { child: Some(child), port, dir, name }
+/// Whether process `pid` holds a TCP socket listening on `port` (IPv4): one of its descriptors
+/// is a socket whose inode `/proc/net/tcp` lists in state LISTEN on that port.
+fn listens(pid: u32, port: u16) -> bool {
+    let table = std::fs::read_to_string("/proc/net/tcp").unwrap_or_default();
+    let listening: Vec<String> = table
+        .lines()
+        .skip(1)
+        .filter_map(|row| {
+            let fields: Vec<&str> = row.split_whitespace().collect();
+            let local_port = u16::from_str_radix(fields.get(1)?.rsplit_once(':')?.1, 16).ok()?;
+            let inode = fields.get(9)?;
+            (local_port == port && *fields.get(3)? == "0A").then(|| format!("socket:[{inode}]"))
+        })
+        .collect();
+    let Ok(fds) = std::fs::read_dir(format!("/proc/{pid}/fd")) else { return false };
+    fds.flatten()
+        .filter_map(|fd| std::fs::read_link(fd.path()).ok())
+        .any(|l| listening.iter().any(|s| l == Path::new(s)))
 }
 
 /// A self-signed certificate for localhost/127.0.0.1, valid for `days`.
@@ -140,22 +230,42 @@ pub struct Nginx {
 }
 
 pub fn nginx(tls_cert_days: Option<u32>) -> Option<Nginx> {
-    nginx_on(free_port(), tls_cert_days)
-}
-
-/// nginx on a given port (to bring a stopped one back where it was).
-pub fn nginx_on(port: u16, tls_cert_days: Option<u32>) -> Option<Nginx> {
     let bin = need("nginx", "nginx-light")?;
     let dir = tempfile::tempdir().unwrap();
-    let d = dir.path().display().to_string();
-    std::fs::create_dir_all(dir.path().join("www")).unwrap();
-    std::fs::write(dir.path().join("www/slow.txt"), "s".repeat(600)).unwrap();
+    let cert = match tls_cert_days {
+        Some(days) => Some(self_signed_cert(dir.path(), days)?),
+        None => None,
+    };
+    let ports = if cert.is_some() { 2 } else { 1 };
+    let (server, ports) = start_on_a_free_port("nginx", dir, ports, |ports, dir| {
+        spawn_nginx(&bin, dir, ports[0], cert.as_ref().map(|c| (ports[1], c)))
+    });
+    let tls_port = ports.get(1).copied();
+    if let Some(p) = tls_port {
+        assert!(wait_for_port(p, Duration::from_secs(5)), "nginx TLS port did not open");
+    }
+    Some(Nginx { server, tls_port })
+}
+
+/// nginx again on the port a stopped one had (a check watching it comes back up): that exact
+/// port, so no retry on another.
+pub fn nginx_on(port: u16, tls_cert_days: Option<u32>) -> Option<Nginx> {
+    assert!(tls_cert_days.is_none(), "nginx_on serves plain HTTP");
+    let bin = need("nginx", "nginx-light")?;
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = spawn_nginx(&bin, dir.path(), port, None);
+    wait_listening(&mut child, port, Duration::from_secs(10)).unwrap_or_else(|e| panic!("nginx on {port}: {e}"));
+    Some(Nginx { server: Server { child: Some(child), port, dir, name: "nginx" }, tls_port: None })
+}
+
+/// nginx serving the endpoints the tests use, from `dir` (its config, logs and files); with
+/// `tls`, HTTPS too, on that port with that certificate and key.
+fn spawn_nginx(bin: &Path, dir: &Path, port: u16, tls: Option<(u16, &(PathBuf, PathBuf))>) -> Child {
+    let d = dir.display().to_string();
+    std::fs::create_dir_all(dir.join("www")).unwrap();
+    std::fs::write(dir.join("www/slow.txt"), "s".repeat(600)).unwrap();
     let mut tls_server = String::new();
-    let mut tls_port = None;
-    if let Some(days) = tls_cert_days {
-        let (cert, key) = self_signed_cert(dir.path(), days)?;
-        let p = free_port();
-        tls_port = Some(p);
+    if let Some((p, (cert, key))) = tls {
         tls_server = format!(
             "server {{ listen 127.0.0.1:{p} ssl; ssl_certificate {}; ssl_certificate_key {};
                       location / {{ default_type text/plain; return 200 \"secure ok\\n\"; }} }}",
@@ -187,33 +297,28 @@ http {{
 }}
 "#
     );
-    std::fs::write(dir.path().join("nginx.conf"), conf).unwrap();
-    let child = Command::new(bin)
+    std::fs::write(dir.join("nginx.conf"), conf).unwrap();
+    Command::new(bin)
         .arg("-p")
-        .arg(dir.path())
+        .arg(dir)
         .arg("-c")
-        .arg(dir.path().join("nginx.conf"))
+        .arg(dir.join("nginx.conf"))
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()
-        .unwrap();
-    let server = started(child, port, dir, "nginx");
-    if let Some(p) = tls_port {
-        assert!(wait_for_port(p, Duration::from_secs(5)), "nginx TLS port did not open");
-    }
-    Some(Nginx { server, tls_port })
+        .unwrap()
 }
 
 /// A real SMTP server (aiosmtpd). `reject_rcpt` makes every RCPT TO fail with 451 while the
-/// banner and EHLO stay healthy: the mail outage a shallow probe cannot see.
+/// banner and EHLO stay healthy: the mail outage a shallow probe cannot see. It binds port 0
+/// itself and prints the port it got, so no other process can take it first.
 pub fn smtpd(reject_rcpt: bool) -> Option<Server> {
     let python = need_aiosmtpd()?;
     let dir = tempfile::tempdir().unwrap();
-    let port = free_port();
     let script = r#"
-import sys, time
-from aiosmtpd.controller import Controller
-port, mode = int(sys.argv[1]), sys.argv[2]
+import asyncio, socket, sys
+from aiosmtpd.smtp import SMTP
+mode = sys.argv[1]
 class Handler:
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
         if mode == "reject-rcpt":
@@ -222,22 +327,25 @@ class Handler:
         return "250 OK"
     async def handle_DATA(self, server, session, envelope):
         return "250 2.0.0 Message accepted"
-c = Controller(Handler(), hostname="127.0.0.1", port=port)
-c.start()
-print("ready", flush=True)
-while True:
-    time.sleep(3600)
+sock = socket.socket()
+sock.bind(("127.0.0.1", 0))
+sock.listen(128)
+loop = asyncio.new_event_loop()
+asyncio.set_event_loop(loop)
+loop.run_until_complete(loop.create_server(lambda: SMTP(Handler(), hostname="127.0.0.1"), sock=sock))
+print(sock.getsockname()[1], flush=True)
+loop.run_forever()
 "#;
     let mut child = Command::new(python)
-        .args(["-c", script, &port.to_string(), if reject_rcpt { "reject-rcpt" } else { "healthy" }])
+        .args(["-c", script, if reject_rcpt { "reject-rcpt" } else { "healthy" }])
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
         .spawn()
         .unwrap();
     let mut line = String::new();
     BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
-    assert_eq!(line.trim(), "ready", "aiosmtpd did not start");
-    Some(started(child, port, dir, "aiosmtpd"))
+    let port = line.trim().parse().unwrap_or_else(|_| panic!("aiosmtpd did not start: {line:?}"));
+    Some(Server { child: Some(child), port, dir, name: "aiosmtpd" })
 }
 
 /// dnsmasq answering for the `test.` zone only (NXDOMAIN for anything else in it):
@@ -245,12 +353,16 @@ while True:
 pub fn dnsmasq() -> Option<Server> {
     let bin = need("dnsmasq", "dnsmasq-base")?;
     let dir = tempfile::tempdir().unwrap();
-    let port = free_port();
-    let child = Command::new(bin)
+    let (server, _) = start_on_a_free_port("dnsmasq", dir, 1, |ports, dir| spawn_dnsmasq(&bin, ports[0], dir));
+    Some(server)
+}
+
+fn spawn_dnsmasq(bin: &Path, port: u16, dir: &Path) -> Child {
+    Command::new(bin)
         .args(["--keep-in-foreground", "--conf-file=/dev/null", "--no-resolv", "--no-hosts", "--bind-interfaces"])
         .args(["--listen-address=127.0.0.1", "--user=root", "--local=/test/"])
         .arg(format!("--port={port}"))
-        .arg(format!("--pid-file={}", dir.path().join("dnsmasq.pid").display()))
+        .arg(format!("--pid-file={}", dir.join("dnsmasq.pid").display()))
         .args(["--address=/web.test/127.0.0.1", "--host-record=mx1.mail.test,127.0.0.1"])
         .args(["--mx-host=mail.test,mx1.mail.test,10", "--txt-record=mail.test,v=spf1 -all"])
         // A hostile TXT answer: escape sequences a terminal would obey.
@@ -258,41 +370,36 @@ pub fn dnsmasq() -> Option<Server> {
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()
-        .unwrap();
-    Some(started(child, port, dir, "dnsmasq"))
+        .unwrap()
 }
 
-/// A Debian `prometheus-*` program with a config written to a temp folder.
+/// A Debian `prometheus-*` program with a config written to a temp folder; `args` gives its
+/// command line for the port it is to listen on (it cannot pick one and say which).
 pub fn prometheus_stack_program(
     program: &str,
     package: &str,
-    args: &[String],
-    port: u16,
+    args: impl Fn(u16) -> Vec<String>,
     name: &'static str,
     dir: tempfile::TempDir,
 ) -> Option<Server> {
     let bin = need(program, package)?;
-    let log = std::fs::File::create(dir.path().join("error.log")).unwrap();
-    let child = Command::new(bin).args(args).stdout(Stdio::null()).stderr(log).spawn().unwrap();
-    Some(started(child, port, dir, name))
+    let (server, _) = start_on_a_free_port(name, dir, 1, |ports, dir| {
+        let log = std::fs::File::create(dir.join("error.log")).unwrap();
+        Command::new(&bin).args(args(ports[0])).stdout(Stdio::null()).stderr(log).spawn().unwrap()
+    });
+    Some(server)
 }
 
 /// Debian's blackbox_exporter on a free port, with one `http_2xx` module that gives up after
 /// `timeout` (e.g. "2s").
 pub fn blackbox_exporter(timeout: &str) -> Option<Server> {
-    let port = free_port();
     let dir = tempfile::tempdir().unwrap();
     let config = dir.path().join("bb.yml");
     std::fs::write(&config, format!("modules:\n  http_2xx:\n    prober: http\n    timeout: {timeout}\n")).unwrap();
-    let args = vec![format!("--config.file={}", config.display()), format!("--web.listen-address=127.0.0.1:{port}")];
-    prometheus_stack_program(
-        "prometheus-blackbox-exporter",
-        "prometheus-blackbox-exporter",
-        &args,
-        port,
-        "blackbox",
-        dir,
-    )
+    let args = move |port: u16| {
+        vec![format!("--config.file={}", config.display()), format!("--web.listen-address=127.0.0.1:{port}")]
+    };
+    prometheus_stack_program("prometheus-blackbox-exporter", "prometheus-blackbox-exporter", args, "blackbox", dir)
 }
 
 /// Waits until `GET path` on the port answers 200 (servers that open their port before they

@@ -1,4 +1,4 @@
-//! Looking at processes from outside: CPU ticks, resident memory, finding a pid.
+//! Looking at processes from outside: CPU ticks, resident memory, whether and when one exited.
 
 /// User plus system CPU time of `pid`, in clock ticks (100 per second on Linux).
 pub fn cpu_ticks(pid: u32) -> Option<u64> {
@@ -36,12 +36,28 @@ pub fn recorded_pid(pid_file: &std::path::Path) -> u32 {
     }
 }
 
-/// The newest process whose command line contains `pattern`. For benchmarks run alone only:
-/// tests run side by side (and beside other people's warroom), so they use
-/// [`exec_recording_pid`] instead.
-pub fn pid_of(pattern: &str) -> u32 {
-    let out = std::process::Command::new("pgrep").args(["-n", "-f", pattern]).output().unwrap();
-    String::from_utf8(out.stdout).unwrap().trim().parse().expect("the process is running")
+/// Whether `pid` has exited: no longer there, or a zombie its parent has yet to reap.
+pub fn exited(pid: u32) -> bool {
+    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+        // The state is the first field after the command name, which ends with the last ')'.
+        Ok(stat) => stat.rsplit_once(')').is_some_and(|(_, rest)| rest.trim_start().starts_with(['Z', 'X'])),
+        Err(_) => true,
+    }
+}
+
+/// Sends `signal` to `pid` (a process the caller started) and returns how long it took to exit,
+/// looked at every millisecond; `None` if it still ran after `within`.
+pub fn signal_to_exit(pid: u32, signal: i32, within: std::time::Duration) -> Option<std::time::Duration> {
+    let sent = std::time::Instant::now();
+    // SAFETY: plain kill(2) on a process the caller started and knows by its recorded pid.
+    assert_eq!(unsafe { libc::kill(pid as i32, signal) }, 0, "kill({pid}, {signal})");
+    while sent.elapsed() < within {
+        if exited(pid) {
+            return Some(sent.elapsed());
+        }
+        std::thread::sleep(std::time::Duration::from_millis(1));
+    }
+    None
 }
 
 /// Runs `command` (a shell command line) under `script` on a fresh pseudo-terminal of

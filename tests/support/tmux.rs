@@ -12,7 +12,10 @@ impl Tmux {
     /// Starts `command` in a detached session of the given size; `None` if tmux is missing.
     pub fn start(width: u16, height: u16, command: &str, dir: &Path) -> Option<Tmux> {
         super::need("tmux", "tmux")?;
-        let socket = format!("warroom-test-{}-{}", std::process::id(), super::free_port());
+        // One server per session: this process's id and a count make the name unique.
+        static STARTED: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        let n = STARTED.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let socket = format!("warroom-test-{}-{n}", std::process::id());
         let tmux = Tmux { socket };
         let status = tmux
             .cmd()
@@ -64,6 +67,22 @@ impl Tmux {
             }
             std::thread::sleep(Duration::from_millis(100));
         }
+    }
+
+    /// One of tmux's format variables for the pane (`alternate_on`, `cursor_flag`,
+    /// `mouse_any_flag`, `pane_title`…): the terminal's state as tmux keeps it.
+    pub fn pane_format(&self, variable: &str) -> String {
+        let out =
+            self.cmd().args(["display-message", "-p", "-t", "t"]).arg(format!("#{{{variable}}}")).output().unwrap();
+        String::from_utf8_lossy(&out.stdout).trim_end_matches('\n').to_string()
+    }
+
+    /// Runs a tmux command on this server (`set -s set-clipboard on`, `select-pane -T …`);
+    /// returns what it printed.
+    pub fn tmux(&self, args: &[&str]) -> String {
+        let out = self.cmd().args(args).output().unwrap();
+        assert!(out.status.success(), "tmux {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8_lossy(&out.stdout).into_owned()
     }
 
     /// Whether the session still runs (the program has not exited).
