@@ -477,15 +477,20 @@ fn a_hostile_journal_on_a_real_terminal_leaves_the_title_and_the_clipboard_alone
          command = [\"sh\", \"-c\", \"printf 'down \\\\033]52;c;UFdORUQ=\\\\007'; exit 2\"]\n",
     )
     .unwrap();
+    // The dashboard and --headless monitor a real incident only (a drill's journal is joined
+    // while its player runs): the same hostile lines, opened as a real incident, with the
+    // drill's start then a stray line they must warn about.
+    let hostile = std::fs::read_to_string(dir.path().join("j.jsonl")).unwrap();
+    std::fs::write(dir.path().join("r.jsonl"), hostile.replacen(r#""mode":"drill""#, r#""mode":"real""#, 1)).unwrap();
     enum Then {
         Exits,
         Keys(&'static str, &'static [&'static str]),
         Term(&'static str),
     }
     let runs: &[(&str, &[&str], Then)] = &[
-        ("dashboard", &["-c", "pty.toml", "-j", "j.jsonl", "--as", "tester"], Then::Keys("1 Checks", &["q"])),
+        ("dashboard", &["-c", "pty.toml", "-j", "r.jsonl", "--as", "tester"], Then::Keys("1 Checks", &["q"])),
         ("log", &["log", "-c", "pty.toml", "-j", "j.jsonl", "--as", "carol", "a note"], Then::Exits),
-        ("headless", &["--headless", "-c", "pty.toml", "-j", "j.jsonl", "--as", "h"], Then::Term("role: ")),
+        ("headless", &["--headless", "-c", "pty.toml", "-j", "r.jsonl", "--as", "h"], Then::Term("role: ")),
         ("validate", &["validate", "-c", "warroom.toml", "-j", "j.jsonl"], Then::Exits),
         ("report", &["report", "j.jsonl"], Then::Exits),
     ];

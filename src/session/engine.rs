@@ -495,6 +495,8 @@ impl Engine {
         if let Err(e) = self.journal.read_more(&mut self.scan) {
             self.tell(Update::Written { ids: Vec::new(), error: Some(e.to_string()) });
         }
+        // A read may have skipped lines only (a newer warroom's): warned about all the same.
+        self.warn_skipped();
         let entries = std::mem::take(&mut self.scan.events);
         if entries.is_empty() {
             return;
@@ -507,7 +509,6 @@ impl Engine {
             let (_, card) = super::scorecard_paths(self.journal.path());
             self.tell(Update::Notice(format!("the drill is over: its scorecard is saved in {}", card.display())));
         }
-        self.warn_skipped();
     }
 
     /// Lines this read skipped: one warning each (what and where; the first few, then a

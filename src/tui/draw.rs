@@ -160,11 +160,13 @@ fn draw_header(frame: &mut Frame, app: &App, area: Rect) {
             })
         })
         .collect();
+    // Who is here comes before the milestones: on a narrow screen the line is cut at its end,
+    // and the milestones are in the brief and the report too.
+    second.extend(people(app));
     if !marks.is_empty() {
         second.push(Span::raw("  "));
         second.push(Span::styled(marks.join(" "), t.muted));
     }
-    second.extend(people(app));
     frame.render_widget(Paragraph::new(vec![Line::from(first), Line::from(second)]), area);
 }
 
