@@ -9,7 +9,7 @@ mod support;
 
 use std::io::{BufRead, BufReader};
 use std::os::unix::fs::{FileTypeExt, MetadataExt};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, mpsc};
@@ -208,6 +208,15 @@ fn a_team_shares_one_war_room_and_a_follower_takes_over_from_a_killed_poller() {
     for name in ["j.jsonl", "j.jsonl.poller", "j.jsonl.samples"] {
         assert_eq!(mode_and_group(&room.dir.join(name)), (0o660, team.gid), "{name}");
     }
+    let beats: Vec<PathBuf> = std::fs::read_dir(&room.dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.file_name().unwrap().to_string_lossy().starts_with("j.jsonl.here-"))
+        .collect();
+    assert_eq!(beats.len(), 3, "one heartbeat per writing session: {beats:?}");
+    for beat in beats {
+        assert_eq!(mode_and_group(&beat), (0o660, team.gid), "{}", beat.display());
+    }
 
     // Alice's warroom dies hard: bob or carol probes within 5 s, and keeps the figures coming
     // (rewriting alice's file in place: the sticky directory forbids replacing it).
@@ -223,6 +232,10 @@ fn a_team_shares_one_war_room_and_a_follower_takes_over_from_a_killed_poller() {
     wait_until("a takeover shown on bob's or carol's screen", || {
         [&bob, &carol].iter().any(|t| t.screen().contains("now probes the checks"))
     });
+    // Her heartbeat stopped: both followers show her gone (its file is the group's to read).
+    for follower in [&bob, &carol] {
+        follower.wait_for("gone: wr-alice", WITHIN);
+    }
     let published = std::fs::metadata(&samples).unwrap().modified().unwrap();
     wait_until("live figures from the new poller", || {
         std::fs::metadata(&samples).unwrap().modified().unwrap() > published
