@@ -12,7 +12,7 @@ pub fn sanitize(bytes: &[u8], max_chars: usize) -> String {
 
 /// As [`sanitize`], for text already decoded.
 pub fn sanitize_str(text: &str, max_chars: usize) -> String {
-    let mut out = String::with_capacity(text.len().min(max_chars * 4));
+    let mut out = String::with_capacity(text.len().min(max_chars.saturating_mul(4)));
     let mut chars = text.chars().peekable();
     let mut count = 0usize;
     let mut last_space = false;

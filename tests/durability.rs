@@ -407,6 +407,11 @@ fn quitting_or_hanging_up_during_the_fault_keeps_the_note_in_the_draft() {
         t.keys(&["i"]);
         t.type_text("the relay is back after the reboot");
         t.wait_for("the relay is back after the reboot", Duration::from_secs(5));
+        // Keystrokes are gathered before the draft is written: the fault starts once it is.
+        let draft = dir.join("j.jsonl.draft-tester");
+        wait_until("the draft on disk", || {
+            std::fs::read_to_string(&draft).is_ok_and(|d| d == "the relay is back after the reboot")
+        });
         let journal = dir.join("j.jsonl");
         fill_the_journals_last_page(&journal);
         let filler = fs.fill();
@@ -427,7 +432,6 @@ fn quitting_or_hanging_up_during_the_fault_keeps_the_note_in_the_draft() {
             assert!(std::time::Instant::now() < deadline, "warroom did not exit (hang-up: {hang_up})");
             std::thread::sleep(Duration::from_millis(50));
         }
-        let draft = dir.join("j.jsonl.draft-tester");
         assert_eq!(
             std::fs::read_to_string(&draft).unwrap(),
             "the relay is back after the reboot",
@@ -451,8 +455,45 @@ fn quitting_or_hanging_up_during_the_fault_keeps_the_note_in_the_draft() {
             )
             .count();
         assert_eq!(saved, 1);
-        assert!(!draft.exists(), "the draft is cleared once the journal has the note");
+        wait_until("the draft cleared once the journal has the note", || !draft.exists());
     }
+}
+
+/// Polls `done` until it holds (10 s at most).
+fn wait_until(what: &str, mut done: impl FnMut() -> bool) {
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while !done() {
+        assert!(std::time::Instant::now() < deadline, "never: {what}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// A note written and saved once the disk is full, where the operator's own data directory is
+/// full too: no disk takes the draft. The quit prompt says so, and once the terminal is
+/// restored the note is printed to be copied — never silently dropped.
+#[test]
+fn a_note_no_disk_takes_is_printed_on_quitting_not_dropped() {
+    let Some(fs) = Tmpfs::mount("256k") else { return };
+    let dir = fs.path();
+    std::fs::write(dir.join("warroom.toml"), "[incident]\ntitle = \"t\"\n").unwrap();
+    // HOME on the same full disk: the spare place for the draft refuses it as well.
+    let warroom =
+        format!("env HOME={0} XDG_DATA_HOME={0}/data {BIN} -c warroom.toml -j j.jsonl --as tester", dir.display());
+    let Some(t) = Tmux::start(100, 30, &format!("{warroom}; sleep 60"), dir) else { return };
+    t.wait_for("1 Checks", Duration::from_secs(10));
+    fill_the_journals_last_page(&dir.join("j.jsonl"));
+    let filler = fs.fill();
+    t.keys(&["i"]);
+    t.type_text("db1 failed over by hand");
+    t.keys(&["C-s"]);
+    t.wait_for("JOURNAL WRITE FAILED", WITHIN);
+    t.wait_for("could not keep the draft on disk", WITHIN);
+    t.keys(&["q"]);
+    t.wait_for("on NO disk: quitting prints it", Duration::from_secs(5));
+    t.keys(&["y"]);
+    let shown = t.wait_for("these notes are NOT saved anywhere", WITHIN);
+    assert!(shown.contains("db1 failed over by hand"), "{shown}");
+    std::fs::remove_file(filler).unwrap();
 }
 
 /// Two warrooms on a journal that is deleted: one copies the history into a new file, the

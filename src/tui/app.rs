@@ -175,6 +175,8 @@ pub struct App {
     pub unsaved: Vec<UnsavedNote>,
     /// The draft file must be written again (a note reached the disk or was refused).
     draft_changed: bool,
+    /// Why the draft reached no disk the last time it was written (both places refused it).
+    pub draft_failed: Option<String>,
     /// Where each pane was last drawn, for mouse clicks.
     pub areas: Panes<Rect>,
 }
@@ -205,6 +207,7 @@ impl App {
             pending: Vec::new(),
             unsaved: Vec::new(),
             draft_changed: false,
+            draft_failed: None,
             areas: Panes::default(),
         };
         app.restyle_notes();

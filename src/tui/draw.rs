@@ -818,7 +818,12 @@ fn draw_overlay(frame: &mut Frame, app: &App, overlay: &Overlay, body: Rect) {
             } else {
                 format!("{} saved note(s) are not in the journal yet", app.unsaved.len())
             };
-            let second = if app.unsaved.is_empty() { "(it is kept on disk)" } else { "(kept in the draft file)" };
+            // Said as it is: when no disk took the draft, quitting prints the notes instead.
+            let second = match (&app.draft_failed, app.unsaved.is_empty()) {
+                (Some(_), _) => "(on NO disk: quitting prints it)",
+                (None, true) => "(it is kept on disk)",
+                (None, false) => "(kept in the draft file)",
+            };
             let p = Paragraph::new(vec![Line::from(first), Line::from(format!("{second}. Quit anyway?  y / n"))])
                 .block(popup(app, "Quit?"));
             frame.render_widget(p, area);

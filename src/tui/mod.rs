@@ -5,6 +5,7 @@
 //! cells that differ: a few bytes per second over SSH.
 
 pub mod app;
+mod draft;
 pub mod draw;
 mod input;
 pub mod keys;
@@ -12,13 +13,15 @@ pub mod terminal;
 pub mod theme;
 
 use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::Duration;
 
 use crossterm::event::{Event as TermEvent, KeyCode, KeyEvent, KeyEventKind};
 use tokio::signal::unix::{SignalKind, signal};
 
 pub use app::{App, Effect, Overlay, Pane, Panes, UnsavedNote};
+use draft::Keeper;
+pub use draft::draft_path;
 use input::Input;
 pub use keys::KeyMap;
 pub use theme::Theme;
@@ -27,7 +30,6 @@ use crate::board::{Board, Clock};
 use crate::checklist::{self, Checklist};
 use crate::config::Config;
 use crate::incident::Incident;
-use crate::journal::{DirError, Sharing, dir};
 use crate::session::{Command, Opening, ReplayControl, Role, Session, Update};
 
 /// How long quitting waits for the session to journal the departure.
@@ -63,45 +65,6 @@ impl Setup {
     }
 }
 
-/// Where this operator's note draft is kept: beside the journal, one per author.
-pub fn draft_path(journal: &Path, author: &str) -> PathBuf {
-    let who: String =
-        author.chars().map(|c| if c.is_ascii_alphanumeric() || "@.-_".contains(c) { c } else { '_' }).collect();
-    let mut name = journal.file_name().map(|n| n.to_os_string()).unwrap_or_default();
-    name.push(format!(".draft-{who}"));
-    journal.with_file_name(name)
-}
-
-/// A draft larger than this is not restored: notes are journal lines, and no line is longer.
-const MAX_DRAFT_BYTES: u64 = crate::journal::MAX_LINE_BYTES as u64;
-
-/// Keeps the draft on disk, private to its author (0600): written to a temporary file of our
-/// own (unique, created exclusively, so nobody can plant a link where we write), then renamed,
-/// so a crash never leaves half a draft.
-fn save_draft(path: &Path, text: &str) -> std::io::Result<()> {
-    if text.is_empty() {
-        return match std::fs::remove_file(path) {
-            Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(e),
-            _ => Ok(()),
-        };
-    }
-    Ok(dir::replace(path, text.as_bytes(), &Sharing::PRIVATE)?)
-}
-
-/// Puts the draft this user left back in the notes. Only a regular file owned by the user
-/// running warroom is read, never through a link: in a shared directory another member could
-/// plant a "draft" (or a link to this user's private file) under this user's name.
-fn restore_draft(app: &mut App, path: &Path) {
-    match dir::read_owned(path, MAX_DRAFT_BYTES) {
-        Ok(bytes) => {
-            app.set_draft(&String::from_utf8_lossy(&bytes));
-            app.flash = Some("your unsaved note draft was restored".into());
-        }
-        Err(DirError::Io { source, .. }) if source.kind() == std::io::ErrorKind::NotFound => {}
-        Err(e) => app.flash = Some(crate::sanitize::sanitize_str(&format!("draft not restored: {e}"), 1000)),
-    }
-}
-
 /// Runs the screen over a session opened as `opening` says, until the operator quits.
 pub fn run(opening: Opening, setup: Setup, look: Look) -> anyhow::Result<()> {
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
@@ -110,7 +73,7 @@ pub fn run(opening: Opening, setup: Setup, look: Look) -> anyhow::Result<()> {
         let mut session = Session::start(opening);
         let Some(opened) = session.recv().await else { anyhow::bail!("the session ended before it opened") };
         let Update::Opened { journal, role, .. } = &opened else { anyhow::bail!("the session did not open") };
-        let draft = draft_path(Path::new(journal), &session.author);
+        let mut keeper = Keeper::new(Path::new(journal), &session.author);
         let read_only = *role == Role::Viewer;
         let mut board = Board::new(Incident::default(), Vec::new(), setup.checklist, Clock::system());
         board.update_every = look.update_every;
@@ -120,20 +83,26 @@ pub fn run(opening: Opening, setup: Setup, look: Look) -> anyhow::Result<()> {
         app.on_update(opened);
         // A viewer and a replay write nothing at all, not even a draft.
         if !read_only {
-            restore_draft(&mut app, &draft);
+            keeper.restore(&mut app);
         }
         let mut term = terminal::enter()?;
-        let outcome = event_loop(&mut app, &mut session, &mut term, &draft, replaying).await;
+        let outcome = event_loop(&mut app, &mut session, &mut term, &mut keeper, replaying).await;
         // Flush before restoring: the journal gets the departure (and whatever it can still
         // take); the draft keeps every note it did not. A viewer keeps no draft.
         for update in session.leave(LEAVE_WITHIN).await {
             app.on_update(update);
         }
-        if !read_only {
-            let _ = save_draft(&draft, &app.draft_to_keep());
-        }
+        let kept = app.draft_to_keep();
+        let lost = if read_only { None } else { keeper.write(&kept) };
         drop(term);
         terminal::leave();
+        // The last resort, once the terminal is the operator's again: notes no disk would take
+        // are printed, to be copied before they are gone.
+        if let Some(why) = lost.filter(|_| !kept.trim().is_empty()) {
+            eprintln!("warroom: {why}");
+            eprintln!("warroom: these notes are NOT saved anywhere; copy them now:\n---");
+            eprintln!("{}\n---", crate::sanitize::sanitize_multiline(&kept, kept.len() + 1));
+        }
         outcome
     })
 }
@@ -143,7 +112,7 @@ async fn event_loop(
     app: &mut App,
     session: &mut Session,
     term: &mut terminal::Term,
-    draft: &Path,
+    keeper: &mut Keeper,
     replaying: bool,
 ) -> anyhow::Result<()> {
     let mut keys = input::spawn()?;
@@ -178,6 +147,13 @@ async fn event_loop(
                 Some(update) => dirty |= app.on_update(update),
                 None => return Ok(()),
             },
+            _ = keeper.until_due() => {
+                app.draft_failed = keeper.flush();
+                if let Some(why) = &app.draft_failed {
+                    app.flash = Some(why.clone());
+                }
+                dirty = true;
+            }
             _ = sigterm.recv() => return Ok(()),
             _ = sighup.recv() => return Ok(()),
         }
@@ -189,7 +165,7 @@ async fn event_loop(
             effects.push(Effect::SaveDraft(app.draft_to_keep()));
         }
         for effect in effects {
-            if carry_out(app, session, draft, effect, term) {
+            if carry_out(app, session, keeper, effect, term) {
                 return Ok(());
             }
         }
@@ -231,7 +207,7 @@ fn replay_control(app: &App, k: KeyEvent) -> Option<ReplayControl> {
 }
 
 /// Does what the screen asked. Returns true to quit.
-fn carry_out(app: &mut App, session: &Session, draft: &Path, effect: Effect, term: &mut terminal::Term) -> bool {
+fn carry_out(app: &mut App, session: &Session, keeper: &mut Keeper, effect: Effect, term: &mut terminal::Term) -> bool {
     match effect {
         Effect::Quit => return true,
         Effect::Append(bodies) => session.send(Command::Append(bodies)),
@@ -239,11 +215,7 @@ fn carry_out(app: &mut App, session: &Session, draft: &Path, effect: Effect, ter
         Effect::SetPaused(row, paused) => session.send(Command::SetPaused { row, paused }),
         Effect::Send { item, channel, audience, text } => session.send(Command::Send { item, channel, audience, text }),
         Effect::SaveDraft(_) if app.read_only => {}
-        Effect::SaveDraft(text) => {
-            if let Err(e) = save_draft(draft, &text) {
-                app.flash = Some(format!("could not keep the draft on disk: {e}"));
-            }
-        }
+        Effect::SaveDraft(text) => keeper.keep(text),
         Effect::Copy(text) => {
             let out = term.backend_mut();
             let _ = out.write_all(&terminal::osc52(&text)).and_then(|_| out.flush());
