@@ -136,8 +136,13 @@ fn draw_header(frame: &mut Frame, app: &App, area: Rect) {
     }
 
     let local = now.with_timezone(&app.board.clock.offset);
-    let mut second =
-        vec![Span::styled(format!("{} UTC · {} local", now.format("%H:%M:%S"), local.format("%H:%M")), t.muted)];
+    // Local time only where it differs: at 80 columns every cell of this line is wanted.
+    let clock = if local.offset().local_minus_utc() == 0 {
+        format!("{} UTC", now.format("%H:%M:%S"))
+    } else {
+        format!("{} UTC · {} local", now.format("%H:%M:%S"), local.format("%H:%M"))
+    };
+    let mut second = vec![Span::styled(clock, t.muted)];
     second.push(Span::raw("  "));
     match i.role("commander") {
         Some(ic) => second.push(Span::styled(format!("IC {}", sanitize_str(ic, 20)), t.text)),
@@ -170,10 +175,24 @@ fn draw_header(frame: &mut Frame, app: &App, area: Rect) {
     frame.render_widget(Paragraph::new(vec![Line::from(first), Line::from(second)]), area);
 }
 
-/// Who is on, with the roles they hold, and who is gone without leaving (and since when).
+/// Who is gone without leaving (and since when) — first, as the more urgent on a narrow
+/// screen — then who is on, with the roles they hold.
 fn people(app: &App) -> Vec<Span<'static>> {
     let (t, i) = (&app.theme, &app.board.incident);
     let mut spans = Vec::new();
+    let gone: Vec<String> = app
+        .board
+        .gone()
+        .into_iter()
+        .map(|(who, since)| {
+            let login = who.split('@').next().unwrap_or(who);
+            format!("{login} {}", since.with_timezone(&app.board.clock.offset).format("%H:%M"))
+        })
+        .collect();
+    if !gone.is_empty() {
+        spans.push(Span::raw("  "));
+        spans.push(Span::styled(format!("gone: {}", sanitize_str(&gone.join(", "), 60)), t.degraded));
+    }
     let present = app.board.present();
     if !present.is_empty() {
         spans.push(Span::raw("  "));
@@ -192,19 +211,6 @@ fn people(app: &App) -> Vec<Span<'static>> {
             })
             .collect();
         spans.push(Span::styled(format!("on: {}", sanitize_str(&names.join(", "), 80)), t.muted));
-    }
-    let gone: Vec<String> = app
-        .board
-        .gone()
-        .into_iter()
-        .map(|(who, since)| {
-            let login = who.split('@').next().unwrap_or(who);
-            format!("{login} {}", since.with_timezone(&app.board.clock.offset).format("%H:%M"))
-        })
-        .collect();
-    if !gone.is_empty() {
-        spans.push(Span::raw("  "));
-        spans.push(Span::styled(format!("gone: {}", sanitize_str(&gone.join(", "), 60)), t.degraded));
     }
     spans
 }
