@@ -118,9 +118,13 @@ pub fn locate(explicit: Option<&Path>) -> Option<PathBuf> {
     if local.is_file() {
         return Some(local);
     }
-    let user = directories::ProjectDirs::from("", "", "warroom")?.config_dir().join("config.toml");
-    user.is_file().then_some(user)
+    let user = directories::ProjectDirs::from("", "", "warroom").map(|d| d.config_dir().join("config.toml"));
+    // Last, the host's: a team on one bastion shares one config without each passing -c.
+    user.into_iter().chain([PathBuf::from(SYSTEM_FILE)]).find(|p| p.is_file())
 }
+
+/// The config every user of the host reads when they have none of their own.
+pub const SYSTEM_FILE: &str = "/etc/warroom/config.toml";
 
 /// Reads and validates a config file.
 pub fn load(path: &Path) -> Result<Config, ConfigError> {

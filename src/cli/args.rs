@@ -22,8 +22,9 @@ pub struct Cli {
 
 #[derive(Debug, Clone, Args)]
 pub struct GlobalArgs {
-    /// Config file (default: ./warroom.toml, then the user config dir's warroom/config.toml).
-    #[arg(short = 'c', long = "config", global = true, value_name = "FILE")]
+    /// Config file (default: ./warroom.toml, then the user config dir's warroom/config.toml,
+    /// then /etc/warroom/config.toml).
+    #[arg(short = 'c', long = "config", global = true, value_name = "FILE", env = "WARROOM_CONFIG")]
     pub config: Option<PathBuf>,
     /// Incident journal file (default: the current incident in the journal directory).
     #[arg(short = 'j', long = "journal", global = true, value_name = "FILE")]
