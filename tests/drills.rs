@@ -323,6 +323,45 @@ fn a_drill_left_running_is_never_the_current_incident_and_a_teammate_joins_it() 
     assert_eq!(incident.timeline.iter().filter(|e| e.author == "bob" && e.kind() == "operator_left").count(), 1);
 }
 
+/// A drill whose player was killed never ends by itself: it is listed as such, cannot be
+/// joined (the refusal says what to do instead), and `--end` ends and scores it on its clock.
+#[test]
+fn a_drill_whose_player_was_killed_is_ended_with_end_and_scored() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    std::fs::write(d.join("warroom.toml"), "journal_dir = \"j\"\n").unwrap();
+    let mut alice = warroom(d, &["drill", "datacenter-fire", "--headless", "--speed", "10", "--as", "alice"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    wait_until("alice's drill journal", || drill_journals(d).len() == 1);
+    let drill = drill_journals(d).remove(0);
+    wait_until("alice in the drill", || {
+        Incident::from_events(Journal::read(&drill).unwrap().events).operators.contains_key("alice")
+    });
+    let refused = run_bounded(warroom(d, &["drill", "--end"]), WITHIN);
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("no drill whose player is gone"), "{refused:?}");
+    alice.kill().unwrap();
+    alice.wait().unwrap();
+
+    let listed = ok(run_bounded(warroom(d, &["drill", "--running"]), WITHIN));
+    assert!(listed.contains("Never ended, their player gone") && listed.contains("datacenter-fire"), "{listed}");
+    let join = run_bounded(warroom(d, &["drill", "--join", drill.to_str().unwrap(), "--headless"]), WITHIN);
+    assert!(String::from_utf8_lossy(&join.stderr).contains("warroom drill --end"), "{join:?}");
+
+    let ended = ok(run_bounded(warroom(d, &["drill", "--end", "--as", "bob"]), WITHIN));
+    assert!(ended.contains("Ended the drill") && ended.contains("Saved:"), "{ended}");
+    let incident = Incident::from_events(Journal::read(&drill).unwrap().events);
+    let summary = incident.drill.as_ref().unwrap();
+    let ended_at = summary.ended.expect("drill_ended journaled");
+    // On the drill's clock (ten times real time), never before the last thing that happened.
+    assert!(incident.timeline.iter().all(|e| e.ts <= ended_at), "ended before its last entry");
+    assert!(warroom::session::scorecard_paths(&drill).1.exists(), "no scorecard");
+    let listed = ok(run_bounded(warroom(d, &["drill", "--running"]), WITHIN));
+    assert!(listed.starts_with("No drill in progress") && !listed.contains("Never ended"), "{listed}");
+}
+
 #[test]
 fn the_current_journal_lookup_never_follows_a_link_nor_waits_on_a_fifo() {
     use std::os::unix::fs::PermissionsExt;

@@ -77,7 +77,7 @@ pub enum Verb {
     /// others see it with --running and take part with --join.
     Drill {
         /// A built-in scenario name or a scenario file.
-        #[arg(conflicts_with_all = ["running", "join"])]
+        #[arg(conflicts_with_all = ["running", "join", "end"])]
         scenario: Option<String>,
         /// Time compression: 10 plays a 40-minute scenario in 4 minutes.
         #[arg(long, default_value_t = 1.0)]
@@ -89,6 +89,10 @@ pub enum Verb {
         /// named (its scenario, journal file name or path).
         #[arg(long, value_name = "NAME|PATH", num_args = 0..=1)]
         join: Option<Option<String>>,
+        /// End a drill whose player is gone (its warroom was killed): records the end at its
+        /// drill time and saves its scorecard.
+        #[arg(long, value_name = "NAME|PATH", num_args = 0..=1, conflicts_with_all = ["running", "join"])]
+        end: Option<Option<String>>,
     },
     /// Write the post-incident report of a journal.
     Report {

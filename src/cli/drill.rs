@@ -1,5 +1,6 @@
 //! `warroom drill` and the demo: a scenario played on the real screen, in a journal of its own;
-//! the drills in progress (`--running`), and taking part in one as another operator (`--join`).
+//! the drills in progress (`--running`), taking part in one as another operator (`--join`), and
+//! ending one whose player is gone (`--end`).
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -14,7 +15,7 @@ use crate::incident::Incident;
 use crate::journal::{Event, EventBody, Journal, Mode, Scan};
 use crate::sanitize::for_terminal;
 use crate::session::drills::{self, Player, RunningDrill};
-use crate::session::{DrillRun, Opening, Purpose, Settings, scorecard_paths};
+use crate::session::{DrillRun, Opening, Purpose, Settings, score_and_save, scorecard_paths};
 use crate::tui::{self, Look, Setup};
 
 pub fn run(global: &GlobalArgs, scenario: Option<&str>, speed: f64) -> anyhow::Result<ExitCode> {
@@ -157,7 +158,7 @@ fn describe(d: &RunningDrill) -> String {
 /// `warroom drill --join [NAME|PATH]`: the drill's screen (or `--headless`), as one more operator.
 pub fn join(global: &GlobalArgs, which: Option<&str>) -> anyhow::Result<ExitCode> {
     let config = super::load_config(global)?;
-    let drill = pick(global, &config, which)?;
+    let drill = pick(global, &config, which, Want::Played)?;
     let (journal, scan) = Journal::open_shared(&drill.path, config.journal_group.as_deref())?;
     for warning in scan.warnings(journal.path()) {
         eprintln!("warroom: {warning}");
@@ -180,40 +181,94 @@ pub fn join(global: &GlobalArgs, which: Option<&str>) -> anyhow::Result<ExitCode
     Ok(ExitCode::SUCCESS)
 }
 
-/// The drill to join: `-j FILE` or a path, else the one running drill with that scenario or
-/// file name, else the only one running.
-fn pick(global: &GlobalArgs, config: &Config, which: Option<&str>) -> anyhow::Result<RunningDrill> {
+/// Which drills a verb acts on: those being played (to join), or those whose player is gone
+/// (to end).
+#[derive(Clone, Copy, PartialEq)]
+enum Want {
+    Played,
+    Abandoned,
+}
+
+impl Want {
+    fn fits(self, d: &RunningDrill) -> bool {
+        match self {
+            Want::Played => d.player != Player::Gone,
+            Want::Abandoned => d.player != Player::Playing,
+        }
+    }
+}
+
+/// The drill to act on: `-j FILE` or a path, else the one such drill with that scenario or
+/// file name, else the only one.
+fn pick(global: &GlobalArgs, config: &Config, which: Option<&str>, want: Want) -> anyhow::Result<RunningDrill> {
     let named_path = global.journal.clone().or_else(|| which.filter(|w| w.contains('/')).map(PathBuf::from));
     let drill = match named_path {
         Some(path) => drills::running_drill(&path)
             .with_context(|| format!("{} is not a drill in progress (see warroom drill --running)", path.display()))?,
         None => {
             let dir = running_dir(config)?;
-            let mut live: Vec<RunningDrill> =
-                drills::running(&dir).into_iter().filter(|d| d.player != Player::Gone).collect();
+            let mut found: Vec<RunningDrill> = drills::running(&dir).into_iter().filter(|d| want.fits(d)).collect();
             if let Some(name) = which {
-                live.retain(|d| d.scenario == name || file_named(&d.path, name));
+                found.retain(|d| d.scenario == name || file_named(&d.path, name));
             }
-            match live.len() {
+            let what = if want == Want::Played { "in progress" } else { "whose player is gone" };
+            match found.len() {
                 0 => anyhow::bail!(
-                    "no drill{} in progress in {} (see warroom drill --running)",
+                    "no drill{} {what} in {} (see warroom drill --running)",
                     which.map(|n| format!(" named \"{n}\"")).unwrap_or_default(),
                     dir.display()
                 ),
-                1 => live.remove(0),
+                1 => found.remove(0),
                 n => anyhow::bail!(
-                    "{n} drills in progress: name one (its journal file name or path):\n{}",
-                    live.iter().map(describe).collect::<Vec<_>>().join("\n")
+                    "{n} drills {what}: name one (its journal file name or path):\n{}",
+                    found.iter().map(describe).collect::<Vec<_>>().join("\n")
                 ),
             }
         }
     };
-    anyhow::ensure!(
-        drill.player != Player::Gone,
-        "the drill in {} has no player any more (its warroom stopped without ending it): nothing to join",
-        drill.path.display()
-    );
+    match want {
+        Want::Played => anyhow::ensure!(
+            drill.player != Player::Gone,
+            "the drill in {} has no player any more (its warroom stopped without ending it): nothing to \
+             join; end it with `warroom drill --end {0}`",
+            drill.path.display()
+        ),
+        Want::Abandoned => anyhow::ensure!(
+            drill.player != Player::Playing,
+            "the drill in {} is still being played: it ends on its player's screen (or when it is stopped)",
+            drill.path.display()
+        ),
+    }
     Ok(drill)
+}
+
+/// `warroom drill --end [NAME|PATH]`: a drill whose player was killed never ends by itself.
+/// Records its end at its drill time and saves its scorecard, as its player would have.
+pub fn end(global: &GlobalArgs, which: Option<&str>) -> anyhow::Result<ExitCode> {
+    let config = super::load_config(global)?;
+    let drill = pick(global, &config, which, Want::Abandoned)?;
+    let (journal, scan) = Journal::open_shared(&drill.path, config.journal_group.as_deref())?;
+    anyhow::ensure!(journal.writable(), "{}: you may read this drill but not end it", drill.path.display());
+    let clock = ScaledClock::resumed(drill.started, drill.speed);
+    let now = clock.now();
+    let author = super::author(global);
+    let ended = Event::at(now, &author, EventBody::DrillEnded { scenario: drill.scenario.clone() });
+    journal.append(&ended)?;
+    println!(
+        "Ended the drill \"{}\" in {}.",
+        for_terminal(&drill.scenario),
+        for_terminal(&drill.path.display().to_string())
+    );
+    let checklist_name = Incident::from_events(scan.events).checklist_name.unwrap_or_else(|| "drill".into());
+    match drill::load(&drill.scenario) {
+        Ok(scenario) => {
+            let checklist = crate::checklist::load(&checklist_name).ok();
+            let run = DrillRun { scenario, clock };
+            println!("{}", for_terminal(&score_and_save(&journal, &run, checklist.as_ref(), now)));
+        }
+        Err(e) => println!("No scorecard: the scenario cannot be loaded here ({})", for_terminal(&e.to_string())),
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 fn file_named(path: &Path, name: &str) -> bool {

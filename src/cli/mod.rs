@@ -63,6 +63,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Some(Verb::Log { text, stdin }) => log::run(&global, text, stdin),
         Some(Verb::Drill { running: true, .. }) => drill::list_running(&global),
         Some(Verb::Drill { join: Some(which), .. }) => drill::join(&global, which.as_deref()),
+        Some(Verb::Drill { end: Some(which), .. }) => drill::end(&global, which.as_deref()),
         Some(Verb::Drill { scenario, speed, .. }) => drill::run(&global, scenario.as_deref(), speed),
         Some(Verb::Report { journal, format, output }) => review::report(&global, &journal, &format, output.as_deref()),
         Some(Verb::StatusPage { journal, output, components, publish_cmd }) => {

@@ -24,7 +24,7 @@ use std::collections::BTreeMap;
 
 use tokio::sync::mpsc;
 
-pub use drill::{DrillRun, scorecard_paths};
+pub use drill::{DrillRun, score_and_save, scorecard_paths};
 pub use protocol::{
     Command, Figure, Person, Presence, Probing, Reading, ReplayControl, ReplayPosition, Role, RowInfo, Update, VERSION,
     Versioned,
