@@ -71,12 +71,9 @@ impl Keeper {
         self.due = Some((text, at));
     }
 
-    /// Resolves when a gathered draft is due (never, when none waits).
-    pub async fn until_due(&self) {
-        match &self.due {
-            Some((_, at)) => tokio::time::sleep_until(*at).await,
-            None => std::future::pending().await,
-        }
+    /// When a gathered draft is to be written, if one waits.
+    pub fn due_at(&self) -> Option<Instant> {
+        self.due.as_ref().map(|(_, at)| *at)
     }
 
     /// Writes a waiting draft now. Returns the failure to show, if it reached no place.

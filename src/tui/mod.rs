@@ -34,6 +34,9 @@ use crate::session::{Command, Opening, ReplayControl, Role, Session, Update};
 
 /// How long quitting waits for the session to journal the departure.
 const LEAVE_WITHIN: Duration = Duration::from_secs(3);
+/// How long a footer message stays: long enough to be read on coming back to the screen,
+/// not so long that it describes a state long gone.
+const FLASH_FOR: Duration = Duration::from_secs(60);
 
 /// What the screen shows besides the board.
 #[derive(Debug, Clone, Default)]
@@ -121,7 +124,12 @@ async fn event_loop(
     // Input comes from its own thread, which does not see resizes: redraw on SIGWINCH here.
     let mut resized = signal(SignalKind::window_change())?;
     let mut dirty = true;
+    // The footer message shown, and when it goes.
+    let mut flash: Option<(String, tokio::time::Instant)> = None;
     loop {
+        if flash.as_ref().map(|(text, _)| text) != app.flash.as_ref() {
+            flash = app.flash.clone().map(|text| (text, tokio::time::Instant::now() + FLASH_FOR));
+        }
         if dirty {
             terminal::draw(term, |f| draw::draw(f, app))?;
             dirty = false;
@@ -147,7 +155,11 @@ async fn event_loop(
                 Some(update) => dirty |= app.on_update(update),
                 None => return Ok(()),
             },
-            _ = keeper.until_due() => {
+            _ = until(flash.as_ref().map(|(_, at)| *at)) => {
+                app.flash = None;
+                dirty = true;
+            }
+            _ = until(keeper.due_at()) => {
                 app.draft_failed = keeper.flush();
                 if let Some(why) = &app.draft_failed {
                     app.flash = Some(why.clone());
@@ -169,6 +181,14 @@ async fn event_loop(
                 return Ok(());
             }
         }
+    }
+}
+
+/// Resolves at `at`, or never.
+async fn until(at: Option<tokio::time::Instant>) {
+    match at {
+        Some(at) => tokio::time::sleep_until(at).await,
+        None => std::future::pending().await,
     }
 }
 
