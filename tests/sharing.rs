@@ -321,6 +321,20 @@ fn a_directory_where_members_can_replace_each_others_files_is_warned_about() {
     assert!(err.contains("replace each other's files") && err.contains("chmod 3770"), "{err}");
 }
 
+/// A team's directory, and a member whose config lacks `journal_group`: the journal they
+/// would make is theirs alone, so the team would be locked out — said before it happens.
+#[test]
+fn a_team_directory_without_journal_group_in_the_config_is_warned_about() {
+    let Some(team) = accounts::team() else { return };
+    let room = Room::new(&team, "");
+    let config = std::fs::read_to_string(&room.config).unwrap();
+    std::fs::write(&room.config, config.replace("journal_group = \"wr-team\"\n", "")).unwrap();
+    let out = room.warroom(&team.alice, &["open", "api", "down"]).output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    assert!(err.contains("journal_group is not set") && err.contains("journal_group = \"wr-team\""), "{err}");
+}
+
 #[test]
 fn read_only_viewers_and_replays_write_nothing_at_all() {
     let Some(team) = accounts::team() else { return };

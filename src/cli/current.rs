@@ -45,6 +45,7 @@ pub fn open(global: &GlobalArgs) -> anyhow::Result<Current> {
         )));
     }
     let (journal, scan) = Journal::open_shared(&path, config.journal_group.as_deref())?;
+    super::tell_notices(&journal);
     for warning in scan.warnings(journal.path()) {
         eprintln!("warroom: {warning}");
     }

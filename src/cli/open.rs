@@ -31,6 +31,7 @@ pub fn run(global: &GlobalArgs, title: &str, severity: Option<u8>) -> anyhow::Re
         None => journal_dir(&config)?.join(format!("{}-{}.jsonl", Utc::now().format("%Y-%m-%dT%H%M%SZ"), slug(&title))),
     };
     let (journal, scan) = Journal::open_shared(&path, config.journal_group.as_deref())?;
+    super::tell_notices(&journal);
     let existing = Incident::from_events(scan.events);
     if existing.opened_at.is_some() {
         return Err(refuse(format!(

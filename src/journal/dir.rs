@@ -290,6 +290,17 @@ fn dir_warnings(dir: &Path, meta: &std::fs::Metadata, sharing: &Sharing) -> Vec<
             shown(dir)
         ));
     }
+    // A directory others may write in, and no journal_group: this journal will be private,
+    // and the team that shares the directory locked out of it.
+    // (A user's private group, named after them, shares nothing.)
+    if sharing.group.is_none() && mode & 0o020 != 0 && group_name(meta.gid()) != user_name(euid()) {
+        let group = group_name(meta.gid());
+        warnings.push(format!(
+            "{}: the directory is shared with group {group} (mode {mode:04o}) but journal_group is not set, \
+             so journals made here are yours alone; fix: journal_group = \"{group}\" in the config",
+            shown(dir)
+        ));
+    }
     if let Some((name, gid)) = &sharing.group
         && (meta.gid() != *gid || mode & 0o070 != 0o070)
     {
