@@ -339,6 +339,20 @@ impl Incident {
         self.mode == Mode::Drill
     }
 
+    /// The author string a person goes by here: `name` itself if entries carry it, else the
+    /// one author whose login part (before `@host`) is `name` — screens show the login part,
+    /// so that is what people type.
+    pub fn person(&self, name: &str) -> Option<&str> {
+        let authors =
+            || self.timeline.iter().map(|e| e.author.as_str()).chain(self.operators.keys().map(String::as_str));
+        if let Some(exact) = authors().find(|a| *a == name) {
+            return Some(exact);
+        }
+        let mut found = authors().filter(|a| a.split('@').next() == Some(name) && a.contains('@'));
+        let first = found.next()?;
+        found.all(|a| a == first).then_some(first)
+    }
+
     /// The person holding `role`, if anyone does.
     pub fn role(&self, role: &str) -> Option<&str> {
         self.roles.get(role).map(|h| h.person.as_str())

@@ -474,3 +474,20 @@ fn brief_shows_a_newcomer_the_incident_and_someone_back_what_changed() {
     }
     assert_eq!(room.lines().len(), before, "a brief writes nothing");
 }
+
+/// Screens show login names: `role deputy alice` and `brief --as alice` find the
+/// `alice@bastion` the journal knows, rather than naming a second person.
+#[test]
+fn a_login_name_finds_the_person_the_journal_knows() {
+    let room = Room::new().opened();
+    let o = room.run_as("alice@bastion", &["log", "on it"]);
+    assert!(o.status.success(), "{}", err(&o));
+    let o = room.run(&["role", "deputy", "alice"]);
+    assert!(o.status.success() && !err(&o).contains("nobody has written"), "{}", err(&o));
+    let roles = room.of_kind("role_assigned");
+    assert_eq!(roles.last().unwrap()["person"], "alice@bastion");
+    let o = room.run(&["role", "deputy", "alice@bastion"]);
+    assert!(err(&o).contains("already deputy"), "the same person, however named: {}", err(&o));
+    let o = room.run_as("alice", &["brief"]);
+    assert!(!out(&o).contains("has not been in this incident before"), "{}", out(&o));
+}

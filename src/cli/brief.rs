@@ -20,6 +20,8 @@ pub fn run(global: &GlobalArgs) -> anyhow::Result<ExitCode> {
         eprintln!("warroom: {warning}");
     }
     let incident = Incident::from_events(scan.events);
+    // `--as wr-carol` is the `wr-carol@host` the journal knows: the screens show login names.
+    let person = incident.person(&person).map_or(person.clone(), str::to_string);
     // Without its checklist the brief still says everything else.
     let checklist = super::current::checklist(global, &config, &incident)
         .inspect_err(|e| eprintln!("warroom: {}; the brief lists no checklist items", for_terminal(&format!("{e:#}"))))

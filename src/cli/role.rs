@@ -23,15 +23,19 @@ pub fn run(global: &GlobalArgs, role: &str, person: &str) -> anyhow::Result<Exit
     }
     let current = current::open(global)?;
     let incident = &current.incident;
+    // A person is named by the author string their entries carry (the login name the screens
+    // show finds it); a name nobody has written under yet is allowed (they may not have
+    // joined), but worth a word.
+    let person = match incident.person(&person) {
+        Some(known) => known.to_string(),
+        None => {
+            eprintln!("warroom: note: nobody has written to this incident as \"{}\" yet", sanitize_str(&person, 80));
+            person
+        }
+    };
     if incident.role(&role) == Some(person.as_str()) {
         eprintln!("warroom: {} is already {role}; nothing written", sanitize_str(&person, 80));
         return Ok(ExitCode::SUCCESS);
-    }
-    // A person is named by the author string their entries carry; a name nobody has written
-    // under yet is allowed (they may not have joined), but worth a word.
-    let known = incident.timeline.iter().any(|e| e.author == person) || incident.operators.contains_key(&person);
-    if !known {
-        eprintln!("warroom: note: nobody has written to this incident as \"{}\" yet", sanitize_str(&person, 80));
     }
     let from = incident.role(&role).map(str::to_string);
     let ids = current.append(vec![EventBody::RoleAssigned { role: role.clone(), person: person.clone() }])?;
