@@ -4,11 +4,10 @@ use std::process::ExitCode;
 
 use crate::cli::GlobalArgs;
 use crate::cli::current::{self, plain_name};
-use crate::journal::EventBody;
 use crate::sanitize::sanitize_str;
 
 /// The roles every incident has; any other name is a named expert's role ("dns", "database").
-pub const STANDARD: [&str; 4] = ["commander", "deputy", "scribe", "comms"];
+pub const STANDARD: [&str; 4] = crate::commands::ROLES;
 
 pub fn run(global: &GlobalArgs, role: &str, person: &str) -> anyhow::Result<ExitCode> {
     let role = plain_name("role", &role.to_lowercase(), 40)?;
@@ -23,10 +22,10 @@ pub fn run(global: &GlobalArgs, role: &str, person: &str) -> anyhow::Result<Exit
     }
     let current = current::open(global)?;
     let incident = &current.incident;
-    if incident.role(&role) == Some(person.as_str()) {
+    let Some(body) = crate::commands::assign_role(incident, &role, &person).map_err(current::refuse)? else {
         eprintln!("warroom: {} is already {role}; nothing written", sanitize_str(&person, 80));
         return Ok(ExitCode::SUCCESS);
-    }
+    };
     // A person is named by the author string their entries carry; a name nobody has written
     // under yet is allowed (they may not have joined), but worth a word.
     let known = incident.timeline.iter().any(|e| e.author == person) || incident.operators.contains_key(&person);
@@ -34,7 +33,7 @@ pub fn run(global: &GlobalArgs, role: &str, person: &str) -> anyhow::Result<Exit
         eprintln!("warroom: note: nobody has written to this incident as \"{}\" yet", sanitize_str(&person, 80));
     }
     let from = incident.role(&role).map(str::to_string);
-    let ids = current.append(vec![EventBody::RoleAssigned { role: role.clone(), person: person.clone() }])?;
+    let ids = current.append(vec![body])?;
     match from {
         Some(from) => println!(
             "{role}: handed over from {} to {} ({})",
