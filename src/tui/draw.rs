@@ -883,7 +883,7 @@ fn draw_picker(frame: &mut Frame, app: &App, picker: &super::picker::Picker, bod
             // The end of what is typed stays in view.
             let shown: String = text.chars().rev().take(inner.saturating_sub(4)).collect::<Vec<_>>().into_iter().rev().collect();
             lines.push(Line::from(Span::styled(format!("› {}▏", sanitize_str(&shown, inner)), app.theme.text)));
-            "Enter accepts · Esc goes back"
+            if picker.choices.is_empty() { "Enter accepts · Esc cancels" } else { "Enter accepts · Esc goes back" }
         }
         None => "↑↓/j k or 1-9 choose · Enter · Esc cancels",
     };
@@ -903,14 +903,19 @@ fn draw_confirm(frame: &mut Frame, app: &App, title: &str, lines: &[String], bod
 
 /// The brief, scrolled; the title says how to copy it.
 fn draw_brief(frame: &mut Frame, app: &App, text: &str, scroll: usize, body: Rect) {
-    let lines: Vec<Line> = text.lines().skip(scroll).map(|l| Line::from(sanitize_str(l, 300))).collect();
-    let total = text.lines().count();
-    let area = centered(body, body.width.saturating_sub(2).clamp(30, 100), (total as u16 + 2).min(body.height));
+    let width = body.width.saturating_sub(2).clamp(30, 100);
+    let inner = (width.saturating_sub(2) as usize).max(1);
+    // Rows once wrapped: long lines (a failing check's detail) take more than one.
+    let rows: Vec<usize> = text.lines().map(|l| l.chars().count().max(1).div_ceil(inner)).collect();
+    let total: usize = rows.iter().sum();
+    let skipped: usize = rows.iter().take(scroll).sum();
+    let lines: Vec<Line> = text.lines().skip(scroll).map(|l| Line::from(sanitize_str(l, 1000))).collect();
+    let area = centered(body, width, (total as u16 + 2).min(body.height));
     let copy = app.keys.keys_for(super::keys::Action::Copy);
-    let more = if scroll + (area.height as usize).saturating_sub(2) < total { " · j/PgDn more" } else { "" };
+    let more = if skipped + (area.height as usize).saturating_sub(2) < total { " · j/PgDn more" } else { "" };
     let title = format!("Brief — {copy} copies{more} · Esc closes");
     frame.render_widget(Clear, area);
-    frame.render_widget(Paragraph::new(lines).block(popup(app, &title)), area);
+    frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }).block(popup(app, &title)), area);
 }
 
 fn check_detail<'a>(app: &App, row: &CheckRow) -> Vec<Line<'a>> {
