@@ -85,7 +85,9 @@ fn a_commanded_incident_handed_over_then_resolved_with_a_failing_check() {
         .events
         .iter()
         .filter_map(|e| match &e.body {
-            EventBody::RoleAssigned { role, person } if role == "commander" => Some((e.author.as_str(), person.as_str())),
+            EventBody::RoleAssigned { role, person } if role == "commander" => {
+                Some((e.author.as_str(), person.as_str()))
+            }
             _ => None,
         })
         .collect();

@@ -85,10 +85,7 @@ fn appended(effects: &[Effect]) -> Vec<EventBody> {
 fn on_the_note(app: &mut App) {
     key(app, KeyCode::Char('2'));
     key(app, KeyCode::Char('G'));
-    assert!(matches!(
-        app.board.incident.timeline[app.selected_event().unwrap()].body,
-        EventBody::NoteAdded { .. }
-    ));
+    assert!(matches!(app.board.incident.timeline[app.selected_event().unwrap()].body, EventBody::NoteAdded { .. }));
 }
 
 #[test]
@@ -106,10 +103,7 @@ fn a_role_is_picked_then_its_person_present_first_then_typed() {
     assert_eq!(rows.len(), 3, "{people}");
     assert!(people.contains("someone else (type the name)"), "{people}");
     let e = key(&mut app, KeyCode::Char('2'));
-    assert_eq!(
-        appended(&e),
-        vec![EventBody::RoleAssigned { role: "commander".into(), person: "bob@laptop".into() }]
-    );
+    assert_eq!(appended(&e), vec![EventBody::RoleAssigned { role: "commander".into(), person: "bob@laptop".into() }]);
     assert_eq!(app.overlay, None);
 
     // A named expert's role, for someone not here yet.
@@ -132,7 +126,8 @@ fn a_role_is_picked_then_its_person_present_first_then_typed() {
 
 #[test]
 fn taking_over_command_opens_the_brief_for_the_incoming_commander_only() {
-    let handover = || ev(400, "bob@laptop", EventBody::RoleAssigned { role: "commander".into(), person: "bob@laptop".into() });
+    let handover =
+        || ev(400, "bob@laptop", EventBody::RoleAssigned { role: "commander".into(), person: "bob@laptop".into() });
     let mut alice = app_as("alice@bastion", events());
     alice.on_events(vec![handover()]);
     assert_eq!(alice.overlay, None, "the outgoing commander keeps the screen");
@@ -162,7 +157,10 @@ fn resolving_while_checks_fail_asks_first_and_names_them() {
     insta::assert_snapshot!("verbs_status_picker_80x24", screen(&mut app));
     assert!(key(&mut app, KeyCode::Char('4')).is_empty(), "picking is not writing");
     let asked = screen(&mut app);
-    assert!(asked.contains("Resolve while checks fail?") && asked.contains("smtp (down since 02:50:30 UTC)"), "{asked}");
+    assert!(
+        asked.contains("Resolve while checks fail?") && asked.contains("smtp (down since 02:50:30 UTC)"),
+        "{asked}"
+    );
     insta::assert_snapshot!("verbs_resolve_confirm_80x24", asked);
     assert!(key(&mut app, KeyCode::Char('n')).is_empty());
     assert_eq!(app.flash.as_deref(), Some("nothing changed"));
@@ -259,7 +257,10 @@ fn a_note_is_struck_with_a_reason_or_corrected_in_the_editor() {
     key(&mut app, KeyCode::Char('1'));
     key(&mut app, KeyCode::Char('5'));
     let e = app.on_key(KeyEvent::new(KeyCode::Char('s'), KeyModifiers::CONTROL));
-    assert_eq!(appended(&e), vec![EventBody::Correction { event: note.clone(), text: "relay restarted at 02:15".into() }]);
+    assert_eq!(
+        appended(&e),
+        vec![EventBody::Correction { event: note.clone(), text: "relay restarted at 02:15".into() }]
+    );
     assert!(!app.editing && app.draft().is_empty() && app.correcting.is_none());
 
     // Esc abandons a correction; the editor is empty again.
@@ -283,7 +284,10 @@ fn a_follow_up_is_taken_from_a_note_and_given_an_owner() {
     typed(&mut app, " under systemd");
     key(&mut app, KeyCode::Enter);
     let owners = screen(&mut app);
-    assert!(owners.contains("(no owner yet)") && owners.contains("→ relay restarted at 02:10 under systemd"), "{owners}");
+    assert!(
+        owners.contains("(no owner yet)") && owners.contains("→ relay restarted at 02:10 under systemd"),
+        "{owners}"
+    );
     insta::assert_snapshot!("verbs_follow_up_owner_80x24", owners);
     let e = key(&mut app, KeyCode::Char('3'));
     assert_eq!(

@@ -881,7 +881,8 @@ fn draw_picker(frame: &mut Frame, app: &App, picker: &super::picker::Picker, bod
     let hint = match &picker.typing {
         Some(text) => {
             // The end of what is typed stays in view.
-            let shown: String = text.chars().rev().take(inner.saturating_sub(4)).collect::<Vec<_>>().into_iter().rev().collect();
+            let shown: String =
+                text.chars().rev().take(inner.saturating_sub(4)).collect::<Vec<_>>().into_iter().rev().collect();
             lines.push(Line::from(Span::styled(format!("› {}▏", sanitize_str(&shown, inner)), app.theme.text)));
             if picker.choices.is_empty() { "Enter accepts · Esc cancels" } else { "Enter accepts · Esc goes back" }
         }

@@ -163,7 +163,14 @@ impl App {
             lines.push(format!("{open} follow-up(s) still open."));
         }
         lines.push(String::new());
-        lines.push(if failing.is_empty() { "y confirms · any other key cancels" } else { "y resolves anyway · any other key cancels" }.into());
+        lines.push(
+            if failing.is_empty() {
+                "y confirms · any other key cancels"
+            } else {
+                "y resolves anyway · any other key cancels"
+            }
+            .into(),
+        );
         self.overlay = Some(Overlay::Confirm { title, lines, bodies });
         Vec::new()
     }
@@ -172,8 +179,10 @@ impl App {
         match commands::change_severity(&self.board.incident, severity) {
             Ok(Some(body)) => {
                 let from = self.board.incident.severity.map_or("—".into(), |s| format!("SEV{s}"));
-                let lines = vec![format!("{from} → SEV{severity}"), String::new(), "y confirms · any other key cancels".into()];
-                self.overlay = Some(Overlay::Confirm { title: "Change the severity?".into(), lines, bodies: vec![body] });
+                let lines =
+                    vec![format!("{from} → SEV{severity}"), String::new(), "y confirms · any other key cancels".into()];
+                self.overlay =
+                    Some(Overlay::Confirm { title: "Change the severity?".into(), lines, bodies: vec![body] });
             }
             Ok(None) => self.flash = Some(format!("the severity is already SEV{severity}")),
             Err(why) => self.flash = Some(why),
@@ -185,7 +194,8 @@ impl App {
         use crossterm::event::KeyCode;
         self.overlay = None;
         if matches!(key.code, KeyCode::Char('y') | KeyCode::Char('Y')) {
-            let done = bodies.first().map_or(String::new(), |b| crate::journal::Event::new(&self.me, b.clone()).summary());
+            let done =
+                bodies.first().map_or(String::new(), |b| crate::journal::Event::new(&self.me, b.clone()).summary());
             return self.write_all(Ok(bodies), done);
         }
         self.flash = Some("nothing changed".into());
