@@ -376,3 +376,16 @@ async fn the_verbs_reach_the_journal_through_the_session() {
     assert!(mine.contains(&&EventBody::RoleAssigned { role: "commander".into(), person: "carol@desk".into() }));
     assert!(mine.iter().any(|b| matches!(b, EventBody::EntryStruck { reason: None, .. })), "{mine:?}");
 }
+
+#[test]
+fn a_long_list_of_people_keeps_the_chosen_one_in_view_on_a_small_screen() {
+    let mut events = events();
+    events.extend((0..30).map(|n| ev(5, &format!("op{n:02}@host"), EventBody::OperatorJoined {})));
+    let mut app = app_as("alice@bastion", events);
+    key(&mut app, KeyCode::Char('R'));
+    key(&mut app, KeyCode::Char('1'));
+    key(&mut app, KeyCode::Char('G'));
+    let shown = screen(&mut app);
+    assert!(shown.contains("▶   someone else (type the name)…"), "{shown}");
+    assert!(shown.contains("op29@host") && !shown.contains("alice@bastion (here)"), "{shown}");
+}

@@ -868,7 +868,10 @@ fn draw_picker(frame: &mut Frame, app: &App, picker: &super::picker::Picker, bod
     let mut lines: Vec<Line> =
         picker.context.iter().map(|c| Line::from(Span::styled(sanitize_str(c, inner), app.theme.muted))).collect();
     let labels = picker.choices.iter().map(|c| c.label.as_str()).chain(picker.free.as_deref());
-    for (n, label) in labels.enumerate() {
+    // More choices than rows (many operators on a small screen): the chosen one stays in view.
+    let room = (body.height as usize).saturating_sub(3 + lines.len() + usize::from(picker.typing.is_some())).max(1);
+    let skip = (picker.selected + 1).saturating_sub(room);
+    for (n, label) in labels.enumerate().skip(skip).take(room) {
         let chosen = n == picker.selected && picker.typing.is_none();
         let style = if chosen { app.theme.selection } else { app.theme.text };
         let number = if n < 9 { format!("{} ", n + 1) } else { "  ".into() };
