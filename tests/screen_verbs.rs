@@ -389,3 +389,18 @@ fn a_long_list_of_people_keeps_the_chosen_one_in_view_on_a_small_screen() {
     assert!(shown.contains("▶   someone else (type the name)…"), "{shown}");
     assert!(shown.contains("op29@host") && !shown.contains("alice@bastion (here)"), "{shown}");
 }
+
+#[test]
+fn a_correction_being_written_never_goes_to_the_note_draft_file() {
+    let mut app = app_as("alice@bastion", events());
+    on_the_note(&mut app);
+    key(&mut app, KeyCode::Char('C'));
+    let e = key(&mut app, KeyCode::Char('!'));
+    assert_eq!(e, vec![Effect::SaveDraft(String::new())], "restored, it would be saved as a new note");
+    key(&mut app, KeyCode::Esc);
+    app.set_draft("relay restarted at 02:10!");
+    app.correcting = Some(app.board.incident.timeline[6].id.clone());
+    key(&mut app, KeyCode::Char('q'));
+    assert_eq!(app.overlay, Some(Overlay::ConfirmQuit), "quitting still asks first");
+    assert!(screen(&mut app).contains("Your correction of a note is not saved"));
+}

@@ -261,7 +261,8 @@ impl App {
     /// loses one.
     pub fn draft_to_keep(&self) -> String {
         let typed = self.draft();
-        let typed = (!typed.trim().is_empty()).then_some(typed.as_str());
+        // A correction being written is not a note: restored as one, it would be saved as one.
+        let typed = (!typed.trim().is_empty() && self.correcting.is_none()).then_some(typed.as_str());
         self.unsaved.iter().map(|n| n.text.as_str()).chain(typed).collect::<Vec<_>>().join("\n\n")
     }
 
