@@ -404,3 +404,17 @@ fn a_correction_being_written_never_goes_to_the_note_draft_file() {
     assert_eq!(app.overlay, Some(Overlay::ConfirmQuit), "quitting still asks first");
     assert!(screen(&mut app).contains("Your correction of a note is not saved"));
 }
+
+#[test]
+fn being_handed_command_mid_answer_keeps_the_answer_and_says_so() {
+    let mut bob = app_as("bob@laptop", events());
+    key(&mut bob, KeyCode::Char('f'));
+    typed(&mut bob, "half a follow-up");
+    bob.on_events(vec![ev(
+        400,
+        "alice@bastion",
+        EventBody::RoleAssigned { role: "commander".into(), person: "bob".into() },
+    )]);
+    assert!(matches!(&bob.overlay, Some(Overlay::Picker(p)) if p.typing.as_deref() == Some("half a follow-up")));
+    assert_eq!(bob.flash.as_deref(), Some("you are now the incident commander: b shows the brief"));
+}

@@ -345,7 +345,7 @@ impl App {
             update => self.board.apply(update),
         }
         if handed_command {
-            self.open_brief();
+            self.on_handed_command();
         }
         self.refresh_filter();
         urgent

@@ -431,6 +431,21 @@ impl App {
         true
     }
 
+    /// This operator was handed the commander role: the brief, unless they are in the middle
+    /// of answering something (a picker, a confirmation), which it would throw away.
+    pub(super) fn on_handed_command(&mut self) {
+        let busy = matches!(
+            self.overlay,
+            Some(Overlay::Picker(_) | Overlay::Confirm { .. } | Overlay::ConfirmSend { .. } | Overlay::ConfirmQuit)
+        );
+        if busy {
+            let key = self.keys.keys_for(Action::Brief);
+            self.flash = Some(format!("you are now the incident commander: {key} shows the brief"));
+        } else {
+            self.open_brief();
+        }
+    }
+
     /// Whether these entries hand the commander role to this operator: then the brief opens,
     /// so whoever takes over starts from the whole picture.
     pub(super) fn handed_command(&self, events: &[crate::journal::Event]) -> bool {
