@@ -826,21 +826,20 @@ fn draw_overlay(frame: &mut Frame, app: &App, overlay: &Overlay, body: Rect) {
                 area,
             );
         }
+        // A correction is not a note: it is not kept in the draft file.
+        Overlay::ConfirmQuit if app.correcting.is_some() => {
+            let lines = ["Your correction of a note is not saved (it is not kept).", "Quit anyway?  y / n"];
+            draw_confirm(frame, app, "Quit?", &lines.map(String::from), body);
+        }
         Overlay::ConfirmQuit => {
             let area = centered(body, 60, 5);
             frame.render_widget(Clear, area);
-            let first = if app.correcting.is_some() {
-                "Your correction of a note is not saved".to_string()
-            } else if app.unsaved.is_empty() {
+            let first = if app.unsaved.is_empty() {
                 "Your note draft is not saved to the timeline".to_string()
             } else {
                 format!("{} saved note(s) are not in the journal yet", app.unsaved.len())
             };
-            let second = match (app.correcting.is_some(), app.unsaved.is_empty()) {
-                (true, _) => "(it is not kept)",
-                (false, true) => "(it is kept on disk)",
-                (false, false) => "(kept in the draft file)",
-            };
+            let second = if app.unsaved.is_empty() { "(it is kept on disk)" } else { "(kept in the draft file)" };
             let p = Paragraph::new(vec![Line::from(first), Line::from(format!("{second}. Quit anyway?  y / n"))])
                 .block(popup(app, "Quit?"));
             frame.render_widget(p, area);
