@@ -13,6 +13,8 @@
 //! What a front-end holds:
 //! - [`board`]: the incident as a front-end knows it: the journal's fold, the live rows,
 //!   and what follows from them (row order, next update due, message values).
+//! - [`commands`]: the commander's verbs as journal events (roles, status, severity,
+//!   milestones, pins, corrections, follow-ups), shared by the command line and the screen.
 //! - [`brief`]: the board as one copyable text for someone joining or taking over.
 //! - [`session`]: taking part in an incident: the journal writer, joined/left, the poller
 //!   election and takeover, reading other sessions' entries, live figures, presence by
@@ -39,6 +41,7 @@ pub mod brief;
 pub mod builtin;
 pub mod checklist;
 pub mod cli;
+pub mod commands;
 pub mod comms;
 pub mod config;
 pub mod drill;

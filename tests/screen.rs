@@ -381,12 +381,17 @@ fn checklist_message_copy_edit_and_send_confirmation() {
 #[test]
 fn status_severity_ack_and_pin_are_journal_events() {
     let mut app = failing_app("dark");
+    // No cycling: pick the target (the picker starts on the next status), then confirm.
+    assert!(key(&mut app, KeyCode::Char('s')).is_empty());
+    assert!(key(&mut app, KeyCode::Enter).is_empty());
     assert_eq!(
-        key(&mut app, KeyCode::Char('s')),
+        key(&mut app, KeyCode::Char('y')),
         vec![Effect::Append(vec![EventBody::StatusChanged { status: Status::Monitoring }])]
     );
+    assert!(app.on_key(KeyEvent::new(KeyCode::Char('S'), KeyModifiers::SHIFT)).is_empty());
+    assert!(key(&mut app, KeyCode::Char('1')).is_empty());
     assert_eq!(
-        app.on_key(KeyEvent::new(KeyCode::Char('S'), KeyModifiers::SHIFT)),
+        key(&mut app, KeyCode::Char('y')),
         vec![Effect::Append(vec![EventBody::SeverityChanged { severity: 1 }])]
     );
     // The first row is a failing check: acknowledge it.
@@ -404,8 +409,10 @@ fn status_severity_ack_and_pin_are_journal_events() {
 fn resolving_records_the_milestone_too() {
     let mut app = failing_app("dark");
     app.on_events(vec![ev(700, "a@h", EventBody::StatusChanged { status: Status::Monitoring })]);
+    key(&mut app, KeyCode::Char('s'));
+    key(&mut app, KeyCode::Enter);
     assert_eq!(
-        key(&mut app, KeyCode::Char('s')),
+        key(&mut app, KeyCode::Char('y')),
         vec![Effect::Append(vec![
             EventBody::StatusChanged { status: Status::Resolved },
             EventBody::MilestoneReached { milestone: Milestone::Resolved, at: None, check: None }

@@ -6,7 +6,6 @@ use std::process::ExitCode;
 
 use crate::cli::GlobalArgs;
 use crate::cli::current::{self, refuse};
-use crate::journal::EventBody;
 
 pub fn run(
     global: &GlobalArgs,
@@ -17,25 +16,17 @@ pub fn run(
 ) -> anyhow::Result<ExitCode> {
     let current = current::open(global)?;
     let i = current.entry(event)?;
-    let target = &current.incident.timeline[i];
-    if !matches!(target.body, EventBody::NoteAdded { .. }) {
-        return Err(refuse(format!("{} is a {} entry: only notes are corrected or struck", target.id, target.kind())));
-    }
-    if current.incident.struck(i).is_some() {
-        return Err(refuse(format!("{} is already struck", target.id)));
-    }
-    let id = target.id.clone();
+    let incident = &current.incident;
+    let id = incident.timeline[i].id.clone();
     let body = if strike {
-        EventBody::EntryStruck {
-            event: id.clone(),
-            reason: reason.map(str::trim).filter(|r| !r.is_empty()).map(str::to_string),
-        }
+        crate::commands::strike_note(incident, i, reason)
     } else {
         if text.trim().is_empty() {
             return Err(refuse("nothing to correct with: give the corrected text, or --strike"));
         }
-        EventBody::Correction { event: id.clone(), text: text.to_string() }
-    };
+        crate::commands::correct_note(incident, i, text)
+    }
+    .map_err(refuse)?;
     let ids = current.append(vec![body])?;
     println!("{} {id} ({})", if strike { "struck" } else { "corrected" }, ids[0]);
     Ok(ExitCode::SUCCESS)

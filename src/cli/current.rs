@@ -124,17 +124,7 @@ pub fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
 /// A name typed on the command line (a role, a person, an owner): one line of printable
 /// text, so that it shows the same on every screen and in every report.
 pub fn plain_name(what: &str, given: &str, max: usize) -> anyhow::Result<String> {
-    let name = given.trim();
-    if name.is_empty() {
-        return Err(refuse(format!("the {what} is empty")));
-    }
-    if name.chars().any(char::is_control) || name.chars().count() > max {
-        return Err(refuse(format!(
-            "the {what} \"{}\" must be one line of at most {max} printable characters",
-            sanitize_str(name, 60)
-        )));
-    }
-    Ok(name.to_string())
+    crate::commands::plain_name(what, given, max).map_err(refuse)
 }
 
 /// The checklist the screen would follow: `--checklist`, the config's, else the one the

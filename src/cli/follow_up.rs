@@ -4,7 +4,7 @@
 use std::process::ExitCode;
 
 use crate::cli::GlobalArgs;
-use crate::cli::current::{self, Current, plain_name, refuse};
+use crate::cli::current::{self, Current, refuse};
 use crate::journal::EventBody;
 use crate::sanitize::sanitize_str;
 
@@ -31,8 +31,8 @@ pub fn run(global: &GlobalArgs, asked: Asked<'_>) -> anyhow::Result<ExitCode> {
         list(&current);
         return Ok(ExitCode::SUCCESS);
     }
-    let owner = asked.owner.map(|o| plain_name("owner", o, 80)).transpose()?;
-    let ids = current.append(vec![EventBody::FollowUpAdded { text, owner }])?;
+    let body = crate::commands::add_follow_up(&text, asked.owner).map_err(refuse)?;
+    let ids = current.append(vec![body])?;
     println!("{}", ids[0]);
     Ok(ExitCode::SUCCESS)
 }

@@ -11,7 +11,7 @@ use crate::cli::current::{self, refuse};
 use crate::journal::{EventBody, Milestone};
 use crate::sanitize::sanitize_str;
 
-const SETTABLE: [Milestone; 3] = [Milestone::Detected, Milestone::Acknowledged, Milestone::Mitigated];
+const SETTABLE: [Milestone; 3] = crate::commands::SETTABLE_MILESTONES;
 
 pub fn run(global: &GlobalArgs, name: &str, at: Option<&str>, check: Option<&str>) -> anyhow::Result<ExitCode> {
     let milestone = parse(name)?;
@@ -23,14 +23,9 @@ pub fn run(global: &GlobalArgs, name: &str, at: Option<&str>, check: Option<&str
         if !incident.checks.contains_key(check) {
             return Err(refuse(format!("the journal records no check \"{}\"", sanitize_str(check, 60))));
         }
-    } else if let Some((when, who)) = incident.milestones.get(&milestone) {
+    } else {
         // The first recording counts: a second one would change nothing.
-        return Err(refuse(format!(
-            "{} was already recorded at {} by {}",
-            milestone.as_str(),
-            when.format("%Y-%m-%d %H:%M:%S UTC"),
-            sanitize_str(who, 80)
-        )));
+        crate::commands::reach_milestone(incident, milestone).map_err(refuse)?;
     }
     let body = EventBody::MilestoneReached { milestone, at, check: check.map(str::to_string) };
     let ids = current.append(vec![body])?;

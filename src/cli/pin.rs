@@ -5,20 +5,16 @@ use std::process::ExitCode;
 
 use crate::cli::GlobalArgs;
 use crate::cli::current;
-use crate::journal::EventBody;
 
 pub fn run(global: &GlobalArgs, event: &str, pin: bool) -> anyhow::Result<ExitCode> {
     let current = current::open(global)?;
     let i = current.entry(event)?;
     let id = current.incident.timeline[i].id.clone();
-    let pinned = current.incident.pinned_by(i).is_some();
-    if pinned == pin {
+    let Some(body) = crate::commands::set_pinned(&current.incident, i, pin) else {
         let state = if pin { "already a key event" } else { "not a key event" };
         eprintln!("warroom: {id} is {state}; nothing written");
         return Ok(ExitCode::SUCCESS);
-    }
-    let body =
-        if pin { EventBody::EventPinned { event: id.clone() } } else { EventBody::EventUnpinned { event: id.clone() } };
+    };
     let ids = current.append(vec![body])?;
     println!(
         "{} {id}: {} ({})",

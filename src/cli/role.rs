@@ -4,11 +4,10 @@ use std::process::ExitCode;
 
 use crate::cli::GlobalArgs;
 use crate::cli::current::{self, plain_name};
-use crate::journal::EventBody;
 use crate::sanitize::sanitize_str;
 
 /// The roles every incident has; any other name is a named expert's role ("dns", "database").
-pub const STANDARD: [&str; 4] = ["commander", "deputy", "scribe", "comms"];
+pub const STANDARD: [&str; 4] = crate::commands::ROLES;
 
 pub fn run(global: &GlobalArgs, role: &str, person: &str) -> anyhow::Result<ExitCode> {
     let role = plain_name("role", &role.to_lowercase(), 40)?;
@@ -33,12 +32,12 @@ pub fn run(global: &GlobalArgs, role: &str, person: &str) -> anyhow::Result<Exit
             person
         }
     };
-    if incident.role(&role) == Some(person.as_str()) {
+    let Some(body) = crate::commands::assign_role(incident, &role, &person).map_err(current::refuse)? else {
         eprintln!("warroom: {} is already {role}; nothing written", sanitize_str(&person, 80));
         return Ok(ExitCode::SUCCESS);
-    }
+    };
     let from = incident.role(&role).map(str::to_string);
-    let ids = current.append(vec![EventBody::RoleAssigned { role: role.clone(), person: person.clone() }])?;
+    let ids = current.append(vec![body])?;
     match from {
         Some(from) => println!(
             "{role}: handed over from {} to {} ({})",

@@ -7,7 +7,7 @@ use std::process::ExitCode;
 use crate::cli::GlobalArgs;
 use crate::cli::current::{self, refuse};
 use crate::incident::Incident;
-use crate::journal::{CheckState, EventBody, Milestone, Status};
+use crate::journal::Status;
 use crate::sanitize::sanitize_str;
 
 pub fn run(global: &GlobalArgs, target: Option<&str>, confirmed: bool) -> anyhow::Result<ExitCode> {
@@ -22,7 +22,6 @@ pub fn run(global: &GlobalArgs, target: Option<&str>, confirmed: bool) -> anyhow
         eprintln!("warroom: the status is already {}; nothing written", status.as_str());
         return Ok(ExitCode::SUCCESS);
     }
-    let mut bodies = vec![EventBody::StatusChanged { status }];
     if status == Status::Resolved {
         let failing = failing(incident);
         if !failing.is_empty() && !confirmed {
@@ -32,10 +31,8 @@ pub fn run(global: &GlobalArgs, target: Option<&str>, confirmed: bool) -> anyhow
                 failing.join(", ")
             )));
         }
-        if !incident.milestones.contains_key(&Milestone::Resolved) {
-            bodies.push(EventBody::MilestoneReached { milestone: Milestone::Resolved, at: None, check: None });
-        }
     }
+    let bodies = crate::commands::change_status(incident, status);
     let ids = current.append(bodies)?;
     println!("status: {} ({})", status.as_str(), ids[0]);
     if status == Status::Resolved {
@@ -53,14 +50,7 @@ pub fn parse(given: &str) -> anyhow::Result<Status> {
 
 /// Checks the journal records as down or degraded, with since when: what resolving would hide.
 fn failing(incident: &Incident) -> Vec<String> {
-    incident
-        .failing_checks()
-        .into_iter()
-        .filter(|(_, c)| matches!(c.state, CheckState::Down | CheckState::Degraded))
-        .map(|(name, c)| {
-            format!("{} ({} since {})", sanitize_str(name, 60), c.state.as_str(), c.since.format("%H:%M:%S UTC"))
-        })
-        .collect()
+    crate::commands::failing_for_resolve(incident)
 }
 
 fn plural(n: usize, what: &str) -> String {

@@ -11,7 +11,7 @@ use super::keys::{Action, KeyMap};
 use super::theme::Theme;
 use crate::board::{Board, Row};
 use crate::checklist::ItemState;
-use crate::journal::{Audience, Event, EventBody, Milestone, Status};
+use crate::journal::{Audience, Event, EventBody, Milestone};
 use crate::monitor::RowId;
 use crate::session::{ReplayPosition, Role, Update};
 
@@ -112,6 +112,19 @@ pub enum Overlay {
         channel: String,
         text: String,
     },
+    /// A commander's verb asking for its target (a role, a person, a status…).
+    Picker(super::picker::Picker),
+    /// Entries written only on `y`: what would change, said in lines.
+    Confirm {
+        title: String,
+        lines: Vec<String>,
+        bodies: Vec<EventBody>,
+    },
+    /// The brief (for joining or taking over), scrolled down `scroll` lines.
+    Brief {
+        text: String,
+        scroll: usize,
+    },
 }
 
 /// What the event loop must do for the screen.
@@ -179,6 +192,12 @@ pub struct App {
     pub draft_failed: Option<String>,
     /// Where each pane was last drawn, for mouse clicks.
     pub areas: Panes<Rect>,
+    /// This operator's author string (whose brief, who is handed the commander role).
+    pub me: String,
+    /// The id of the note the editor is correcting: Ctrl-s saves a correction of it.
+    pub correcting: Option<String>,
+    /// Lines of the help scrolled past (the help is longer than a small screen).
+    pub help_scroll: usize,
 }
 
 impl App {
@@ -209,6 +228,9 @@ impl App {
             draft_changed: false,
             draft_failed: None,
             areas: Panes::default(),
+            me: String::new(),
+            correcting: None,
+            help_scroll: 0,
         };
         app.restyle_notes();
         app.refresh_filter();
@@ -242,7 +264,8 @@ impl App {
     /// loses one.
     pub fn draft_to_keep(&self) -> String {
         let typed = self.draft();
-        let typed = (!typed.trim().is_empty()).then_some(typed.as_str());
+        // A correction being written is not a note: restored as one, it would be saved as one.
+        let typed = (!typed.trim().is_empty() && self.correcting.is_none()).then_some(typed.as_str());
         self.unsaved.iter().map(|n| n.text.as_str()).chain(typed).collect::<Vec<_>>().join("\n\n")
     }
 
@@ -307,6 +330,7 @@ impl App {
     /// reading alone waits for the next clock frame (figures, not meaning).
     pub fn on_update(&mut self, update: Update) -> bool {
         let urgent = !matches!(update, Update::Reading { .. });
+        let handed_command = matches!(&update, Update::Entries(events) if self.handed_command(events));
         match update {
             Update::Role { why, .. } => self.flash = Some(why),
             Update::Opened { role: Role::Follower, .. } => {
@@ -322,6 +346,9 @@ impl App {
             Update::Scorecard(text) => self.overlay = Some(Overlay::Scorecard(text)),
             Update::Ended => {}
             update => self.board.apply(update),
+        }
+        if handed_command {
+            self.on_handed_command();
         }
         self.refresh_filter();
         urgent
@@ -451,6 +478,10 @@ impl App {
                     }
                 }
             }
+            Overlay::Help if self.scroll_help(key) => Vec::new(),
+            Overlay::Picker(picker) => self.on_picker_key(picker, key),
+            Overlay::Confirm { bodies, .. } => self.on_confirm_key(bodies, key),
+            Overlay::Brief { text, scroll } => self.on_brief_key(text, scroll, key),
             Overlay::Help | Overlay::CheckDetail(_) | Overlay::EventDetail(_) | Overlay::Scorecard(_) => {
                 match self.keys.action(&key) {
                     Some(Action::Quit) => return self.on_action(Action::Quit),
@@ -463,6 +494,11 @@ impl App {
     }
 
     fn on_editing_key(&mut self, key: KeyEvent) -> Vec<Effect> {
+        match (self.keys.action(&key), self.correcting.clone()) {
+            (Some(Action::Commit), Some(event)) => return self.commit_correction(event),
+            (Some(Action::Close), Some(_)) => return self.abandon_correction(),
+            _ => {}
+        }
         match self.keys.action(&key) {
             Some(Action::Commit) => return self.commit_note(),
             Some(Action::Close) => {
@@ -492,7 +528,7 @@ impl App {
         vec![Effect::Append(vec![EventBody::NoteAdded { text }]), Effect::SaveDraft(self.draft_to_keep())]
     }
 
-    fn write(&mut self, body: EventBody) -> Vec<Effect> {
+    pub(super) fn write(&mut self, body: EventBody) -> Vec<Effect> {
         if self.read_only {
             self.flash = Some("read-only viewer: nothing is written".into());
             return Vec::new();
@@ -501,6 +537,9 @@ impl App {
     }
 
     pub fn on_action(&mut self, action: Action) -> Vec<Effect> {
+        if let Some(effects) = self.on_verb(action) {
+            return effects;
+        }
         let pane = self.focus;
         let rows = self.rows(pane);
         let sel = self.selected[pane];
@@ -512,7 +551,10 @@ impl App {
                 }
                 return vec![Effect::Quit];
             }
-            Action::Help => self.overlay = Some(Overlay::Help),
+            Action::Help => {
+                self.help_scroll = 0;
+                self.overlay = Some(Overlay::Help);
+            }
             Action::NextPane => self.focus = pane.next(),
             Action::PrevPane => self.focus = pane.prev(),
             Action::FocusChecks => self.focus = Pane::Checks,
@@ -604,29 +646,6 @@ impl App {
                         check,
                     });
                 }
-            }
-            Action::Pin if pane == Pane::Timeline => {
-                if let Some(i) = self.selected_event() {
-                    let id = self.board.incident.timeline[i].id.clone();
-                    return self.write(EventBody::EventPinned { event: id });
-                }
-            }
-            Action::CycleStatus => {
-                let next = self.board.incident.status.next();
-                let mut effects = self.write(EventBody::StatusChanged { status: next });
-                if next == Status::Resolved && !effects.is_empty() {
-                    effects = vec![Effect::Append(vec![
-                        EventBody::StatusChanged { status: next },
-                        EventBody::MilestoneReached { milestone: Milestone::Resolved, at: None, check: None },
-                    ])];
-                }
-                return effects;
-            }
-            Action::CycleSeverity => {
-                let current = self.board.incident.severity.unwrap_or(3);
-                // 3 → 2 → 1 → 5 → 4 → 3: escalation first, the usual direction under stress.
-                let next = if current <= 1 { 5 } else { current - 1 };
-                return self.write(EventBody::SeverityChanged { severity: next });
             }
             Action::Filter => {
                 self.focus = Pane::Timeline;

@@ -249,7 +249,14 @@ fn draw_footer(frame: &mut Frame, app: &App, area: Rect) {
         let pane_hints: &[(super::keys::Action, &str)] = match (app.editing, app.focus) {
             (true, _) => &[(Commit, "save note"), (Close, "stop editing")],
             (_, Pane::Checks) => &[(Open, "detail"), (Acknowledge, "ack"), (RunNow, "run"), (Pause, "pause")],
-            (_, Pane::Timeline) => &[(Open, "detail"), (Pin, "pin"), (Filter, "filter")],
+            (_, Pane::Timeline) => &[
+                (Open, "detail"),
+                (Pin, "pin"),
+                (Filter, "filter"),
+                (Correct, "correct"),
+                (Strike, "strike"),
+                (FollowUp, "follow-up"),
+            ],
             (_, Pane::Checklist) => &[(Toggle, "done"), (Copy, "copy msg"), (EditMessage, "edit"), (Send, "send")],
             (_, Pane::Notes) => &[(Edit, "write"), (Commit, "save")],
         };
@@ -260,7 +267,8 @@ fn draw_footer(frame: &mut Frame, app: &App, area: Rect) {
         }
         hints.extend(pane_hints.iter().copied());
         if !app.editing {
-            hints.extend([(NextPane, "pane"), (Zoom, "zoom"), (CycleStatus, "status")]);
+            hints.extend([(NextPane, "pane"), (Zoom, "zoom"), (SetStatus, "status")]);
+            hints.extend([(Role, "role"), (Brief, "brief"), (Milestone, "milestone")]);
         }
         let mut spans = Vec::new();
         let mut used = 0usize;
@@ -685,7 +693,11 @@ fn draw_checklist(frame: &mut Frame, app: &App, area: Rect) {
 }
 
 fn draw_notes(frame: &mut Frame, app: &App, area: Rect) {
-    let extra = if app.editing { " — editing: Ctrl-S saves, Esc stops".to_string() } else { String::new() };
+    let extra = match (app.editing, &app.correcting) {
+        (true, Some(_)) => " — correcting a note: Ctrl-S saves the correction, Esc abandons".to_string(),
+        (true, None) => " — editing: Ctrl-S saves, Esc stops".to_string(),
+        _ => String::new(),
+    };
     let blk = block(app, Pane::Notes, extra);
     let inner = blk.inner(area);
     frame.render_widget(blk, area);
@@ -742,8 +754,12 @@ fn draw_overlay(frame: &mut Frame, app: &App, overlay: &Overlay, body: Rect) {
                 app.theme.muted,
             )));
             let area = centered(body, 64, lines.len() as u16 + 2);
+            // Longer than a small screen: it scrolls, and the title says so.
+            let fits = (area.height as usize).saturating_sub(2);
+            let skip = app.help_scroll.min(lines.len().saturating_sub(fits));
+            let title = if skip + fits < lines.len() { "Keys — j/PgDn more" } else { "Keys" };
             frame.render_widget(Clear, area);
-            frame.render_widget(Paragraph::new(lines).block(popup(app, "Keys")), area);
+            frame.render_widget(Paragraph::new(lines.split_off(skip)).block(popup(app, title)), area);
         }
         Overlay::CheckDetail(name) => {
             let Some(row) = app.board.rows.iter().find(|c| &c.name == name) else { return };
@@ -816,6 +832,11 @@ fn draw_overlay(frame: &mut Frame, app: &App, overlay: &Overlay, body: Rect) {
                 area,
             );
         }
+        // A correction is not a note: it is not kept in the draft file.
+        Overlay::ConfirmQuit if app.correcting.is_some() => {
+            let lines = ["Your correction of a note is not saved (it is not kept).", "Quit anyway?  y / n"];
+            draw_confirm(frame, app, "Quit?", &lines.map(String::from), body);
+        }
         Overlay::ConfirmQuit => {
             let area = centered(body, 60, 5);
             frame.render_widget(Clear, area);
@@ -834,6 +855,9 @@ fn draw_overlay(frame: &mut Frame, app: &App, overlay: &Overlay, body: Rect) {
                 .block(popup(app, "Quit?"));
             frame.render_widget(p, area);
         }
+        Overlay::Picker(picker) => draw_picker(frame, app, picker, body),
+        Overlay::Confirm { title, lines, .. } => draw_confirm(frame, app, title, lines, body),
+        Overlay::Brief { text, scroll } => draw_brief(frame, app, text, *scroll, body),
         Overlay::ConfirmSend { channel, text, .. } => {
             let mut lines = vec![
                 Line::from(Span::styled(format!("Send on channel \"{channel}\":"), app.theme.title)),
@@ -851,6 +875,67 @@ fn draw_overlay(frame: &mut Frame, app: &App, overlay: &Overlay, body: Rect) {
             );
         }
     }
+}
+
+/// A commander's verb asking: what is decided, the numbered choices, the text being typed.
+fn draw_picker(frame: &mut Frame, app: &App, picker: &super::picker::Picker, body: Rect) {
+    let width = body.width.saturating_sub(4).clamp(20, 72);
+    let inner = width.saturating_sub(2) as usize;
+    let mut lines: Vec<Line> =
+        picker.context.iter().map(|c| Line::from(Span::styled(sanitize_str(c, inner), app.theme.muted))).collect();
+    let labels = picker.choices.iter().map(|c| c.label.as_str()).chain(picker.free.as_deref());
+    // More choices than rows (many operators on a small screen): the chosen one stays in view.
+    let room = (body.height as usize).saturating_sub(3 + lines.len() + usize::from(picker.typing.is_some())).max(1);
+    let skip = (picker.selected + 1).saturating_sub(room);
+    for (n, label) in labels.enumerate().skip(skip).take(room) {
+        let chosen = n == picker.selected && picker.typing.is_none();
+        let style = if chosen { app.theme.selection } else { app.theme.text };
+        let number = if n < 9 { format!("{} ", n + 1) } else { "  ".into() };
+        let mark = if chosen { "▶ " } else { "  " };
+        lines.push(Line::from(vec![
+            Span::styled(format!("{mark}{number}"), app.theme.key),
+            Span::styled(sanitize_str(label, inner.saturating_sub(5)), style),
+        ]));
+    }
+    let hint = match &picker.typing {
+        Some(text) => {
+            // The end of what is typed stays in view.
+            let shown: String =
+                text.chars().rev().take(inner.saturating_sub(4)).collect::<Vec<_>>().into_iter().rev().collect();
+            lines.push(Line::from(Span::styled(format!("› {}▏", sanitize_str(&shown, inner)), app.theme.text)));
+            if picker.choices.is_empty() { "Enter accepts · Esc cancels" } else { "Enter accepts · Esc goes back" }
+        }
+        None => "↑↓/j k or 1-9 choose · Enter · Esc cancels",
+    };
+    lines.push(Line::from(Span::styled(hint, app.theme.muted)));
+    let area = centered(body, width, (lines.len() as u16 + 2).min(body.height));
+    frame.render_widget(Clear, area);
+    frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }).block(popup(app, &picker.title)), area);
+}
+
+/// A change that waits for `y`: its lines, then the keys.
+fn draw_confirm(frame: &mut Frame, app: &App, title: &str, lines: &[String], body: Rect) {
+    let lines: Vec<Line> = lines.iter().map(|l| Line::from(sanitize_str(l, 200))).collect();
+    let area = centered(body, body.width.saturating_sub(4).clamp(30, 80), (lines.len() as u16 + 2).min(body.height));
+    frame.render_widget(Clear, area);
+    frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }).block(popup(app, title)), area);
+}
+
+/// The brief, scrolled; the title says how to copy it.
+fn draw_brief(frame: &mut Frame, app: &App, text: &str, scroll: usize, body: Rect) {
+    let width = body.width.saturating_sub(2).clamp(30, 100);
+    let inner = (width.saturating_sub(2) as usize).max(1);
+    // Rows once wrapped: long lines (a failing check's detail) take more than one.
+    let rows: Vec<usize> = text.lines().map(|l| l.chars().count().max(1).div_ceil(inner)).collect();
+    let total: usize = rows.iter().sum();
+    let skipped: usize = rows.iter().take(scroll).sum();
+    let lines: Vec<Line> = text.lines().skip(scroll).map(|l| Line::from(sanitize_str(l, 1000))).collect();
+    let area = centered(body, width, (total as u16 + 2).min(body.height));
+    let copy = app.keys.keys_for(super::keys::Action::Copy);
+    let more = if skipped + (area.height as usize).saturating_sub(2) < total { " · j/PgDn more" } else { "" };
+    let title = format!("Brief — {copy} copies{more} · Esc closes");
+    frame.render_widget(Clear, area);
+    frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }).block(popup(app, &title)), area);
 }
 
 fn check_detail<'a>(app: &App, row: &CheckRow) -> Vec<Line<'a>> {

@@ -9,8 +9,10 @@ mod draft;
 pub mod draw;
 mod input;
 pub mod keys;
+pub mod picker;
 pub mod terminal;
 pub mod theme;
+mod verbs;
 
 use std::io::Write;
 use std::path::Path;
@@ -82,6 +84,7 @@ pub fn run(opening: Opening, setup: Setup, look: Look) -> anyhow::Result<()> {
         board.update_every = look.update_every;
         let mut app = App::new(board, setup.theme, setup.keys);
         app.read_only = read_only;
+        app.me = session.author.clone();
         app.banner = look.banner;
         app.on_update(opened);
         // A viewer and a replay write nothing at all, not even a draft.
