@@ -322,9 +322,9 @@ async fn hostile_servers_do_not_starve_other_checks_the_screen_or_memory() {
         peak - before
     );
     // At its 200 ms pace the healthy check gives about 40 results in 8 s; starved behind the
-    // hostile checks' 3 s timeouts it would give 3. A third of its pace leaves room for a loaded
-    // 2-core machine and still tells the two apart.
-    assert!(fine_results >= 13, "the healthy check was starved: {fine_results} results in 8 s");
+    // hostile checks' 3 s timeouts it would give 3. A third of the 38 a loaded 2-core machine
+    // gave still tells the two apart.
+    assert!(fine_results >= 12, "the healthy check was starved: {fine_results} results in 8 s");
     assert!(outcomes["silent"].contains("timed out after 3s during GET"), "{outcomes:?}");
     assert!(outcomes["trickle"].contains("timed out after 3s during banner"), "{outcomes:?}");
     assert!(outcomes["huge"].contains("body truncated at 1048576 bytes"), "{outcomes:?}");

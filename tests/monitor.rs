@@ -68,7 +68,8 @@ async fn a_stuck_target_never_delays_another_check() {
             panic!("the stuck check answered");
         }
     }
-    assert!(fast_samples >= 10, "only {fast_samples} results from the fast check while the other was stuck");
+    // A loaded 2-core machine gave 27: a third of that still tells a fast check from a starved one.
+    assert!(fast_samples >= 9, "only {fast_samples} results from the fast check while the other was stuck");
 }
 
 #[tokio::test]
