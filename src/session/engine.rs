@@ -401,9 +401,13 @@ impl Engine {
         let author = self.author.clone();
         let title = self.facts.title.clone();
         let drill = self.facts.drill;
+        // The session's clock, not the wall's: in a drill a send carries drill time like
+        // every other entry, or the scorecard measures it against the wrong origin.
+        let clock = self.time;
         tokio::spawn(async move {
             let bodies = crate::comms::deliver(&channels, &channel, audience, Some(&item), &text, &title, drill).await;
-            let events = bodies.into_iter().map(|b| Event::new(&author, b)).collect();
+            let now = clock.now();
+            let events = bodies.into_iter().map(|b| Event::at(now, &author, b)).collect();
             let _ = writer.write(events).await;
         });
     }
@@ -604,7 +608,7 @@ impl Engine {
         self.monitor = None;
         self.lock = None;
         if self.role != Role::Viewer {
-            let left = Event::new(&self.author, EventBody::OperatorLeft {});
+            let left = Event::at(self.time.now(), &self.author, EventBody::OperatorLeft {});
             let _ = tokio::time::timeout(LEAVE_WITHIN, self.writer.write(vec![left])).await;
         }
         // Gone only once departed: removing the heartbeat first could free the very room a
