@@ -115,6 +115,9 @@ pub struct Incident {
     annotations: BTreeMap<usize, Annotations>,
     /// Last successfully sent message per audience.
     pub last_message: HashMap<Audience, DateTime<Utc>>,
+    /// The next-update time the last public message promised, if it stated one: the
+    /// deadline the team must keep, whatever cadence the checklist follows.
+    pub promised_update: Option<DateTime<Utc>>,
     /// Operators present now (joined and not yet left), with join time.
     pub operators: BTreeMap<String, DateTime<Utc>>,
     pub drill: Option<DrillInfo>,
@@ -232,9 +235,13 @@ impl Incident {
                 mark.completions.pop();
                 mark.last_change = Some((author.clone(), ts));
             }
-            EventBody::MessageSent { audience, error, .. } => {
+            EventBody::MessageSent { audience, error, next_update, .. } => {
                 if error.is_none() {
                     self.last_message.insert(*audience, ts);
+                    if *audience == Audience::Public {
+                        // A public message that promises nothing withdraws the last promise.
+                        self.promised_update = *next_update;
+                    }
                 }
             }
             EventBody::MessagePrepared { .. } => {}
@@ -409,6 +416,7 @@ impl PartialEq for Incident {
             && self.timeline == o.timeline
             && self.annotations == o.annotations
             && self.last_message == o.last_message
+            && self.promised_update == o.promised_update
             && self.operators == o.operators
             && self.drill == o.drill
             && self.stray_drill_starts == o.stray_drill_starts
@@ -568,6 +576,7 @@ mod tests {
                     error: error.map(str::to_string),
                     item: None,
                     simulated: false,
+                    next_update: None,
                 },
             )
         };

@@ -215,6 +215,7 @@ fn drill_banner_and_overdue_update_are_unmistakable() {
                     error: None,
                     item: None,
                     simulated: false,
+                    next_update: None,
                 },
             ),
         ],

@@ -141,7 +141,8 @@ fn dashboard(global: &GlobalArgs) -> anyhow::Result<ExitCode> {
     } else {
         None
     };
-    let look = crate::tui::Look { banner, update_every: config.update_every };
+    let look =
+        crate::tui::Look { banner, update_every: config.update_every, public_offset: Some(config.public_offset) };
     let notices: Vec<String> = journal.notices().to_vec();
     crate::tui::run(Opening { journal, scan, settings, purpose, author }, setup, look)?;
     // Said again once the screen is gone: the alternate screen hid it.

@@ -65,6 +65,8 @@ pub(super) struct WireEvent<'a> {
     #[serde(default, borrow)]
     via: Option<Cow<'a, str>>,
     #[serde(default, borrow)]
+    next_update: Option<Cow<'a, str>>,
+    #[serde(default, borrow)]
     checklist: Option<Cow<'a, str>>,
 }
 
@@ -139,6 +141,7 @@ impl WireEvent<'_> {
                 error: owned(self.error),
                 item: owned(self.item),
                 simulated: self.simulated,
+                next_update: self.next_update.as_deref().map(parse_ts).transpose()?,
             },
             "message_prepared" => EventBody::MessagePrepared {
                 item: s(self.item, "item")?,

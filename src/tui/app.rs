@@ -106,11 +106,12 @@ pub enum Overlay {
     /// The timeline filter being typed.
     Filter(String),
     ConfirmQuit,
-    /// A message about to be sent: item id, channel, text.
+    /// A message about to be sent: item id, channel, text, and the next-update time it promises.
     ConfirmSend {
         item: String,
         channel: String,
         text: String,
+        next_update: Option<DateTime<Utc>>,
     },
 }
 
@@ -131,8 +132,20 @@ pub enum Effect {
         channel: String,
         audience: Audience,
         text: String,
+        /// The next-update time the text promises.
+        next_update: Option<DateTime<Utc>>,
     },
     Quit,
+}
+
+/// A checklist item's message being edited in Notes: Ctrl-S (or `m` on the item) sends the
+/// edited text, not the template.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MessageDraft {
+    pub item: String,
+    pub channel: Option<String>,
+    /// The next-update time the message was filled in with; it stands if the text keeps it.
+    pub next_update: Option<DateTime<Utc>>,
 }
 
 /// A note saved with Ctrl-S that the journal does not have yet.
@@ -166,6 +179,8 @@ pub struct App {
     filtered_upto: usize,
     pub notes: TextArea<'static>,
     pub editing: bool,
+    /// Notes holds an item's message, not a note, while this is set.
+    pub message_draft: Option<MessageDraft>,
     /// One-line feedback in the footer.
     pub flash: Option<String>,
     pub write_error: Option<String>,
@@ -200,6 +215,7 @@ impl App {
             filtered_upto: 0,
             notes,
             editing: false,
+            message_draft: None,
             flash: None,
             write_error: None,
             pending: Vec::new(),
@@ -428,7 +444,7 @@ impl App {
                     Vec::new()
                 }
             },
-            Overlay::ConfirmSend { item, channel, text } => {
+            Overlay::ConfirmSend { item, channel, text, next_update } => {
                 self.overlay = None;
                 match key.code {
                     KeyCode::Char('y') | KeyCode::Char('Y') => {
@@ -440,7 +456,9 @@ impl App {
                             .find(|i| i.id == item)
                             .map_or(Audience::Internal, |i| i.audience);
                         self.flash = Some(format!("sending on {channel}…"));
-                        vec![Effect::Send { item, channel, audience, text }]
+                        let mut effects = self.message_sent_from_draft(&item);
+                        effects.insert(0, Effect::Send { item, channel, audience, text, next_update });
+                        effects
                     }
                     _ => {
                         self.flash = Some("not sent".into());
@@ -461,6 +479,7 @@ impl App {
 
     fn on_editing_key(&mut self, key: KeyEvent) -> Vec<Effect> {
         match self.keys.action(&key) {
+            Some(Action::Commit) if self.message_draft.is_some() => return self.send_message_draft(),
             Some(Action::Commit) => return self.commit_note(),
             Some(Action::Close) => {
                 self.editing = false;
@@ -469,6 +488,55 @@ impl App {
             _ => {}
         }
         if self.notes.input(key) { vec![Effect::SaveDraft(self.draft_to_keep())] } else { Vec::new() }
+    }
+
+    /// Ctrl-S on an item's message: ask, then send the text as edited. An item with no
+    /// channel has nowhere to send it: its text is saved as a note, as before.
+    fn send_message_draft(&mut self) -> Vec<Effect> {
+        let Some(draft) = self.message_draft.clone() else { return Vec::new() };
+        let text = self.draft().trim().to_string();
+        self.editing = false;
+        if text.is_empty() {
+            self.message_draft = None;
+            self.flash = Some("the message is empty: nothing to send".into());
+            return Vec::new();
+        }
+        let Some(channel) = draft.channel else {
+            self.message_draft = None;
+            return self.commit_note();
+        };
+        if self.read_only {
+            self.flash = Some("read-only viewer: nothing is sent".into());
+            return Vec::new();
+        }
+        let next_update = self.board.promise_kept_in(draft.next_update, &text);
+        self.overlay = Some(Overlay::ConfirmSend { item: draft.item, channel, text, next_update });
+        Vec::new()
+    }
+
+    /// Once an item's edited message is on its way, Notes is free for notes again.
+    fn message_sent_from_draft(&mut self, item: &str) -> Vec<Effect> {
+        if self.message_draft.as_ref().is_none_or(|d| d.item != item) {
+            return Vec::new();
+        }
+        self.message_draft = None;
+        self.set_draft("");
+        vec![Effect::SaveDraft(self.draft_to_keep())]
+    }
+
+    /// The edited text of `item`'s message, when Notes holds it.
+    fn edited_message(&self, item: &str) -> Option<String> {
+        let draft = self.message_draft.as_ref().filter(|d| d.item == item)?;
+        let text = self.draft().trim().to_string();
+        (!text.is_empty()).then_some(text).filter(|_| draft.channel.is_some())
+    }
+
+    /// Prompts a template leaves for the operator (`[Say whether any data was lost.]`) that
+    /// are still in `text`: sending them to customers is almost always a mistake.
+    pub fn unfilled(&self, item: &str, text: &str) -> Vec<String> {
+        let items = self.board.checklist.iter().flat_map(|c| c.items.iter());
+        let template = items.filter(|i| i.id == item).find_map(|i| i.template.as_deref()).unwrap_or("");
+        crate::checklist::prompts(template).into_iter().filter(|p| text.contains(p.as_str())).collect()
     }
 
     fn commit_note(&mut self) -> Vec<Effect> {
@@ -632,11 +700,24 @@ impl App {
             Action::Copy | Action::EditMessage | Action::Send if pane == Pane::Checklist => {
                 let items = self.board.checklist_items();
                 let Some((item, _)) = items.get(sel) else { return Vec::new() };
-                let Some(text) = self.board.rendered_message(item) else {
+                let Some(prepared) = self.board.prepared_message(item) else {
                     self.flash = Some("this item has no message template".into());
                     return Vec::new();
                 };
                 let (id, channel) = (item.id.clone(), item.channel.clone());
+                // Once edited, the edited text is the message: `m` sends that.
+                let edited = self.edited_message(&id);
+                let next_update = match &edited {
+                    Some(text) => {
+                        let promised = self.message_draft.as_ref().and_then(|d| d.next_update);
+                        self.board.promise_kept_in(promised, text)
+                    }
+                    None => prepared.next_update,
+                };
+                let text = match (action, edited) {
+                    (Action::Send, Some(edited)) => edited,
+                    _ => prepared.text,
+                };
                 let prepared =
                     |via: &str| EventBody::MessagePrepared { item: id.clone(), text: text.clone(), via: via.into() };
                 match action {
@@ -651,12 +732,18 @@ impl App {
                         self.set_draft(&text);
                         self.focus = Pane::Notes;
                         self.editing = true;
+                        self.message_draft =
+                            Some(MessageDraft { item: id.clone(), channel: channel.clone(), next_update });
+                        self.flash = Some(match &channel {
+                            Some(channel) => format!("editing the message for {id}: Ctrl-S sends it on {channel}"),
+                            None => format!("editing the message for {id}: Ctrl-S saves it as a note"),
+                        });
                         effects.push(Effect::SaveDraft(self.draft_to_keep()));
                         return effects;
                     }
                     _ => match channel {
                         Some(channel) if !self.read_only => {
-                            self.overlay = Some(Overlay::ConfirmSend { item: id, channel, text })
+                            self.overlay = Some(Overlay::ConfirmSend { item: id, channel, text, next_update })
                         }
                         Some(_) => self.flash = Some("read-only viewer: nothing is sent".into()),
                         None => self.flash = Some("this item has no channel; copy (c) or edit (e) it".into()),
