@@ -730,6 +730,9 @@ impl App {
                     Action::EditMessage => {
                         let mut effects = self.write(prepared("notes"));
                         self.set_draft(&text);
+                        // Ready to add to the end, where the detail usually goes.
+                        self.notes.move_cursor(ratatui_textarea::CursorMove::Bottom);
+                        self.notes.move_cursor(ratatui_textarea::CursorMove::End);
                         self.focus = Pane::Notes;
                         self.editing = true;
                         self.message_draft =

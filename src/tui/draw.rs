@@ -861,8 +861,11 @@ fn draw_overlay(frame: &mut Frame, app: &App, overlay: &Overlay, body: Rect) {
                     app.theme.key,
                 )));
             }
-            let area =
-                centered(body, body.width.saturating_sub(6).clamp(40, 100), (lines.len() as u16 + 2).min(body.height));
+            let width = body.width.saturating_sub(6).clamp(40, 100);
+            // Long lines wrap: count the rows they take, so the question at the bottom shows.
+            let inner = width.saturating_sub(2).max(1) as usize;
+            let rows: usize = lines.iter().map(|l| l.width().div_ceil(inner).max(1)).sum();
+            let area = centered(body, width, (rows as u16 + 2).min(body.height));
             frame.render_widget(Clear, area);
             frame.render_widget(
                 Paragraph::new(lines).wrap(Wrap { trim: false }).block(popup(app, "Send message?")),
