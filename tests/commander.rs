@@ -474,3 +474,42 @@ fn brief_shows_a_newcomer_the_incident_and_someone_back_what_changed() {
     }
     assert_eq!(room.lines().len(), before, "a brief writes nothing");
 }
+
+/// Issue 18: a public message states its next-update time in the public zone and records
+/// it; `warroom send` does as the screen does (the same filling-in, the same promise).
+#[test]
+fn send_records_the_public_promise_its_text_states() {
+    let room = Room::new().opened();
+    let outbox = room.path().join("outbox.txt");
+    std::fs::write(
+        room.path().join("warroom.toml"),
+        format!(
+            "public_time_zone = \"+01:00\"\n[channel.status-page]\nkind = \"command\"\ncommand = [\"sh\", \"-c\", \"cat >> {}\"]\n",
+            outbox.display()
+        ),
+    )
+    .unwrap();
+    let o = room.run(&["send", "public-update"]);
+    assert!(o.status.success(), "{}", err(&o));
+    let message = room.of_kind("message_sent").pop().unwrap();
+    let sent_at: chrono::DateTime<chrono::Utc> = message["ts"].as_str().unwrap().parse().unwrap();
+    let promised: chrono::DateTime<chrono::Utc> =
+        message["next_update"].as_str().expect("the promise is recorded").parse().unwrap();
+    // The default plan's public cadence is 30 minutes, stated to the minute (never later).
+    let ahead = (promised - sent_at).num_seconds();
+    assert!((29 * 60..=30 * 60).contains(&ahead) && promised.timestamp() % 60 == 0, "{sent_at} → {promised}");
+    let stated = promised.with_timezone(&chrono::FixedOffset::east_opt(3600).unwrap()).format("%H:%M UTC+01:00");
+    let text = std::fs::read_to_string(&outbox).unwrap();
+    assert!(text.contains(&format!("We will post the next update by {stated}.")), "{text}");
+    assert_eq!(message["text"].as_str().map(|t| format!("{t}\n")), Some(text));
+
+    // Rewritten so that it no longer states the time: no promise is recorded.
+    let o = room.run(&["send", "public-update", "--text", "Next update when we know more."]);
+    assert!(o.status.success(), "{}", err(&o));
+    assert!(room.of_kind("message_sent").pop().unwrap()["next_update"].is_null());
+
+    std::fs::write(room.path().join("warroom.toml"), "public_time_zone = \"Mars/Olympus\"\n").unwrap();
+    let o = room.run(&["send", "public-update"]);
+    assert_ne!(o.status.code(), Some(0));
+    assert!(err(&o).contains("public_time_zone") && err(&o).contains("Mars/Olympus"), "{}", err(&o));
+}
