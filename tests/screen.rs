@@ -783,3 +783,25 @@ fn the_header_counts_down_to_the_public_promise() {
     app.on_events(vec![ev(52 * 60, "c@h", plain)]);
     assert_ne!(app.board.next_update_due(), Some(promised));
 }
+
+/// Issue 18: "record commander, deputy, scribe and comms lead" could be ticked with nobody
+/// recorded. It ticks only once the journal records every role it names.
+#[test]
+fn the_roles_item_ticks_only_once_the_roles_are_recorded() {
+    let mut app = app_with(vec![opened(Mode::Real)], vec![], 4 * 60, "dark");
+    key(&mut app, KeyCode::Char('3'));
+    assert!(key(&mut app, KeyCode::Char(' ')).is_empty(), "ticked with nobody recorded");
+    let flash = app.flash.clone().unwrap_or_default();
+    assert!(flash.contains("nobody is recorded as commander, deputy, scribe, comms"), "{flash}");
+    let assigned = |secs, role: &str, person: &str| {
+        ev(secs, "alice@h", EventBody::RoleAssigned { role: role.into(), person: person.into() })
+    };
+    app.on_events(vec![assigned(60, "commander", "alice"), assigned(70, "deputy", "bob")]);
+    assert!(key(&mut app, KeyCode::Char(' ')).is_empty());
+    assert!(app.flash.as_deref().is_some_and(|f| f.ends_with("as scribe, comms (warroom role ROLE PERSON)")));
+    app.on_events(vec![assigned(80, "scribe", "carol"), assigned(90, "comms", "dave")]);
+    assert_eq!(
+        key(&mut app, KeyCode::Char(' ')),
+        vec![Effect::Append(vec![EventBody::ChecklistItemDone { item: "roles".into() }])]
+    );
+}

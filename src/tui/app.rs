@@ -631,6 +631,11 @@ impl App {
                 let items = self.board.checklist_items();
                 if let Some((item, view)) = items.get(sel) {
                     let id = item.id.clone();
+                    let missing = crate::checklist::missing_roles(item, &self.board.incident);
+                    if view.state != ItemState::Done && !missing.is_empty() {
+                        self.flash = Some(roles_first(&missing));
+                        return Vec::new();
+                    }
                     // Repeating items tick again once they are due again.
                     let body = if view.state == ItemState::Done {
                         EventBody::ChecklistItemUndone { item: id }
@@ -803,6 +808,14 @@ impl App {
             *sel = (*sel).min(rows.saturating_sub(1));
         }
     }
+}
+
+/// Why an item that needs roles recorded cannot be ticked yet, and how to record them.
+fn roles_first(missing: &[&str]) -> String {
+    format!(
+        "record the roles first — nobody is recorded as {} (warroom role ROLE PERSON)",
+        missing.iter().map(|r| crate::sanitize::sanitize_str(r, 30)).collect::<Vec<_>>().join(", ")
+    )
 }
 
 /// What a replay's banner says: where it stands and its keys.
