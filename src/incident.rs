@@ -78,6 +78,9 @@ pub struct ChecklistMark {
     pub last_change: Option<(String, DateTime<Utc>)>,
 }
 
+/// The title of an incident opened before anyone named it.
+pub const UNTITLED: &str = "Incident";
+
 /// A running or finished drill.
 #[derive(Debug, Clone, PartialEq)]
 pub struct DrillInfo {
@@ -340,6 +343,12 @@ impl Incident {
     /// Time from the incident opening to a milestone (time-to-detect, -acknowledge, …).
     pub fn time_to(&self, m: Milestone) -> Option<Duration> {
         Some(self.milestone(m)? - self.opened_at?)
+    }
+
+    /// Whether someone named this incident: a dashboard started with nothing to go on opens
+    /// it as [`UNTITLED`], and the first signal declared from names it instead.
+    pub fn has_own_title(&self) -> bool {
+        self.title.as_deref().is_some_and(|t| t != UNTITLED)
     }
 
     pub fn is_drill(&self) -> bool {

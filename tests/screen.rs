@@ -805,3 +805,70 @@ fn the_roles_item_ticks_only_once_the_roles_are_recorded() {
         vec![Effect::Append(vec![EventBody::ChecklistItemDone { item: "roles".into() }])]
     );
 }
+
+/// Issue 18: one key on a failing check or an alert row declares from it.
+#[test]
+fn declaring_from_an_alert_names_an_untitled_incident_and_pins_the_signal() {
+    let untitled = ev(
+        0,
+        "alice@bastion",
+        EventBody::IncidentOpened { title: "Incident".into(), severity: 3, mode: Mode::Real, checklist: None },
+    );
+    let alert = "alerts / HighErrorRate api-1";
+    let fired = changed(30, alert, CheckState::Down, "[critical] Error rate above 5% on api-1");
+    let signal = fired.id.clone();
+    let alert_row = CheckRow::new(RowInfo {
+        id: RowId::row("alerts", "HighErrorRate api-1"),
+        kind: "alertmanager".into(),
+        target: String::new(),
+    });
+    let rows = vec![alert_row, row("web", "http")];
+    let mut app = app_with(vec![untitled, fired, changed(40, "web", CheckState::Up, "HTTP 200 OK")], rows, 60, "dark");
+    key(&mut app, KeyCode::Char('1'));
+    assert_eq!(app.selected_check().map(|r| r.name.as_str()), Some(alert));
+    let effects = key(&mut app, KeyCode::Char('D'));
+    let title = "HighErrorRate api-1: Error rate above 5% on api-1";
+    assert_eq!(
+        effects,
+        vec![Effect::Append(vec![
+            EventBody::IncidentOpened { title: title.into(), severity: 1, mode: Mode::Real, checklist: None },
+            EventBody::EventPinned { event: signal.clone() },
+        ])]
+    );
+    let Effect::Append(bodies) = &effects[0] else { unreachable!() };
+    app.on_events(bodies.iter().map(|b| ev(70, "alice@bastion", b.clone())).collect());
+    let incident = &app.board.incident;
+    assert_eq!((incident.title.as_deref(), incident.severity), (Some(title), Some(1)));
+    assert!(incident.key_events().any(|(_, e)| e.id == signal), "the alert is a key event");
+    assert!(screen(&mut app, 120, 30).contains(title));
+    // Declared once: the same key again changes nothing.
+    assert!(key(&mut app, KeyCode::Char('D')).is_empty());
+    assert!(app.flash.as_deref().is_some_and(|f| f.contains("already a key event")), "{:?}", app.flash);
+    // A check that is up is no signal.
+    key(&mut app, KeyCode::Down);
+    assert!(key(&mut app, KeyCode::Char('D')).is_empty());
+    assert!(app.flash.as_deref().is_some_and(|f| f.contains("web is not failing")), "{:?}", app.flash);
+}
+
+#[test]
+fn declaring_from_a_check_of_a_named_incident_attaches_it_as_a_key_event() {
+    let mut app = failing_app("dark");
+    key(&mut app, KeyCode::Char('1'));
+    let name = app.selected_check().unwrap().name.clone();
+    let failure = app
+        .board
+        .incident
+        .timeline
+        .iter()
+        .rev()
+        .find(|e| matches!(&e.body, EventBody::CheckChanged { check, .. } if *check == name))
+        .unwrap()
+        .id
+        .clone();
+    assert_eq!(
+        key(&mut app, KeyCode::Char('D')),
+        vec![Effect::Append(vec![EventBody::EventPinned { event: failure }])],
+        "the incident keeps its own title"
+    );
+    assert!(app.flash.as_deref().is_some_and(|f| f.ends_with("attached as a key event")));
+}

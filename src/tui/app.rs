@@ -11,7 +11,7 @@ use super::keys::{Action, KeyMap};
 use super::theme::Theme;
 use crate::board::{Board, Row};
 use crate::checklist::ItemState;
-use crate::journal::{Audience, Event, EventBody, Milestone, Status};
+use crate::journal::{Audience, CheckState, Event, EventBody, Milestone, Status};
 use crate::monitor::RowId;
 use crate::session::{ReplayPosition, Role, Update};
 
@@ -675,6 +675,7 @@ impl App {
                     });
                 }
             }
+            Action::Declare if pane == Pane::Checks => return self.declare_from_signal(),
             Action::Pin if pane == Pane::Timeline => {
                 if let Some(i) = self.selected_event() {
                     let id = self.board.incident.timeline[i].id.clone();
@@ -808,6 +809,77 @@ impl App {
             *sel = (*sel).min(rows.saturating_sub(1));
         }
     }
+}
+
+impl App {
+    /// One key on a failing check or an alert row adopts it as the incident's signal: its
+    /// journaled failure becomes a pinned key event and, while the incident has no title of
+    /// its own, the incident takes the alert's title and severity.
+    fn declare_from_signal(&mut self) -> Vec<Effect> {
+        let Some(row) = self.selected_check() else { return Vec::new() };
+        let name = row.name.clone();
+        if !self.board.row_state(row).is_failing() {
+            self.flash = Some(format!("{name} is not failing: nothing to declare from"));
+            return Vec::new();
+        }
+        let incident = &self.board.incident;
+        let failure = incident.timeline.iter().enumerate().rev().find(|(_, e)| {
+            matches!(&e.body, EventBody::CheckChanged { check, to, .. }
+                if *check == name && matches!(to, CheckState::Down | CheckState::Degraded))
+        });
+        let Some((at, event)) = failure else {
+            self.flash = Some(format!("{name}'s failure is not in the journal yet (still being confirmed): try again"));
+            return Vec::new();
+        };
+        let EventBody::CheckChanged { to, detail, .. } = &event.body else { return Vec::new() };
+        let mut bodies = Vec::new();
+        if !incident.has_own_title() {
+            let (title, severity) = signal_title(row, detail, *to);
+            self.flash = Some(format!("declared from {name}: \"{title}\", SEV{severity}; pinned as a key event"));
+            bodies.push(EventBody::IncidentOpened {
+                title,
+                severity,
+                mode: incident.mode,
+                checklist: incident.checklist_name.clone(),
+            });
+        } else {
+            self.flash = Some(format!("{name} attached as a key event"));
+        }
+        if incident.pinned_by(at).is_none() {
+            bodies.push(EventBody::EventPinned { event: event.id.clone() });
+        }
+        if bodies.is_empty() {
+            self.flash = Some(format!("{name} is already a key event"));
+            return Vec::new();
+        }
+        if self.read_only {
+            self.flash = Some("read-only viewer: nothing is written".into());
+            return Vec::new();
+        }
+        vec![Effect::Append(bodies)]
+    }
+}
+
+/// The incident's title and severity from a signal: an alert's name and summary and its
+/// `[severity]` label; a check's name and state.
+fn signal_title(row: &Row, detail: &str, to: CheckState) -> (String, u8) {
+    let label = detail.strip_prefix('[').and_then(|rest| rest.split_once("] "));
+    let (severity_label, summary) = label.map_or(("", detail), |(label, summary)| (label, summary));
+    let severity = match severity_label.to_ascii_lowercase().as_str() {
+        "critical" | "page" | "emergency" => 1,
+        "high" | "error" | "major" => 2,
+        "warning" | "warn" | "medium" => 3,
+        "info" | "low" | "minor" => 4,
+        _ if to == CheckState::Down => 2,
+        _ => 3,
+    };
+    let summary = summary.trim_end_matches(" (silenced)").trim();
+    let title = match &row.id.key {
+        Some(alert) if !summary.is_empty() => format!("{alert}: {summary}"),
+        Some(alert) => alert.clone(),
+        None => format!("{} {}", row.id.check, to.as_str()),
+    };
+    (crate::sanitize::sanitize_str(&title, 100), severity)
 }
 
 /// Why an item that needs roles recorded cannot be ticked yet, and how to record them.
