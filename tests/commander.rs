@@ -513,3 +513,30 @@ fn send_records_the_public_promise_its_text_states() {
     assert_ne!(o.status.code(), Some(0));
     assert!(err(&o).contains("public_time_zone") && err(&o).contains("Mars/Olympus"), "{}", err(&o));
 }
+
+/// The all-clear went out reading "[Say whether any data was lost.] A review will follow."
+/// A command line cannot ask, so it refuses until the prompt is filled in (or --yes).
+#[test]
+fn send_refuses_a_message_with_a_prompt_left_unfilled() {
+    let room = Room::new().opened();
+    let outbox = room.path().join("outbox.txt");
+    std::fs::write(
+        room.path().join("warroom.toml"),
+        format!(
+            "[channel.status-page]\nkind = \"command\"\ncommand = [\"sh\", \"-c\", \"cat >> {}\"]\n",
+            outbox.display()
+        ),
+    )
+    .unwrap();
+    assert!(room.run(&["status", "resolved"]).status.success());
+    let o = room.run(&["send", "all-clear"]);
+    assert_eq!(o.status.code(), Some(1), "{}", err(&o));
+    assert!(err(&o).contains("still holds [Say whether any data was lost.]"), "{}", err(&o));
+    assert!(room.of_kind("message_sent").is_empty() && !outbox.exists(), "nothing sent, nothing journaled");
+    let o = room.run(&["send", "all-clear", "--text", "Resolved. No data was lost. A review will follow."]);
+    assert!(o.status.success(), "{}", err(&o));
+    let o = room.run(&["send", "all-clear", "--yes"]);
+    assert!(o.status.success(), "{}", err(&o));
+    let sent = std::fs::read_to_string(&outbox).unwrap();
+    assert!(sent.starts_with("Resolved. No data was lost.") && sent.contains("[Say whether"), "{sent}");
+}

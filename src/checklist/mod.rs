@@ -10,4 +10,4 @@ mod template;
 
 pub use file::{BUILT_IN, Checklist, ChecklistError, Condition, Item, is_built_in, load, parse};
 pub use schedule::{DUE_SOON, ItemOutcome, ItemState, ItemView, applies_since, evaluate, missing_roles, outcome};
-pub use template::{Context, PLACEHOLDERS, prompts, render};
+pub use template::{Context, PLACEHOLDERS, prompts, render, unfilled};

@@ -121,6 +121,11 @@ pub fn prompts(template: &str) -> Vec<String> {
     found
 }
 
+/// The template's prompts still in `text`: a message about to go out unfinished.
+pub fn unfilled(template: &str, text: &str) -> Vec<String> {
+    prompts(template).into_iter().filter(|p| text.contains(p.as_str())).collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -93,7 +93,7 @@ fn command(global: &GlobalArgs, verb: Verb) -> anyhow::Result<ExitCode> {
                 follow_up::Asked { text: &text, owner: owner.as_deref(), from: from.as_deref(), done: done.as_deref() };
             follow_up::run(global, asked)
         }
-        Verb::Send { item, text } => send::run(global, &item, text.as_deref()),
+        Verb::Send { item, text, yes } => send::run(global, &item, text.as_deref(), yes),
         Verb::Brief => brief::run(global),
         other => anyhow::bail!("{other:?} is not a commander's verb"),
     }

@@ -16,7 +16,7 @@ use crate::sanitize::sanitize_str;
 
 /// `text`: the message as edited, instead of the item's template filled in; `-` reads it
 /// from standard input.
-pub fn run(global: &GlobalArgs, item_id: &str, text: Option<&str>) -> anyhow::Result<ExitCode> {
+pub fn run(global: &GlobalArgs, item_id: &str, text: Option<&str>, anyway: bool) -> anyhow::Result<ExitCode> {
     let current = current::open(global)?;
     let checklist = current::checklist(global, &current.config, &current.incident)?;
     let Some(item) = checklist.items.iter().find(|i| i.id == item_id) else {
@@ -47,6 +47,16 @@ pub fn run(global: &GlobalArgs, item_id: &str, text: Option<&str>) -> anyhow::Re
             .map(|p| p.text)
             .ok_or_else(|| refuse(format!("item {} has no message template: give --text", item.id)))?,
     };
+    // The screen asks before sending a prompt left unfilled; a command line cannot ask.
+    let unfilled = crate::checklist::unfilled(item.template.as_deref().unwrap_or(""), &text);
+    if !unfilled.is_empty() && !anyway {
+        return Err(refuse(format!(
+            "the message for {} still holds {}: fill it in (--text TEXT, or --text - to read it), \
+             or send it as it stands with --yes",
+            item.id,
+            sanitize_str(&unfilled.join(" "), 200)
+        )));
+    }
     let next_update = board.promise_kept_in(promised, &text);
     if text.trim().is_empty() {
         return Err(refuse("the message is empty: nothing sent"));

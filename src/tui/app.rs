@@ -536,7 +536,7 @@ impl App {
     pub fn unfilled(&self, item: &str, text: &str) -> Vec<String> {
         let items = self.board.checklist.iter().flat_map(|c| c.items.iter());
         let template = items.filter(|i| i.id == item).find_map(|i| i.template.as_deref()).unwrap_or("");
-        crate::checklist::prompts(template).into_iter().filter(|p| text.contains(p.as_str())).collect()
+        crate::checklist::unfilled(template, text)
     }
 
     fn commit_note(&mut self) -> Vec<Effect> {
