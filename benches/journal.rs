@@ -32,6 +32,7 @@ pub fn sample_event(i: u64) -> Event {
             error: None,
             item: Some("public-update".into()),
             simulated: false,
+            next_update: None,
         },
         _ => EventBody::StatusChanged { status: Status::Identified },
     };

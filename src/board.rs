@@ -6,7 +6,7 @@
 use std::collections::{HashMap, VecDeque};
 use std::time::Duration;
 
-use chrono::{DateTime, FixedOffset, Utc};
+use chrono::{DateTime, DurationRound, FixedOffset, Utc};
 
 use crate::checklist::{self, Checklist, ItemState};
 use crate::incident::Incident;
@@ -70,6 +70,9 @@ pub struct Board {
     pub clock: Clock,
     /// Public update cadence for "next update due" when the checklist has no repeating public item.
     pub update_every: Option<Duration>,
+    /// The time zone public text states its times in (UTC unless configured): a customer
+    /// reading "by 14:11" must know whose 14:11.
+    pub public_offset: FixedOffset,
     /// Who is here by heartbeat, once a live session said; until then (and in a replay) the
     /// journal's joined/left entries tell.
     pub presence: Option<Presence>,
@@ -84,6 +87,7 @@ impl Board {
             checklist,
             clock,
             update_every: None,
+            public_offset: FixedOffset::east_opt(0).expect("UTC is an offset"),
             presence: None,
         };
         rows.into_iter().for_each(|row| board.add_row(row));
@@ -229,6 +233,10 @@ impl Board {
         if self.incident.status == Status::Resolved {
             return None;
         }
+        // What the last public message promised is what customers wait for.
+        if let Some(promised) = self.incident.promised_update {
+            return Some(promised);
+        }
         let open = [ItemState::Pending, ItemState::DueSoon, ItemState::Overdue];
         let from_checklist = self
             .checklist_items()
@@ -267,8 +275,55 @@ impl Board {
     }
 
     pub fn rendered_message(&self, item: &checklist::Item) -> Option<String> {
-        item.template.as_ref().map(|t| checklist::render(t, &self.template_context()))
+        self.prepared_message(item).map(|m| m.text)
     }
+
+    /// An item's message filled in, with the next-update time it promises. A public message
+    /// states that time in the public time zone, and promises the next update one public
+    /// cadence from now (the one after this message, not the deadline this message meets).
+    pub fn prepared_message(&self, item: &checklist::Item) -> Option<Prepared> {
+        let template = item.template.as_ref()?;
+        let mut context = self.template_context();
+        let mut next_update = None;
+        if item.audience == Audience::Public {
+            let promise = self.next_promise();
+            context.next_update_local = promise.map_or_else(|| "(not scheduled)".into(), |t| self.public_time(t));
+            next_update = promise.filter(|_| template.contains("{next_update_local}"));
+        }
+        Some(Prepared { text: checklist::render(template, &context), next_update })
+    }
+
+    /// The promise a message's text still makes: `promised`, if the text (perhaps edited)
+    /// still states that time; an operator who rewrote the time promised something else.
+    pub fn promise_kept_in(&self, promised: Option<DateTime<Utc>>, text: &str) -> Option<DateTime<Utc>> {
+        promised.filter(|t| text.contains(&self.public_time(*t)))
+    }
+
+    /// `14:11 UTC`, `14:11 UTC+01:00`: a time as public text states it.
+    pub fn public_time(&self, t: DateTime<Utc>) -> String {
+        let offset = self.public_offset;
+        let zone = if offset.local_minus_utc() == 0 { "UTC".to_string() } else { format!("UTC{offset}") };
+        format!("{} {zone}", t.with_timezone(&offset).format("%H:%M"))
+    }
+
+    /// When a public message sent now should promise the next one: the checklist's public
+    /// cadence (else `update_every`) from now, to the minute stated (rounded down, so the
+    /// text never promises later than the deadline recorded).
+    fn next_promise(&self) -> Option<DateTime<Utc>> {
+        let repeats = self.checklist.iter().flat_map(|c| c.items.iter());
+        let public_repeat = repeats.filter(|i| i.audience == Audience::Public).filter_map(|i| i.repeat).min();
+        let cadence = chrono::Duration::from_std(public_repeat.or(self.update_every)?).ok()?;
+        let at = self.clock.now + cadence;
+        at.duration_trunc(chrono::Duration::minutes(1)).ok()
+    }
+}
+
+/// A checklist item's message as it will go out.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Prepared {
+    pub text: String,
+    /// The next-update time the text states, recorded with the message when it is sent.
+    pub next_update: Option<DateTime<Utc>>,
 }
 
 /// `45s`, `12m`, `2h 05m`.

@@ -273,6 +273,7 @@ mod tests {
                     error: None,
                     item: Some("status-page".into()),
                     simulated: false,
+                    next_update: None,
                 },
             ),
             ev(300, "bob@h", EventBody::OperatorLeft {}),

@@ -62,6 +62,9 @@ pub struct Config {
     pub theme: Option<String>,
     pub checklist: Option<String>,
     pub update_every: Option<Duration>,
+    /// The zone public messages state their times in (`public_time_zone`: `UTC`, the
+    /// default, or a fixed offset such as `+01:00`).
+    pub public_offset: chrono::FixedOffset,
     pub incident_title: Option<String>,
     pub incident_severity: Option<u8>,
     pub checks: Vec<CheckDef>,
@@ -97,6 +100,7 @@ impl Default for Config {
             theme: None,
             checklist: None,
             update_every: None,
+            public_offset: chrono::FixedOffset::east_opt(0).expect("UTC is an offset"),
             incident_title: None,
             incident_severity: None,
             checks: Vec::new(),
@@ -269,6 +273,17 @@ pub fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
         channels.insert(name.clone(), channel);
     }
 
+    let public_offset = match &raw.public_time_zone {
+        None => chrono::FixedOffset::east_opt(0).expect("UTC is an offset"),
+        Some(zone) => parse_public_zone(zone.get_ref()).ok_or_else(|| {
+            let why = format!(
+                "\"{}\" is not a time zone warroom can state: write UTC or a fixed offset such as +01:00",
+                crate::sanitize::sanitize_str(zone.get_ref(), 40)
+            );
+            located(Some(zone.span()), Some("public_time_zone".into()), why)
+        })?,
+    };
+
     Ok(Config {
         source: Some(path.to_path_buf()),
         journal: raw.journal,
@@ -276,6 +291,7 @@ pub fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
         theme: raw.theme,
         checklist: raw.checklist,
         update_every: raw.update_every,
+        public_offset,
         incident_title: raw.incident.title,
         incident_severity: raw.incident.severity.map(Spanned::into_inner),
         checks,
@@ -300,6 +316,7 @@ struct RawConfig {
     checklist: Option<String>,
     #[serde(default, deserialize_with = "opt_duration")]
     update_every: Option<Duration>,
+    public_time_zone: Option<Spanned<String>>,
     max_concurrent_probes: Option<Spanned<usize>>,
     canary: Option<Spanned<String>>,
     #[serde(default)]
@@ -803,4 +820,13 @@ fn find_key_in(text: &str, table: Range<usize>, key: &str) -> Option<Range<usize
         offset += line.len();
     }
     None
+}
+
+/// `UTC` (or `Z`), or a fixed offset `+01:00`: a zone public text can name unambiguously.
+fn parse_public_zone(given: &str) -> Option<chrono::FixedOffset> {
+    let given = given.trim();
+    if given.eq_ignore_ascii_case("utc") || given == "Z" {
+        return chrono::FixedOffset::east_opt(0);
+    }
+    given.strip_prefix("UTC").unwrap_or(given).parse().ok()
 }

@@ -78,6 +78,9 @@ pub struct ChecklistMark {
     pub last_change: Option<(String, DateTime<Utc>)>,
 }
 
+/// The title of an incident opened before anyone named it.
+pub const UNTITLED: &str = "Incident";
+
 /// A running or finished drill.
 #[derive(Debug, Clone, PartialEq)]
 pub struct DrillInfo {
@@ -115,6 +118,9 @@ pub struct Incident {
     annotations: BTreeMap<usize, Annotations>,
     /// Last successfully sent message per audience.
     pub last_message: HashMap<Audience, DateTime<Utc>>,
+    /// The next-update time the last public message promised, if it stated one: the
+    /// deadline the team must keep, whatever cadence the checklist follows.
+    pub promised_update: Option<DateTime<Utc>>,
     /// Operators present now (joined and not yet left), with join time.
     pub operators: BTreeMap<String, DateTime<Utc>>,
     pub drill: Option<DrillInfo>,
@@ -232,9 +238,13 @@ impl Incident {
                 mark.completions.pop();
                 mark.last_change = Some((author.clone(), ts));
             }
-            EventBody::MessageSent { audience, error, .. } => {
+            EventBody::MessageSent { audience, error, next_update, .. } => {
                 if error.is_none() {
                     self.last_message.insert(*audience, ts);
+                    if *audience == Audience::Public {
+                        // A public message that promises nothing withdraws the last promise.
+                        self.promised_update = *next_update;
+                    }
                 }
             }
             EventBody::MessagePrepared { .. } => {}
@@ -335,6 +345,12 @@ impl Incident {
         Some(self.milestone(m)? - self.opened_at?)
     }
 
+    /// Whether someone named this incident: a dashboard started with nothing to go on opens
+    /// it as [`UNTITLED`], and the first signal declared from names it instead.
+    pub fn has_own_title(&self) -> bool {
+        self.title.as_deref().is_some_and(|t| t != UNTITLED)
+    }
+
     pub fn is_drill(&self) -> bool {
         self.mode == Mode::Drill
     }
@@ -423,6 +439,7 @@ impl PartialEq for Incident {
             && self.timeline == o.timeline
             && self.annotations == o.annotations
             && self.last_message == o.last_message
+            && self.promised_update == o.promised_update
             && self.operators == o.operators
             && self.drill == o.drill
             && self.stray_drill_starts == o.stray_drill_starts
@@ -582,6 +599,7 @@ mod tests {
                     error: error.map(str::to_string),
                     item: None,
                     simulated: false,
+                    next_update: None,
                 },
             )
         };

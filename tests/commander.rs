@@ -491,3 +491,69 @@ fn a_login_name_finds_the_person_the_journal_knows() {
     let o = room.run_as("alice", &["brief"]);
     assert!(!out(&o).contains("has not been in this incident before"), "{}", out(&o));
 }
+
+/// Issue 18: a public message states its next-update time in the public zone and records
+/// it; `warroom send` does as the screen does (the same filling-in, the same promise).
+#[test]
+fn send_records_the_public_promise_its_text_states() {
+    let room = Room::new().opened();
+    let outbox = room.path().join("outbox.txt");
+    std::fs::write(
+        room.path().join("warroom.toml"),
+        format!(
+            "public_time_zone = \"+01:00\"\n[channel.status-page]\nkind = \"command\"\ncommand = [\"sh\", \"-c\", \"cat >> {}\"]\n",
+            outbox.display()
+        ),
+    )
+    .unwrap();
+    let o = room.run(&["send", "public-update"]);
+    assert!(o.status.success(), "{}", err(&o));
+    let message = room.of_kind("message_sent").pop().unwrap();
+    let sent_at: chrono::DateTime<chrono::Utc> = message["ts"].as_str().unwrap().parse().unwrap();
+    let promised: chrono::DateTime<chrono::Utc> =
+        message["next_update"].as_str().expect("the promise is recorded").parse().unwrap();
+    // The default plan's public cadence is 30 minutes, stated to the minute (never later).
+    let ahead = (promised - sent_at).num_seconds();
+    assert!((29 * 60..=30 * 60).contains(&ahead) && promised.timestamp() % 60 == 0, "{sent_at} → {promised}");
+    let stated = promised.with_timezone(&chrono::FixedOffset::east_opt(3600).unwrap()).format("%H:%M UTC+01:00");
+    let text = std::fs::read_to_string(&outbox).unwrap();
+    assert!(text.contains(&format!("We will post the next update by {stated}.")), "{text}");
+    assert_eq!(message["text"].as_str().map(|t| format!("{t}\n")), Some(text));
+
+    // Rewritten so that it no longer states the time: no promise is recorded.
+    let o = room.run(&["send", "public-update", "--text", "Next update when we know more."]);
+    assert!(o.status.success(), "{}", err(&o));
+    assert!(room.of_kind("message_sent").pop().unwrap()["next_update"].is_null());
+
+    std::fs::write(room.path().join("warroom.toml"), "public_time_zone = \"Mars/Olympus\"\n").unwrap();
+    let o = room.run(&["send", "public-update"]);
+    assert_ne!(o.status.code(), Some(0));
+    assert!(err(&o).contains("public_time_zone") && err(&o).contains("Mars/Olympus"), "{}", err(&o));
+}
+
+/// The all-clear went out reading "[Say whether any data was lost.] A review will follow."
+/// A command line cannot ask, so it refuses until the prompt is filled in (or --yes).
+#[test]
+fn send_refuses_a_message_with_a_prompt_left_unfilled() {
+    let room = Room::new().opened();
+    let outbox = room.path().join("outbox.txt");
+    std::fs::write(
+        room.path().join("warroom.toml"),
+        format!(
+            "[channel.status-page]\nkind = \"command\"\ncommand = [\"sh\", \"-c\", \"cat >> {}\"]\n",
+            outbox.display()
+        ),
+    )
+    .unwrap();
+    assert!(room.run(&["status", "resolved"]).status.success());
+    let o = room.run(&["send", "all-clear"]);
+    assert_eq!(o.status.code(), Some(1), "{}", err(&o));
+    assert!(err(&o).contains("still holds [Say whether any data was lost.]"), "{}", err(&o));
+    assert!(room.of_kind("message_sent").is_empty() && !outbox.exists(), "nothing sent, nothing journaled");
+    let o = room.run(&["send", "all-clear", "--text", "Resolved. No data was lost. A review will follow."]);
+    assert!(o.status.success(), "{}", err(&o));
+    let o = room.run(&["send", "all-clear", "--yes"]);
+    assert!(o.status.success(), "{}", err(&o));
+    let sent = std::fs::read_to_string(&outbox).unwrap();
+    assert!(sent.starts_with("Resolved. No data was lost.") && sent.contains("[Say whether"), "{sent}");
+}

@@ -215,3 +215,68 @@ fn channel_config_errors_are_located() {
     .unwrap_err();
     assert_eq!((e.line, e.field.as_deref()), (4, Some("format")));
 }
+
+/// Issue 18: the all-clear went out reading the template although it had been edited. Here
+/// the screen edits an item's message and the real session delivers it through a command
+/// channel: the edited text arrives, and the journal records that text with its promise.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_edited_message_sent_through_a_command_channel_arrives_edited() {
+    use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+    use warroom::board::{Board, Clock};
+    use warroom::journal::Journal;
+    use warroom::session::{Command, Opening, Purpose, Session, Settings, Update};
+    use warroom::tui::{App, Effect, KeyMap, Theme};
+
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("incident.jsonl");
+    let out = dir.path().join("status-page.txt");
+    let opened = EventBody::IncidentOpened { title: "Mail".into(), severity: 2, mode: Mode::Real, checklist: None };
+    Journal::open(&path).unwrap().0.append(&Event::new("alice@h", opened)).unwrap();
+    let checklist = warroom::checklist::load("default").unwrap();
+    let command = vec!["sh".to_string(), "-c".to_string(), format!("cat >> '{}'", out.display())];
+    let channels =
+        BTreeMap::from([("status-page".to_string(), Channel::Command { command, timeout: Duration::from_secs(10) })]);
+    let settings = Settings { channels, checklist: Some(checklist.clone()), ..Settings::default() };
+    let (journal, scan) = Journal::open(&path).unwrap();
+    let board = Board::new(Incident::from_events(scan.events.clone()), Vec::new(), Some(checklist), Clock::system());
+    let mut app = App::new(board, Theme::built_in("dark"), KeyMap::defaults());
+    let mut session =
+        Session::start(Opening { journal, scan, settings, purpose: Purpose::Monitor, author: "alice@h".into() });
+
+    let press = |app: &mut App, code: KeyCode, modifiers: KeyModifiers| app.on_key(KeyEvent::new(code, modifiers));
+    press(&mut app, KeyCode::Char('3'), KeyModifiers::NONE);
+    let at = app.board.checklist_items().iter().position(|(i, _)| i.id == "status-page").unwrap();
+    app.selected[warroom::tui::Pane::Checklist] = at;
+    press(&mut app, KeyCode::Char('e'), KeyModifiers::NONE);
+    for c in " Mail to Gmail is delayed.".chars() {
+        press(&mut app, KeyCode::Char(c), KeyModifiers::NONE);
+    }
+    press(&mut app, KeyCode::Char('s'), KeyModifiers::CONTROL);
+    let effects = press(&mut app, KeyCode::Char('y'), KeyModifiers::NONE);
+    let Some(Effect::Send { item, channel, audience, text, next_update }) = effects.into_iter().next() else {
+        panic!("the screen sent nothing")
+    };
+    assert!(text.ends_with("Mail to Gmail is delayed."), "{text}");
+    let promised = next_update.expect("the message states its next update");
+    let edited = text.clone();
+    session.send(Command::Send { item, channel, audience, text, next_update });
+
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        match tokio::time::timeout_at(deadline, session.recv()).await {
+            Ok(Some(Update::Entries(es))) if es.iter().any(|e| e.kind() == "message_sent") => break,
+            Ok(Some(_)) => {}
+            _ => panic!("no message_sent within 10 s"),
+        }
+    }
+    session.leave(Duration::from_secs(10)).await;
+    assert_eq!(std::fs::read_to_string(&out).unwrap(), format!("{edited}\n"), "the channel got another text");
+    let incident = Incident::from_events(Journal::read(&path).unwrap().events);
+    let sent = incident.timeline.iter().find_map(|e| match &e.body {
+        EventBody::MessageSent { text, next_update, error: None, .. } => Some((text.clone(), *next_update)),
+        _ => None,
+    });
+    assert_eq!(sent, Some((edited, Some(promised))));
+    assert_eq!(incident.promised_update, Some(promised));
+    assert!(incident.checklist["status-page"].done);
+}

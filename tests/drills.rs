@@ -92,6 +92,7 @@ async fn a_second_operator_joins_a_running_drill_and_each_sees_the_other() {
         channel: "chat".into(),
         audience: Audience::Internal,
         text: "drill!".into(),
+        next_update: None,
     });
     wait_for(&mut alice, "bob's simulated message", |u| {
         matches!(u, Update::Entries(es) if es.iter().any(|e| e.author == "bob"
@@ -167,6 +168,7 @@ async fn a_real_incident_with_a_stray_drill_started_line_still_sends_for_real() 
         channel: "pager".into(),
         audience: Audience::Internal,
         text: "db primary is down".into(),
+        next_update: None,
     });
     let sent = wait_for(
         &mut session,
@@ -439,4 +441,85 @@ fn drills_are_kept_as_private_or_as_shared_as_the_journal_directory_never_throug
     assert!(!refused.status.success());
     assert!(String::from_utf8_lossy(&refused.stderr).contains("is not a directory"), "{refused:?}");
     assert_eq!(std::fs::read_dir(elsewhere.path()).unwrap().count(), 0);
+}
+
+/// Seconds from the drill's start to an entry, as the scorecard counts them.
+fn drill_secs(start: chrono::DateTime<Utc>, at: chrono::DateTime<Utc>) -> f64 {
+    (at - start).num_milliseconds() as f64 / 1000.0
+}
+
+/// Issue 18: sends (and the ticks they bring) were stamped with the wall's time in a drill
+/// while every other entry carried drill time, so the scorecard put a message sent minutes
+/// into a ×30 drill at T+0m46s. Here a scripted operator sends from the session and names a
+/// commander from the command line during a ×30 drill: every scorecard time is the journal's
+/// drill time, and that time is thirty times the real time elapsed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_drill_at_speed_30_stamps_sends_and_verbs_with_drill_time_and_the_scorecard_agrees() {
+    const SPEED: f64 = 30.0;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("drill.jsonl");
+    let scenario = warroom::drill::load("datacenter-fire").unwrap();
+    let (journal, _) = Journal::open(&path).unwrap();
+    let clock = ScaledClock::new(Utc::now(), SPEED);
+    let origin = clock.now();
+    let started = EventBody::DrillStarted { scenario: scenario.name.clone(), speed: SPEED };
+    journal
+        .append_all(&[Event::at(origin, "alice", opened(Mode::Drill)), Event::at(origin, "alice", started)])
+        .unwrap();
+    let scan = journal.read_from(Default::default()).unwrap();
+    let settings = Settings { checklist: Some(warroom::checklist::load("drill").unwrap()), ..Settings::default() };
+    let purpose = Purpose::Drill(DrillRun { scenario, clock });
+    let mut alice = Session::start(Opening { journal, scan, settings, purpose, author: "alice".into() });
+    assert!(matches!(alice.recv().await, Some(Update::Opened { role: Role::Poller, .. })));
+    let real = || (Utc::now() - origin).num_milliseconds() as f64 / 1000.0;
+
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let before_send = real();
+    alice.send(Do::Send {
+        item: "status-page".into(),
+        channel: "status-page".into(),
+        audience: Audience::Public,
+        text: "We are investigating.".into(),
+        next_update: None,
+    });
+    wait_for(
+        &mut alice,
+        "the simulated public message",
+        |u| matches!(u, Update::Entries(es) if es.iter().any(|e| e.kind() == "message_sent")),
+    )
+    .await;
+    let after_send = real();
+    let before_verb = real();
+    ok(run_bounded(warroom(dir.path(), &["-j", "drill.jsonl", "--as", "carol", "role", "commander", "bob"]), WITHIN));
+    let after_verb = real();
+    // Leaving ends the drill: it is scored and the scorecard saved beside the journal.
+    alice.leave(WITHIN).await;
+
+    let events = Journal::read(&path).unwrap().events;
+    let sent = events.iter().find(|e| e.kind() == "message_sent").unwrap();
+    let ticked = events
+        .iter()
+        .find(|e| matches!(&e.body, EventBody::ChecklistItemDone { item } if item == "status-page"))
+        .expect("the send ticked its item");
+    let named = events.iter().find(|e| e.kind() == "role_assigned").unwrap();
+    let in_window = |what: &str, at: f64, from: f64, to: f64| {
+        let (low, high) = (from * SPEED * 0.9, to * SPEED * 1.1 + 1.0);
+        assert!(
+            (low..=high).contains(&at),
+            "{what} at drill T+{at:.1}s, done between real T+{from:.2}s and T+{to:.2}s: expected ×{SPEED}"
+        );
+    };
+    in_window("the message", drill_secs(origin, sent.ts), before_send, after_send);
+    in_window("its tick", drill_secs(origin, ticked.ts), before_send, after_send);
+    in_window("the commander", drill_secs(origin, named.ts), before_verb, after_verb);
+
+    // The scorecard counts from the drill_started entry (the journal keeps milliseconds).
+    let origin = events.iter().find(|e| e.kind() == "drill_started").unwrap().ts;
+    let (json, _) = warroom::session::scorecard_paths(&path);
+    let card: serde_json::Value = serde_json::from_slice(&std::fs::read(json).unwrap()).unwrap();
+    let scored = |field: &str| card[field].as_f64().unwrap_or_else(|| panic!("scorecard has no {field}: {card}"));
+    assert_eq!(scored("first_public_message_s"), drill_secs(origin, sent.ts));
+    assert_eq!(scored("commander_s"), drill_secs(origin, named.ts));
+    let item = card["items"].as_array().unwrap().iter().find(|i| i["id"] == "status-page").unwrap();
+    assert_eq!(item["done_s"].as_f64(), Some(drill_secs(origin, ticked.ts)), "{item}");
 }

@@ -29,7 +29,9 @@ fn type_a_note_tick_an_item_quit_and_find_both_in_the_journal() {
     t.keys(&["2"]);
     t.wait_for("✎ relay restarted at 03:10", Duration::from_secs(5));
 
+    // The second item: the first records the roles and ticks only once they are recorded.
     t.keys(&["3"]);
+    t.keys(&["j"]);
     t.keys(&["Space"]);
     t.wait_for("☑ done", Duration::from_secs(5));
     t.keys(&["q"]);
@@ -44,7 +46,7 @@ fn type_a_note_tick_an_item_quit_and_find_both_in_the_journal() {
         .iter()
         .find(|e| matches!(&e.body, EventBody::NoteAdded { text } if text == "relay restarted at 03:10"));
     assert_eq!(note.expect("note in the journal").author, "tester");
-    assert!(scan.events.iter().any(|e| matches!(&e.body, EventBody::ChecklistItemDone { item } if item == "roles")));
+    assert!(scan.events.iter().any(|e| matches!(&e.body, EventBody::ChecklistItemDone { item } if item == "staff")));
     assert!(scan.events.iter().any(|e| matches!(e.body, EventBody::OperatorLeft {})), "a clean quit says goodbye");
 }
 
@@ -86,7 +88,9 @@ fn a_drill_at_high_speed_is_scored_and_the_scorecard_saved() {
     t.wait_for("✖ down     web", Duration::from_secs(10));
     t.keys(&["a"]);
     t.wait_for("acknowledged web", Duration::from_secs(5));
+    // The second item: the first records the roles and ticks only once they are recorded.
     t.keys(&["3"]);
+    t.keys(&["j"]);
     t.keys(&["Space"]);
     t.wait_for("☑ done", Duration::from_secs(5));
     // Resolve: pick the status, then confirm (the check may still be down: y resolves anyway).

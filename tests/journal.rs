@@ -92,7 +92,8 @@ fn body() -> impl Strategy<Value = EventBody> {
                 text,
                 error,
                 item,
-                simulated
+                simulated,
+                next_update: None,
             }),
         (text(), text(), text()).prop_map(|(item, text, via)| EventBody::MessagePrepared { item, text, via }),
         Just(EventBody::OperatorJoined {}),

@@ -215,6 +215,7 @@ fn drill_banner_and_overdue_update_are_unmistakable() {
                     error: None,
                     item: None,
                     simulated: false,
+                    next_update: None,
                 },
             ),
         ],
@@ -652,4 +653,229 @@ fn struck_and_corrected_notes_are_drawn_struck_through_with_the_correction() {
             .unwrap_or_else(|| panic!("{original} not drawn: {s}"));
         assert!(buffer[(x, y)].modifier.contains(ratatui::style::Modifier::CROSSED_OUT), "{original} not struck");
     }
+}
+
+fn ctrl(app: &mut App, c: char) -> Vec<Effect> {
+    app.on_key(KeyEvent::new(KeyCode::Char(c), KeyModifiers::CONTROL))
+}
+
+fn type_text(app: &mut App, text: &str) {
+    for c in text.chars() {
+        key(app, if c == '\n' { KeyCode::Enter } else { KeyCode::Char(c) });
+    }
+}
+
+/// The public message a send carries: its text and the promise it records.
+fn sent(effects: &[Effect]) -> (&str, Option<DateTime<Utc>>) {
+    match effects {
+        [Effect::Send { text, next_update, .. }, ..] => (text.as_str(), *next_update),
+        other => panic!("nothing sent: {other:?}"),
+    }
+}
+
+/// Issue 18: `e` put the message in Notes, Ctrl-S saved it as a note and `m` sent the
+/// template. Now Notes holds the item's message, labelled, and what was edited is sent.
+#[test]
+fn an_edited_message_is_what_ctrl_s_sends() {
+    let mut app = failing_app("dark");
+    key(&mut app, KeyCode::Char('3'));
+    key(&mut app, KeyCode::Down);
+    key(&mut app, KeyCode::Down); // status-page, public
+    let opened = key(&mut app, KeyCode::Char('e'));
+    assert!(
+        matches!(&opened[0], Effect::Append(b) if matches!(&b[0], EventBody::MessagePrepared { via, .. } if via == "notes"))
+    );
+    assert!(app.editing && app.message_draft.as_ref().is_some_and(|d| d.item == "status-page"));
+    let shown = screen(&mut app, 160, 48);
+    assert!(shown.contains("MESSAGE for status-page: Ctrl-S sends on status-page"), "{shown}");
+    // The promise is stated in the public zone: 41 minutes in plus the 30-minute cadence.
+    assert!(app.draft().contains("We will post the next update by 04:01 UTC."), "{}", app.draft());
+    type_text(&mut app, "\nMail to Gmail is delayed; other mail flows.");
+    assert!(ctrl(&mut app, 's').is_empty(), "Ctrl-S asks first");
+    let Some(Overlay::ConfirmSend { text, .. }) = &app.overlay else { panic!("no confirmation: {:?}", app.overlay) };
+    assert!(text.ends_with("Mail to Gmail is delayed; other mail flows."), "{text}");
+    let effects = key(&mut app, KeyCode::Char('y'));
+    let (text, promise) = sent(&effects);
+    assert!(text.contains("by 04:01 UTC.\nMail to Gmail is delayed; other mail flows."), "{text}");
+    assert_eq!(promise, Some(t(71 * 60)), "the promise is recorded with the message");
+    assert!(effects.contains(&Effect::SaveDraft(String::new())), "Notes is free again: {effects:?}");
+    assert!(app.message_draft.is_none() && app.draft().is_empty());
+}
+
+#[test]
+fn m_sends_the_edited_message_and_a_rewritten_time_is_no_recorded_promise() {
+    let mut app = failing_app("dark");
+    key(&mut app, KeyCode::Char('3'));
+    key(&mut app, KeyCode::Down);
+    key(&mut app, KeyCode::Down);
+    key(&mut app, KeyCode::Char('e'));
+    let edited = app.draft().replace("by 04:01 UTC", "within the hour");
+    app.set_draft(&edited);
+    key(&mut app, KeyCode::Esc);
+    assert!(screen(&mut app, 160, 48).contains("MESSAGE for status-page: m on the item (or Ctrl-S) sends it"));
+    key(&mut app, KeyCode::Char('3'));
+    key(&mut app, KeyCode::Char('m'));
+    let effects = key(&mut app, KeyCode::Char('y'));
+    let (text, promise) = sent(&effects);
+    assert_eq!(text, edited.trim());
+    assert_eq!(promise, None, "the text no longer states the time: nothing is promised");
+    // Another item's `m` still sends that item's own message.
+    key(&mut app, KeyCode::Up);
+    key(&mut app, KeyCode::Char('m'));
+    let effects = key(&mut app, KeyCode::Char('y'));
+    assert!(sent(&effects).0.starts_with("[Mail delivery failing] We have an outage"));
+}
+
+/// The all-clear went out reading "[Say whether any data was lost.] A review will follow."
+#[test]
+fn an_unfilled_prompt_is_named_before_sending() {
+    let mut app = failing_app("dark");
+    app.on_events(vec![ev(2000, "alice@bastion", EventBody::StatusChanged { status: Status::Resolved })]);
+    key(&mut app, KeyCode::Char('3'));
+    let items = app.board.checklist_items();
+    let at = items.iter().position(|(i, _)| i.id == "all-clear").unwrap();
+    app.selected[Pane::Checklist] = at;
+    key(&mut app, KeyCode::Char('m'));
+    let shown = screen(&mut app, 160, 48);
+    assert!(shown.contains("⚠ NOT FILLED IN: [Say whether any data was lost.]"), "{shown}");
+    assert!(shown.contains("Send it anyway?"), "{shown}");
+    assert!(key(&mut app, KeyCode::Char('n')).is_empty(), "any other key cancels");
+    key(&mut app, KeyCode::Char('e'));
+    let filled = app.draft().replace("[Say whether any data was lost.]", "No data was lost.");
+    app.set_draft(&filled);
+    ctrl(&mut app, 's');
+    let shown = screen(&mut app, 160, 48);
+    assert!(!shown.contains("NOT FILLED IN") && shown.contains("y sends"), "{shown}");
+    assert!(sent(&key(&mut app, KeyCode::Char('y'))).0.contains("No data was lost. A review will follow."));
+}
+
+/// The header counted down to its own cadence (14:16) while the public had been promised
+/// 14:11. The promise recorded with the last public message is the deadline, overdue the
+/// moment it passes.
+#[test]
+fn the_header_counts_down_to_the_public_promise() {
+    let promised = t(40 * 60 + 11 * 60);
+    let message = EventBody::MessageSent {
+        channel: "status-page".into(),
+        audience: Audience::Public,
+        text: "Next update by 03:41 UTC.".into(),
+        error: None,
+        item: Some("public-update".into()),
+        simulated: false,
+        next_update: Some(promised),
+    };
+    let mut app = app_with(vec![opened(Mode::Real), ev(40 * 60, "c@h", message)], vec![], 50 * 60, "dark");
+    app.board.update_every = Some(Duration::from_secs(16 * 60));
+    assert_eq!(app.board.next_update_due(), Some(promised));
+    let at = |app: &mut App, now: DateTime<Utc>| {
+        app.board.clock = Clock { now, offset: FixedOffset::east_opt(3600).unwrap() };
+        screen(app, 120, 30)
+    };
+    let shown = at(&mut app, promised - chrono::Duration::seconds(61));
+    assert!(shown.contains("next update in 1m (promised by 03:41 UTC)"), "{shown}");
+    let shown = at(&mut app, promised);
+    assert!(shown.contains("next update in 0s") && !shown.contains("PUBLIC UPDATE OVERDUE"), "{shown}");
+    let shown = at(&mut app, promised + chrono::Duration::milliseconds(1));
+    assert!(shown.contains("PUBLIC UPDATE OVERDUE by 0s"), "{shown}");
+    // A later public message that promises nothing withdraws the promise.
+    let plain = EventBody::MessageSent {
+        channel: "social".into(),
+        audience: Audience::Public,
+        text: "See the status page.".into(),
+        error: None,
+        item: None,
+        simulated: false,
+        next_update: None,
+    };
+    app.on_events(vec![ev(52 * 60, "c@h", plain)]);
+    assert_ne!(app.board.next_update_due(), Some(promised));
+}
+
+/// Issue 18: "record commander, deputy, scribe and comms lead" could be ticked with nobody
+/// recorded. It ticks only once the journal records every role it names.
+#[test]
+fn the_roles_item_ticks_only_once_the_roles_are_recorded() {
+    let mut app = app_with(vec![opened(Mode::Real)], vec![], 4 * 60, "dark");
+    key(&mut app, KeyCode::Char('3'));
+    assert!(key(&mut app, KeyCode::Char(' ')).is_empty(), "ticked with nobody recorded");
+    let flash = app.flash.clone().unwrap_or_default();
+    assert!(flash.contains("nobody is recorded as commander, deputy, scribe, comms"), "{flash}");
+    let assigned = |secs, role: &str, person: &str| {
+        ev(secs, "alice@h", EventBody::RoleAssigned { role: role.into(), person: person.into() })
+    };
+    app.on_events(vec![assigned(60, "commander", "alice"), assigned(70, "deputy", "bob")]);
+    assert!(key(&mut app, KeyCode::Char(' ')).is_empty());
+    assert!(app.flash.as_deref().is_some_and(|f| f.ends_with("as scribe, comms (warroom role ROLE PERSON)")));
+    app.on_events(vec![assigned(80, "scribe", "carol"), assigned(90, "comms", "dave")]);
+    assert_eq!(
+        key(&mut app, KeyCode::Char(' ')),
+        vec![Effect::Append(vec![EventBody::ChecklistItemDone { item: "roles".into() }])]
+    );
+}
+
+/// Issue 18: one key on a failing check or an alert row declares from it.
+#[test]
+fn declaring_from_an_alert_names_an_untitled_incident_and_pins_the_signal() {
+    let untitled = ev(
+        0,
+        "alice@bastion",
+        EventBody::IncidentOpened { title: "Incident".into(), severity: 3, mode: Mode::Real, checklist: None },
+    );
+    let alert = "alerts / HighErrorRate api-1";
+    let fired = changed(30, alert, CheckState::Down, "[critical] Error rate above 5% on api-1");
+    let signal = fired.id.clone();
+    let alert_row = CheckRow::new(RowInfo {
+        id: RowId::row("alerts", "HighErrorRate api-1"),
+        kind: "alertmanager".into(),
+        target: String::new(),
+    });
+    let rows = vec![alert_row, row("web", "http")];
+    let mut app = app_with(vec![untitled, fired, changed(40, "web", CheckState::Up, "HTTP 200 OK")], rows, 60, "dark");
+    key(&mut app, KeyCode::Char('1'));
+    assert_eq!(app.selected_check().map(|r| r.name.as_str()), Some(alert));
+    let effects = key(&mut app, KeyCode::Char('D'));
+    let title = "HighErrorRate api-1: Error rate above 5% on api-1";
+    assert_eq!(
+        effects,
+        vec![Effect::Append(vec![
+            EventBody::IncidentOpened { title: title.into(), severity: 1, mode: Mode::Real, checklist: None },
+            EventBody::EventPinned { event: signal.clone() },
+        ])]
+    );
+    let Effect::Append(bodies) = &effects[0] else { unreachable!() };
+    app.on_events(bodies.iter().map(|b| ev(70, "alice@bastion", b.clone())).collect());
+    let incident = &app.board.incident;
+    assert_eq!((incident.title.as_deref(), incident.severity), (Some(title), Some(1)));
+    assert!(incident.key_events().any(|(_, e)| e.id == signal), "the alert is a key event");
+    assert!(screen(&mut app, 120, 30).contains(title));
+    // Declared once: the same key again changes nothing.
+    assert!(key(&mut app, KeyCode::Char('D')).is_empty());
+    assert!(app.flash.as_deref().is_some_and(|f| f.contains("already a key event")), "{:?}", app.flash);
+    // A check that is up is no signal.
+    key(&mut app, KeyCode::Down);
+    assert!(key(&mut app, KeyCode::Char('D')).is_empty());
+    assert!(app.flash.as_deref().is_some_and(|f| f.contains("web is not failing")), "{:?}", app.flash);
+}
+
+#[test]
+fn declaring_from_a_check_of_a_named_incident_attaches_it_as_a_key_event() {
+    let mut app = failing_app("dark");
+    key(&mut app, KeyCode::Char('1'));
+    let name = app.selected_check().unwrap().name.clone();
+    let failure = app
+        .board
+        .incident
+        .timeline
+        .iter()
+        .rev()
+        .find(|e| matches!(&e.body, EventBody::CheckChanged { check, .. } if *check == name))
+        .unwrap()
+        .id
+        .clone();
+    assert_eq!(
+        key(&mut app, KeyCode::Char('D')),
+        vec![Effect::Append(vec![EventBody::EventPinned { event: failure }])],
+        "the incident keeps its own title"
+    );
+    assert!(app.flash.as_deref().is_some_and(|f| f.ends_with("attached as a key event")));
 }

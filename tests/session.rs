@@ -135,6 +135,7 @@ async fn a_viewer_appends_nothing() {
         channel: "chat".into(),
         audience: Audience::Internal,
         text: "hello".into(),
+        next_update: None,
     });
     viewer.leave(WITHIN).await;
     assert_eq!(std::fs::read(&path).unwrap(), before, "the viewer wrote to the journal");
@@ -193,7 +194,13 @@ fn updates_and_commands_round_trip_through_serde() {
             EventBody::NoteAdded { text: "n".into() },
             EventBody::ChecklistItemDone { item: "staff".into() },
         ]),
-        Command::Send { item: "staff".into(), channel: "chat".into(), audience: Audience::Public, text: "t".into() },
+        Command::Send {
+            item: "staff".into(),
+            channel: "chat".into(),
+            audience: Audience::Public,
+            text: "t".into(),
+            next_update: None,
+        },
         Command::RunNow(row.clone()),
         Command::SetPaused { row, paused: true },
         Command::TakeOver,

@@ -39,6 +39,9 @@ pub struct Item {
     pub audience: Audience,
     pub template: Option<String>,
     pub hint: Option<String>,
+    /// Roles the journal must record before the item can be ticked (`needs_roles`): an item
+    /// that says "record the roles" is not done while nobody is recorded.
+    pub needs_roles: Vec<String>,
 }
 
 /// `severity <= 2`, `status == resolved`, …: an item applies only while all its conditions hold.
@@ -161,6 +164,8 @@ struct RawItem {
     audience: Option<Spanned<String>>,
     template: Option<Spanned<String>>,
     hint: Option<String>,
+    #[serde(default)]
+    needs_roles: Vec<String>,
 }
 
 /// Whether `name` is one of the checklists built into warroom (and so safe to load whatever
@@ -228,6 +233,7 @@ pub fn parse(text: &str, path: &Path) -> Result<Checklist, ChecklistError> {
             audience,
             template: r.template.as_ref().map(|t| t.get_ref().clone()),
             hint: r.hint.clone(),
+            needs_roles: r.needs_roles.iter().map(|r| r.trim().to_string()).filter(|r| !r.is_empty()).collect(),
         });
     }
     let name = raw

@@ -79,6 +79,11 @@ pub fn applies_since(item: &Item, incident: &Incident) -> Option<DateTime<Utc>> 
     None
 }
 
+/// The roles `item` needs recorded that the journal does not record yet, in the item's order.
+pub fn missing_roles<'a>(item: &'a Item, incident: &Incident) -> Vec<&'a str> {
+    item.needs_roles.iter().map(String::as_str).filter(|role| incident.role(role).is_none()).collect()
+}
+
 /// The state of `item` in `incident` at `now`.
 pub fn evaluate(item: &Item, incident: &Incident, now: DateTime<Utc>) -> ItemView {
     let opened = incident.opened_at.unwrap_or(now);

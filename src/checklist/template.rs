@@ -101,6 +101,31 @@ pub fn render(template: &str, ctx: &Context) -> String {
     }
 }
 
+/// The prompts a template leaves for the operator to replace: bracketed text written in
+/// the template itself (`[Say whether any data was lost.]`), not filled from a placeholder
+/// (`[{title}]` renders as a name in brackets and is meant to go out).
+pub fn prompts(template: &str) -> Vec<String> {
+    let Ok(parts) = pieces(template) else { return Vec::new() };
+    let mut found = Vec::new();
+    for (_, literal) in parts.iter().filter(|(is_placeholder, _)| !is_placeholder) {
+        let mut rest = literal.as_str();
+        while let Some(open) = rest.find('[') {
+            let Some(len) = rest[open..].find(']') else { break };
+            let prompt = &rest[open..open + len + 1];
+            if prompt.len() > 2 {
+                found.push(prompt.to_string());
+            }
+            rest = &rest[open + len + 1..];
+        }
+    }
+    found
+}
+
+/// The template's prompts still in `text`: a message about to go out unfinished.
+pub fn unfilled(template: &str, text: &str) -> Vec<String> {
+    prompts(template).into_iter().filter(|p| text.contains(p.as_str())).collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -127,6 +152,14 @@ mod tests {
             "[Mail delivery][identified][2][02:50 CET][01:50 UTC][1h 12m][smtp, imap][alice][03:30 CET][bob][carol][dave]"
         );
         assert_eq!(render("{{literal}} {title}", &ctx), "{literal} Mail delivery");
+    }
+
+    #[test]
+    fn prompts_are_the_templates_own_brackets_not_filled_ones() {
+        let all_clear = "Resolved: {title} works again.\n[Say whether any data was lost.] A review will follow.";
+        assert_eq!(prompts(all_clear), vec!["[Say whether any data was lost.]".to_string()]);
+        assert!(prompts("[{title}] We have an outage.").is_empty());
+        assert!(prompts("a [] pair and a lone [ bracket").is_empty());
     }
 
     #[test]

@@ -210,6 +210,10 @@ pub enum Verb {
         /// Send this text instead of the item's template filled in ("-": read standard input).
         #[arg(long)]
         text: Option<String>,
+        /// Send even though the text still holds a prompt of the template ("[Say whether any
+        /// data was lost.]").
+        #[arg(long)]
+        yes: bool,
     },
     /// The incident on one screen for someone joining or taking over: status, roles, failing
     /// checks, last messages and the next due, pressing checklist items, key events, open

@@ -28,6 +28,7 @@ pub fn run(global: &GlobalArgs) -> anyhow::Result<ExitCode> {
         .ok();
     let mut board = Board::new(incident, Vec::new(), checklist, Clock::system());
     board.update_every = config.update_every;
+    board.public_offset = config.public_offset;
     print!("{}", crate::brief::render(&board, &person));
     Ok(ExitCode::SUCCESS)
 }

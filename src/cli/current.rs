@@ -5,10 +5,12 @@ use std::path::Path;
 use std::sync::Arc;
 
 use anyhow::Context;
+use chrono::DateTime;
 use chrono::Utc;
 
 use crate::cli::GlobalArgs;
 use crate::config::Config;
+use crate::drill::ScaledClock;
 use crate::incident::Incident;
 use crate::journal::{Event, EventBody, Journal, Retry, WriteError, Writer};
 use crate::sanitize::sanitize_str;
@@ -59,6 +61,13 @@ impl Current {
         Current { config, author, incident, journal: Arc::new(journal) }
     }
 
+    /// Now, as this incident's entries are stamped: in a drill, scenario time (its clock runs
+    /// from its `drill_started` at its speed, as the player's does), so a verb typed during a
+    /// drill lands where the scorecard measures it; else the wall's time.
+    pub fn now(&self) -> DateTime<Utc> {
+        clock_of(&self.incident).now()
+    }
+
     pub fn path(&self) -> &Path {
         self.journal.path()
     }
@@ -67,7 +76,7 @@ impl Current {
     /// their ids once they are on disk. An entry the journal refuses (too large) is the
     /// caller's to shorten: [`Refused`].
     pub fn append(&self, bodies: Vec<EventBody>) -> anyhow::Result<Vec<String>> {
-        let now = Utc::now();
+        let now = self.now();
         self.append_events(bodies.into_iter().map(|b| Event::at(now, &self.author, b)).collect())
     }
 
@@ -113,6 +122,14 @@ impl Current {
                 Err(refuse(format!("\"{shown}\" is part of {} entries' ids: give more of the id", more + 1)))
             }
         }
+    }
+}
+
+/// The clock an incident's entries are stamped by: a drill's scenario clock, else real time.
+pub fn clock_of(incident: &Incident) -> ScaledClock {
+    match &incident.drill {
+        Some(drill) if incident.is_drill() => ScaledClock::resumed(drill.started, drill.speed),
+        _ => ScaledClock::real(),
     }
 }
 

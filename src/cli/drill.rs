@@ -100,7 +100,7 @@ fn play(
         eprintln!("Drill journal: {}", path.display());
         return super::headless::serve(opening);
     }
-    let look = Look { banner, update_every: config.update_every };
+    let look = Look { banner, update_every: config.update_every, public_offset: Some(config.public_offset) };
     tui::run(opening, setup, look)?;
     let (_, text) = scorecard_paths(&path);
     if text.exists() {
@@ -177,7 +177,11 @@ pub fn join(global: &GlobalArgs, which: Option<&str>) -> anyhow::Result<ExitCode
         return super::headless::serve(opening);
     }
     let banner = for_terminal(&format!("DRILL — you joined \"{}\" as another operator", drill.scenario));
-    tui::run(opening, setup, Look { banner: Some(banner), update_every: config.update_every })?;
+    tui::run(
+        opening,
+        setup,
+        Look { banner: Some(banner), update_every: config.update_every, public_offset: Some(config.public_offset) },
+    )?;
     Ok(ExitCode::SUCCESS)
 }
 

@@ -97,7 +97,7 @@ pub fn open_or_start_incident(global: &GlobalArgs, config: &Config, author: &str
         Some(p) => p,
         None => {
             let now = Utc::now();
-            let title = config.incident_title.clone().unwrap_or_else(|| "Incident".to_string());
+            let title = config.incident_title.clone().unwrap_or_else(|| crate::incident::UNTITLED.to_string());
             journal_dir(config)?.join(format!("{}-{}.jsonl", now.format("%Y-%m-%dT%H%M%SZ"), slug(&title)))
         }
     };
@@ -117,7 +117,7 @@ pub fn open_or_start_incident(global: &GlobalArgs, config: &Config, author: &str
         let opened = Event::new(
             author,
             EventBody::IncidentOpened {
-                title: config.incident_title.clone().unwrap_or_else(|| "Incident".to_string()),
+                title: config.incident_title.clone().unwrap_or_else(|| crate::incident::UNTITLED.to_string()),
                 severity: config.incident_severity.unwrap_or(3),
                 mode: Mode::Real,
                 checklist: Some(checklist.unwrap_or(config.checklist.as_deref().unwrap_or("default")).to_string()),

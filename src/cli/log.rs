@@ -22,6 +22,8 @@ pub fn run(global: &GlobalArgs, words: Vec<String>, from_stdin: bool) -> anyhow:
     for warning in scan.warnings(journal.path()) {
         eprintln!("warroom: {warning}");
     }
+    // A note typed during a drill carries drill time, as every entry of a drill does.
+    let clock = super::current::clock_of(&crate::incident::Incident::from_events(scan.events));
     let text = words.join(" ");
     anyhow::ensure!(from_stdin || !text.trim().is_empty(), "nothing to log: give the note text");
     // The same writer as every session's: one size rule, one acknowledgement.
@@ -30,7 +32,7 @@ pub fn run(global: &GlobalArgs, words: Vec<String>, from_stdin: bool) -> anyhow:
         // No retries: a note that cannot be written now is an error the caller must see.
         let writer = Writer::spawn(Arc::new(journal), tokio::sync::mpsc::unbounded_channel().0, Retry::Never);
         if !from_stdin {
-            let event = Event::new(&author, EventBody::NoteAdded { text });
+            let event = Event::at(clock.now(), &author, EventBody::NoteAdded { text });
             let id = event.id.clone();
             if let Err(stop) = append(&writer, event).await {
                 return stop;
@@ -47,7 +49,7 @@ pub fn run(global: &GlobalArgs, words: Vec<String>, from_stdin: bool) -> anyhow:
             if line.trim().is_empty() {
                 continue;
             }
-            let event = Event::new(&author, EventBody::NoteAdded { text: line });
+            let event = Event::at(clock.now(), &author, EventBody::NoteAdded { text: line });
             let id = event.id.clone();
             // Stop at a refused note: those before it stay acknowledged, none after is claimed.
             if let Err(stop) = append(&writer, event).await {

@@ -15,9 +15,9 @@ const SETTABLE: [Milestone; 3] = crate::commands::SETTABLE_MILESTONES;
 
 pub fn run(global: &GlobalArgs, name: &str, at: Option<&str>, check: Option<&str>) -> anyhow::Result<ExitCode> {
     let milestone = parse(name)?;
-    let now = Utc::now();
-    let at = at.map(|t| parse_time(t, now)).transpose()?;
     let current = current::open(global)?;
+    let now = current.now();
+    let at = at.map(|t| parse_time(t, now)).transpose()?;
     let incident = &current.incident;
     if let Some(check) = check {
         if !incident.checks.contains_key(check) {

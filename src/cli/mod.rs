@@ -94,7 +94,7 @@ fn command(global: &GlobalArgs, verb: Verb) -> anyhow::Result<ExitCode> {
                 follow_up::Asked { text: &text, owner: owner.as_deref(), from: from.as_deref(), done: done.as_deref() };
             follow_up::run(global, asked)
         }
-        Verb::Send { item, text } => send::run(global, &item, text.as_deref()),
+        Verb::Send { item, text, yes } => send::run(global, &item, text.as_deref(), yes),
         Verb::Brief => brief::run(global),
         other => anyhow::bail!("{other:?} is not a commander's verb"),
     }
@@ -142,7 +142,8 @@ fn dashboard(global: &GlobalArgs) -> anyhow::Result<ExitCode> {
     } else {
         None
     };
-    let look = crate::tui::Look { banner, update_every: config.update_every };
+    let look =
+        crate::tui::Look { banner, update_every: config.update_every, public_offset: Some(config.public_offset) };
     let notices: Vec<String> = journal.notices().to_vec();
     crate::tui::run(Opening { journal, scan, settings, purpose, author }, setup, look)?;
     // Said again once the screen is gone: the alternate screen hid it.

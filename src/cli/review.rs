@@ -110,7 +110,8 @@ pub fn replay(global: &GlobalArgs, journal: &Path, speed: f64) -> anyhow::Result
     let purpose = Purpose::Replay { events, speed };
     // The scan without its events: what was skipped (the newer-warroom banner), not what is replayed.
     let opening = Opening { journal: handle, scan, settings, purpose, author: super::author(global) };
-    let look = crate::tui::Look { banner: None, update_every: config.update_every };
+    let look =
+        crate::tui::Look { banner: None, update_every: config.update_every, public_offset: Some(config.public_offset) };
     crate::tui::run(opening, setup, look)?;
     Ok(ExitCode::SUCCESS)
 }

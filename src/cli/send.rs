@@ -8,7 +8,7 @@ use std::process::ExitCode;
 use anyhow::Context;
 
 use crate::board::{Board, Clock};
-use crate::checklist::{self, Checklist};
+use crate::checklist::Checklist;
 use crate::cli::GlobalArgs;
 use crate::cli::current::{self, Current, refuse, runtime};
 use crate::journal::EventBody;
@@ -16,7 +16,7 @@ use crate::sanitize::sanitize_str;
 
 /// `text`: the message as edited, instead of the item's template filled in; `-` reads it
 /// from standard input.
-pub fn run(global: &GlobalArgs, item_id: &str, text: Option<&str>) -> anyhow::Result<ExitCode> {
+pub fn run(global: &GlobalArgs, item_id: &str, text: Option<&str>, anyway: bool) -> anyhow::Result<ExitCode> {
     let current = current::open(global)?;
     let checklist = current::checklist(global, &current.config, &current.incident)?;
     let Some(item) = checklist.items.iter().find(|i| i.id == item_id) else {
@@ -31,6 +31,11 @@ pub fn run(global: &GlobalArgs, item_id: &str, text: Option<&str>) -> anyhow::Re
     let Some(channel) = item.channel.clone() else {
         return Err(refuse(format!("item {} names no channel to send on: copy its message instead", item.id)));
     };
+    // The same filling-in as the screen's, with the same promise: a public message stating
+    // its next-update time records that time, and it becomes every screen's deadline.
+    let board = board(&current, &checklist);
+    let prepared = board.prepared_message(item);
+    let promised = prepared.as_ref().and_then(|p| p.next_update);
     let text = match text {
         Some("-") => {
             let mut edited = String::new();
@@ -38,19 +43,36 @@ pub fn run(global: &GlobalArgs, item_id: &str, text: Option<&str>) -> anyhow::Re
             edited.trim_end().to_string()
         }
         Some(edited) => edited.to_string(),
-        None => rendered(&current, &checklist, item)?,
+        None => prepared
+            .map(|p| p.text)
+            .ok_or_else(|| refuse(format!("item {} has no message template: give --text", item.id)))?,
     };
+    // The screen asks before sending a prompt left unfilled; a command line cannot ask.
+    let unfilled = crate::checklist::unfilled(item.template.as_deref().unwrap_or(""), &text);
+    if !unfilled.is_empty() && !anyway {
+        return Err(refuse(format!(
+            "the message for {} still holds {}: fill it in (--text TEXT, or --text - to read it), \
+             or send it as it stands with --yes",
+            item.id,
+            sanitize_str(&unfilled.join(" "), 200)
+        )));
+    }
+    let next_update = board.promise_kept_in(promised, &text);
     if text.trim().is_empty() {
         return Err(refuse("the message is empty: nothing sent"));
     }
     let incident = &current.incident;
     let title = incident.title.clone().unwrap_or_default();
-    let bodies = runtime()?.block_on(crate::comms::deliver(
+    let outgoing = crate::comms::Outgoing {
+        channel: &channel,
+        audience: item.audience,
+        item: Some(&item.id),
+        text: &text,
+        next_update,
+    };
+    let bodies = runtime()?.block_on(crate::comms::deliver_outgoing(
         &current.config.channels,
-        &channel,
-        item.audience,
-        Some(&item.id),
-        &text,
+        &outgoing,
         &title,
         incident.is_drill(),
     ));
@@ -72,9 +94,12 @@ pub fn run(global: &GlobalArgs, item_id: &str, text: Option<&str>) -> anyhow::Re
     Ok(ExitCode::SUCCESS)
 }
 
-/// The item's template filled in from the incident as the journal has it now.
-fn rendered(current: &Current, checklist: &Checklist, item: &checklist::Item) -> anyhow::Result<String> {
-    let mut board = Board::new(current.incident.clone(), Vec::new(), Some(checklist.clone()), Clock::system());
+/// The incident as the journal has it now, on the incident's clock (a drill's time in a
+/// drill), for filling in the item's template.
+fn board(current: &Current, checklist: &Checklist) -> Board {
+    let clock = Clock { now: current.now(), ..Clock::system() };
+    let mut board = Board::new(current.incident.clone(), Vec::new(), Some(checklist.clone()), clock);
     board.update_every = current.config.update_every;
-    board.rendered_message(item).ok_or_else(|| refuse(format!("item {} has no message template: give --text", item.id)))
+    board.public_offset = current.config.public_offset;
+    board
 }

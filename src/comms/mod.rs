@@ -8,6 +8,7 @@ use std::collections::BTreeMap;
 use std::process::Stdio;
 use std::time::Duration;
 
+use chrono::{DateTime, Utc};
 use serde::Serialize;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
@@ -183,6 +184,29 @@ pub async fn deliver(
     incident_title: &str,
     drill: bool,
 ) -> Vec<EventBody> {
+    let outgoing = Outgoing { channel, audience, item, text, next_update: None };
+    deliver_outgoing(channels, &outgoing, incident_title, drill).await
+}
+
+/// A message about to be sent, with the next-update time its text promises.
+#[derive(Debug, Clone, Copy)]
+pub struct Outgoing<'a> {
+    pub channel: &'a str,
+    pub audience: Audience,
+    pub item: Option<&'a str>,
+    pub text: &'a str,
+    pub next_update: Option<DateTime<Utc>>,
+}
+
+/// As [`deliver`], recording the promise the message makes with it: the screen's send and
+/// `warroom send` both come here.
+pub async fn deliver_outgoing(
+    channels: &BTreeMap<String, Channel>,
+    outgoing: &Outgoing<'_>,
+    incident_title: &str,
+    drill: bool,
+) -> Vec<EventBody> {
+    let Outgoing { channel, audience, item, text, next_update } = *outgoing;
     let result = if drill {
         Ok(())
     } else {
@@ -209,6 +233,7 @@ pub async fn deliver(
         error: result.err(),
         item: item.map(str::to_string),
         simulated: drill,
+        next_update,
     }];
     if let (true, Some(item)) = (ok, item) {
         events.push(EventBody::ChecklistItemDone { item: item.to_string() });

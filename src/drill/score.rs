@@ -319,6 +319,7 @@ mod tests {
                     error: None,
                     item: None,
                     simulated: true,
+                    next_update: None,
                 },
             )
         };
@@ -349,6 +350,7 @@ mod tests {
                     error: Some("HTTP 500".into()),
                     item: None,
                     simulated: false,
+                    next_update: None,
                 },
             ),
             msg(1200, Audience::Public),

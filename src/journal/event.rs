@@ -197,6 +197,10 @@ pub enum EventBody {
         /// A drill's message: recorded, never actually sent.
         #[serde(skip_serializing_if = "std::ops::Not::not")]
         simulated: bool,
+        /// The public promise: the next-update time the text states. Until the next public
+        /// message, it is the deadline every screen counts down to.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        next_update: Option<DateTime<Utc>>,
     },
     /// A checklist message was copied to the clipboard or opened in the notes editor: it may
     /// be posted by hand, so the text is kept.

@@ -65,6 +65,8 @@ pub(super) struct WireEvent<'a> {
     #[serde(default, borrow)]
     via: Option<Cow<'a, str>>,
     #[serde(default, borrow)]
+    next_update: Option<Cow<'a, str>>,
+    #[serde(default, borrow)]
     checklist: Option<Cow<'a, str>>,
 }
 
@@ -139,6 +141,7 @@ impl WireEvent<'_> {
                 error: owned(self.error),
                 item: owned(self.item),
                 simulated: self.simulated,
+                next_update: self.next_update.as_deref().map(parse_ts).transpose()?,
             },
             "message_prepared" => EventBody::MessagePrepared {
                 item: s(self.item, "item")?,
@@ -192,5 +195,32 @@ mod tests {
             let name = format!("user{i}@h");
             assert_eq!(line("d", &name).account.as_deref(), Some(name.as_str()));
         }
+    }
+
+    #[test]
+    fn a_public_promise_goes_to_disk_and_back() {
+        use chrono::TimeZone;
+
+        use crate::journal::{Audience, EventBody};
+        let promised = chrono::Utc.with_ymd_and_hms(2026, 11, 21, 14, 11, 0).unwrap();
+        let body = EventBody::MessageSent {
+            channel: "status-page".into(),
+            audience: Audience::Public,
+            text: "Next update by 14:11 UTC.".into(),
+            error: None,
+            item: Some("public-update".into()),
+            simulated: false,
+            next_update: Some(promised),
+        };
+        let event = Event::new("carol@h", body);
+        let wire = serde_json::to_string(&event).unwrap();
+        assert!(wire.contains(r#""next_update":"2026-11-21T14:11:00Z""#), "{wire}");
+        assert_eq!(serde_json::from_str::<Event>(&wire).unwrap(), event);
+        // A message that promised nothing says nothing about it.
+        let plain = wire.replace(r#","next_update":"2026-11-21T14:11:00Z""#, "");
+        let EventBody::MessageSent { next_update, .. } = serde_json::from_str::<Event>(&plain).unwrap().body else {
+            panic!("not a message")
+        };
+        assert_eq!(next_update, None);
     }
 }

@@ -4,6 +4,8 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use chrono::{DateTime, Utc};
+
 use tokio::sync::{mpsc, watch};
 
 use super::drill::{DrillRun, score_and_save};
@@ -303,7 +305,9 @@ impl Engine {
     fn obey(&mut self, command: Command) {
         match command {
             Command::Append(bodies) => self.append(bodies),
-            Command::Send { item, channel, audience, text } => self.send(item, channel, audience, text),
+            Command::Send { item, channel, audience, text, next_update } => {
+                self.send(item, channel, audience, text, next_update)
+            }
             Command::RunNow(row) => match self.monitor_index(&row) {
                 Some((monitor, i)) => monitor.run_now(i),
                 None => self.not_the_poller(),
@@ -391,7 +395,14 @@ impl Engine {
 
     /// Delivers off the loop; the outcome (and on success the item ticked) is journaled
     /// and shows up like any other entry.
-    fn send(&self, item: String, channel: String, audience: crate::journal::Audience, text: String) {
+    fn send(
+        &self,
+        item: String,
+        channel: String,
+        audience: crate::journal::Audience,
+        text: String,
+        next_update: Option<DateTime<Utc>>,
+    ) {
         if self.role == Role::Viewer {
             self.tell(Update::Notice("read-only viewer: nothing is sent".into()));
             return;
@@ -401,9 +412,15 @@ impl Engine {
         let author = self.author.clone();
         let title = self.facts.title.clone();
         let drill = self.facts.drill;
+        // The session's clock, not the wall's: in a drill a send carries drill time like
+        // every other entry, or the scorecard measures it against the wrong origin.
+        let clock = self.time;
         tokio::spawn(async move {
-            let bodies = crate::comms::deliver(&channels, &channel, audience, Some(&item), &text, &title, drill).await;
-            let events = bodies.into_iter().map(|b| Event::new(&author, b)).collect();
+            let outgoing =
+                crate::comms::Outgoing { channel: &channel, audience, item: Some(&item), text: &text, next_update };
+            let bodies = crate::comms::deliver_outgoing(&channels, &outgoing, &title, drill).await;
+            let now = clock.now();
+            let events = bodies.into_iter().map(|b| Event::at(now, &author, b)).collect();
             let _ = writer.write(events).await;
         });
     }
@@ -604,7 +621,7 @@ impl Engine {
         self.monitor = None;
         self.lock = None;
         if self.role != Role::Viewer {
-            let left = Event::new(&self.author, EventBody::OperatorLeft {});
+            let left = Event::at(self.time.now(), &self.author, EventBody::OperatorLeft {});
             let _ = tokio::time::timeout(LEAVE_WITHIN, self.writer.write(vec![left])).await;
         }
         // Gone only once departed: removing the heartbeat first could free the very room a

@@ -241,6 +241,9 @@ pub enum Command {
         channel: String,
         audience: Audience,
         text: String,
+        /// The next-update time the text promises (a public message): journaled with it.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        next_update: Option<DateTime<Utc>>,
     },
     RunNow(RowId),
     SetPaused {

@@ -11,7 +11,7 @@ use super::keys::{Action, KeyMap};
 use super::theme::Theme;
 use crate::board::{Board, Row};
 use crate::checklist::ItemState;
-use crate::journal::{Audience, Event, EventBody, Milestone};
+use crate::journal::{Audience, CheckState, Event, EventBody, Milestone};
 use crate::monitor::RowId;
 use crate::session::{ReplayPosition, Role, Update};
 
@@ -106,11 +106,12 @@ pub enum Overlay {
     /// The timeline filter being typed.
     Filter(String),
     ConfirmQuit,
-    /// A message about to be sent: item id, channel, text.
+    /// A message about to be sent: item id, channel, text, and the next-update time it promises.
     ConfirmSend {
         item: String,
         channel: String,
         text: String,
+        next_update: Option<DateTime<Utc>>,
     },
     /// A commander's verb asking for its target (a role, a person, a status…).
     Picker(super::picker::Picker),
@@ -144,8 +145,20 @@ pub enum Effect {
         channel: String,
         audience: Audience,
         text: String,
+        /// The next-update time the text promises.
+        next_update: Option<DateTime<Utc>>,
     },
     Quit,
+}
+
+/// A checklist item's message being edited in Notes: Ctrl-S (or `m` on the item) sends the
+/// edited text, not the template.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MessageDraft {
+    pub item: String,
+    pub channel: Option<String>,
+    /// The next-update time the message was filled in with; it stands if the text keeps it.
+    pub next_update: Option<DateTime<Utc>>,
 }
 
 /// A note saved with Ctrl-S that the journal does not have yet.
@@ -179,6 +192,8 @@ pub struct App {
     filtered_upto: usize,
     pub notes: TextArea<'static>,
     pub editing: bool,
+    /// Notes holds an item's message, not a note, while this is set.
+    pub message_draft: Option<MessageDraft>,
     /// One-line feedback in the footer.
     pub flash: Option<String>,
     pub write_error: Option<String>,
@@ -221,6 +236,7 @@ impl App {
             filtered_upto: 0,
             notes,
             editing: false,
+            message_draft: None,
             flash: None,
             write_error: None,
             pending: Vec::new(),
@@ -458,7 +474,7 @@ impl App {
                     Vec::new()
                 }
             },
-            Overlay::ConfirmSend { item, channel, text } => {
+            Overlay::ConfirmSend { item, channel, text, next_update } => {
                 self.overlay = None;
                 match key.code {
                     KeyCode::Char('y') | KeyCode::Char('Y') => {
@@ -470,7 +486,9 @@ impl App {
                             .find(|i| i.id == item)
                             .map_or(Audience::Internal, |i| i.audience);
                         self.flash = Some(format!("sending on {channel}…"));
-                        vec![Effect::Send { item, channel, audience, text }]
+                        let mut effects = self.message_sent_from_draft(&item);
+                        effects.insert(0, Effect::Send { item, channel, audience, text, next_update });
+                        effects
                     }
                     _ => {
                         self.flash = Some("not sent".into());
@@ -500,6 +518,7 @@ impl App {
             _ => {}
         }
         match self.keys.action(&key) {
+            Some(Action::Commit) if self.message_draft.is_some() => return self.send_message_draft(),
             Some(Action::Commit) => return self.commit_note(),
             Some(Action::Close) => {
                 self.editing = false;
@@ -508,6 +527,55 @@ impl App {
             _ => {}
         }
         if self.notes.input(key) { vec![Effect::SaveDraft(self.draft_to_keep())] } else { Vec::new() }
+    }
+
+    /// Ctrl-S on an item's message: ask, then send the text as edited. An item with no
+    /// channel has nowhere to send it: its text is saved as a note, as before.
+    fn send_message_draft(&mut self) -> Vec<Effect> {
+        let Some(draft) = self.message_draft.clone() else { return Vec::new() };
+        let text = self.draft().trim().to_string();
+        self.editing = false;
+        if text.is_empty() {
+            self.message_draft = None;
+            self.flash = Some("the message is empty: nothing to send".into());
+            return Vec::new();
+        }
+        let Some(channel) = draft.channel else {
+            self.message_draft = None;
+            return self.commit_note();
+        };
+        if self.read_only {
+            self.flash = Some("read-only viewer: nothing is sent".into());
+            return Vec::new();
+        }
+        let next_update = self.board.promise_kept_in(draft.next_update, &text);
+        self.overlay = Some(Overlay::ConfirmSend { item: draft.item, channel, text, next_update });
+        Vec::new()
+    }
+
+    /// Once an item's edited message is on its way, Notes is free for notes again.
+    fn message_sent_from_draft(&mut self, item: &str) -> Vec<Effect> {
+        if self.message_draft.as_ref().is_none_or(|d| d.item != item) {
+            return Vec::new();
+        }
+        self.message_draft = None;
+        self.set_draft("");
+        vec![Effect::SaveDraft(self.draft_to_keep())]
+    }
+
+    /// The edited text of `item`'s message, when Notes holds it.
+    fn edited_message(&self, item: &str) -> Option<String> {
+        let draft = self.message_draft.as_ref().filter(|d| d.item == item)?;
+        let text = self.draft().trim().to_string();
+        (!text.is_empty()).then_some(text).filter(|_| draft.channel.is_some())
+    }
+
+    /// Prompts a template leaves for the operator (`[Say whether any data was lost.]`) that
+    /// are still in `text`: sending them to customers is almost always a mistake.
+    pub fn unfilled(&self, item: &str, text: &str) -> Vec<String> {
+        let items = self.board.checklist.iter().flat_map(|c| c.items.iter());
+        let template = items.filter(|i| i.id == item).find_map(|i| i.template.as_deref()).unwrap_or("");
+        crate::checklist::unfilled(template, text)
     }
 
     fn commit_note(&mut self) -> Vec<Effect> {
@@ -608,6 +676,11 @@ impl App {
                 let items = self.board.checklist_items();
                 if let Some((item, view)) = items.get(sel) {
                     let id = item.id.clone();
+                    let missing = crate::checklist::missing_roles(item, &self.board.incident);
+                    if view.state != ItemState::Done && !missing.is_empty() {
+                        self.flash = Some(roles_first(&missing));
+                        return Vec::new();
+                    }
                     // Repeating items tick again once they are due again.
                     let body = if view.state == ItemState::Done {
                         EventBody::ChecklistItemUndone { item: id }
@@ -647,6 +720,7 @@ impl App {
                     });
                 }
             }
+            Action::Declare if pane == Pane::Checks => return self.declare_from_signal(),
             Action::Filter => {
                 self.focus = Pane::Timeline;
                 self.overlay = Some(Overlay::Filter(self.filter.clone()));
@@ -654,11 +728,24 @@ impl App {
             Action::Copy | Action::EditMessage | Action::Send if pane == Pane::Checklist => {
                 let items = self.board.checklist_items();
                 let Some((item, _)) = items.get(sel) else { return Vec::new() };
-                let Some(text) = self.board.rendered_message(item) else {
+                let Some(prepared) = self.board.prepared_message(item) else {
                     self.flash = Some("this item has no message template".into());
                     return Vec::new();
                 };
                 let (id, channel) = (item.id.clone(), item.channel.clone());
+                // Once edited, the edited text is the message: `m` sends that.
+                let edited = self.edited_message(&id);
+                let next_update = match &edited {
+                    Some(text) => {
+                        let promised = self.message_draft.as_ref().and_then(|d| d.next_update);
+                        self.board.promise_kept_in(promised, text)
+                    }
+                    None => prepared.next_update,
+                };
+                let text = match (action, edited) {
+                    (Action::Send, Some(edited)) => edited,
+                    _ => prepared.text,
+                };
                 let prepared =
                     |via: &str| EventBody::MessagePrepared { item: id.clone(), text: text.clone(), via: via.into() };
                 match action {
@@ -671,14 +758,23 @@ impl App {
                     Action::EditMessage => {
                         let mut effects = self.write(prepared("notes"));
                         self.set_draft(&text);
+                        // Ready to add to the end, where the detail usually goes.
+                        self.notes.move_cursor(ratatui_textarea::CursorMove::Bottom);
+                        self.notes.move_cursor(ratatui_textarea::CursorMove::End);
                         self.focus = Pane::Notes;
                         self.editing = true;
+                        self.message_draft =
+                            Some(MessageDraft { item: id.clone(), channel: channel.clone(), next_update });
+                        self.flash = Some(match &channel {
+                            Some(channel) => format!("editing the message for {id}: Ctrl-S sends it on {channel}"),
+                            None => format!("editing the message for {id}: Ctrl-S saves it as a note"),
+                        });
                         effects.push(Effect::SaveDraft(self.draft_to_keep()));
                         return effects;
                     }
                     _ => match channel {
                         Some(channel) if !self.read_only => {
-                            self.overlay = Some(Overlay::ConfirmSend { item: id, channel, text })
+                            self.overlay = Some(Overlay::ConfirmSend { item: id, channel, text, next_update })
                         }
                         Some(_) => self.flash = Some("read-only viewer: nothing is sent".into()),
                         None => self.flash = Some("this item has no channel; copy (c) or edit (e) it".into()),
@@ -735,6 +831,85 @@ impl App {
             *sel = (*sel).min(rows.saturating_sub(1));
         }
     }
+}
+
+impl App {
+    /// One key on a failing check or an alert row adopts it as the incident's signal: its
+    /// journaled failure becomes a pinned key event and, while the incident has no title of
+    /// its own, the incident takes the alert's title and severity.
+    fn declare_from_signal(&mut self) -> Vec<Effect> {
+        let Some(row) = self.selected_check() else { return Vec::new() };
+        let name = row.name.clone();
+        if !self.board.row_state(row).is_failing() {
+            self.flash = Some(format!("{name} is not failing: nothing to declare from"));
+            return Vec::new();
+        }
+        let incident = &self.board.incident;
+        let failure = incident.timeline.iter().enumerate().rev().find(|(_, e)| {
+            matches!(&e.body, EventBody::CheckChanged { check, to, .. }
+                if *check == name && matches!(to, CheckState::Down | CheckState::Degraded))
+        });
+        let Some((at, event)) = failure else {
+            self.flash = Some(format!("{name}'s failure is not in the journal yet (still being confirmed): try again"));
+            return Vec::new();
+        };
+        let EventBody::CheckChanged { to, detail, .. } = &event.body else { return Vec::new() };
+        let mut bodies = Vec::new();
+        if !incident.has_own_title() {
+            let (title, severity) = signal_title(row, detail, *to);
+            self.flash = Some(format!("declared from {name}: \"{title}\", SEV{severity}; pinned as a key event"));
+            bodies.push(EventBody::IncidentOpened {
+                title,
+                severity,
+                mode: incident.mode,
+                checklist: incident.checklist_name.clone(),
+            });
+        } else {
+            self.flash = Some(format!("{name} attached as a key event"));
+        }
+        if incident.pinned_by(at).is_none() {
+            bodies.push(EventBody::EventPinned { event: event.id.clone() });
+        }
+        if bodies.is_empty() {
+            self.flash = Some(format!("{name} is already a key event"));
+            return Vec::new();
+        }
+        if self.read_only {
+            self.flash = Some("read-only viewer: nothing is written".into());
+            return Vec::new();
+        }
+        vec![Effect::Append(bodies)]
+    }
+}
+
+/// The incident's title and severity from a signal: an alert's name and summary and its
+/// `[severity]` label; a check's name and state.
+fn signal_title(row: &Row, detail: &str, to: CheckState) -> (String, u8) {
+    let label = detail.strip_prefix('[').and_then(|rest| rest.split_once("] "));
+    let (severity_label, summary) = label.map_or(("", detail), |(label, summary)| (label, summary));
+    let severity = match severity_label.to_ascii_lowercase().as_str() {
+        "critical" | "page" | "emergency" => 1,
+        "high" | "error" | "major" => 2,
+        "warning" | "warn" | "medium" => 3,
+        "info" | "low" | "minor" => 4,
+        _ if to == CheckState::Down => 2,
+        _ => 3,
+    };
+    let summary = summary.trim_end_matches(" (silenced)").trim();
+    let title = match &row.id.key {
+        Some(alert) if !summary.is_empty() => format!("{alert}: {summary}"),
+        Some(alert) => alert.clone(),
+        None => format!("{} {}", row.id.check, to.as_str()),
+    };
+    (crate::sanitize::sanitize_str(&title, 100), severity)
+}
+
+/// Why an item that needs roles recorded cannot be ticked yet, and how to record them.
+fn roles_first(missing: &[&str]) -> String {
+    format!(
+        "record the roles first — nobody is recorded as {} (warroom role ROLE PERSON)",
+        missing.iter().map(|r| crate::sanitize::sanitize_str(r, 30)).collect::<Vec<_>>().join(", ")
+    )
 }
 
 /// What a replay's banner says: where it stands and its keys.

@@ -154,7 +154,12 @@ fn draw_header(frame: &mut Frame, app: &App, area: Rect) {
             second.push(Span::styled(format!(" ⚠ PUBLIC UPDATE OVERDUE by {} ", human_duration(now - due)), t.overdue));
         } else {
             let style = if due - now <= Duration::minutes(5) { t.due_soon } else { t.text };
-            second.push(Span::styled(format!("next update in {}", human_duration(due - now)), style));
+            // A promise made in public is shown as the public read it.
+            let promised = match app.board.incident.promised_update {
+                Some(at) if at == due => format!(" (promised by {})", app.board.public_time(at)),
+                _ => String::new(),
+            };
+            second.push(Span::styled(format!("next update in {}{promised}", human_duration(due - now)), style));
         }
     }
     let marks: Vec<String> = [Milestone::Detected, Milestone::Acknowledged, Milestone::Mitigated]
@@ -693,10 +698,11 @@ fn draw_checklist(frame: &mut Frame, app: &App, area: Rect) {
 }
 
 fn draw_notes(frame: &mut Frame, app: &App, area: Rect) {
-    let extra = match (app.editing, &app.correcting) {
-        (true, Some(_)) => " — correcting a note: Ctrl-S saves the correction, Esc abandons".to_string(),
-        (true, None) => " — editing: Ctrl-S saves, Esc stops".to_string(),
-        _ => String::new(),
+    let extra = match (&app.message_draft, app.editing, &app.correcting) {
+        (Some(draft), _, _) => message_draft_title(draft, app.editing),
+        (None, true, Some(_)) => " — correcting a note: Ctrl-S saves the correction, Esc abandons".to_string(),
+        (None, true, None) => " — editing: Ctrl-S saves, Esc stops".to_string(),
+        (None, false, _) => String::new(),
     };
     let blk = block(app, Pane::Notes, extra);
     let inner = blk.inner(area);
@@ -716,6 +722,17 @@ fn draw_notes(frame: &mut Frame, app: &App, area: Rect) {
     let [marked, editor] = Layout::vertical([Constraint::Length(shown as u16), Constraint::Min(0)]).areas(inner);
     frame.render_widget(Paragraph::new(lines), marked);
     frame.render_widget(&app.notes, editor);
+}
+
+/// Notes holding an item's message says so, and what Ctrl-S will do with it.
+fn message_draft_title(draft: &crate::tui::MessageDraft, editing: bool) -> String {
+    let item = sanitize_str(&draft.item, 30);
+    let what = match (&draft.channel, editing) {
+        (Some(channel), true) => format!("Ctrl-S sends on {}, Esc stops", sanitize_str(channel, 30)),
+        (Some(_), false) => "m on the item (or Ctrl-S) sends it".to_string(),
+        (None, _) => "no channel: Ctrl-S saves it as a note".to_string(),
+    };
+    format!(" — MESSAGE for {item}: {what}")
 }
 
 // ---------------------------------------------------------------------------------------
@@ -858,16 +875,29 @@ fn draw_overlay(frame: &mut Frame, app: &App, overlay: &Overlay, body: Rect) {
         Overlay::Picker(picker) => draw_picker(frame, app, picker, body),
         Overlay::Confirm { title, lines, .. } => draw_confirm(frame, app, title, lines, body),
         Overlay::Brief { text, scroll } => draw_brief(frame, app, text, *scroll, body),
-        Overlay::ConfirmSend { channel, text, .. } => {
+        Overlay::ConfirmSend { item, channel, text, .. } => {
             let mut lines = vec![
                 Line::from(Span::styled(format!("Send on channel \"{channel}\":"), app.theme.title)),
                 Line::from(""),
             ];
             lines.extend(sanitize_multiline(text, 2000).lines().map(|l| Line::from(l.to_string())));
             lines.push(Line::from(""));
-            lines.push(Line::from(Span::styled("y sends · any other key cancels", app.theme.key)));
-            let area =
-                centered(body, body.width.saturating_sub(6).clamp(40, 100), (lines.len() as u16 + 2).min(body.height));
+            let unfilled = app.unfilled(item, text);
+            if unfilled.is_empty() {
+                lines.push(Line::from(Span::styled("y sends · any other key cancels", app.theme.key)));
+            } else {
+                let which = sanitize_str(&unfilled.join(" "), 200);
+                lines.push(Line::from(Span::styled(format!("⚠ NOT FILLED IN: {which}"), app.theme.overdue)));
+                lines.push(Line::from(Span::styled(
+                    "Send it anyway? y sends as it stands · any other key cancels (e edits it)",
+                    app.theme.key,
+                )));
+            }
+            let width = body.width.saturating_sub(6).clamp(40, 100);
+            // Long lines wrap: count the rows they take, so the question at the bottom shows.
+            let inner = width.saturating_sub(2).max(1) as usize;
+            let rows: usize = lines.iter().map(|l| l.width().div_ceil(inner).max(1)).sum();
+            let area = centered(body, width, (rows as u16 + 2).min(body.height));
             frame.render_widget(Clear, area);
             frame.render_widget(
                 Paragraph::new(lines).wrap(Wrap { trim: false }).block(popup(app, "Send message?")),

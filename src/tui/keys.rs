@@ -52,6 +52,7 @@ actions! {
     RunNow = "run_now", "run the selected check now", ["r"];
     Pause = "pause", "pause / resume the selected check", ["p"];
     Acknowledge = "acknowledge", "acknowledge the selected failing check", ["a"];
+    Declare = "declare", "declare from the failing check or alert", ["D"];
     Pin = "pin", "pin / unpin the selected event as key", ["*"];
     SetStatus = "status", "set the incident status (pick, then confirm)", ["s"];
     SetSeverity = "severity", "set the severity, 1 worst … 5 (pick, confirm)", ["S"];

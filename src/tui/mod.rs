@@ -21,7 +21,7 @@ use std::time::Duration;
 use crossterm::event::{Event as TermEvent, KeyCode, KeyEvent, KeyEventKind};
 use tokio::signal::unix::{SignalKind, signal};
 
-pub use app::{App, Effect, Overlay, Pane, Panes, UnsavedNote};
+pub use app::{App, Effect, MessageDraft, Overlay, Pane, Panes, UnsavedNote};
 use draft::Keeper;
 pub use draft::draft_path;
 use input::Input;
@@ -47,6 +47,8 @@ pub struct Look {
     pub banner: Option<String>,
     /// Public update cadence, when the checklist has no repeating public item.
     pub update_every: Option<Duration>,
+    /// The zone public messages state their times in.
+    pub public_offset: Option<chrono::FixedOffset>,
 }
 
 /// Everything the screen needs that can fail, checked before the terminal is touched.
@@ -82,6 +84,9 @@ pub fn run(opening: Opening, setup: Setup, look: Look) -> anyhow::Result<()> {
         let read_only = *role == Role::Viewer;
         let mut board = Board::new(Incident::default(), Vec::new(), setup.checklist, Clock::system());
         board.update_every = look.update_every;
+        if let Some(offset) = look.public_offset {
+            board.public_offset = offset;
+        }
         let mut app = App::new(board, setup.theme, setup.keys);
         app.read_only = read_only;
         app.me = session.author.clone();
@@ -236,7 +241,9 @@ fn carry_out(app: &mut App, session: &Session, keeper: &mut Keeper, effect: Effe
         Effect::Append(bodies) => session.send(Command::Append(bodies)),
         Effect::RunNow(row) => session.send(Command::RunNow(row)),
         Effect::SetPaused(row, paused) => session.send(Command::SetPaused { row, paused }),
-        Effect::Send { item, channel, audience, text } => session.send(Command::Send { item, channel, audience, text }),
+        Effect::Send { item, channel, audience, text, next_update } => {
+            session.send(Command::Send { item, channel, audience, text, next_update })
+        }
         Effect::SaveDraft(_) if app.read_only => {}
         Effect::SaveDraft(text) => keeper.keep(text),
         Effect::Copy(text) => {
