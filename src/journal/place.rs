@@ -56,8 +56,10 @@ pub enum Moved {
 }
 
 impl Moved {
+    /// The notice for the operator. The path's file name is anybody's text in a shared
+    /// directory: shown without its control characters.
     pub fn describe(&self, path: &Path) -> String {
-        let path = path.display();
+        let path = super::dir::shown(path);
         match self {
             Moved::Recreated { bytes } => format!(
                 "{path}: the journal file was deleted while open; its history ({bytes} bytes) was copied \
@@ -242,6 +244,26 @@ impl Journal {
             return Err(io::Error::other("the journal file was replaced again while being merged"));
         }
         Ok((file, history, theirs))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_notice_shows_a_hostile_path_without_its_escapes() {
+        let path = Path::new("/j/2099-01-01T000000Z-\u{1b}]0;OWNED\u{7}x\u{1b}[2J.jsonl");
+        for moved in [
+            Moved::Recreated { bytes: 1 },
+            Moved::Joined,
+            Moved::Merged { history: 1, theirs: 2 },
+            Moved::Adopted { read_from: 0, why: "replaced".into() },
+        ] {
+            let text = moved.describe(path);
+            assert!(text.starts_with("/j/2099-01-01T000000Z-x.jsonl: "), "{text:?}");
+            assert!(!text.chars().any(char::is_control), "{text:?}");
+        }
     }
 }
 
