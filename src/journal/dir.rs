@@ -150,6 +150,16 @@ pub fn read_owned(path: &Path, limit: u64) -> Result<Vec<u8>, DirError> {
         let what = format!("belongs to {}, not to you ({})", user_name(meta.uid()), user_name(me));
         return Err(DirError::unsafe_file(path, what));
     }
+    // Owned is not enough: a file of ours that others may write (the live figures, 0660) can
+    // be hard-linked under our draft's name by any member, then filled with their text. A
+    // draft is ours only if nobody else can write it and it has no other name.
+    if meta.nlink() != 1 {
+        return Err(DirError::unsafe_file(path, format!("has {} names (a hard link)", meta.nlink())));
+    }
+    if meta.mode() & 0o022 != 0 {
+        let what = format!("mode {:04o} lets others write it", meta.mode() & 0o7777);
+        return Err(DirError::unsafe_file(path, what));
+    }
     read_open(path, file, limit)
 }
 
@@ -404,6 +414,24 @@ mod tests {
         let err = read_bounded(&secret, 3).unwrap_err();
         assert!(matches!(err, DirError::TooBig { bytes: 7, limit: 3, .. }), "{err}");
         assert_eq!(read_owned(&secret, 100).unwrap(), b"private");
+    }
+
+    #[test]
+    fn an_own_file_others_can_write_or_linked_under_a_second_name_is_not_owned_text() {
+        let dir = tempfile::tempdir().unwrap();
+        let samples = dir.path().join("j.jsonl.samples");
+        std::fs::write(&samples, "carol's text").unwrap();
+        std::fs::set_permissions(&samples, std::fs::Permissions::from_mode(0o600)).unwrap();
+        let draft = dir.path().join("j.jsonl.draft-alice");
+        std::fs::hard_link(&samples, &draft).unwrap();
+        let err = read_owned(&draft, 100).unwrap_err().to_string();
+        assert!(err.contains("2 names"), "{err}");
+        std::fs::remove_file(&samples).unwrap();
+        std::fs::set_permissions(&draft, std::fs::Permissions::from_mode(0o660)).unwrap();
+        let err = read_owned(&draft, 100).unwrap_err().to_string();
+        assert!(err.contains("mode 0660"), "{err}");
+        std::fs::set_permissions(&draft, std::fs::Permissions::from_mode(0o600)).unwrap();
+        assert_eq!(read_owned(&draft, 100).unwrap(), b"carol's text");
     }
 
     #[test]
