@@ -140,8 +140,8 @@ fn last_status(file: &std::fs::File, len: u64) -> std::io::Result<Option<Status>
 
 /// Where drill journals are kept: the journal directory's `drills/`, created on first use
 /// with the journal directory's own permissions and group, so a shared war room's drills are
-/// as shared (and as private) as its incidents. A `drills` that is not a real directory (a
-/// symlink planted there) is refused.
+/// as shared (and as private) as its incidents. It must be a real directory (a symlink
+/// planted there is refused) owned by the journal directory's owner (see [`checked_drills`]).
 pub fn drills_dir(config: &Config) -> anyhow::Result<PathBuf> {
     use std::os::unix::fs::{DirBuilderExt, MetadataExt, OpenOptionsExt, PermissionsExt};
     let parent = journal_dir(config)?;
@@ -149,6 +149,21 @@ pub fn drills_dir(config: &Config) -> anyhow::Result<PathBuf> {
     let dir = parent.join("drills");
     let like = std::fs::metadata(&parent).with_context(|| parent.display().to_string())?;
     let mode = like.mode() & 0o7777;
+    // SAFETY: geteuid cannot fail.
+    let me = unsafe { libc::geteuid() };
+    let missing = matches!(std::fs::symlink_metadata(&dir), Err(e) if e.kind() == std::io::ErrorKind::NotFound);
+    if missing && like.uid() != me {
+        // Made by this user it would be theirs: free to empty of other members' drills.
+        anyhow::bail!(
+            "{} does not exist, and made by you it would be yours alone to delete from; \
+             ask the owner of {} ({}) to create it: sudo install -d -o {} -g {} -m {mode:o} {0}",
+            dir::shown(&dir),
+            dir::shown(&parent),
+            user_name(like.uid()),
+            user_name(like.uid()),
+            group_name(like.gid()),
+        );
+    }
     // Made private, given its group, and only then opened up: never readable by a wrong group.
     match std::fs::DirBuilder::new().mode(0o700).create(&dir) {
         Ok(()) => {
@@ -166,13 +181,56 @@ pub fn drills_dir(config: &Config) -> anyhow::Result<PathBuf> {
         Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
         Err(e) => return Err(e).with_context(|| format!("creating {}", dir.display())),
     }
-    let meta = std::fs::symlink_metadata(&dir).with_context(|| dir.display().to_string())?;
+    checked_drills(&dir, &like)?;
+    Ok(dir)
+}
+
+/// The journal directory's `drills/` for looking at (`--running`, `--join`): never created,
+/// and never taken if it is a link or somebody else's (see [`checked_drills`]).
+pub fn existing_drills_dir(config: &Config) -> anyhow::Result<PathBuf> {
+    let parent = journal_dir(config)?;
+    let dir = parent.join("drills");
+    match std::fs::symlink_metadata(&dir) {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(dir),
+        _ => {
+            let like = std::fs::metadata(&parent).with_context(|| parent.display().to_string())?;
+            checked_drills(&dir, &like)?;
+            Ok(dir)
+        }
+    }
+}
+
+/// `drills/` is taken only as a real directory (its own `lstat`, never a link's target)
+/// owned by the journal directory's owner. A member who made it would own it, and a
+/// directory's owner may delete anybody's files in it despite the sticky bit, or close it to
+/// the others (0700): so a member's `drills/` is refused, naming who owns it and the fix.
+fn checked_drills(dir: &Path, parent: &std::fs::Metadata) -> anyhow::Result<()> {
+    use std::os::unix::fs::MetadataExt;
+    let meta = std::fs::symlink_metadata(dir).with_context(|| dir::shown(dir))?;
     anyhow::ensure!(
         meta.is_dir(),
         "{} is not a directory (a link or a file is in its place): drills are not kept there",
-        dir.display()
+        dir::shown(dir)
     );
-    Ok(dir)
+    anyhow::ensure!(
+        meta.uid() == parent.uid(),
+        "{} belongs to {}, not to {} who owns the journal directory: {} could delete or hide the \
+         others' drills; fix: sudo chown {} {0} (or remove it and let its owner create it)",
+        dir::shown(dir),
+        user_name(meta.uid()),
+        user_name(parent.uid()),
+        user_name(meta.uid()),
+        user_name(parent.uid()),
+    );
+    Ok(())
+}
+
+fn user_name(uid: u32) -> String {
+    crate::journal::dir::user_name(uid)
+}
+
+fn group_name(gid: u32) -> String {
+    crate::journal::dir::group_name(gid)
 }
 
 /// Opens the current incident's journal, or starts a new incident if there is none.
@@ -260,6 +318,46 @@ mod tests {
         assert_eq!(found, Some(open));
         assert_eq!(skipped.len(), 1, "{skipped:?}");
         assert!(skipped[0].contains("2099-03-01T000000Z-x.jsonl") && skipped[0].contains("uid 54321"), "{skipped:?}");
+    }
+
+    fn config_for(dir: &Path) -> Config {
+        Config { journal_dir: Some(dir.to_path_buf()), ..Config::default() }
+    }
+
+    #[test]
+    fn drills_are_kept_only_in_a_real_directory_of_the_journal_directorys_owner() {
+        let base = tempfile::tempdir().unwrap();
+        let journals = base.path().join("incidents");
+        std::fs::create_dir(&journals).unwrap();
+        let config = config_for(&journals);
+        let drills = journals.join("drills");
+        // A member's drills/: they could delete or hide everybody else's drills.
+        std::fs::create_dir(&drills).unwrap();
+        std::os::unix::fs::chown(&drills, Some(54321), None).unwrap();
+        for err in [drills_dir(&config).unwrap_err(), existing_drills_dir(&config).unwrap_err()] {
+            let err = format!("{err:#}");
+            assert!(err.contains("belongs to") && err.contains("54321") && err.contains("chown"), "{err}");
+        }
+        // A link to somewhere else: never followed, not even to list drills.
+        std::fs::remove_dir(&drills).unwrap();
+        let elsewhere = base.path().join("elsewhere");
+        std::fs::create_dir(&elsewhere).unwrap();
+        std::os::unix::fs::symlink(&elsewhere, &drills).unwrap();
+        for err in [drills_dir(&config).unwrap_err(), existing_drills_dir(&config).unwrap_err()] {
+            assert!(format!("{err:#}").contains("not a directory"), "{err:#}");
+        }
+        std::fs::remove_file(&drills).unwrap();
+        assert_eq!(existing_drills_dir(&config).unwrap(), drills, "missing: nothing to list, nothing made");
+        assert!(!drills.exists());
+        assert_eq!(drills_dir(&config).unwrap(), drills);
+        assert!(std::fs::symlink_metadata(&drills).unwrap().is_dir());
+        // A journal directory of somebody else's (root's, in a shared room): a member does not
+        // make drills/ (it would be theirs), and is told who can.
+        std::fs::remove_dir(&drills).unwrap();
+        std::os::unix::fs::chown(&journals, Some(54321), None).unwrap();
+        let err = format!("{:#}", drills_dir(&config).unwrap_err());
+        assert!(err.contains("install -d -o") && err.contains("drills"), "{err}");
+        assert!(!drills.exists());
     }
 
     #[test]
