@@ -253,48 +253,6 @@ impl Journal {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_replacement_with_another_name_elsewhere_is_not_written_into() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("j.jsonl");
-        let (journal, _) = Journal::open(&path).unwrap();
-        journal
-            .append(&crate::journal::Event::new("alice", crate::journal::EventBody::NoteAdded { text: "a".into() }))
-            .unwrap();
-        // Somebody else's file of the group, linked in where the journal was.
-        let victim = dir.path().join("bobs-file");
-        std::fs::write(&victim, "bob's\n").unwrap();
-        std::fs::set_permissions(&victim, std::fs::Permissions::from_mode(0o600)).unwrap();
-        std::fs::hard_link(&path, dir.path().join(".keep")).unwrap();
-        std::fs::remove_file(&path).unwrap();
-        std::fs::hard_link(&victim, &path).unwrap();
-        let err = journal.reattach().unwrap_err().to_string();
-        assert!(err.contains("2 names"), "{err}");
-        let late = crate::journal::Event::new("alice", crate::journal::EventBody::OperatorLeft {});
-        assert!(journal.append(&late).is_err());
-        assert_eq!(std::fs::read(&victim).unwrap(), b"bob's\n");
-    }
-
-    #[test]
-    fn a_notice_shows_a_hostile_path_without_its_escapes() {
-        let path = Path::new("/j/2099-01-01T000000Z-\u{1b}]0;OWNED\u{7}x\u{1b}[2J.jsonl");
-        for moved in [
-            Moved::Recreated { bytes: 1 },
-            Moved::Joined,
-            Moved::Merged { history: 1, theirs: 2 },
-            Moved::Adopted { read_from: 0, why: "replaced".into() },
-        ] {
-            let text = moved.describe(path);
-            assert!(text.starts_with("/j/2099-01-01T000000Z-x.jsonl: "), "{text:?}");
-            assert!(!text.chars().any(char::is_control), "{text:?}");
-        }
-    }
-}
-
 fn copy_complete_lines(from: &File, to: &File) -> io::Result<u64> {
     let len = from.metadata()?.len();
     let end = super::last_line_end(from, len, 0)?.unwrap_or(len);
@@ -340,4 +298,46 @@ fn starts_with_same_bytes(new: &File, old: &File, len: u64) -> io::Result<bool> 
         at += n as u64;
     }
     Ok(true)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_replacement_with_another_name_elsewhere_is_not_written_into() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("j.jsonl");
+        let (journal, _) = Journal::open(&path).unwrap();
+        journal
+            .append(&crate::journal::Event::new("alice", crate::journal::EventBody::NoteAdded { text: "a".into() }))
+            .unwrap();
+        // Somebody else's file of the group, linked in where the journal was.
+        let victim = dir.path().join("bobs-file");
+        std::fs::write(&victim, "bob's\n").unwrap();
+        std::fs::set_permissions(&victim, std::fs::Permissions::from_mode(0o600)).unwrap();
+        std::fs::hard_link(&path, dir.path().join(".keep")).unwrap();
+        std::fs::remove_file(&path).unwrap();
+        std::fs::hard_link(&victim, &path).unwrap();
+        let err = journal.reattach().unwrap_err().to_string();
+        assert!(err.contains("2 names"), "{err}");
+        let late = crate::journal::Event::new("alice", crate::journal::EventBody::OperatorLeft {});
+        assert!(journal.append(&late).is_err());
+        assert_eq!(std::fs::read(&victim).unwrap(), b"bob's\n");
+    }
+
+    #[test]
+    fn a_notice_shows_a_hostile_path_without_its_escapes() {
+        let path = Path::new("/j/2099-01-01T000000Z-\u{1b}]0;OWNED\u{7}x\u{1b}[2J.jsonl");
+        for moved in [
+            Moved::Recreated { bytes: 1 },
+            Moved::Joined,
+            Moved::Merged { history: 1, theirs: 2 },
+            Moved::Adopted { read_from: 0, why: "replaced".into() },
+        ] {
+            let text = moved.describe(path);
+            assert!(text.starts_with("/j/2099-01-01T000000Z-x.jsonl: "), "{text:?}");
+            assert!(!text.chars().any(char::is_control), "{text:?}");
+        }
+    }
 }

@@ -162,7 +162,7 @@ impl Heart {
                 stale_own.push(entry.path());
             }
         }
-        recent.sort_by(|a, b| b.0.cmp(&a.0));
+        recent.sort_by_key(|b| std::cmp::Reverse(b.0));
         recent.truncate(MAX_BEATS);
         stale_own.truncate(MAX_BEATS);
         for path in stale_own {
