@@ -626,3 +626,45 @@ fn a_newer_resolved_or_unreadable_journal_does_not_split_the_war_room() {
         .count();
     assert_eq!(journals, 3, "nobody started an incident of their own");
 }
+
+#[test]
+fn escapes_in_the_figures_file_and_a_forged_acknowledgement_never_reach_the_screen() {
+    let Some(team) = accounts::team() else { return };
+    let room = room_with_journal(&team, "");
+    let _poller = hold_poller_lock(&room, &team);
+    let osc = r"\u001b]0;PWNED\u0007";
+    // Carol writes what a poller would, and a journal line under a name of her choosing.
+    let figures = format!(
+        r#"{{"written":"2026-01-01T00:00:00Z","figures":[{{"row":{{"id":{{"check":"api"}},"kind":"http{osc}\u001b[2J","target":""}},"view":{{"state":"down","blocked_by":"db{osc}","no_connectivity":false,"paused":false,"silenced":false}},"readings":[]}}]}}"#
+    );
+    let lines = [
+        r#"{"v":1,"id":"c","ts":"2026-01-01T00:00:01.000Z","author":"x","kind":"check_changed","check":"db","from":"up","to":"down","detail":"x"}"#.to_string(),
+        format!(
+            r#"{{"v":1,"id":"m","ts":"2026-01-01T00:00:02.000Z","author":"eve{osc}\u001b]52;c;UFdORUQ=\u0007","kind":"milestone_reached","milestone":"acknowledged","check":"db"}}"#
+        ),
+    ];
+    let Some((bob, pid)) = screen(&room, &team.bob) else { return };
+    let bytes_log = room.path("bob-pty.log");
+    bob.pipe_pane(&bytes_log);
+    // Written while bob's terminal is watched: every byte drawn of it is in the log.
+    room.run_as(
+        &team.carol,
+        &format!(
+            "printf '%s' '{figures}' > j.jsonl.samples && printf '%s\\n%s\\n' '{}' '{}' >> j.jsonl",
+            lines[0], lines[1]
+        ),
+    );
+    let shown = bob.wait_for("by db", WITHIN);
+    assert!(shown.contains("ack eve"), "{shown}");
+    // The first row's details show its kind.
+    bob.keys(&["1", "Enter"]);
+    bob.wait_for("blocked by db", WITHIN);
+    bob.stop_pipe();
+    end(pid, libc::SIGTERM);
+    let bytes = std::fs::read(&bytes_log).unwrap();
+    for forbidden in [&b"\x1b]0;"[..], b"\x1b]52;", b"PWNED"] {
+        let found = bytes.windows(forbidden.len()).any(|w| w == forbidden);
+        assert!(!found, "{:?} reached bob's terminal", String::from_utf8_lossy(forbidden));
+    }
+    assert_ne!(bob.pane_format("pane_title"), "PWNED");
+}
