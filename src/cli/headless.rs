@@ -22,7 +22,7 @@ pub fn run(global: &GlobalArgs) -> anyhow::Result<ExitCode> {
     let (journal, scan) = super::open_or_start_incident(global, &config, &author)?;
     let purpose = if journal.writable() { Purpose::Monitor } else { Purpose::View };
     for warning in scan.warnings(journal.path()) {
-        eprintln!("warroom: {warning}");
+        warn(&warning);
     }
     let settings = Settings::from_config(&config, None);
     serve(Opening { journal, scan, settings, purpose, author })
