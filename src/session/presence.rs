@@ -153,7 +153,8 @@ impl Heart {
             // DirEntry::metadata does not follow a link.
             let Ok(meta) = entry.metadata() else { continue };
             let Ok(at) = meta.modified() else { continue };
-            if !meta.file_type().is_file() || meta.len() > MAX_BEAT_BYTES {
+            // A beat is never empty: `: > $J.here-junk` files are not worth a read.
+            if !meta.file_type().is_file() || meta.len() == 0 || meta.len() > MAX_BEAT_BYTES {
                 continue;
             }
             if now.duration_since(at).unwrap_or_default() <= FORGET_AFTER {
@@ -368,8 +369,10 @@ mod tests {
         poller.beat(true).unwrap();
         let a_while_ago = SystemTime::now() - Duration::from_secs(5);
         for i in 0..3000 {
-            let junk = std::fs::File::create(sibling(&journal, &format!(".here-junk{i}"))).unwrap();
-            junk.set_modified(a_while_ago).unwrap();
+            let path = sibling(&journal, &format!(".here-junk{i}"));
+            // Not empty (an empty file is passed over unread): only its age puts it behind.
+            std::fs::write(&path, "x").unwrap();
+            std::fs::File::options().write(true).open(&path).unwrap().set_modified(a_while_ago).unwrap();
         }
         let mut bob = Heart::new(&journal, "bob", Sharing::PRIVATE);
         let told = bob.tick(Some(false));
