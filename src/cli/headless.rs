@@ -22,7 +22,7 @@ pub fn run(global: &GlobalArgs) -> anyhow::Result<ExitCode> {
     let (journal, scan) = super::open_or_start_incident(global, &config, &author)?;
     let purpose = if journal.writable() { Purpose::Monitor } else { Purpose::View };
     for warning in scan.warnings(journal.path()) {
-        eprintln!("warroom: {warning}");
+        warn(&warning);
     }
     let settings = Settings::from_config(&config, None);
     serve(Opening { journal, scan, settings, purpose, author })
@@ -43,17 +43,17 @@ pub fn serve(opening: Opening) -> anyhow::Result<ExitCode> {
             tokio::select! {
                 update = session.recv() => match update {
                     Some(Update::Presence(now)) => {
-                        print_presence(&presence, &now);
+                        print_presence(&mut std::io::stdout().lock(), &presence, &now);
                         presence = now;
                     }
                     Some(Update::NewerSkipped(banner)) => {
                         // Once: a log has no banner to keep up to date, and each skipped line
                         // has had its own warning.
                         if !std::mem::replace(&mut upgrade_said, true) {
-                            eprintln!("warroom: {banner}");
+                            warn(&banner);
                         }
                     }
-                    Some(update) => print_update(&update, &session.author),
+                    Some(update) => print_update(&mut std::io::stdout().lock(), &update, &session.author),
                     None => break,
                 },
                 _ = sigterm.recv() => break,
@@ -62,7 +62,7 @@ pub fn serve(opening: Opening) -> anyhow::Result<ExitCode> {
             }
         }
         session.leave(LEAVE_WITHIN).await;
-        say("left");
+        say(&mut std::io::stdout().lock(), "left");
         Ok::<_, anyhow::Error>(())
     })?;
     Ok(ExitCode::SUCCESS)
@@ -87,33 +87,34 @@ async fn recv(signal: &mut Option<tokio::signal::unix::Signal>) -> Option<()> {
     }
 }
 
-/// One line for each thing worth saying; figures are not.
-fn print_update(update: &Update, me: &str) {
+/// One line for each thing worth saying; figures are not. Check names, details, authors and
+/// the journal's file name are other people's text: [`say`] makes every line safe.
+fn print_update(out: &mut dyn Write, update: &Update, me: &str) {
     match update {
         Update::Opened { journal, role, .. } => {
-            say(&format!("joined {journal}"));
-            say(&format!("role: {}", role.as_str()));
+            say(out, &format!("joined {}", crate::journal::dir::shown(std::path::Path::new(journal))));
+            say(out, &format!("role: {}", role.as_str()));
         }
-        Update::Role { role, .. } => say(&format!("role: {}", role.as_str())),
-        Update::Row(row) => say(&format!("row: {}", row.id.name())),
+        Update::Role { role, .. } => say(out, &format!("role: {}", role.as_str())),
+        Update::Row(row) => say(out, &format!("row: {}", row.id.name())),
         Update::Entries(entries) => {
             for e in entries.iter().filter(|e| e.author == me) {
                 if let EventBody::CheckChanged { check, from, to, detail } = &e.body {
-                    say(&format!("changed: {check} {} -> {}: {detail}", from.as_str(), to.as_str()));
+                    say(out, &format!("changed: {check} {} -> {}: {detail}", from.as_str(), to.as_str()));
                 }
             }
         }
-        Update::Written { error: Some(e), .. } => eprintln!("warroom: journal write failed: {e}"),
-        Update::Refused { error, .. } => eprintln!("warroom: {error}"),
-        Update::Notice(text) => eprintln!("warroom: {text}"),
-        Update::Scorecard(text) => text.lines().for_each(|l| say(&crate::sanitize::for_terminal(l))),
+        Update::Written { error: Some(e), .. } => warn(&format!("journal write failed: {e}")),
+        Update::Refused { error, .. } => warn(error),
+        Update::Notice(text) => warn(text),
+        Update::Scorecard(text) => text.lines().for_each(|l| say(out, l)),
         _ => {}
     }
 }
 
 /// One line per operator whose presence changed (`here:`, `gone:`, `back:`, `left:`), and one
 /// when probing stops or starts again.
-fn print_presence(before: &Presence, now: &Presence) {
+fn print_presence(out: &mut dyn Write, before: &Presence, now: &Presence) {
     let was = |author: &str| before.people.iter().find(|p| p.author == author);
     for person in &now.people {
         let word = match (was(&person.author).map(|p| p.is_here()), person.is_here()) {
@@ -122,22 +123,70 @@ fn print_presence(before: &Presence, now: &Presence) {
             (None | Some(true), false) => "gone",
             (Some(true), true) | (Some(false), false) => continue,
         };
-        say(&format!("{word}: {}", sanitize_str(&person.author, 80)));
+        say(out, &format!("{word}: {}", sanitize_str(&person.author, 80)));
     }
     for person in before.people.iter().filter(|p| !now.people.iter().any(|n| n.author == p.author)) {
-        say(&format!("left: {}", sanitize_str(&person.author, 80)));
+        say(out, &format!("left: {}", sanitize_str(&person.author, 80)));
     }
     if now.probing != before.probing {
         match now.probing {
-            Probing::Yes => say("probing: yes"),
-            Probing::Nobody { since: Some(at) } => say(&format!("probing: nobody since {} UTC", at.format("%H:%M:%S"))),
-            Probing::Nobody { since: None } => say("probing: nobody"),
+            Probing::Yes => say(out, "probing: yes"),
+            Probing::Nobody { since: Some(at) } => {
+                say(out, &format!("probing: nobody since {} UTC", at.format("%H:%M:%S")))
+            }
+            Probing::Nobody { since: None } => say(out, "probing: nobody"),
         }
     }
 }
 
-fn say(line: &str) {
-    let mut out = std::io::stdout().lock();
-    let _ = writeln!(out, "{line}");
+/// One line of output: every escape sequence and control character removed (a forged entry
+/// could otherwise retitle the terminal or write its clipboard), and a newline inside the
+/// text made a space, so nobody's text can forge a line of its own (`role: poller`).
+fn safe_line(line: &str) -> String {
+    crate::sanitize::for_terminal(line).replace(['\n', '\t'], " ")
+}
+
+fn say(out: &mut dyn Write, line: &str) {
+    let _ = writeln!(out, "{}", safe_line(line));
     let _ = out.flush();
+}
+
+/// A line on stderr, as safe as [`say`]'s.
+fn warn(text: &str) {
+    eprintln!("warroom: {}", safe_line(text));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::journal::{CheckState, Event};
+    use crate::session::Role;
+
+    fn printed(update: &Update) -> String {
+        let mut out = Vec::new();
+        print_update(&mut out, update, "carol");
+        String::from_utf8(out).unwrap()
+    }
+
+    #[test]
+    fn a_forged_change_and_a_hostile_journal_name_print_no_escape() {
+        let forged = Event::new(
+            "carol",
+            EventBody::CheckChanged {
+                check: "web\u{1b}]0;PWNED\u{7}".into(),
+                from: CheckState::Up,
+                to: CheckState::Down,
+                detail: "x\u{1b}]52;c;ZXZpbA==\u{7}\u{1b}[2J\nrole: poller".into(),
+            },
+        );
+        let text = printed(&Update::Entries(vec![forged]));
+        assert_eq!(text, "changed: web up -> down: x role: poller\n");
+        let opened = Update::Opened {
+            journal: "/j/2099-01-01T000000Z-\u{1b}]0;OWNED\u{7}x.jsonl".into(),
+            role: Role::Follower,
+            rows: Vec::new(),
+            entries: Vec::new(),
+        };
+        assert_eq!(printed(&opened), "joined /j/2099-01-01T000000Z-x.jsonl\nrole: follower\n");
+    }
 }

@@ -150,6 +150,16 @@ pub fn read_owned(path: &Path, limit: u64) -> Result<Vec<u8>, DirError> {
         let what = format!("belongs to {}, not to you ({})", user_name(meta.uid()), user_name(me));
         return Err(DirError::unsafe_file(path, what));
     }
+    // Owned is not enough: a file of ours that others may write (the live figures, 0660) can
+    // be hard-linked under our draft's name by any member, then filled with their text. A
+    // draft is ours only if nobody else can write it and it has no other name.
+    if meta.nlink() != 1 {
+        return Err(DirError::unsafe_file(path, format!("has {} names (a hard link)", meta.nlink())));
+    }
+    if meta.mode() & 0o022 != 0 {
+        let what = format!("mode {:04o} lets others write it", meta.mode() & 0o7777);
+        return Err(DirError::unsafe_file(path, what));
+    }
     read_open(path, file, limit)
 }
 
@@ -186,7 +196,7 @@ pub fn open_lock(path: &Path, sharing: &Sharing) -> Result<File, DirError> {
 
 /// Opens a shared file for writing in place (the live figures, when the sticky directory does
 /// not let this user replace another's file). Created with the sharing's mode and group if
-/// missing; an existing one must be a regular file with no other name (no hard link).
+/// missing; an existing one must be a regular file (a second name: see [`Linking`]).
 pub fn open_write(path: &Path, sharing: &Sharing) -> Result<File, DirError> {
     open_shared_rw(path, sharing, false).map(|(file, _)| file)
 }
@@ -194,6 +204,42 @@ pub fn open_write(path: &Path, sharing: &Sharing) -> Result<File, DirError> {
 /// Opens a file read/write (appending if `append`), creating it exclusively with the
 /// sharing's mode and group if it does not exist. Returns the file and whether it was created.
 pub fn open_shared_rw(path: &Path, sharing: &Sharing, append: bool) -> Result<(File, bool), DirError> {
+    open_shared_rw_linking(path, sharing, append, Linking::from_kernel())
+}
+
+/// What a hard link to a shared file can mean, by the kernel's `fs.protected_hardlinks`.
+///
+/// A hard link is a danger when anybody may link any file they can name: then a member could
+/// link another user's private file under the journal's name (or the lock's) and have that
+/// user's warroom write into it. With `protected_hardlinks = 1` the kernel only lets a user
+/// link a file they own or could already read and write, so a second name adds no power:
+/// whoever made it could write the file anyway. And refusing it would hand every member a
+/// lock-out nobody else can undo (`ln $J ~carol/hide/j`: the victims cannot remove a name in
+/// carol's directory). So: second names of the shared files (journal, poller lock, live
+/// figures) are accepted when the kernel protects hard links, and refused when it does not
+/// or cannot be asked. Files that must be this user's alone (drafts) and a journal taken up
+/// after a replacement ([`super::place::acceptable`]) need exactly one name in every case.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Linking {
+    /// `protected_hardlinks` reads 1.
+    Protected,
+    /// It reads 0, or could not be read: any file may be linked by anyone.
+    Unprotected,
+}
+
+impl Linking {
+    fn from_kernel() -> Linking {
+        let setting = std::fs::read_to_string("/proc/sys/fs/protected_hardlinks");
+        if setting.is_ok_and(|s| s.trim() == "1") { Linking::Protected } else { Linking::Unprotected }
+    }
+}
+
+fn open_shared_rw_linking(
+    path: &Path,
+    sharing: &Sharing,
+    append: bool,
+    linking: Linking,
+) -> Result<(File, bool), DirError> {
     let flags = libc::O_NOFOLLOW | libc::O_CLOEXEC;
     // Two rounds: the file may be removed or created by someone else in between.
     for _ in 0..2 {
@@ -202,8 +248,13 @@ pub fn open_shared_rw(path: &Path, sharing: &Sharing, append: bool) -> Result<(F
         match existing {
             Ok(file) => {
                 let meta = regular(path, &file)?;
-                if meta.nlink() != 1 {
-                    return Err(DirError::unsafe_file(path, format!("has {} names (a hard link)", meta.nlink())));
+                if meta.nlink() != 1 && linking == Linking::Unprotected {
+                    let what = format!(
+                        "has {} names (a hard link), and this kernel lets anyone link any file \
+                         (fs.protected_hardlinks is not 1)",
+                        meta.nlink()
+                    );
+                    return Err(DirError::unsafe_file(path, what));
                 }
                 expected_owner(path, &meta, sharing)?;
                 return Ok((file, false));
@@ -418,6 +469,24 @@ mod tests {
     }
 
     #[test]
+    fn an_own_file_others_can_write_or_linked_under_a_second_name_is_not_owned_text() {
+        let dir = tempfile::tempdir().unwrap();
+        let samples = dir.path().join("j.jsonl.samples");
+        std::fs::write(&samples, "carol's text").unwrap();
+        std::fs::set_permissions(&samples, std::fs::Permissions::from_mode(0o600)).unwrap();
+        let draft = dir.path().join("j.jsonl.draft-alice");
+        std::fs::hard_link(&samples, &draft).unwrap();
+        let err = read_owned(&draft, 100).unwrap_err().to_string();
+        assert!(err.contains("2 names"), "{err}");
+        std::fs::remove_file(&samples).unwrap();
+        std::fs::set_permissions(&draft, std::fs::Permissions::from_mode(0o660)).unwrap();
+        let err = read_owned(&draft, 100).unwrap_err().to_string();
+        assert!(err.contains("mode 0660"), "{err}");
+        std::fs::set_permissions(&draft, std::fs::Permissions::from_mode(0o600)).unwrap();
+        assert_eq!(read_owned(&draft, 100).unwrap(), b"carol's text");
+    }
+
+    #[test]
     fn replace_never_writes_through_a_planted_link_and_sets_the_mode() {
         let dir = tempfile::tempdir().unwrap();
         let victim = dir.path().join("victim");
@@ -442,6 +511,20 @@ mod tests {
         let link = dir.path().join("k.poller");
         std::os::unix::fs::symlink(&lock, &link).unwrap();
         assert!(open_lock(&link, &Sharing::PRIVATE).unwrap_err().to_string().contains("symbolic link"));
+    }
+
+    #[test]
+    fn a_second_name_of_a_shared_file_is_refused_only_where_the_kernel_lets_anyone_link() {
+        let dir = tempfile::tempdir().unwrap();
+        let journal = dir.path().join("j.jsonl");
+        std::fs::write(&journal, "").unwrap();
+        std::fs::set_permissions(&journal, std::fs::Permissions::from_mode(0o600)).unwrap();
+        // A member's link in a directory of theirs, which nobody else can remove.
+        std::fs::hard_link(&journal, dir.path().join("hidden")).unwrap();
+        let sharing = Sharing::PRIVATE;
+        open_shared_rw_linking(&journal, &sharing, true, Linking::Protected).unwrap();
+        let err = open_shared_rw_linking(&journal, &sharing, true, Linking::Unprotected).unwrap_err().to_string();
+        assert!(err.contains("2 names") && err.contains("protected_hardlinks"), "{err}");
     }
 
     #[test]

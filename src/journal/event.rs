@@ -27,7 +27,8 @@ pub struct Event {
     pub ts: DateTime<Utc>,
     pub author: String,
     /// The operating-system account that wrote the line (`user@host`), beside the chosen
-    /// `author` name, so a hand-over or a message can always be traced to an account.
+    /// `author` name, so a hand-over or a message can be traced to the account whose warroom
+    /// wrote it. Recorded, not proven: a member who can write the journal can forge it.
     /// Absent from lines written before it was recorded. Shared, not copied: a journal has a
     /// handful of accounts and a replay a million events.
     #[serde(skip_serializing_if = "Option::is_none", serialize_with = "account_to_wire")]

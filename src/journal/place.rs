@@ -56,8 +56,10 @@ pub enum Moved {
 }
 
 impl Moved {
+    /// The notice for the operator. The path's file name is anybody's text in a shared
+    /// directory: shown without its control characters.
     pub fn describe(&self, path: &Path) -> String {
-        let path = path.display();
+        let path = super::dir::shown(path);
         match self {
             Moved::Recreated { bytes } => format!(
                 "{path}: the journal file was deleted while open; its history ({bytes} bytes) was copied \
@@ -95,12 +97,18 @@ pub(super) fn path_state(path: &Path, file: &File) -> PathState {
 }
 
 /// Whether this process may write into `new`, found where its journal `old` was: a regular
-/// file (never a link), owned by this user or the journal's owner, or — in a shared war room,
+/// file (never a link) with no other name, owned by this user or the journal's owner, or — in a shared war room,
 /// whose journal is group-writable — by anyone of the journal's group; with no permission bit
 /// the journal did not have (so never world-writable unless the journal was, never setuid).
 pub fn acceptable(new: &Metadata, old: &Metadata) -> Result<(), String> {
     if !new.file_type().is_file() {
         return Err("it is not a regular file".into());
+    }
+    // A second name means the file lives somewhere else too, maybe as somebody's own file
+    // linked in here (`ln bobs-file $J`): whatever the kernel's rules on linking, a file is
+    // taken up only when the journal's path is its one name.
+    if new.nlink() != 1 {
+        return Err(format!("it has {} names (a hard link to a file kept elsewhere)", new.nlink()));
     }
     // SAFETY: geteuid cannot fail.
     let me = unsafe { libc::geteuid() };
@@ -290,4 +298,46 @@ fn starts_with_same_bytes(new: &File, old: &File, len: u64) -> io::Result<bool> 
         at += n as u64;
     }
     Ok(true)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_replacement_with_another_name_elsewhere_is_not_written_into() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("j.jsonl");
+        let (journal, _) = Journal::open(&path).unwrap();
+        journal
+            .append(&crate::journal::Event::new("alice", crate::journal::EventBody::NoteAdded { text: "a".into() }))
+            .unwrap();
+        // Somebody else's file of the group, linked in where the journal was.
+        let victim = dir.path().join("bobs-file");
+        std::fs::write(&victim, "bob's\n").unwrap();
+        std::fs::set_permissions(&victim, std::fs::Permissions::from_mode(0o600)).unwrap();
+        std::fs::hard_link(&path, dir.path().join(".keep")).unwrap();
+        std::fs::remove_file(&path).unwrap();
+        std::fs::hard_link(&victim, &path).unwrap();
+        let err = journal.reattach().unwrap_err().to_string();
+        assert!(err.contains("2 names"), "{err}");
+        let late = crate::journal::Event::new("alice", crate::journal::EventBody::OperatorLeft {});
+        assert!(journal.append(&late).is_err());
+        assert_eq!(std::fs::read(&victim).unwrap(), b"bob's\n");
+    }
+
+    #[test]
+    fn a_notice_shows_a_hostile_path_without_its_escapes() {
+        let path = Path::new("/j/2099-01-01T000000Z-\u{1b}]0;OWNED\u{7}x\u{1b}[2J.jsonl");
+        for moved in [
+            Moved::Recreated { bytes: 1 },
+            Moved::Joined,
+            Moved::Merged { history: 1, theirs: 2 },
+            Moved::Adopted { read_from: 0, why: "replaced".into() },
+        ] {
+            let text = moved.describe(path);
+            assert!(text.starts_with("/j/2099-01-01T000000Z-x.jsonl: "), "{text:?}");
+            assert!(!text.chars().any(char::is_control), "{text:?}");
+        }
+    }
 }

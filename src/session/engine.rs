@@ -78,7 +78,7 @@ pub struct Engine {
     /// Rows of the monitor (or the drill), by the monitor's index.
     rows: Vec<RowId>,
     figures: Figures,
-    figures_seen: Option<std::time::SystemTime>,
+    figures_seen: figures::Watch,
     published: Instant,
     /// This session's heartbeat and everybody else's: who is here, whether anybody probes.
     heart: Heart,
@@ -123,7 +123,7 @@ impl Engine {
             monitor: None,
             rows: Vec::new(),
             figures: Figures::default(),
-            figures_seen: None,
+            figures_seen: figures::Watch::default(),
             published: Instant::now(),
             heart,
             known_size,

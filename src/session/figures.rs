@@ -6,6 +6,7 @@
 use std::collections::HashMap;
 use std::io::Write;
 use std::path::{Path, PathBuf};
+use std::time::{Instant, SystemTime};
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -19,8 +20,10 @@ use crate::monitor::{RowId, View};
 const MAX_FILE_BYTES: u64 = 8 << 20;
 /// No probe waits a day: a latency or step time beyond this was not measured, it was written.
 const MAX_MILLIS: f64 = 86_400_000.0;
-/// Rows read from the file at most: far more than any war room watches.
-const MAX_ROWS: usize = 100_000;
+/// Rows read from the file at most: ten times the 1,000 checks of the largest room measured
+/// (`cargo bench --bench app`). Each row becomes a row on every follower's board, so a file
+/// of 42,000 tiny rows (8 MiB) must not be taken whole.
+const MAX_ROWS: usize = 10_000;
 /// Longest text (a detail, a step, a row's name or target) kept from the file, in characters.
 const MAX_TEXT_CHARS: usize = 4096;
 
@@ -94,20 +97,52 @@ pub fn write(journal: &Path, snapshot: &Snapshot, sharing: &Sharing) -> std::io:
     }
 }
 
-/// Reads the sidecar if it changed since `seen` (its modification time). A missing,
-/// oversized, linked, special or half-understood file is simply not news; readings with a
-/// value no probe can have measured are dropped.
-pub fn read_if_newer(journal: &Path, seen: &mut Option<std::time::SystemTime>) -> Option<Snapshot> {
+/// What a reader of the sidecar remembers between looks.
+#[derive(Debug, Default)]
+pub struct Watch {
+    /// The file's modification time when last looked at.
+    modified: Option<SystemTime>,
+    /// A digest of its content when last read: a file rewritten with the same bytes is no news.
+    digest: Option<u64>,
+    /// No look before this: see [`read_if_newer`].
+    not_before: Option<Instant>,
+}
+
+/// How much longer than the last read and parse took a reader waits before the next: a file
+/// rewritten every few milliseconds (by a member, or a poller of thousands of rows) costs a
+/// follower at most about a tenth of a core.
+const PACE: u32 = 10;
+
+/// Reads the sidecar if it changed since last looked at (`watch`: its modification time, then
+/// its content). A missing, oversized, linked, special or half-understood file is simply not
+/// news; readings with a value no probe can have measured are dropped, and rows beyond
+/// [`MAX_ROWS`] are not taken.
+pub fn read_if_newer(journal: &Path, watch: &mut Watch) -> Option<Snapshot> {
+    use std::hash::{Hash, Hasher};
+    if watch.not_before.is_some_and(|at| Instant::now() < at) {
+        return None;
+    }
     let target = path(journal);
     // Judged on the open descriptor, not the path: nothing can be swapped in between.
     let file = dir::open_read(&target, MAX_FILE_BYTES).ok()?;
     let modified = file.metadata().and_then(|m| m.modified()).ok()?;
-    if Some(modified) == *seen {
+    if Some(modified) == watch.modified {
         return None;
     }
-    *seen = Some(modified);
+    watch.modified = Some(modified);
+    let started = Instant::now();
     let bytes = dir::read_open(&target, file, MAX_FILE_BYTES).ok()?;
-    let mut snapshot: Snapshot = serde_json::from_slice(&bytes).ok()?;
+    let mut hasher = std::collections::hash_map::DefaultHasher::new();
+    bytes.hash(&mut hasher);
+    let digest = Some(hasher.finish());
+    let unchanged = std::mem::replace(&mut watch.digest, digest) == digest;
+    let snapshot = (!unchanged).then(|| parse(&bytes)).flatten();
+    watch.not_before = Some(Instant::now() + started.elapsed() * PACE);
+    snapshot
+}
+
+fn parse(bytes: &[u8]) -> Option<Snapshot> {
+    let mut snapshot: Snapshot = serde_json::from_slice(bytes).ok()?;
     snapshot.figures.truncate(MAX_ROWS);
     for figure in &mut snapshot.figures {
         figure.readings.retain_mut(plausible);
@@ -157,7 +192,7 @@ mod tests {
         figures.view(&id, View { state: crate::monitor::State::Degraded, paused: true, ..View::default() });
         let snap = figures.snapshot(Utc::now());
         write(&journal, &snap, &Sharing::PRIVATE).unwrap();
-        let mut seen = None;
+        let mut seen = Watch::default();
         let back = read_if_newer(&journal, &mut seen).unwrap();
         assert_eq!(back, snap);
         assert!(read_if_newer(&journal, &mut seen).is_none(), "unchanged: nothing new");
@@ -167,6 +202,30 @@ mod tests {
             (Health::Degraded, 812, o.retry_after)
         );
         assert!(back.figures[0].view.paused);
+    }
+
+    #[test]
+    fn the_same_figures_rewritten_are_no_news_and_rows_past_the_cap_are_not_taken() {
+        let dir = tempfile::tempdir().unwrap();
+        let journal = dir.path().join("j.jsonl");
+        let row = |i: usize| {
+            format!(
+                r#"{{"row":{{"id":{{"check":"r{i}"}},"kind":"http","target":""}},"view":{{"state":"up","blocked_by":null,"no_connectivity":false,"paused":false,"silenced":false}},"readings":[]}}"#
+            )
+        };
+        let rows: Vec<String> = (0..MAX_ROWS + 500).map(row).collect();
+        let text = format!(r#"{{"written":"2026-01-01T00:00:00Z","figures":[{}]}}"#, rows.join(","));
+        std::fs::write(path(&journal), &text).unwrap();
+        let mut watch = Watch::default();
+        let snap = read_if_newer(&journal, &mut watch).expect("the file is read");
+        assert_eq!(snap.figures.len(), MAX_ROWS);
+        // Rewritten with the same bytes (a new modification time): nothing to apply again.
+        let later = SystemTime::now() + Duration::from_secs(5);
+        std::fs::write(path(&journal), &text).unwrap();
+        std::fs::File::options().write(true).open(path(&journal)).unwrap().set_modified(later).unwrap();
+        watch.not_before = None;
+        assert!(read_if_newer(&journal, &mut watch).is_none(), "the same content applied again");
+        assert_eq!(watch.modified, Some(later), "looked at");
     }
 
     #[test]
@@ -198,7 +257,7 @@ mod tests {
             readings.join(",")
         );
         std::fs::write(path(&journal), text).unwrap();
-        let snap = read_if_newer(&journal, &mut None).expect("the file is read");
+        let snap = read_if_newer(&journal, &mut Watch::default()).expect("the file is read");
         let kept: Vec<f64> = snap.figures[0].readings.iter().map(|r| r.latency_ms).collect();
         assert_eq!(kept, vec![12.5]);
     }

@@ -135,23 +135,51 @@ impl Heart {
 
     /// Everybody's heartbeats (`None` if the directory cannot be listed); this author's
     /// long-silent ones are removed on the way.
+    ///
+    /// Every entry with the prefix is judged by its own `lstat` first (a regular file, small
+    /// enough, written within [`FORGET_AFTER`]), and only the [`MAX_BEATS`] newest are read: a
+    /// member who stuffs the directory with thousands of empty "heartbeats" costs a listing,
+    /// and cannot push the real poller's beat out of the few that are read.
     fn scan(&self) -> Option<Vec<Seen>> {
+        use std::os::unix::fs::MetadataExt;
         let prefix = sibling(&self.journal, ".here-");
         let prefix = prefix.file_name()?.as_bytes().to_vec();
         let entries = std::fs::read_dir(dir_of(&self.journal)).ok()?;
         let now = SystemTime::now();
-        let seen = entries
-            .filter_map(Result::ok)
-            .filter(|e| e.file_name().as_bytes().starts_with(&prefix))
-            .take(MAX_BEATS)
-            .filter_map(|e| {
-                let (bytes, at) = read_beat(&e.path())?;
+        // SAFETY: geteuid cannot fail.
+        let me = unsafe { libc::geteuid() };
+        let (mut recent, mut stale_own) = (Vec::new(), Vec::new());
+        for entry in entries.filter_map(Result::ok).filter(|e| e.file_name().as_bytes().starts_with(&prefix)) {
+            // DirEntry::metadata does not follow a link.
+            let Ok(meta) = entry.metadata() else { continue };
+            let Ok(at) = meta.modified() else { continue };
+            // A beat is never empty: `: > $J.here-junk` files are not worth a read.
+            if !meta.file_type().is_file() || meta.len() == 0 || meta.len() > MAX_BEAT_BYTES {
+                continue;
+            }
+            if now.duration_since(at).unwrap_or_default() <= FORGET_AFTER {
+                recent.push((at, entry.path()));
+            } else if meta.uid() == me {
+                stale_own.push(entry.path());
+            }
+        }
+        recent.sort_by_key(|b| std::cmp::Reverse(b.0));
+        recent.truncate(MAX_BEATS);
+        stale_own.truncate(MAX_BEATS);
+        for path in stale_own {
+            // A killed session of ours left it; nobody else will ever remove it.
+            if read_beat(&path)
+                .and_then(|(bytes, _)| serde_json::from_slice::<Beat>(&bytes).ok())
+                .is_some_and(|beat| beat.author == self.author)
+            {
+                let _ = std::fs::remove_file(&path);
+            }
+        }
+        let seen = recent
+            .into_iter()
+            .filter_map(|(_, path)| {
+                let (bytes, at) = read_beat(&path)?;
                 let beat: Beat = serde_json::from_slice(&bytes).ok()?;
-                let silent = now.duration_since(at).unwrap_or_default();
-                if beat.author == self.author && silent > FORGET_AFTER {
-                    // A killed session of ours left it; nobody else will ever remove it.
-                    let _ = std::fs::remove_file(e.path());
-                }
                 Some(Seen { author: beat.author, probing: beat.probing, at })
             })
             .collect();
@@ -330,6 +358,26 @@ mod tests {
         let heart = Heart::new(&journal, "me", Sharing::PRIVATE);
         let found: Vec<String> = heart.scan().unwrap().into_iter().map(|s| s.author).collect();
         assert_eq!(found, vec!["zed".to_string()]);
+    }
+
+    #[test]
+    fn a_flood_of_junk_heartbeats_hides_nobody() {
+        let dir = tempfile::tempdir().unwrap();
+        let journal = dir.path().join("j.jsonl");
+        // The poller beats first: the flood comes after it in the listing.
+        let mut poller = Heart::new(&journal, "alice", Sharing::PRIVATE);
+        poller.beat(true).unwrap();
+        let a_while_ago = SystemTime::now() - Duration::from_secs(5);
+        for i in 0..3000 {
+            let path = sibling(&journal, &format!(".here-junk{i}"));
+            // Not empty (an empty file is passed over unread): only its age puts it behind.
+            std::fs::write(&path, "x").unwrap();
+            std::fs::File::options().write(true).open(&path).unwrap().set_modified(a_while_ago).unwrap();
+        }
+        let mut bob = Heart::new(&journal, "bob", Sharing::PRIVATE);
+        let told = bob.tick(Some(false));
+        let Some(Update::Presence(p)) = told.last() else { panic!("{told:?}") };
+        assert_eq!((people(p), p.probing), (vec![("alice", true), ("bob", true)], Probing::Yes));
     }
 
     #[test]

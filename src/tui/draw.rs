@@ -425,11 +425,11 @@ fn draw_checks(frame: &mut Frame, app: &App, area: Rect) {
                 .unwrap_or_default();
             let mut note = String::new();
             if let Some(parent) = view.and_then(|v| v.blocked_by.as_ref()) {
-                note = format!("by {parent}");
+                note = format!("by {}", sanitize_str(parent, 60));
             } else if let Some((who, _)) =
                 app.board.incident.checks.get(&row.name).and_then(|c| c.acknowledged.as_ref())
             {
-                note = format!("ack {}", who.split('@').next().unwrap_or(who));
+                note = format!("ack {}", sanitize_str(who.split('@').next().unwrap_or(who), 40));
             } else if let Some(at) = latest.and_then(|s| s.retry_after) {
                 note = format!("back {}", at.with_timezone(&app.board.clock.offset).format("%H:%M"));
             }
@@ -974,7 +974,7 @@ fn check_detail<'a>(app: &App, row: &CheckRow) -> Vec<Line<'a>> {
     let (glyph, word) = state_glyph(state);
     let mut lines = vec![Line::from(vec![
         Span::styled(format!("{glyph} {word}"), state_style(app, state)),
-        Span::raw(format!("   {} {}", row.kind, sanitize_str(&row.target, 100))),
+        Span::raw(format!("   {} {}", sanitize_str(&row.kind, 20), sanitize_str(&row.target, 100))),
     ])];
     if let Some(c) = app.board.incident.checks.get(&row.name) {
         lines.push(Line::from(format!(
@@ -987,7 +987,10 @@ fn check_detail<'a>(app: &App, row: &CheckRow) -> Vec<Line<'a>> {
     }
     if let Some(v) = &row.view {
         if let Some(p) = &v.blocked_by {
-            lines.push(Line::from(Span::styled(format!("blocked by {p}: part of its outage"), t.degraded)));
+            lines.push(Line::from(Span::styled(
+                format!("blocked by {}: part of its outage", sanitize_str(p, 60)),
+                t.degraded,
+            )));
         }
         if v.no_connectivity {
             lines.push(Line::from(Span::styled("no connectivity: the canary check is failing", t.degraded)));
