@@ -265,6 +265,22 @@ fn an_outsider_gets_a_clear_error_and_a_reader_a_viewer_and_nothing_is_written()
         }
     }
     assert_eq!(listing(&room.dir), before, "the outsider wrote something");
+    // Looking for the current incident (no -j) meets the same directory: the same error,
+    // never "no open incident".
+    let config = room.path("lookup.toml");
+    std::fs::write(&config, format!("journal_dir = \"{}\"\n", room.dir.display())).unwrap();
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&config, std::fs::Permissions::from_mode(0o644)).unwrap();
+    }
+    for verb in [&["log", "here"][..], &["status"], &["brief"]] {
+        let mut c = accounts::as_user(&team.outsider);
+        c.env("HOME", room.base.path()).arg(&room.bin).arg("-c").arg(&config).args(verb);
+        let out = c.stdin(Stdio::null()).output().unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success() && err.contains("usermod -aG wr-team wr-outsider"), "{verb:?}: {err}");
+        assert!(!err.contains("no open incident"), "{verb:?}: {err}");
+    }
 
     // A member who may read the journal but not write it views it, and is told why.
     use std::os::unix::fs::PermissionsExt;
