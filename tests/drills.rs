@@ -20,16 +20,9 @@ const BIN: &str = env!("CARGO_BIN_EXE_warroom");
 /// Generous: a loaded two-core machine; the journal is looked at every 250 ms.
 const WITHIN: Duration = Duration::from_secs(10);
 
+/// Waits for the first update `want` accepts (see [`support::updates::wait_for`]).
 async fn wait_for(session: &mut Session, what: &str, want: impl Fn(&Update) -> bool) -> Update {
-    let deadline = tokio::time::Instant::now() + WITHIN;
-    let mut seen = Vec::new();
-    loop {
-        match tokio::time::timeout_at(deadline, session.recv()).await {
-            Ok(Some(update)) if want(&update) => return update,
-            Ok(Some(update)) => seen.push(format!("{update:?}").chars().take(120).collect::<String>()),
-            _ => panic!("no {what} within {WITHIN:?}; saw {seen:#?}"),
-        }
-    }
+    support::updates::wait_for(session, what, WITHIN, want).await
 }
 
 fn has_note(update: &Update, author: &str, text: &str) -> bool {
@@ -256,6 +249,15 @@ fn real_incident(path: &Path) {
     journal.append(&Event::new("alice", opened(Mode::Real))).unwrap();
 }
 
+/// A config naming `j/` as the journal directory, and an open real incident in it.
+fn room_with_a_real_incident(d: &Path) -> PathBuf {
+    std::fs::write(d.join("warroom.toml"), "journal_dir = \"j\"\n").unwrap();
+    std::fs::create_dir(d.join("j")).unwrap();
+    let real = d.join("j/2026-11-25T080000Z-mail-down.jsonl");
+    real_incident(&real);
+    real
+}
+
 fn notes(path: &Path) -> Vec<String> {
     let events = Journal::read(path).map(|s| s.events).unwrap_or_default();
     events
@@ -272,10 +274,7 @@ fn drill_journals(dir: &Path) -> Vec<PathBuf> {
 fn a_drill_left_running_is_never_the_current_incident_and_a_teammate_joins_it() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
-    std::fs::write(d.join("warroom.toml"), "journal_dir = \"j\"\n").unwrap();
-    std::fs::create_dir(d.join("j")).unwrap();
-    let real = d.join("j/2026-11-25T080000Z-mail-down.jsonl");
-    real_incident(&real);
+    let real = room_with_a_real_incident(d);
     // An older warroom kept drill journals beside the incidents: "drill-…" sorts after them.
     let legacy = d.join("j/drill-2026-11-25T090000Z-datacenter-fire.jsonl");
     Journal::open(&legacy).unwrap().0.append(&Event::new("carol", opened(Mode::Drill))).unwrap();
@@ -369,10 +368,7 @@ fn the_current_journal_lookup_never_follows_a_link_nor_waits_on_a_fifo() {
     use std::os::unix::fs::PermissionsExt;
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
-    std::fs::write(d.join("warroom.toml"), "journal_dir = \"j\"\n").unwrap();
-    std::fs::create_dir(d.join("j")).unwrap();
-    let real = d.join("j/2026-11-25T080000Z-mail-down.jsonl");
-    real_incident(&real);
+    let real = room_with_a_real_incident(d);
     // Another user's private file, and a link to it planted where it sorts newest.
     let private = tempfile::tempdir().unwrap();
     let victim = private.path().join("notes.jsonl");

@@ -32,17 +32,9 @@ fn start(path: &std::path::Path, settings: Settings, purpose: Purpose, author: &
     Session::start(Opening { journal, scan, settings, purpose, author: author.into() })
 }
 
-/// Waits for the first update `want` accepts; panics with what came instead after [`WITHIN`].
+/// Waits for the first update `want` accepts (see [`support::updates::wait_for`]).
 async fn wait_for(session: &mut Session, what: &str, want: impl Fn(&Update) -> bool) -> Update {
-    let deadline = tokio::time::Instant::now() + WITHIN;
-    let mut seen = Vec::new();
-    loop {
-        match tokio::time::timeout_at(deadline, session.recv()).await {
-            Ok(Some(update)) if want(&update) => return update,
-            Ok(Some(update)) => seen.push(format!("{update:?}").chars().take(120).collect::<String>()),
-            _ => panic!("no {what} within {WITHIN:?}; saw {seen:#?}"),
-        }
-    }
+    support::updates::wait_for(session, what, WITHIN, want).await
 }
 
 fn opened_role(update: &Update) -> Role {

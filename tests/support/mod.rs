@@ -8,6 +8,7 @@ pub mod accounts;
 pub mod fake;
 pub mod proc;
 pub mod tmux;
+pub mod updates;
 
 use std::io::{BufRead, BufReader};
 use std::net::{TcpListener, TcpStream};
