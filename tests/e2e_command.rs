@@ -1,6 +1,7 @@
 //! End to end: a commanded incident, two operators on real terminals (tmux) sharing one
 //! journal — the commander is assigned, a second operator takes the role over and is shown
-//! the brief, and resolving while a check fails asks first, naming it.
+//! the brief, an edited message goes out edited through a command channel, and resolving
+//! while a check fails asks first, naming it.
 
 mod support;
 
@@ -28,10 +29,15 @@ fn resolved(dir: &std::path::Path) -> bool {
 #[test]
 fn a_commanded_incident_handed_over_then_resolved_with_a_failing_check() {
     let dir = tempfile::tempdir().unwrap();
+    let outbox = dir.path().join("status-page.txt");
     std::fs::write(
         dir.path().join("warroom.toml"),
-        "[incident]\ntitle = \"Relay outage\"\nseverity = 2\n\
-         [[check]]\nname = \"relay\"\nkind = \"command\"\ncommand = [\"false\"]\ninterval = \"1s\"\nretry_interval = \"300ms\"\n",
+        format!(
+            "[incident]\ntitle = \"Relay outage\"\nseverity = 2\n\
+             [channel.status-page]\nkind = \"command\"\ncommand = [\"sh\", \"-c\", \"cat >> {}\"]\n\
+             [[check]]\nname = \"relay\"\nkind = \"command\"\ncommand = [\"false\"]\ninterval = \"1s\"\nretry_interval = \"300ms\"\n",
+            outbox.display()
+        ),
     )
     .unwrap();
     let run = |who: &str| format!("HOME={0} {BIN} -c warroom.toml -j j.jsonl --as {who}", dir.path().display());
@@ -63,6 +69,24 @@ fn a_commanded_incident_handed_over_then_resolved_with_a_failing_check() {
     assert!(!alice.screen().contains("Brief —"), "the outgoing commander keeps the screen");
     bob.keys(&["Escape"]);
 
+    // The new commander edits the status-page message and sends it: the channel gets the
+    // edited text, and so does the journal.
+    let checklist = warroom::checklist::load("default").unwrap();
+    let at = checklist.items.iter().position(|i| i.id == "status-page").unwrap();
+    bob.keys(&["3", "g"]);
+    (0..at).for_each(|_| bob.keys(&["j"]));
+    bob.keys(&["e"]);
+    bob.wait_for("MESSAGE for status-page", Duration::from_secs(5));
+    bob.type_text(" Relay traffic is queued, none lost.");
+    bob.keys(&["C-s"]);
+    bob.wait_for("Send on channel", Duration::from_secs(5));
+    bob.keys(&["y"]);
+    let deadline = Instant::now() + Duration::from_secs(15);
+    while !std::fs::read_to_string(&outbox).is_ok_and(|t| t.contains("Relay traffic is queued, none lost.")) {
+        assert!(Instant::now() < deadline, "the edited message never arrived:\n{}", bob.screen());
+        std::thread::sleep(Duration::from_millis(100));
+    }
+
     // Resolving while relay fails: asked first, naming it; n leaves the status alone.
     bob.keys(&["s"]);
     bob.wait_for("Set the status", Duration::from_secs(5));
@@ -92,6 +116,11 @@ fn a_commanded_incident_handed_over_then_resolved_with_a_failing_check() {
         })
         .collect();
     assert_eq!(roles, vec![("alice", "alice"), ("bob", "bob")]);
+    let sent = scan.events.iter().find_map(|e| match &e.body {
+        EventBody::MessageSent { text, .. } => Some(text.clone()),
+        _ => None,
+    });
+    assert_eq!(sent.map(|t| format!("{t}\n")), std::fs::read_to_string(&outbox).ok(), "journal and channel differ");
     let resolve = scan.events.iter().find(|e| matches!(e.body, EventBody::StatusChanged { status: Status::Resolved }));
     assert_eq!(resolve.expect("resolved").author, "bob");
 }
