@@ -193,6 +193,62 @@ fn each_theme() {
     }
 }
 
+/// Every non-blank cell the screen draws, in every theme, with a row selected in each pane:
+/// WCAG 4.5:1 against what is behind it (xterm's palette, the theme's declared background).
+/// The selected check row must show its sparkline — it once took the selection's colour.
+#[test]
+fn every_drawn_cell_is_readable_in_every_theme() {
+    use warroom::tui::contrast::{ratio, rgb, shown};
+    let mut bad = Vec::new();
+    for (theme, _) in warroom::tui::theme::BUILT_IN {
+        let mut spark_on_selection = false;
+        for (w, h) in [(80, 24), (160, 48)] {
+            for pane in [Pane::Checks, Pane::Timeline, Pane::Checklist] {
+                for sel in 0..5 {
+                    let mut app = failing_app(theme);
+                    app.focus = pane;
+                    app.at_newest = false;
+                    app.selected[pane] = sel;
+                    let term = render(&mut app, w, h);
+                    let Some(background) = app.theme.background.and_then(rgb) else {
+                        let coloured = term
+                            .backend()
+                            .buffer()
+                            .content()
+                            .iter()
+                            .any(|c| c.fg != ratatui::style::Color::Reset || c.bg != ratatui::style::Color::Reset);
+                        assert!(!coloured, "{theme} declares no background but draws colour");
+                        continue;
+                    };
+                    let selection = shown(app.theme.selection, background);
+                    for (i, cell) in term.backend().buffer().content().iter().enumerate() {
+                        if cell.symbol().trim().is_empty() {
+                            continue;
+                        }
+                        let (fg, bg) = shown(cell.style(), background);
+                        spark_on_selection |= pane == Pane::Checks
+                            && (fg, bg) == selection
+                            && cell.symbol().chars().all(|c| ('▁'..='█').contains(&c) || c == '✕');
+                        let r = ratio(fg, bg);
+                        if r < 4.5 {
+                            let (x, y) = (i % w as usize, i / w as usize);
+                            bad.push(format!(
+                                "{theme} {w}x{h} {pane:?} row {sel}: {:?} at ({x},{y}): {fg:?} on {bg:?} is {r:.2}:1",
+                                cell.symbol()
+                            ));
+                        }
+                    }
+                }
+            }
+        }
+        if !spark_on_selection && *theme != "mono" {
+            bad.push(format!("{theme}: no sparkline drawn in the selection's colours on the selected row"));
+        }
+    }
+    bad.dedup();
+    assert!(bad.is_empty(), "{} cells under 4.5:1, first ones:\n{}", bad.len(), bad[..bad.len().min(30)].join("\n"));
+}
+
 #[test]
 fn drill_banner_and_overdue_update_are_unmistakable() {
     // The default plan wants the first public word 15 minutes in.

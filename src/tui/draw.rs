@@ -343,6 +343,14 @@ pub fn state_glyph(s: State) -> (&'static str, &'static str) {
     }
 }
 
+/// A cell's style on a row that may be the selected one. The selected row takes the selection's
+/// colours whole — a role's colour on the selection's background is unreadable in some theme
+/// (the sparkline, drawn in the accent, vanished) — and keeps the role's emphasis (bold,
+/// underline, struck), so `down` still stands out; the glyph and word say the state anyway.
+fn on_row(app: &App, selected: bool, style: Style) -> Style {
+    if selected { style.patch(app.theme.selection) } else { style }
+}
+
 fn state_style(app: &App, s: State) -> Style {
     match s {
         State::Up => app.theme.ok,
@@ -433,15 +441,17 @@ fn draw_checks(frame: &mut Frame, app: &App, area: Rect) {
             } else if let Some(at) = latest.and_then(|s| s.retry_after) {
                 note = format!("back {}", at.with_timezone(&app.board.clock.offset).format("%H:%M"));
             }
-            let style = if pos == sel && app.focus == Pane::Checks { app.theme.selection } else { Style::default() };
+            let selected = pos == sel && app.focus == Pane::Checks;
+            let style = if selected { app.theme.selection } else { Style::default() };
             let state_style = if view.is_some_and(|v| v.silenced) { app.theme.muted } else { state_style(app, state) };
+            let on_row = |s: Style| on_row(app, selected, s);
             Row::new(vec![
-                Cell::from(format!("{glyph} {word}")).style(state_style),
+                Cell::from(format!("{glyph} {word}")).style(on_row(state_style)),
                 Cell::from(sanitize_str(&row.name, 60)),
-                Cell::from(latency).style(app.theme.muted),
-                Cell::from(sparkline(row, spark_w)).style(app.theme.accent),
-                Cell::from(since).style(app.theme.muted),
-                Cell::from(note).style(app.theme.muted),
+                Cell::from(latency).style(on_row(app.theme.muted)),
+                Cell::from(sparkline(row, spark_w)).style(on_row(app.theme.accent)),
+                Cell::from(since).style(on_row(app.theme.muted)),
+                Cell::from(note).style(on_row(app.theme.muted)),
             ])
             .style(style)
         })
@@ -530,6 +540,7 @@ fn draw_timeline(frame: &mut Frame, app: &App, area: Rect) {
         .map(|&i| {
             let e = &app.board.incident.timeline[i];
             let who = e.author.split('@').next().unwrap_or(&e.author);
+            let chosen = Some(i) == selected && app.focus == Pane::Timeline && !app.at_newest;
             let mut spans = vec![
                 Span::styled(
                     format!("{} ", e.ts.with_timezone(&app.board.clock.offset).format("%H:%M:%S")),
@@ -541,11 +552,10 @@ fn draw_timeline(frame: &mut Frame, app: &App, area: Rect) {
                 Span::styled(format!("  — {}", sanitize_str(who, 16)), app.theme.muted),
             ];
             spans.extend(amendment(app, i));
-            let style = if Some(i) == selected && app.focus == Pane::Timeline && !app.at_newest {
-                app.theme.selection
-            } else {
-                Style::default()
-            };
+            let style = if chosen { app.theme.selection } else { Style::default() };
+            if chosen {
+                spans = spans.into_iter().map(|s| s.patch_style(app.theme.selection)).collect();
+            }
             ListItem::new(Line::from(spans)).style(style)
         })
         .collect();
@@ -679,16 +689,14 @@ fn draw_checklist(frame: &mut Frame, app: &App, area: Rect) {
                     human_duration(v.due_at - now)
                 ),
             };
-            let sel = if pos == app.selected[Pane::Checklist] && app.focus == Pane::Checklist {
-                app.theme.selection
-            } else {
-                Style::default()
-            };
+            let selected = pos == app.selected[Pane::Checklist] && app.focus == Pane::Checklist;
+            let sel = if selected { app.theme.selection } else { Style::default() };
+            let when_style = if v.state == ItemState::Overdue { app.theme.down } else { app.theme.muted };
             Row::new(vec![
-                Cell::from(format!("{} {}", v.state.glyph(), v.state.word())).style(style),
+                Cell::from(format!("{} {}", v.state.glyph(), v.state.word())).style(on_row(app, selected, style)),
                 Cell::from(item.title.clone()),
-                Cell::from(item.role.clone().unwrap_or_default()).style(app.theme.muted),
-                Cell::from(when).style(if v.state == ItemState::Overdue { app.theme.down } else { app.theme.muted }),
+                Cell::from(item.role.clone().unwrap_or_default()).style(on_row(app, selected, app.theme.muted)),
+                Cell::from(when).style(on_row(app, selected, when_style)),
             ])
             .style(sel)
         })

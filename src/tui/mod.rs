@@ -5,6 +5,7 @@
 //! cells that differ: a few bytes per second over SSH.
 
 pub mod app;
+pub mod contrast;
 mod draft;
 pub mod draw;
 mod input;

@@ -23,12 +23,21 @@ macro_rules! roles {
         #[derive(Debug, Clone, PartialEq, Default)]
         pub struct Theme {
             pub name: String,
+            /// The terminal background the theme is written for (`background = "black"`).
+            /// Never painted — the terminal keeps its own — but it is what contrast is checked
+            /// against. `None` for a theme without colours.
+            pub background: Option<Color>,
             $(pub $role: Style,)*
         }
 
         const ROLES: &[&str] = &[$(stringify!($role)),*];
 
         impl Theme {
+            /// Every role with its style, in declaration order.
+            pub fn roles(&self) -> Vec<(&'static str, Style)> {
+                vec![$((stringify!($role), self.$role)),*]
+            }
+
             fn set(&mut self, role: &str, style: Style) -> bool {
                 match role {
                     $(stringify!($role) => self.$role = style,)*
@@ -95,9 +104,14 @@ pub fn parse(text: &str, path: &Path, name: &str) -> Result<Theme, String> {
     let mut theme = Theme { name: name.to_string(), ..Theme::default() };
     for (key, value) in &table {
         let at = |msg: String| format!("{}:{}: key `{key}`: {msg}", path.display(), line_of(key));
+        if key == "background" {
+            let named = value.as_str().ok_or_else(|| at("the background is one colour, like \"black\"".into()))?;
+            theme.background = Some(color(named).map_err(at)?);
+            continue;
+        }
         let style = style_from(value).map_err(at)?;
         if !theme.set(key, style) {
-            return Err(at(format!("unknown role; roles are {}", ROLES.join(", "))));
+            return Err(at(format!("unknown role; roles are background, {}", ROLES.join(", "))));
         }
     }
     Ok(theme)
@@ -170,6 +184,9 @@ mod tests {
         assert_eq!(e.split(" roles are").next().unwrap(), "themes/mine.toml:2: key `dwon`: unknown role;");
         let e = parse("ok = \"greenish\"\n", p, "mine").unwrap_err();
         assert!(e.starts_with("themes/mine.toml:1: key `ok`: \"greenish\" is not a colour"), "{e}");
+        let e = parse("ok = \"green\"\nbackground = { fg = \"black\" }\n", p, "mine").unwrap_err();
+        assert!(e.starts_with("themes/mine.toml:2: key `background`: the background is one colour"), "{e}");
+        assert_eq!(parse("background = \"white\"\n", p, "mine").unwrap().background, Some(Color::White));
         let e = parse("down = { fg = \"red\", blink = true }\n", p, "mine").unwrap_err();
         assert!(e.starts_with("themes/mine.toml:1: key `down`: `blink = true`"), "{e}");
     }
