@@ -879,3 +879,42 @@ fn declaring_from_a_check_of_a_named_incident_attaches_it_as_a_key_event() {
     );
     assert!(app.flash.as_deref().is_some_and(|f| f.ends_with("attached as a key event")));
 }
+
+#[test]
+fn the_send_confirmation_shows_its_keys_and_the_footer_shows_the_outcome() {
+    let mut app = failing_app("dark");
+    key(&mut app, KeyCode::Char('3'));
+    key(&mut app, KeyCode::Down); // staff
+    key(&mut app, KeyCode::Char('m'));
+    let asked = screen(&mut app, 160, 48);
+    assert!(asked.contains("y sends · any other key cancels"), "{asked}");
+    let sent = key(&mut app, KeyCode::Char('y'));
+    let [Effect::Send { channel, text, .. }] = &sent[..] else { panic!("{sent:?}") };
+    assert!(screen(&mut app, 160, 48).contains(&format!("sending on {channel}…")));
+    // Another item's outcome, or a teammate's send on another channel, is not this one's.
+    let other = EventBody::MessageSent {
+        channel: "other".into(),
+        audience: Audience::Internal,
+        text: "x".into(),
+        error: None,
+        item: Some("staff".into()),
+        simulated: false,
+        next_update: None,
+    };
+    app.on_events(vec![ev(2500, "dave@bastion", other)]);
+    assert!(screen(&mut app, 160, 48).contains(&format!("sending on {channel}…")));
+    let failed = EventBody::MessageSent {
+        channel: channel.clone(),
+        audience: Audience::Internal,
+        text: text.clone(),
+        error: Some("HTTP 502 from the relay\x1b[2J".into()),
+        item: Some("staff".into()),
+        simulated: false,
+        next_update: None,
+    };
+    app.on_events(vec![ev(2501, "alice@bastion", failed)]);
+    let s = screen(&mut app, 160, 48);
+    assert!(s.contains(&format!("send on {channel} FAILED: HTTP 502 from the relay")), "{s}");
+    assert!(!s.contains("sending on"), "{s}");
+    assert!(!s.contains('\x1b'));
+}
