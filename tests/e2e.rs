@@ -241,3 +241,37 @@ fn headless_prints_the_upgrade_banner_once_and_a_warning_per_later_line() {
     assert_eq!((banners, warnings(&lines)), (1, 2), "{lines:#?}");
     assert!(lines.iter().any(|l| l.contains("j.jsonl:1: written by a newer warroom")), "{lines:#?}");
 }
+
+/// Issue 19: the first key after a resize was lost, three times out of three. crossterm saw
+/// the resize only with that key, returned the resize, and its edge-triggered poll never
+/// reported the key's bytes again until the next key came.
+#[test]
+fn the_first_key_after_a_resize_acts() {
+    let dir = tempfile::tempdir().unwrap();
+    config(dir.path(), "[[check]]\nname = \"local\"\nkind = \"command\"\ncommand = [\"true\"]\n");
+    let cmd = format!("HOME={0} {BIN} -c warroom.toml -j j.jsonl --as tester", dir.path().display());
+    let Some(t) = Tmux::start(100, 30, &cmd, dir.path()) else { return };
+    t.wait_for("✔ up", Duration::from_secs(10));
+    // One key first, so crossterm's reader (and its resize watch) exists.
+    t.keys(&["2"]);
+    for (i, (w, h)) in [(120, 40), (90, 28), (110, 35)].into_iter().enumerate() {
+        t.tmux(&["resize-window", "-t", "t", "-x", &w.to_string(), "-y", &h.to_string()]);
+        // tmux may defer a pane's resize: the key comes once the pane has its new size, and
+        // time for the resize to be seen, on its own.
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while t.pane_format("pane_height") != h.to_string() {
+            assert!(Instant::now() < deadline, "tmux never resized the pane to {h} rows");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        std::thread::sleep(Duration::from_millis(500));
+        t.keys(&["/"]);
+        let shown = t.wait_for("Filter the timeline", Duration::from_secs(5));
+        assert!(shown.lines().count() >= h as usize - 1, "resize {i} not drawn:\n{shown}");
+        t.keys(&["Escape"]);
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while t.screen().contains("Filter the timeline") {
+            assert!(Instant::now() < deadline, "Esc after resize {i} did nothing:\n{}", t.screen());
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+}
