@@ -275,3 +275,34 @@ fn the_first_key_after_a_resize_acts() {
         }
     }
 }
+
+/// Issue 19: under tmux's default `set-clipboard external` tmux drops a program's OSC 52, yet
+/// the footer said "copied". Inside tmux, `c` loads tmux's paste buffer too.
+#[test]
+fn c_under_tmux_default_settings_fills_the_tmux_buffer() {
+    let dir = tempfile::tempdir().unwrap();
+    config(dir.path(), "[[check]]\nname = \"local\"\nkind = \"command\"\ncommand = [\"true\"]\n");
+    let cmd = format!("HOME={0} {BIN} -c warroom.toml -j j.jsonl --as tester", dir.path().display());
+    let Some(t) = Tmux::start(120, 35, &cmd, dir.path()) else { return };
+    assert_eq!(t.tmux(&["show", "-s", "set-clipboard"]).trim(), "set-clipboard external", "not tmux's default");
+    t.wait_for("✔ up", Duration::from_secs(10));
+    t.keys(&["3"]);
+    t.keys(&["j"]); // staff: an internal message
+    t.keys(&["c"]);
+    t.wait_for("copied into tmux's paste buffer", Duration::from_secs(5));
+    let deadline = Instant::now() + Duration::from_secs(5);
+    let prepared = loop {
+        let scan = Journal::read(dir.path().join("j.jsonl")).unwrap();
+        let found = scan.events.into_iter().find_map(|e| match e.body {
+            EventBody::MessagePrepared { text, via, .. } if via == "clipboard" => Some(text),
+            _ => None,
+        });
+        if let Some(text) = found {
+            break text;
+        }
+        assert!(Instant::now() < deadline, "the copy was never journaled");
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    assert!(!prepared.is_empty());
+    assert_eq!(t.tmux(&["show-buffer"]), prepared, "tmux's buffer holds the message");
+}

@@ -348,7 +348,7 @@ fn checklist_message_copy_edit_and_send_confirmation() {
     key(&mut app, KeyCode::Char('3'));
     key(&mut app, KeyCode::Down); // staff
     let copied = key(&mut app, KeyCode::Char('c'));
-    let Effect::Copy(text) = &copied[0] else { panic!() };
+    let Effect::Copy { what: "message", text } = &copied[0] else { panic!() };
     assert!(
         matches!(&copied[1], Effect::Append(b) if matches!(&b[0], EventBody::MessagePrepared { via, item, .. } if via == "clipboard" && item == "staff"))
     );

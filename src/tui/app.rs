@@ -137,8 +137,12 @@ pub enum Effect {
     SetPaused(RowId, bool),
     /// The note draft changed: keep it on disk (with the notes not yet on disk).
     SaveDraft(String),
-    /// Put text on the clipboard (OSC 52).
-    Copy(String),
+    /// Put text on the clipboard (OSC 52, and tmux's paste buffer inside tmux); `what` names
+    /// it in the footer, which says what was actually done.
+    Copy {
+        what: &'static str,
+        text: String,
+    },
     /// Send a checklist item's message on its channel.
     Send {
         item: String,
@@ -772,8 +776,7 @@ impl App {
                     |via: &str| EventBody::MessagePrepared { item: id.clone(), text: text.clone(), via: via.into() };
                 match action {
                     Action::Copy => {
-                        self.flash = Some("message copied to the clipboard".into());
-                        let mut effects = vec![Effect::Copy(text.clone())];
+                        let mut effects = vec![Effect::Copy { what: "message", text: text.clone() }];
                         effects.extend(self.write(prepared("clipboard")));
                         return effects;
                     }

@@ -5,6 +5,7 @@
 //! cells that differ: a few bytes per second over SSH.
 
 pub mod app;
+mod clipboard;
 mod draft;
 pub mod draw;
 mod input;
@@ -246,9 +247,10 @@ fn carry_out(app: &mut App, session: &Session, keeper: &mut Keeper, effect: Effe
         }
         Effect::SaveDraft(_) if app.read_only => {}
         Effect::SaveDraft(text) => keeper.keep(text),
-        Effect::Copy(text) => {
+        Effect::Copy { what, text } => {
             let out = term.backend_mut();
-            let _ = out.write_all(&terminal::osc52(&text)).and_then(|_| out.flush());
+            let sent = out.write_all(&terminal::osc52(&text)).and_then(|_| out.flush());
+            app.flash = Some(clipboard::said(what, sent.is_ok(), clipboard::to_tmux(&text)));
         }
     }
     false
