@@ -306,3 +306,30 @@ fn c_under_tmux_default_settings_fills_the_tmux_buffer() {
     assert!(!prepared.is_empty());
     assert_eq!(t.tmux(&["show-buffer"]), prepared, "tmux's buffer holds the message");
 }
+
+/// `[attention] title`: a check confirmed down after opening sets the window title, as
+/// warroom writes it; history on opening does not.
+#[test]
+fn attention_sets_the_window_title_on_a_new_failure() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("warroom.toml"),
+        "[incident]\ntitle = \"Test outage\"\nseverity = 2\n[attention]\ntitle = true\n\
+         [[check]]\nname = \"local\"\nkind = \"command\"\ncommand = [\"test\", \"!\", \"-e\", \"down\"]\n\
+         interval = \"1s\"\nretry_interval = \"300ms\"\n",
+    )
+    .unwrap();
+    let cmd = format!("HOME={0} {BIN} -c warroom.toml -j j.jsonl --as tester", dir.path().display());
+    let Some(t) = Tmux::start(100, 30, &cmd, dir.path()) else { return };
+    t.tmux(&["select-pane", "-t", "t", "-T", "before"]);
+    t.wait_for("✔ up", Duration::from_secs(10));
+    assert_eq!(t.pane_format("pane_title"), "before");
+    std::fs::write(dir.path().join("down"), "").unwrap();
+    t.wait_for("local → degraded: exit 1", Duration::from_secs(10));
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while !t.pane_format("pane_title").contains("local failing") {
+        assert!(Instant::now() < deadline, "title never set: {:?}", t.pane_format("pane_title"));
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert_eq!(t.pane_format("pane_title"), "⚠ local failing — Test outage — warroom");
+}

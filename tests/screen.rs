@@ -932,7 +932,10 @@ fn attention_rings_and_titles_once_per_new_failure_and_once_when_overdue() {
     let out = watch.look(&app.board);
     let text = String::from_utf8_lossy(&out).into_owned();
     assert!(out.starts_with(b"\x07\x1b]2;") && out.ends_with(b"\x07"), "{text:?}");
-    assert!(text.contains("web DOWN") && text.contains("Mail delivery failing") && !text.contains("evil"), "{text:?}");
+    assert!(
+        text.contains("web failing") && text.contains("Mail delivery failing") && !text.contains("evil"),
+        "{text:?}"
+    );
     assert_eq!(out.iter().filter(|&&b| b == 0x1b).count(), 1, "one sequence: {text:?}");
     // The same failure again, or any other change, calls nobody.
     assert!(watch.look(&app.board).is_empty());
@@ -946,12 +949,12 @@ fn attention_rings_and_titles_once_per_new_failure_and_once_when_overdue() {
     // Bell only: no title.
     let mut bell = Watch::new(Attention { bell: true, title: false });
     bell.look(&app.board);
-    app.on_events(vec![changed(2540, "api", CheckState::Down, "timeout")]);
+    app.on_events(vec![changed(2540, "smtp-port", CheckState::Down, "refused")]);
     assert_eq!(bell.look(&app.board), vec![0x07]);
     // Off (the default): nothing ever.
     let mut off = Watch::new(Attention::default());
     off.look(&app.board);
-    app.on_events(vec![changed(2550, "smtp-port", CheckState::Down, "refused")]);
+    app.on_events(vec![changed(2550, "dns", CheckState::Down, "SERVFAIL")]);
     assert!(off.look(&app.board).is_empty());
 }
 

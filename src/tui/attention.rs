@@ -14,7 +14,7 @@ use crate::sanitize::sanitize_str;
 /// What the screen has already called attention to.
 pub struct Watch {
     wanted: Attention,
-    /// Checks confirmed down, as last seen.
+    /// Checks confirmed failing (down or degraded, as the board counts them), as last seen.
     failing: BTreeSet<String>,
     overdue: bool,
     /// The first look only records: history on opening is not news.
@@ -36,14 +36,19 @@ impl Watch {
         if !self.wanted() || board.incident.timeline.is_empty() {
             return Vec::new();
         }
-        let failing: BTreeSet<String> =
-            board.incident.checks.iter().filter(|(_, s)| s.state == CheckState::Down).map(|(n, _)| n.clone()).collect();
+        let failing: BTreeSet<String> = board
+            .incident
+            .checks
+            .iter()
+            .filter(|(_, s)| matches!(s.state, CheckState::Down | CheckState::Degraded))
+            .map(|(n, _)| n.clone())
+            .collect();
         let overdue = board.next_update_due().is_some_and(|due| board.clock.now > due);
         let new_failures: Vec<&String> = failing.difference(&self.failing).collect();
         let news = match (new_failures.first(), overdue && !self.overdue) {
             _ if !self.primed => None,
             (Some(_), _) => {
-                Some(format!("{} DOWN", new_failures.iter().map(|n| n.as_str()).collect::<Vec<_>>().join(", ")))
+                Some(format!("{} failing", new_failures.iter().map(|n| n.as_str()).collect::<Vec<_>>().join(", ")))
             }
             (None, true) => Some("public update OVERDUE".to_string()),
             (None, false) => None,
