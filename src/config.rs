@@ -78,6 +78,19 @@ pub struct Config {
     pub channels: BTreeMap<String, Channel>,
     /// A group that shares the war room: new journals are created 0660 and owned by it.
     pub journal_group: Option<String>,
+    /// `[attention]`: how the screen calls for attention; off unless asked for.
+    pub attention: Attention,
+}
+
+/// `[attention]`: on a new confirmed failure, and when a public update becomes overdue, ring
+/// the terminal bell and/or set the window title. Both off by default.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Attention {
+    #[serde(default)]
+    pub bell: bool,
+    #[serde(default)]
+    pub title: bool,
 }
 
 /// One `[keys]` entry: `action = "key"` or `action = ["key", "key"]`.
@@ -109,6 +122,7 @@ impl Default for Config {
             keys: Vec::new(),
             channels: BTreeMap::new(),
             journal_group: None,
+            attention: Attention::default(),
         }
     }
 }
@@ -300,6 +314,7 @@ pub fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
         keys,
         channels,
         journal_group: raw.journal_group,
+        attention: raw.attention,
     })
 }
 
@@ -326,6 +341,8 @@ struct RawConfig {
     keys: Option<Spanned<toml::Table>>,
     #[serde(default)]
     channel: BTreeMap<String, Spanned<RawChannel>>,
+    #[serde(default)]
+    attention: Attention,
 }
 
 #[derive(Debug, Deserialize)]

@@ -200,3 +200,15 @@ fn errors_name_file_line_column_and_field() {
         assert!(shown.contains(words), "message lacks {words:?}:\n{shown}");
     }
 }
+
+#[test]
+fn attention_is_off_unless_asked_for_and_unknown_keys_are_named() {
+    let p = Path::new("w.toml");
+    let off = parse("", p).unwrap().attention;
+    assert!(!off.bell && !off.title);
+    let on = parse("[attention]\nbell = true\n", p).unwrap().attention;
+    assert!(on.bell && !on.title);
+    let e = err("[attention]\nbel = true\n");
+    assert_eq!(e.line, 2, "{e}");
+    assert!(e.to_string().contains("bel"), "{e}");
+}

@@ -241,3 +241,95 @@ fn headless_prints_the_upgrade_banner_once_and_a_warning_per_later_line() {
     assert_eq!((banners, warnings(&lines)), (1, 2), "{lines:#?}");
     assert!(lines.iter().any(|l| l.contains("j.jsonl:1: written by a newer warroom")), "{lines:#?}");
 }
+
+/// Issue 19: the first key after a resize was lost, three times out of three. crossterm saw
+/// the resize only with that key, returned the resize, and its edge-triggered poll never
+/// reported the key's bytes again until the next key came.
+#[test]
+fn the_first_key_after_a_resize_acts() {
+    let dir = tempfile::tempdir().unwrap();
+    config(dir.path(), "[[check]]\nname = \"local\"\nkind = \"command\"\ncommand = [\"true\"]\n");
+    let cmd = format!("HOME={0} {BIN} -c warroom.toml -j j.jsonl --as tester", dir.path().display());
+    let Some(t) = Tmux::start(100, 30, &cmd, dir.path()) else { return };
+    t.wait_for("✔ up", Duration::from_secs(10));
+    // One key first, so crossterm's reader (and its resize watch) exists.
+    t.keys(&["2"]);
+    for (i, (w, h)) in [(120, 40), (90, 28), (110, 35)].into_iter().enumerate() {
+        t.tmux(&["resize-window", "-t", "t", "-x", &w.to_string(), "-y", &h.to_string()]);
+        // tmux may defer a pane's resize: the key comes once the pane has its new size, and
+        // time for the resize to be seen, on its own.
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while t.pane_format("pane_height") != h.to_string() {
+            assert!(Instant::now() < deadline, "tmux never resized the pane to {h} rows");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        std::thread::sleep(Duration::from_millis(500));
+        t.keys(&["/"]);
+        let shown = t.wait_for("Filter the timeline", Duration::from_secs(5));
+        assert!(shown.lines().count() >= h as usize - 1, "resize {i} not drawn:\n{shown}");
+        t.keys(&["Escape"]);
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while t.screen().contains("Filter the timeline") {
+            assert!(Instant::now() < deadline, "Esc after resize {i} did nothing:\n{}", t.screen());
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+}
+
+/// Issue 19: under tmux's default `set-clipboard external` tmux drops a program's OSC 52, yet
+/// the footer said "copied". Inside tmux, `c` loads tmux's paste buffer too.
+#[test]
+fn c_under_tmux_default_settings_fills_the_tmux_buffer() {
+    let dir = tempfile::tempdir().unwrap();
+    config(dir.path(), "[[check]]\nname = \"local\"\nkind = \"command\"\ncommand = [\"true\"]\n");
+    let cmd = format!("HOME={0} {BIN} -c warroom.toml -j j.jsonl --as tester", dir.path().display());
+    let Some(t) = Tmux::start(120, 35, &cmd, dir.path()) else { return };
+    assert_eq!(t.tmux(&["show", "-s", "set-clipboard"]).trim(), "set-clipboard external", "not tmux's default");
+    t.wait_for("✔ up", Duration::from_secs(10));
+    t.keys(&["3"]);
+    t.keys(&["j"]); // staff: an internal message
+    t.keys(&["c"]);
+    t.wait_for("copied into tmux's paste buffer", Duration::from_secs(5));
+    let deadline = Instant::now() + Duration::from_secs(5);
+    let prepared = loop {
+        let scan = Journal::read(dir.path().join("j.jsonl")).unwrap();
+        let found = scan.events.into_iter().find_map(|e| match e.body {
+            EventBody::MessagePrepared { text, via, .. } if via == "clipboard" => Some(text),
+            _ => None,
+        });
+        if let Some(text) = found {
+            break text;
+        }
+        assert!(Instant::now() < deadline, "the copy was never journaled");
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    assert!(!prepared.is_empty());
+    assert_eq!(t.tmux(&["show-buffer"]), prepared, "tmux's buffer holds the message");
+}
+
+/// `[attention] title`: a check confirmed down after opening sets the window title, as
+/// warroom writes it; history on opening does not.
+#[test]
+fn attention_sets_the_window_title_on_a_new_failure() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("warroom.toml"),
+        "[incident]\ntitle = \"Test outage\"\nseverity = 2\n[attention]\ntitle = true\n\
+         [[check]]\nname = \"local\"\nkind = \"command\"\ncommand = [\"test\", \"!\", \"-e\", \"down\"]\n\
+         interval = \"1s\"\nretry_interval = \"300ms\"\n",
+    )
+    .unwrap();
+    let cmd = format!("HOME={0} {BIN} -c warroom.toml -j j.jsonl --as tester", dir.path().display());
+    let Some(t) = Tmux::start(100, 30, &cmd, dir.path()) else { return };
+    t.tmux(&["select-pane", "-t", "t", "-T", "before"]);
+    t.wait_for("✔ up", Duration::from_secs(10));
+    assert_eq!(t.pane_format("pane_title"), "before");
+    std::fs::write(dir.path().join("down"), "").unwrap();
+    t.wait_for("local → degraded: exit 1", Duration::from_secs(10));
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while !t.pane_format("pane_title").contains("local failing") {
+        assert!(Instant::now() < deadline, "title never set: {:?}", t.pane_format("pane_title"));
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert_eq!(t.pane_format("pane_title"), "⚠ local failing — Test outage — warroom");
+}

@@ -404,7 +404,7 @@ fn checklist_message_copy_edit_and_send_confirmation() {
     key(&mut app, KeyCode::Char('3'));
     key(&mut app, KeyCode::Down); // staff
     let copied = key(&mut app, KeyCode::Char('c'));
-    let Effect::Copy(text) = &copied[0] else { panic!() };
+    let Effect::Copy { what: "message", text } = &copied[0] else { panic!() };
     assert!(
         matches!(&copied[1], Effect::Append(b) if matches!(&b[0], EventBody::MessagePrepared { via, item, .. } if via == "clipboard" && item == "staff"))
     );
@@ -934,4 +934,98 @@ fn declaring_from_a_check_of_a_named_incident_attaches_it_as_a_key_event() {
         "the incident keeps its own title"
     );
     assert!(app.flash.as_deref().is_some_and(|f| f.ends_with("attached as a key event")));
+}
+
+#[test]
+fn the_send_confirmation_shows_its_keys_and_the_footer_shows_the_outcome() {
+    let mut app = failing_app("dark");
+    key(&mut app, KeyCode::Char('3'));
+    key(&mut app, KeyCode::Down); // staff
+    key(&mut app, KeyCode::Char('m'));
+    let asked = screen(&mut app, 160, 48);
+    assert!(asked.contains("y sends · any other key cancels"), "{asked}");
+    let sent = key(&mut app, KeyCode::Char('y'));
+    let [Effect::Send { channel, text, .. }] = &sent[..] else { panic!("{sent:?}") };
+    assert!(screen(&mut app, 160, 48).contains(&format!("sending on {channel}…")));
+    // Another item's outcome, or a teammate's send on another channel, is not this one's.
+    let other = EventBody::MessageSent {
+        channel: "other".into(),
+        audience: Audience::Internal,
+        text: "x".into(),
+        error: None,
+        item: Some("staff".into()),
+        simulated: false,
+        next_update: None,
+    };
+    app.on_events(vec![ev(2500, "dave@bastion", other)]);
+    assert!(screen(&mut app, 160, 48).contains(&format!("sending on {channel}…")));
+    let failed = EventBody::MessageSent {
+        channel: channel.clone(),
+        audience: Audience::Internal,
+        text: text.clone(),
+        error: Some("HTTP 502 from the relay\x1b[2J".into()),
+        item: Some("staff".into()),
+        simulated: false,
+        next_update: None,
+    };
+    app.on_events(vec![ev(2501, "alice@bastion", failed)]);
+    let s = screen(&mut app, 160, 48);
+    assert!(s.contains(&format!("send on {channel} FAILED: HTTP 502 from the relay")), "{s}");
+    assert!(!s.contains("sending on"), "{s}");
+    assert!(!s.contains('\x1b'));
+}
+
+#[test]
+fn attention_rings_and_titles_once_per_new_failure_and_once_when_overdue() {
+    use warroom::config::Attention;
+    use warroom::tui::attention::Watch;
+    let mut app = failing_app("dark");
+    app.board.update_every = None;
+    let mut watch = Watch::new(Attention { bell: true, title: true });
+    // History on opening is not news.
+    assert!(watch.look(&app.board).is_empty());
+    app.on_events(vec![changed(2500, "web", CheckState::Down, "HTTP 500\x1b]2;evil\x07")]);
+    let out = watch.look(&app.board);
+    let text = String::from_utf8_lossy(&out).into_owned();
+    assert!(out.starts_with(b"\x07\x1b]2;") && out.ends_with(b"\x07"), "{text:?}");
+    assert!(
+        text.contains("web failing") && text.contains("Mail delivery failing") && !text.contains("evil"),
+        "{text:?}"
+    );
+    assert_eq!(out.iter().filter(|&&b| b == 0x1b).count(), 1, "one sequence: {text:?}");
+    // The same failure again, or any other change, calls nobody.
+    assert!(watch.look(&app.board).is_empty());
+    app.on_events(vec![changed(2510, "web", CheckState::Down, "HTTP 500 again")]);
+    assert!(watch.look(&app.board).is_empty());
+    // Recovered, then down again: new news.
+    app.on_events(vec![changed(2520, "web", CheckState::Up, "ok")]);
+    assert!(watch.look(&app.board).is_empty());
+    app.on_events(vec![changed(2530, "web", CheckState::Down, "HTTP 500")]);
+    assert_eq!(watch.look(&app.board).first(), Some(&0x07));
+    // Bell only: no title.
+    let mut bell = Watch::new(Attention { bell: true, title: false });
+    bell.look(&app.board);
+    app.on_events(vec![changed(2540, "smtp-port", CheckState::Down, "refused")]);
+    assert_eq!(bell.look(&app.board), vec![0x07]);
+    // Off (the default): nothing ever.
+    let mut off = Watch::new(Attention::default());
+    off.look(&app.board);
+    app.on_events(vec![changed(2550, "dns", CheckState::Down, "SERVFAIL")]);
+    assert!(off.look(&app.board).is_empty());
+}
+
+#[test]
+fn attention_calls_once_when_a_public_update_becomes_overdue() {
+    use warroom::config::Attention;
+    use warroom::tui::attention::Watch;
+    let mut app = failing_app("dark");
+    app.board.update_every = Some(Duration::from_secs(30 * 60));
+    let due = app.board.next_update_due().expect("a public update is due");
+    app.board.clock = Clock::at(due - chrono::Duration::seconds(10));
+    let mut watch = Watch::new(Attention { bell: true, title: false });
+    assert!(watch.look(&app.board).is_empty());
+    app.board.clock = Clock::at(due + chrono::Duration::seconds(1));
+    assert_eq!(watch.look(&app.board), vec![0x07]);
+    app.board.clock = Clock::at(due + chrono::Duration::seconds(60));
+    assert!(watch.look(&app.board).is_empty(), "once, not every second");
 }

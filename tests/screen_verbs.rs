@@ -140,7 +140,7 @@ fn taking_over_command_opens_the_brief_for_the_incoming_commander_only() {
     assert!(shown.contains("Brief — c copies") && shown.contains("bob@laptop"), "{shown}");
     insta::assert_snapshot!("verbs_brief_80x24", shown);
     // Copyable, and it stays open; j scrolls; any other key closes.
-    assert_eq!(key(&mut bob, KeyCode::Char('c')), vec![Effect::Copy(text)]);
+    assert_eq!(key(&mut bob, KeyCode::Char('c')), vec![Effect::Copy { what: "brief", text }]);
     key(&mut bob, KeyCode::Char('j'));
     assert!(matches!(bob.overlay, Some(Overlay::Brief { scroll: 1, .. })));
     key(&mut bob, KeyCode::Esc);

@@ -415,13 +415,18 @@ impl Engine {
         // The session's clock, not the wall's: in a drill a send carries drill time like
         // every other entry, or the scorecard measures it against the wrong origin.
         let clock = self.time;
+        let updates = self.updates.clone();
         tokio::spawn(async move {
             let outgoing =
                 crate::comms::Outgoing { channel: &channel, audience, item: Some(&item), text: &text, next_update };
             let bodies = crate::comms::deliver_outgoing(&channels, &outgoing, &title, drill).await;
             let now = clock.now();
             let events = bodies.into_iter().map(|b| Event::at(now, &author, b)).collect();
-            let _ = writer.write(events).await;
+            // Unwritten, the outcome would never reach a screen: say so instead.
+            if let Err(e) = writer.write(events).await {
+                let _ = updates
+                    .send(Update::Notice(format!("the outcome of the send on {channel} was not journaled: {e}")));
+            }
         });
     }
 

@@ -137,8 +137,12 @@ pub enum Effect {
     SetPaused(RowId, bool),
     /// The note draft changed: keep it on disk (with the notes not yet on disk).
     SaveDraft(String),
-    /// Put text on the clipboard (OSC 52).
-    Copy(String),
+    /// Put text on the clipboard (OSC 52, and tmux's paste buffer inside tmux); `what` names
+    /// it in the footer, which says what was actually done.
+    Copy {
+        what: &'static str,
+        text: String,
+    },
     /// Send a checklist item's message on its channel.
     Send {
         item: String,
@@ -213,6 +217,8 @@ pub struct App {
     pub correcting: Option<String>,
     /// Lines of the help scrolled past (the help is longer than a small screen).
     pub help_scroll: usize,
+    /// Sends on their way (item, channel): their outcome replaces "sending on …" once journaled.
+    pub sending: Vec<(String, String)>,
 }
 
 impl App {
@@ -247,6 +253,7 @@ impl App {
             me: String::new(),
             correcting: None,
             help_scroll: 0,
+            sending: Vec::new(),
         };
         app.restyle_notes();
         app.refresh_filter();
@@ -347,6 +354,9 @@ impl App {
     pub fn on_update(&mut self, update: Update) -> bool {
         let urgent = !matches!(update, Update::Reading { .. });
         let handed_command = matches!(&update, Update::Entries(events) if self.handed_command(events));
+        if let Update::Entries(events) = &update {
+            self.on_send_outcomes(events);
+        }
         match update {
             Update::Role { why, .. } => self.flash = Some(why),
             Update::Opened { role: Role::Follower, .. } => {
@@ -368,6 +378,21 @@ impl App {
         }
         self.refresh_filter();
         urgent
+    }
+
+    /// A send of this screen's reached the journal: the footer says how it went, so
+    /// "sending on …" never outlives the outcome.
+    fn on_send_outcomes(&mut self, events: &[Event]) {
+        for event in events {
+            let EventBody::MessageSent { channel, item: Some(item), error, .. } = &event.body else { continue };
+            let Some(i) = self.sending.iter().position(|(i, c)| i == item && c == channel) else { continue };
+            self.sending.remove(i);
+            let channel = crate::sanitize::sanitize_str(channel, 30);
+            self.flash = Some(match error {
+                None => format!("sent on {channel}"),
+                Some(why) => format!("send on {channel} FAILED: {}", crate::sanitize::sanitize_str(why, 200)),
+            });
+        }
     }
 
     /// New journal entries, as from the session.
@@ -486,6 +511,7 @@ impl App {
                             .find(|i| i.id == item)
                             .map_or(Audience::Internal, |i| i.audience);
                         self.flash = Some(format!("sending on {channel}…"));
+                        self.sending.push((item.clone(), channel.clone()));
                         let mut effects = self.message_sent_from_draft(&item);
                         effects.insert(0, Effect::Send { item, channel, audience, text, next_update });
                         effects
@@ -750,8 +776,7 @@ impl App {
                     |via: &str| EventBody::MessagePrepared { item: id.clone(), text: text.clone(), via: via.into() };
                 match action {
                     Action::Copy => {
-                        self.flash = Some("message copied to the clipboard".into());
-                        let mut effects = vec![Effect::Copy(text.clone())];
+                        let mut effects = vec![Effect::Copy { what: "message", text: text.clone() }];
                         effects.extend(self.write(prepared("clipboard")));
                         return effects;
                     }

@@ -5,6 +5,8 @@
 //! cells that differ: a few bytes per second over SSH.
 
 pub mod app;
+pub mod attention;
+mod clipboard;
 pub mod contrast;
 mod draft;
 pub mod draw;
@@ -57,6 +59,8 @@ pub struct Setup {
     pub theme: Theme,
     pub keys: KeyMap,
     pub checklist: Option<Checklist>,
+    /// `[attention]`: bell and/or title on news; off unless configured.
+    pub attention: crate::config::Attention,
 }
 
 impl Setup {
@@ -69,7 +73,7 @@ impl Setup {
             Theme::load(theme_override.or(config.theme.as_deref()).unwrap_or("dark")).map_err(anyhow::Error::msg)?;
         let keys = KeyMap::from_config(config).map_err(anyhow::Error::msg)?;
         let checklist = checklist::load(checklist_override.or(config.checklist.as_deref()).unwrap_or("default"))?;
-        Ok(Setup { theme, keys, checklist: Some(checklist) })
+        Ok(Setup { theme, keys, checklist: Some(checklist), attention: config.attention })
     }
 }
 
@@ -98,7 +102,10 @@ pub fn run(opening: Opening, setup: Setup, look: Look) -> anyhow::Result<()> {
             keeper.restore(&mut app);
         }
         let mut term = terminal::enter()?;
-        let outcome = event_loop(&mut app, &mut session, &mut term, &mut keeper, replaying).await;
+        // A replay's news is history: it calls for nobody's attention.
+        let wanted = if replaying { crate::config::Attention::default() } else { setup.attention };
+        let mut watch = attention::Watch::new(wanted);
+        let outcome = event_loop(&mut app, &mut session, &mut term, &mut keeper, &mut watch, replaying).await;
         // Flush before restoring: the journal gets the departure (and whatever it can still
         // take); the draft keeps every note it did not. A viewer keeps no draft.
         for update in session.leave(LEAVE_WITHIN).await {
@@ -125,6 +132,7 @@ async fn event_loop(
     session: &mut Session,
     term: &mut terminal::Term,
     keeper: &mut Keeper,
+    watch: &mut attention::Watch,
     replaying: bool,
 ) -> anyhow::Result<()> {
     let mut keys = input::spawn()?;
@@ -140,6 +148,7 @@ async fn event_loop(
             flash = app.flash.clone().map(|text| (text, tokio::time::Instant::now() + FLASH_FOR));
         }
         if dirty {
+            call_attention(watch, app, term);
             terminal::draw(term, |f| draw::draw(f, app))?;
             dirty = false;
             // Test builds only: prove the terminal is restored after a panic.
@@ -190,6 +199,15 @@ async fn event_loop(
                 return Ok(());
             }
         }
+    }
+}
+
+/// The bell and/or the title, when `[attention]` asks for them and there is news.
+fn call_attention(watch: &mut attention::Watch, app: &App, term: &mut terminal::Term) {
+    let bytes = watch.look(&app.board);
+    if !bytes.is_empty() {
+        let out = term.backend_mut();
+        let _ = out.write_all(&bytes).and_then(|_| out.flush());
     }
 }
 
@@ -247,9 +265,10 @@ fn carry_out(app: &mut App, session: &Session, keeper: &mut Keeper, effect: Effe
         }
         Effect::SaveDraft(_) if app.read_only => {}
         Effect::SaveDraft(text) => keeper.keep(text),
-        Effect::Copy(text) => {
+        Effect::Copy { what, text } => {
             let out = term.backend_mut();
-            let _ = out.write_all(&terminal::osc52(&text)).and_then(|_| out.flush());
+            let sent = out.write_all(&terminal::osc52(&text)).and_then(|_| out.flush());
+            app.flash = Some(clipboard::said(what, sent.is_ok(), clipboard::to_tmux(&text)));
         }
     }
     false

@@ -399,9 +399,8 @@ impl App {
         let last = text.lines().count().saturating_sub(1);
         let to = match self.keys.action(&key) {
             Some(Action::Copy) => {
-                self.flash = Some("brief copied to the clipboard".into());
                 self.overlay = Some(Overlay::Brief { text: text.clone(), scroll });
-                return vec![Effect::Copy(text)];
+                return vec![Effect::Copy { what: "brief", text }];
             }
             Some(Action::Down) => (scroll + 1).min(last),
             Some(Action::Up) => scroll.saturating_sub(1),
