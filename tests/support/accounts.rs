@@ -91,8 +91,15 @@ impl Room {
         let base = tempfile::tempdir().unwrap();
         std::fs::set_permissions(base.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
         let bin = base.path().join("warroom");
-        std::fs::copy(env!("CARGO_BIN_EXE_warroom"), &bin).unwrap();
-        std::fs::set_permissions(&bin, std::fs::Permissions::from_mode(0o755)).unwrap();
+        // A second name for the binary where every account can reach it (the checkout may sit
+        // in a 0700 home). A link, not a copy: a copy is open for writing while it is made, and
+        // a child another test forks in that instant holds it open, so exec fails with "Text
+        // file busy". A copy only where a link cannot be made (another file system).
+        let built = env!("CARGO_BIN_EXE_warroom");
+        if std::fs::hard_link(built, &bin).is_err() {
+            std::fs::copy(built, &bin).unwrap();
+            std::fs::set_permissions(&bin, std::fs::Permissions::from_mode(0o755)).unwrap();
+        }
         let config_path = base.path().join("warroom.toml");
         std::fs::write(&config_path, format!("journal_group = \"{GROUP}\"\n{config}")).unwrap();
         std::fs::set_permissions(&config_path, std::fs::Permissions::from_mode(0o644)).unwrap();
