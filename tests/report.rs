@@ -255,3 +255,49 @@ fn replay_never_reads_a_checklist_path_named_by_the_journal() {
     assert!(rss < 64.0, "replay holds {rss:.1} MiB");
     t.keys(&["q"]);
 }
+
+/// `report`, `status-page` and `replay` find their journal as `log` does: named with -j, or
+/// the current incident of the journal directory when none is named.
+#[test]
+fn review_verbs_take_dash_j_and_default_to_the_current_incident() {
+    let dir = tempfile::tempdir().unwrap();
+    let home = dir.path();
+    std::fs::write(home.join("warroom.toml"), format!("journal_dir = \"{}/journals\"\n", home.display())).unwrap();
+    let run = |args: &[&str]| {
+        let out = Command::new(BIN)
+            .args(args)
+            .env("HOME", home)
+            .env("XDG_CONFIG_HOME", home.join("xdg"))
+            .current_dir(home)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let current = run(&["open", "the", "current", "one"]);
+    let current = current.trim();
+    // An older incident, named with -j: it must be the one read, not the current one.
+    std::fs::write(
+        home.join("older.jsonl"),
+        journal_line(r#""kind":"incident_opened","title":"an older one","severity":2"#),
+    )
+    .unwrap();
+
+    assert!(run(&["report"]).contains("# Post-incident report: the current one"));
+    assert!(run(&["report", "-j", "older.jsonl"]).contains("# Post-incident report: an older one"));
+
+    run(&["status-page", "-o", "site"]);
+    let page = std::fs::read_to_string(home.join("site/index.html")).unwrap();
+    assert!(page.contains("the current one"), "{page}");
+    run(&["status-page", "-j", "older.jsonl", "-o", "older-site"]);
+    let page = std::fs::read_to_string(home.join("older-site/index.html")).unwrap();
+    assert!(page.contains("an older one"), "{page}");
+
+    for (args, title) in [("", "the current one"), ("-j older.jsonl", "an older one")] {
+        let program = format!("env HOME={0} XDG_CONFIG_HOME={0}/xdg {BIN} replay {args}", home.display());
+        let Some(t) = support::tmux::Tmux::start(160, 48, &program, home) else { return };
+        let screen = t.wait_for(title, std::time::Duration::from_secs(10));
+        assert!(screen.contains(title), "{current}: {screen}");
+        t.keys(&["q"]);
+    }
+}
