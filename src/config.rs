@@ -78,6 +78,9 @@ pub struct Config {
     pub channels: BTreeMap<String, Channel>,
     /// A group that shares the war room: new journals are created 0660 and owned by it.
     pub journal_group: Option<String>,
+    /// The checks a status page may show: those marked `public = true`, and those listed in
+    /// `public_components`. Nothing is public unless chosen.
+    pub public_components: Vec<String>,
 }
 
 /// One `[keys]` entry: `action = "key"` or `action = ["key", "key"]`.
@@ -109,6 +112,7 @@ impl Default for Config {
             keys: Vec::new(),
             channels: BTreeMap::new(),
             journal_group: None,
+            public_components: Vec::new(),
         }
     }
 }
@@ -192,6 +196,25 @@ pub fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
             Some("canary".into()),
             format!("\"{}\" is not a configured check", canary.get_ref()),
         ));
+    }
+    let mut public_components: Vec<String> = raw
+        .check
+        .iter()
+        .filter(|c| c.get_ref().public == Some(true))
+        .map(|c| c.get_ref().name.get_ref().trim().to_string())
+        .collect();
+    for listed in &raw.public_components {
+        let name = listed.get_ref();
+        if !names.contains(name) {
+            return Err(located(
+                Some(listed.span()),
+                Some("public_components".into()),
+                format!("\"{name}\" is not a configured check"),
+            ));
+        }
+        if !public_components.contains(name) {
+            public_components.push(name.clone());
+        }
     }
     if let Some(n) = &raw.max_concurrent_probes
         && *n.get_ref() == 0
@@ -300,6 +323,7 @@ pub fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
         keys,
         channels,
         journal_group: raw.journal_group,
+        public_components,
     })
 }
 
@@ -319,6 +343,8 @@ struct RawConfig {
     public_time_zone: Option<Spanned<String>>,
     max_concurrent_probes: Option<Spanned<usize>>,
     canary: Option<Spanned<String>>,
+    #[serde(default)]
+    public_components: Vec<Spanned<String>>,
     #[serde(default)]
     incident: RawIncident,
     #[serde(default)]
@@ -364,6 +390,8 @@ struct RawCheck {
     retry_interval: Option<Duration>,
     #[serde(default)]
     depends_on: Vec<String>,
+    /// Shown on the status page.
+    public: Option<bool>,
     #[serde(default, deserialize_with = "opt_duration")]
     degraded_over: Option<Duration>,
     all_addresses: Option<bool>,

@@ -115,7 +115,8 @@ pub enum Verb {
         journal: Option<PathBuf>,
         #[arg(short = 'o', long, value_name = "DIR")]
         output: PathBuf,
-        /// A public component (a check name); repeat it. Default: every check in the journal.
+        /// A public component (a check of the journal); repeat it. Default: the checks the config
+        /// chooses as public (`public = true`, `public_components`); none if it chooses none.
         #[arg(long = "component", value_name = "NAME")]
         components: Vec<String>,
         /// Run this shell command after writing (e.g. an rsync or object-store copy);

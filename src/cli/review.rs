@@ -100,7 +100,19 @@ pub fn status_page(
 ) -> anyhow::Result<ExitCode> {
     let journal = journal_to_review(global, journal)?;
     let incident = fold(&journal)?;
-    let page = report::status_page::build(&incident, components);
+    let public = if components.is_empty() {
+        let chosen = super::load_config(global)?.public_components;
+        if chosen.is_empty() {
+            eprintln!(
+                "warroom: no component is public, so the page shows updates only: mark checks `public = true` \
+                 (or list them in `public_components`) in the config, or name them with --component"
+            );
+        }
+        report::status_page::Public::Configured(chosen)
+    } else {
+        report::status_page::Public::Named(components.to_vec())
+    };
+    let page = report::status_page::build(&incident, &public).map_err(anyhow::Error::msg)?;
     report::status_page::write(&page, dir).with_context(|| format!("writing {}", dir.display()))?;
     println!("wrote {} and {}", dir.join("index.html").display(), dir.join("status.json").display());
     if let Some(cmd) = publish {
