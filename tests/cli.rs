@@ -119,3 +119,38 @@ fn check_json_follows_the_nagios_exit_convention() {
     cfg("[[check]]\nname = 1\n");
     assert_eq!(warroom(dir.path(), &["check"]).status.code(), Some(3));
 }
+
+/// `validate` reports every problem in one run, and cross-checks names: a checklist item's
+/// channel, `depends_on`, the canary.
+#[test]
+fn validate_reports_every_problem_and_cross_checks_names() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("three.toml"),
+        "canary = \"nosuch\"\n\
+         [[check]]\nname = \"a\"\nkind = \"tcp\"\nhost = \"h\"\n\
+         [[check]]\nname = \"b\"\nkind = \"command\"\ncommand = [\"true\"]\ndepends_on = [\"ghost\"]\n\
+         [channel.staff]\nkind = \"command\"\ncommand = [\"cat\"]\n",
+    )
+    .unwrap();
+    let o = warroom(dir.path(), &["validate", "-c", "three.toml"]);
+    assert_eq!(o.status.code(), Some(1));
+    let out = stdout(&o);
+    let errors: Vec<&str> = out.lines().filter(|l| l.starts_with("three.toml:")).collect();
+    assert_eq!(errors.len(), 3, "three errors, each said:\n{out}");
+    assert!(errors[0].contains("field `canary`: \"nosuch\" is not a configured check"), "{out}");
+    assert!(errors[1].contains("check \"a\"") && errors[1].contains("port"), "{out}");
+    assert!(errors[2].contains("depends on \"ghost\""), "{out}");
+
+    std::fs::write(dir.path().join("channels.toml"), "[channel.staff]\nkind = \"command\"\ncommand = [\"cat\"]\n")
+        .unwrap();
+    let o = warroom(dir.path(), &["validate", "-c", "channels.toml"]);
+    let out = stdout(&o);
+    assert!(
+        out.contains(
+            "warning: checklist default: item \"status-page\" sends on channel \"status-page\", which is not configured"
+        ),
+        "{out}"
+    );
+    assert!(!out.contains("item \"staff\" sends"), "{out}");
+}
