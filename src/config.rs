@@ -38,7 +38,12 @@ pub struct ConfigError {
 
 impl fmt::Display for ConfigError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}:{}:{}: ", self.file.display(), self.line, self.column)?;
+        // Line 0: about the file as a whole (missing, unreadable), with no place in it to name.
+        if self.line == 0 {
+            write!(f, "{}: ", self.file.display())?;
+        } else {
+            write!(f, "{}:{}:{}: ", self.file.display(), self.line, self.column)?;
+        }
         if let Some(field) = &self.field {
             write!(f, "field `{field}`: ")?;
         }
@@ -472,6 +477,9 @@ struct RawCheck {
     query: Option<String>,
     record: Option<String>,
     server: Option<String>,
+    // One answer or a list: `expect = "PONG"` then reaches the check-kind rules, which can say
+    // what a tcp check takes instead, rather than a type error about sequences.
+    #[serde(default, deserialize_with = "one_or_many")]
     expect: Option<Vec<String>>,
     rcode: Option<String>,
     // command
@@ -605,7 +613,14 @@ fn validate_check(
     let allowed = allowed_fields(kind)
         .ok_or_else(|| err("kind", format!("unknown kind \"{kind}\"; expected one of {}", CHECK_KINDS.join(", "))))?;
     if let Some(stray) = c.written_fields().into_iter().find(|f| !allowed.contains(f)) {
-        return Err(err(stray, format!("`{stray}` does not apply to a {kind} check")));
+        let instead = match (kind, stray) {
+            ("tcp", "expect") => {
+                "; a tcp check takes `expect_reply = \"…\"`, the text its reply must contain".to_string()
+            }
+            ("http", "expect") => "; an http check takes `expect_status` or `body_contains`".to_string(),
+            _ => String::new(),
+        };
+        return Err(err(stray, format!("`{stray}` does not apply to a {kind} check{instead}")));
     }
     let need = |field: &str, v: &Option<String>| -> Result<String, ConfigError> {
         v.clone().filter(|s| !s.trim().is_empty()).ok_or_else(|| err(field, format!("a {kind} check needs `{field}`")))
@@ -847,6 +862,20 @@ fn toml_to_json(v: &toml::Value) -> Result<serde_json::Value, String> {
 pub fn parse_duration(text: &str) -> Result<Duration, String> {
     humantime::parse_duration(text.trim())
         .map_err(|e| format!("\"{text}\" is not a duration ({e}); write e.g. \"500ms\", \"10s\", \"2m\", \"1h\""))
+}
+
+/// A string, or a list of strings.
+fn one_or_many<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Vec<String>>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged, expecting = "a string or a list of strings")]
+    enum OneOrMany {
+        One(String),
+        Many(Vec<String>),
+    }
+    Ok(Option::<OneOrMany>::deserialize(d)?.map(|v| match v {
+        OneOrMany::One(s) => vec![s],
+        OneOrMany::Many(v) => v,
+    }))
 }
 
 fn opt_duration<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Duration>, D::Error> {

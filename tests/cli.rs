@@ -154,3 +154,29 @@ fn validate_reports_every_problem_and_cross_checks_names() {
     );
     assert!(!out.contains("item \"staff\" sends"), "{out}");
 }
+
+/// Mistakes are said in the user's words: what a tcp check takes instead of `expect`, and a
+/// config file that is not there (not a place "0:0" in it).
+#[test]
+fn config_mistakes_are_said_in_the_users_words() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("tcp.toml"),
+        "[[check]]\nname = \"redis\"\nkind = \"tcp\"\nhost = \"127.0.0.1\"\nport = 6379\nsend = \"PING\\r\\n\"\nexpect = \"PONG\"\n",
+    )
+    .unwrap();
+    let o = warroom(dir.path(), &["validate", "-c", "tcp.toml"]);
+    let out = stdout(&o);
+    assert!(!out.contains("invalid type"), "{out}");
+    assert!(
+        out.contains("tcp.toml:7:1: field `expect`: check \"redis\": `expect` does not apply to a tcp check; a tcp check takes `expect_reply"),
+        "{out}"
+    );
+
+    let o = warroom(dir.path(), &["check", "-c", "/nonexistent.toml"]);
+    assert_eq!(o.status.code(), Some(3));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(err.trim(), "warroom: /nonexistent.toml: no such file", "{err}");
+    let o = warroom(dir.path(), &["validate", "-c", "/nonexistent.toml"]);
+    assert!(stdout(&o).contains("/nonexistent.toml: no such file\n"), "{}", stdout(&o));
+}
