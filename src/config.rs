@@ -38,7 +38,12 @@ pub struct ConfigError {
 
 impl fmt::Display for ConfigError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}:{}:{}: ", self.file.display(), self.line, self.column)?;
+        // Line 0: about the file as a whole (missing, unreadable), with no place in it to name.
+        if self.line == 0 {
+            write!(f, "{}: ", self.file.display())?;
+        } else {
+            write!(f, "{}:{}:{}: ", self.file.display(), self.line, self.column)?;
+        }
         if let Some(field) = &self.field {
             write!(f, "field `{field}`: ")?;
         }
@@ -80,6 +85,9 @@ pub struct Config {
     pub journal_group: Option<String>,
     /// `[attention]`: how the screen calls for attention; off unless asked for.
     pub attention: Attention,
+    /// The checks a status page may show: those marked `public = true`, and those listed in
+    /// `public_components`. Nothing is public unless chosen.
+    pub public_components: Vec<String>,
 }
 
 /// `[attention]`: on a new confirmed failure, and when a public update becomes overdue, ring
@@ -123,6 +131,7 @@ impl Default for Config {
             channels: BTreeMap::new(),
             journal_group: None,
             attention: Attention::default(),
+            public_components: Vec::new(),
         }
     }
 }
@@ -146,29 +155,49 @@ pub const SYSTEM_FILE: &str = "/etc/warroom/config.toml";
 
 /// Reads and validates a config file.
 pub fn load(path: &Path) -> Result<Config, ConfigError> {
-    let text = std::fs::read_to_string(path).map_err(|e| ConfigError {
-        file: path.to_path_buf(),
-        line: 0,
-        column: 0,
-        field: None,
-        message: format!("cannot read config: {e}"),
-        source_line: None,
-    })?;
-    parse(&text, path)
+    load_all(path).map_err(first)
+}
+
+/// Reads and validates a config file, with every problem found rather than the first.
+pub fn load_all(path: &Path) -> Result<Config, Vec<ConfigError>> {
+    let text = std::fs::read_to_string(path).map_err(|e| vec![unreadable(path, &e)])?;
+    parse_all(&text, path)
+}
+
+/// A config file that cannot be read, said in plain words (there is no line to point at).
+fn unreadable(path: &Path, e: &std::io::Error) -> ConfigError {
+    let message = match e.kind() {
+        std::io::ErrorKind::NotFound => "no such file".to_string(),
+        std::io::ErrorKind::PermissionDenied => "permission denied: this user may not read it".to_string(),
+        _ => format!("cannot read config: {e}"),
+    };
+    ConfigError { file: path.to_path_buf(), line: 0, column: 0, field: None, message, source_line: None }
+}
+
+fn first(mut errors: Vec<ConfigError>) -> ConfigError {
+    errors.remove(0)
 }
 
 /// Parses and validates config text; `path` is used in error messages only.
 pub fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
+    parse_all(text, path).map_err(first)
+}
+
+/// Parses and validates config text, finding every problem (`warroom validate` reports them
+/// all in one run). A file that is not TOML of the right shape gives its one parse error.
+pub fn parse_all(text: &str, path: &Path) -> Result<Config, Vec<ConfigError>> {
     let located = |span: Option<Range<usize>>, field: Option<String>, message: String| {
         locate_error(text, path, span.unwrap_or(0..0), field, message)
     };
     let raw: RawConfig = toml::from_str(text).map_err(|e| {
         let field = e.span().and_then(|s| key_at(text, s.start));
-        located(e.span(), field, e.message().trim().to_string())
+        vec![located(e.span(), field, e.message().trim().to_string())]
     })?;
+    let mut errors = Vec::new();
 
     let mut names = BTreeSet::new();
     let mut checks = Vec::with_capacity(raw.check.len());
+    let mut checked_tables = Vec::with_capacity(raw.check.len());
     for table in &raw.check {
         let span = table.span();
         let check = table.get_ref();
@@ -179,18 +208,26 @@ pub fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
             located(Some(field_span), Some(field.to_string()), format!("check \"{name}\": {message}"))
         };
         if name.is_empty() {
-            return Err(err("name", "a check needs a non-empty name".into()));
+            errors.push(err("name", "a check needs a non-empty name".into()));
+            continue;
         }
         if !names.insert(name.clone()) {
-            return Err(err("name", "another check already has this name; names must be unique".into()));
+            errors.push(err("name", "another check already has this name; names must be unique".into()));
+            continue;
         }
-        checks.push(validate_check(check, &name, &err)?);
+        match validate_check(check, &name, &err) {
+            Ok(c) => {
+                checks.push(c);
+                checked_tables.push(table);
+            }
+            Err(e) => errors.push(e),
+        }
     }
-    for (table, check) in raw.check.iter().zip(&checks) {
+    for (table, check) in checked_tables.iter().zip(&checks) {
         for parent in &check.depends_on {
             if !names.contains(parent) || parent == &check.name {
                 let span = find_key_in(text, table.span(), "depends_on").unwrap_or_else(|| table.span());
-                return Err(located(
+                errors.push(located(
                     Some(span),
                     Some("depends_on".into()),
                     format!("check \"{}\": depends on \"{parent}\", which is not another configured check", check.name),
@@ -201,21 +238,40 @@ pub fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
     if let Some(canary) = &raw.canary
         && !names.contains(canary.get_ref())
     {
-        return Err(located(
+        errors.push(located(
             Some(canary.span()),
             Some("canary".into()),
             format!("\"{}\" is not a configured check", canary.get_ref()),
         ));
     }
+    let mut public_components: Vec<String> = raw
+        .check
+        .iter()
+        .filter(|c| c.get_ref().public == Some(true))
+        .map(|c| c.get_ref().name.get_ref().trim().to_string())
+        .collect();
+    for listed in &raw.public_components {
+        let name = listed.get_ref();
+        if !names.contains(name) {
+            errors.push(located(
+                Some(listed.span()),
+                Some("public_components".into()),
+                format!("\"{name}\" is not a configured check"),
+            ));
+        }
+        if !public_components.contains(name) {
+            public_components.push(name.clone());
+        }
+    }
     if let Some(n) = &raw.max_concurrent_probes
         && *n.get_ref() == 0
     {
-        return Err(located(Some(n.span()), Some("max_concurrent_probes".into()), "must be at least 1".into()));
+        errors.push(located(Some(n.span()), Some("max_concurrent_probes".into()), "must be at least 1".into()));
     }
     if let Some(sev) = &raw.incident.severity
         && !(1..=5).contains(sev.get_ref())
     {
-        return Err(located(Some(sev.span()), Some("severity".into()), "severity must be 1 (worst) to 5".into()));
+        errors.push(located(Some(sev.span()), Some("severity".into()), "severity must be 1 (worst) to 5".into()));
     }
 
     let mut keys = Vec::new();
@@ -228,7 +284,8 @@ pub fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
                 _ => Vec::new(),
             };
             if list.is_empty() {
-                return Err(located(Some(at), Some(action.clone()), "must be a key (\"q\") or a list of keys".into()));
+                errors.push(located(Some(at), Some(action.clone()), "must be a key (\"q\") or a list of keys".into()));
+                continue;
             }
             let line = text[..at.start.min(text.len())].matches('\n').count() + 1;
             keys.push(KeyBinding { action: action.clone(), keys: list, line });
@@ -243,60 +300,78 @@ pub fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
             located(Some(at), Some(field.to_string()), format!("channel \"{name}\": {message}"))
         };
         let timeout = c.timeout.unwrap_or(Duration::from_secs(10));
-        let channel = match c.kind.as_str() {
-            "webhook" => {
-                if c.command.is_some() {
-                    return Err(err("command", "a webhook channel takes `url` or `url_env`, not `command`".into()));
-                }
-                let url = match (&c.url, &c.url_env) {
-                    (Some(u), None) => {
-                        match reqwest::Url::parse(u) {
-                            Ok(p) if matches!(p.scheme(), "http" | "https") => {}
-                            _ => return Err(err("url", format!("\"{u}\" is not an http(s) URL"))),
+        let built = || -> Result<Channel, ConfigError> {
+            Ok(match c.kind.as_str() {
+                "webhook" => {
+                    if c.command.is_some() {
+                        return Err(err("command", "a webhook channel takes `url` or `url_env`, not `command`".into()));
+                    }
+                    let url = match (&c.url, &c.url_env) {
+                        (Some(u), None) => {
+                            match reqwest::Url::parse(u) {
+                                Ok(p) if matches!(p.scheme(), "http" | "https") => {}
+                                _ => return Err(err("url", format!("\"{u}\" is not an http(s) URL"))),
+                            }
+                            Secret::Plain(u.clone())
                         }
-                        Secret::Plain(u.clone())
-                    }
-                    (None, Some(var)) => Secret::Env(var.clone()),
-                    (Some(_), Some(_)) => return Err(err("url_env", "give `url` or `url_env`, not both".into())),
-                    (None, None) => {
-                        return Err(err("url", "a webhook channel needs `url`, or `url_env` naming an environment variable (keeps the secret out of the file)".into()));
-                    }
-                };
-                let format = match c.format.as_deref().unwrap_or("slack") {
-                    "slack" | "mattermost" | "text" => Format::Text,
-                    "json" => Format::Json,
-                    other => return Err(err("format", format!("\"{other}\" must be slack, mattermost or json"))),
-                };
-                Channel::Webhook { url, format, token_env: c.token_env.clone(), timeout }
-            }
-            "command" => {
-                let command = c.command.clone().unwrap_or_default();
-                if command.first().is_none_or(|p| p.trim().is_empty()) {
-                    return Err(err(
-                        "command",
-                        "a command channel needs `command = [\"program\", …]`; it reads the message on stdin".into(),
-                    ));
+                        (None, Some(var)) => Secret::Env(var.clone()),
+                        (Some(_), Some(_)) => return Err(err("url_env", "give `url` or `url_env`, not both".into())),
+                        (None, None) => {
+                            return Err(err("url", "a webhook channel needs `url`, or `url_env` naming an environment variable (keeps the secret out of the file)".into()));
+                        }
+                    };
+                    let format = match c.format.as_deref().unwrap_or("slack") {
+                        "slack" | "mattermost" | "text" => Format::Text,
+                        "json" => Format::Json,
+                        other => return Err(err("format", format!("\"{other}\" must be slack, mattermost or json"))),
+                    };
+                    Channel::Webhook { url, format, token_env: c.token_env.clone(), timeout }
                 }
-                if c.url.is_some() || c.url_env.is_some() || c.format.is_some() || c.token_env.is_some() {
-                    return Err(err("url", "a command channel takes only `command` and `timeout`".into()));
+                "command" => {
+                    let command = c.command.clone().unwrap_or_default();
+                    if command.first().is_none_or(|p| p.trim().is_empty()) {
+                        return Err(err(
+                            "command",
+                            "a command channel needs `command = [\"program\", …]`; it reads the message on stdin"
+                                .into(),
+                        ));
+                    }
+                    if c.url.is_some() || c.url_env.is_some() || c.format.is_some() || c.token_env.is_some() {
+                        return Err(err("url", "a command channel takes only `command` and `timeout`".into()));
+                    }
+                    Channel::Command { command, timeout }
                 }
-                Channel::Command { command, timeout }
+                other => {
+                    return Err(err("kind", format!("unknown channel kind \"{other}\"; expected webhook or command")));
+                }
+            })
+        };
+        let channel = match built() {
+            Ok(channel) => channel,
+            Err(e) => {
+                errors.push(e);
+                continue;
             }
-            other => return Err(err("kind", format!("unknown channel kind \"{other}\"; expected webhook or command"))),
         };
         channels.insert(name.clone(), channel);
     }
 
+    let utc = chrono::FixedOffset::east_opt(0).expect("UTC is an offset");
     let public_offset = match &raw.public_time_zone {
-        None => chrono::FixedOffset::east_opt(0).expect("UTC is an offset"),
-        Some(zone) => parse_public_zone(zone.get_ref()).ok_or_else(|| {
+        None => utc,
+        Some(zone) => parse_public_zone(zone.get_ref()).unwrap_or_else(|| {
             let why = format!(
                 "\"{}\" is not a time zone warroom can state: write UTC or a fixed offset such as +01:00",
                 crate::sanitize::sanitize_str(zone.get_ref(), 40)
             );
-            located(Some(zone.span()), Some("public_time_zone".into()), why)
-        })?,
+            errors.push(located(Some(zone.span()), Some("public_time_zone".into()), why));
+            utc
+        }),
     };
+    if !errors.is_empty() {
+        errors.sort_by_key(|e| (e.line, e.column));
+        return Err(errors);
+    }
 
     Ok(Config {
         source: Some(path.to_path_buf()),
@@ -315,6 +390,7 @@ pub fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
         channels,
         journal_group: raw.journal_group,
         attention: raw.attention,
+        public_components,
     })
 }
 
@@ -334,6 +410,8 @@ struct RawConfig {
     public_time_zone: Option<Spanned<String>>,
     max_concurrent_probes: Option<Spanned<usize>>,
     canary: Option<Spanned<String>>,
+    #[serde(default)]
+    public_components: Vec<Spanned<String>>,
     #[serde(default)]
     incident: RawIncident,
     #[serde(default)]
@@ -381,6 +459,8 @@ struct RawCheck {
     retry_interval: Option<Duration>,
     #[serde(default)]
     depends_on: Vec<String>,
+    /// Shown on the status page.
+    public: Option<bool>,
     #[serde(default, deserialize_with = "opt_duration")]
     degraded_over: Option<Duration>,
     all_addresses: Option<bool>,
@@ -414,6 +494,9 @@ struct RawCheck {
     query: Option<String>,
     record: Option<String>,
     server: Option<String>,
+    // One answer or a list: `expect = "PONG"` then reaches the check-kind rules, which can say
+    // what a tcp check takes instead, rather than a type error about sequences.
+    #[serde(default, deserialize_with = "one_or_many")]
     expect: Option<Vec<String>>,
     rcode: Option<String>,
     // command
@@ -547,7 +630,14 @@ fn validate_check(
     let allowed = allowed_fields(kind)
         .ok_or_else(|| err("kind", format!("unknown kind \"{kind}\"; expected one of {}", CHECK_KINDS.join(", "))))?;
     if let Some(stray) = c.written_fields().into_iter().find(|f| !allowed.contains(f)) {
-        return Err(err(stray, format!("`{stray}` does not apply to a {kind} check")));
+        let instead = match (kind, stray) {
+            ("tcp", "expect") => {
+                "; a tcp check takes `expect_reply = \"…\"`, the text its reply must contain".to_string()
+            }
+            ("http", "expect") => "; an http check takes `expect_status` or `body_contains`".to_string(),
+            _ => String::new(),
+        };
+        return Err(err(stray, format!("`{stray}` does not apply to a {kind} check{instead}")));
     }
     let need = |field: &str, v: &Option<String>| -> Result<String, ConfigError> {
         v.clone().filter(|s| !s.trim().is_empty()).ok_or_else(|| err(field, format!("a {kind} check needs `{field}`")))
@@ -789,6 +879,20 @@ fn toml_to_json(v: &toml::Value) -> Result<serde_json::Value, String> {
 pub fn parse_duration(text: &str) -> Result<Duration, String> {
     humantime::parse_duration(text.trim())
         .map_err(|e| format!("\"{text}\" is not a duration ({e}); write e.g. \"500ms\", \"10s\", \"2m\", \"1h\""))
+}
+
+/// A string, or a list of strings.
+fn one_or_many<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Vec<String>>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged, expecting = "a string or a list of strings")]
+    enum OneOrMany {
+        One(String),
+        Many(Vec<String>),
+    }
+    Ok(Option::<OneOrMany>::deserialize(d)?.map(|v| match v {
+        OneOrMany::One(s) => vec![s],
+        OneOrMany::Many(v) => v,
+    }))
 }
 
 fn opt_duration<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Duration>, D::Error> {

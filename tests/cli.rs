@@ -119,3 +119,64 @@ fn check_json_follows_the_nagios_exit_convention() {
     cfg("[[check]]\nname = 1\n");
     assert_eq!(warroom(dir.path(), &["check"]).status.code(), Some(3));
 }
+
+/// `validate` reports every problem in one run, and cross-checks names: a checklist item's
+/// channel, `depends_on`, the canary.
+#[test]
+fn validate_reports_every_problem_and_cross_checks_names() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("three.toml"),
+        "canary = \"nosuch\"\n\
+         [[check]]\nname = \"a\"\nkind = \"tcp\"\nhost = \"h\"\n\
+         [[check]]\nname = \"b\"\nkind = \"command\"\ncommand = [\"true\"]\ndepends_on = [\"ghost\"]\n\
+         [channel.staff]\nkind = \"command\"\ncommand = [\"cat\"]\n",
+    )
+    .unwrap();
+    let o = warroom(dir.path(), &["validate", "-c", "three.toml"]);
+    assert_eq!(o.status.code(), Some(1));
+    let out = stdout(&o);
+    let errors: Vec<&str> = out.lines().filter(|l| l.starts_with("three.toml:")).collect();
+    assert_eq!(errors.len(), 3, "three errors, each said:\n{out}");
+    assert!(errors[0].contains("field `canary`: \"nosuch\" is not a configured check"), "{out}");
+    assert!(errors[1].contains("check \"a\"") && errors[1].contains("port"), "{out}");
+    assert!(errors[2].contains("depends on \"ghost\""), "{out}");
+
+    std::fs::write(dir.path().join("channels.toml"), "[channel.staff]\nkind = \"command\"\ncommand = [\"cat\"]\n")
+        .unwrap();
+    let o = warroom(dir.path(), &["validate", "-c", "channels.toml"]);
+    let out = stdout(&o);
+    assert!(
+        out.contains(
+            "warning: checklist default: item \"status-page\" sends on channel \"status-page\", which is not configured"
+        ),
+        "{out}"
+    );
+    assert!(!out.contains("item \"staff\" sends"), "{out}");
+}
+
+/// Mistakes are said in the user's words: what a tcp check takes instead of `expect`, and a
+/// config file that is not there (not a place "0:0" in it).
+#[test]
+fn config_mistakes_are_said_in_the_users_words() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("tcp.toml"),
+        "[[check]]\nname = \"redis\"\nkind = \"tcp\"\nhost = \"127.0.0.1\"\nport = 6379\nsend = \"PING\\r\\n\"\nexpect = \"PONG\"\n",
+    )
+    .unwrap();
+    let o = warroom(dir.path(), &["validate", "-c", "tcp.toml"]);
+    let out = stdout(&o);
+    assert!(!out.contains("invalid type"), "{out}");
+    assert!(
+        out.contains("tcp.toml:7:1: field `expect`: check \"redis\": `expect` does not apply to a tcp check; a tcp check takes `expect_reply"),
+        "{out}"
+    );
+
+    let o = warroom(dir.path(), &["check", "-c", "/nonexistent.toml"]);
+    assert_eq!(o.status.code(), Some(3));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(err.trim(), "warroom: /nonexistent.toml: no such file", "{err}");
+    let o = warroom(dir.path(), &["validate", "-c", "/nonexistent.toml"]);
+    assert!(stdout(&o).contains("/nonexistent.toml: no such file\n"), "{}", stdout(&o));
+}

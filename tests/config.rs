@@ -212,3 +212,19 @@ fn attention_is_off_unless_asked_for_and_unknown_keys_are_named() {
     assert_eq!(e.line, 2, "{e}");
     assert!(e.to_string().contains("bel"), "{e}");
 }
+
+#[test]
+fn public_components_are_chosen_per_check_or_listed_and_must_be_checks() {
+    let cmd = |name: &str, extra: &str| {
+        format!("[[check]]\nname = \"{name}\"\nkind = \"command\"\ncommand = [\"true\"]\n{extra}\n")
+    };
+    let text = "public_components = [\"b\"]\n".to_string()
+        + &cmd("a", "public = true")
+        + &cmd("b", "")
+        + &cmd("c", "public = false");
+    let config = parse(&text, Path::new("warroom.toml")).unwrap();
+    assert_eq!(config.public_components, ["a", "b"]);
+    let e = err(&("public_components = [\"nosuch\"]\n".to_string() + &cmd("a", "")));
+    assert_eq!((e.line, e.field.as_deref()), (1, Some("public_components")), "{e}");
+    assert!(e.message.contains("\"nosuch\" is not a configured check"), "{e}");
+}

@@ -86,6 +86,9 @@ fn status_page(journal: &str, extra: &[&str]) -> (tempfile::TempDir, String, ser
         .arg("-o")
         .arg(dir.path().join("site"))
         .args(extra)
+        .env("HOME", dir.path())
+        .env("XDG_CONFIG_HOME", dir.path().join("xdg"))
+        .current_dir(dir.path())
         .output()
         .unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
@@ -113,6 +116,50 @@ fn the_status_page_shows_public_updates_and_never_internal_notes() {
     );
     assert_eq!(json["updates"].as_array().unwrap().len(), 2);
     assert!(html.contains("Times are UTC"));
+}
+
+/// Nothing is public unless chosen: by the config (`public = true`, `public_components`) or
+/// by --component, which must name a check the journal has.
+#[test]
+fn the_status_page_shows_only_components_chosen_as_public() {
+    let (_dir, _, json) = status_page("incident.jsonl", &[]);
+    assert_eq!(json["components"].as_array().unwrap().len(), 0, "none chosen, none shown: {json}");
+
+    let dir = tempfile::tempdir().unwrap();
+    let cmd = |name: &str, public: &str| {
+        format!("[[check]]\nname = \"{name}\"\nkind = \"command\"\ncommand = [\"true\"]\n{public}\n")
+    };
+    std::fs::write(
+        dir.path().join("warroom.toml"),
+        "public_components = [\"webmail\"]\n".to_string()
+            + &cmd("smtp-transaction", "public = true")
+            + &cmd("webmail", "")
+            + &cmd("imap", "public = false"),
+    )
+    .unwrap();
+    let run = |extra: &[&str]| {
+        Command::new(BIN)
+            .arg("status-page")
+            .arg(data("incident.jsonl"))
+            .args(["-o", "site"])
+            .args(extra)
+            .env("HOME", dir.path())
+            .env("XDG_CONFIG_HOME", dir.path().join("xdg"))
+            .current_dir(dir.path())
+            .output()
+            .unwrap()
+    };
+    let out = run(&[]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let json: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.path().join("site/status.json")).unwrap()).unwrap();
+    let names: Vec<&str> = json["components"].as_array().unwrap().iter().map(|c| c["name"].as_str().unwrap()).collect();
+    assert_eq!(names, ["smtp-transaction", "webmail"]);
+
+    let out = run(&["--component", "nosuch"]);
+    assert_eq!(out.status.code(), Some(3));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("--component \"nosuch\": no such component in this journal"), "{err}");
 }
 
 #[test]
@@ -143,7 +190,7 @@ fn publish_command_runs_after_writing() {
 
 #[test]
 fn the_status_page_is_valid_html_and_renders_in_chromium() {
-    let (dir, _html, _) = status_page("incident.jsonl", &[]);
+    let (dir, _html, _) = status_page("incident.jsonl", &["--component", "webmail"]);
     let index = dir.path().join("site/index.html");
     if let Some(tidy) = support::need("tidy", "tidy") {
         let out = Command::new(tidy).args(["-q", "-e", "--show-warnings", "yes"]).arg(&index).output().unwrap();
@@ -254,4 +301,50 @@ fn replay_never_reads_a_checklist_path_named_by_the_journal() {
     let rss = support::proc::rss_mib(&pid.to_string());
     assert!(rss < 64.0, "replay holds {rss:.1} MiB");
     t.keys(&["q"]);
+}
+
+/// `report`, `status-page` and `replay` find their journal as `log` does: named with -j, or
+/// the current incident of the journal directory when none is named.
+#[test]
+fn review_verbs_take_dash_j_and_default_to_the_current_incident() {
+    let dir = tempfile::tempdir().unwrap();
+    let home = dir.path();
+    std::fs::write(home.join("warroom.toml"), format!("journal_dir = \"{}/journals\"\n", home.display())).unwrap();
+    let run = |args: &[&str]| {
+        let out = Command::new(BIN)
+            .args(args)
+            .env("HOME", home)
+            .env("XDG_CONFIG_HOME", home.join("xdg"))
+            .current_dir(home)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let current = run(&["open", "the", "current", "one"]);
+    let current = current.trim();
+    // An older incident, named with -j: it must be the one read, not the current one.
+    std::fs::write(
+        home.join("older.jsonl"),
+        journal_line(r#""kind":"incident_opened","title":"an older one","severity":2"#),
+    )
+    .unwrap();
+
+    assert!(run(&["report"]).contains("# Post-incident report: the current one"));
+    assert!(run(&["report", "-j", "older.jsonl"]).contains("# Post-incident report: an older one"));
+
+    run(&["status-page", "-o", "site"]);
+    let page = std::fs::read_to_string(home.join("site/index.html")).unwrap();
+    assert!(page.contains("the current one"), "{page}");
+    run(&["status-page", "-j", "older.jsonl", "-o", "older-site"]);
+    let page = std::fs::read_to_string(home.join("older-site/index.html")).unwrap();
+    assert!(page.contains("an older one"), "{page}");
+
+    for (args, title) in [("", "the current one"), ("-j older.jsonl", "an older one")] {
+        let program = format!("env HOME={0} XDG_CONFIG_HOME={0}/xdg {BIN} replay {args}", home.display());
+        let Some(t) = support::tmux::Tmux::start(160, 48, &program, home) else { return };
+        let screen = t.wait_for(title, std::time::Duration::from_secs(10));
+        assert!(screen.contains(title), "{current}: {screen}");
+        t.keys(&["q"]);
+    }
 }

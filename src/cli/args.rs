@@ -96,7 +96,10 @@ pub enum Verb {
     },
     /// Write the post-incident report of a journal.
     Report {
-        journal: PathBuf,
+        /// The incident journal (or -j FILE); default: the current incident.
+        // Its own id: one shared with the global -j would hide that option from this verb.
+        #[arg(id = "journal_file", value_name = "JOURNAL")]
+        journal: Option<PathBuf>,
         /// md (Markdown, for a wiki), json (schema warroom-report/1) or html (one self-contained file).
         #[arg(long, default_value = "md", value_parser = ["md", "json", "html"])]
         format: String,
@@ -106,10 +109,14 @@ pub enum Verb {
     },
     /// Write a static status page (index.html, status.json) for hosting off the platform.
     StatusPage {
-        journal: PathBuf,
+        /// The incident journal (or -j FILE); default: the current incident.
+        // Its own id: one shared with the global -j would hide that option from this verb.
+        #[arg(id = "journal_file", value_name = "JOURNAL")]
+        journal: Option<PathBuf>,
         #[arg(short = 'o', long, value_name = "DIR")]
         output: PathBuf,
-        /// A public component (a check name); repeat it. Default: every check in the journal.
+        /// A public component (a check of the journal); repeat it. Default: the checks the config
+        /// chooses as public (`public = true`, `public_components`); none if it chooses none.
         #[arg(long = "component", value_name = "NAME")]
         components: Vec<String>,
         /// Run this shell command after writing (e.g. an rsync or object-store copy);
@@ -119,7 +126,10 @@ pub enum Verb {
     },
     /// Play a journal back on the dashboard, read-only: Space pause, n next event, . step, +/- speed.
     Replay {
-        journal: PathBuf,
+        /// The incident journal (or -j FILE); default: the current incident.
+        // Its own id: one shared with the global -j would hide that option from this verb.
+        #[arg(id = "journal_file", value_name = "JOURNAL")]
+        journal: Option<PathBuf>,
         #[arg(long, default_value_t = 60.0)]
         speed: f64,
     },

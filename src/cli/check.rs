@@ -119,18 +119,53 @@ fn ms(d: Duration) -> f64 {
     (d.as_secs_f64() * 10_000.0).round() / 10.0
 }
 
-/// One line per check. Names come from a config that may be shared or generated, details from
-/// servers: both are sanitised (and kept to one line) before they reach the terminal.
+/// One line per check, each column as wide as its widest cell (measured in terminal cells,
+/// so a wide character in a name cannot push the columns after it out of line). Names come
+/// from a config that may be shared or generated, details from servers: both are sanitised
+/// (and kept to one line) before they reach the terminal.
 fn print_table(rows: &[Row]) {
-    let names: Vec<String> = rows.iter().map(|r| sanitize_str(&r.name, 200)).collect();
-    let name_w = names.iter().map(|n| n.chars().count()).max().unwrap_or(4).max(4);
-    println!("{:<10} {:<name_w$} {:<8} {:>8}  DETAIL", "STATUS", "NAME", "KIND", "LATENCY");
-    for (r, name) in rows.iter().zip(&names) {
-        let glyph = match r.status {
-            "up" => "✔ up",
-            "degraded" => "▲ degraded",
-            _ => "✖ down",
-        };
+    for line in table_lines(rows) {
+        println!("{line}");
+    }
+}
+
+/// Terminal cells a string takes, measured as the screen measures it.
+fn width(s: &str) -> usize {
+    ratatui::text::Span::raw(s).width()
+}
+
+fn table_lines(rows: &[Row]) -> Vec<String> {
+    let header = ["STATUS", "NAME", "KIND", "LATENCY"].map(String::from);
+    let cells: Vec<[String; 4]> = rows
+        .iter()
+        .map(|r| {
+            let glyph = match r.status {
+                "up" => "✔ up",
+                "degraded" => "▲ degraded",
+                _ => "✖ down",
+            };
+            [glyph.to_string(), sanitize_str(&r.name, 200), r.kind.to_string(), format!("{}ms", r.latency_ms)]
+        })
+        .collect();
+    let widths: [usize; 4] =
+        std::array::from_fn(|i| std::iter::once(&header).chain(&cells).map(|c| width(&c[i])).max().unwrap_or(0));
+    let line = |c: &[String; 4], detail: &str| {
+        let pad = |s: &str, w: usize| " ".repeat(w - width(s));
+        format!(
+            "{}{} {}{} {}{} {}{}  {detail}",
+            c[0],
+            pad(&c[0], widths[0]),
+            c[1],
+            pad(&c[1], widths[1]),
+            c[2],
+            pad(&c[2], widths[2]),
+            // Latency is a number: right-aligned.
+            pad(&c[3], widths[3]),
+            c[3]
+        )
+    };
+    let mut out = vec![line(&header, "DETAIL")];
+    for (r, c) in rows.iter().zip(&cells) {
         let mut detail = sanitize_str(r.detail, 2000);
         if let Some(parent) = r.blocked_by {
             detail = format!("blocked by {}: {detail}", sanitize_str(parent, 200));
@@ -138,6 +173,71 @@ fn print_table(rows: &[Row]) {
         if r.silenced {
             detail = format!("(silenced, not counted) {detail}");
         }
-        println!("{:<10} {:<name_w$} {:<8} {:>6}ms  {}", glyph, name, r.kind, r.latency_ms, detail);
+        out.push(line(c, &detail));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row(name: &str, kind: &'static str, status: &'static str, latency_ms: u64) -> Row<'static> {
+        Row {
+            name: name.into(),
+            kind,
+            target: String::new(),
+            status,
+            latency_ms,
+            detail: "d",
+            steps: Vec::new(),
+            source: None,
+            blocked_by: None,
+            silenced: false,
+            retry_after: None,
+            cert_days_left: None,
+            health: Health::Up,
+        }
+    }
+
+    /// Every column starts at the same terminal cell on every line, whatever the kind's length
+    /// (`alertmanager`), a wide name or a long latency.
+    #[test]
+    fn the_table_columns_line_up() {
+        let rows = [
+            row("web", "http", "up", 12),
+            row("alerts", "alertmanager", "degraded", 1234567),
+            row("metrics", "prometheus", "down", 3),
+            row("名前", "tcp", "up", 0),
+        ];
+        let lines = table_lines(&rows);
+        let starts = |line: &str| -> Vec<usize> {
+            // The cell where each run of non-space text begins after two or one spaces.
+            let mut out = Vec::new();
+            let mut col = 0;
+            let mut prev_space = true;
+            for ch in line.chars() {
+                let w = width(&ch.to_string());
+                if ch != ' ' && prev_space {
+                    out.push(col);
+                }
+                prev_space = ch == ' ';
+                col += w;
+            }
+            out
+        };
+        // STATUS, NAME, KIND start where the header's do; DETAIL too; LATENCY ends at one place.
+        let header = starts(&lines[0]);
+        for line in &lines[1..] {
+            let s = starts(line);
+            let (glyph_and_word, rest) = s.split_at(2);
+            assert_eq!(glyph_and_word[0], header[0], "{lines:#?}");
+            assert_eq!(rest[0], header[1], "NAME: {lines:#?}");
+            assert_eq!(rest[1], header[2], "KIND: {lines:#?}");
+            assert_eq!(rest[3], header[4], "DETAIL: {lines:#?}");
+            let latency_end = |l: &str| width(&l[..l.find("  d").or_else(|| l.find("  DETAIL")).unwrap()]);
+            assert_eq!(latency_end(line), latency_end(&lines[0]), "LATENCY right-aligned: {lines:#?}");
+        }
+        assert!(lines[2].contains("alertmanager 1234567ms"), "{lines:#?}");
     }
 }

@@ -65,11 +65,13 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Some(Verb::Drill { join: Some(which), .. }) => drill::join(&global, which.as_deref()),
         Some(Verb::Drill { end: Some(which), .. }) => drill::end(&global, which.as_deref()),
         Some(Verb::Drill { scenario, speed, .. }) => drill::run(&global, scenario.as_deref(), speed),
-        Some(Verb::Report { journal, format, output }) => review::report(&global, &journal, &format, output.as_deref()),
-        Some(Verb::StatusPage { journal, output, components, publish_cmd }) => {
-            review::status_page(&journal, &output, &components, publish_cmd.as_deref())
+        Some(Verb::Report { journal, format, output }) => {
+            review::report(&global, journal.as_deref(), &format, output.as_deref())
         }
-        Some(Verb::Replay { journal, speed }) => review::replay(&global, &journal, speed),
+        Some(Verb::StatusPage { journal, output, components, publish_cmd }) => {
+            review::status_page(&global, journal.as_deref(), &output, &components, publish_cmd.as_deref())
+        }
+        Some(Verb::Replay { journal, speed }) => review::replay(&global, journal.as_deref(), speed),
         Some(verb) => command(&global, verb),
     }
 }

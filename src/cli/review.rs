@@ -1,7 +1,7 @@
 //! After the outage: `warroom report`, `warroom status-page` and `warroom replay`.
 
 use std::io::Write;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::Context;
@@ -13,6 +13,17 @@ use crate::report;
 use crate::sanitize;
 use crate::session::{Opening, Purpose, Settings};
 
+/// The journal a review verb reads: the one named (as its argument or with -j), else the
+/// current incident, found as `log`, `validate` and `check` find it.
+fn journal_to_review(global: &GlobalArgs, named: Option<&Path>) -> anyhow::Result<PathBuf> {
+    if let Some(path) = named {
+        return Ok(path.to_path_buf());
+    }
+    let config = super::load_config(global)?;
+    super::current_journal(global, &config)?
+        .context("no open incident journal: name one, as an argument or with -j FILE")
+}
+
 fn fold(path: &Path) -> anyhow::Result<Incident> {
     let scan = Journal::read(path)?;
     for w in scan.warnings(path) {
@@ -21,9 +32,15 @@ fn fold(path: &Path) -> anyhow::Result<Incident> {
     Ok(Incident::from_events(scan.events))
 }
 
-pub fn report(global: &GlobalArgs, journal: &Path, format: &str, output: Option<&Path>) -> anyhow::Result<ExitCode> {
-    let incident = fold(journal)?;
-    let name = report_checklist_name(global, journal, incident.checklist_name.as_deref());
+pub fn report(
+    global: &GlobalArgs,
+    journal: Option<&Path>,
+    format: &str,
+    output: Option<&Path>,
+) -> anyhow::Result<ExitCode> {
+    let journal = journal_to_review(global, journal)?;
+    let incident = fold(&journal)?;
+    let name = report_checklist_name(global, &journal, incident.checklist_name.as_deref());
     let checklist = match crate::checklist::load(&name) {
         Ok(c) => Some(c),
         Err(e) => {
@@ -75,13 +92,27 @@ fn report_checklist_name(global: &GlobalArgs, journal: &Path, recorded: Option<&
 }
 
 pub fn status_page(
-    journal: &Path,
+    global: &GlobalArgs,
+    journal: Option<&Path>,
     dir: &Path,
     components: &[String],
     publish: Option<&str>,
 ) -> anyhow::Result<ExitCode> {
-    let incident = fold(journal)?;
-    let page = report::status_page::build(&incident, components);
+    let journal = journal_to_review(global, journal)?;
+    let incident = fold(&journal)?;
+    let public = if components.is_empty() {
+        let chosen = super::load_config(global)?.public_components;
+        if chosen.is_empty() {
+            eprintln!(
+                "warroom: no component is public, so the page shows updates only: mark checks `public = true` \
+                 (or list them in `public_components`) in the config, or name them with --component"
+            );
+        }
+        report::status_page::Public::Configured(chosen)
+    } else {
+        report::status_page::Public::Named(components.to_vec())
+    };
+    let page = report::status_page::build(&incident, &public).map_err(anyhow::Error::msg)?;
     report::status_page::write(&page, dir).with_context(|| format!("writing {}", dir.display()))?;
     println!("wrote {} and {}", dir.join("index.html").display(), dir.join("status.json").display());
     if let Some(cmd) = publish {
@@ -96,8 +127,9 @@ pub fn status_page(
     Ok(ExitCode::SUCCESS)
 }
 
-pub fn replay(global: &GlobalArgs, journal: &Path, speed: f64) -> anyhow::Result<ExitCode> {
+pub fn replay(global: &GlobalArgs, journal: Option<&Path>, speed: f64) -> anyhow::Result<ExitCode> {
     anyhow::ensure!(speed > 0.0 && speed.is_finite(), "--speed must be a positive number");
+    let journal = &journal_to_review(global, journal)?;
     let mut scan = Journal::read(journal)?;
     for w in scan.warnings(journal) {
         eprintln!("warroom: {w}");

@@ -24,13 +24,13 @@ pub fn run(global: &GlobalArgs) -> anyhow::Result<ExitCode> {
             );
             config::Config::default()
         }
-        Some(path) => match config::load(&path) {
+        Some(path) => match config::load_all(&path) {
             Ok(c) => {
                 say!("{}: ok, {} check{}", path.display(), c.checks.len(), if c.checks.len() == 1 { "" } else { "s" });
                 c
             }
-            Err(e) => {
-                say!("{e}");
+            Err(errors) => {
+                errors.iter().for_each(|e| say!("{e}"));
                 ok = false;
                 config::Config::default()
             }
@@ -39,19 +39,39 @@ pub fn run(global: &GlobalArgs) -> anyhow::Result<ExitCode> {
     for missing in crate::comms::missing_env(&config.channels) {
         say!("warning: {missing} (sending on it will fail until it is)");
     }
-    // What the screen would refuse at start: theme, key bindings, checklist.
-    match crate::tui::Setup::from_config(&config, global.theme.as_deref(), global.checklist.as_deref()) {
-        Ok(setup) => say!(
-            "theme {}, checklist {} ({} items), key bindings: ok",
-            setup.theme.name,
-            setup.checklist.as_ref().map_or("none", |c| c.name.as_str()),
-            setup.checklist.as_ref().map_or(0, |c| c.items.len())
-        ),
+    // What the screen would refuse at start, each said on its own: theme (and its roles),
+    // key bindings, checklist (and the channels its items name).
+    let theme = global.theme.as_deref().or(config.theme.as_deref()).unwrap_or("dark");
+    let mut setup_ok = true;
+    match crate::tui::Theme::load(theme) {
+        Ok(t) => say!("theme {}: ok", t.name),
         Err(e) => {
             say!("{e}");
-            ok = false;
+            setup_ok = false;
         }
     }
+    if let Err(e) = crate::tui::KeyMap::from_config(&config) {
+        say!("{e}");
+        setup_ok = false;
+    }
+    let checklist = global.checklist.as_deref().or(config.checklist.as_deref()).unwrap_or("default");
+    match crate::checklist::load(checklist) {
+        Ok(list) => {
+            say!("checklist {} ({} items)", list.name, list.items.len());
+            // A warning, not a failure: such a message can still be copied and sent by hand.
+            for warning in unconfigured_channels(&list, &config) {
+                say!("warning: {warning}");
+            }
+        }
+        Err(e) => {
+            say!("{e:#}");
+            setup_ok = false;
+        }
+    }
+    if setup_ok {
+        say!("key bindings: ok");
+    }
+    ok &= setup_ok;
     if let Some(path) = global.journal.clone().or_else(|| config.journal.clone()) {
         match Journal::read(&path) {
             Ok(scan) => {
@@ -73,6 +93,41 @@ pub fn run(global: &GlobalArgs) -> anyhow::Result<ExitCode> {
         }
     }
     Ok(if ok { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+}
+
+/// Checklist items that send on a channel the config does not define: `m` on them would fail
+/// in the middle of an incident.
+fn unconfigured_channels(list: &crate::checklist::Checklist, config: &config::Config) -> Vec<String> {
+    let missing: Vec<(&str, &str)> = list
+        .items
+        .iter()
+        .filter_map(|item| item.channel.as_deref().map(|c| (item.id.as_str(), c)))
+        .filter(|(_, channel)| !config.channels.contains_key(*channel))
+        .collect();
+    if config.channels.is_empty() {
+        if missing.is_empty() {
+            return Vec::new();
+        }
+        let items: Vec<&str> = missing.iter().map(|(id, _)| *id).collect();
+        return vec![format!(
+            "checklist {}: no channel is configured, so items {} name channels that do not exist; \
+             their messages must be copied and sent by hand (configure [channel.NAME] to send them)",
+            list.name,
+            items.join(", ")
+        )];
+    }
+    let configured: Vec<&str> = config.channels.keys().map(String::as_str).collect();
+    missing
+        .iter()
+        .map(|(id, channel)| {
+            format!(
+                "checklist {}: item \"{id}\" sends on channel \"{channel}\", which is not configured \
+                 ([channel.{channel}]); configured: {}",
+                list.name,
+                configured.join(", ")
+            )
+        })
+        .collect()
 }
 
 /// `drill_started` entries in a journal opened as a real incident: ignored (the incident stays

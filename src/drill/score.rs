@@ -176,8 +176,13 @@ pub fn previous_run(dir: &Path, scenario: &str, before: DateTime<Utc>, except: &
 fn mmss(s: Option<f64>) -> String {
     match s {
         Some(s) => format!("{}m{:02}s", (s / 60.0).floor() as i64, (s % 60.0).round() as i64),
-        None => "never".into(),
+        None => "not done".into(),
     }
+}
+
+/// When something happened, as time into the drill; "not done" if it never was.
+fn at_t(s: Option<f64>) -> String {
+    s.map_or_else(|| "not done".into(), |s| format!("T+{}", mmss(Some(s))))
 }
 
 fn delta(now: Option<f64>, before: Option<f64>) -> String {
@@ -207,29 +212,29 @@ pub fn compare(card: &Scorecard) -> String {
     ];
     for f in &card.faults {
         out.push(format!(
-            "  {:<20} at T+{}  acknowledged {}",
+            "  {:<20} at T+{}  acknowledged: {}",
             f.check,
             mmss(Some(f.at_s)),
             match (&f.acknowledged_after_s, &f.acknowledged_by) {
                 (Some(s), Some(by)) => format!("after {} by {by}", mmss(Some(*s))),
-                _ => "never".into(),
+                _ => "not done".into(),
             }
         ));
     }
     out.push(format!(
         "  mean {}{}",
-        mmss(card.mean_acknowledge_s),
+        card.mean_acknowledge_s.map_or_else(|| "not done".into(), |s| mmss(Some(s))),
         delta(card.mean_acknowledge_s, prev.and_then(|p| p.mean_acknowledge_s))
     ));
     out.push(String::new());
     out.push(format!(
-        "First internal message: T+{}{}",
-        mmss(card.first_internal_message_s),
+        "First internal message: {}{}",
+        at_t(card.first_internal_message_s),
         delta(card.first_internal_message_s, prev.and_then(|p| p.first_internal_message_s))
     ));
     out.push(format!(
-        "First customer message: T+{}{}",
-        mmss(card.first_public_message_s),
+        "First customer message: {}{}",
+        at_t(card.first_public_message_s),
         delta(card.first_public_message_s, prev.and_then(|p| p.first_public_message_s))
     ));
     out.push(format!(
@@ -248,7 +253,7 @@ pub fn compare(card: &Scorecard) -> String {
     }
     out.push(format!(
         "Commander named: {}{}",
-        card.commander_s.map_or("never".into(), |s| format!("T+{}", mmss(Some(s)))),
+        at_t(card.commander_s),
         delta(card.commander_s, prev.and_then(|p| p.commander_s))
     ));
     for r in &card.roles {
@@ -394,7 +399,18 @@ mod tests {
             text.contains("Checklist: 2 on time, 1 late, 1 missed (previous: 2 on time, 1 late, 1 missed)"),
             "{text}"
         );
-        assert!(text.contains("web                  at T+1m00s  acknowledged never"), "{text}");
+        assert!(text.contains("web                  at T+1m00s  acknowledged: not done"), "{text}");
+
+        // What was never done is said so, never as a time ("T+never", "mean never").
+        let mut undone = card.clone();
+        undone.mean_acknowledge_s = None;
+        undone.first_internal_message_s = None;
+        undone.commander_s = None;
+        let text = compare(&undone);
+        assert!(text.contains("  mean not done\n"), "{text}");
+        assert!(text.contains("First internal message: not done\n"), "{text}");
+        assert!(text.contains("Commander named: not done\n"), "{text}");
+        assert!(!text.contains("never"), "{text}");
     }
 
     #[test]

@@ -170,12 +170,7 @@ async fn probe_with(spec: &HttpSpec, client: &reqwest::Client, trace: &Trace) ->
         outcome.append_detail(&format!("body truncated at {} bytes", spec.max_body));
     }
     if let Some(at) = outcome.retry_after {
-        let local = at.with_timezone(&chrono::Local);
-        outcome.append_detail(&format!(
-            "Retry-After: back at {} ({} UTC)",
-            local.format("%H:%M:%S %Z"),
-            at.format("%H:%M:%S")
-        ));
+        outcome.append_detail(&format!("Retry-After: back at {}", back_at(at, &chrono::Local)));
     }
     outcome.apply_latency_threshold(spec.degraded_over);
     if let Some(days) = cert_days_left
@@ -320,4 +315,28 @@ fn root_cause(e: &(dyn std::error::Error + 'static)) -> String {
     let tail: Vec<&String> = messages.iter().rev().take(2).collect();
     let text = tail.into_iter().rev().cloned().collect::<Vec<_>>().join(": ");
     sanitize(text.as_bytes(), MAX_DETAIL_CHARS)
+}
+
+/// When a server says it will be back: said once in UTC when the local zone is UTC, else in
+/// local time with UTC beside it.
+fn back_at<Tz: chrono::TimeZone>(at: chrono::DateTime<chrono::Utc>, local: &Tz) -> String {
+    let here = at.with_timezone(local);
+    if chrono::Offset::fix(here.offset()).local_minus_utc() == 0 {
+        format!("{} UTC", at.format("%H:%M:%S"))
+    } else {
+        format!("{} local ({} UTC)", here.naive_local().format("%H:%M:%S"), at.format("%H:%M:%S"))
+    }
+}
+
+#[cfg(test)]
+mod back_at_tests {
+    use chrono::{FixedOffset, TimeZone, Utc};
+
+    #[test]
+    fn a_time_is_said_once_in_utc_and_with_utc_beside_any_other_zone() {
+        let at = Utc.with_ymd_and_hms(2026, 11, 25, 14, 2, 16).unwrap();
+        assert_eq!(super::back_at(at, &Utc), "14:02:16 UTC");
+        assert_eq!(super::back_at(at, &FixedOffset::east_opt(0).unwrap()), "14:02:16 UTC");
+        assert_eq!(super::back_at(at, &FixedOffset::east_opt(3600).unwrap()), "15:02:16 local (14:02:16 UTC)");
+    }
 }

@@ -42,6 +42,14 @@ pub struct Update {
     pub text: String,
 }
 
+/// Which components a page may show: only ones chosen, never every check by default.
+pub enum Public {
+    /// Named on the command line: each must be a check of the journal.
+    Named(Vec<String>),
+    /// Chosen in the config (`public = true`, `public_components`).
+    Configured(Vec<String>),
+}
+
 fn component_status(s: CheckState) -> &'static str {
     match s {
         CheckState::Up => "operational",
@@ -60,12 +68,24 @@ fn rank(s: &str) -> u8 {
     }
 }
 
-/// The page's content. `components` limits which checks are public (all when empty).
-pub fn build(incident: &Incident, components: &[String]) -> StatusPage {
+/// The page's content, showing only the components chosen as public. A component asked for
+/// by name (`--component`) that the journal has no check of is an error, never a silent gap;
+/// one chosen by the config but not in this journal (a check added since) is left out.
+pub fn build(incident: &Incident, public: &Public) -> Result<StatusPage, String> {
+    if let Public::Named(names) = public
+        && let Some(unknown) = names.iter().find(|n| !incident.checks.contains_key(*n))
+    {
+        let known: Vec<&str> = incident.checks.keys().map(String::as_str).collect();
+        return Err(format!(
+            "--component {unknown:?}: no such component in this journal (its checks: {})",
+            if known.is_empty() { "none".to_string() } else { known.join(", ") }
+        ));
+    }
+    let (Public::Named(chosen) | Public::Configured(chosen)) = public;
     let components: Vec<Component> = incident
         .checks
         .iter()
-        .filter(|(name, _)| components.is_empty() || components.contains(name))
+        .filter(|(name, _)| chosen.contains(name))
         .map(|(name, c)| Component { name: name.clone(), status: component_status(c.state), since: c.since })
         .collect();
     let overall = components.iter().map(|c| c.status).max_by_key(|s| rank(s)).unwrap_or("operational");
@@ -83,7 +103,7 @@ pub fn build(incident: &Incident, components: &[String]) -> StatusPage {
         })
         .collect();
     updates.reverse();
-    StatusPage {
+    Ok(StatusPage {
         title: incident.title.clone().unwrap_or_else(|| "Service status".into()),
         drill: incident.is_drill(),
         incident_status: incident.status.as_str().into(),
@@ -92,7 +112,7 @@ pub fn build(incident: &Incident, components: &[String]) -> StatusPage {
         overall,
         components,
         updates,
-    }
+    })
 }
 
 pub fn html(page: &StatusPage) -> String {
