@@ -1271,3 +1271,69 @@ fn check_detail<'a>(app: &App, row: &CheckRow) -> Vec<Line<'a>> {
     }
     lines
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cut(name: &str, width: usize, others: &[&str]) -> String {
+        let chars: Vec<char> = name.chars().collect();
+        let (p, e) = distinguishing(&chars, others.iter().copied());
+        cut_keeping(&chars, width, p, e)
+    }
+
+    #[test]
+    fn a_cut_name_keeps_what_tells_it_apart() {
+        let series = ["blackbox / http://api-1.example.com/health", "blackbox / http://api-2.example.com/health"];
+        for width in [12, 16, 20, 25, 30, 41] {
+            let one = cut(series[0], width, &series[1..]);
+            let two = cut(series[1], width, &series[..1]);
+            assert_eq!(one.chars().count(), width, "{one}");
+            assert!(one.contains("api-1") && two.contains("api-2"), "{width}: {one} / {two}");
+        }
+        assert_eq!(cut(series[0], 25, &series[1..]), "blackbox / http://api-1.…");
+        // Told apart only by their ends: the end is kept.
+        let hosts =
+            ["alerts / HostDown / region=eu-west / db-primary", "alerts / HostDown / region=eu-west / db-replica"];
+        let shown = cut(hosts[1], 24, &hosts[..1]);
+        assert!(shown.starts_with("alerts / …") && shown.contains("replica"), "{shown}");
+        assert_eq!(cut("short", 10, &[]), "short");
+    }
+
+    #[test]
+    fn names_come_first_then_the_note_then_the_sparkline() {
+        // Room for all: the sparkline keeps its width.
+        assert_eq!(check_columns(120, 42, 10, 12), CheckColumns { name: 42, spark: 12 });
+        // 78 columns: the name whole and the note whole, the sparkline gives way.
+        assert_eq!(check_columns(78, 41, 10, 6), CheckColumns { name: 41, spark: 0 });
+        // Too narrow for both: the note keeps a third, the name takes the rest.
+        assert_eq!(check_columns(52, 42, 10, 6), CheckColumns { name: 17, spark: 0 });
+        assert_eq!(check_columns(5, 42, 10, 6), CheckColumns { name: 0, spark: 0 });
+    }
+
+    #[test]
+    fn titles_wrap_between_words_and_the_last_line_says_it_is_cut() {
+        assert_eq!(
+            wrap("Brief the incident team; record commander", 20, 6),
+            ["Brief the incident", "team; record", "commander"]
+        );
+        assert_eq!(wrap("abcdefghij", 4, 6), ["abcd", "efgh", "ij"]);
+        assert_eq!(wrap("one two three four", 9, 1), ["one two…"]);
+        assert_eq!(wrap("", 5, 2), [""]);
+    }
+
+    #[test]
+    fn the_selected_item_is_whole_in_view() {
+        assert_eq!(visible_span(&[3, 3, 3, 3], 0, 0, 7), (0, 2));
+        assert_eq!(visible_span(&[3, 3, 3, 3], 0, 3, 7), (2, 4));
+        assert_eq!(visible_span(&[1, 1], 0, 1, 5), (0, 2));
+        assert_eq!(visible_span(&[], 0, 0, 5), (0, 0));
+    }
+
+    #[test]
+    fn hidden_rows_are_counted_with_the_failing_ones() {
+        let failing = |n: &usize| *n < 3;
+        let h = Hidden::count(5, 10, 20, "failing", failing);
+        assert_eq!((h.above, h.below, h.failing_above, h.failing_below), (5, 10, 3, 0));
+    }
+}
