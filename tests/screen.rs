@@ -1029,3 +1029,72 @@ fn attention_calls_once_when_a_public_update_becomes_overdue() {
     app.board.clock = Clock::at(due + chrono::Duration::seconds(60));
     assert!(watch.look(&app.board).is_empty(), "once, not every second");
 }
+
+/// Three Prometheus series of one source, 40-character check names, an acknowledged row and
+/// one the server said is back at a given time.
+fn long_names_app() -> App {
+    let series: Vec<String> = (1..=3).map(|n| format!("blackbox / http://api-{n}.example.com/health")).collect();
+    let long = ["mail-relay-outbound-smtp-submission-587", "customer-portal-login-with-single-sign-on"];
+    let mut events = vec![opened(Mode::Real)];
+    for (i, name) in series.iter().enumerate() {
+        events.push(changed(30 + i as i64, name, CheckState::Down, "probe_success == 0"));
+    }
+    events.push(changed(40, long[0], CheckState::Down, "connection refused"));
+    events.push(ev(
+        50,
+        "alice@bastion",
+        EventBody::MilestoneReached { milestone: Milestone::Acknowledged, at: None, check: Some(series[0].clone()) },
+    ));
+    let names: Vec<&str> = series.iter().map(String::as_str).chain(long).collect();
+    let rows = names.iter().map(|n| row(n, "http")).collect();
+    let mut app = app_with(events, rows, 41 * 60, "dark");
+    let mut back = Outcome::new(Health::Down, Duration::from_millis(30), "HTTP 503");
+    back.retry_after = Some(t(45 * 60));
+    app.board.on_reading(&RowId::check(long[0]), Reading::of(t(2400), &back));
+    app
+}
+
+#[test]
+fn long_check_names_stay_distinguishable_at_every_size() {
+    let mut app = long_names_app();
+    // Focused, the checklist shows at 80x24 too (below the checks).
+    app.focus = Pane::Checklist;
+    for (w, h) in [(80, 24), (120, 35), (200, 50)] {
+        let shown = screen(&mut app, w, h);
+        // Each series row names its own target, on its own line.
+        for n in 1..=3 {
+            let target = format!("api-{n}.ex");
+            // The name column of a Checks row (the timeline may sit beside it).
+            let in_name = |l: &&str| {
+                l.split("✖ down").nth(1).is_some_and(|rest| rest.chars().take(45).collect::<String>().contains(&target))
+            };
+            let rows = shown.lines().filter(in_name).count();
+            assert_eq!(rows, 1, "api-{n} at {w}x{h}:\n{shown}");
+        }
+        assert!(shown.contains("ack alice"), "the acknowledgement is whole at {w}x{h}:\n{shown}");
+        assert!(shown.contains("back 04:35"), "Retry-After is whole at {w}x{h}:\n{shown}");
+        assert!(shown.contains("mail-relay-outbound"), "{w}x{h}:\n{shown}");
+        // Checklist titles are read, not guessed: the first one's words are all there.
+        assert!(shown.contains("Brief the incident team;"), "checklist title at {w}x{h}:\n{shown}");
+        insta::assert_snapshot!(format!("long_names_{w}x{h}"), shown);
+    }
+}
+
+#[test]
+fn a_scrolled_checks_pane_says_what_is_out_of_view() {
+    let names: Vec<String> = (0..20).map(|n| format!("check-{n:02}")).collect();
+    let events: Vec<Event> = std::iter::once(opened(Mode::Real))
+        .chain(names.iter().take(4).map(|n| changed(30, n, CheckState::Down, "refused")))
+        .collect();
+    let rows = names.iter().map(|n| row(n, "tcp")).collect();
+    let mut app = app_with(events, rows, 600, "dark");
+    let top = screen(&mut app, 80, 24);
+    assert!(top.contains("↓ 12 more "), "rows below are counted:\n{top}");
+    assert!(!top.contains('↑'), "nothing is above the first row:\n{top}");
+    // The last row selected: the four failing rows (sorted first) are above, out of view.
+    app.selected[Pane::Checks] = 19;
+    let scrolled = screen(&mut app, 80, 24);
+    let marker = scrolled.lines().find(|l| l.contains('↑')).unwrap_or_else(|| panic!("no marker:\n{scrolled}"));
+    assert!(marker.contains("↑ 12 more (4 failing)"), "{scrolled}");
+    insta::assert_snapshot!("checks_scrolled_80x24", scrolled);
+}

@@ -66,7 +66,12 @@ fn pane_areas(app: &App, body: Rect) -> Panes<Rect> {
         return out;
     }
     if body.width >= GRID_MIN.0 && body.height + 4 >= GRID_MIN.1 {
-        let [left, right] = Layout::horizontal([Constraint::Percentage(45), Constraint::Percentage(55)]).areas(body);
+        // The left column widens (up to 55%) for check names that would otherwise be cut.
+        let names = app.board.rows.iter().map(|r| r.name.chars().count()).max().unwrap_or(0).min(NAME_MAX);
+        let wanted = (names + 10 + 6 + 6 + 6 + 12 + 7) as u32;
+        let share = (wanted * 100 / u32::from(body.width)).clamp(45, 55) as u16;
+        let [left, right] =
+            Layout::horizontal([Constraint::Percentage(share), Constraint::Percentage(100 - share)]).areas(body);
         let [checks, checklist] =
             Layout::vertical([Constraint::Percentage(55), Constraint::Percentage(45)]).areas(left);
         let [timeline, notes] = Layout::vertical([Constraint::Percentage(65), Constraint::Percentage(35)]).areas(right);
@@ -386,7 +391,8 @@ fn typical_latency(row: &CheckRow) -> Option<std::time::Duration> {
 
 fn draw_checks(frame: &mut Frame, app: &App, area: Rect) {
     let order = app.board.check_order();
-    let failing = order.iter().filter(|&&i| app.board.row_state(&app.board.rows[i]).is_failing()).count();
+    let failing_at = |pos: &usize| app.board.row_state(&app.board.rows[order[*pos]]).is_failing();
+    let failing = (0..order.len()).filter(failing_at).count();
     let extra = if failing > 0 {
         format!(" — {failing} failing of {}", order.len())
     } else {
@@ -394,23 +400,27 @@ fn draw_checks(frame: &mut Frame, app: &App, area: Rect) {
     };
     let blk = block(app, Pane::Checks, extra);
     let inner = blk.inner(area);
-    frame.render_widget(blk, area);
     if order.is_empty() {
+        frame.render_widget(blk, area);
         let msg = "No checks configured. `warroom init` writes an example warroom.toml.";
         frame.render_widget(Paragraph::new(msg).style(app.theme.muted).wrap(Wrap { trim: true }), inner);
         return;
     }
     let height = inner.height as usize;
     let offset = scroll_offset(app, Pane::Checks, height);
-    let wide = inner.width >= 90;
-    let spark_w = if wide { 12 } else { 6 };
+    let end = (offset + height).min(order.len());
+    let marks = Hidden::count(offset, end, order.len(), "failing", failing_at);
+    frame.render_widget(marks.on(app, blk), area);
     let sel = app.selected[Pane::Checks];
-    let rows: Vec<Row> = order
+    let notes: Vec<String> = order[offset..end].iter().map(|&i| check_note(app, &app.board.rows[i])).collect();
+    let name_need = order.iter().map(|&i| app.board.rows[i].name.chars().count()).max().unwrap_or(0).min(NAME_MAX);
+    let note_need = notes.iter().map(|n| n.chars().count()).max().unwrap_or(0);
+    let cols = check_columns(inner.width, name_need, note_need, if inner.width >= 90 { 12 } else { 6 });
+    let rows: Vec<Row> = order[offset..end]
         .iter()
+        .zip(notes)
         .enumerate()
-        .skip(offset)
-        .take(height)
-        .map(|(pos, &i)| {
+        .map(|(n, (&i, note))| {
             let row = &app.board.rows[i];
             let state = app.board.row_state(row);
             let (glyph, word) = state_glyph(state);
@@ -422,7 +432,6 @@ fn draw_checks(frame: &mut Frame, app: &App, area: Rect) {
                 Some(v) if v.blocked_by.is_some() => (glyph, "blocked"),
                 _ => (glyph, word),
             };
-            let latest = row.history.back();
             let latency = typical_latency(row).map(|l| format!("{}ms", l.as_millis())).unwrap_or_default();
             let since = app
                 .board
@@ -431,25 +440,17 @@ fn draw_checks(frame: &mut Frame, app: &App, area: Rect) {
                 .get(&row.name)
                 .map(|c| coarse_duration(app.board.clock.now - c.since))
                 .unwrap_or_default();
-            let mut note = String::new();
-            if let Some(parent) = view.and_then(|v| v.blocked_by.as_ref()) {
-                note = format!("by {}", sanitize_str(parent, 60));
-            } else if let Some((who, _)) =
-                app.board.incident.checks.get(&row.name).and_then(|c| c.acknowledged.as_ref())
-            {
-                note = format!("ack {}", sanitize_str(who.split('@').next().unwrap_or(who), 40));
-            } else if let Some(at) = latest.and_then(|s| s.retry_after) {
-                note = format!("back {}", at.with_timezone(&app.board.clock.offset).format("%H:%M"));
-            }
+            let name = fit_name(app, &order, i, cols.name);
+            let pos = offset + n;
             let selected = pos == sel && app.focus == Pane::Checks;
             let style = if selected { app.theme.selection } else { Style::default() };
             let state_style = if view.is_some_and(|v| v.silenced) { app.theme.muted } else { state_style(app, state) };
             let on_row = |s: Style| on_row(app, selected, s);
             Row::new(vec![
                 Cell::from(format!("{glyph} {word}")).style(on_row(state_style)),
-                Cell::from(sanitize_str(&row.name, 60)),
+                Cell::from(name),
                 Cell::from(latency).style(on_row(app.theme.muted)),
-                Cell::from(sparkline(row, spark_w)).style(on_row(app.theme.accent)),
+                Cell::from(sparkline(row, cols.spark)).style(on_row(app.theme.accent)),
                 Cell::from(since).style(on_row(app.theme.muted)),
                 Cell::from(note).style(on_row(app.theme.muted)),
             ])
@@ -458,13 +459,161 @@ fn draw_checks(frame: &mut Frame, app: &App, area: Rect) {
         .collect();
     let widths = [
         Constraint::Length(10),
-        Constraint::Fill(3),
+        Constraint::Length(cols.name as u16),
         Constraint::Length(6),
-        Constraint::Length(spark_w as u16),
+        Constraint::Length(cols.spark as u16),
         Constraint::Length(6),
-        Constraint::Fill(2),
+        Constraint::Fill(1),
     ];
     frame.render_widget(Table::new(rows, widths).column_spacing(1), inner);
+}
+
+/// Past this a name is cut even on a wide screen (the detail view shows it whole).
+const NAME_MAX: usize = 60;
+
+/// What a check row says after its figures: why it is blocked, who acknowledged it, or when
+/// the server said it will be back.
+fn check_note(app: &App, row: &CheckRow) -> String {
+    let check = app.board.incident.checks.get(&row.name);
+    if let Some(parent) = row.view.as_ref().and_then(|v| v.blocked_by.as_ref()) {
+        format!("by {}", sanitize_str(parent, 60))
+    } else if let Some((who, _)) = check.and_then(|c| c.acknowledged.as_ref()) {
+        format!("ack {}", sanitize_str(who.split('@').next().unwrap_or(who), 40))
+    } else if let Some(at) = row.history.back().and_then(|s| s.retry_after) {
+        format!("back {}", at.with_timezone(&app.board.clock.offset).format("%H:%M"))
+    } else {
+        String::new()
+    }
+}
+
+/// Widths of the Checks pane's columns that depend on the content.
+#[derive(Debug, PartialEq)]
+struct CheckColumns {
+    name: usize,
+    spark: usize,
+}
+
+/// Names first, then the note (ack, Retry-After, blocked by), then the sparkline; the note
+/// column takes whatever is left. When even the names do not fit, the note keeps a third.
+fn check_columns(width: u16, name_need: usize, note_need: usize, spark_max: usize) -> CheckColumns {
+    // State, latency and since, with the five gaps between six columns.
+    const FIXED: usize = 10 + 6 + 6 + 5;
+    let free = (width as usize).saturating_sub(FIXED);
+    let note_floor = if name_need + note_need > free { note_need.min(free / 3) } else { note_need };
+    let name = name_need.min(free - note_floor);
+    let left = free - name - note_floor;
+    CheckColumns { name, spark: spark_max.min(left) }
+}
+
+/// A check's name in `width` cells, cut (if it must be) so that what tells it apart from the
+/// other rows stays: `blackbox / …api-1.example…` rather than `blackbox / `.
+fn fit_name(app: &App, order: &[usize], i: usize, width: usize) -> String {
+    let name = sanitize_str(&app.board.rows[i].name, 200);
+    let chars: Vec<char> = name.chars().collect();
+    if chars.len() <= width {
+        return name;
+    }
+    let others = order.iter().filter(|&&o| o != i).map(|&o| app.board.rows[o].name.as_str());
+    let (p, e) = distinguishing(&chars, others);
+    cut_keeping(&chars, width, p, e)
+}
+
+/// The part `[start, end)` of `name` where it differs from every other name: after the
+/// longest prefix and before the longest suffix it shares with any of them.
+fn distinguishing<'a>(name: &[char], others: impl Iterator<Item = &'a str>) -> (usize, usize) {
+    let (mut prefix, mut suffix) = (0, 0);
+    for other in others {
+        let pre = other.chars().zip(name).take_while(|(a, b)| a == *b).count();
+        let suf = other.chars().rev().zip(name.iter().rev()).take_while(|(a, b)| a == *b).count();
+        prefix = prefix.max(pre);
+        suffix = suffix.max(suf);
+    }
+    let len = name.len();
+    let start = prefix.min(len.saturating_sub(1));
+    (start, len.saturating_sub(suffix).clamp(start + 1, len.max(1)))
+}
+
+/// `chars` cut to `width` cells, keeping its head, the part `[p, e)` and some context.
+fn cut_keeping(chars: &[char], width: usize, p: usize, e: usize) -> String {
+    let len = chars.len();
+    if len <= width {
+        return chars.iter().collect();
+    }
+    if width < 8 {
+        return chars[..width.saturating_sub(1)].iter().chain(['…'].iter()).collect();
+    }
+    // The distinguishing part (with a few characters of it) is within reach: cut the end.
+    if e < width || p + 5 < width {
+        return chars[..width - 1].iter().chain(['…'].iter()).collect();
+    }
+    // The head: up to the first ` / ` (a source's name) when it is short, else a third.
+    let sep = chars.windows(3).position(|w| w == [' ', '/', ' ']).map(|x| x + 3);
+    let head = match sep {
+        Some(h) if h <= width / 2 && h <= p => h,
+        _ => (width / 3).min(p),
+    };
+    let tail = width - 1 - head;
+    if len - tail <= p {
+        return chars[..head].iter().chain(['…'].iter()).chain(chars[len - tail..].iter()).collect();
+    }
+    // The distinguishing part from the start of its word, then as much after it as fits.
+    let room = width - head - 2;
+    let floor = p.saturating_sub(room.saturating_sub(e - p)).max(head);
+    let mut start = p;
+    while start > floor && !matches!(chars[start - 1], '/' | '.' | ' ' | ':' | '_' | '=') {
+        start -= 1;
+    }
+    let stop = (start + room).min(len);
+    let mut out: String = chars[..head].iter().chain(['…'].iter()).chain(chars[start..stop].iter()).collect();
+    if stop < len {
+        out.push('…');
+    }
+    out
+}
+
+/// How many rows of a pane are out of view above and below, and how many of them fail.
+#[derive(Debug, PartialEq)]
+struct Hidden {
+    above: usize,
+    below: usize,
+    failing_above: usize,
+    failing_below: usize,
+    /// What the counted rows are: "failing" checks, "overdue" items.
+    word: &'static str,
+}
+
+impl Hidden {
+    /// Rows `[start, end)` of `total` are shown; `failing` says which positions fail.
+    fn count(start: usize, end: usize, total: usize, word: &'static str, failing: impl Fn(&usize) -> bool) -> Hidden {
+        Hidden {
+            word,
+            above: start,
+            below: total.saturating_sub(end),
+            failing_above: (0..start).filter(&failing).count(),
+            failing_below: (end..total).filter(&failing).count(),
+        }
+    }
+
+    /// The pane's border says what is out of view: `↑ 2 more (2 failing)` at the top right,
+    /// `↓ 3 more` at the bottom right; failing rows off-screen in the failure colour.
+    fn on<'a>(&self, app: &App, blk: Block<'a>) -> Block<'a> {
+        let mark = |arrow: &str, n: usize, failing: usize| {
+            let text = if failing > 0 {
+                format!(" {arrow} {n} more ({failing} {}) ", self.word)
+            } else {
+                format!(" {arrow} {n} more ")
+            };
+            Line::styled(text, if failing > 0 { app.theme.down } else { app.theme.muted }).right_aligned()
+        };
+        let mut blk = blk;
+        if self.above > 0 {
+            blk = blk.title_top(mark("↑", self.above, self.failing_above));
+        }
+        if self.below > 0 {
+            blk = blk.title_bottom(mark("↓", self.below, self.failing_below));
+        }
+        blk
+    }
 }
 
 /// A distinct glyph per kind of event, so the timeline reads without colour.
@@ -527,15 +676,17 @@ fn draw_timeline(frame: &mut Frame, app: &App, area: Rect) {
     }
     let blk = block(app, Pane::Timeline, extra);
     let inner = blk.inner(area);
-    frame.render_widget(blk, area);
     // This session's entries not on disk yet, marked, below the newest (at most half the pane).
     let marked = if app.at_newest { app.pending.len().min(inner.height as usize / 2) } else { 0 };
     let [inner, below] = Layout::vertical([Constraint::Min(0), Constraint::Length(marked as u16)]).areas(inner);
     draw_pending(frame, app, below, marked);
     let height = inner.height as usize;
     let offset = scroll_offset(app, Pane::Timeline, height);
+    let shown = (offset + height).min(app.filtered.len());
+    let hidden = Hidden::count(offset, shown, app.filtered.len(), "", |_| false);
+    frame.render_widget(hidden.on(app, blk), area);
     let selected = app.selected_event();
-    let items: Vec<ListItem> = app.filtered[offset..(offset + height).min(app.filtered.len())]
+    let items: Vec<ListItem> = app.filtered[offset..shown]
         .iter()
         .map(|&i| {
             let e = &app.board.incident.timeline[i];
@@ -616,8 +767,8 @@ fn draw_checklist(frame: &mut Frame, app: &App, area: Rect) {
     );
     let blk = block(app, Pane::Checklist, extra);
     let mut inner = blk.inner(area);
-    frame.render_widget(blk, area);
     if items.is_empty() {
+        frame.render_widget(blk, area);
         frame.render_widget(Paragraph::new("No checklist loaded.").style(app.theme.muted), inner);
         return;
     }
@@ -655,15 +806,29 @@ fn draw_checklist(frame: &mut Frame, app: &App, area: Rect) {
             inner = list;
         }
     }
-    let height = inner.height as usize;
-    let offset = scroll_offset(app, Pane::Checklist, height);
     let now = app.board.clock.now;
-    let rows: Vec<Row> = items
+    let whens: Vec<String> = items.iter().map(|(_, v)| item_when(app, v, now)).collect();
+    let role_w = items.iter().filter_map(|(i, _)| i.role.as_ref()).map(|r| r.chars().count()).max().unwrap_or(0);
+    let when_w = whens.iter().map(|w| w.chars().count()).max().unwrap_or(0);
+    // State, role and when are short; the title takes the rest and wraps onto more lines.
+    let title_w = (inner.width as usize).saturating_sub(10 + role_w.min(12) + when_w + 3).max(8);
+    let height = inner.height as usize;
+    let whole: Vec<String> = items.iter().map(|(i, _)| sanitize_str(&i.title, 300)).collect();
+    let full: Vec<usize> = whole.iter().map(|t| wrap(t, title_w, usize::MAX).len()).collect();
+    // Each title on as many lines as it takes while the whole list fits; else two lines
+    // each (cut at the end of the second), so that more items stay in view.
+    let cap = (2..=6).rev().find(|&c| full.iter().map(|&n| n.min(c)).sum::<usize>() <= height).unwrap_or(2);
+    let titles: Vec<Vec<String>> = whole.iter().map(|t| wrap(t, title_w, cap)).collect();
+    let heights: Vec<usize> = titles.iter().map(Vec::len).collect();
+    let sel = app.selected[Pane::Checklist];
+    let (start, end) = visible_span(&heights, scroll_offset(app, Pane::Checklist, height), sel, height);
+    let hidden = Hidden::count(start, end, items.len(), "overdue", |&n| items[n].1.state == ItemState::Overdue);
+    frame.render_widget(hidden.on(app, blk), area);
+    let rows: Vec<Row> = items[start..end]
         .iter()
+        .zip(titles[start..end].iter().zip(&whens[start..end]))
         .enumerate()
-        .skip(offset)
-        .take(height)
-        .map(|(pos, (item, v))| {
+        .map(|(n, ((item, v), (title, when)))| {
             let style = match v.state {
                 ItemState::Overdue => app.theme.overdue,
                 ItemState::DueSoon => app.theme.due_soon,
@@ -671,38 +836,101 @@ fn draw_checklist(frame: &mut Frame, app: &App, area: Rect) {
                 ItemState::NotApplicable => app.theme.muted,
                 ItemState::Pending => app.theme.text,
             };
-            let when = match v.state {
-                ItemState::Done => match &v.done_by {
-                    Some((who, at)) => format!(
-                        "{} {}{}",
-                        who.split('@').next().unwrap_or(who),
-                        at.with_timezone(&app.board.clock.offset).format("%H:%M"),
-                        if v.count > 1 { format!(" ×{}", v.count) } else { String::new() }
-                    ),
-                    None => String::new(),
-                },
-                ItemState::NotApplicable => String::new(),
-                _ if v.due_at < now => format!("{} late", human_duration(now - v.due_at)),
-                _ => format!(
-                    "due {} (in {})",
-                    v.due_at.with_timezone(&app.board.clock.offset).format("%H:%M"),
-                    human_duration(v.due_at - now)
-                ),
-            };
-            let selected = pos == app.selected[Pane::Checklist] && app.focus == Pane::Checklist;
+            let selected = start + n == sel && app.focus == Pane::Checklist;
             let sel = if selected { app.theme.selection } else { Style::default() };
+            let lines = title.len() as u16;
+            let title: Vec<Line> = title.iter().map(|l| Line::from(l.clone())).collect();
             let when_style = if v.state == ItemState::Overdue { app.theme.down } else { app.theme.muted };
             Row::new(vec![
                 Cell::from(format!("{} {}", v.state.glyph(), v.state.word())).style(on_row(app, selected, style)),
-                Cell::from(item.title.clone()),
+                Cell::from(title),
                 Cell::from(item.role.clone().unwrap_or_default()).style(on_row(app, selected, app.theme.muted)),
-                Cell::from(when).style(on_row(app, selected, when_style)),
+                Cell::from(when.clone()).style(on_row(app, selected, when_style)),
             ])
+            .height(lines)
             .style(sel)
         })
         .collect();
-    let widths = [Constraint::Length(10), Constraint::Fill(1), Constraint::Length(9), Constraint::Length(18)];
+    let widths = [
+        Constraint::Length(10),
+        Constraint::Length(title_w as u16),
+        Constraint::Length(role_w.min(12) as u16),
+        Constraint::Fill(1),
+    ];
     frame.render_widget(Table::new(rows, widths).column_spacing(1), inner);
+}
+
+/// When a checklist item was done (and by whom), or when it is due.
+fn item_when(app: &App, v: &crate::checklist::ItemView, now: chrono::DateTime<chrono::Utc>) -> String {
+    match v.state {
+        ItemState::Done => match &v.done_by {
+            Some((who, at)) => format!(
+                "{} {}{}",
+                who.split('@').next().unwrap_or(who),
+                at.with_timezone(&app.board.clock.offset).format("%H:%M"),
+                if v.count > 1 { format!(" ×{}", v.count) } else { String::new() }
+            ),
+            None => String::new(),
+        },
+        ItemState::NotApplicable => String::new(),
+        _ if v.due_at < now => format!("{} late", human_duration(now - v.due_at)),
+        _ => format!(
+            "due {} (in {})",
+            v.due_at.with_timezone(&app.board.clock.offset).format("%H:%M"),
+            human_duration(v.due_at - now)
+        ),
+    }
+}
+
+/// `text` on lines of at most `width` characters, broken between words, at most `max`
+/// lines (the last one cut with `…` when there is more).
+fn wrap(text: &str, width: usize, max: usize) -> Vec<String> {
+    let width = width.max(1);
+    let mut lines: Vec<String> = Vec::new();
+    let mut line = String::new();
+    for word in text.split_whitespace() {
+        let (have, need) = (line.chars().count(), word.chars().count());
+        if have > 0 && have + 1 + need > width {
+            lines.push(std::mem::take(&mut line));
+        }
+        if !line.is_empty() {
+            line.push(' ');
+        }
+        line.push_str(word);
+        // A word longer than a line is broken where the line ends.
+        while line.chars().count() > width {
+            let rest: String = line.chars().skip(width).collect();
+            line = line.chars().take(width).collect();
+            lines.push(std::mem::replace(&mut line, rest));
+        }
+    }
+    if !line.is_empty() || lines.is_empty() {
+        lines.push(line);
+    }
+    if lines.len() > max {
+        lines.truncate(max);
+        let last = &mut lines[max - 1];
+        let kept: String = last.chars().take(width.saturating_sub(1)).collect();
+        *last = format!("{kept}…");
+    }
+    lines
+}
+
+/// Items `[start, end)` that fit in `height` rows, each `heights[i]` rows tall: from
+/// `offset`, moved down until the selected item is whole in view.
+fn visible_span(heights: &[usize], offset: usize, selected: usize, height: usize) -> (usize, usize) {
+    let mut start = offset.min(heights.len());
+    let selected = selected.min(heights.len().saturating_sub(1));
+    while start < selected && heights[start..=selected].iter().sum::<usize>() > height {
+        start += 1;
+    }
+    let mut end = start;
+    let mut used = 0;
+    while end < heights.len() && used + heights[end] <= height {
+        used += heights[end];
+        end += 1;
+    }
+    (start, end)
 }
 
 fn draw_notes(frame: &mut Frame, app: &App, area: Rect) {
@@ -1049,4 +1277,70 @@ fn check_detail<'a>(app: &App, row: &CheckRow) -> Vec<Line<'a>> {
         )));
     }
     lines
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cut(name: &str, width: usize, others: &[&str]) -> String {
+        let chars: Vec<char> = name.chars().collect();
+        let (p, e) = distinguishing(&chars, others.iter().copied());
+        cut_keeping(&chars, width, p, e)
+    }
+
+    #[test]
+    fn a_cut_name_keeps_what_tells_it_apart() {
+        let series = ["blackbox / http://api-1.example.com/health", "blackbox / http://api-2.example.com/health"];
+        for width in [12, 16, 20, 25, 30, 41] {
+            let one = cut(series[0], width, &series[1..]);
+            let two = cut(series[1], width, &series[..1]);
+            assert_eq!(one.chars().count(), width, "{one}");
+            assert!(one.contains("api-1") && two.contains("api-2"), "{width}: {one} / {two}");
+        }
+        assert_eq!(cut(series[0], 25, &series[1..]), "blackbox / http://api-1.…");
+        // Told apart only by their ends: the end is kept.
+        let hosts =
+            ["alerts / HostDown / region=eu-west / db-primary", "alerts / HostDown / region=eu-west / db-replica"];
+        let shown = cut(hosts[1], 24, &hosts[..1]);
+        assert!(shown.starts_with("alerts / …") && shown.contains("replica"), "{shown}");
+        assert_eq!(cut("short", 10, &[]), "short");
+    }
+
+    #[test]
+    fn names_come_first_then_the_note_then_the_sparkline() {
+        // Room for all: the sparkline keeps its width.
+        assert_eq!(check_columns(120, 42, 10, 12), CheckColumns { name: 42, spark: 12 });
+        // 78 columns: the name whole and the note whole, the sparkline gives way.
+        assert_eq!(check_columns(78, 41, 10, 6), CheckColumns { name: 41, spark: 0 });
+        // Too narrow for both: the note keeps a third, the name takes the rest.
+        assert_eq!(check_columns(52, 42, 10, 6), CheckColumns { name: 17, spark: 0 });
+        assert_eq!(check_columns(5, 42, 10, 6), CheckColumns { name: 0, spark: 0 });
+    }
+
+    #[test]
+    fn titles_wrap_between_words_and_the_last_line_says_it_is_cut() {
+        assert_eq!(
+            wrap("Brief the incident team; record commander", 20, 6),
+            ["Brief the incident", "team; record", "commander"]
+        );
+        assert_eq!(wrap("abcdefghij", 4, 6), ["abcd", "efgh", "ij"]);
+        assert_eq!(wrap("one two three four", 9, 1), ["one two…"]);
+        assert_eq!(wrap("", 5, 2), [""]);
+    }
+
+    #[test]
+    fn the_selected_item_is_whole_in_view() {
+        assert_eq!(visible_span(&[3, 3, 3, 3], 0, 0, 7), (0, 2));
+        assert_eq!(visible_span(&[3, 3, 3, 3], 0, 3, 7), (2, 4));
+        assert_eq!(visible_span(&[1, 1], 0, 1, 5), (0, 2));
+        assert_eq!(visible_span(&[], 0, 0, 5), (0, 0));
+    }
+
+    #[test]
+    fn hidden_rows_are_counted_with_the_failing_ones() {
+        let failing = |n: &usize| *n < 3;
+        let h = Hidden::count(5, 10, 20, "failing", failing);
+        assert_eq!((h.above, h.below, h.failing_above, h.failing_below), (5, 10, 3, 0));
+    }
 }
