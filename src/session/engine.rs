@@ -102,7 +102,10 @@ impl Engine {
         let writer = Writer::spawn(journal.clone(), written_tx, Retry::UntilWritten);
         let entries = std::mem::take(&mut scan.events);
         let mut facts = Facts::default();
-        let early_notices: Vec<String> = entries.iter().filter_map(|e| facts.learn(e)).collect();
+        // What opening the journal found (its directory's permissions, why it is only viewed)
+        // and what its entries say (a stray drill start), then what taking up the purpose finds.
+        let early_notices: Vec<String> =
+            journal.notices().iter().cloned().chain(entries.iter().filter_map(|e| facts.learn(e))).collect();
         let known_size = journal.size().unwrap_or(0);
         let heart = Heart::new(journal.path(), &author, journal.sharing().clone());
         let warned = scan.warned();
@@ -136,15 +139,11 @@ impl Engine {
             written,
             updates,
         };
-        // What opening the journal found (its directory's permissions, why it is only
-        // viewed) is said on every front-end, after Opened.
-        let mut notices = engine.journal.notices().to_vec();
-        let rows = engine.begin(purpose, &mut notices);
+        let rows = engine.begin(purpose);
         let opened =
             Update::Opened { journal: engine.journal.path().display().to_string(), role: engine.role, rows, entries };
         // Opened is always the first update; what begin had to say follows it.
         engine.tell(opened);
-        notices.into_iter().for_each(|n| engine.tell(Update::Notice(n)));
         std::mem::take(&mut engine.early_notices).into_iter().for_each(|n| engine.tell(Update::Notice(n)));
         engine.tell_newer_skipped();
         if engine.role != Role::Viewer {
@@ -154,7 +153,7 @@ impl Engine {
     }
 
     /// Takes up the purpose: elects, starts the monitor or the drill. Returns the rows known.
-    fn begin(&mut self, purpose: Purpose, notices: &mut Vec<String>) -> Vec<RowInfo> {
+    fn begin(&mut self, purpose: Purpose) -> Vec<RowInfo> {
         match purpose {
             // A journal this user may only read is viewed: nothing is written, no lock taken.
             Purpose::Monitor if !self.journal.writable() => self.configured_rows(),
@@ -163,7 +162,7 @@ impl Engine {
                 match election::try_acquire(self.journal.path(), self.journal.sharing()) {
                     Ok(Some(lock)) => self.become_poller(lock),
                     Ok(None) => {}
-                    Err(e) => notices.push(format!("cannot take part in the poller election: {e}")),
+                    Err(e) => self.early_notices.push(format!("cannot take part in the poller election: {e}")),
                 }
                 self.configured_rows()
             }
