@@ -37,15 +37,16 @@ pub fn current_journal(global: &GlobalArgs, config: &Config) -> anyhow::Result<O
         return Ok(Some(path));
     }
     let dir = journal_dir(config)?;
-    // A directory this user may not enter hides every incident in it: said as the permission
-    // problem it is (with its fix), never as "no open incident".
-    if let Err(e) = std::fs::read_dir(&dir)
+    let (found, skipped) = newest_unresolved(&dir);
+    // Nothing found may be a directory this user may not enter, which hides every incident
+    // in it: said as the permission problem it is (with its fix), never as "no open incident".
+    if found.is_none()
+        && let Err(e) = std::fs::read_dir(&dir)
         && e.kind() == std::io::ErrorKind::PermissionDenied
     {
         let sharing = dir::Sharing::from_config(config.journal_group.as_deref())?;
         return Err(dir::diagnose(&dir, e, &sharing, dir::Access::Enter).into());
     }
-    let (found, skipped) = newest_unresolved(&dir);
     if !skipped.is_empty() {
         let what = if found.is_some() { "passed over" } else { "no open incident found; passed over" };
         eprintln!(
