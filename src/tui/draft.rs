@@ -6,6 +6,7 @@
 //! data directory, usually on another file system; and if both fail, the screen says so
 //! before quitting and the notes are printed on the terminal once it is restored.
 
+use std::os::unix::fs::DirBuilderExt;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -146,8 +147,6 @@ fn read_owned(path: &Path) -> Result<Option<String>, DirError> {
         Err(e) => Err(e),
     }
 }
-
-use std::os::unix::fs::DirBuilderExt;
 
 #[cfg(test)]
 mod tests {
