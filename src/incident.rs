@@ -155,150 +155,189 @@ impl Incident {
     /// Folds `timeline[i]` into the state; `timeline[..i]` are the events before it.
     fn absorb(&mut self, timeline: &[Event], i: usize) {
         let event = &timeline[i];
-        let ts = event.ts;
-        let author = &event.author;
         match &event.body {
             EventBody::IncidentOpened { title, severity, mode, checklist } => {
-                if checklist.is_some() {
-                    self.checklist_name.clone_from(checklist);
-                }
-                self.title = Some(title.clone());
-                self.severity = Some(*severity);
-                // How the journal was opened decides real or drill, once: a later line can
-                // neither make a real incident a drill nor a drill pass for a real one.
-                if self.opened_at.is_none() {
-                    self.mode = *mode;
-                }
-                self.opened_at.get_or_insert(ts);
+                self.open(event, title, *severity, *mode, checklist);
             }
             EventBody::StatusChanged { status } => self.status = *status,
             EventBody::MilestoneReached { milestone, at, check } => {
-                let when = at.unwrap_or(ts);
-                self.milestones.entry(*milestone).or_insert((when, author.clone()));
-                if let (Milestone::Acknowledged, Some(name)) = (milestone, check)
-                    && let Some(check) = self.checks.get_mut(name)
-                {
-                    check.acknowledged = Some((author.clone(), ts));
-                }
+                self.reach_milestone(event, *milestone, *at, check.as_deref());
             }
             EventBody::SeverityChanged { severity } => self.severity = Some(*severity),
-            EventBody::RoleAssigned { role, person } => {
-                let previous = self.roles.insert(
-                    role.clone(),
-                    RoleHolder { person: person.clone(), since: ts, assigned_by: author.clone() },
-                );
-                self.handovers.push(Handover {
-                    role: role.clone(),
-                    from: previous.map(|p| p.person),
-                    to: person.clone(),
-                    at: ts,
-                    by: author.clone(),
-                    account: event.other_account().map(str::to_string),
-                });
-            }
-            EventBody::CheckChanged { check, to, detail, .. } => {
-                if !self.checks.contains_key(check) {
-                    let fresh = CheckStatus {
-                        state: CheckState::Unknown,
-                        since: ts,
-                        detail: String::new(),
-                        acknowledged: None,
-                    };
-                    self.checks.insert(check.clone(), fresh);
-                }
-                if matches!(to, CheckState::Down | CheckState::Degraded) {
-                    // The recorder journals a change only once the monitor confirmed it.
-                    self.first_failure.get_or_insert(ts);
-                }
-                let entry = self.checks.get_mut(check).expect("inserted above");
-                if entry.state != *to {
-                    entry.since = ts;
-                    // An acknowledgement covers one failure; a new failure needs a new one.
-                    entry.acknowledged = None;
-                }
-                entry.state = *to;
-                entry.detail.clone_from(detail);
-            }
-            EventBody::NoteAdded { .. } => {}
-            EventBody::EventPinned { event: target } => {
-                if let Some(at) = self.position(&timeline[..i], target) {
-                    self.annotations.entry(at).or_default().pinned_by = Some((author.clone(), ts));
-                }
-            }
-            EventBody::ChecklistItemDone { item } => {
-                let mark = self.checklist.entry(item.clone()).or_default();
-                mark.done = true;
-                mark.completions.push((author.clone(), ts));
-                mark.last_change = Some((author.clone(), ts));
-            }
-            EventBody::ChecklistItemUndone { item } => {
-                let mark = self.checklist.entry(item.clone()).or_default();
-                mark.done = false;
-                // Undo takes back the latest completion, so counts stay honest.
-                mark.completions.pop();
-                mark.last_change = Some((author.clone(), ts));
-            }
-            EventBody::MessageSent { audience, error, next_update, .. } => {
-                if error.is_none() {
-                    self.last_message.insert(*audience, ts);
-                    if *audience == Audience::Public {
-                        // A public message that promises nothing withdraws the last promise.
-                        self.promised_update = *next_update;
-                    }
-                }
-            }
-            EventBody::MessagePrepared { .. } => {}
+            EventBody::CheckChanged { check, to, detail, .. } => self.change_check(event, check, *to, detail),
+            EventBody::RoleAssigned { role, person } => self.assign_role(event, role, person),
             EventBody::OperatorJoined {} => {
-                self.operators.insert(author.clone(), ts);
+                self.operators.insert(event.author.clone(), event.ts);
             }
             EventBody::OperatorLeft {} => {
-                self.operators.remove(author);
+                self.operators.remove(&event.author);
             }
-            EventBody::DrillStarted { scenario, speed } => {
-                if self.mode != Mode::Drill {
-                    // A stray line in a real incident: kept in the timeline, and changes nothing.
-                    self.stray_drill_starts.push(i);
-                } else if self.drill.is_none() {
-                    self.drill =
-                        Some(DrillInfo { scenario: scenario.clone(), speed: *speed, started: ts, ended: None });
-                }
+            EventBody::ChecklistItemDone { item } => self.mark_done(event, item),
+            EventBody::ChecklistItemUndone { item } => self.mark_undone(event, item),
+            EventBody::MessageSent { audience, error, next_update, .. } => {
+                self.message_sent(event, *audience, error.is_none(), *next_update);
             }
+            EventBody::NoteAdded { .. } | EventBody::MessagePrepared { .. } => {}
+            EventBody::EventPinned { event: target }
+            | EventBody::EventUnpinned { event: target }
+            | EventBody::Correction { event: target, .. }
+            | EventBody::EntryStruck { event: target, .. } => self.annotate(timeline, i, target),
+            EventBody::FollowUpAdded { text, owner } => self.add_follow_up(event, text, owner),
+            EventBody::FollowUpClosed { event: target } => self.close_follow_up(event, target),
+            EventBody::DrillStarted { scenario, speed } => self.start_drill(event, i, scenario, *speed),
             EventBody::DrillEnded { .. } => {
                 if let Some(drill) = &mut self.drill {
-                    drill.ended = Some(ts);
+                    drill.ended = Some(event.ts);
                 }
             }
-            EventBody::Correction { event: target, .. } => {
-                if let Some(at) = self.position(&timeline[..i], target) {
-                    self.annotations.entry(at).or_default().corrections.push(event.id.clone());
-                }
+        }
+    }
+
+    /// `incident_opened`: title, severity and checklist; the first one also fixes the mode.
+    fn open(&mut self, event: &Event, title: &str, severity: u8, mode: Mode, checklist: &Option<String>) {
+        if checklist.is_some() {
+            self.checklist_name.clone_from(checklist);
+        }
+        self.title = Some(title.to_owned());
+        self.severity = Some(severity);
+        // How the journal was opened decides real or drill, once: a later line can
+        // neither make a real incident a drill nor a drill pass for a real one.
+        if self.opened_at.is_none() {
+            self.mode = mode;
+        }
+        self.opened_at.get_or_insert(event.ts);
+    }
+
+    /// `milestone_reached`: the first time counts; an acknowledgement naming a check marks it.
+    fn reach_milestone(&mut self, event: &Event, milestone: Milestone, at: Option<DateTime<Utc>>, check: Option<&str>) {
+        let when = at.unwrap_or(event.ts);
+        self.milestones.entry(milestone).or_insert((when, event.author.clone()));
+        if let (Milestone::Acknowledged, Some(name)) = (milestone, check)
+            && let Some(check) = self.checks.get_mut(name)
+        {
+            check.acknowledged = Some((event.author.clone(), event.ts));
+        }
+    }
+
+    /// `check_changed`: the check's new state, and the first confirmed failure.
+    fn change_check(&mut self, event: &Event, check: &str, to: CheckState, detail: &str) {
+        let ts = event.ts;
+        if !self.checks.contains_key(check) {
+            let fresh =
+                CheckStatus { state: CheckState::Unknown, since: ts, detail: String::new(), acknowledged: None };
+            self.checks.insert(check.to_owned(), fresh);
+        }
+        if matches!(to, CheckState::Down | CheckState::Degraded) {
+            // The recorder journals a change only once the monitor confirmed it.
+            self.first_failure.get_or_insert(ts);
+        }
+        let entry = self.checks.get_mut(check).expect("inserted above");
+        if entry.state != to {
+            entry.since = ts;
+            // An acknowledgement covers one failure; a new failure needs a new one.
+            entry.acknowledged = None;
+        }
+        entry.state = to;
+        // What `String::clone_from` does: the old buffer is reused, not reallocated.
+        entry.detail.clear();
+        entry.detail.push_str(detail);
+    }
+
+    /// `role_assigned`: the new holder, and the handover from the previous one.
+    fn assign_role(&mut self, event: &Event, role: &str, person: &str) {
+        let holder = RoleHolder { person: person.to_owned(), since: event.ts, assigned_by: event.author.clone() };
+        let previous = self.roles.insert(role.to_owned(), holder);
+        self.handovers.push(Handover {
+            role: role.to_owned(),
+            from: previous.map(|p| p.person),
+            to: person.to_owned(),
+            at: event.ts,
+            by: event.author.clone(),
+            account: event.other_account().map(str::to_string),
+        });
+    }
+
+    /// `checklist_item_done`: one more completion.
+    fn mark_done(&mut self, event: &Event, item: &str) {
+        let mark = self.checklist.entry(item.to_owned()).or_default();
+        mark.done = true;
+        mark.completions.push((event.author.clone(), event.ts));
+        mark.last_change = Some((event.author.clone(), event.ts));
+    }
+
+    /// `checklist_item_undone`.
+    fn mark_undone(&mut self, event: &Event, item: &str) {
+        let mark = self.checklist.entry(item.to_owned()).or_default();
+        mark.done = false;
+        // Undo takes back the latest completion, so counts stay honest.
+        mark.completions.pop();
+        mark.last_change = Some((event.author.clone(), event.ts));
+    }
+
+    /// `message_sent`: only a message that went out counts.
+    fn message_sent(&mut self, event: &Event, audience: Audience, sent: bool, next_update: Option<DateTime<Utc>>) {
+        if sent {
+            self.last_message.insert(audience, event.ts);
+            if audience == Audience::Public {
+                // A public message that promises nothing withdraws the last promise.
+                self.promised_update = next_update;
             }
-            EventBody::EventUnpinned { event: target } => {
-                if let Some(at) = self.position(&timeline[..i], target)
-                    && let Some(a) = self.annotations.get_mut(&at)
-                {
+        }
+    }
+
+    /// Pins, unpins, corrections and strikes: what `timeline[i]` says about the earlier entry
+    /// `target`. Nothing when the target is not in the journal before it.
+    fn annotate(&mut self, timeline: &[Event], i: usize, target: &str) {
+        let event = &timeline[i];
+        let (author, ts) = (&event.author, event.ts);
+        let Some(at) = self.position(&timeline[..i], target) else { return };
+        match &event.body {
+            EventBody::EventPinned { .. } => {
+                self.annotations.entry(at).or_default().pinned_by = Some((author.clone(), ts));
+            }
+            EventBody::EventUnpinned { .. } => {
+                if let Some(a) = self.annotations.get_mut(&at) {
                     a.pinned_by = None;
                 }
             }
-            EventBody::EntryStruck { event: target, reason } => {
-                if let Some(at) = self.position(&timeline[..i], target) {
-                    let struck = Struck { by: author.clone(), at: ts, reason: reason.clone() };
-                    self.annotations.entry(at).or_default().struck = Some(struck);
-                }
+            EventBody::Correction { .. } => {
+                self.annotations.entry(at).or_default().corrections.push(event.id.clone());
             }
-            EventBody::FollowUpAdded { text, owner } => self.follow_ups.push(FollowUp {
-                id: event.id.clone(),
-                text: text.clone(),
-                owner: owner.clone(),
-                added_by: author.clone(),
-                at: ts,
-                closed: None,
-            }),
-            EventBody::FollowUpClosed { event: target } => {
-                if let Some(f) = self.follow_ups.iter_mut().find(|f| f.id == *target && f.closed.is_none()) {
-                    f.closed = Some((author.clone(), ts));
-                }
+            EventBody::EntryStruck { reason, .. } => {
+                let struck = Struck { by: author.clone(), at: ts, reason: reason.clone() };
+                self.annotations.entry(at).or_default().struck = Some(struck);
             }
+            // Only the four kinds above are routed here.
+            _ => {}
+        }
+    }
+
+    /// `follow_up_added`: an open action item, known by the id of this event.
+    fn add_follow_up(&mut self, event: &Event, text: &str, owner: &Option<String>) {
+        self.follow_ups.push(FollowUp {
+            id: event.id.clone(),
+            text: text.to_owned(),
+            owner: owner.clone(),
+            added_by: event.author.clone(),
+            at: event.ts,
+            closed: None,
+        });
+    }
+
+    /// `follow_up_closed`: closes the open item it refers to.
+    fn close_follow_up(&mut self, event: &Event, target: &str) {
+        if let Some(f) = self.follow_ups.iter_mut().find(|f| f.id == *target && f.closed.is_none()) {
+            f.closed = Some((event.author.clone(), event.ts));
+        }
+    }
+
+    /// `drill_started` at timeline position `i`: counts only in a journal opened as a drill.
+    fn start_drill(&mut self, event: &Event, i: usize, scenario: &str, speed: f64) {
+        if self.mode != Mode::Drill {
+            // A stray line in a real incident: kept in the timeline, and changes nothing.
+            self.stray_drill_starts.push(i);
+        } else if self.drill.is_none() {
+            self.drill = Some(DrillInfo { scenario: scenario.to_owned(), speed, started: event.ts, ended: None });
         }
     }
 

@@ -14,7 +14,7 @@ use serde::Serialize;
 
 use crate::checklist::{self, Checklist};
 use crate::incident::Incident;
-use crate::journal::{Audience, CheckState, EventBody, Milestone, Status};
+use crate::journal::{Audience, CheckState, Event, EventBody, Milestone, Status};
 
 pub use html::render as html;
 pub use markdown::render as markdown;
@@ -163,15 +163,54 @@ fn secs(a: DateTime<Utc>, b: DateTime<Utc>) -> i64 {
 /// Builds the report from a folded journal, and the checklist it followed (if known).
 pub fn build(incident: &Incident, checklist: Option<&Checklist>) -> Report {
     let started = incident.opened_at;
-    let ended = incident.milestone(Milestone::Resolved).or_else(|| {
+    let ended = ended(incident);
+    // Deadlines after this were never owed.
+    let end = ended.or_else(|| incident.timeline.last().map(|e| e.ts)).unwrap_or_else(Utc::now);
+    let to_line = |position_event| line(incident, position_event);
+    Report {
+        schema: SCHEMA,
+        title: incident.title.clone().unwrap_or_else(|| "(untitled incident)".into()),
+        drill: incident.is_drill(),
+        scenario: incident.drill.as_ref().map(|d| d.scenario.clone()),
+        severity: incident.severity,
+        worst_severity: worst_severity(incident),
+        status: incident.status.as_str().into(),
+        started,
+        ended,
+        duration_s: started.zip(ended).map(|(s, e)| secs(s, e)),
+        commanders: commanders(incident),
+        handovers: incident.handovers.clone(),
+        key_times: key_times(incident, started, ended),
+        key_events: incident.key_events().map(to_line).collect(),
+        outages: outages(incident),
+        notes: incident
+            .timeline
+            .iter()
+            .enumerate()
+            .filter(|(_, e)| matches!(e.body, EventBody::NoteAdded { .. }))
+            .map(to_line)
+            .collect(),
+        checklist: checklist.map(|c| checklist_report(c, incident, end)),
+        messages: messages(incident),
+        follow_ups: follow_ups(incident),
+        timeline: incident.timeline.iter().enumerate().map(to_line).collect(),
+    }
+}
+
+/// When it ended: the resolved milestone, or else the first time the status said resolved.
+fn ended(incident: &Incident) -> Option<DateTime<Utc>> {
+    incident.milestone(Milestone::Resolved).or_else(|| {
         incident.timeline.iter().find_map(|e| match e.body {
             EventBody::StatusChanged { status: Status::Resolved } => Some(e.ts),
             _ => None,
         })
-    });
-    let events = || incident.timeline.iter();
-    // `position` is the event's place in the timeline, where pins are recorded.
-    let line = |(position, event): (usize, &crate::journal::Event)| Line {
+    })
+}
+
+/// One timeline entry as the report shows it. `position` is the event's place in the
+/// timeline, where pins are recorded.
+fn line(incident: &Incident, (position, event): (usize, &Event)) -> Line {
+    Line {
         at: event.ts,
         author: event.author.clone(),
         kind: event.kind(),
@@ -180,9 +219,12 @@ pub fn build(incident: &Incident, checklist: Option<&Checklist>) -> Report {
         account: event.other_account().map(str::to_string),
         struck: incident.struck(position).map(|s| Strike { by: s.by.clone(), at: s.at, reason: s.reason.clone() }),
         corrected: incident.corrected_text(position).map(|t| crate::sanitize::sanitize_str(t, 2000)),
-    };
+    }
+}
 
-    let first = |pred: &dyn Fn(&EventBody) -> bool| events().find(|e| pred(&e.body)).map(|e| e.ts);
+/// The key times, in the order they happened, each with the time since the one before.
+fn key_times(incident: &Incident, started: Option<DateTime<Utc>>, ended: Option<DateTime<Utc>>) -> Vec<KeyTime> {
+    let first = |pred: &dyn Fn(&EventBody) -> bool| incident.timeline.iter().find(|e| pred(&e.body)).map(|e| e.ts);
     let first_failing =
         first(&|b| matches!(b, EventBody::CheckChanged { to: CheckState::Down | CheckState::Degraded, .. }));
     let first_message =
@@ -213,10 +255,14 @@ pub fn build(incident: &Incident, checklist: Option<&Checklist>) -> Report {
             previous = Some(at);
         }
     }
+    key_times
+}
 
+/// Each window in which a check was failing, from its first failing change to its recovery.
+fn outages(incident: &Incident) -> Vec<Outage> {
     let mut outages: Vec<Outage> = Vec::new();
     let mut open: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
-    for e in events() {
+    for e in &incident.timeline {
         if let EventBody::CheckChanged { check, to, detail, .. } = &e.body {
             let failing = matches!(to, CheckState::Down | CheckState::Degraded);
             match (open.get(check.as_str()).copied(), failing) {
@@ -241,115 +287,97 @@ pub fn build(incident: &Incident, checklist: Option<&Checklist>) -> Report {
             }
         }
     }
+    outages
+}
 
-    // Deadlines after this were never owed.
-    let end = ended.or_else(|| incident.timeline.last().map(|e| e.ts)).unwrap_or_else(Utc::now);
-    let checklist = checklist.map(|c| {
-        let items: Vec<ItemLine> = c
-            .items
-            .iter()
-            .map(|item| {
-                let o = checklist::outcome(item, incident, end);
-                ItemLine {
-                    id: item.id.clone(),
-                    title: item.title.clone(),
-                    owner: item.role.clone(),
-                    verdict: o.verdict,
-                    due_at: o.due_at,
-                    done_at: o.done.as_ref().map(|(_, at)| *at),
-                    done_by: o.done.map(|(who, _)| who),
-                    times_done: incident.checklist.get(&item.id).map_or(0, |m| m.completions.len()),
-                }
-            })
-            .collect();
-        let count = |v: &str| items.iter().filter(|i| i.verdict == v).count();
-        ChecklistReport {
-            name: c.name.clone(),
-            on_time: count("on time"),
-            late: count("late"),
-            missed: count("missed"),
-            items,
-        }
-    });
+/// Every checklist item's verdict against the deadlines owed before `end`.
+fn checklist_report(c: &Checklist, incident: &Incident, end: DateTime<Utc>) -> ChecklistReport {
+    let items: Vec<ItemLine> = c
+        .items
+        .iter()
+        .map(|item| {
+            let o = checklist::outcome(item, incident, end);
+            ItemLine {
+                id: item.id.clone(),
+                title: item.title.clone(),
+                owner: item.role.clone(),
+                verdict: o.verdict,
+                due_at: o.due_at,
+                done_at: o.done.as_ref().map(|(_, at)| *at),
+                done_by: o.done.map(|(who, _)| who),
+                times_done: incident.checklist.get(&item.id).map_or(0, |m| m.completions.len()),
+            }
+        })
+        .collect();
+    let count = |v: &str| items.iter().filter(|i| i.verdict == v).count();
+    ChecklistReport {
+        name: c.name.clone(),
+        on_time: count("on time"),
+        late: count("late"),
+        missed: count("missed"),
+        items,
+    }
+}
 
+/// Everyone who held the commander role, in the order they first took it.
+fn commanders(incident: &Incident) -> Vec<String> {
     let mut commanders = Vec::new();
     for h in incident.handovers.iter().filter(|h| h.role == "commander") {
         if !commanders.contains(&h.to) {
             commanders.push(h.to.clone());
         }
     }
-    let worst_severity = events()
+    commanders
+}
+
+/// The worst (lowest number) severity the incident was opened with or changed to.
+fn worst_severity(incident: &Incident) -> Option<u8> {
+    incident
+        .timeline
+        .iter()
         .filter_map(|e| match e.body {
             EventBody::IncidentOpened { severity, .. } | EventBody::SeverityChanged { severity } => Some(severity),
             _ => None,
         })
-        .min();
+        .min()
+}
 
-    Report {
-        schema: SCHEMA,
-        title: incident.title.clone().unwrap_or_else(|| "(untitled incident)".into()),
-        drill: incident.is_drill(),
-        scenario: incident.drill.as_ref().map(|d| d.scenario.clone()),
-        severity: incident.severity,
-        worst_severity,
-        status: incident.status.as_str().into(),
-        started,
-        ended,
-        duration_s: started.zip(ended).map(|(s, e)| secs(s, e)),
-        commanders,
-        handovers: incident
-            .handovers
-            .iter()
-            .map(|h| Handover {
-                role: h.role.clone(),
-                from: h.from.clone(),
-                to: h.to.clone(),
-                at: h.at,
-                by: h.by.clone(),
-                account: h.account.clone(),
-            })
-            .collect(),
-        key_times,
-        key_events: incident.key_events().map(line).collect(),
-        outages,
-        notes: incident
-            .timeline
-            .iter()
-            .enumerate()
-            .filter(|(_, e)| matches!(e.body, EventBody::NoteAdded { .. }))
-            .map(line)
-            .collect(),
-        checklist,
-        messages: events()
-            .filter_map(|e| match &e.body {
-                EventBody::MessageSent { channel, audience: a, text, error, simulated, .. } => Some(Message {
-                    at: e.ts,
-                    author: e.author.clone(),
-                    channel: channel.clone(),
-                    audience: audience(*a),
-                    text: text.clone(),
-                    error: error.clone(),
-                    simulated: *simulated,
-                    account: e.other_account().map(str::to_string),
-                }),
-                _ => None,
-            })
-            .collect(),
-        follow_ups: incident
-            .follow_ups
-            .iter()
-            .map(|f| FollowUp {
-                id: f.id.clone(),
-                text: f.text.clone(),
-                owner: f.owner.clone(),
-                added_at: f.at,
-                added_by: f.added_by.clone(),
-                done_at: f.closed.as_ref().map(|(_, at)| *at),
-                done_by: f.closed.as_ref().map(|(who, _)| who.clone()),
-            })
-            .collect(),
-        timeline: incident.timeline.iter().enumerate().map(line).collect(),
-    }
+/// Every message sent, or tried, in journal order.
+fn messages(incident: &Incident) -> Vec<Message> {
+    incident
+        .timeline
+        .iter()
+        .filter_map(|e| match &e.body {
+            EventBody::MessageSent { channel, audience: a, text, error, simulated, .. } => Some(Message {
+                at: e.ts,
+                author: e.author.clone(),
+                channel: channel.clone(),
+                audience: audience(*a),
+                text: text.clone(),
+                error: error.clone(),
+                simulated: *simulated,
+                account: e.other_account().map(str::to_string),
+            }),
+            _ => None,
+        })
+        .collect()
+}
+
+/// The action items, open and done, in the order they were added.
+fn follow_ups(incident: &Incident) -> Vec<FollowUp> {
+    incident
+        .follow_ups
+        .iter()
+        .map(|f| FollowUp {
+            id: f.id.clone(),
+            text: f.text.clone(),
+            owner: f.owner.clone(),
+            added_at: f.at,
+            added_by: f.added_by.clone(),
+            done_at: f.closed.as_ref().map(|(_, at)| *at),
+            done_by: f.closed.as_ref().map(|(who, _)| who.clone()),
+        })
+        .collect()
 }
 
 /// A name with the account behind it where they differ: `alice (account root@bastion)`.
