@@ -635,16 +635,45 @@ impl App {
             return effects;
         }
         let pane = self.focus;
-        let rows = self.rows(pane);
-        let sel = self.selected[pane];
         match action {
-            Action::Quit => {
-                if self.has_draft() && !self.read_only {
-                    self.overlay = Some(Overlay::ConfirmQuit);
-                    return Vec::new();
-                }
-                return vec![Effect::Quit];
+            Action::Quit => self.quit(),
+            Action::Down | Action::Up | Action::PageDown | Action::PageUp | Action::Top | Action::Bottom => {
+                self.move_selection(action);
+                Vec::new()
             }
+            Action::Open => {
+                self.open_selected();
+                Vec::new()
+            }
+            Action::Commit => self.commit_note(),
+            Action::Toggle if pane == Pane::Checklist => self.toggle_checklist_item(),
+            Action::RunNow if pane == Pane::Checks => self.run_selected_now(),
+            Action::Pause if pane == Pane::Checks => self.toggle_selected_paused(),
+            Action::Acknowledge if pane == Pane::Checks => self.acknowledge_selected(),
+            Action::Declare if pane == Pane::Checks => self.declare_from_signal(),
+            Action::Copy | Action::EditMessage | Action::Send if pane == Pane::Checklist => {
+                self.on_message_action(action)
+            }
+            _ => {
+                self.on_view_action(action);
+                Vec::new()
+            }
+        }
+    }
+
+    /// Quits at once, or asks first when a draft would be lost.
+    fn quit(&mut self) -> Vec<Effect> {
+        if self.has_draft() && !self.read_only {
+            self.overlay = Some(Overlay::ConfirmQuit);
+            return Vec::new();
+        }
+        vec![Effect::Quit]
+    }
+
+    /// Actions that change only what is shown: focus, zoom, help, the filter.
+    fn on_view_action(&mut self, action: Action) {
+        let pane = self.focus;
+        match action {
             Action::Help => {
                 self.help_scroll = 0;
                 self.overlay = Some(Overlay::Help);
@@ -662,153 +691,183 @@ impl App {
                     self.set_filter(String::new());
                 }
             }
-            Action::Down | Action::Up | Action::PageDown | Action::PageUp | Action::Top | Action::Bottom => {
-                let last = rows.saturating_sub(1);
-                let from = if pane == Pane::Timeline && self.at_newest { last } else { sel };
-                let page = 10;
-                let to = match action {
-                    Action::Down => (from + 1).min(last),
-                    Action::Up => from.saturating_sub(1),
-                    Action::PageDown => (from + page).min(last),
-                    Action::PageUp => from.saturating_sub(page),
-                    Action::Top => 0,
-                    _ => last,
-                };
-                self.selected[pane] = to;
-                if pane == Pane::Timeline {
-                    self.at_newest = to >= last;
-                }
-            }
-            Action::Open => match pane {
-                Pane::Checks => {
-                    if let Some(row) = self.selected_check() {
-                        self.overlay = Some(Overlay::CheckDetail(row.name.clone()));
-                    }
-                }
-                Pane::Timeline => {
-                    if let Some(i) = self.selected_event() {
-                        self.overlay = Some(Overlay::EventDetail(i));
-                    }
-                }
-                Pane::Notes => self.editing = true,
-                Pane::Checklist => {}
-            },
             Action::Edit => {
                 self.focus = Pane::Notes;
                 self.editing = true;
             }
-            Action::Commit => return self.commit_note(),
-            Action::Toggle if pane == Pane::Checklist => {
-                let items = self.board.checklist_items();
-                if let Some((item, view)) = items.get(sel) {
-                    let id = item.id.clone();
-                    let missing = crate::checklist::missing_roles(item, &self.board.incident);
-                    if view.state != ItemState::Done && !missing.is_empty() {
-                        self.flash = Some(roles_first(&missing));
-                        return Vec::new();
-                    }
-                    // Repeating items tick again once they are due again.
-                    let body = if view.state == ItemState::Done {
-                        EventBody::ChecklistItemUndone { item: id }
-                    } else {
-                        EventBody::ChecklistItemDone { item: id }
-                    };
-                    return self.write(body);
-                }
-            }
-            Action::RunNow if pane == Pane::Checks => {
-                if let Some(row) = self.selected_check().filter(|r| r.view.is_some()) {
-                    let (id, name) = (row.id.clone(), row.name.clone());
-                    self.flash = Some(format!("probing {name} now"));
-                    return vec![Effect::RunNow(id)];
-                }
-                self.flash = Some("this check is probed by another warroom".into());
-            }
-            Action::Pause if pane == Pane::Checks => {
-                if let Some(row) = self.selected_check() {
-                    if let Some(view) = &row.view {
-                        return vec![Effect::SetPaused(row.id.clone(), !view.paused)];
-                    }
-                    self.flash = Some("this check is probed by another warroom".into());
-                }
-            }
-            Action::Acknowledge if pane == Pane::Checks => {
-                if let Some(row) = self.selected_check() {
-                    if !self.board.row_state(row).is_failing() {
-                        self.flash = Some(format!("{} is not failing", row.name));
-                        return Vec::new();
-                    }
-                    let check = Some(row.name.clone());
-                    return self.write(EventBody::MilestoneReached {
-                        milestone: Milestone::Acknowledged,
-                        at: None,
-                        check,
-                    });
-                }
-            }
-            Action::Declare if pane == Pane::Checks => return self.declare_from_signal(),
             Action::Filter => {
                 self.focus = Pane::Timeline;
                 self.overlay = Some(Overlay::Filter(self.filter.clone()));
             }
-            Action::Copy | Action::EditMessage | Action::Send if pane == Pane::Checklist => {
-                let items = self.board.checklist_items();
-                let Some((item, _)) = items.get(sel) else { return Vec::new() };
-                let Some(prepared) = self.board.prepared_message(item) else {
-                    self.flash = Some("this item has no message template".into());
-                    return Vec::new();
-                };
-                let (id, channel) = (item.id.clone(), item.channel.clone());
-                // Once edited, the edited text is the message: `m` sends that.
-                let edited = self.edited_message(&id);
-                let next_update = match &edited {
-                    Some(text) => {
-                        let promised = self.message_draft.as_ref().and_then(|d| d.next_update);
-                        self.board.promise_kept_in(promised, text)
-                    }
-                    None => prepared.next_update,
-                };
-                let text = match (action, edited) {
-                    (Action::Send, Some(edited)) => edited,
-                    _ => prepared.text,
-                };
-                let prepared =
-                    |via: &str| EventBody::MessagePrepared { item: id.clone(), text: text.clone(), via: via.into() };
-                match action {
-                    Action::Copy => {
-                        let mut effects = vec![Effect::Copy { what: "message", text: text.clone() }];
-                        effects.extend(self.write(prepared("clipboard")));
-                        return effects;
-                    }
-                    Action::EditMessage => {
-                        let mut effects = self.write(prepared("notes"));
-                        self.set_draft(&text);
-                        // Ready to add to the end, where the detail usually goes.
-                        self.notes.move_cursor(ratatui_textarea::CursorMove::Bottom);
-                        self.notes.move_cursor(ratatui_textarea::CursorMove::End);
-                        self.focus = Pane::Notes;
-                        self.editing = true;
-                        self.message_draft =
-                            Some(MessageDraft { item: id.clone(), channel: channel.clone(), next_update });
-                        self.flash = Some(match &channel {
-                            Some(channel) => format!("editing the message for {id}: Ctrl-S sends it on {channel}"),
-                            None => format!("editing the message for {id}: Ctrl-S saves it as a note"),
-                        });
-                        effects.push(Effect::SaveDraft(self.draft_to_keep()));
-                        return effects;
-                    }
-                    _ => match channel {
-                        Some(channel) if !self.read_only => {
-                            self.overlay = Some(Overlay::ConfirmSend { item: id, channel, text, next_update })
-                        }
-                        Some(_) => self.flash = Some("read-only viewer: nothing is sent".into()),
-                        None => self.flash = Some("this item has no channel; copy (c) or edit (e) it".into()),
-                    },
-                }
-            }
             _ => {}
         }
+    }
+
+    /// Moves the focused pane's selection by a row, a page, or to either end.
+    fn move_selection(&mut self, action: Action) {
+        let pane = self.focus;
+        let last = self.rows(pane).saturating_sub(1);
+        let from = if pane == Pane::Timeline && self.at_newest { last } else { self.selected[pane] };
+        let page = 10;
+        let to = match action {
+            Action::Down => (from + 1).min(last),
+            Action::Up => from.saturating_sub(1),
+            Action::PageDown => (from + page).min(last),
+            Action::PageUp => from.saturating_sub(page),
+            Action::Top => 0,
+            _ => last,
+        };
+        self.selected[pane] = to;
+        if pane == Pane::Timeline {
+            self.at_newest = to >= last;
+        }
+    }
+
+    /// Enter: the selected check or event in detail, or the notes for typing.
+    fn open_selected(&mut self) {
+        match self.focus {
+            Pane::Checks => {
+                if let Some(row) = self.selected_check() {
+                    self.overlay = Some(Overlay::CheckDetail(row.name.clone()));
+                }
+            }
+            Pane::Timeline => {
+                if let Some(i) = self.selected_event() {
+                    self.overlay = Some(Overlay::EventDetail(i));
+                }
+            }
+            Pane::Notes => self.editing = true,
+            Pane::Checklist => {}
+        }
+    }
+
+    /// Ticks the selected checklist item, or unticks it, once its roles are filled.
+    fn toggle_checklist_item(&mut self) -> Vec<Effect> {
+        let items = self.board.checklist_items();
+        let Some((item, view)) = items.get(self.selected[Pane::Checklist]) else { return Vec::new() };
+        let id = item.id.clone();
+        let missing = crate::checklist::missing_roles(item, &self.board.incident);
+        if view.state != ItemState::Done && !missing.is_empty() {
+            self.flash = Some(roles_first(&missing));
+            return Vec::new();
+        }
+        // Repeating items tick again once they are due again.
+        let body = if view.state == ItemState::Done {
+            EventBody::ChecklistItemUndone { item: id }
+        } else {
+            EventBody::ChecklistItemDone { item: id }
+        };
+        self.write(body)
+    }
+
+    fn run_selected_now(&mut self) -> Vec<Effect> {
+        if let Some(row) = self.selected_check().filter(|r| r.view.is_some()) {
+            let (id, name) = (row.id.clone(), row.name.clone());
+            self.flash = Some(format!("probing {name} now"));
+            return vec![Effect::RunNow(id)];
+        }
+        self.flash = Some("this check is probed by another warroom".into());
         Vec::new()
+    }
+
+    fn toggle_selected_paused(&mut self) -> Vec<Effect> {
+        if let Some(row) = self.selected_check() {
+            if let Some(view) = &row.view {
+                return vec![Effect::SetPaused(row.id.clone(), !view.paused)];
+            }
+            self.flash = Some("this check is probed by another warroom".into());
+        }
+        Vec::new()
+    }
+
+    fn acknowledge_selected(&mut self) -> Vec<Effect> {
+        let Some(row) = self.selected_check() else { return Vec::new() };
+        if !self.board.row_state(row).is_failing() {
+            self.flash = Some(format!("{} is not failing", row.name));
+            return Vec::new();
+        }
+        let check = Some(row.name.clone());
+        self.write(EventBody::MilestoneReached { milestone: Milestone::Acknowledged, at: None, check })
+    }
+
+    /// Copy, edit or send the selected checklist item's prepared message.
+    fn on_message_action(&mut self, action: Action) -> Vec<Effect> {
+        let items = self.board.checklist_items();
+        let Some((item, _)) = items.get(self.selected[Pane::Checklist]) else { return Vec::new() };
+        let Some(prepared) = self.board.prepared_message(item) else {
+            self.flash = Some("this item has no message template".into());
+            return Vec::new();
+        };
+        let (id, channel) = (item.id.clone(), item.channel.clone());
+        // Once edited, the edited text is the message: `m` sends that.
+        let edited = self.edited_message(&id);
+        let next_update = match &edited {
+            Some(text) => {
+                let promised = self.message_draft.as_ref().and_then(|d| d.next_update);
+                self.board.promise_kept_in(promised, text)
+            }
+            None => prepared.next_update,
+        };
+        let text = match (action, edited) {
+            (Action::Send, Some(edited)) => edited,
+            _ => prepared.text,
+        };
+        match action {
+            Action::Copy => self.copy_message(id, text),
+            Action::EditMessage => self.edit_message(id, channel, text, next_update),
+            _ => {
+                self.confirm_send(id, channel, text, next_update);
+                Vec::new()
+            }
+        }
+    }
+
+    fn copy_message(&mut self, item: String, text: String) -> Vec<Effect> {
+        let mut effects = vec![Effect::Copy { what: "message", text: text.clone() }];
+        effects.extend(self.write(EventBody::MessagePrepared { item, text, via: "clipboard".into() }));
+        effects
+    }
+
+    /// Puts the message in the notes to be finished there.
+    fn edit_message(
+        &mut self,
+        id: String,
+        channel: Option<String>,
+        text: String,
+        next_update: Option<DateTime<Utc>>,
+    ) -> Vec<Effect> {
+        let mut effects =
+            self.write(EventBody::MessagePrepared { item: id.clone(), text: text.clone(), via: "notes".into() });
+        self.set_draft(&text);
+        // Ready to add to the end, where the detail usually goes.
+        self.notes.move_cursor(ratatui_textarea::CursorMove::Bottom);
+        self.notes.move_cursor(ratatui_textarea::CursorMove::End);
+        self.focus = Pane::Notes;
+        self.editing = true;
+        self.message_draft = Some(MessageDraft { item: id.clone(), channel: channel.clone(), next_update });
+        self.flash = Some(match &channel {
+            Some(channel) => format!("editing the message for {id}: Ctrl-S sends it on {channel}"),
+            None => format!("editing the message for {id}: Ctrl-S saves it as a note"),
+        });
+        effects.push(Effect::SaveDraft(self.draft_to_keep()));
+        effects
+    }
+
+    /// Asks before sending, when there is a channel and this viewer may send.
+    fn confirm_send(
+        &mut self,
+        item: String,
+        channel: Option<String>,
+        text: String,
+        next_update: Option<DateTime<Utc>>,
+    ) {
+        match channel {
+            Some(channel) if !self.read_only => {
+                self.overlay = Some(Overlay::ConfirmSend { item, channel, text, next_update })
+            }
+            Some(_) => self.flash = Some("read-only viewer: nothing is sent".into()),
+            None => self.flash = Some("this item has no channel; copy (c) or edit (e) it".into()),
+        }
     }
 
     pub fn on_mouse(&mut self, m: MouseEvent) -> Vec<Effect> {

@@ -990,157 +990,166 @@ fn popup<'a>(app: &App, title: &str) -> Block<'a> {
 
 fn draw_overlay(frame: &mut Frame, app: &App, overlay: &Overlay, body: Rect) {
     match overlay {
-        Overlay::Help => {
-            let help = app.keys.help();
-            let key_w = help.iter().map(|(k, _)| k.chars().count()).max().unwrap_or(8);
-            let mut lines: Vec<Line> = help
-                .iter()
-                .map(|(keys, what)| {
-                    Line::from(vec![
-                        Span::styled(format!(" {keys:<key_w$}  "), app.theme.key),
-                        Span::styled(*what, app.theme.text),
-                    ])
-                })
-                .collect();
-            lines.push(Line::from(Span::styled(
-                " Mouse: click selects, wheel scrolls. Any key closes.",
-                app.theme.muted,
-            )));
-            let area = centered(body, 64, lines.len() as u16 + 2);
-            // Longer than a small screen: it scrolls, and the title says so.
-            let fits = (area.height as usize).saturating_sub(2);
-            let skip = app.help_scroll.min(lines.len().saturating_sub(fits));
-            let title = if skip + fits < lines.len() { "Keys — j/PgDn more" } else { "Keys" };
-            frame.render_widget(Clear, area);
-            frame.render_widget(Paragraph::new(lines.split_off(skip)).block(popup(app, title)), area);
-        }
-        Overlay::CheckDetail(name) => {
-            let Some(row) = app.board.rows.iter().find(|c| &c.name == name) else { return };
-            let lines = check_detail(app, row);
-            let area = centered(body, body.width.saturating_sub(4).max(40), body.height);
-            frame.render_widget(Clear, area);
-            frame.render_widget(
-                Paragraph::new(lines)
-                    .wrap(Wrap { trim: false })
-                    .block(popup(app, &format!("Check {}", sanitize_str(name, 40)))),
-                area,
-            );
-        }
-        Overlay::EventDetail(i) => {
-            let Some(e) = app.board.incident.timeline.get(*i) else { return };
-            let mut lines = vec![
-                Line::from(format!(
-                    "{}  {}  by {}",
-                    e.ts.format("%Y-%m-%d %H:%M:%S%.3f UTC"),
-                    e.kind(),
-                    sanitize_str(&e.author, 40)
-                )),
-                Line::from(""),
-            ];
-            let full = match &e.body {
-                EventBody::NoteAdded { text } | EventBody::Correction { text, .. } => sanitize_multiline(text, 2000),
-                EventBody::MessageSent { text, .. } => sanitize_multiline(text, 2000),
-                _ => e.summary(),
-            };
-            lines.extend(full.lines().map(|l| Line::from(l.to_string())));
-            if let Some((who, at)) = app.board.incident.pinned_by(*i) {
-                lines.push(Line::from(""));
-                lines.push(Line::from(Span::styled(
-                    format!("★ key event, pinned by {} at {}", sanitize_str(who, 30), at.format("%H:%M:%S")),
-                    app.theme.accent,
-                )));
-            }
-            for c in app.board.incident.corrections(*i) {
-                if let Some(EventBody::Correction { text, .. }) = app.board.incident.event(c).map(|x| &x.body) {
-                    lines.push(Line::from(Span::styled(
-                        format!("↺ corrected: {}", sanitize_str(text, 200)),
-                        app.theme.degraded,
-                    )));
-                }
-            }
-            lines.push(Line::from(Span::styled(format!("id {}", e.id), app.theme.muted)));
-            let area = centered(body, body.width.saturating_sub(4).max(40), (lines.len() as u16 + 4).min(body.height));
-            frame.render_widget(Clear, area);
-            frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }).block(popup(app, "Event")), area);
-        }
-        Overlay::Filter(text) => {
-            let area = Rect {
-                x: body.x,
-                y: body.y + body.height.saturating_sub(3),
-                width: body.width,
-                height: 3.min(body.height),
-            };
-            frame.render_widget(Clear, area);
-            let p = Paragraph::new(format!("/{}▏", sanitize_str(text, 80)))
-                .block(popup(app, "Filter the timeline (kind or text) — Enter applies, Esc cancels, empty shows all"));
-            frame.render_widget(p, area);
-        }
-        Overlay::Scorecard(text) => {
-            let lines: Vec<Line> = text.lines().map(|l| Line::from(l.to_string())).collect();
-            let area =
-                centered(body, body.width.saturating_sub(4).clamp(40, 110), (lines.len() as u16 + 2).min(body.height));
-            frame.render_widget(Clear, area);
-            frame.render_widget(
-                Paragraph::new(lines).wrap(Wrap { trim: false }).block(popup(app, "Drill over — scorecard")),
-                area,
-            );
-        }
-        // A correction is not a note: it is not kept in the draft file.
-        Overlay::ConfirmQuit if app.correcting.is_some() => {
-            let lines = ["Your correction of a note is not saved (it is not kept).", "Quit anyway?  y / n"];
-            draw_confirm(frame, app, "Quit?", &lines.map(String::from), body);
-        }
-        Overlay::ConfirmQuit => {
-            let area = centered(body, 60, 5);
-            frame.render_widget(Clear, area);
-            let first = if app.unsaved.is_empty() {
-                "Your note draft is not saved to the timeline".to_string()
-            } else {
-                format!("{} saved note(s) are not in the journal yet", app.unsaved.len())
-            };
-            // Said as it is: when no disk took the draft, quitting prints the notes instead.
-            let second = match (&app.draft_failed, app.unsaved.is_empty()) {
-                (Some(_), _) => "(on NO disk: quitting prints it)",
-                (None, true) => "(it is kept on disk)",
-                (None, false) => "(kept in the draft file)",
-            };
-            let p = Paragraph::new(vec![Line::from(first), Line::from(format!("{second}. Quit anyway?  y / n"))])
-                .block(popup(app, "Quit?"));
-            frame.render_widget(p, area);
-        }
+        Overlay::Help => draw_help(frame, app, body),
+        Overlay::CheckDetail(name) => draw_check_detail(frame, app, name, body),
+        Overlay::EventDetail(i) => draw_event_detail(frame, app, *i, body),
+        Overlay::Filter(text) => draw_filter(frame, app, text, body),
+        Overlay::Scorecard(text) => draw_scorecard(frame, app, text, body),
+        Overlay::ConfirmQuit => draw_confirm_quit(frame, app, body),
         Overlay::Picker(picker) => draw_picker(frame, app, picker, body),
         Overlay::Confirm { title, lines, .. } => draw_confirm(frame, app, title, lines, body),
         Overlay::Brief { text, scroll } => draw_brief(frame, app, text, *scroll, body),
-        Overlay::ConfirmSend { item, channel, text, .. } => {
-            let mut lines = vec![
-                Line::from(Span::styled(format!("Send on channel \"{channel}\":"), app.theme.title)),
-                Line::from(""),
-            ];
-            lines.extend(sanitize_multiline(text, 2000).lines().map(|l| Line::from(l.to_string())));
-            lines.push(Line::from(""));
-            let unfilled = app.unfilled(item, text);
-            if unfilled.is_empty() {
-                lines.push(Line::from(Span::styled("y sends · any other key cancels", app.theme.key)));
-            } else {
-                let which = sanitize_str(&unfilled.join(" "), 200);
-                lines.push(Line::from(Span::styled(format!("⚠ NOT FILLED IN: {which}"), app.theme.overdue)));
-                lines.push(Line::from(Span::styled(
-                    "Send it anyway? y sends as it stands · any other key cancels (e edits it)",
-                    app.theme.key,
-                )));
-            }
-            let width = body.width.saturating_sub(6).clamp(40, 100);
-            // Long lines wrap: count the rows they take, so the question at the bottom shows.
-            let inner = width.saturating_sub(2).max(1) as usize;
-            let rows: usize = lines.iter().map(|l| l.width().div_ceil(inner).max(1)).sum();
-            let area = centered(body, width, (rows as u16 + 2).min(body.height));
-            frame.render_widget(Clear, area);
-            frame.render_widget(
-                Paragraph::new(lines).wrap(Wrap { trim: false }).block(popup(app, "Send message?")),
-                area,
-            );
+        Overlay::ConfirmSend { item, channel, text, .. } => draw_confirm_send(frame, app, item, channel, text, body),
+    }
+}
+
+/// The key list, scrolled when it is longer than the screen.
+fn draw_help(frame: &mut Frame, app: &App, body: Rect) {
+    let help = app.keys.help();
+    let key_w = help.iter().map(|(k, _)| k.chars().count()).max().unwrap_or(8);
+    let mut lines: Vec<Line> = help
+        .iter()
+        .map(|(keys, what)| {
+            Line::from(vec![
+                Span::styled(format!(" {keys:<key_w$}  "), app.theme.key),
+                Span::styled(*what, app.theme.text),
+            ])
+        })
+        .collect();
+    lines.push(Line::from(Span::styled(" Mouse: click selects, wheel scrolls. Any key closes.", app.theme.muted)));
+    let area = centered(body, 64, lines.len() as u16 + 2);
+    // Longer than a small screen: it scrolls, and the title says so.
+    let fits = (area.height as usize).saturating_sub(2);
+    let skip = app.help_scroll.min(lines.len().saturating_sub(fits));
+    let title = if skip + fits < lines.len() { "Keys — j/PgDn more" } else { "Keys" };
+    frame.render_widget(Clear, area);
+    frame.render_widget(Paragraph::new(lines.split_off(skip)).block(popup(app, title)), area);
+}
+
+/// Everything known about one check.
+fn draw_check_detail(frame: &mut Frame, app: &App, name: &str, body: Rect) {
+    let Some(row) = app.board.rows.iter().find(|c| c.name == name) else { return };
+    let lines = check_detail(app, row);
+    let area = centered(body, body.width.saturating_sub(4).max(40), body.height);
+    frame.render_widget(Clear, area);
+    frame.render_widget(
+        Paragraph::new(lines)
+            .wrap(Wrap { trim: false })
+            .block(popup(app, &format!("Check {}", sanitize_str(name, 40)))),
+        area,
+    );
+}
+
+/// One timeline event in full, with its pin and corrections.
+fn draw_event_detail(frame: &mut Frame, app: &App, i: usize, body: Rect) {
+    let Some(e) = app.board.incident.timeline.get(i) else { return };
+    let mut lines = vec![
+        Line::from(format!(
+            "{}  {}  by {}",
+            e.ts.format("%Y-%m-%d %H:%M:%S%.3f UTC"),
+            e.kind(),
+            sanitize_str(&e.author, 40)
+        )),
+        Line::from(""),
+    ];
+    let full = match &e.body {
+        EventBody::NoteAdded { text } | EventBody::Correction { text, .. } => sanitize_multiline(text, 2000),
+        EventBody::MessageSent { text, .. } => sanitize_multiline(text, 2000),
+        _ => e.summary(),
+    };
+    lines.extend(full.lines().map(|l| Line::from(l.to_string())));
+    if let Some((who, at)) = app.board.incident.pinned_by(i) {
+        lines.push(Line::from(""));
+        lines.push(Line::from(Span::styled(
+            format!("★ key event, pinned by {} at {}", sanitize_str(who, 30), at.format("%H:%M:%S")),
+            app.theme.accent,
+        )));
+    }
+    for c in app.board.incident.corrections(i) {
+        if let Some(EventBody::Correction { text, .. }) = app.board.incident.event(c).map(|x| &x.body) {
+            lines.push(Line::from(Span::styled(
+                format!("↺ corrected: {}", sanitize_str(text, 200)),
+                app.theme.degraded,
+            )));
         }
     }
+    lines.push(Line::from(Span::styled(format!("id {}", e.id), app.theme.muted)));
+    let area = centered(body, body.width.saturating_sub(4).max(40), (lines.len() as u16 + 4).min(body.height));
+    frame.render_widget(Clear, area);
+    frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }).block(popup(app, "Event")), area);
+}
+
+/// The timeline filter being typed, along the bottom of the body.
+fn draw_filter(frame: &mut Frame, app: &App, text: &str, body: Rect) {
+    let area =
+        Rect { x: body.x, y: body.y + body.height.saturating_sub(3), width: body.width, height: 3.min(body.height) };
+    frame.render_widget(Clear, area);
+    let p = Paragraph::new(format!("/{}▏", sanitize_str(text, 80)))
+        .block(popup(app, "Filter the timeline (kind or text) — Enter applies, Esc cancels, empty shows all"));
+    frame.render_widget(p, area);
+}
+
+/// The drill scorecard.
+fn draw_scorecard(frame: &mut Frame, app: &App, text: &str, body: Rect) {
+    let lines: Vec<Line> = text.lines().map(|l| Line::from(l.to_string())).collect();
+    let area = centered(body, body.width.saturating_sub(4).clamp(40, 110), (lines.len() as u16 + 2).min(body.height));
+    frame.render_widget(Clear, area);
+    frame.render_widget(
+        Paragraph::new(lines).wrap(Wrap { trim: false }).block(popup(app, "Drill over — scorecard")),
+        area,
+    );
+}
+
+/// Asks before quitting with notes not yet in the journal.
+fn draw_confirm_quit(frame: &mut Frame, app: &App, body: Rect) {
+    // A correction is not a note: it is not kept in the draft file.
+    if app.correcting.is_some() {
+        let lines = ["Your correction of a note is not saved (it is not kept).", "Quit anyway?  y / n"];
+        draw_confirm(frame, app, "Quit?", &lines.map(String::from), body);
+        return;
+    }
+    let area = centered(body, 60, 5);
+    frame.render_widget(Clear, area);
+    let first = if app.unsaved.is_empty() {
+        "Your note draft is not saved to the timeline".to_string()
+    } else {
+        format!("{} saved note(s) are not in the journal yet", app.unsaved.len())
+    };
+    // Said as it is: when no disk took the draft, quitting prints the notes instead.
+    let second = match (&app.draft_failed, app.unsaved.is_empty()) {
+        (Some(_), _) => "(on NO disk: quitting prints it)",
+        (None, true) => "(it is kept on disk)",
+        (None, false) => "(kept in the draft file)",
+    };
+    let p = Paragraph::new(vec![Line::from(first), Line::from(format!("{second}. Quit anyway?  y / n"))])
+        .block(popup(app, "Quit?"));
+    frame.render_widget(p, area);
+}
+
+/// Shows the message exactly as it will be sent, and what is still unfilled.
+fn draw_confirm_send(frame: &mut Frame, app: &App, item: &str, channel: &str, text: &str, body: Rect) {
+    let mut lines =
+        vec![Line::from(Span::styled(format!("Send on channel \"{channel}\":"), app.theme.title)), Line::from("")];
+    lines.extend(sanitize_multiline(text, 2000).lines().map(|l| Line::from(l.to_string())));
+    lines.push(Line::from(""));
+    let unfilled = app.unfilled(item, text);
+    if unfilled.is_empty() {
+        lines.push(Line::from(Span::styled("y sends · any other key cancels", app.theme.key)));
+    } else {
+        let which = sanitize_str(&unfilled.join(" "), 200);
+        lines.push(Line::from(Span::styled(format!("⚠ NOT FILLED IN: {which}"), app.theme.overdue)));
+        lines.push(Line::from(Span::styled(
+            "Send it anyway? y sends as it stands · any other key cancels (e edits it)",
+            app.theme.key,
+        )));
+    }
+    let width = body.width.saturating_sub(6).clamp(40, 100);
+    // Long lines wrap: count the rows they take, so the question at the bottom shows.
+    let inner = width.saturating_sub(2).max(1) as usize;
+    let rows: usize = lines.iter().map(|l| l.width().div_ceil(inner).max(1)).sum();
+    let area = centered(body, width, (rows as u16 + 2).min(body.height));
+    frame.render_widget(Clear, area);
+    frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }).block(popup(app, "Send message?")), area);
 }
 
 /// A commander's verb asking: what is decided, the numbered choices, the text being typed.
