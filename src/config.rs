@@ -186,188 +186,17 @@ pub fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
 /// Parses and validates config text, finding every problem (`warroom validate` reports them
 /// all in one run). A file that is not TOML of the right shape gives its one parse error.
 pub fn parse_all(text: &str, path: &Path) -> Result<Config, Vec<ConfigError>> {
-    let located = |span: Option<Range<usize>>, field: Option<String>, message: String| {
-        locate_error(text, path, span.unwrap_or(0..0), field, message)
-    };
-    let raw: RawConfig = toml::from_str(text).map_err(|e| {
-        let field = e.span().and_then(|s| key_at(text, s.start));
-        vec![located(e.span(), field, e.message().trim().to_string())]
-    })?;
+    let src = Source { text, path };
+    let raw = src.read_raw()?;
     let mut errors = Vec::new();
 
-    let mut names = BTreeSet::new();
-    let mut checks = Vec::with_capacity(raw.check.len());
-    let mut checked_tables = Vec::with_capacity(raw.check.len());
-    for table in &raw.check {
-        let span = table.span();
-        let check = table.get_ref();
-        let name = check.name.get_ref().trim().to_string();
-        let err = |field: &str, message: String| {
-            // Point at the field itself when it was written, else at the check's name.
-            let field_span = find_key_in(text, span.clone(), field).unwrap_or_else(|| check.name.span());
-            located(Some(field_span), Some(field.to_string()), format!("check \"{name}\": {message}"))
-        };
-        if name.is_empty() {
-            errors.push(err("name", "a check needs a non-empty name".into()));
-            continue;
-        }
-        if !names.insert(name.clone()) {
-            errors.push(err("name", "another check already has this name; names must be unique".into()));
-            continue;
-        }
-        match validate_check(check, &name, &err) {
-            Ok(c) => {
-                checks.push(c);
-                checked_tables.push(table);
-            }
-            Err(e) => errors.push(e),
-        }
-    }
-    for (table, check) in checked_tables.iter().zip(&checks) {
-        for parent in &check.depends_on {
-            if !names.contains(parent) || parent == &check.name {
-                let span = find_key_in(text, table.span(), "depends_on").unwrap_or_else(|| table.span());
-                errors.push(located(
-                    Some(span),
-                    Some("depends_on".into()),
-                    format!("check \"{}\": depends on \"{parent}\", which is not another configured check", check.name),
-                ));
-            }
-        }
-    }
-    if let Some(canary) = &raw.canary
-        && !names.contains(canary.get_ref())
-    {
-        errors.push(located(
-            Some(canary.span()),
-            Some("canary".into()),
-            format!("\"{}\" is not a configured check", canary.get_ref()),
-        ));
-    }
-    let mut public_components: Vec<String> = raw
-        .check
-        .iter()
-        .filter(|c| c.get_ref().public == Some(true))
-        .map(|c| c.get_ref().name.get_ref().trim().to_string())
-        .collect();
-    for listed in &raw.public_components {
-        let name = listed.get_ref();
-        if !names.contains(name) {
-            errors.push(located(
-                Some(listed.span()),
-                Some("public_components".into()),
-                format!("\"{name}\" is not a configured check"),
-            ));
-        }
-        if !public_components.contains(name) {
-            public_components.push(name.clone());
-        }
-    }
-    if let Some(n) = &raw.max_concurrent_probes
-        && *n.get_ref() == 0
-    {
-        errors.push(located(Some(n.span()), Some("max_concurrent_probes".into()), "must be at least 1".into()));
-    }
-    if let Some(sev) = &raw.incident.severity
-        && !(1..=5).contains(sev.get_ref())
-    {
-        errors.push(located(Some(sev.span()), Some("severity".into()), "severity must be 1 (worst) to 5".into()));
-    }
-
-    let mut keys = Vec::new();
-    if let Some(table) = &raw.keys {
-        for (action, value) in table.get_ref() {
-            let at = find_key_in(text, table.span(), action).unwrap_or_else(|| table.span());
-            let list = match value {
-                toml::Value::String(k) => vec![k.clone()],
-                toml::Value::Array(items) => items.iter().filter_map(|v| v.as_str().map(str::to_string)).collect(),
-                _ => Vec::new(),
-            };
-            if list.is_empty() {
-                errors.push(located(Some(at), Some(action.clone()), "must be a key (\"q\") or a list of keys".into()));
-                continue;
-            }
-            let line = text[..at.start.min(text.len())].matches('\n').count() + 1;
-            keys.push(KeyBinding { action: action.clone(), keys: list, line });
-        }
-    }
-
-    let mut channels = BTreeMap::new();
-    for (name, spanned) in &raw.channel {
-        let c = spanned.get_ref();
-        let err = |field: &str, message: String| {
-            let at = find_key_in(text, spanned.span(), field).unwrap_or_else(|| spanned.span());
-            located(Some(at), Some(field.to_string()), format!("channel \"{name}\": {message}"))
-        };
-        let timeout = c.timeout.unwrap_or(Duration::from_secs(10));
-        let built = || -> Result<Channel, ConfigError> {
-            Ok(match c.kind.as_str() {
-                "webhook" => {
-                    if c.command.is_some() {
-                        return Err(err("command", "a webhook channel takes `url` or `url_env`, not `command`".into()));
-                    }
-                    let url = match (&c.url, &c.url_env) {
-                        (Some(u), None) => {
-                            match reqwest::Url::parse(u) {
-                                Ok(p) if matches!(p.scheme(), "http" | "https") => {}
-                                _ => return Err(err("url", format!("\"{u}\" is not an http(s) URL"))),
-                            }
-                            Secret::Plain(u.clone())
-                        }
-                        (None, Some(var)) => Secret::Env(var.clone()),
-                        (Some(_), Some(_)) => return Err(err("url_env", "give `url` or `url_env`, not both".into())),
-                        (None, None) => {
-                            return Err(err("url", "a webhook channel needs `url`, or `url_env` naming an environment variable (keeps the secret out of the file)".into()));
-                        }
-                    };
-                    let format = match c.format.as_deref().unwrap_or("slack") {
-                        "slack" | "mattermost" | "text" => Format::Text,
-                        "json" => Format::Json,
-                        other => return Err(err("format", format!("\"{other}\" must be slack, mattermost or json"))),
-                    };
-                    Channel::Webhook { url, format, token_env: c.token_env.clone(), timeout }
-                }
-                "command" => {
-                    let command = c.command.clone().unwrap_or_default();
-                    if command.first().is_none_or(|p| p.trim().is_empty()) {
-                        return Err(err(
-                            "command",
-                            "a command channel needs `command = [\"program\", …]`; it reads the message on stdin"
-                                .into(),
-                        ));
-                    }
-                    if c.url.is_some() || c.url_env.is_some() || c.format.is_some() || c.token_env.is_some() {
-                        return Err(err("url", "a command channel takes only `command` and `timeout`".into()));
-                    }
-                    Channel::Command { command, timeout }
-                }
-                other => {
-                    return Err(err("kind", format!("unknown channel kind \"{other}\"; expected webhook or command")));
-                }
-            })
-        };
-        let channel = match built() {
-            Ok(channel) => channel,
-            Err(e) => {
-                errors.push(e);
-                continue;
-            }
-        };
-        channels.insert(name.clone(), channel);
-    }
-
-    let utc = chrono::FixedOffset::east_opt(0).expect("UTC is an offset");
-    let public_offset = match &raw.public_time_zone {
-        None => utc,
-        Some(zone) => parse_public_zone(zone.get_ref()).unwrap_or_else(|| {
-            let why = format!(
-                "\"{}\" is not a time zone warroom can state: write UTC or a fixed offset such as +01:00",
-                crate::sanitize::sanitize_str(zone.get_ref(), 40)
-            );
-            errors.push(located(Some(zone.span()), Some("public_time_zone".into()), why));
-            utc
-        }),
-    };
+    let (names, checks) = validate_checks(&src, &raw.check, &mut errors);
+    check_canary(&src, raw.canary.as_ref(), &names, &mut errors);
+    let public_components = collect_public_components(&src, &raw, &names, &mut errors);
+    check_limits(&src, &raw, &mut errors);
+    let keys = parse_keys(&src, raw.keys.as_ref(), &mut errors);
+    let channels = parse_channels(&src, &raw.channel, &mut errors);
+    let public_offset = parse_public_offset(&src, raw.public_time_zone.as_ref(), &mut errors);
     if !errors.is_empty() {
         errors.sort_by_key(|e| (e.line, e.column));
         return Err(errors);
@@ -392,6 +221,280 @@ pub fn parse_all(text: &str, path: &Path) -> Result<Config, Vec<ConfigError>> {
         attention: raw.attention,
         public_components,
     })
+}
+
+/// The config text being parsed, and the path its errors name.
+struct Source<'a> {
+    text: &'a str,
+    path: &'a Path,
+}
+
+impl Source<'_> {
+    /// An error at `span`, or at the start of the file when there is none.
+    fn located(&self, span: Option<Range<usize>>, field: Option<String>, message: String) -> ConfigError {
+        locate_error(self.text, self.path, span.unwrap_or(0..0), field, message)
+    }
+
+    /// Where `key = …` is written in `table`, else the table itself.
+    fn key_or_table(&self, table: Range<usize>, key: &str) -> Range<usize> {
+        find_key_in(self.text, table.clone(), key).unwrap_or(table)
+    }
+
+    /// The text as TOML of the config's shape, or its one parse error.
+    fn read_raw(&self) -> Result<RawConfig, Vec<ConfigError>> {
+        toml::from_str(self.text).map_err(|e| {
+            let field = e.span().and_then(|s| key_at(self.text, s.start));
+            vec![self.located(e.span(), field, e.message().trim().to_string())]
+        })
+    }
+}
+
+/// The `[[check]]` tables, each validated on its own, then their `depends_on` against the
+/// names found. Returns the names of all checks and the checks that are valid.
+fn validate_checks(
+    src: &Source,
+    tables: &[Spanned<RawCheck>],
+    errors: &mut Vec<ConfigError>,
+) -> (BTreeSet<String>, Vec<CheckDef>) {
+    let mut names = BTreeSet::new();
+    let mut checks = Vec::with_capacity(tables.len());
+    let mut checked_tables = Vec::with_capacity(tables.len());
+    for table in tables {
+        let span = table.span();
+        let check = table.get_ref();
+        let name = check.name.get_ref().trim().to_string();
+        let err = |field: &str, message: String| {
+            // Point at the field itself when it was written, else at the check's name.
+            let field_span = find_key_in(src.text, span.clone(), field).unwrap_or_else(|| check.name.span());
+            src.located(Some(field_span), Some(field.to_string()), format!("check \"{name}\": {message}"))
+        };
+        if name.is_empty() {
+            errors.push(err("name", "a check needs a non-empty name".into()));
+            continue;
+        }
+        if !names.insert(name.clone()) {
+            errors.push(err("name", "another check already has this name; names must be unique".into()));
+            continue;
+        }
+        match validate_check(check, &name, &err) {
+            Ok(c) => {
+                checks.push(c);
+                checked_tables.push(table);
+            }
+            Err(e) => errors.push(e),
+        }
+    }
+    report_unknown_dependencies(src, &checked_tables, &checks, &names, errors);
+    (names, checks)
+}
+
+/// A `depends_on` naming no other configured check. `tables[i]` is where `checks[i]` was written.
+fn report_unknown_dependencies(
+    src: &Source,
+    tables: &[&Spanned<RawCheck>],
+    checks: &[CheckDef],
+    names: &BTreeSet<String>,
+    errors: &mut Vec<ConfigError>,
+) {
+    for (table, check) in tables.iter().zip(checks) {
+        for parent in &check.depends_on {
+            if !names.contains(parent) || parent == &check.name {
+                let span = src.key_or_table(table.span(), "depends_on");
+                errors.push(src.located(
+                    Some(span),
+                    Some("depends_on".into()),
+                    format!("check \"{}\": depends on \"{parent}\", which is not another configured check", check.name),
+                ));
+            }
+        }
+    }
+}
+
+/// `canary` must name a configured check.
+fn check_canary(
+    src: &Source,
+    canary: Option<&Spanned<String>>,
+    names: &BTreeSet<String>,
+    errors: &mut Vec<ConfigError>,
+) {
+    if let Some(canary) = canary
+        && !names.contains(canary.get_ref())
+    {
+        errors.push(src.located(
+            Some(canary.span()),
+            Some("canary".into()),
+            format!("\"{}\" is not a configured check", canary.get_ref()),
+        ));
+    }
+}
+
+/// The checks marked `public = true`, then those listed in `public_components` (each once);
+/// a listed name must be a configured check.
+fn collect_public_components(
+    src: &Source,
+    raw: &RawConfig,
+    names: &BTreeSet<String>,
+    errors: &mut Vec<ConfigError>,
+) -> Vec<String> {
+    let mut public_components: Vec<String> = raw
+        .check
+        .iter()
+        .filter(|c| c.get_ref().public == Some(true))
+        .map(|c| c.get_ref().name.get_ref().trim().to_string())
+        .collect();
+    for listed in &raw.public_components {
+        let name = listed.get_ref();
+        if !names.contains(name) {
+            errors.push(src.located(
+                Some(listed.span()),
+                Some("public_components".into()),
+                format!("\"{name}\" is not a configured check"),
+            ));
+        }
+        if !public_components.contains(name) {
+            public_components.push(name.clone());
+        }
+    }
+    public_components
+}
+
+/// The numbers with a fixed range: `max_concurrent_probes` and the incident's `severity`.
+fn check_limits(src: &Source, raw: &RawConfig, errors: &mut Vec<ConfigError>) {
+    if let Some(n) = &raw.max_concurrent_probes
+        && *n.get_ref() == 0
+    {
+        errors.push(src.located(Some(n.span()), Some("max_concurrent_probes".into()), "must be at least 1".into()));
+    }
+    if let Some(sev) = &raw.incident.severity
+        && !(1..=5).contains(sev.get_ref())
+    {
+        errors.push(src.located(Some(sev.span()), Some("severity".into()), "severity must be 1 (worst) to 5".into()));
+    }
+}
+
+/// `[keys]`: each action bound to a key or a list of keys, with the line it was written on.
+fn parse_keys(src: &Source, table: Option<&Spanned<toml::Table>>, errors: &mut Vec<ConfigError>) -> Vec<KeyBinding> {
+    let mut keys = Vec::new();
+    let Some(table) = table else {
+        return keys;
+    };
+    for (action, value) in table.get_ref() {
+        let at = src.key_or_table(table.span(), action);
+        let list = match value {
+            toml::Value::String(k) => vec![k.clone()],
+            toml::Value::Array(items) => items.iter().filter_map(|v| v.as_str().map(str::to_string)).collect(),
+            _ => Vec::new(),
+        };
+        if list.is_empty() {
+            errors.push(src.located(Some(at), Some(action.clone()), "must be a key (\"q\") or a list of keys".into()));
+            continue;
+        }
+        let line = src.text[..at.start.min(src.text.len())].matches('\n').count() + 1;
+        keys.push(KeyBinding { action: action.clone(), keys: list, line });
+    }
+    keys
+}
+
+/// The `[channel.NAME]` tables that are valid, by name.
+fn parse_channels(
+    src: &Source,
+    raw: &BTreeMap<String, Spanned<RawChannel>>,
+    errors: &mut Vec<ConfigError>,
+) -> BTreeMap<String, Channel> {
+    let mut channels = BTreeMap::new();
+    for (name, spanned) in raw {
+        let err = |field: &str, message: String| {
+            let at = src.key_or_table(spanned.span(), field);
+            src.located(Some(at), Some(field.to_string()), format!("channel \"{name}\": {message}"))
+        };
+        match build_channel(spanned.get_ref(), &err) {
+            Ok(channel) => {
+                channels.insert(name.clone(), channel);
+            }
+            Err(e) => errors.push(e),
+        }
+    }
+    channels
+}
+
+fn build_channel(c: &RawChannel, err: &dyn Fn(&str, String) -> ConfigError) -> Result<Channel, ConfigError> {
+    let timeout = c.timeout.unwrap_or(Duration::from_secs(10));
+    match c.kind.as_str() {
+        "webhook" => webhook_channel(c, timeout, err),
+        "command" => command_channel(c, timeout, err),
+        other => Err(err("kind", format!("unknown channel kind \"{other}\"; expected webhook or command"))),
+    }
+}
+
+fn webhook_channel(
+    c: &RawChannel,
+    timeout: Duration,
+    err: &dyn Fn(&str, String) -> ConfigError,
+) -> Result<Channel, ConfigError> {
+    if c.command.is_some() {
+        return Err(err("command", "a webhook channel takes `url` or `url_env`, not `command`".into()));
+    }
+    let url = webhook_url(c, err)?;
+    let format = match c.format.as_deref().unwrap_or("slack") {
+        "slack" | "mattermost" | "text" => Format::Text,
+        "json" => Format::Json,
+        other => return Err(err("format", format!("\"{other}\" must be slack, mattermost or json"))),
+    };
+    Ok(Channel::Webhook { url, format, token_env: c.token_env.clone(), timeout })
+}
+
+/// The webhook's URL: written out, or read from the environment variable `url_env` names.
+fn webhook_url(c: &RawChannel, err: &dyn Fn(&str, String) -> ConfigError) -> Result<Secret, ConfigError> {
+    match (&c.url, &c.url_env) {
+        (Some(u), None) => {
+            match reqwest::Url::parse(u) {
+                Ok(p) if matches!(p.scheme(), "http" | "https") => {}
+                _ => return Err(err("url", format!("\"{u}\" is not an http(s) URL"))),
+            }
+            Ok(Secret::Plain(u.clone()))
+        }
+        (None, Some(var)) => Ok(Secret::Env(var.clone())),
+        (Some(_), Some(_)) => Err(err("url_env", "give `url` or `url_env`, not both".into())),
+        (None, None) => Err(err("url", "a webhook channel needs `url`, or `url_env` naming an environment variable (keeps the secret out of the file)".into())),
+    }
+}
+
+fn command_channel(
+    c: &RawChannel,
+    timeout: Duration,
+    err: &dyn Fn(&str, String) -> ConfigError,
+) -> Result<Channel, ConfigError> {
+    let command = c.command.clone().unwrap_or_default();
+    if command.first().is_none_or(|p| p.trim().is_empty()) {
+        return Err(err(
+            "command",
+            "a command channel needs `command = [\"program\", …]`; it reads the message on stdin".into(),
+        ));
+    }
+    if c.url.is_some() || c.url_env.is_some() || c.format.is_some() || c.token_env.is_some() {
+        return Err(err("url", "a command channel takes only `command` and `timeout`".into()));
+    }
+    Ok(Channel::Command { command, timeout })
+}
+
+/// `public_time_zone`, UTC when not given (or when not one warroom can state).
+fn parse_public_offset(
+    src: &Source,
+    zone: Option<&Spanned<String>>,
+    errors: &mut Vec<ConfigError>,
+) -> chrono::FixedOffset {
+    let utc = chrono::FixedOffset::east_opt(0).expect("UTC is an offset");
+    match zone {
+        None => utc,
+        Some(zone) => parse_public_zone(zone.get_ref()).unwrap_or_else(|| {
+            let why = format!(
+                "\"{}\" is not a time zone warroom can state: write UTC or a fixed offset such as +01:00",
+                crate::sanitize::sanitize_str(zone.get_ref(), 40)
+            );
+            errors.push(src.located(Some(zone.span()), Some("public_time_zone".into()), why));
+            utc
+        }),
+    }
 }
 
 // ---------------------------------------------------------------------------------------
@@ -629,19 +732,45 @@ fn validate_check(
     let kind = c.kind.get_ref().as_str();
     let allowed = allowed_fields(kind)
         .ok_or_else(|| err("kind", format!("unknown kind \"{kind}\"; expected one of {}", CHECK_KINDS.join(", "))))?;
-    if let Some(stray) = c.written_fields().into_iter().find(|f| !allowed.contains(f)) {
-        let instead = match (kind, stray) {
-            ("tcp", "expect") => {
-                "; a tcp check takes `expect_reply = \"…\"`, the text its reply must contain".to_string()
-            }
-            ("http", "expect") => "; an http check takes `expect_status` or `body_contains`".to_string(),
-            _ => String::new(),
-        };
-        return Err(err(stray, format!("`{stray}` does not apply to a {kind} check{instead}")));
-    }
-    let need = |field: &str, v: &Option<String>| -> Result<String, ConfigError> {
-        v.clone().filter(|s| !s.trim().is_empty()).ok_or_else(|| err(field, format!("a {kind} check needs `{field}`")))
+    reject_stray_field(c, kind, allowed, err)?;
+    let schedule = validate_schedule(c, kind, err)?;
+    let probe = match kind {
+        "http" => http_probe(c, err)?,
+        "tcp" => tcp_probe(c, err)?,
+        "smtp" => smtp_probe(c, err)?,
+        "dns" => dns_probe(c, err)?,
+        "tls" => tls_probe(c, err)?,
+        "command" => command_probe(c, err)?,
+        "prometheus" | "alertmanager" => api_probe(c, kind, err)?,
+        _ => unreachable!("kinds were checked against allowed_fields"),
     };
+    Ok(CheckDef { name: name.to_string(), probe, schedule, depends_on: c.depends_on.clone() })
+}
+
+/// The first field written that this kind of check does not take, with what to write
+/// instead for the usual mix-ups.
+fn reject_stray_field(
+    c: &RawCheck,
+    kind: &str,
+    allowed: &[&str],
+    err: &dyn Fn(&str, String) -> ConfigError,
+) -> Result<(), ConfigError> {
+    let Some(stray) = c.written_fields().into_iter().find(|f| !allowed.contains(f)) else {
+        return Ok(());
+    };
+    let instead = match (kind, stray) {
+        ("tcp", "expect") => "; a tcp check takes `expect_reply = \"…\"`, the text its reply must contain".to_string(),
+        ("http", "expect") => "; an http check takes `expect_status` or `body_contains`".to_string(),
+        _ => String::new(),
+    };
+    Err(err(stray, format!("`{stray}` does not apply to a {kind} check{instead}")))
+}
+
+fn validate_schedule(
+    c: &RawCheck,
+    kind: &str,
+    err: &dyn Fn(&str, String) -> ConfigError,
+) -> Result<Schedule, ConfigError> {
     let mut defaults = Schedule::default();
     if kind == "alertmanager" {
         // Alertmanager's alerts are already confirmed (Prometheus' `for:`): record them at once.
@@ -666,194 +795,231 @@ fn validate_check(
     if schedule.recover_after == 0 {
         return Err(err("recover_after", "must be at least 1".into()));
     }
-    let all_addresses = c.all_addresses.unwrap_or(false);
-    let cert_warn_days = c.cert_warn_days.unwrap_or(DEFAULT_CERT_WARN_DAYS);
-    let allow_invalid_cert = c.allow_invalid_cert.unwrap_or(false);
+    Ok(schedule)
+}
 
-    let probe = match kind {
-        "http" => {
-            let url = need("url", &c.url)?;
-            match reqwest::Url::parse(&url) {
-                Ok(u) if matches!(u.scheme(), "http" | "https") && u.host().is_some() => {}
-                Ok(_) => return Err(err("url", format!("\"{url}\" must be an http:// or https:// URL with a host"))),
-                Err(e) => return Err(err("url", format!("\"{url}\" is not a valid URL ({e})"))),
-            }
-            let method = c.method.clone().unwrap_or_else(|| "GET".into()).to_ascii_uppercase();
-            if reqwest::Method::from_bytes(method.as_bytes()).is_err() {
-                return Err(err("method", format!("\"{method}\" is not an HTTP method")));
-            }
-            let expect_status = match &c.expect_status {
-                None => vec![StatusRange { low: 200, high: 399 }],
-                Some(values) if values.is_empty() => return Err(err("expect_status", "must not be empty".into())),
-                Some(values) => values
-                    .iter()
-                    .map(|v| match v {
-                        toml::Value::Integer(i) => StatusRange::parse(&i.to_string()),
-                        toml::Value::String(s) => StatusRange::parse(s),
-                        other => Err(format!("`{other}` is not a status code, class or range")),
-                    })
-                    .collect::<Result<_, _>>()
-                    .map_err(|m| err("expect_status", m))?,
-            };
-            let json = c
-                .json
-                .iter()
-                .flatten()
-                .map(|(path, v)| Ok((path.clone(), toml_to_json(v).map_err(|m| err("json", m))?)))
-                .collect::<Result<_, ConfigError>>()?;
-            ProbeSpec::Http(HttpSpec {
-                url,
-                method,
-                request_headers: string_table(&c.headers, "headers", err)?,
-                request_body: c.body.clone(),
-                expect_status,
-                body_contains: c.body_contains.clone(),
-                body_not_contains: c.body_not_contains.clone(),
-                json,
-                header: string_table(&c.header, "header", err)?,
-                header_present: c.header_present.clone().unwrap_or_default(),
-                degraded_over: c.degraded_over,
-                follow_redirects: c.follow_redirects.unwrap_or(true),
-                max_body: c.max_body.map(|b| b as usize).unwrap_or(DEFAULT_MAX_BODY),
-                cert_warn_days,
-                allow_invalid_cert,
-                all_addresses,
+/// A string field this kind of check cannot do without: given and not blank.
+fn required(
+    kind: &str,
+    field: &str,
+    value: &Option<String>,
+    err: &dyn Fn(&str, String) -> ConfigError,
+) -> Result<String, ConfigError> {
+    value.clone().filter(|s| !s.trim().is_empty()).ok_or_else(|| err(field, format!("a {kind} check needs `{field}`")))
+}
+
+fn http_probe(c: &RawCheck, err: &dyn Fn(&str, String) -> ConfigError) -> Result<ProbeSpec, ConfigError> {
+    let url = http_url(c, err)?;
+    let method = c.method.clone().unwrap_or_else(|| "GET".into()).to_ascii_uppercase();
+    if reqwest::Method::from_bytes(method.as_bytes()).is_err() {
+        return Err(err("method", format!("\"{method}\" is not an HTTP method")));
+    }
+    let expect_status = expected_statuses(c, err)?;
+    let json = c
+        .json
+        .iter()
+        .flatten()
+        .map(|(path, v)| Ok((path.clone(), toml_to_json(v).map_err(|m| err("json", m))?)))
+        .collect::<Result<_, ConfigError>>()?;
+    Ok(ProbeSpec::Http(HttpSpec {
+        url,
+        method,
+        request_headers: string_table(&c.headers, "headers", err)?,
+        request_body: c.body.clone(),
+        expect_status,
+        body_contains: c.body_contains.clone(),
+        body_not_contains: c.body_not_contains.clone(),
+        json,
+        header: string_table(&c.header, "header", err)?,
+        header_present: c.header_present.clone().unwrap_or_default(),
+        degraded_over: c.degraded_over,
+        follow_redirects: c.follow_redirects.unwrap_or(true),
+        max_body: c.max_body.map(|b| b as usize).unwrap_or(DEFAULT_MAX_BODY),
+        cert_warn_days: c.cert_warn_days.unwrap_or(DEFAULT_CERT_WARN_DAYS),
+        allow_invalid_cert: c.allow_invalid_cert.unwrap_or(false),
+        all_addresses: c.all_addresses.unwrap_or(false),
+    }))
+}
+
+fn http_url(c: &RawCheck, err: &dyn Fn(&str, String) -> ConfigError) -> Result<String, ConfigError> {
+    let url = required("http", "url", &c.url, err)?;
+    match reqwest::Url::parse(&url) {
+        Ok(u) if matches!(u.scheme(), "http" | "https") && u.host().is_some() => Ok(url),
+        Ok(_) => Err(err("url", format!("\"{url}\" must be an http:// or https:// URL with a host"))),
+        Err(e) => Err(err("url", format!("\"{url}\" is not a valid URL ({e})"))),
+    }
+}
+
+/// `expect_status`: codes, classes or ranges; any 2xx or 3xx when not given.
+fn expected_statuses(c: &RawCheck, err: &dyn Fn(&str, String) -> ConfigError) -> Result<Vec<StatusRange>, ConfigError> {
+    match &c.expect_status {
+        None => Ok(vec![StatusRange { low: 200, high: 399 }]),
+        Some(values) if values.is_empty() => Err(err("expect_status", "must not be empty".into())),
+        Some(values) => values
+            .iter()
+            .map(|v| match v {
+                toml::Value::Integer(i) => StatusRange::parse(&i.to_string()),
+                toml::Value::String(s) => StatusRange::parse(s),
+                other => Err(format!("`{other}` is not a status code, class or range")),
             })
-        }
-        "tcp" => {
-            if let Some(pattern) = &c.expect_reply {
-                regex::Regex::new(pattern).map_err(|e| err("expect_reply", format!("not a valid pattern: {e}")))?;
-            }
-            ProbeSpec::Tcp(TcpSpec {
-                host: need("host", &c.host)?,
-                port: c.port.ok_or_else(|| err("port", "a tcp check needs `port`".into()))?,
-                send: c.send.clone(),
-                expect_reply: c.expect_reply.clone(),
-                degraded_over: c.degraded_over,
-                all_addresses,
-            })
-        }
-        "smtp" => {
-            let rcpt_to = c.rcpt_to.clone().unwrap_or_default();
-            if rcpt_to.is_empty() {
-                return Err(err("rcpt_to", "an smtp check needs at least one recipient in `rcpt_to`; a probe that stops before RCPT TO misses the failures users see".into()));
-            }
-            let starttls = match c.starttls.as_deref().unwrap_or("optional") {
-                "required" => StartTls::Required,
-                "optional" => StartTls::Optional,
-                "off" => StartTls::Off,
-                other => return Err(err("starttls", format!("\"{other}\" must be required, optional or off"))),
-            };
-            ProbeSpec::Smtp(SmtpSpec {
-                host: need("host", &c.host)?,
-                port: c.port.unwrap_or(25),
-                helo: c.helo.clone().unwrap_or_else(|| "warroom.localdomain".into()),
-                mail_from: need("mail_from", &c.mail_from)?,
-                rcpt_to,
-                starttls,
-                data: c.data.clone(),
-                allow_invalid_cert,
-                degraded_over: c.degraded_over,
-                all_addresses,
-            })
-        }
-        "dns" => {
-            let record_text = c.record.clone().unwrap_or_else(|| "A".into());
-            let record = RecordType::parse(&record_text).ok_or_else(|| {
-                err("record", format!("\"{record_text}\" must be one of A, AAAA, MX, TXT, CNAME, NS"))
-            })?;
-            let server = c
-                .server
-                .as_deref()
-                .map(|s| {
-                    s.parse().map_err(|_| err("server", format!("\"{s}\" must be an address:port, e.g. 127.0.0.1:53")))
-                })
-                .transpose()?;
-            let rcode = c.rcode.clone().unwrap_or_else(|| "NOERROR".into()).to_ascii_uppercase();
-            if !["NOERROR", "NXDOMAIN", "SERVFAIL", "REFUSED", "FORMERR", "NOTIMP"].contains(&rcode.as_str()) {
-                return Err(err(
-                    "rcode",
-                    format!("\"{rcode}\" must be NOERROR, NXDOMAIN, SERVFAIL, REFUSED, FORMERR or NOTIMP"),
-                ));
-            }
-            ProbeSpec::Dns(DnsSpec {
-                query: need("query", &c.query)?,
-                record,
-                server,
-                expect: c.expect.clone().unwrap_or_default(),
-                rcode,
-                degraded_over: c.degraded_over,
-            })
-        }
-        "tls" => ProbeSpec::Tls(TlsSpec {
-            host: need("host", &c.host)?,
-            port: c.port.unwrap_or(443),
-            server_name: c.server_name.clone(),
-            cert_warn_days,
-            allow_invalid_cert,
-            degraded_over: c.degraded_over,
-            all_addresses,
-        }),
-        "command" => {
-            let command = c.command.clone().unwrap_or_default();
-            if command.first().is_none_or(|p| p.trim().is_empty()) {
-                return Err(err("command", "a command check needs `command = [\"program\", \"arg\", …]`".into()));
-            }
-            ProbeSpec::Command(CommandSpec { command })
-        }
-        "prometheus" | "alertmanager" => {
-            let url = need("url", &c.url)?;
-            match reqwest::Url::parse(&url) {
-                Ok(u) if matches!(u.scheme(), "http" | "https") => {}
-                _ => return Err(err("url", format!("\"{url}\" must be the http(s) base URL of the server"))),
-            }
-            // Relative API paths join onto the base: keep its path as a directory.
-            let url = if url.ends_with('/') { url } else { format!("{url}/") };
-            if c.basic_auth_password_env.is_some() && c.basic_auth_user_env.is_none() {
-                return Err(err("basic_auth_password_env", "needs basic_auth_user_env too".into()));
-            }
-            let auth = ApiAuth {
-                bearer_token_env: c.bearer_token_env.clone(),
-                basic_user_env: c.basic_auth_user_env.clone(),
-                basic_password_env: c.basic_auth_password_env.clone(),
-            };
-            if kind == "alertmanager" {
-                ProbeSpec::Alertmanager(AlertmanagerSpec {
-                    url,
-                    labels: c.labels.clone().unwrap_or_else(|| vec!["alertname".into(), "instance".into()]),
-                    show_silenced: c.show_silenced.unwrap_or(true),
-                    auth,
-                })
-            } else {
-                let pick = |above: Option<f64>, below: Option<f64>, name: &str| match (above, below) {
-                    (Some(_), Some(_)) => Err(err(name, "give `_above` or `_below`, not both".into())),
-                    (Some(a), None) => Ok(Some(Threshold::Above(a))),
-                    (None, Some(b)) => Ok(Some(Threshold::Below(b))),
-                    (None, None) => Ok(None),
-                };
-                let degraded = pick(c.degraded_above, c.degraded_below, "degraded_above")?;
-                let down = pick(c.down_above, c.down_below, "down_above")?;
-                let down_if_any = c.down_if_any.unwrap_or(false);
-                if !down_if_any && degraded.is_none() && down.is_none() {
-                    return Err(err(
-                        "query",
-                        "a prometheus check needs thresholds (degraded_above/down_above, or _below) or down_if_any = true".into(),
-                    ));
-                }
-                ProbeSpec::Prometheus(PrometheusSpec {
-                    url,
-                    query: need("query", &c.query)?,
-                    degraded,
-                    down,
-                    down_if_any,
-                    for_each_series: c.for_each_series.clone(),
-                    auth,
-                })
-            }
-        }
-        _ => unreachable!("kinds were checked against allowed_fields"),
+            .collect::<Result<_, _>>()
+            .map_err(|m| err("expect_status", m)),
+    }
+}
+
+fn tcp_probe(c: &RawCheck, err: &dyn Fn(&str, String) -> ConfigError) -> Result<ProbeSpec, ConfigError> {
+    if let Some(pattern) = &c.expect_reply {
+        regex::Regex::new(pattern).map_err(|e| err("expect_reply", format!("not a valid pattern: {e}")))?;
+    }
+    Ok(ProbeSpec::Tcp(TcpSpec {
+        host: required("tcp", "host", &c.host, err)?,
+        port: c.port.ok_or_else(|| err("port", "a tcp check needs `port`".into()))?,
+        send: c.send.clone(),
+        expect_reply: c.expect_reply.clone(),
+        degraded_over: c.degraded_over,
+        all_addresses: c.all_addresses.unwrap_or(false),
+    }))
+}
+
+fn smtp_probe(c: &RawCheck, err: &dyn Fn(&str, String) -> ConfigError) -> Result<ProbeSpec, ConfigError> {
+    let rcpt_to = c.rcpt_to.clone().unwrap_or_default();
+    if rcpt_to.is_empty() {
+        return Err(err("rcpt_to", "an smtp check needs at least one recipient in `rcpt_to`; a probe that stops before RCPT TO misses the failures users see".into()));
+    }
+    let starttls = match c.starttls.as_deref().unwrap_or("optional") {
+        "required" => StartTls::Required,
+        "optional" => StartTls::Optional,
+        "off" => StartTls::Off,
+        other => return Err(err("starttls", format!("\"{other}\" must be required, optional or off"))),
     };
-    Ok(CheckDef { name: name.to_string(), probe, schedule, depends_on: c.depends_on.clone() })
+    Ok(ProbeSpec::Smtp(SmtpSpec {
+        host: required("smtp", "host", &c.host, err)?,
+        port: c.port.unwrap_or(25),
+        helo: c.helo.clone().unwrap_or_else(|| "warroom.localdomain".into()),
+        mail_from: required("smtp", "mail_from", &c.mail_from, err)?,
+        rcpt_to,
+        starttls,
+        data: c.data.clone(),
+        allow_invalid_cert: c.allow_invalid_cert.unwrap_or(false),
+        degraded_over: c.degraded_over,
+        all_addresses: c.all_addresses.unwrap_or(false),
+    }))
+}
+
+fn dns_probe(c: &RawCheck, err: &dyn Fn(&str, String) -> ConfigError) -> Result<ProbeSpec, ConfigError> {
+    let record_text = c.record.clone().unwrap_or_else(|| "A".into());
+    let record = RecordType::parse(&record_text)
+        .ok_or_else(|| err("record", format!("\"{record_text}\" must be one of A, AAAA, MX, TXT, CNAME, NS")))?;
+    let server = c
+        .server
+        .as_deref()
+        .map(|s| s.parse().map_err(|_| err("server", format!("\"{s}\" must be an address:port, e.g. 127.0.0.1:53"))))
+        .transpose()?;
+    let rcode = c.rcode.clone().unwrap_or_else(|| "NOERROR".into()).to_ascii_uppercase();
+    if !["NOERROR", "NXDOMAIN", "SERVFAIL", "REFUSED", "FORMERR", "NOTIMP"].contains(&rcode.as_str()) {
+        return Err(err(
+            "rcode",
+            format!("\"{rcode}\" must be NOERROR, NXDOMAIN, SERVFAIL, REFUSED, FORMERR or NOTIMP"),
+        ));
+    }
+    Ok(ProbeSpec::Dns(DnsSpec {
+        query: required("dns", "query", &c.query, err)?,
+        record,
+        server,
+        expect: c.expect.clone().unwrap_or_default(),
+        rcode,
+        degraded_over: c.degraded_over,
+    }))
+}
+
+fn tls_probe(c: &RawCheck, err: &dyn Fn(&str, String) -> ConfigError) -> Result<ProbeSpec, ConfigError> {
+    Ok(ProbeSpec::Tls(TlsSpec {
+        host: required("tls", "host", &c.host, err)?,
+        port: c.port.unwrap_or(443),
+        server_name: c.server_name.clone(),
+        cert_warn_days: c.cert_warn_days.unwrap_or(DEFAULT_CERT_WARN_DAYS),
+        allow_invalid_cert: c.allow_invalid_cert.unwrap_or(false),
+        degraded_over: c.degraded_over,
+        all_addresses: c.all_addresses.unwrap_or(false),
+    }))
+}
+
+fn command_probe(c: &RawCheck, err: &dyn Fn(&str, String) -> ConfigError) -> Result<ProbeSpec, ConfigError> {
+    let command = c.command.clone().unwrap_or_default();
+    if command.first().is_none_or(|p| p.trim().is_empty()) {
+        return Err(err("command", "a command check needs `command = [\"program\", \"arg\", …]`".into()));
+    }
+    Ok(ProbeSpec::Command(CommandSpec { command }))
+}
+
+/// A prometheus or alertmanager check: both ask a server's HTTP API, with the same auth.
+fn api_probe(c: &RawCheck, kind: &str, err: &dyn Fn(&str, String) -> ConfigError) -> Result<ProbeSpec, ConfigError> {
+    let url = required(kind, "url", &c.url, err)?;
+    match reqwest::Url::parse(&url) {
+        Ok(u) if matches!(u.scheme(), "http" | "https") => {}
+        _ => return Err(err("url", format!("\"{url}\" must be the http(s) base URL of the server"))),
+    }
+    // Relative API paths join onto the base: keep its path as a directory.
+    let url = if url.ends_with('/') { url } else { format!("{url}/") };
+    if c.basic_auth_password_env.is_some() && c.basic_auth_user_env.is_none() {
+        return Err(err("basic_auth_password_env", "needs basic_auth_user_env too".into()));
+    }
+    let auth = ApiAuth {
+        bearer_token_env: c.bearer_token_env.clone(),
+        basic_user_env: c.basic_auth_user_env.clone(),
+        basic_password_env: c.basic_auth_password_env.clone(),
+    };
+    if kind == "alertmanager" {
+        Ok(ProbeSpec::Alertmanager(AlertmanagerSpec {
+            url,
+            labels: c.labels.clone().unwrap_or_else(|| vec!["alertname".into(), "instance".into()]),
+            show_silenced: c.show_silenced.unwrap_or(true),
+            auth,
+        }))
+    } else {
+        prometheus_probe(c, url, auth, err)
+    }
+}
+
+fn prometheus_probe(
+    c: &RawCheck,
+    url: String,
+    auth: ApiAuth,
+    err: &dyn Fn(&str, String) -> ConfigError,
+) -> Result<ProbeSpec, ConfigError> {
+    let degraded = threshold(c.degraded_above, c.degraded_below, "degraded_above", err)?;
+    let down = threshold(c.down_above, c.down_below, "down_above", err)?;
+    let down_if_any = c.down_if_any.unwrap_or(false);
+    if !down_if_any && degraded.is_none() && down.is_none() {
+        return Err(err(
+            "query",
+            "a prometheus check needs thresholds (degraded_above/down_above, or _below) or down_if_any = true".into(),
+        ));
+    }
+    Ok(ProbeSpec::Prometheus(PrometheusSpec {
+        url,
+        query: required("prometheus", "query", &c.query, err)?,
+        degraded,
+        down,
+        down_if_any,
+        for_each_series: c.for_each_series.clone(),
+        auth,
+    }))
+}
+
+/// One threshold, `_above` or `_below` a value; `field` is the one an error points at.
+fn threshold(
+    above: Option<f64>,
+    below: Option<f64>,
+    field: &str,
+    err: &dyn Fn(&str, String) -> ConfigError,
+) -> Result<Option<Threshold>, ConfigError> {
+    match (above, below) {
+        (Some(_), Some(_)) => Err(err(field, "give `_above` or `_below`, not both".into())),
+        (Some(a), None) => Ok(Some(Threshold::Above(a))),
+        (None, Some(b)) => Ok(Some(Threshold::Below(b))),
+        (None, None) => Ok(None),
+    }
 }
 
 fn string_table(
