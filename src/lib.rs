@@ -33,6 +33,8 @@
 //! - [`checklist`] (what must be said, and when), [`comms`] (saying it on a channel),
 //!   [`drill`] (scenarios, their player and scoring), [`replay`] (a journal in time),
 //!   [`report`] (post-incident report and status page).
+//! - [`ssh`]: links to warroom on other hosts through the system OpenSSH client: the
+//!   greeting with protocol versions, bounded JSON lines, heartbeats, ssh's errors by step.
 //! - [`config`] reads `warroom.toml`; [`builtin`] holds the files shipped in the binary;
 //!   [`sanitize`] makes untrusted text safe for a terminal.
 
@@ -54,6 +56,7 @@ pub mod replay;
 pub mod report;
 pub mod sanitize;
 pub mod session;
+pub mod ssh;
 pub mod tui;
 
 /// mimalloc: replay decodes millions of small strings, and glibc malloc cost a third of the

@@ -133,6 +133,19 @@ pub enum Verb {
         #[arg(long, default_value_t = 60.0)]
         speed: f64,
     },
+    /// Reach warroom on another host over SSH, as vantages, mirrors and remote screens do:
+    /// prints its version, the account it runs as and the round trip. DEST is what ssh takes
+    /// (`user@host` or a Host alias of ~/.ssh/config); WARROOM_SSH can name the ssh command.
+    Reach {
+        destination: String,
+        /// warroom's path on that host (default: `warroom` on its PATH).
+        #[arg(long, value_name = "PATH")]
+        command: Option<String>,
+    },
+    /// The far end of `warroom reach`: greets on stdout, echoes each message back, ends when
+    /// stdin closes.
+    #[command(hide = true)]
+    Answer,
     /// Append a note to the incident journal from a shell or script.
     Log {
         /// The note text (words are joined with spaces).

@@ -14,6 +14,7 @@ mod log;
 mod milestone;
 mod open;
 mod pin;
+mod reach;
 mod review;
 mod role;
 mod send;
@@ -72,6 +73,8 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             review::status_page(&global, journal.as_deref(), &output, &components, publish_cmd.as_deref())
         }
         Some(Verb::Replay { journal, speed }) => review::replay(&global, journal.as_deref(), speed),
+        Some(Verb::Reach { destination, command }) => reach::run(&destination, command),
+        Some(Verb::Answer) => reach::answer(),
         Some(verb) => command(&global, verb),
     }
 }

@@ -7,6 +7,7 @@
 pub mod accounts;
 pub mod fake;
 pub mod proc;
+pub mod sshd;
 pub mod tmux;
 pub mod updates;
 
@@ -61,7 +62,7 @@ pub fn need_aiosmtpd() -> Option<PathBuf> {
 /// A port free a moment ago. Only for servers that must be told their port and cannot report
 /// one they chose themselves: start them with [`start_on_a_free_port`], which copes with the
 /// port being taken in between. A server of our own binds port 0 and says which port it got.
-fn free_port() -> u16 {
+pub(crate) fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
 
@@ -186,7 +187,7 @@ impl Drop for Server {
 
 /// Whether process `pid` holds a TCP socket listening on `port` (IPv4): one of its descriptors
 /// is a socket whose inode `/proc/net/tcp` lists in state LISTEN on that port.
-fn listens(pid: u32, port: u16) -> bool {
+pub(crate) fn listens(pid: u32, port: u16) -> bool {
     let table = std::fs::read_to_string("/proc/net/tcp").unwrap_or_default();
     let listening: Vec<String> = table
         .lines()

@@ -1,0 +1,136 @@
+//! Links to warroom on other hosts over a real OpenSSH server: the greeting, ssh's own
+//! errors named by step, a protocol mismatch, a link cut without a FIN, and no process left
+//! behind on the far side. Vantages, mirrors and remote screens build on these links.
+
+mod support;
+
+use std::process::{Command, Output};
+use std::time::{Duration, Instant};
+
+use support::proc::exited;
+use support::sshd::{Netns, SshClient, Sshd};
+use warroom::ssh::{Destination, Link, LinkError, Ssh, Timing};
+
+const BIN: &str = env!("CARGO_BIN_EXE_warroom");
+
+fn reach(client: &SshClient, alias: &str, command: &str) -> Output {
+    let (key, value) = client.env();
+    Command::new(BIN).args(["reach", alias, "--command", command]).env(key, value).output().unwrap()
+}
+
+fn destination(alias: &str) -> Destination {
+    Destination { name: alias.into(), ssh: alias.into(), command: Some(BIN.into()) }
+}
+
+#[test]
+fn reach_names_the_far_warroom_and_leaves_no_process_behind() {
+    let Some(mut client) = SshClient::new() else { return };
+    let Some(server) = Sshd::start(&mut client, "paris", None) else { return };
+    let out = reach(&client, "paris", BIN);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{stdout}{}\nsshd: {}", String::from_utf8_lossy(&out.stderr), server.log());
+    assert!(stdout.starts_with("paris: warroom 0.1.0 (protocol 1) as root@"), "{stdout}");
+    let pid: u32 = stdout.split("pid ").nth(1).and_then(|s| s.split(';').next()).unwrap().parse().unwrap();
+    // The far side ended with its stdin: nothing of ours is left under sshd.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !exited(pid) {
+        assert!(Instant::now() < deadline, "the far warroom (pid {pid}) still runs after reach ended");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+#[test]
+fn a_refused_key_is_reported_with_the_step_and_ssh_s_words() {
+    let Some(mut client) = SshClient::new() else { return };
+    let Some(server) = Sshd::start(&mut client, "paris", None) else { return };
+    server.revoke_keys();
+    let out = reach(&client, "paris", BIN);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("connecting to paris (paris)"), "{stderr}");
+    assert!(stderr.contains("Permission denied"), "{stderr}");
+}
+
+#[test]
+fn a_far_side_without_warroom_is_reported_as_such() {
+    let Some(mut client) = SshClient::new() else { return };
+    let Some(_server) = Sshd::start(&mut client, "paris", None) else { return };
+    let out = reach(&client, "paris", "/nonexistent/warroom");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("/nonexistent/warroom") && stderr.contains("No such file"), "{stderr}");
+}
+
+#[test]
+fn a_far_side_speaking_another_protocol_is_named_with_both_versions() {
+    let Some(mut client) = SshClient::new() else { return };
+    let Some(_server) = Sshd::start(&mut client, "paris", None) else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let future = dir.path().join("warroom-9");
+    let hello = r#"{"hello":{"protocol":99,"verb":"answer","version":"9.9.9","pid":1}}"#;
+    std::fs::write(&future, format!("#!/bin/sh\necho '{hello}'\ncat >/dev/null\n")).unwrap();
+    Command::new("chmod").arg("755").arg(&future).status().unwrap();
+    let out = reach(&client, "paris", future.to_str().unwrap());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("paris speaks warroom protocol 99 (warroom 9.9.9); this warroom speaks protocol 1 (0.1.0)"),
+        "{stderr}"
+    );
+}
+
+/// Packets dropped inside the far host's namespace: no FIN, no RST, only silence. The link
+/// says so within its silence bound, and once packets pass again a new link works.
+#[test]
+fn a_link_whose_packets_are_dropped_goes_silent_within_seconds() {
+    let Some(ns) = Netns::create() else { return };
+    let Some(mut client) = SshClient::new() else { return };
+    let Some(server) = Sshd::start(&mut client, "fra", Some(&ns)) else { return };
+    let timing = Timing { beat: Duration::from_millis(500), silence: Duration::from_secs(3), ..Timing::default() };
+    let ssh = Ssh::new(client.words(), timing);
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    runtime.block_on(async {
+        let mut link = Link::open(&ssh, &destination("fra"), "answer", &[])
+            .await
+            .unwrap_or_else(|e| panic!("{e}\nsshd: {}", server.log()));
+        let far = link.peer.pid;
+        assert!(server.connection_pids().contains(&far), "the far warroom runs under fra's sshd");
+        link.writer.send(&serde_json::json!({"echo": 7})).await.unwrap();
+        let back: serde_json::Value = link.reader.next("echo").await.unwrap().unwrap();
+        assert_eq!(back["echo"], 7);
+
+        ns.drop_packets();
+        let cut = Instant::now();
+        let err = loop {
+            match link.reader.next::<serde_json::Value>("after the cut").await {
+                Ok(Some(_)) => continue,
+                Ok(None) => panic!("the link closed cleanly although packets were dropped"),
+                Err(e) => break e,
+            }
+        };
+        // Silence is 3 s; 3x margin for a loaded machine.
+        assert!(matches!(err, LinkError::Silent(_)) || err.is_transient(), "{err}");
+        assert!(cut.elapsed() < Duration::from_secs(9), "noticed after {:?}", cut.elapsed());
+        drop(link);
+
+        ns.pass_packets();
+        let again = Link::open(&ssh, &destination("fra"), "answer", &[]).await.unwrap();
+        assert_ne!(again.peer.pid, far);
+    });
+}
+
+/// Killing the per-connection sshd (not the listener) ends the link, which says so.
+#[test]
+fn a_killed_connection_is_a_closed_link() {
+    let Some(ns) = Netns::create() else { return };
+    let Some(mut client) = SshClient::new() else { return };
+    let Some(server) = Sshd::start(&mut client, "fra", Some(&ns)) else { return };
+    let ssh = Ssh::new(client.words(), Timing::default());
+    tokio::runtime::Runtime::new().unwrap().block_on(async {
+        let mut link = Link::open(&ssh, &destination("fra"), "answer", &[]).await.unwrap();
+        server.kill_connections();
+        let err = link.reader.next::<serde_json::Value>("after the kill").await;
+        assert!(matches!(err, Ok(None) | Err(LinkError::Closed(_))), "{err:?}");
+        assert!(server.connection_pids().is_empty());
+    });
+}
