@@ -756,7 +756,7 @@ fn amendment(app: &App, i: usize) -> Option<Span<'static>> {
 }
 
 fn draw_checklist(frame: &mut Frame, app: &App, area: Rect) {
-    let items = app.board.checklist_items();
+    let items = app.checklist_rows();
     let overdue = items.iter().filter(|(_, v)| v.state == ItemState::Overdue).count();
     let done = items.iter().filter(|(_, v)| v.state == ItemState::Done).count();
     let name = app.board.checklist.as_ref().map(|c| c.name.clone()).unwrap_or_default();
