@@ -1194,3 +1194,32 @@ fn after_resolve_the_items_that_no_longer_apply_show_n_a() {
     let brief = warroom::brief::render(&app.board, "alice@bastion");
     assert!(!brief.contains("OVERDUE"), "{brief}");
 }
+
+#[test]
+fn a_long_note_says_what_is_out_of_view_like_every_other_pane() {
+    let mut app = failing_app("dark");
+    key(&mut app, KeyCode::Char('i'));
+    for n in 1..=30 {
+        for c in format!("line {n}").chars() {
+            key(&mut app, KeyCode::Char(c));
+        }
+        if n < 30 {
+            key(&mut app, KeyCode::Enter);
+        }
+    }
+    app.zoom = true;
+    // Zoomed at 80x24: the Notes pane's border is rows 2 and 22, 19 lines of editor between.
+    let s = screen(&mut app, 80, 24);
+    let rows: Vec<&str> = s.lines().collect();
+    assert!(rows[2].contains("4 Notes") && rows[2].contains("↑ 11 more"), "{s}");
+    assert!(!rows[22].contains("more"), "the cursor is on the last line: nothing below\n{s}");
+    assert!(rows[21].contains("line 30"), "{s}");
+    // Back to the top: the rest is below.
+    for _ in 1..30 {
+        key(&mut app, KeyCode::Up);
+    }
+    let s = screen(&mut app, 80, 24);
+    let rows: Vec<&str> = s.lines().collect();
+    assert!(rows[3].contains("line 1 ") && rows[22].contains("↓ 11 more"), "{s}");
+    assert!(!rows[2].contains("more"), "{s}");
+}
