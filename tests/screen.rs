@@ -989,7 +989,10 @@ fn attention_rings_and_titles_once_per_new_failure_and_once_when_overdue() {
     assert!(watch.look(&app.board).is_empty());
     app.on_events(vec![changed(2500, "web", CheckState::Down, "HTTP 500\x1b]2;evil\x07")]);
     let out = watch.look(&app.board);
-    let text = String::from_utf8_lossy(&out).into_owned();
+    // The first title of the process is preceded by a push of the operator's own (given back on
+    // quit); which test of this binary sets the first title is up to the scheduler.
+    let text = String::from_utf8_lossy(&out).replace("\x07\x1b[22;2t", "\x07");
+    let out = text.as_bytes();
     assert!(out.starts_with(b"\x07\x1b]2;") && out.ends_with(b"\x07"), "{text:?}");
     assert!(
         text.contains("web failing") && text.contains("Mail delivery failing") && !text.contains("evil"),
