@@ -168,8 +168,12 @@ pub struct ItemOutcome {
     pub done: Option<(String, DateTime<Utc>)>,
 }
 
-/// How `item` went in an incident that ended at `end`.
+/// How `item` went in an incident that ended at `end` (an item owed after the resolution:
+/// by the journal's last entry).
 pub fn outcome(item: &Item, incident: &Incident, end: DateTime<Utc>) -> ItemOutcome {
+    // What is owed after the resolution is owed for as long as the journal went on.
+    let last = incident.timeline.last().map(|e| e.ts);
+    let end = if item.after_resolve { last.map_or(end, |l| l.max(end)) } else { end };
     let due_at = applies_since(item, incident).map(|b| b + span(item.due));
     let done = incident.checklist.get(&item.id).and_then(|m| m.completions.first().cloned());
     let verdict = match (&done, due_at) {
@@ -372,5 +376,21 @@ when = "status == resolved"
         assert_eq!(states, [ItemState::Done, ItemState::DueSoon, ItemState::Overdue, ItemState::NotApplicable]);
         assert_eq!(display_order(&views, Order::Due), vec![2, 1, 0, 3]);
         assert_eq!(display_order(&views, Order::File), vec![0, 1, 2, 3]);
+    }
+
+    #[test]
+    fn looking_back_what_is_owed_after_the_resolution_counts_until_the_journal_ends() {
+        let list = items();
+        let resolved_at = 40;
+        let resolve = (resolved_at, EventBody::StatusChanged { status: Status::Resolved });
+        // The journal ends at the resolution: the all-clear was not due yet.
+        let i = incident(3, vec![resolve.clone()]);
+        assert_eq!(outcome(&list[3], &i, t(resolved_at)).verdict, "not due");
+        // It went on for an hour without one: the all-clear was missed, whatever the report's end.
+        let i = incident(3, vec![resolve, (100, EventBody::NoteAdded { text: "still no all-clear".into() })]);
+        assert_eq!(outcome(&list[3], &i, t(resolved_at)).verdict, "missed");
+        // Owed during the outage only: judged at the resolution, as before.
+        assert_eq!(outcome(&list[0], &i, t(resolved_at)).verdict, "missed", "due at 15m, never done");
+        assert_eq!(outcome(&list[1], &i, t(resolved_at)).verdict, "missed", "due at 30m, never done");
     }
 }
