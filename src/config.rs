@@ -88,6 +88,16 @@ pub struct Config {
     /// The checks a status page may show: those marked `public = true`, and those listed in
     /// `public_components`. Nothing is public unless chosen.
     pub public_components: Vec<String>,
+    /// `[screen]`: how the dashboard lists things.
+    pub screen: Screen,
+}
+
+/// `[screen]`: `checklist_order = "due"` (the default: what is owed soonest first) or `"file"`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Screen {
+    #[serde(default)]
+    pub checklist_order: crate::checklist::Order,
 }
 
 /// `[attention]`: on a new confirmed failure, and when a public update becomes overdue, ring
@@ -132,6 +142,7 @@ impl Default for Config {
             journal_group: None,
             attention: Attention::default(),
             public_components: Vec::new(),
+            screen: Screen::default(),
         }
     }
 }
@@ -220,6 +231,7 @@ pub fn parse_all(text: &str, path: &Path) -> Result<Config, Vec<ConfigError>> {
         journal_group: raw.journal_group,
         attention: raw.attention,
         public_components,
+        screen: raw.screen,
     })
 }
 
@@ -524,6 +536,8 @@ struct RawConfig {
     channel: BTreeMap<String, Spanned<RawChannel>>,
     #[serde(default)]
     attention: Attention,
+    #[serde(default)]
+    screen: Screen,
 }
 
 #[derive(Debug, Deserialize)]

@@ -43,7 +43,11 @@ async fn check_json_against_real_servers_reports_each_status_and_exits_2() {
     let started = Instant::now();
     let out = tokio::task::spawn_blocking({
         let dir = dir.path().to_path_buf();
-        move || Command::new(env!("CARGO_BIN_EXE_warroom")).args(["check", "--json"]).current_dir(dir).output().unwrap()
+        move || {
+            let mut warroom = Command::new(env!("CARGO_BIN_EXE_warroom"));
+            // A local zone of UTC: a time is said once, in UTC.
+            warroom.args(["check", "--json"]).current_dir(dir).env("TZ", "UTC").output().unwrap()
+        }
     })
     .await
     .unwrap();
@@ -70,7 +74,11 @@ async fn check_json_against_real_servers_reports_each_status_and_exits_2() {
     }
     let rcpt = rows.iter().find(|r| r["name"] == "mail-rcpt").unwrap();
     assert_eq!(rcpt["detail"], "RCPT TO <support@example.com>: 451 4.3.0 Temporary lookup failure");
-    assert!(rows.iter().find(|r| r["name"] == "maintenance").unwrap()["retry_after"].is_string());
+    let maintenance = rows.iter().find(|r| r["name"] == "maintenance").unwrap();
+    assert!(maintenance["retry_after"].is_string());
+    // One clear time, not `back at 14:02:16 +00:00 (14:02:16 UTC)`.
+    let back = regex::Regex::new(r"Retry-After: back at \d\d:\d\d:\d\d UTC$").unwrap();
+    assert!(back.is_match(maintenance["detail"].as_str().unwrap()), "{maintenance}");
     assert_eq!(rows.iter().find(|r| r["name"] == "cert").unwrap()["cert_days_left"], 29);
     // All at once, shown without a clock bound: each stopwatch check was still running when the
     // other started (one after the other, each would end before the next began).

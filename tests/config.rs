@@ -214,6 +214,18 @@ fn attention_is_off_unless_asked_for_and_unknown_keys_are_named() {
 }
 
 #[test]
+fn checklist_order_is_due_or_file_and_anything_else_is_named() {
+    use warroom::checklist::Order;
+    let p = Path::new("w.toml");
+    assert_eq!(parse("", p).unwrap().screen.checklist_order, Order::Due);
+    assert_eq!(parse("[screen]\nchecklist_order = \"file\"\n", p).unwrap().screen.checklist_order, Order::File);
+    let e = err("theme = \"dark\"\n\n[screen]\nchecklist_order = \"deadline\"\n");
+    assert_eq!((e.file.as_path(), e.line), (Path::new("warroom.toml"), 4), "{e}");
+    assert_eq!(e.field.as_deref(), Some("checklist_order"), "{e}");
+    assert!(e.message.contains("`due`") && e.message.contains("`file`"), "{e}");
+}
+
+#[test]
 fn public_components_are_chosen_per_check_or_listed_and_must_be_checks() {
     let cmd = |name: &str, extra: &str| {
         format!("[[check]]\nname = \"{name}\"\nkind = \"command\"\ncommand = [\"true\"]\n{extra}\n")

@@ -308,7 +308,7 @@ fn c_under_tmux_default_settings_fills_the_tmux_buffer() {
 }
 
 /// `[attention] title`: a check confirmed down after opening sets the window title, as
-/// warroom writes it; history on opening does not.
+/// warroom writes it; history on opening does not; quitting puts the operator's title back.
 #[test]
 fn attention_sets_the_window_title_on_a_new_failure() {
     let dir = tempfile::tempdir().unwrap();
@@ -319,7 +319,8 @@ fn attention_sets_the_window_title_on_a_new_failure() {
          interval = \"1s\"\nretry_interval = \"300ms\"\n",
     )
     .unwrap();
-    let cmd = format!("HOME={0} {BIN} -c warroom.toml -j j.jsonl --as tester", dir.path().display());
+    // The shell stays after warroom quits, so that the title it leaves behind can be read.
+    let cmd = format!("HOME={0} {BIN} -c warroom.toml -j j.jsonl --as tester; sleep 60", dir.path().display());
     let Some(t) = Tmux::start(100, 30, &cmd, dir.path()) else { return };
     t.tmux(&["select-pane", "-t", "t", "-T", "before"]);
     t.wait_for("✔ up", Duration::from_secs(10));
@@ -332,4 +333,11 @@ fn attention_sets_the_window_title_on_a_new_failure() {
         std::thread::sleep(Duration::from_millis(100));
     }
     assert_eq!(t.pane_format("pane_title"), "⚠ local failing — Test outage — warroom");
+    // Quitting gives the operator's title back.
+    t.keys(&["q"]);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while t.pane_format("pane_title") != "before" {
+        assert!(Instant::now() < deadline, "title not restored on quit: {:?}", t.pane_format("pane_title"));
+        std::thread::sleep(Duration::from_millis(100));
+    }
 }

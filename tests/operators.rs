@@ -301,3 +301,75 @@ async fn a_killed_or_frozen_session_is_shown_gone_and_the_poller_replaced() {
         "alice never left: her absence was seen from the heartbeat alone"
     );
 }
+
+/// Every line `name` printed until it said `left`.
+fn lines_until_left(rx: &mpsc::Receiver<(String, String, Instant)>, name: &str, within: Duration) -> Vec<String> {
+    let deadline = Instant::now() + within;
+    let mut said = Vec::new();
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        match rx.recv_timeout(left) {
+            Ok((who, line, _)) if who == name => {
+                let done = line == "left";
+                said.push(line);
+                if done {
+                    return said;
+                }
+            }
+            Ok(_) => continue,
+            Err(_) => panic!("{name} did not leave within {within:?}; said {said:?}"),
+        }
+    }
+}
+
+#[test]
+fn headless_says_its_role_once_the_election_settles() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("warroom.toml"), "[incident]\ntitle = \"Quiet\"\n").unwrap();
+    let stop = |h: &Headless| {
+        support::proc::signal_to_exit(h.child.id(), libc::SIGTERM, Duration::from_secs(30)).expect("left on SIGTERM")
+    };
+    let roles = |said: &[String]| said.iter().filter(|l| l.starts_with("role:")).cloned().collect::<Vec<_>>();
+    let (tx, rx) = mpsc::channel();
+    // A free journal: the first is the poller, and says so once, from its first line to its last.
+    let first = spawn(dir.path(), "first", tx.clone());
+    let (_, mut first_said) = wait_line_keeping(&rx, "role: poller", Duration::from_secs(20));
+    // Held by the first: the second is a follower, and says so once, after the settling.
+    let second = spawn(dir.path(), "second", tx.clone());
+    let (who, mut second_said) = wait_line_keeping(&rx, "role: follower", Duration::from_secs(20));
+    assert_eq!(who, "second");
+    // Longer than the settling: a line held back would have come by now.
+    std::thread::sleep(Duration::from_millis(1500));
+    stop(&second);
+    second_said.extend(lines_until_left(&rx, "second", Duration::from_secs(10)));
+    stop(&first);
+    first_said.extend(lines_until_left(&rx, "first", Duration::from_secs(10)));
+    // Lines of both arrive on one channel: keep each one's own.
+    assert_eq!(roles(&first_said), ["role: poller"], "{first_said:?}");
+    assert_eq!(roles(&second_said), ["role: follower"], "{second_said:?}");
+}
+
+/// Like [`wait_line`], returning every line its sayer said up to and including `want`.
+fn wait_line_keeping(
+    rx: &mpsc::Receiver<(String, String, Instant)>,
+    want: &str,
+    within: Duration,
+) -> (String, Vec<String>) {
+    let deadline = Instant::now() + within;
+    let mut said = Vec::new();
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        match rx.recv_timeout(left) {
+            Ok((who, line, _)) => {
+                let found = line == want;
+                said.push((who, line));
+                if found {
+                    let who = said.last().unwrap().0.clone();
+                    let own = said.into_iter().filter(|(w, _)| *w == who).map(|(_, l)| l).collect();
+                    return (who, own);
+                }
+            }
+            Err(_) => panic!("nobody said {want:?} within {within:?}; said {said:?}"),
+        }
+    }
+}

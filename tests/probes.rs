@@ -137,7 +137,11 @@ async fn tls_and_https_with_a_self_signed_certificate() {
 
     // Plain TCP to a TLS port is not a TLS server: handshake against the HTTP port fails clearly.
     let o = probe(&format!("kind = \"tls\"\nhost = \"127.0.0.1\"\nport = {}", n.server.port)).await;
-    assert_outcome(&o, Health::Down, &["TLS handshake failed"]);
+    assert_outcome(
+        &o,
+        Health::Down,
+        &["TLS handshake failed: the server did not answer TLS (is this a plain-text port?)"],
+    );
 }
 
 // ---------------------------------------------------------------------------------------

@@ -190,7 +190,8 @@ async fn clear_errors_for_an_unreachable_server_a_bad_query_and_a_wrong_api() {
         "kind = \"prometheus\"\nurl = \"{prom}\"\nquery = 'vector(0.02)'\ndegraded_above = 0.01\ndown_above = 0.05"
     ))
     .await;
-    assert_eq!((o.health, o.detail.starts_with("0.0200 > 0.0100")), (Health::Degraded, true), "{}", o.detail);
+    let said = o.detail.starts_with("0.0200, above the degraded threshold 0.0100 (1 series");
+    assert_eq!((o.health, said), (Health::Degraded, true), "{}", o.detail);
 }
 
 /// POSTs JSON to a local server; panics unless it answers 200.
@@ -404,6 +405,7 @@ fn check_lists_every_alert_and_series_row_and_its_exit_code_counts_them() {
     let firing = row(&rows, "alerts / HighErrorRate api-1");
     assert_eq!((firing["status"].as_str(), firing["source"].as_str()), (Some("down"), Some("alerts")));
     assert!(firing["detail"].as_str().unwrap().contains("[critical]"), "{firing}");
+    assert_eq!((row(&rows, "alerts")["kind"].as_str(), firing["kind"].as_str()), (Some("alertmanager"), Some("alert")));
     let (code, table) = warroom_check(&alerts, false);
     assert_eq!(code, Some(2));
     assert!(table.lines().any(|l| l.starts_with("✖ down") && l.contains("alerts / HighErrorRate api-1")), "{table}");
@@ -418,4 +420,6 @@ fn check_lists_every_alert_and_series_row_and_its_exit_code_counts_them() {
     assert_eq!(code, Some(2), "a failing series is critical: {out}");
     let db1 = row(&rows, "per instance / db1");
     assert_eq!((db1["status"].as_str(), db1["source"].as_str()), (Some("down"), Some("per instance")));
+    assert_eq!(db1["detail"], "0, below the down threshold 1", "{db1}");
+    assert_eq!(db1["kind"], "series", "a series row is a series, not a prometheus check: {db1}");
 }

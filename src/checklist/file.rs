@@ -35,6 +35,10 @@ pub struct Item {
     /// Comes back this long after each completion, until the incident is resolved.
     pub repeat: Option<Duration>,
     pub when: Vec<Condition>,
+    /// Still owed once the incident is resolved (`after_resolve`): an all-clear, a review.
+    /// Other items not done by then no longer apply. Defaults to whether `when` asks for
+    /// `status == resolved`.
+    pub after_resolve: bool,
     pub channel: Option<String>,
     pub audience: Audience,
     pub template: Option<String>,
@@ -80,6 +84,11 @@ impl Condition {
             Condition::Severity { op, value } => severity.is_some_and(|s| op.holds(s, *value)),
             Condition::Status { equal, value } => (status == *value) == *equal,
         }
+    }
+
+    /// Whether this condition holds only once the incident is resolved.
+    pub fn needs_resolved(&self) -> bool {
+        *self == Condition::Status { equal: true, value: Status::Resolved }
     }
 
     fn parse(text: &str) -> Result<Vec<Condition>, String> {
@@ -160,6 +169,7 @@ struct RawItem {
     due: Spanned<String>,
     repeat: Option<Spanned<String>>,
     when: Option<Spanned<String>>,
+    after_resolve: Option<Spanned<bool>>,
     channel: Option<String>,
     audience: Option<Spanned<String>>,
     template: Option<Spanned<String>>,
@@ -211,6 +221,17 @@ pub fn parse(text: &str, path: &Path) -> Result<Checklist, ChecklistError> {
             Some(w) => Condition::parse(w.get_ref()).map_err(|m| err(w.span(), format!("when: {m}")))?,
             None => Vec::new(),
         };
+        let after_resolve = match &r.after_resolve {
+            Some(a) if !*a.get_ref() && when.iter().any(Condition::needs_resolved) => {
+                return Err(err(
+                    a.span(),
+                    "after_resolve = false, but `when` makes the item apply only once resolved: it could never apply"
+                        .into(),
+                ));
+            }
+            Some(a) => *a.get_ref(),
+            None => when.iter().any(Condition::needs_resolved),
+        };
         if let Some(t) = &r.template {
             template::check(t.get_ref()).map_err(|m| err(t.span(), format!("template: {m}")))?;
         }
@@ -229,6 +250,7 @@ pub fn parse(text: &str, path: &Path) -> Result<Checklist, ChecklistError> {
             due: duration(&r.due)?,
             repeat: r.repeat.as_ref().map(duration).transpose()?,
             when,
+            after_resolve,
             channel: r.channel.clone(),
             audience,
             template: r.template.as_ref().map(|t| t.get_ref().clone()),

@@ -9,5 +9,7 @@ mod schedule;
 mod template;
 
 pub use file::{BUILT_IN, Checklist, ChecklistError, Condition, Item, is_built_in, load, parse};
-pub use schedule::{DUE_SOON, ItemOutcome, ItemState, ItemView, applies_since, evaluate, missing_roles, outcome};
+pub use schedule::{
+    DUE_SOON, ItemOutcome, ItemState, ItemView, Order, applies_since, display_order, evaluate, missing_roles, outcome,
+};
 pub use template::{Context, PLACEHOLDERS, prompts, render, unfilled};

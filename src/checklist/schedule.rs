@@ -11,7 +11,8 @@ pub const DUE_SOON: std::time::Duration = std::time::Duration::from_secs(5 * 60)
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ItemState {
-    /// Its `when` does not hold for this incident (yet).
+    /// Its `when` does not hold for this incident (yet), or the incident is resolved and
+    /// the item is not one owed after that (`after_resolve`).
     NotApplicable,
     Pending,
     DueSoon,
@@ -94,6 +95,7 @@ pub fn evaluate(item: &Item, incident: &Incident, now: DateTime<Utc>) -> ItemVie
     let applies = item.when.iter().all(|c| c.holds(incident.severity, incident.status));
     let base = if applies { applies_since(item, incident).unwrap_or(opened) } else { opened };
     let first_due = base + span(item.due);
+    let resolved = incident.status == Status::Resolved;
 
     let (due_at, state) = match item.repeat {
         Some(every) => {
@@ -101,7 +103,7 @@ pub fn evaluate(item: &Item, incident: &Incident, now: DateTime<Utc>) -> ItemVie
                 (Some((_, at)), true) => *at + span(every),
                 _ => first_due,
             };
-            let state = if incident.status == Status::Resolved {
+            let state = if resolved && !item.after_resolve {
                 // "Until resolved": nothing more is owed.
                 if count > 0 { ItemState::Done } else { ItemState::NotApplicable }
             } else if !applies {
@@ -116,7 +118,8 @@ pub fn evaluate(item: &Item, incident: &Incident, now: DateTime<Utc>) -> ItemVie
         None => {
             let state = if done_now {
                 ItemState::Done
-            } else if !applies {
+            } else if !applies || (resolved && !item.after_resolve) {
+                // Resolved: what was owed during the outage no longer applies.
                 ItemState::NotApplicable
             } else {
                 by_deadline(now, first_due)
@@ -125,6 +128,35 @@ pub fn evaluate(item: &Item, incident: &Incident, now: DateTime<Utc>) -> ItemVie
         }
     };
     ItemView { state, due_at, done_by: last.filter(|_| done_now || item.repeat.is_some()), count }
+}
+
+/// The order the screen lists a checklist in (`[screen] checklist_order`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Order {
+    /// What is still owed first, soonest deadline first; then done; then n/a.
+    #[default]
+    Due,
+    /// As the checklist file lists them.
+    File,
+}
+
+/// Positions of `views` (in file order) in the order `order` lists them. In due order the
+/// overdue lead (their deadlines are the earliest); ties, and the items that do not apply,
+/// keep file order.
+pub fn display_order(views: &[ItemView], order: Order) -> Vec<usize> {
+    let mut positions: Vec<usize> = (0..views.len()).collect();
+    if order == Order::Due {
+        let rank = |s: ItemState| match s {
+            ItemState::Overdue | ItemState::DueSoon | ItemState::Pending => 0,
+            ItemState::Done => 1,
+            ItemState::NotApplicable => 2,
+        };
+        // An item that does not apply has no deadline that means anything: file order.
+        let due = |v: &ItemView| (v.state != ItemState::NotApplicable).then_some(v.due_at);
+        positions.sort_by_key(|&i| (rank(views[i].state), due(&views[i])));
+    }
+    positions
 }
 
 /// How an item went, looking back: its first deadline against its first completion.
@@ -136,8 +168,12 @@ pub struct ItemOutcome {
     pub done: Option<(String, DateTime<Utc>)>,
 }
 
-/// How `item` went in an incident that ended at `end`.
+/// How `item` went in an incident that ended at `end` (an item owed after the resolution:
+/// by the journal's last entry).
 pub fn outcome(item: &Item, incident: &Incident, end: DateTime<Utc>) -> ItemOutcome {
+    // What is owed after the resolution is owed for as long as the journal went on.
+    let last = incident.timeline.last().map(|e| e.ts);
+    let end = if item.after_resolve { last.map_or(end, |l| l.max(end)) } else { end };
     let due_at = applies_since(item, incident).map(|b| b + span(item.due));
     let done = incident.checklist.get(&item.id).and_then(|m| m.completions.first().cloned());
     let verdict = match (&done, due_at) {
@@ -276,5 +312,85 @@ when = "status == resolved"
         assert_eq!((v.state, v.due_at), (ItemState::Pending, t(190)));
         assert_eq!(evaluate(item, &resolved, t(191)).state, ItemState::Overdue);
         assert_eq!(evaluate(item, &incident(3, vec![]), t(181)).state, ItemState::NotApplicable);
+    }
+
+    #[test]
+    fn after_resolve_only_post_resolution_items_stay_owed() {
+        let list = items();
+        let resolved = |extra: Vec<(i64, EventBody)>| {
+            let mut events = extra;
+            events.push((40, EventBody::StatusChanged { status: Status::Resolved }));
+            incident(2, events)
+        };
+        // Overdue before the resolution (ack, due 15m), not yet due (execs, due 20m after SEV2
+        // at 0 → overdue too): neither is owed any more.
+        let i = resolved(vec![]);
+        let state = |n: usize, at: i64| evaluate(&list[n], &i, t(at)).state;
+        assert_eq!(state(0, 41), ItemState::NotApplicable, "a missed acknowledgement is no longer owed");
+        assert_eq!(state(2, 41), ItemState::NotApplicable);
+        assert_eq!(state(1, 41), ItemState::NotApplicable, "never done, repeating: nothing owed");
+        // The all-clear is the point of resolving: it stays live, due from the resolution.
+        assert_eq!(state(3, 41), ItemState::Pending);
+        assert_eq!(state(3, 51), ItemState::Overdue);
+        // Done stays done.
+        let i = resolved(vec![(10, done("ack"))]);
+        assert_eq!(evaluate(&list[0], &i, t(41)).state, ItemState::Done);
+        // Reopened: owed again.
+        let mut reopened = resolved(vec![]);
+        reopened.apply(Event::at(t(50), "bob", EventBody::StatusChanged { status: Status::Investigating }));
+        assert_eq!(evaluate(&list[0], &reopened, t(51)).state, ItemState::Overdue);
+    }
+
+    #[test]
+    fn after_resolve_can_be_said_explicitly_and_not_contradicted() {
+        let list = parse(
+            "[[item]]\nid = \"supervisor\"\ntitle = \"S\"\ndue = \"30m\"\nafter_resolve = true\n",
+            std::path::Path::new("t.toml"),
+        )
+        .unwrap()
+        .items;
+        assert!(list[0].after_resolve);
+        let i = incident(3, vec![(10, EventBody::StatusChanged { status: Status::Resolved })]);
+        assert_eq!(evaluate(&list[0], &i, t(31)).state, ItemState::Overdue);
+        assert!(items()[3].after_resolve && !items()[0].after_resolve, "defaults follow `when`");
+        let e = parse(
+            "[[item]]\nid = \"x\"\ntitle = \"X\"\ndue = \"1m\"\nwhen = \"status == resolved\"\nafter_resolve = false\n",
+            std::path::Path::new("t.toml"),
+        )
+        .unwrap_err();
+        assert!(e.to_string().starts_with("t.toml:6: item \"x\": after_resolve = false"), "{e}");
+    }
+
+    #[test]
+    fn due_order_puts_overdue_first_then_soonest_then_done_then_not_applicable() {
+        let list = items();
+        // SEV3 at 20m: ack (15m) overdue, update (30m) pending, execs n/a, all-clear n/a.
+        let i = incident(3, vec![]);
+        let views: Vec<ItemView> = list.iter().map(|item| evaluate(item, &i, t(20))).collect();
+        assert_eq!(display_order(&views, Order::Due), vec![0, 1, 2, 3]);
+        assert_eq!(display_order(&views, Order::File), vec![0, 1, 2, 3]);
+        // ack done; SEV2: execs (20m) overdue at 25m, update (30m) due soon.
+        let i = incident(2, vec![(5, done("ack"))]);
+        let views: Vec<ItemView> = list.iter().map(|item| evaluate(item, &i, t(25))).collect();
+        let states: Vec<ItemState> = views.iter().map(|v| v.state).collect();
+        assert_eq!(states, [ItemState::Done, ItemState::DueSoon, ItemState::Overdue, ItemState::NotApplicable]);
+        assert_eq!(display_order(&views, Order::Due), vec![2, 1, 0, 3]);
+        assert_eq!(display_order(&views, Order::File), vec![0, 1, 2, 3]);
+    }
+
+    #[test]
+    fn looking_back_what_is_owed_after_the_resolution_counts_until_the_journal_ends() {
+        let list = items();
+        let resolved_at = 40;
+        let resolve = (resolved_at, EventBody::StatusChanged { status: Status::Resolved });
+        // The journal ends at the resolution: the all-clear was not due yet.
+        let i = incident(3, vec![resolve.clone()]);
+        assert_eq!(outcome(&list[3], &i, t(resolved_at)).verdict, "not due");
+        // It went on for an hour without one: the all-clear was missed, whatever the report's end.
+        let i = incident(3, vec![resolve, (100, EventBody::NoteAdded { text: "still no all-clear".into() })]);
+        assert_eq!(outcome(&list[3], &i, t(resolved_at)).verdict, "missed");
+        // Owed during the outage only: judged at the resolution, as before.
+        assert_eq!(outcome(&list[0], &i, t(resolved_at)).verdict, "missed", "due at 15m, never done");
+        assert_eq!(outcome(&list[1], &i, t(resolved_at)).verdict, "missed", "due at 30m, never done");
     }
 }

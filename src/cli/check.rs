@@ -98,7 +98,7 @@ fn every_row<'a>(checks: &'a [CheckDef], outcomes: &'a [Outcome]) -> Vec<Row<'a>
         });
         rows.extend(o.rows.iter().map(|sub| Row {
             name: RowId::row(&check.name, &sub.key).name(),
-            kind: check.probe.kind(),
+            kind: check.probe.row_kind(),
             target: check.probe.target(),
             status: sub.health.as_str(),
             latency_ms: o.latency.as_millis() as u64,

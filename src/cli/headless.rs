@@ -11,10 +11,14 @@ use tokio::signal::unix::{SignalKind, signal};
 use crate::cli::GlobalArgs;
 use crate::journal::EventBody;
 use crate::sanitize::sanitize_str;
-use crate::session::{Opening, Presence, Probing, Purpose, Session, Settings, Update};
+use crate::session::{Opening, Presence, Probing, Purpose, Role, Session, Settings, Update};
 
 /// How long stopping waits for the session to journal the departure.
 const LEAVE_WITHIN: Duration = Duration::from_secs(3);
+/// How long a session that opened as a follower waits before saying so: the election may
+/// still be settling (the last poller leaving as this one starts), and a role it holds for a
+/// moment is not worth a line.
+const SETTLE: Duration = Duration::from_secs(1);
 
 pub fn run(global: &GlobalArgs) -> anyhow::Result<ExitCode> {
     let config = super::load_config(global)?;
@@ -39,9 +43,11 @@ pub fn serve(opening: Opening) -> anyhow::Result<ExitCode> {
         let mut sighup = hangup()?;
         let mut upgrade_said = false;
         let mut presence = Presence { people: Vec::new(), probing: Probing::Yes };
+        let mut role = RoleLine::default();
         loop {
             tokio::select! {
                 update = session.recv() => match update {
+                    Some(Update::Role { role: now, .. }) => role.say(&mut std::io::stdout().lock(), now),
                     Some(Update::Presence(now)) => {
                         print_presence(&mut std::io::stdout().lock(), &presence, &now);
                         presence = now;
@@ -53,19 +59,59 @@ pub fn serve(opening: Opening) -> anyhow::Result<ExitCode> {
                             warn(&banner);
                         }
                     }
-                    Some(update) => print_update(&mut std::io::stdout().lock(), &update, &session.author),
+                    Some(update) => {
+                        print_update(&mut std::io::stdout().lock(), &update, &session.author);
+                        if matches!(update, Update::Opened { role: Role::Follower, .. }) {
+                            role.hold(Role::Follower);
+                        }
+                    }
                     None => break,
                 },
+                _ = role.settled() => role.flush(&mut std::io::stdout().lock()),
                 _ = sigterm.recv() => break,
                 _ = sigint.recv() => break,
                 Some(()) = recv(&mut sighup) => break,
             }
         }
         session.leave(LEAVE_WITHIN).await;
+        role.flush(&mut std::io::stdout().lock());
         say(&mut std::io::stdout().lock(), "left");
         Ok::<_, anyhow::Error>(())
     })?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// The `role:` line, said once the election settled: a follower's first role is held for
+/// [`SETTLE`], and a change within it replaces it rather than following it.
+#[derive(Default)]
+struct RoleLine {
+    held: Option<(Role, tokio::time::Instant)>,
+}
+
+impl RoleLine {
+    fn hold(&mut self, role: Role) {
+        self.held = Some((role, tokio::time::Instant::now() + SETTLE));
+    }
+
+    /// A role reached: said now, and whatever was held is no longer news.
+    fn say(&mut self, out: &mut dyn Write, role: Role) {
+        self.held = None;
+        say(out, &format!("role: {}", role.as_str()));
+    }
+
+    /// Resolves when the held role has waited long enough; never while nothing is held.
+    async fn settled(&self) {
+        match self.held {
+            Some((_, at)) => tokio::time::sleep_until(at).await,
+            None => std::future::pending().await,
+        }
+    }
+
+    fn flush(&mut self, out: &mut dyn Write) {
+        if let Some((role, _)) = self.held.take() {
+            say(out, &format!("role: {}", role.as_str()));
+        }
+    }
 }
 
 /// SIGHUP ends the session like SIGTERM, unless it was ignored when warroom started (`nohup
@@ -93,7 +139,10 @@ fn print_update(out: &mut dyn Write, update: &Update, me: &str) {
     match update {
         Update::Opened { journal, role, .. } => {
             say(out, &format!("joined {}", crate::journal::dir::shown(std::path::Path::new(journal))));
-            say(out, &format!("role: {}", role.as_str()));
+            // A follower's role waits for the election to settle (see [`RoleLine`]).
+            if *role != Role::Follower {
+                say(out, &format!("role: {}", role.as_str()));
+            }
         }
         Update::Role { role, .. } => say(out, &format!("role: {}", role.as_str())),
         Update::Row(row) => say(out, &format!("row: {}", row.id.name())),
@@ -160,7 +209,6 @@ fn warn(text: &str) {
 mod tests {
     use super::*;
     use crate::journal::{CheckState, Event};
-    use crate::session::Role;
 
     fn printed(update: &Update) -> String {
         let mut out = Vec::new();
@@ -187,6 +235,6 @@ mod tests {
             rows: Vec::new(),
             entries: Vec::new(),
         };
-        assert_eq!(printed(&opened), "joined /j/2099-01-01T000000Z-x.jsonl\nrole: follower\n");
+        assert_eq!(printed(&opened), "joined /j/2099-01-01T000000Z-x.jsonl\n", "a follower's role waits to settle");
     }
 }

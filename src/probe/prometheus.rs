@@ -85,11 +85,11 @@ pub async fn probe(spec: &PrometheusSpec, clients: &super::http::Clients, trace:
         if v.is_nan() {
             return (Health::Down, "value is NaN".into());
         }
-        if spec.down.is_some_and(|t| t.crossed(v)) {
-            return (Health::Down, format!("{} {}", show(v), describe(spec.down)));
+        if let Some(t) = spec.down.filter(|t| t.crossed(v)) {
+            return (Health::Down, crossed(v, t, "down"));
         }
-        if spec.degraded.is_some_and(|t| t.crossed(v)) {
-            return (Health::Degraded, format!("{} {}", show(v), describe(spec.degraded)));
+        if let Some(t) = spec.degraded.filter(|t| t.crossed(v)) {
+            return (Health::Degraded, crossed(v, t, "degraded"));
         }
         (Health::Up, show(v))
     };
@@ -146,12 +146,13 @@ fn show(v: f64) -> String {
     if v.fract() == 0.0 && v.abs() < 1e15 { format!("{v:.0}") } else { format!("{v:.4}") }
 }
 
-fn describe(t: Option<Threshold>) -> String {
-    match t {
-        Some(Threshold::Above(x)) => format!("> {}", show(x)),
-        Some(Threshold::Below(x)) => format!("< {}", show(x)),
-        None => String::new(),
-    }
+/// A value past its threshold, in words: not `0 < 1` but "0, below the down threshold 1".
+fn crossed(v: f64, t: Threshold, which: &str) -> String {
+    let (side, limit) = match t {
+        Threshold::Above(x) => ("above", x),
+        Threshold::Below(x) => ("below", x),
+    };
+    format!("{}, {side} the {which} threshold {}", show(v), show(limit))
 }
 
 /// Fills `{{label}}` placeholders from a series' labels; all labels when no template.
@@ -165,5 +166,16 @@ fn label(spec: &PrometheusSpec, metric: &std::collections::BTreeMap<String, Stri
             sanitize_str(&out, 80)
         }
         None => sanitize_str(&metric.iter().map(|(k, v)| format!("{k}=\"{v}\"")).collect::<Vec<_>>().join(","), 120),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_crossed_threshold_is_said_in_words() {
+        assert_eq!(crossed(0.0, Threshold::Below(1.0), "down"), "0, below the down threshold 1");
+        assert_eq!(crossed(0.02, Threshold::Above(0.01), "degraded"), "0.0200, above the degraded threshold 0.0100");
     }
 }

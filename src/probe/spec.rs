@@ -34,6 +34,16 @@ impl ProbeSpec {
         }
     }
 
+    /// The kind of the rows the check's source reports: an Alertmanager's are alerts, a
+    /// Prometheus query's are series; other checks report none and are their own kind.
+    pub fn row_kind(&self) -> &'static str {
+        match self {
+            ProbeSpec::Prometheus(_) => "series",
+            ProbeSpec::Alertmanager(_) => "alert",
+            other => other.kind(),
+        }
+    }
+
     /// A short human description of the target, e.g. `https://example.com/health`.
     pub fn target(&self) -> String {
         match self {

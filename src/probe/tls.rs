@@ -108,12 +108,25 @@ pub async fn handshake(
     let stream = tokio_rustls::TlsConnector::from(config)
         .connect(name, tcp)
         .await
-        .map_err(|e| format!("TLS handshake failed: {}", tcp::io_reason(&e)))?;
+        .map_err(|e| format!("TLS handshake failed: {}", handshake_reason(&e)))?;
     let certs = stream.get_ref().1.peer_certificates().map(|c| c.to_vec()).unwrap_or_default();
     if certs.is_empty() {
         return Err("server presented no certificate".into());
     }
     Ok((stream, certs))
+}
+
+/// Why a handshake failed, in the operator's words. A server that answers a ClientHello with
+/// plain text (an HTTP 400, an SMTP banner) makes rustls report "received corrupt message of
+/// type InvalidContentType": what it means is that this port does not speak TLS.
+fn handshake_reason(e: &std::io::Error) -> String {
+    use rustls::{Error, InvalidMessage};
+    match e.get_ref().and_then(|inner| inner.downcast_ref::<Error>()) {
+        Some(Error::InvalidMessage(InvalidMessage::InvalidContentType)) => {
+            "the server did not answer TLS (is this a plain-text port?)".into()
+        }
+        _ => tcp::io_reason(e),
+    }
 }
 
 /// Whether the presented chain is trusted for `host` by the system roots, now.
@@ -203,4 +216,40 @@ async fn probe_addr(spec: &TlsSpec, addr: std::net::SocketAddr, trace: &Trace) -
     outcome.append_detail(&format!("handshake in {}", fmt_ms(outcome.latency)));
     outcome.apply_latency_threshold(spec.degraded_over);
     outcome
+}
+
+#[cfg(test)]
+mod tests {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    use tokio::net::TcpListener;
+
+    use super::*;
+
+    /// A plain-text server on a port of its own: it answers the ClientHello with an SMTP banner.
+    #[tokio::test]
+    async fn a_plain_text_port_is_named_as_such_not_as_a_corrupt_message() {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let server = tokio::spawn(async move {
+            let (mut conn, _) = listener.accept().await.unwrap();
+            let mut hello = [0u8; 512];
+            let _ = conn.read(&mut hello).await;
+            let _ = conn.write_all(b"220 mail.example.com ESMTP ready\r\n").await;
+        });
+        let tcp = TcpStream::connect(addr).await.unwrap();
+        let Err(e) = handshake(tcp, "localhost").await else { panic!("a plain-text server completed a handshake") };
+        assert_eq!(e, "TLS handshake failed: the server did not answer TLS (is this a plain-text port?)");
+        server.await.unwrap();
+    }
+
+    #[test]
+    fn other_failures_keep_their_reason() {
+        let eof = std::io::Error::new(std::io::ErrorKind::UnexpectedEof, "eof");
+        assert_eq!(handshake_reason(&eof), "connection closed by server");
+        let alert = std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            rustls::Error::AlertReceived(rustls::AlertDescription::HandshakeFailure),
+        );
+        assert!(handshake_reason(&alert).contains("HandshakeFailure"), "{}", handshake_reason(&alert));
+    }
 }

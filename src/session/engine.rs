@@ -432,7 +432,9 @@ impl Engine {
     fn on_monitor(&mut self, event: MonitorEvent) {
         match event {
             MonitorEvent::Row { id, .. } => {
-                let info = row_info(id, "row", String::new());
+                // An alert or a series, as the check that reports it says.
+                let parent = self.settings.checks.iter().find(|c| c.name == id.check);
+                let info = row_info(id, parent.map_or("row", |c| c.probe.row_kind()), String::new());
                 self.adopt_rows(std::slice::from_ref(&info));
                 self.tell(Update::Row(info));
             }

@@ -219,6 +219,11 @@ pub struct App {
     pub help_scroll: usize,
     /// Sends on their way (item, channel): their outcome replaces "sending on …" once journaled.
     pub sending: Vec<(String, String)>,
+    /// `[screen] checklist_order`: by due time (the default) or as the file lists them.
+    pub checklist_order: crate::checklist::Order,
+    /// The checklist selection as last seen (position, item id): when the order changes under
+    /// it (an item ticked, another falling due) the selection stays on the same item.
+    checklist_anchor: Option<(usize, String)>,
 }
 
 impl App {
@@ -254,6 +259,8 @@ impl App {
             correcting: None,
             help_scroll: 0,
             sending: Vec::new(),
+            checklist_order: crate::checklist::Order::default(),
+            checklist_anchor: None,
         };
         app.restyle_notes();
         app.refresh_filter();
@@ -402,6 +409,30 @@ impl App {
 
     // -----------------------------------------------------------------------------------
     // Derived views
+
+    /// The checklist's items as the screen lists them: by due time, or in file order.
+    pub fn checklist_rows(&self) -> Vec<(&crate::checklist::Item, crate::checklist::ItemView)> {
+        let mut items: Vec<_> = self.board.checklist_items().into_iter().map(Some).collect();
+        let views: Vec<_> = items.iter().flatten().map(|(_, v)| v.clone()).collect();
+        crate::checklist::display_order(&views, self.checklist_order)
+            .into_iter()
+            .filter_map(|i| items[i].take())
+            .collect()
+    }
+
+    /// Keeps the checklist selection on the item it was on when the order moved it; a
+    /// selection the operator moved stays where they put it.
+    fn anchor_checklist(&mut self) {
+        let ids: Vec<String> = self.checklist_rows().into_iter().map(|(item, _)| item.id.clone()).collect();
+        let sel = &mut self.selected[Pane::Checklist];
+        if let Some((at, id)) = &self.checklist_anchor
+            && *at == *sel
+            && let Some(now) = ids.iter().position(|i| i == id)
+        {
+            *sel = now;
+        }
+        self.checklist_anchor = ids.get(*sel).map(|id| (*sel, id.clone()));
+    }
 
     pub fn selected_check(&self) -> Option<&Row> {
         let order = self.board.check_order();
@@ -743,7 +774,8 @@ impl App {
 
     /// Ticks the selected checklist item, or unticks it, once its roles are filled.
     fn toggle_checklist_item(&mut self) -> Vec<Effect> {
-        let items = self.board.checklist_items();
+        self.anchor_checklist();
+        let items = self.checklist_rows();
         let Some((item, view)) = items.get(self.selected[Pane::Checklist]) else { return Vec::new() };
         let id = item.id.clone();
         let missing = crate::checklist::missing_roles(item, &self.board.incident);
@@ -792,7 +824,8 @@ impl App {
 
     /// Copy, edit or send the selected checklist item's prepared message.
     fn on_message_action(&mut self, action: Action) -> Vec<Effect> {
-        let items = self.board.checklist_items();
+        self.anchor_checklist();
+        let items = self.checklist_rows();
         let Some((item, _)) = items.get(self.selected[Pane::Checklist]) else { return Vec::new() };
         let Some(prepared) = self.board.prepared_message(item) else {
             self.flash = Some("this item has no message template".into());
@@ -914,6 +947,7 @@ impl App {
             let sel = &mut self.selected[pane];
             *sel = (*sel).min(rows.saturating_sub(1));
         }
+        self.anchor_checklist();
     }
 }
 

@@ -5,6 +5,8 @@
 //! network reaches the terminal's title as it came.
 
 use std::collections::BTreeSet;
+use std::io::Write;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use crate::board::Board;
 use crate::config::Attention;
@@ -65,10 +67,41 @@ impl Watch {
             out.push(0x07);
         }
         if self.wanted.title {
+            // The operator's own title is kept on the terminal's title stack, the first time.
+            if !TITLE_SET.swap(true, Ordering::SeqCst) {
+                out.extend_from_slice(PUSH_TITLE);
+            }
             let incident = board.incident.title.as_deref().unwrap_or("incident");
             out.extend_from_slice(&title(&format!("⚠ {what} — {incident} — warroom")));
         }
         out
+    }
+}
+
+/// XTWINOPS: save the window title on the terminal's stack / restore it (xterm, tmux, VTE…).
+const PUSH_TITLE: &[u8] = b"\x1b[22;2t";
+const POP_TITLE: &[u8] = b"\x1b[23;2t";
+
+/// Whether this process changed the window title (and pushed the operator's first).
+static TITLE_SET: AtomicBool = AtomicBool::new(false);
+
+/// The bytes that give the operator their window title back, if warroom changed it: an empty
+/// title first (a terminal without a title stack at least loses the alarm), then the pop.
+/// Once only: a second call has nothing to undo.
+pub fn restore_title() -> Vec<u8> {
+    if !TITLE_SET.swap(false, Ordering::SeqCst) {
+        return Vec::new();
+    }
+    let mut out = title("");
+    out.extend_from_slice(POP_TITLE);
+    out
+}
+
+/// Writes [`restore_title`] to `out`: on every way out of the screen (quit, signal, panic).
+pub fn write_restore_title(out: &mut dyn Write) {
+    let bytes = restore_title();
+    if !bytes.is_empty() {
+        let _ = out.write_all(&bytes).and_then(|_| out.flush());
     }
 }
 
@@ -79,4 +112,33 @@ pub fn title(text: &str) -> Vec<u8> {
     seq.extend_from_slice(clean.as_bytes());
     seq.push(0x07);
     seq
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The one test in this binary that sets the title: the flag is the process's.
+    #[test]
+    fn the_title_is_pushed_once_and_given_back_once() {
+        let mut board = Board::new(
+            crate::incident::Incident::default(),
+            Vec::new(),
+            None,
+            crate::board::Clock { now: chrono::Utc::now(), offset: chrono::FixedOffset::east_opt(0).unwrap() },
+        );
+        board.incident.title = Some("Mail down".into());
+        let watch = Watch::new(Attention { bell: false, title: true });
+        assert!(restore_title().is_empty(), "nothing to give back before any title");
+        let first = watch.signal(&board, "smtp failing");
+        assert!(first.starts_with(PUSH_TITLE), "{first:?}");
+        assert!(first.ends_with("⚠ smtp failing — Mail down — warroom\x07".as_bytes()), "{first:?}");
+        let second = watch.signal(&board, "web failing");
+        assert!(!second.starts_with(PUSH_TITLE), "pushed twice, popped once: the stack would grow");
+        assert_eq!(restore_title(), b"\x1b]2;\x07\x1b[23;2t".to_vec());
+        assert!(restore_title().is_empty(), "popped twice: the terminal's own title would go too");
+        let mut out = Vec::new();
+        write_restore_title(&mut out);
+        assert!(out.is_empty());
+    }
 }

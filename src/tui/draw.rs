@@ -756,7 +756,7 @@ fn amendment(app: &App, i: usize) -> Option<Span<'static>> {
 }
 
 fn draw_checklist(frame: &mut Frame, app: &App, area: Rect) {
-    let items = app.board.checklist_items();
+    let items = app.checklist_rows();
     let overdue = items.iter().filter(|(_, v)| v.state == ItemState::Overdue).count();
     let done = items.iter().filter(|(_, v)| v.state == ItemState::Done).count();
     let name = app.board.checklist.as_ref().map(|c| c.name.clone()).unwrap_or_default();
@@ -942,7 +942,6 @@ fn draw_notes(frame: &mut Frame, app: &App, area: Rect) {
     };
     let blk = block(app, Pane::Notes, extra);
     let inner = blk.inner(area);
-    frame.render_widget(blk, area);
     // Saved notes the journal does not have yet: marked, above the one being written.
     let shown = app.unsaved.len().min(inner.height.saturating_sub(1) as usize / 2);
     let lines: Vec<Line> = app.unsaved[app.unsaved.len() - shown..]
@@ -958,6 +957,11 @@ fn draw_notes(frame: &mut Frame, app: &App, area: Rect) {
     let [marked, editor] = Layout::vertical([Constraint::Length(shown as u16), Constraint::Min(0)]).areas(inner);
     frame.render_widget(Paragraph::new(lines), marked);
     frame.render_widget(&app.notes, editor);
+    // The editor scrolls to its cursor as it draws: only then is it known what is out of view.
+    let top = app.notes.scroll_offset().0 as usize;
+    let total = app.notes.lines().len();
+    let hidden = Hidden::count(top, top + editor.height as usize, total, "", |_| false);
+    frame.render_widget(hidden.on(app, blk), area);
 }
 
 /// Notes holding an item's message says so, and what Ctrl-S will do with it.

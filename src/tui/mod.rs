@@ -61,6 +61,8 @@ pub struct Setup {
     pub checklist: Option<Checklist>,
     /// `[attention]`: bell and/or title on news; off unless configured.
     pub attention: crate::config::Attention,
+    /// `[screen] checklist_order`.
+    pub checklist_order: crate::checklist::Order,
 }
 
 impl Setup {
@@ -73,7 +75,8 @@ impl Setup {
             Theme::load(theme_override.or(config.theme.as_deref()).unwrap_or("dark")).map_err(anyhow::Error::msg)?;
         let keys = KeyMap::from_config(config).map_err(anyhow::Error::msg)?;
         let checklist = checklist::load(checklist_override.or(config.checklist.as_deref()).unwrap_or("default"))?;
-        Ok(Setup { theme, keys, checklist: Some(checklist), attention: config.attention })
+        let checklist_order = config.screen.checklist_order;
+        Ok(Setup { theme, keys, checklist: Some(checklist), attention: config.attention, checklist_order })
     }
 }
 
@@ -96,6 +99,7 @@ pub fn run(opening: Opening, setup: Setup, look: Look) -> anyhow::Result<()> {
         app.read_only = read_only;
         app.me = session.author.clone();
         app.banner = look.banner;
+        app.checklist_order = setup.checklist_order;
         app.on_update(opened);
         // A viewer and a replay write nothing at all, not even a draft.
         if !read_only {

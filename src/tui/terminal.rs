@@ -24,9 +24,10 @@ pub fn enter() -> io::Result<Term> {
     Terminal::new(CrosstermBackend::new(out))
 }
 
-/// Puts the terminal back as it was. Safe to call more than once.
+/// Puts the terminal back as it was, the window title included. Safe to call more than once.
 pub fn leave() {
     let mut out = io::stdout();
+    super::attention::write_restore_title(&mut out);
     let _ = execute!(out, DisableBracketedPaste, DisableMouseCapture, LeaveAlternateScreen, Show);
     let _ = disable_raw_mode();
 }
