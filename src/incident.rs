@@ -48,6 +48,14 @@ pub struct CheckStatus {
     pub acknowledged: Option<(String, DateTime<Utc>)>,
 }
 
+/// A vantage's link as the journal last recorded it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct VantageStatus {
+    pub reachable: bool,
+    pub since: DateTime<Utc>,
+    pub detail: String,
+}
+
 /// Who holds a role now, and since when.
 #[derive(Debug, Clone, PartialEq)]
 pub struct RoleHolder {
@@ -107,6 +115,10 @@ pub struct Incident {
     pub roles: BTreeMap<String, RoleHolder>,
     pub handovers: Vec<Handover>,
     pub checks: BTreeMap<String, CheckStatus>,
+    /// Vantages whose link the journal mentions, by name: reachable or not, since when.
+    pub vantages: BTreeMap<String, VantageStatus>,
+    /// For checks run from several places: each place's confirmed state, by check then place.
+    pub vantage_checks: BTreeMap<String, BTreeMap<String, CheckState>>,
     pub checklist: BTreeMap<String, ChecklistMark>,
     /// Action items, in the order they were added.
     pub follow_ups: Vec<FollowUp>,
@@ -189,6 +201,22 @@ impl Incident {
                 if let Some(drill) = &mut self.drill {
                     drill.ended = Some(event.ts);
                 }
+            }
+            EventBody::VantageCheckChanged { check, vantage, to, .. } => {
+                self.vantage_checks.entry(check.clone()).or_default().insert(vantage.clone(), *to);
+            }
+            EventBody::VantageUnreachable { vantage, detail } => self.vantage_link(event, vantage, false, detail),
+            EventBody::VantageReachable { vantage, detail } => self.vantage_link(event, vantage, true, detail),
+        }
+    }
+
+    /// `vantage_unreachable` / `vantage_reachable`: since when, kept across repeats.
+    fn vantage_link(&mut self, event: &Event, vantage: &str, reachable: bool, detail: &str) {
+        let status = VantageStatus { reachable, since: event.ts, detail: detail.to_owned() };
+        match self.vantages.get_mut(vantage) {
+            Some(known) if known.reachable == reachable => known.detail = status.detail,
+            _ => {
+                self.vantages.insert(vantage.to_owned(), status);
             }
         }
     }

@@ -15,6 +15,7 @@ mod milestone;
 mod open;
 mod pin;
 mod reach;
+mod agent;
 mod review;
 mod role;
 mod send;
@@ -75,6 +76,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Some(Verb::Replay { journal, speed }) => review::replay(&global, journal.as_deref(), speed),
         Some(Verb::Reach { destination, command }) => reach::run(&destination, command),
         Some(Verb::Answer) => reach::answer(),
+        Some(Verb::Agent { allow_command }) => agent::run(allow_command),
         Some(verb) => command(&global, verb),
     }
 }

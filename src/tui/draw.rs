@@ -645,6 +645,14 @@ pub fn event_glyph(e: &Event) -> &'static str {
         EventBody::EntryStruck { .. } => "⊘",
         EventBody::FollowUpAdded { .. } => "⚐",
         EventBody::FollowUpClosed { .. } => "✓",
+        EventBody::VantageCheckChanged { to, .. } => match to {
+            CheckState::Up => "✔",
+            CheckState::Degraded => "▲",
+            CheckState::Down => "✖",
+            CheckState::Unknown => "?",
+        },
+        EventBody::VantageUnreachable { .. } => "⌁",
+        EventBody::VantageReachable { .. } => "⇄",
     }
 }
 
