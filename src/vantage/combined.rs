@@ -112,8 +112,18 @@ struct Place {
     recorded: State,
     /// Reachable and running the check.
     live: bool,
+    /// Its link is known to be down (not merely not up yet).
+    unreachable: bool,
+    /// Its monitor has shown a state since it (re)started.
+    heard: bool,
     refused: Option<String>,
     last: Option<Sample>,
+}
+
+impl Place {
+    fn pending(&self) -> bool {
+        self.refused.is_none() && !self.unreachable && !self.heard && self.state == State::Unknown
+    }
 }
 
 /// A check (or a source's row) judged across places.
@@ -133,7 +143,7 @@ impl Judged {
             .into_iter()
             .map(|p| {
                 let was = places.get(&(name.to_string(), p.clone())).copied().unwrap_or_default();
-                Place { live: p == LOCAL, name: p, state: was, recorded: was, refused: None, last: None }
+                Place { live: p == LOCAL, unreachable: false, heard: false, name: p, state: was, recorded: was, refused: None, last: None }
             })
             .collect();
         let recorded = recorded.get(name).copied().unwrap_or_default();
@@ -150,23 +160,31 @@ impl Judged {
         self.places.iter_mut().find(|p| p.name == name)
     }
 
-    /// Each place's state as the verdict counts it: no word from a place that is not live.
+    /// Each place's state as the verdict counts it. A place that cannot be reached keeps its
+    /// last confirmed state: a vantage going away changes no verdict, the others' results
+    /// still do. A place without a confirmed result, or refusing the check, has no word.
     fn counted(&self, raw: bool) -> Vec<(String, State)> {
         self.places
             .iter()
             .map(|p| {
-                let state = match (&p.last, raw) {
-                    _ if !p.live || p.refused.is_some() => State::Unknown,
-                    (Some(last), true) => State::from(last.health),
-                    (None, true) => State::Unknown,
-                    (_, false) => p.state,
+                let state = match &p.last {
+                    _ if p.refused.is_some() => State::Unknown,
+                    Some(last) if raw && p.live => State::from(last.health),
+                    _ => p.state,
                 };
-                (p.name.clone(), state)
+                let name = if p.unreachable { format!("{} (unreachable)", p.name) } else { p.name.clone() };
+                (name, state)
             })
             .collect()
     }
 
+    /// `None` while a place that will have a word has not had it yet (starting, connecting,
+    /// confirming its first result): a verdict from the first place to speak would be
+    /// journaled, then taken back a moment later.
     fn verdict(&self) -> Option<Verdict> {
+        if self.places.iter().any(Place::pending) {
+            return None;
+        }
         quorum::judge(&self.counted(false), self.quorum)
     }
 
@@ -193,7 +211,8 @@ impl Judged {
     fn places_detail(&self) -> String {
         let one = |p: &Place| match (&p.refused, &p.last) {
             (Some(why), _) => format!("{}: refused, {why}", p.name),
-            _ if !p.live => format!("{}: unreachable", p.name),
+            _ if p.unreachable => format!("{}: unreachable", p.name),
+            _ if !p.live => format!("{}: not connected yet", p.name),
             (None, None) => format!("{}: no result yet", p.name),
             (None, Some(l)) => {
                 format!("{}: {} {:.0} ms, {}", p.name, l.health.as_str(), l.latency_ms, l.outcome().detail)
@@ -345,10 +364,13 @@ impl Combiner {
             .filter_map(|(&g, j)| {
                 let place = j.place(&name)?;
                 place.live = reachable;
-                // A new agent starts from what the journal says for this place.
-                place.state = place.recorded;
-                place.last = None;
-                place.refused = None;
+                place.unreachable = !reachable;
+                if reachable {
+                    // A new agent starts from what the journal says for this place.
+                    place.state = place.recorded;
+                    place.heard = false;
+                    place.refused = None;
+                }
                 Some(g)
             })
             .collect();
@@ -424,6 +446,7 @@ impl Combiner {
         let state = if view.no_connectivity { State::Unknown } else { view.state };
         if let Some(p) = self.judged.get_mut(&g).and_then(|j| j.place(place)) {
             p.state = state;
+            p.heard = true;
         }
         self.judge(g);
     }
@@ -433,6 +456,7 @@ impl Combiner {
         let Some(&g) = self.index.get(&change.check) else { return };
         if let Some(p) = self.judged.get_mut(&g).and_then(|j| j.place(place)) {
             p.recorded = change.to;
+            p.heard = true;
             if change.to != State::Unknown {
                 p.state = change.to;
             }

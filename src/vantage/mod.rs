@@ -17,6 +17,7 @@
 pub mod agent;
 pub mod combined;
 pub mod link;
+pub mod once;
 pub mod plan;
 pub mod quorum;
 pub mod wire;
