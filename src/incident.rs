@@ -536,6 +536,38 @@ mod tests {
         )
     }
 
+    #[test]
+    fn each_place_and_each_vantage_link_is_folded_and_read_back_from_disk() {
+        let events = vec![
+            opened(),
+            ev(1, "p", B::VantageReachable { vantage: "paris".into(), detail: "warroom pid 7".into() }),
+            ev(
+                2,
+                "p",
+                B::VantageCheckChanged {
+                    check: "shop".into(),
+                    vantage: "paris".into(),
+                    from: CheckState::Unknown,
+                    to: CheckState::Down,
+                    detail: "refused".into(),
+                },
+            ),
+            ev(3, "p", B::VantageUnreachable { vantage: "paris".into(), detail: "closed".into() }),
+            ev(9, "p", B::VantageUnreachable { vantage: "paris".into(), detail: "still closed".into() }),
+        ];
+        // Through the journal's own encoding, as a follower reads them.
+        let lines: Vec<String> = events.iter().map(|e| serde_json::to_string(e).unwrap()).collect();
+        let read: Vec<Event> = lines.iter().map(|l| serde_json::from_str(l).unwrap()).collect();
+        assert_eq!(read, events);
+        let i = Incident::from_events(read);
+        assert_eq!(i.vantage_checks["shop"]["paris"], CheckState::Down);
+        let paris = &i.vantages["paris"];
+        // Unreachable since the first time it was said, with the latest words.
+        assert_eq!((paris.reachable, paris.since, paris.detail.as_str()), (false, t(3), "still closed"));
+        // Nothing of a check's own verdict: that is its check_changed.
+        assert!(i.checks.is_empty() && i.first_failure.is_none());
+    }
+
     fn check(secs: i64, name: &str, from: CheckState, to: CheckState) -> Event {
         ev(
             secs,

@@ -156,7 +156,9 @@ fn agent_pids(events: &[Event]) -> Vec<u32> {
     events
         .iter()
         .filter_map(|e| match &e.body {
-            EventBody::VantageReachable { detail, .. } => detail.strip_prefix("warroom pid ")?.split(' ').next()?.parse().ok(),
+            EventBody::VantageReachable { detail, .. } => {
+                detail.strip_prefix("warroom pid ")?.split(' ').next()?.parse().ok()
+            }
             _ => None,
         })
         .collect()
@@ -207,8 +209,9 @@ fn verdicts_by_quorum_are_journaled_listed_and_shown_place_by_place() {
 
     // `check --json` asks the vantages too.
     let out = places.warroom(&["check", "--json"]).output().unwrap();
-    let rows: serde_json::Value = serde_json::from_slice(&out.stdout)
-        .unwrap_or_else(|e| panic!("{e}: {}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr)));
+    let rows: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!("{e}: {}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr))
+    });
     let shop = rows.as_array().unwrap().iter().find(|r| r["name"] == "shop").expect("a shop row");
     assert_eq!(shop["status"], "degraded", "{shop}");
     let vantages = shop["vantages"].as_array().expect("a vantages array");
@@ -243,7 +246,13 @@ fn an_unreachable_vantage_is_its_own_state_and_comes_back() {
     let poller = places.poller();
     use CheckState::Degraded;
     places.wait_for("shop partial", WITHIN, |b| verdict(b, "shop", Degraded));
-    let verdicts = |places: &Places| places.events().iter().filter(|e| matches!(&e.body, EventBody::CheckChanged { check, .. } if check == "shop")).count();
+    let verdicts = |places: &Places| {
+        places
+            .events()
+            .iter()
+            .filter(|e| matches!(&e.body, EventBody::CheckChanged { check, .. } if check == "shop"))
+            .count()
+    };
     let before = verdicts(&places);
 
     // Its sshd connection killed: unreachable at once, then back.
@@ -253,7 +262,9 @@ fn an_unreachable_vantage_is_its_own_state_and_comes_back() {
     // Seconds, not TCP's minutes: 3x margin over the link's 5 s of silence.
     assert!(cut.elapsed() < Duration::from_secs(15), "noticed after {:?}", cut.elapsed());
     let events = places.events();
-    let back = |from: usize, place: &'static str| move |events: &[Event]| events[from..].iter().any(|e| link(&e.body, place, true));
+    let back = |from: usize, place: &'static str| {
+        move |events: &[Event]| events[from..].iter().any(|e| link(&e.body, place, true))
+    };
     let deadline = Instant::now() + WITHIN;
     while !back(at, "paris")(&places.events()) {
         assert!(Instant::now() < deadline, "paris did not come back:\n{}", summaries(&events));

@@ -142,14 +142,16 @@ async fn run_everywhere(config: &config::Config) -> (Vec<Outcome>, HashMap<Strin
 /// The verdict across places from one result each: `down from fra; up from local, paris`.
 fn verdict_across(found: &[(String, PlaceResult)], quorum: crate::vantage::Quorum, local: Option<Outcome>) -> Outcome {
     use crate::monitor::State;
-    let states: Vec<(String, State)> = found
-        .iter()
-        .map(|(p, r)| (p.clone(), r.as_ref().map_or(State::Unknown, |s| State::from(s.health))))
-        .collect();
+    let states: Vec<(String, State)> =
+        found.iter().map(|(p, r)| (p.clone(), r.as_ref().map_or(State::Unknown, |s| State::from(s.health)))).collect();
     let latency = found.iter().filter_map(|(_, r)| r.as_ref().ok()).map(|s| s.latency_ms).fold(0.0, f64::max);
     let latency = Duration::from_secs_f64(latency / 1000.0);
     let Some(verdict) = crate::vantage::quorum::judge(&states, quorum) else {
-        return Outcome::new(Health::Down, latency, "no place could run it: ".to_string() + &crate::vantage::quorum::describe(&states));
+        return Outcome::new(
+            Health::Down,
+            latency,
+            "no place could run it: ".to_string() + &crate::vantage::quorum::describe(&states),
+        );
     };
     let health = match verdict.state {
         State::Up => Health::Up,
@@ -305,6 +307,7 @@ mod tests {
             silenced: false,
             retry_after: None,
             cert_days_left: None,
+            vantages: Vec::new(),
             health: Health::Up,
         }
     }

@@ -1,5 +1,6 @@
 //! The command line: parse it, find the config and the journal, run the verb asked for.
 
+mod agent;
 mod args;
 mod brief;
 mod check;
@@ -15,7 +16,6 @@ mod milestone;
 mod open;
 mod pin;
 mod reach;
-mod agent;
 mod review;
 mod role;
 mod send;

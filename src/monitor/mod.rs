@@ -131,8 +131,12 @@ impl MonitorControl {
     /// channel: a monitor built from others (see [`crate::vantage`]).
     pub fn relayed(names: Vec<String>) -> (MonitorControl, mpsc::UnboundedReceiver<(usize, Control)>) {
         let (relay, commands) = mpsc::unbounded_channel();
-        let control =
-            MonitorControl { controls: Vec::new(), names, coordinator: mpsc::unbounded_channel().0, relay: Some(relay) };
+        let control = MonitorControl {
+            controls: Vec::new(),
+            names,
+            coordinator: mpsc::unbounded_channel().0,
+            relay: Some(relay),
+        };
         (control, commands)
     }
 

@@ -62,7 +62,11 @@ fn banners(app: &App) -> Vec<Line<'static>> {
 fn unreachable_banners(app: &App) -> impl Iterator<Item = Line<'static>> + '_ {
     app.board.incident.vantages.iter().filter(|(_, v)| !v.reachable).map(|(name, v)| {
         let since = v.since.with_timezone(&app.board.clock.offset).format("%H:%M");
-        let text = format!(" ⌁ vantage {} unreachable since {since}: {} ", sanitize_str(name, 30), sanitize_str(&v.detail, 120));
+        let text = format!(
+            " ⌁ vantage {} unreachable since {since}: {} ",
+            sanitize_str(name, 30),
+            sanitize_str(&v.detail, 120)
+        );
         Line::styled(text, app.theme.degraded)
     })
 }
@@ -1266,10 +1270,9 @@ fn place_lines<'a>(app: &App, check: &str) -> Vec<Line<'a>> {
         let state = crate::recorder::from_check_state(*state);
         let (glyph, word) = state_glyph(state);
         let link = match app.board.incident.vantages.get(place) {
-            Some(v) if !v.reachable => format!(
-                " — unreachable since {}",
-                v.since.with_timezone(&app.board.clock.offset).format("%H:%M:%S")
-            ),
+            Some(v) if !v.reachable => {
+                format!(" — unreachable since {}", v.since.with_timezone(&app.board.clock.offset).format("%H:%M:%S"))
+            }
             _ => String::new(),
         };
         lines.push(Line::from(vec![

@@ -29,9 +29,11 @@ where
     W: AsyncWrite + Unpin + Send + 'static,
 {
     let (mut reader, writer, _peer) = accept(read, write, VERB, timing).await?;
-    let Some(ToAgent::Setup { config, recorded, once }) = reader.next::<ToAgent>("waiting for the setup").await?
-    else {
-        return Err(LinkError::Protocol { step: "waiting for the setup", detail: "the first message was not a setup".into() });
+    let Some(ToAgent::Setup { config, recorded, once }) = reader.next::<ToAgent>("waiting for the setup").await? else {
+        return Err(LinkError::Protocol {
+            step: "waiting for the setup",
+            detail: "the first message was not a setup".into(),
+        });
     };
     let parsed = match crate::config::parse_all(&config, Path::new("(checks sent by the war room)")) {
         Ok(parsed) => parsed,
@@ -67,7 +69,8 @@ async fn refuse_commands(checks: Vec<CheckDef>, allowed: bool, writer: &Writer) 
     let (refused, mut kept): (Vec<_>, Vec<_>) =
         checks.into_iter().partition(|c| matches!(c.probe, ProbeSpec::Command(_)));
     for check in &refused {
-        let reason = format!("command checks do not run on this vantage (the agent was started without {ALLOW_COMMAND})");
+        let reason =
+            format!("command checks do not run on this vantage (the agent was started without {ALLOW_COMMAND})");
         writer.send(&FromAgent::Refused { check: check.name.clone(), reason }).await?;
         for other in &mut kept {
             other.depends_on.retain(|p| p != &check.name);
@@ -138,7 +141,9 @@ async fn relay(
 fn message_of(event: MonitorEvent, names: &mut Vec<String>) -> Option<FromAgent> {
     let name = |i: usize, names: &[String]| names.get(i).cloned();
     Some(match event {
-        MonitorEvent::Sample { check, at, outcome } => FromAgent::Sample(Sample::of(&name(check, names)?, at, &outcome)),
+        MonitorEvent::Sample { check, at, outcome } => {
+            FromAgent::Sample(Sample::of(&name(check, names)?, at, &outcome))
+        }
         MonitorEvent::View { check, view } => FromAgent::View { check: name(check, names)?, view },
         MonitorEvent::Changed(c) => FromAgent::Changed { check: c.check, from: c.from, to: c.to, detail: c.detail },
         MonitorEvent::Row { id, .. } => {
@@ -153,4 +158,92 @@ fn message_of(event: MonitorEvent, names: &mut Vec<String>) -> Option<FromAgent>
 async fn drain<R: AsyncRead + Unpin>(mut reader: Reader<R>) -> Result<(), LinkError> {
     while reader.next::<serde_json::Value>("waiting for the war room to close").await?.is_some() {}
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+    use crate::ssh::Hello;
+
+    /// An agent on in-memory pipes, as the war room talks to it: its greeting, ours, a setup.
+    async fn agent(
+        allow_command: bool,
+        config: &str,
+        once: bool,
+    ) -> (Reader<tokio::io::ReadHalf<tokio::io::DuplexStream>>, Writer) {
+        let (war_room, far) = tokio::io::duplex(1 << 16);
+        let (far_read, far_write) = tokio::io::split(far);
+        let timing = Timing { beat: Duration::from_millis(100), silence: Duration::from_secs(5), ..Timing::default() };
+        tokio::spawn(serve(far_read, far_write, allow_command, timing));
+        let (ours_read, ours_write) = tokio::io::split(war_room);
+        let mut reader = Reader::new(ours_read, timing.silence);
+        let writer = Writer::spawn(ours_write, timing.beat);
+        let hello: serde_json::Value = reader.next("greeting").await.unwrap().unwrap();
+        assert_eq!(hello["hello"]["verb"], "agent");
+        writer.send(&serde_json::json!({ "hello": Hello::ours("agent") })).await.unwrap();
+        let setup = ToAgent::Setup { config: config.to_string(), recorded: Default::default(), once };
+        writer.send(&setup).await.unwrap();
+        (reader, writer)
+    }
+
+    const CHECKS: &str = "[[check]]\nname = \"disk\"\nkind = \"command\"\ncommand = [\"true\"]\n\n\
+                          [[check]]\nname = \"closed\"\nkind = \"tcp\"\nhost = \"127.0.0.1\"\nport = 9\nfail_after = 1\n";
+
+    async fn messages_until<R: AsyncRead + Unpin>(
+        reader: &mut Reader<R>,
+        last: impl Fn(&FromAgent) -> bool,
+    ) -> Vec<FromAgent> {
+        let mut out = Vec::new();
+        loop {
+            let message = reader.next::<FromAgent>("test").await.unwrap().expect("the agent ended early");
+            let done = last(&message);
+            out.push(message);
+            if done {
+                return out;
+            }
+        }
+    }
+
+    #[tokio::test]
+    async fn command_checks_are_refused_without_allow_command_and_the_rest_run() {
+        let (mut reader, _writer) = agent(false, CHECKS, true).await;
+        let got = messages_until(&mut reader, |m| matches!(m, FromAgent::Done {})).await;
+        let refused = got.iter().find_map(|m| match m {
+            FromAgent::Refused { check, reason } => Some((check.clone(), reason.clone())),
+            _ => None,
+        });
+        let (check, reason) = refused.expect("a refusal");
+        assert_eq!(check, "disk");
+        assert!(reason.contains("--allow-command"), "{reason}");
+        assert!(got.iter().any(|m| matches!(m, FromAgent::Ready { checks } if checks == &["closed"])), "{got:?}");
+        let sample = got.iter().find_map(|m| match m {
+            FromAgent::Sample(s) => Some(s.clone()),
+            _ => None,
+        });
+        assert_eq!(sample.map(|s| (s.check, s.health)), Some(("closed".into(), crate::probe::Health::Down)));
+    }
+
+    #[tokio::test]
+    async fn with_allow_command_the_agent_confirms_and_reports_changes() {
+        let (mut reader, writer) = agent(true, CHECKS, false).await;
+        let got =
+            messages_until(&mut reader, |m| matches!(m, FromAgent::Changed { check, .. } if check == "closed")).await;
+        assert!(got.iter().any(|m| matches!(m, FromAgent::Ready { checks } if checks.len() == 2)), "{got:?}");
+        assert!(!got.iter().any(|m| matches!(m, FromAgent::Refused { .. })), "{got:?}");
+        let Some(FromAgent::Changed { to, .. }) = got.last() else { unreachable!() };
+        assert_eq!(*to, crate::monitor::State::Down);
+        // The war room asks for a probe now: it happens there, and its result comes back.
+        writer.send(&ToAgent::RunNow { check: "disk".into() }).await.unwrap();
+        messages_until(&mut reader, |m| matches!(m, FromAgent::Sample(s) if s.check == "disk")).await;
+    }
+
+    #[tokio::test]
+    async fn a_setup_that_does_not_parse_is_answered_with_why() {
+        let (mut reader, _writer) = agent(false, "[[check]]\nname = \"x\"\nkind = \"gopher\"\n", false).await;
+        let got = messages_until(&mut reader, |m| matches!(m, FromAgent::Failed { .. })).await;
+        let Some(FromAgent::Failed { error }) = got.last() else { unreachable!() };
+        assert!(error.contains("unknown kind \"gopher\""), "{error}");
+    }
 }

@@ -143,7 +143,16 @@ impl Judged {
             .into_iter()
             .map(|p| {
                 let was = places.get(&(name.to_string(), p.clone())).copied().unwrap_or_default();
-                Place { live: p == LOCAL, unreachable: false, heard: false, name: p, state: was, recorded: was, refused: None, last: None }
+                Place {
+                    live: p == LOCAL,
+                    unreachable: false,
+                    heard: false,
+                    name: p,
+                    state: was,
+                    recorded: was,
+                    refused: None,
+                    last: None,
+                }
             })
             .collect();
         let recorded = recorded.get(name).copied().unwrap_or_default();

@@ -23,10 +23,20 @@ const MAX_BACKOFF: Duration = Duration::from_secs(30);
 #[derive(Debug)]
 pub enum Report {
     /// The agent greeted us and has its setup.
-    Up { vantage: usize, pid: u32, account: String },
+    Up {
+        vantage: usize,
+        pid: u32,
+        account: String,
+    },
     /// The link could not be opened, or broke, and why.
-    Down { vantage: usize, detail: String },
-    Message { vantage: usize, message: FromAgent },
+    Down {
+        vantage: usize,
+        detail: String,
+    },
+    Message {
+        vantage: usize,
+        message: FromAgent,
+    },
 }
 
 /// A vantage's link task: what it needs to (re)open the link.

@@ -22,6 +22,6 @@ pub mod plan;
 pub mod quorum;
 pub mod wire;
 
-pub use combined::spawn;
 pub use combined::PlaceStates;
+pub use combined::spawn;
 pub use plan::{LOCAL, Placement, Plan, Quorum, VantageDef};

@@ -14,7 +14,12 @@ pub type PlaceResult = Result<Sample, String>;
 
 /// Each vantage's results, by vantage then check. A vantage that could not be reached, or
 /// did not answer within `within`, has every one of its checks' result be that error.
-pub async fn probe_all(plan: &Plan, canary: Option<&str>, ssh: &Ssh, within: Duration) -> BTreeMap<String, BTreeMap<String, PlaceResult>> {
+pub async fn probe_all(
+    plan: &Plan,
+    canary: Option<&str>,
+    ssh: &Ssh,
+    within: Duration,
+) -> BTreeMap<String, BTreeMap<String, PlaceResult>> {
     let runs = plan.vantages.iter().map(|v| async move {
         let checks: Vec<String> =
             plan.placements.iter().filter(|(_, p)| p.from.contains(&v.name)).map(|(n, _)| n.clone()).collect();
@@ -48,7 +53,10 @@ async fn one(v: &VantageDef, ssh: &Ssh, config: String) -> Result<BTreeMap<Strin
                 results.insert(safe_name(&s.check), Ok(s));
             }
             Some(FromAgent::Refused { check, reason }) => {
-                results.insert(safe_name(&check), Err(format!("refused: {}", crate::sanitize::sanitize_str(&reason, 200))));
+                results.insert(
+                    safe_name(&check),
+                    Err(format!("refused: {}", crate::sanitize::sanitize_str(&reason, 200))),
+                );
             }
             Some(FromAgent::Failed { error }) => return Err(crate::sanitize::sanitize_str(&error, 400)),
             Some(FromAgent::Done {}) | None => break,

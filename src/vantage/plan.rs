@@ -124,3 +124,89 @@ impl Plan {
         toml::to_string(&doc).unwrap_or_default()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use super::*;
+
+    const VANTAGES: &str = "[[vantage]]\nname = \"paris\"\nssh = \"wr@paris.example\"\n\n\
+                            [[vantage]]\nname = \"fra\"\nssh = \"fra\"\ncommand = \"/opt/warroom\"\nallow_command = true\n\n";
+
+    fn parse(checks: &str) -> Result<crate::config::Config, Vec<crate::config::ConfigError>> {
+        crate::config::parse_all(&format!("{VANTAGES}{checks}"), Path::new("warroom.toml"))
+    }
+
+    fn errors(checks: &str) -> String {
+        parse(checks).unwrap_err().iter().map(ToString::to_string).collect::<Vec<_>>().join("\n")
+    }
+
+    #[test]
+    fn checks_say_where_they_run_and_how_places_agree() {
+        let config = parse(
+            "[[check]]\nname = \"web\"\nkind = \"tcp\"\nhost = \"shop\"\nport = 80\nfrom = \"all\"\ndown_when = 2\npublic = true\n\n\
+             [[check]]\nname = \"dns\"\nkind = \"dns\"\nquery = \"shop\"\nfrom = [\"fra\", \"local\"]\ndown_when = \"any\"\ndepends_on = [\"web\", \"here\"]\n\n\
+             [[check]]\nname = \"here\"\nkind = \"tcp\"\nhost = \"db\"\nport = 5432\n",
+        )
+        .unwrap();
+        let plan = &config.vantage;
+        assert_eq!(plan.vantages.len(), 2);
+        assert_eq!(plan.vantages[1].command.as_deref(), Some("/opt/warroom"));
+        assert_eq!(plan.places("web"), ["local", "paris", "fra"]);
+        assert_eq!(plan.quorum("web"), Quorum::AtLeast(2));
+        // Local first, then vantages in the order they are configured.
+        assert_eq!(plan.places("dns"), ["local", "fra"]);
+        assert_eq!(plan.quorum("dns"), Quorum::Any);
+        assert_eq!(plan.places("here"), ["local"]);
+        assert!(!plan.is_remote("here"));
+        // fra gets its two checks, dependencies kept to what runs there, and nothing only the
+        // war room reads.
+        let sent: toml::Table = plan.agent_config("fra", Some("web")).parse().unwrap();
+        let checks = sent["check"].as_array().unwrap();
+        let names: Vec<&str> = checks.iter().map(|c| c["name"].as_str().unwrap()).collect();
+        assert_eq!(names, ["dns", "web"]);
+        assert_eq!(checks[0]["depends_on"].as_array().unwrap().len(), 1, "{sent}");
+        assert!(checks.iter().all(|c| !c.as_table().unwrap().contains_key("from")), "{sent}");
+        assert!(checks.iter().all(|c| !c.as_table().unwrap().contains_key("public")), "{sent}");
+        assert_eq!(sent["canary"].as_str(), Some("web"));
+        // What the agent is sent parses with the same parser.
+        let there = crate::config::parse(&plan.agent_config("fra", None), Path::new("sent")).unwrap();
+        assert_eq!(there.checks.len(), 2);
+        assert_eq!(plan.checks_at("local", &config.checks).len(), 3);
+        assert_eq!(plan.checks_at("paris", &config.checks).len(), 1);
+    }
+
+    #[test]
+    fn unknown_places_and_impossible_quorums_are_errors_naming_the_line() {
+        let e = errors(
+            "[[check]]\nname = \"web\"\nkind = \"tcp\"\nhost = \"x\"\nport = 1\nfrom = [\"paris\", \"tokyo\"]\n",
+        );
+        assert!(e.contains("warroom.toml:16:8: field `from`"), "{e}");
+        assert!(e.contains("\"tokyo\" is not a configured vantage (places: local, paris, fra, or \"all\")"), "{e}");
+        let e = errors(
+            "[[check]]\nname = \"web\"\nkind = \"tcp\"\nhost = \"x\"\nport = 1\nfrom = [\"paris\"]\ndown_when = 3\n",
+        );
+        assert!(e.contains("down_when") && e.contains("3 places cannot agree: the check runs from 1"), "{e}");
+        let e = errors("[[check]]\nname = \"web\"\nkind = \"tcp\"\nhost = \"x\"\nport = 1\ndown_when = \"most\"\n");
+        assert!(e.contains("write \"any\", \"all\", or a number of places"), "{e}");
+        let e = errors(
+            "[[vantage]]\nname = \"local\"\nssh = \"h\"\n\n[[vantage]]\nname = \"paris\"\nssh = \"-oProxyCommand=x\"\n",
+        );
+        assert!(e.contains("\"local\" is reserved"), "{e}");
+        assert!(e.contains("another vantage already has this name"), "{e}");
+    }
+
+    #[test]
+    fn a_command_check_runs_on_a_vantage_only_if_its_entry_allows_it() {
+        let check = |from: &str| {
+            format!("[[check]]\nname = \"disk\"\nkind = \"command\"\ncommand = [\"true\"]\nfrom = {from}\n")
+        };
+        let e = errors(&check("[\"paris\"]"));
+        assert!(
+            e.contains("a command check runs on vantage \"paris\" only if its entry says `allow_command = true`"),
+            "{e}"
+        );
+        assert!(parse(&check("[\"fra\", \"local\"]")).is_ok());
+    }
+}

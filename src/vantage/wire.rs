@@ -27,9 +27,15 @@ pub enum ToAgent {
         once: bool,
     },
     /// Probe this check now (a "run now" happens at the vantage, not across the link).
-    RunNow { check: String },
-    Pause { check: String },
-    Resume { check: String },
+    RunNow {
+        check: String,
+    },
+    Pause {
+        check: String,
+    },
+    Resume {
+        check: String,
+    },
 }
 
 /// An agent to the war room.
@@ -89,7 +95,8 @@ impl Sample {
     /// another host, and what it says reaches terminals here.
     pub fn outcome(&self) -> Arc<Outcome> {
         let latency = std::time::Duration::from_secs_f64((self.latency_ms / 1000.0).clamp(0.0, 86_400.0));
-        let mut outcome = Outcome::new(self.health, latency, sanitize_str(&self.detail, crate::probe::MAX_DETAIL_CHARS));
+        let mut outcome =
+            Outcome::new(self.health, latency, sanitize_str(&self.detail, crate::probe::MAX_DETAIL_CHARS));
         outcome.retry_after = self.retry_after;
         outcome.cert_days_left = self.cert_days_left;
         Arc::new(outcome)
