@@ -31,7 +31,8 @@ fn main() {
     };
     let dir = tempfile::tempdir().unwrap();
     let logs = [dir.path().join("paris.log"), dir.path().join("fra.log")];
-    let mut targets: Vec<Child> = [&paris_ns, &fra_ns].iter().zip(&logs).map(|(ns, log)| target(ns, &python, log)).collect();
+    let mut targets: Vec<Child> =
+        [&paris_ns, &fra_ns].iter().zip(&logs).map(|(ns, log)| target(ns, &python, log)).collect();
     std::thread::sleep(Duration::from_secs(1));
 
     let bin = env!("CARGO_BIN_EXE_warroom");
@@ -79,7 +80,10 @@ fn main() {
         cpu_s / wall * 100.0
     );
     for (name, (b0, b1)) in [("paris", (paris0, paris1)), ("fra", (fra0, fra1))] {
-        println!("vantage/link_{name}: {:.1} KB per minute over the SSH link (both directions)", (b1 - b0) as f64 / wall * 60.0 / 1024.0);
+        println!(
+            "vantage/link_{name}: {:.1} KB per minute over the SSH link (both directions)",
+            (b1 - b0) as f64 / wall * 60.0 / 1024.0
+        );
     }
     let _ = support::proc::signal_to_exit(poller.id(), libc::SIGTERM, Duration::from_secs(10));
     let _ = poller.wait();

@@ -129,6 +129,9 @@ impl Place {
 /// A check (or a source's row) judged across places.
 struct Judged {
     name: String,
+    /// Waits for every place's first word: a configured check does; a source's row (an
+    /// alert) may never be reported by some places, and does not.
+    waits: bool,
     quorum: Quorum,
     places: Vec<Place>,
     /// The verdict as the journal last recorded it.
@@ -158,6 +161,7 @@ impl Judged {
         let recorded = recorded.get(name).copied().unwrap_or_default();
         Judged {
             name: name.to_string(),
+            waits: name == parent,
             quorum: plan.quorum(parent),
             places,
             recorded,
@@ -191,7 +195,7 @@ impl Judged {
     /// confirming its first result): a verdict from the first place to speak would be
     /// journaled, then taken back a moment later.
     fn verdict(&self) -> Option<Verdict> {
-        if self.places.iter().any(Place::pending) {
+        if self.waits && self.places.iter().any(Place::pending) {
             return None;
         }
         quorum::judge(&self.counted(false), self.quorum)
@@ -256,8 +260,8 @@ impl Combiner {
     ) {
         loop {
             tokio::select! {
-                Some(event) = local.recv() => self.from_local(event),
-                Some(report) = reports.recv() => self.from_vantage(report),
+                Some(event) = local.recv() => self.on_local(event),
+                Some(report) = reports.recv() => self.on_vantage(report),
                 command = commands.recv() => match command {
                     Some((check, control)) => self.obey(check, control),
                     // The engine dropped its control: stop every check and every link.
@@ -274,7 +278,15 @@ impl Combiner {
         let _ = self.out.send(event);
     }
 
-    fn obey(&self, check: usize, control: Control) {
+    fn obey(&mut self, check: usize, control: Control) {
+        if let Some(j) = self.judged.get_mut(&check)
+            && control != Control::RunNow
+        {
+            // Paused everywhere it runs: the row says so, as a local check's does.
+            j.view.paused = control == Control::Pause;
+            let view = j.view.clone();
+            self.emit(MonitorEvent::View { check, view });
+        }
         let Some(name) = self.rows.get(check) else { return };
         if let Some(i) = self.local.index(name) {
             match control {
@@ -310,7 +322,7 @@ impl Combiner {
         g
     }
 
-    fn from_local(&mut self, event: MonitorEvent) {
+    fn on_local(&mut self, event: MonitorEvent) {
         match event {
             MonitorEvent::Row { id, .. } => {
                 self.local_names.push(id.name());
@@ -344,7 +356,7 @@ impl Combiner {
         self.index.get(self.local_names.get(local)?).copied()
     }
 
-    fn from_vantage(&mut self, report: Report) {
+    fn on_vantage(&mut self, report: Report) {
         match report {
             Report::Up { vantage, pid, account } => {
                 let detail = format!("warroom pid {pid} as {}", safe_name(&account));
@@ -355,7 +367,7 @@ impl Combiner {
                 let Some(place) = self.vantages.iter().find(|s| s.index == vantage).map(|s| s.name.clone()) else {
                     return;
                 };
-                self.from_agent(&place, message);
+                self.on_agent(&place, message);
             }
         }
     }
@@ -392,7 +404,7 @@ impl Combiner {
         }
     }
 
-    fn from_agent(&mut self, place: &str, message: FromAgent) {
+    fn on_agent(&mut self, place: &str, message: FromAgent) {
         match message {
             FromAgent::Row { check, key } => {
                 let id = RowId::row(safe_name(&check), safe_name(&key));
