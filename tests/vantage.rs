@@ -207,6 +207,15 @@ fn verdicts_by_quorum_are_journaled_listed_and_shown_place_by_place() {
     let first = events.iter().find(|e| matches!(&e.body, EventBody::CheckChanged { check, .. } if check == "shop any"));
     assert!(first.is_some_and(|e| verdict(&e.body, "shop any", Down)), "{}", summaries(&events));
 
+    // `warroom reach paris` goes where the war room goes: the vantage's destination and path.
+    let out = places.warroom(&["reach", "paris"]).output().unwrap();
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success() && said.starts_with("paris: warroom "),
+        "{said}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
     // `check --json` asks the vantages too.
     let out = places.warroom(&["check", "--json"]).output().unwrap();
     let rows: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {

@@ -445,10 +445,13 @@ fn draw_checks(frame: &mut Frame, app: &App, area: Rect) {
     let name_need = order.iter().map(|&i| app.board.rows[i].name.chars().count()).max().unwrap_or(0).min(NAME_MAX);
     let note_need = notes.iter().map(|n| n.chars().count()).max().unwrap_or(0);
     let places: Vec<String> = order[offset..end].iter().map(|&i| place_glyphs(app, &app.board.rows[i].name)).collect();
-    // The places column is there only when a row shown has places, and takes its room first.
-    let places_width = places.iter().map(|p| p.chars().count()).max().unwrap_or(0).min(inner.width as usize / 2);
-    let places_room = if places_width > 0 { places_width as u16 + 1 } else { 0 };
+    // The places column is there only when a row shown has places; it takes the room the
+    // names leave, before the note and the sparkline.
     let spark_max = if inner.width >= 90 { 12 } else { 6 };
+    let names_first = check_columns(inner.width, name_need, note_need, spark_max);
+    let spare = (inner.width as usize).saturating_sub(CHECK_FIXED + names_first.name + 1);
+    let places_width = places.iter().map(|p| p.chars().count()).max().unwrap_or(0).min(spare);
+    let places_room = if places_width > 0 { places_width as u16 + 1 } else { 0 };
     let cols = check_columns(inner.width.saturating_sub(places_room), name_need, note_need, spark_max);
     let rows: Vec<Row> = order[offset..end]
         .iter()
@@ -527,6 +530,9 @@ fn check_note(app: &App, row: &CheckRow) -> String {
     }
 }
 
+/// State, latency and since, with the five gaps between six columns.
+const CHECK_FIXED: usize = 10 + 6 + 6 + 5;
+
 /// Widths of the Checks pane's columns that depend on the content.
 #[derive(Debug, PartialEq)]
 struct CheckColumns {
@@ -537,9 +543,7 @@ struct CheckColumns {
 /// Names first, then the note (ack, Retry-After, blocked by), then the sparkline; the note
 /// column takes whatever is left. When even the names do not fit, the note keeps a third.
 fn check_columns(width: u16, name_need: usize, note_need: usize, spark_max: usize) -> CheckColumns {
-    // State, latency and since, with the five gaps between six columns.
-    const FIXED: usize = 10 + 6 + 6 + 5;
-    let free = (width as usize).saturating_sub(FIXED);
+    let free = (width as usize).saturating_sub(CHECK_FIXED);
     let note_floor = if name_need + note_need > free { note_need.min(free / 3) } else { note_need };
     let name = name_need.min(free - note_floor);
     let left = free - name - note_floor;
