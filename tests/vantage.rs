@@ -300,3 +300,77 @@ fn an_unreachable_vantage_is_its_own_state_and_comes_back() {
     end(poller);
     assert_agents_gone(&places);
 }
+
+/// An Alertmanager reachable only from paris (inside its namespace): the source runs from the
+/// vantage, and each alert it reports is a row judged from there, journaled as paris's change
+/// and as the row's verdict.
+#[test]
+fn a_source_reachable_only_from_a_vantage_runs_there() {
+    let Some(alertmanager) = support::need("prometheus-alertmanager", "prometheus-alertmanager") else { return };
+    let Some(python) = support::need("python3", "python3") else { return };
+    let Some(places) = places() else { return };
+    let dir = places.dir.path();
+    std::fs::write(dir.join("am.yml"), "route:\n  receiver: nobody\nreceivers:\n  - name: nobody\n").unwrap();
+    let am_log = std::fs::File::create(dir.join("am.log")).unwrap();
+    let mut am = places
+        .paris_ns
+        .command(&alertmanager)
+        .arg(format!("--config.file={}", dir.join("am.yml").display()))
+        .arg(format!("--storage.path={}", dir.join("am-data").display()))
+        .args(["--web.listen-address=127.0.0.1:9093", "--cluster.listen-address="])
+        .stdout(Stdio::null())
+        .stderr(am_log)
+        .spawn()
+        .unwrap();
+    // Ready, then one critical alert, from inside paris: nothing outside it reaches 9093.
+    let post = r#"
+import json, time, urllib.request
+for _ in range(300):
+    try:
+        urllib.request.urlopen("http://127.0.0.1:9093/-/ready", timeout=1); break
+    except Exception:
+        time.sleep(0.1)
+alert = [{"labels": {"alertname": "HostDown", "instance": "db1", "severity": "critical"},
+          "annotations": {"summary": "db1 is down"}}]
+request = urllib.request.Request("http://127.0.0.1:9093/api/v2/alerts", json.dumps(alert).encode(),
+                                 {"Content-Type": "application/json"})
+urllib.request.urlopen(request, timeout=5)
+"#;
+    let posted = places.paris_ns.command(&python).args(["-c", post]).status().unwrap();
+    assert!(
+        posted.success(),
+        "posting the alert inside paris: {}",
+        std::fs::read_to_string(dir.join("am.log")).unwrap()
+    );
+    let config = dir.join("sources.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "journal = \"{}\"\n[[vantage]]\nname = \"paris\"\nssh = \"paris\"\ncommand = \"{BIN}\"\n\n\
+             [[check]]\nname = \"alerts\"\nkind = \"alertmanager\"\nurl = \"http://127.0.0.1:9093\"\n\
+             labels = [\"alertname\", \"instance\"]\nfrom = [\"paris\"]\ninterval = \"1s\"\n",
+            places.journal().display()
+        ),
+    )
+    .unwrap();
+    let (key, value) = places.client.env();
+    let poller = Command::new(BIN)
+        .arg("-c")
+        .arg(&config)
+        .args(["--headless", "--as", "poller"])
+        .env(key, value)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    use CheckState::{Down, Up};
+    let row = "alerts / HostDown db1";
+    places.wait_for("the source up from paris", WITHIN, |b| seen_from(b, "alerts", "paris", Up));
+    places.wait_for("the alert down from paris", WITHIN, |b| seen_from(b, row, "paris", Down));
+    let (_, down) = places.wait_for("the alert's verdict", WITHIN, |b| verdict(b, row, Down));
+    assert!(down.summary().contains("down from paris"), "{}", down.summary());
+    end(poller);
+    let _ = am.kill();
+    let _ = am.wait();
+    assert_agents_gone(&places);
+}
