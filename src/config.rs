@@ -90,6 +90,8 @@ pub struct Config {
     pub public_components: Vec<String>,
     /// `[screen]`: how the dashboard lists things.
     pub screen: Screen,
+    /// `[[vantage]]` entries and the checks that run from them (`from`, `down_when`).
+    pub vantage: crate::vantage::Plan,
 }
 
 /// `[screen]`: `checklist_order = "due"` (the default: what is owed soonest first) or `"file"`.
@@ -143,6 +145,7 @@ impl Default for Config {
             attention: Attention::default(),
             public_components: Vec::new(),
             screen: Screen::default(),
+            vantage: crate::vantage::Plan::default(),
         }
     }
 }
@@ -208,6 +211,7 @@ pub fn parse_all(text: &str, path: &Path) -> Result<Config, Vec<ConfigError>> {
     let keys = parse_keys(&src, raw.keys.as_ref(), &mut errors);
     let channels = parse_channels(&src, &raw.channel, &mut errors);
     let public_offset = parse_public_offset(&src, raw.public_time_zone.as_ref(), &mut errors);
+    let vantage = parse_vantage_plan(&src, &raw, &checks, &mut errors);
     if !errors.is_empty() {
         errors.sort_by_key(|e| (e.line, e.column));
         return Err(errors);
@@ -232,6 +236,7 @@ pub fn parse_all(text: &str, path: &Path) -> Result<Config, Vec<ConfigError>> {
         attention: raw.attention,
         public_components,
         screen: raw.screen,
+        vantage,
     })
 }
 
@@ -538,6 +543,8 @@ struct RawConfig {
     attention: Attention,
     #[serde(default)]
     screen: Screen,
+    #[serde(default)]
+    vantage: Vec<Spanned<RawVantage>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -578,6 +585,11 @@ struct RawCheck {
     depends_on: Vec<String>,
     /// Shown on the status page.
     public: Option<bool>,
+    /// Where it runs: `"local"`, a vantage's name, a list of them, or `"all"`.
+    #[serde(default, deserialize_with = "spanned_one_or_many")]
+    from: Option<Spanned<Vec<String>>>,
+    /// `"any"`, `"all"` or a number of places.
+    down_when: Option<Spanned<toml::Value>>,
     #[serde(default, deserialize_with = "opt_duration")]
     degraded_over: Option<Duration>,
     all_addresses: Option<bool>,
@@ -1130,4 +1142,201 @@ fn parse_public_zone(given: &str) -> Option<chrono::FixedOffset> {
         return chrono::FixedOffset::east_opt(0);
     }
     given.strip_prefix("UTC").unwrap_or(given).parse().ok()
+}
+
+// ---------------------------------------------------------------------------------------
+// Vantages: `[[vantage]]` entries, and each check's `from` and `down_when`.
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawVantage {
+    name: Spanned<String>,
+    ssh: Spanned<String>,
+    command: Option<String>,
+    #[serde(default)]
+    allow_command: bool,
+}
+
+/// A string, or a list of strings, with where it was written.
+fn spanned_one_or_many<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Spanned<Vec<String>>>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged, expecting = "a place's name, a list of them, or \"all\"")]
+    enum OneOrMany {
+        One(String),
+        Many(Vec<String>),
+    }
+    let given = Spanned::<OneOrMany>::deserialize(d)?;
+    let span = given.span();
+    let list = match given.into_inner() {
+        OneOrMany::One(s) => vec![s],
+        OneOrMany::Many(v) => v,
+    };
+    Ok(Some(Spanned::new(span, list)))
+}
+
+/// The vantages and where each check runs. A check without `from` runs here only.
+fn parse_vantage_plan(
+    src: &Source,
+    raw: &RawConfig,
+    checks: &[CheckDef],
+    errors: &mut Vec<ConfigError>,
+) -> crate::vantage::Plan {
+    let vantages = parse_vantages(src, &raw.vantage, errors);
+    let tables = check_tables(src.text);
+    let mut placements = BTreeMap::new();
+    for table in &raw.check {
+        let check = table.get_ref();
+        let name = check.name.get_ref().trim();
+        let Some(def) = checks.iter().find(|c| c.name == name) else { continue };
+        let err = |field: &str, span: Range<usize>, message: String| {
+            src.located(Some(span), Some(field.to_string()), format!("check \"{name}\": {message}"))
+        };
+        match placement(check, def, &vantages, tables.get(name), &err) {
+            Ok(Some(p)) => {
+                placements.insert(name.to_string(), p);
+            }
+            Ok(None) => {}
+            Err(e) => errors.push(e),
+        }
+    }
+    crate::vantage::Plan { vantages, placements }
+}
+
+fn parse_vantages(
+    src: &Source,
+    raw: &[Spanned<RawVantage>],
+    errors: &mut Vec<ConfigError>,
+) -> Vec<crate::vantage::VantageDef> {
+    let mut out: Vec<crate::vantage::VantageDef> = Vec::new();
+    for entry in raw {
+        let v = entry.get_ref();
+        let name = v.name.get_ref().trim().to_string();
+        let at = |s: &Spanned<String>, field: &str, message: String| {
+            src.located(Some(s.span()), Some(field.into()), format!("vantage \"{name}\": {message}"))
+        };
+        let valid_name = !name.is_empty() && name.chars().all(|c| c.is_alphanumeric() || "-_.".contains(c));
+        if !valid_name {
+            errors.push(at(&v.name, "name", "a vantage's name is letters, digits, '-', '_' or '.'".into()));
+        } else if name == crate::vantage::LOCAL || name == "all" {
+            errors.push(at(&v.name, "name", format!("\"{name}\" is reserved: `from` uses it for this host")));
+        } else if out.iter().any(|o| o.name == name) {
+            errors.push(at(&v.name, "name", "another vantage already has this name".into()));
+        } else if v.ssh.get_ref().trim().is_empty() || v.ssh.get_ref().starts_with('-') {
+            errors.push(at(&v.ssh, "ssh", "an ssh destination: user@host or a Host alias of ~/.ssh/config".into()));
+        } else {
+            out.push(crate::vantage::VantageDef {
+                name,
+                ssh: v.ssh.get_ref().trim().to_string(),
+                command: v.command.clone(),
+                allow_command: v.allow_command,
+            });
+        }
+    }
+    out
+}
+
+/// Each `[[check]]` table as written, by name, without the fields that only the war room reads.
+fn check_tables(text: &str) -> BTreeMap<String, toml::Table> {
+    let Ok(doc) = text.parse::<toml::Table>() else { return BTreeMap::new() };
+    let Some(toml::Value::Array(checks)) = doc.get("check") else { return BTreeMap::new() };
+    checks
+        .iter()
+        .filter_map(|c| {
+            let mut table = c.as_table()?.clone();
+            let name = table.get("name")?.as_str()?.trim().to_string();
+            for war_room_only in ["from", "down_when", "public"] {
+                table.remove(war_room_only);
+            }
+            Some((name, table))
+        })
+        .collect()
+}
+
+/// One check's places and quorum; `None` for a check that runs here only.
+fn placement(
+    check: &RawCheck,
+    def: &CheckDef,
+    vantages: &[crate::vantage::VantageDef],
+    table: Option<&toml::Table>,
+    err: &dyn Fn(&str, Range<usize>, String) -> ConfigError,
+) -> Result<Option<crate::vantage::Placement>, ConfigError> {
+    use crate::vantage::{LOCAL, Quorum};
+    let from = match &check.from {
+        None => vec![LOCAL.to_string()],
+        Some(given) => places(given, vantages, err)?,
+    };
+    if let ProbeSpec::Command(_) = def.probe
+        && let Some(v) = vantages.iter().find(|v| from.contains(&v.name) && !v.allow_command)
+    {
+        let span = check.from.as_ref().map_or(check.name.span(), Spanned::span);
+        return Err(err(
+            "from",
+            span,
+            format!("a command check runs on vantage \"{}\" only if its entry says `allow_command = true`", v.name),
+        ));
+    }
+    let down_when = match &check.down_when {
+        None => Quorum::All,
+        Some(given) => quorum(given, from.len(), err)?,
+    };
+    if from == [LOCAL] {
+        return Ok(None);
+    }
+    let table = table.cloned().unwrap_or_default();
+    Ok(Some(crate::vantage::Placement { from, down_when, table }))
+}
+
+/// `from`: `"all"` (here and every vantage), or places each `local` or a vantage's name.
+fn places(
+    given: &Spanned<Vec<String>>,
+    vantages: &[crate::vantage::VantageDef],
+    err: &dyn Fn(&str, Range<usize>, String) -> ConfigError,
+) -> Result<Vec<String>, ConfigError> {
+    use crate::vantage::LOCAL;
+    let list = given.get_ref();
+    if list.len() == 1 && list[0] == "all" {
+        return Ok(std::iter::once(LOCAL.to_string()).chain(vantages.iter().map(|v| v.name.clone())).collect());
+    }
+    if list.is_empty() {
+        return Err(err("from", given.span(), "names no place; write \"local\", a vantage's name, or \"all\"".into()));
+    }
+    let mut out: Vec<String> = Vec::new();
+    for place in list {
+        if place != LOCAL && !vantages.iter().any(|v| &v.name == place) {
+            let known: Vec<&str> = std::iter::once(LOCAL).chain(vantages.iter().map(|v| v.name.as_str())).collect();
+            let place = crate::sanitize::sanitize_str(place, 40);
+            return Err(err(
+                "from",
+                given.span(),
+                format!("\"{place}\" is not a configured vantage (places: {}, or \"all\")", known.join(", ")),
+            ));
+        }
+        if out.contains(place) {
+            return Err(err("from", given.span(), format!("\"{place}\" is named twice")));
+        }
+        out.push(place.clone());
+    }
+    // Local first, then vantages in the order they are configured: one order on every screen.
+    out.sort_by_key(|p| if p == LOCAL { 0 } else { 1 + vantages.iter().position(|v| &v.name == p).unwrap_or(0) });
+    Ok(out)
+}
+
+/// `down_when`: `"any"`, `"all"`, or a number of places from 1 to how many there are.
+fn quorum(
+    given: &Spanned<toml::Value>,
+    places: usize,
+    err: &dyn Fn(&str, Range<usize>, String) -> ConfigError,
+) -> Result<crate::vantage::Quorum, ConfigError> {
+    use crate::vantage::Quorum;
+    match given.get_ref() {
+        toml::Value::String(s) if s == "any" => Ok(Quorum::Any),
+        toml::Value::String(s) if s == "all" => Ok(Quorum::All),
+        toml::Value::Integer(n) if *n >= 1 && (*n as usize) <= places => Ok(Quorum::AtLeast(*n as u32)),
+        toml::Value::Integer(n) => Err(err(
+            "down_when",
+            given.span(),
+            format!("{n} places cannot agree: the check runs from {places} (write 1 to {places})"),
+        )),
+        _ => Err(err("down_when", given.span(), "write \"any\", \"all\", or a number of places".into())),
+    }
 }

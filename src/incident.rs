@@ -48,6 +48,14 @@ pub struct CheckStatus {
     pub acknowledged: Option<(String, DateTime<Utc>)>,
 }
 
+/// A vantage's link as the journal last recorded it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct VantageStatus {
+    pub reachable: bool,
+    pub since: DateTime<Utc>,
+    pub detail: String,
+}
+
 /// Who holds a role now, and since when.
 #[derive(Debug, Clone, PartialEq)]
 pub struct RoleHolder {
@@ -107,6 +115,10 @@ pub struct Incident {
     pub roles: BTreeMap<String, RoleHolder>,
     pub handovers: Vec<Handover>,
     pub checks: BTreeMap<String, CheckStatus>,
+    /// Vantages whose link the journal mentions, by name: reachable or not, since when.
+    pub vantages: BTreeMap<String, VantageStatus>,
+    /// For checks run from several places: each place's confirmed state, by check then place.
+    pub vantage_checks: BTreeMap<String, BTreeMap<String, CheckState>>,
     pub checklist: BTreeMap<String, ChecklistMark>,
     /// Action items, in the order they were added.
     pub follow_ups: Vec<FollowUp>,
@@ -189,6 +201,22 @@ impl Incident {
                 if let Some(drill) = &mut self.drill {
                     drill.ended = Some(event.ts);
                 }
+            }
+            EventBody::VantageCheckChanged { check, vantage, to, .. } => {
+                self.vantage_checks.entry(check.clone()).or_default().insert(vantage.clone(), *to);
+            }
+            EventBody::VantageUnreachable { vantage, detail } => self.vantage_link(event, vantage, false, detail),
+            EventBody::VantageReachable { vantage, detail } => self.vantage_link(event, vantage, true, detail),
+        }
+    }
+
+    /// `vantage_unreachable` / `vantage_reachable`: since when, kept across repeats.
+    fn vantage_link(&mut self, event: &Event, vantage: &str, reachable: bool, detail: &str) {
+        let status = VantageStatus { reachable, since: event.ts, detail: detail.to_owned() };
+        match self.vantages.get_mut(vantage) {
+            Some(known) if known.reachable == reachable => known.detail = status.detail,
+            _ => {
+                self.vantages.insert(vantage.to_owned(), status);
             }
         }
     }
@@ -506,6 +534,38 @@ mod tests {
             "alice@h",
             B::IncidentOpened { title: "Mail down".into(), severity: 2, mode: Mode::Real, checklist: None },
         )
+    }
+
+    #[test]
+    fn each_place_and_each_vantage_link_is_folded_and_read_back_from_disk() {
+        let events = vec![
+            opened(),
+            ev(1, "p", B::VantageReachable { vantage: "paris".into(), detail: "warroom pid 7".into() }),
+            ev(
+                2,
+                "p",
+                B::VantageCheckChanged {
+                    check: "shop".into(),
+                    vantage: "paris".into(),
+                    from: CheckState::Unknown,
+                    to: CheckState::Down,
+                    detail: "refused".into(),
+                },
+            ),
+            ev(3, "p", B::VantageUnreachable { vantage: "paris".into(), detail: "closed".into() }),
+            ev(9, "p", B::VantageUnreachable { vantage: "paris".into(), detail: "still closed".into() }),
+        ];
+        // Through the journal's own encoding, as a follower reads them.
+        let lines: Vec<String> = events.iter().map(|e| serde_json::to_string(e).unwrap()).collect();
+        let read: Vec<Event> = lines.iter().map(|l| serde_json::from_str(l).unwrap()).collect();
+        assert_eq!(read, events);
+        let i = Incident::from_events(read);
+        assert_eq!(i.vantage_checks["shop"]["paris"], CheckState::Down);
+        let paris = &i.vantages["paris"];
+        // Unreachable since the first time it was said, with the latest words.
+        assert_eq!((paris.reachable, paris.since, paris.detail.as_str()), (false, t(3), "still closed"));
+        // Nothing of a check's own verdict: that is its check_changed.
+        assert!(i.checks.is_empty() && i.first_failure.is_none());
     }
 
     fn check(secs: i64, name: &str, from: CheckState, to: CheckState) -> Event {

@@ -58,6 +58,7 @@ pub mod sanitize;
 pub mod session;
 pub mod ssh;
 pub mod tui;
+pub mod vantage;
 
 /// mimalloc: replay decodes millions of small strings, and glibc malloc cost a third of the
 /// time: 1.01 s -> 0.68 s for a 1,000,000-event replay (`cargo bench --bench journal`).

@@ -38,6 +38,33 @@ pub fn change_event(change: &Change, author: &str, ts: chrono::DateTime<chrono::
     )
 }
 
+/// The journal entry for a vantage's own news: a place's confirmed change, or its link
+/// going down or coming back.
+pub fn vantage_event(
+    event: crate::monitor::MonitorEvent,
+    author: &str,
+    ts: chrono::DateTime<chrono::Utc>,
+) -> Option<Event> {
+    use crate::monitor::MonitorEvent;
+    let body = match event {
+        MonitorEvent::PlaceChanged { check, place, from, to, detail } => EventBody::VantageCheckChanged {
+            check,
+            vantage: place,
+            from: to_check_state(from),
+            to: to_check_state(to),
+            detail,
+        },
+        MonitorEvent::Vantage { name, reachable: false, detail } => {
+            EventBody::VantageUnreachable { vantage: name, detail }
+        }
+        MonitorEvent::Vantage { name, reachable: true, detail } => {
+            EventBody::VantageReachable { vantage: name, detail }
+        }
+        _ => return None,
+    };
+    Some(Event::at(ts, author, body))
+}
+
 /// Each check's state as the journal last recorded it: a new poller starts from here, so it
 /// never records the same change twice.
 pub fn recorded_states(incident: &Incident) -> HashMap<String, State> {

@@ -1226,3 +1226,44 @@ fn a_long_note_says_what_is_out_of_view_like_every_other_pane() {
     assert!(rows[3].contains("line 1 ") && rows[22].contains("↓ 11 more"), "{s}");
     assert!(!rows[2].contains("more"), "{s}");
 }
+
+/// A check run from several places: one glyph and name per place beside the verdict, the
+/// unreachable vantage in a banner with since when and why, and each place in the detail view.
+#[test]
+fn places_stand_beside_the_verdict_and_an_unreachable_vantage_is_its_own_banner() {
+    let place = |secs: i64, vantage: &str, to: CheckState| {
+        let body = EventBody::VantageCheckChanged {
+            check: "shop".into(),
+            vantage: vantage.into(),
+            from: CheckState::Unknown,
+            to,
+            detail: String::new(),
+        };
+        ev(secs, "poller@bastion", body)
+    };
+    let events = vec![
+        opened(Mode::Real),
+        place(20, "local", CheckState::Up),
+        place(21, "paris", CheckState::Down),
+        place(22, "fra", CheckState::Up),
+        changed(22, "shop", CheckState::Degraded, "down from paris; up from local, fra"),
+        ev(
+            300,
+            "poller@bastion",
+            EventBody::VantageUnreachable { vantage: "fra".into(), detail: "no word for 5s\u{1b}[2J".into() },
+        ),
+    ];
+    let mut app = app_with(events, vec![row("shop", "http"), row("db", "tcp")], 600, "mono");
+    let shown = screen(&mut app, 160, 30);
+    let line = shown.lines().find(|l| l.contains("shop")).unwrap_or_default();
+    // Glyph and word for each place, never colour alone: ⌁ for the vantage that is unreachable.
+    assert!(line.contains("▲ degraded ⌁ fra ✔ local ✖ paris"), "{shown}");
+    assert!(shown.contains("⌁ vantage fra unreachable since 03:55: no word for 5s"), "{shown}");
+    assert!(!shown.contains('\u{1b}'), "{shown}");
+    insta::assert_snapshot!("places_160x30", shown);
+    app.overlay = Some(Overlay::CheckDetail("shop".into()));
+    let detail = screen(&mut app, 160, 30);
+    assert!(detail.contains("from each place (recorded):"), "{detail}");
+    assert!(detail.contains("✖ down     paris"), "{detail}");
+    assert!(detail.contains("✔ up       fra — unreachable since 03:55:00"), "{detail}");
+}

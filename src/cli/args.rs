@@ -146,6 +146,15 @@ pub enum Verb {
     /// stdin closes.
     #[command(hide = true)]
     Answer,
+    /// A vantage: run the checks a war room sends over SSH (stdin/stdout, JSON lines) and
+    /// stream what they see; needs no config, writes nothing, ends when stdin closes. The war
+    /// room starts it itself (`ssh DEST warroom agent`).
+    Agent {
+        /// Run `command` checks too (the vantage's `allow_command = true`). Leave it out of
+        /// a key restricted with `command="warroom agent"` to keep that host free of them.
+        #[arg(long)]
+        allow_command: bool,
+    },
     /// Append a note to the incident journal from a shell or script.
     Log {
         /// The note text (words are joined with spaces).

@@ -12,6 +12,9 @@ use crate::config;
 use crate::monitor::{CheckDef, RowId};
 use crate::probe::{Health, Outcome, Prober};
 use crate::sanitize::sanitize_str;
+use crate::vantage::once::PlaceResult;
+use crate::vantage::wire::Sample;
+use std::collections::HashMap;
 
 /// One row of the board: a configured check, or one a source reports (a Prometheus series,
 /// an Alertmanager alert), each with its own status.
@@ -37,8 +40,22 @@ struct Row<'a> {
     retry_after: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     cert_days_left: Option<i64>,
+    /// For a check run from several places: what each one saw.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    vantages: Vec<PlaceRow>,
     #[serde(skip)]
     health: Health,
+}
+
+/// One place's result for a check run from several: `local` or a vantage's name, and its
+/// status (`up`/`degraded`/`down`, or `unreachable` with why in `detail`).
+#[derive(Serialize)]
+struct PlaceRow {
+    name: String,
+    status: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    latency_ms: Option<u64>,
+    detail: String,
 }
 
 #[derive(Serialize)]
@@ -52,8 +69,13 @@ pub fn run(global: &GlobalArgs, json: bool) -> anyhow::Result<ExitCode> {
         .context("no config file found; create one with `warroom init` or pass --config FILE")?;
     let config = config::load(&path)?;
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
-    let outcomes = runtime.block_on(run_all(&config.checks));
-    let rows = every_row(&config.checks, &outcomes);
+    let (outcomes, places) = runtime.block_on(run_everywhere(&config));
+    let mut rows = every_row(&config.checks, &outcomes);
+    for row in &mut rows {
+        if let Some(found) = places.get(&row.name) {
+            row.vantages = found.iter().map(place_row).collect();
+        }
+    }
     if json {
         println!("{}", crate::sanitize::json_for_terminal(&serde_json::to_string_pretty(&rows)?));
     } else {
@@ -72,6 +94,93 @@ pub fn run(global: &GlobalArgs, json: bool) -> anyhow::Result<ExitCode> {
 pub async fn run_all(checks: &[CheckDef]) -> Vec<Outcome> {
     let prober = Prober::new();
     futures::future::join_all(checks.iter().map(|c| prober.run(&c.probe, c.schedule.timeout))).await
+}
+
+/// Every check once from every place it runs: here, and on each vantage at the same time.
+/// A check run from several places gets the verdict across them (one probe each, nothing
+/// to confirm) and each place's result.
+async fn run_everywhere(config: &config::Config) -> (Vec<Outcome>, HashMap<String, Vec<(String, PlaceResult)>>) {
+    use crate::vantage::LOCAL;
+    let plan = &config.vantage;
+    let here: Vec<bool> = config.checks.iter().map(|c| plan.places(&c.name).iter().any(|p| p == LOCAL)).collect();
+    let local_checks: Vec<CheckDef> =
+        config.checks.iter().zip(&here).filter(|(_, h)| **h).map(|(c, _)| c.clone()).collect();
+    let within = config.checks.iter().map(|c| c.schedule.timeout).max().unwrap_or_default() + Duration::from_secs(30);
+    let ssh = crate::ssh::Ssh::from_env().map_err(|e| eprintln!("warroom: {e}")).ok();
+    let (local, remote) = tokio::join!(run_all(&local_checks), async {
+        match &ssh {
+            Some(ssh) if !plan.is_local_only() => {
+                crate::vantage::once::probe_all(plan, config.canary.as_deref(), ssh, within).await
+            }
+            _ => Default::default(),
+        }
+    });
+    let mut local = local.into_iter();
+    let mut outcomes = Vec::new();
+    let mut places = HashMap::new();
+    for (check, here) in config.checks.iter().zip(here) {
+        let mine = here.then(|| local.next()).flatten();
+        if !plan.is_remote(&check.name) {
+            outcomes.push(mine.unwrap_or_else(|| Outcome::new(Health::Down, Duration::ZERO, "not run")));
+            continue;
+        }
+        let mut found: Vec<(String, PlaceResult)> = Vec::new();
+        for place in plan.places(&check.name) {
+            let result = if place == LOCAL {
+                mine.as_ref().map(|o| Ok(Sample::of(&check.name, chrono::Utc::now(), o)))
+            } else {
+                remote.get(&place).and_then(|r| r.get(&check.name)).cloned()
+            };
+            found.push((place, result.unwrap_or_else(|| Err("no result".into()))));
+        }
+        outcomes.push(verdict_across(&found, plan.quorum(&check.name), mine));
+        places.insert(check.name.clone(), found);
+    }
+    (outcomes, places)
+}
+
+/// The verdict across places from one result each: `down from fra; up from local, paris`.
+fn verdict_across(found: &[(String, PlaceResult)], quorum: crate::vantage::Quorum, local: Option<Outcome>) -> Outcome {
+    use crate::monitor::State;
+    let states: Vec<(String, State)> =
+        found.iter().map(|(p, r)| (p.clone(), r.as_ref().map_or(State::Unknown, |s| State::from(s.health)))).collect();
+    let latency = found.iter().filter_map(|(_, r)| r.as_ref().ok()).map(|s| s.latency_ms).fold(0.0, f64::max);
+    let latency = Duration::from_secs_f64(latency / 1000.0);
+    let Some(verdict) = crate::vantage::quorum::judge(&states, quorum) else {
+        return Outcome::new(
+            Health::Down,
+            latency,
+            "no place could run it: ".to_string() + &crate::vantage::quorum::describe(&states),
+        );
+    };
+    let health = match verdict.state {
+        State::Up => Health::Up,
+        State::Down => Health::Down,
+        _ => Health::Degraded,
+    };
+    let mut outcome = local.unwrap_or_else(|| Outcome::new(health, latency, ""));
+    outcome.health = health;
+    outcome.latency = latency;
+    outcome.detail = verdict.detail;
+    outcome.rows.clear();
+    outcome
+}
+
+fn place_row((place, result): &(String, PlaceResult)) -> PlaceRow {
+    match result {
+        Ok(s) => PlaceRow {
+            name: place.clone(),
+            status: s.health.as_str(),
+            latency_ms: Some(s.latency_ms.round() as u64),
+            detail: s.outcome().detail.clone(),
+        },
+        Err(why) => PlaceRow {
+            name: place.clone(),
+            status: if why.starts_with("refused") { "refused" } else { "unreachable" },
+            latency_ms: None,
+            detail: sanitize_str(why, 400),
+        },
+    }
 }
 
 /// Each check's own row, followed by the rows it reports, in config order.
@@ -94,6 +203,7 @@ fn every_row<'a>(checks: &'a [CheckDef], outcomes: &'a [Outcome]) -> Vec<Row<'a>
             silenced: false,
             retry_after: o.retry_after.map(|t| crate::journal::format_ts(&t)),
             cert_days_left: o.cert_days_left,
+            vantages: Vec::new(),
             health: o.health,
         });
         rows.extend(o.rows.iter().map(|sub| Row {
@@ -109,6 +219,7 @@ fn every_row<'a>(checks: &'a [CheckDef], outcomes: &'a [Outcome]) -> Vec<Row<'a>
             silenced: sub.silenced,
             retry_after: None,
             cert_days_left: None,
+            vantages: Vec::new(),
             health: sub.health,
         }));
     }
@@ -196,6 +307,7 @@ mod tests {
             silenced: false,
             retry_after: None,
             cert_days_left: None,
+            vantages: Vec::new(),
             health: Health::Up,
         }
     }

@@ -148,8 +148,14 @@ fn print_update(out: &mut dyn Write, update: &Update, me: &str) {
         Update::Row(row) => say(out, &format!("row: {}", row.id.name())),
         Update::Entries(entries) => {
             for e in entries.iter().filter(|e| e.author == me) {
-                if let EventBody::CheckChanged { check, from, to, detail } = &e.body {
-                    say(out, &format!("changed: {check} {} -> {}: {detail}", from.as_str(), to.as_str()));
+                match &e.body {
+                    EventBody::CheckChanged { check, from, to, detail } => {
+                        say(out, &format!("changed: {check} {} -> {}: {detail}", from.as_str(), to.as_str()));
+                    }
+                    EventBody::VantageCheckChanged { .. }
+                    | EventBody::VantageUnreachable { .. }
+                    | EventBody::VantageReachable { .. } => say(out, &e.summary()),
+                    _ => {}
                 }
             }
         }

@@ -1,5 +1,6 @@
 //! The command line: parse it, find the config and the journal, run the verb asked for.
 
+mod agent;
 mod args;
 mod brief;
 mod check;
@@ -73,8 +74,9 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             review::status_page(&global, journal.as_deref(), &output, &components, publish_cmd.as_deref())
         }
         Some(Verb::Replay { journal, speed }) => review::replay(&global, journal.as_deref(), speed),
-        Some(Verb::Reach { destination, command }) => reach::run(&destination, command),
+        Some(Verb::Reach { destination, command }) => reach::run(&global, &destination, command),
         Some(Verb::Answer) => reach::answer(),
+        Some(Verb::Agent { allow_command }) => agent::run(allow_command),
         Some(verb) => command(&global, verb),
     }
 }

@@ -16,9 +16,24 @@ struct Echo {
     echo: u64,
 }
 
-pub fn run(destination: &str, command: Option<String>) -> anyhow::Result<ExitCode> {
-    let dest = Destination { name: destination.to_string(), ssh: destination.to_string(), command };
+pub fn run(global: &super::GlobalArgs, destination: &str, command: Option<String>) -> anyhow::Result<ExitCode> {
+    let mut dest = configured_vantage(global, destination).unwrap_or_else(|| Destination {
+        name: destination.to_string(),
+        ssh: destination.to_string(),
+        command: None,
+    });
+    if command.is_some() {
+        dest.command = command;
+    }
     super::current::runtime()?.block_on(reach(&dest))
+}
+
+/// `warroom reach paris` where the config has a `[[vantage]]` named paris: its destination
+/// and warroom path, so what is checked is what the war room will run.
+fn configured_vantage(global: &super::GlobalArgs, name: &str) -> Option<Destination> {
+    let path = crate::config::locate(global.config.as_deref())?;
+    let config = crate::config::load(&path).ok()?;
+    config.vantage.vantages.iter().find(|v| v.name == name).map(|v| v.destination())
 }
 
 async fn reach(dest: &Destination) -> anyhow::Result<ExitCode> {

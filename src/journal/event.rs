@@ -131,6 +131,19 @@ impl Event {
                 None => format!("follow-up: {}", sanitize_str(text, 200)),
             },
             EventBody::FollowUpClosed { .. } => "follow-up done".into(),
+            EventBody::VantageCheckChanged { check, vantage, to, detail, .. } => format!(
+                "{} from {} → {}: {}",
+                sanitize_str(check, 60),
+                sanitize_str(vantage, 30),
+                to.as_str(),
+                sanitize_str(detail, 200)
+            ),
+            EventBody::VantageUnreachable { vantage, detail } => {
+                format!("vantage {} unreachable: {}", sanitize_str(vantage, 30), sanitize_str(detail, 200))
+            }
+            EventBody::VantageReachable { vantage, detail } => {
+                format!("vantage {} reachable: {}", sanitize_str(vantage, 30), sanitize_str(detail, 120))
+            }
         }
     }
 }
@@ -246,6 +259,25 @@ pub enum EventBody {
     FollowUpClosed {
         event: String,
     },
+    /// One vantage's confirmed change for a check run from several places; the check's own
+    /// `check_changed` records the verdict across them.
+    VantageCheckChanged {
+        check: String,
+        vantage: String,
+        from: CheckState,
+        to: CheckState,
+        detail: String,
+    },
+    /// A vantage could not be reached, or its link broke: its own state, not its checks'.
+    VantageUnreachable {
+        vantage: String,
+        detail: String,
+    },
+    /// A vantage's link is up (again); `detail` names the agent (`warroom pid 4242 as wr@paris`).
+    VantageReachable {
+        vantage: String,
+        detail: String,
+    },
 }
 
 impl EventBody {
@@ -272,6 +304,9 @@ impl EventBody {
             EventBody::EntryStruck { .. } => "entry_struck",
             EventBody::FollowUpAdded { .. } => "follow_up_added",
             EventBody::FollowUpClosed { .. } => "follow_up_closed",
+            EventBody::VantageCheckChanged { .. } => "vantage_check_changed",
+            EventBody::VantageUnreachable { .. } => "vantage_unreachable",
+            EventBody::VantageReachable { .. } => "vantage_reachable",
         }
     }
 }

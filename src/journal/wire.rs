@@ -68,6 +68,8 @@ pub(super) struct WireEvent<'a> {
     next_update: Option<Cow<'a, str>>,
     #[serde(default, borrow)]
     checklist: Option<Cow<'a, str>>,
+    #[serde(default, borrow)]
+    vantage: Option<Cow<'a, str>>,
 }
 
 fn need<T>(value: Option<T>, kind: &str, field: &str) -> Result<T, String> {
@@ -159,6 +161,21 @@ impl WireEvent<'_> {
             "entry_struck" => EventBody::EntryStruck { event: s(self.event, "event")?, reason: owned(self.reason) },
             "follow_up_added" => EventBody::FollowUpAdded { text: s(self.text, "text")?, owner: owned(self.owner) },
             "follow_up_closed" => EventBody::FollowUpClosed { event: s(self.event, "event")? },
+            "vantage_check_changed" => EventBody::VantageCheckChanged {
+                check: s(self.check, "check")?,
+                vantage: s(self.vantage, "vantage")?,
+                from: need(self.from, k, "from")?,
+                to: need(self.to, k, "to")?,
+                detail: owned(self.detail).unwrap_or_default(),
+            },
+            "vantage_unreachable" => EventBody::VantageUnreachable {
+                vantage: s(self.vantage, "vantage")?,
+                detail: owned(self.detail).unwrap_or_default(),
+            },
+            "vantage_reachable" => EventBody::VantageReachable {
+                vantage: s(self.vantage, "vantage")?,
+                detail: owned(self.detail).unwrap_or_default(),
+            },
             other => return Err(format!("unknown event kind \"{other}\"")),
         };
         Ok(Event {

@@ -89,9 +89,17 @@ pub enum MonitorEvent {
     /// A source (Prometheus series, Alertmanager alerts) reported a row not seen before;
     /// later events refer to it by this index.
     Row { check: usize, id: RowId },
+    /// For a check judged across places (vantages): one place's own confirmed change, worth
+    /// a journal entry of its own beside the verdict's [`MonitorEvent::Changed`].
+    PlaceChanged { check: String, place: String, from: State, to: State, detail: String },
+    /// A vantage's link came up or went down (once per change): its own state, never its
+    /// checks going down.
+    Vantage { name: String, reachable: bool, detail: String },
 }
 
-enum Control {
+/// A command to one check.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Control {
     Pause,
     Resume,
     RunNow,
@@ -102,6 +110,8 @@ pub struct MonitorControl {
     controls: Vec<mpsc::UnboundedSender<Control>>,
     names: Vec<String>,
     coordinator: mpsc::UnboundedSender<CoordinatorInput>,
+    /// For a monitor made of others (the local one and vantages): every command on one channel.
+    relay: Option<mpsc::UnboundedSender<(usize, Control)>>,
 }
 
 impl MonitorControl {
@@ -117,14 +127,33 @@ impl MonitorControl {
         self.send(check, Control::Resume, false);
     }
 
+    /// A control that passes every command on, with the check's index, to whoever reads the
+    /// channel: a monitor built from others (see [`crate::vantage`]).
+    pub fn relayed(names: Vec<String>) -> (MonitorControl, mpsc::UnboundedReceiver<(usize, Control)>) {
+        let (relay, commands) = mpsc::unbounded_channel();
+        let control = MonitorControl {
+            controls: Vec::new(),
+            names,
+            coordinator: mpsc::unbounded_channel().0,
+            relay: Some(relay),
+        };
+        (control, commands)
+    }
+
     /// Probes the check now, whatever its schedule.
     pub fn run_now(&self, check: usize) {
+        if let Some(relay) = &self.relay {
+            let _ = relay.send((check, Control::RunNow));
+        }
         if let Some(tx) = self.controls.get(check) {
             let _ = tx.send(Control::RunNow);
         }
     }
 
     fn send(&self, check: usize, control: Control, paused: bool) {
+        if let Some(relay) = &self.relay {
+            let _ = relay.send((check, control));
+        }
         if let Some(tx) = self.controls.get(check) {
             let _ = tx.send(control);
             let _ = self.coordinator.send(CoordinatorInput::Paused { check, paused });
@@ -190,7 +219,7 @@ pub fn spawn(
             }
         }
     });
-    (MonitorControl { controls, names, coordinator: in_tx }, out_rx)
+    (MonitorControl { controls, names, coordinator: in_tx, relay: None }, out_rx)
 }
 
 /// Slot that due times are rounded up to, so that probes spread over an interval share

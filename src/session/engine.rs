@@ -17,7 +17,7 @@ use super::protocol::{Command, Reading, ReplayControl, ReplayPosition, Role, Row
 use super::{Opening, Purpose, Settings};
 use crate::drill::ScaledClock;
 use crate::journal::{Ack, Event, EventBody, Journal, Moved, PathState, Retry, Scan, Warned, Writer};
-use crate::monitor::{self, MonitorControl, MonitorEvent, RowId};
+use crate::monitor::{MonitorControl, MonitorEvent, RowId};
 use crate::probe::Prober;
 use crate::recorder;
 use crate::replay::Replayer;
@@ -218,18 +218,31 @@ impl Engine {
     }
 
     fn become_poller(&mut self, lock: PollerLock) {
-        let (control, results) = monitor::spawn(
-            self.settings.checks.clone(),
-            &self.facts.recorded,
-            self.settings.monitor.clone(),
-            Prober::new(),
-        );
+        let (control, results) = self.spawn_monitor();
         self.rows.clear();
         self.adopt_rows(&self.configured_rows());
         self.monitor = Some(control);
         self.results = results;
         self.lock = Some(lock);
         self.role = Role::Poller;
+    }
+
+    /// The local monitor, and the vantages when checks run from elsewhere too.
+    fn spawn_monitor(&mut self) -> (MonitorControl, mpsc::UnboundedReceiver<MonitorEvent>) {
+        let ssh = crate::ssh::Ssh::from_env().unwrap_or_else(|e| {
+            self.early_notices.push(format!("vantages: {e}; using plain ssh"));
+            crate::ssh::Ssh::new(vec!["ssh".into()], crate::ssh::Timing::default())
+        });
+        let s = &self.settings;
+        crate::vantage::spawn(
+            s.checks.clone(),
+            &s.vantage,
+            &self.facts.recorded,
+            &self.facts.places,
+            s.monitor.clone(),
+            Prober::new(),
+            ssh,
+        )
     }
 
     fn configured_rows(&self) -> Vec<RowInfo> {
@@ -453,6 +466,10 @@ impl Engine {
             MonitorEvent::Changed(change) => {
                 let event = recorder::change_event(&change, &self.change_author, self.time.now());
                 self.queue(vec![event]);
+            }
+            event @ (MonitorEvent::PlaceChanged { .. } | MonitorEvent::Vantage { .. }) => {
+                let events = recorder::vantage_event(event, &self.change_author, self.time.now());
+                self.queue(events.into_iter().collect());
             }
         }
     }

@@ -15,6 +15,8 @@ use crate::sanitize::sanitize_str;
 #[derive(Debug, Default)]
 pub struct Facts {
     pub recorded: HashMap<String, State>,
+    /// Each place's recorded state of checks run from several places: (check, place) → state.
+    pub places: crate::vantage::PlaceStates,
     /// Decided by the journal's opening alone (see [`crate::incident::Incident::mode`]): a real
     /// incident's messages are never simulated, whatever a later line says.
     pub drill: bool,
@@ -56,6 +58,9 @@ impl Facts {
             EventBody::StatusChanged { status } => self.resolved = *status == Status::Resolved,
             EventBody::CheckChanged { check, to, .. } => {
                 self.recorded.insert(check.clone(), from_check_state(*to));
+            }
+            EventBody::VantageCheckChanged { check, vantage, to, .. } => {
+                self.places.insert((check.clone(), vantage.clone()), from_check_state(*to));
             }
             _ => {}
         }

@@ -57,6 +57,8 @@ pub enum Purpose {
 #[derive(Debug, Clone, Default)]
 pub struct Settings {
     pub checks: Vec<CheckDef>,
+    /// Vantages, and the checks that run from them.
+    pub vantage: crate::vantage::Plan,
     pub monitor: monitor::Options,
     pub channels: BTreeMap<String, Channel>,
     /// Scores a drill.
@@ -67,6 +69,7 @@ impl Settings {
     pub fn from_config(config: &Config, checklist: Option<Checklist>) -> Settings {
         Settings {
             checks: config.checks.clone(),
+            vantage: config.vantage.clone(),
             monitor: monitor::Options { max_concurrent: config.max_concurrent_probes, canary: config.canary.clone() },
             channels: config.channels.clone(),
             checklist,

@@ -55,7 +55,36 @@ fn banners(app: &App) -> Vec<Line<'static>> {
     let own = app.banner.as_ref().map(|text| Line::styled(format!(" {text} "), app.theme.drill));
     let upgrade =
         app.upgrade.as_ref().map(|text| Line::styled(format!(" ⚠ {} ", sanitize_str(text, 200)), app.theme.overdue));
-    own.into_iter().chain(unprobed_banner(app)).chain(upgrade).collect()
+    own.into_iter().chain(unprobed_banner(app)).chain(unreachable_banners(app)).chain(upgrade).collect()
+}
+
+/// `⌁ vantage paris unreachable since 14:02: …`: a vantage is its own state, not its checks'.
+fn unreachable_banners(app: &App) -> impl Iterator<Item = Line<'static>> + '_ {
+    app.board.incident.vantages.iter().filter(|(_, v)| !v.reachable).map(|(name, v)| {
+        let since = v.since.with_timezone(&app.board.clock.offset).format("%H:%M");
+        let text = format!(
+            " ⌁ vantage {} unreachable since {since}: {} ",
+            sanitize_str(name, 30),
+            sanitize_str(&v.detail, 120)
+        );
+        Line::styled(text, app.theme.degraded)
+    })
+}
+
+/// One glyph and name per place a check is judged from, as the journal recorded each:
+/// `✔ local ✖ fra ⌁ paris` (⌁: that vantage cannot be reached now). Empty for a check
+/// judged here only.
+pub fn place_glyphs(app: &App, check: &str) -> String {
+    let Some(places) = app.board.incident.vantage_checks.get(check) else { return String::new() };
+    places
+        .iter()
+        .map(|(place, state)| {
+            let unreachable = app.board.incident.vantages.get(place).is_some_and(|v| !v.reachable);
+            let glyph = if unreachable { "⌁" } else { state_glyph(crate::recorder::from_check_state(*state)).0 };
+            format!("{glyph} {}", sanitize_str(place, 20))
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 /// Where each pane goes; hidden panes get an empty rectangle.
@@ -415,12 +444,21 @@ fn draw_checks(frame: &mut Frame, app: &App, area: Rect) {
     let notes: Vec<String> = order[offset..end].iter().map(|&i| check_note(app, &app.board.rows[i])).collect();
     let name_need = order.iter().map(|&i| app.board.rows[i].name.chars().count()).max().unwrap_or(0).min(NAME_MAX);
     let note_need = notes.iter().map(|n| n.chars().count()).max().unwrap_or(0);
-    let cols = check_columns(inner.width, name_need, note_need, if inner.width >= 90 { 12 } else { 6 });
+    let places: Vec<String> = order[offset..end].iter().map(|&i| place_glyphs(app, &app.board.rows[i].name)).collect();
+    // The places column is there only when a row shown has places; it takes the room the
+    // names leave, before the note and the sparkline.
+    let spark_max = if inner.width >= 90 { 12 } else { 6 };
+    let names_first = check_columns(inner.width, name_need, note_need, spark_max);
+    let spare = (inner.width as usize).saturating_sub(CHECK_FIXED + names_first.name + 1);
+    let places_width = places.iter().map(|p| p.chars().count()).max().unwrap_or(0).min(spare);
+    let places_room = if places_width > 0 { places_width as u16 + 1 } else { 0 };
+    let cols = check_columns(inner.width.saturating_sub(places_room), name_need, note_need, spark_max);
     let rows: Vec<Row> = order[offset..end]
         .iter()
         .zip(notes)
+        .zip(places)
         .enumerate()
-        .map(|(n, (&i, note))| {
+        .map(|(n, ((&i, note), places))| {
             let row = &app.board.rows[i];
             let state = app.board.row_state(row);
             let (glyph, word) = state_glyph(state);
@@ -446,25 +484,31 @@ fn draw_checks(frame: &mut Frame, app: &App, area: Rect) {
             let style = if selected { app.theme.selection } else { Style::default() };
             let state_style = if view.is_some_and(|v| v.silenced) { app.theme.muted } else { state_style(app, state) };
             let on_row = |s: Style| on_row(app, selected, s);
-            Row::new(vec![
-                Cell::from(format!("{glyph} {word}")).style(on_row(state_style)),
+            let mut cells = vec![Cell::from(format!("{glyph} {word}")).style(on_row(state_style))];
+            if places_width > 0 {
+                cells.push(Cell::from(places).style(on_row(app.theme.text)));
+            }
+            cells.extend([
                 Cell::from(name),
                 Cell::from(latency).style(on_row(app.theme.muted)),
                 Cell::from(sparkline(row, cols.spark)).style(on_row(app.theme.accent)),
                 Cell::from(since).style(on_row(app.theme.muted)),
                 Cell::from(note).style(on_row(app.theme.muted)),
-            ])
-            .style(style)
+            ]);
+            Row::new(cells).style(style)
         })
         .collect();
-    let widths = [
-        Constraint::Length(10),
+    let mut widths = vec![Constraint::Length(10)];
+    if places_width > 0 {
+        widths.push(Constraint::Length(places_width as u16));
+    }
+    widths.extend([
         Constraint::Length(cols.name as u16),
         Constraint::Length(6),
         Constraint::Length(cols.spark as u16),
         Constraint::Length(6),
         Constraint::Fill(1),
-    ];
+    ]);
     frame.render_widget(Table::new(rows, widths).column_spacing(1), inner);
 }
 
@@ -486,6 +530,9 @@ fn check_note(app: &App, row: &CheckRow) -> String {
     }
 }
 
+/// State, latency and since, with the five gaps between six columns.
+const CHECK_FIXED: usize = 10 + 6 + 6 + 5;
+
 /// Widths of the Checks pane's columns that depend on the content.
 #[derive(Debug, PartialEq)]
 struct CheckColumns {
@@ -496,9 +543,7 @@ struct CheckColumns {
 /// Names first, then the note (ack, Retry-After, blocked by), then the sparkline; the note
 /// column takes whatever is left. When even the names do not fit, the note keeps a third.
 fn check_columns(width: u16, name_need: usize, note_need: usize, spark_max: usize) -> CheckColumns {
-    // State, latency and since, with the five gaps between six columns.
-    const FIXED: usize = 10 + 6 + 6 + 5;
-    let free = (width as usize).saturating_sub(FIXED);
+    let free = (width as usize).saturating_sub(CHECK_FIXED);
     let note_floor = if name_need + note_need > free { note_need.min(free / 3) } else { note_need };
     let name = name_need.min(free - note_floor);
     let left = free - name - note_floor;
@@ -645,6 +690,14 @@ pub fn event_glyph(e: &Event) -> &'static str {
         EventBody::EntryStruck { .. } => "⊘",
         EventBody::FollowUpAdded { .. } => "⚐",
         EventBody::FollowUpClosed { .. } => "✓",
+        EventBody::VantageCheckChanged { to, .. } => match to {
+            CheckState::Up => "✔",
+            CheckState::Degraded => "▲",
+            CheckState::Down => "✖",
+            CheckState::Unknown => "?",
+        },
+        EventBody::VantageUnreachable { .. } => "⌁",
+        EventBody::VantageReachable { .. } => "⇄",
     }
 }
 
@@ -1217,6 +1270,27 @@ fn draw_brief(frame: &mut Frame, app: &App, text: &str, scroll: usize, body: Rec
     frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }).block(popup(app, &title)), area);
 }
 
+/// For a check judged from several places: each place's recorded state and its link.
+fn place_lines<'a>(app: &App, check: &str) -> Vec<Line<'a>> {
+    let Some(places) = app.board.incident.vantage_checks.get(check) else { return Vec::new() };
+    let mut lines = vec![Line::from(Span::styled("from each place (recorded):", app.theme.title))];
+    for (place, state) in places {
+        let state = crate::recorder::from_check_state(*state);
+        let (glyph, word) = state_glyph(state);
+        let link = match app.board.incident.vantages.get(place) {
+            Some(v) if !v.reachable => {
+                format!(" — unreachable since {}", v.since.with_timezone(&app.board.clock.offset).format("%H:%M:%S"))
+            }
+            _ => String::new(),
+        };
+        lines.push(Line::from(vec![
+            Span::styled(format!("  {glyph} {word:<8}"), state_style(app, state)),
+            Span::raw(format!(" {}{link}", sanitize_str(place, 30))),
+        ]));
+    }
+    lines
+}
+
 fn check_detail<'a>(app: &App, row: &CheckRow) -> Vec<Line<'a>> {
     let t = &app.theme;
     let state = app.board.row_state(row);
@@ -1234,6 +1308,7 @@ fn check_detail<'a>(app: &App, row: &CheckRow) -> Vec<Line<'a>> {
         )));
         lines.push(Line::from(Span::styled(format!("recorded detail: {}", sanitize_str(&c.detail, 500)), t.muted)));
     }
+    lines.extend(place_lines(app, &row.name));
     if let Some(v) = &row.view {
         if let Some(p) = &v.blocked_by {
             lines.push(Line::from(Span::styled(
