@@ -88,6 +88,17 @@ pub struct Config {
     /// The checks a status page may show: those marked `public = true`, and those listed in
     /// `public_components`. Nothing is public unless chosen.
     pub public_components: Vec<String>,
+    /// `[[mirror]]`: hosts the journal is shipped to as it is written.
+    pub mirrors: Vec<Mirror>,
+}
+
+/// A `[[mirror]]`: where a copy of the journal is kept, on another host, over ssh.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Mirror {
+    /// `name`, `ssh` and `command` (warroom's path there), as for any link.
+    pub destination: crate::ssh::Destination,
+    /// The journal's path on that host.
+    pub journal: PathBuf,
 }
 
 /// `[attention]`: on a new confirmed failure, and when a public update becomes overdue, ring
@@ -132,6 +143,7 @@ impl Default for Config {
             journal_group: None,
             attention: Attention::default(),
             public_components: Vec::new(),
+            mirrors: Vec::new(),
         }
     }
 }
@@ -197,6 +209,7 @@ pub fn parse_all(text: &str, path: &Path) -> Result<Config, Vec<ConfigError>> {
     let keys = parse_keys(&src, raw.keys.as_ref(), &mut errors);
     let channels = parse_channels(&src, &raw.channel, &mut errors);
     let public_offset = parse_public_offset(&src, raw.public_time_zone.as_ref(), &mut errors);
+    let mirrors = parse_mirrors(&src, &raw.mirror, &mut errors);
     if !errors.is_empty() {
         errors.sort_by_key(|e| (e.line, e.column));
         return Err(errors);
@@ -220,6 +233,7 @@ pub fn parse_all(text: &str, path: &Path) -> Result<Config, Vec<ConfigError>> {
         journal_group: raw.journal_group,
         attention: raw.attention,
         public_components,
+        mirrors,
     })
 }
 
@@ -396,6 +410,41 @@ fn parse_keys(src: &Source, table: Option<&Spanned<toml::Table>>, errors: &mut V
 }
 
 /// The `[channel.NAME]` tables that are valid, by name.
+/// The `[[mirror]]` tables: each named once, with a host ssh can take and an absolute path.
+fn parse_mirrors(src: &Source, raw: &[Spanned<RawMirror>], errors: &mut Vec<ConfigError>) -> Vec<Mirror> {
+    let mut mirrors: Vec<Mirror> = Vec::new();
+    for spanned in raw {
+        let m = spanned.get_ref();
+        let err = |field: &str, message: String| {
+            let at = src.key_or_table(spanned.span(), field);
+            src.located(Some(at), Some(field.to_string()), format!("mirror \"{}\": {message}", m.name))
+        };
+        let problem = if m.name.trim().is_empty() {
+            Some(("name", "a mirror needs a non-empty name".to_string()))
+        } else if mirrors.iter().any(|other| other.destination.name == m.name) {
+            Some(("name", "another mirror already has this name; names must be unique".to_string()))
+        } else if m.ssh.trim().is_empty() || m.ssh.starts_with('-') {
+            Some(("ssh", format!("{:?} is not a host ssh can take (user@host or a Host alias)", m.ssh)))
+        } else if !m.journal.is_absolute() {
+            Some(("journal", "the journal's path on the mirror host must be absolute".to_string()))
+        } else {
+            None
+        };
+        match problem {
+            Some((field, message)) => errors.push(err(field, message)),
+            None => mirrors.push(Mirror {
+                destination: crate::ssh::Destination {
+                    name: m.name.clone(),
+                    ssh: m.ssh.clone(),
+                    command: m.command.clone(),
+                },
+                journal: m.journal.clone(),
+            }),
+        }
+    }
+    mirrors
+}
+
 fn parse_channels(
     src: &Source,
     raw: &BTreeMap<String, Spanned<RawChannel>>,
@@ -524,6 +573,17 @@ struct RawConfig {
     channel: BTreeMap<String, Spanned<RawChannel>>,
     #[serde(default)]
     attention: Attention,
+    #[serde(default)]
+    mirror: Vec<Spanned<RawMirror>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawMirror {
+    name: String,
+    ssh: String,
+    journal: PathBuf,
+    command: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]

@@ -49,6 +49,7 @@ pub mod config;
 pub mod drill;
 pub mod incident;
 pub mod journal;
+pub mod mirror;
 pub mod monitor;
 pub mod probe;
 pub mod recorder;

@@ -137,6 +137,11 @@ impl Verifier {
         }
     }
 
+    /// Carries on after `lines` lines whose last links to `head` (a copy being extended).
+    pub fn resume(&mut self, lines: usize, head: String, chained_from: Option<usize>) {
+        *self = Verifier { head, lines, chained_from };
+    }
+
     /// The link to the last line: the chain head.
     pub fn head(&self) -> &str {
         &self.head
@@ -160,6 +165,8 @@ pub struct Report {
     pub breaks: Vec<Break>,
     pub break_count: usize,
     pub head: String,
+    /// The id of the last line (if it has one).
+    pub last_id: Option<String>,
 }
 
 /// Follows the chain through the complete lines of the journal at `path`. Lines are hashed as
@@ -178,7 +185,9 @@ fn verify_file(path: &Path, file: File) -> Result<Report, JournalError> {
         let Some((hash, kept)) = next_line(&mut reader, &mut line).map_err(|e| JournalError::io(path, e))? else {
             break;
         };
-        let prev = if kept { head_of(&line).prev.map(Cow::into_owned) } else { None };
+        let head = if kept { head_of(&line) } else { Head::default() };
+        report.last_id = head.id.map(Cow::into_owned);
+        let prev = head.prev.map(Cow::into_owned);
         if let Err(b) = verifier.feed_with(prev.as_deref(), hash) {
             report.break_count += 1;
             if report.breaks.len() < super::KEPT_PROBLEMS {

@@ -45,6 +45,9 @@ pub enum JournalError {
     /// The file at the journal's path is no longer the one this process opened.
     #[error("{}: {why}", path.display())]
     Moved { path: PathBuf, why: String },
+    /// Lines from elsewhere (a mirror's primary) that do not continue this journal's chain.
+    #[error("{}: {why}", path.display())]
+    Chain { path: PathBuf, why: String },
     /// Opening refused: a link or special file, a permission problem (with its fix).
     #[error(transparent)]
     Dir(Box<DirError>),
@@ -271,14 +274,55 @@ impl Journal {
         Ok(())
     }
 
+    /// Appends lines written elsewhere, byte for byte (a mirror's copy of its primary), with
+    /// one lock and one `fsync`. A line carrying `prev` must continue the chain; each line
+    /// must be a complete journal line (the caller checks). Returns the link to the last
+    /// line: the new chain head.
+    pub fn append_lines(&self, lines: &[Vec<u8>]) -> Result<String, JournalError> {
+        let file = self.file();
+        let io_err = |e| JournalError::io(&self.path, e);
+        let _guard = FileLock::exclusive(&file).map_err(io_err)?;
+        if let state @ (PathState::Deleted | PathState::Replaced(_)) = place::path_state(&self.path, &file) {
+            return Err(JournalError::Moved { path: self.path.clone(), why: state.describe() });
+        }
+        let len = cut_torn_tail(&file).map_err(io_err)?;
+        let mut head = self.last_link(&file, len).map_err(io_err)?;
+        let mut bytes = Vec::with_capacity(lines.iter().map(|l| l.len() + 1).sum());
+        for line in lines {
+            if let Some(prev) = chain::head_of(line).prev
+                && prev != head
+            {
+                let why = format!("a line does not continue the chain: its `prev` is {prev}, the journal's head {head}");
+                return Err(JournalError::Chain { path: self.path.clone(), why: crate::sanitize::sanitize_str(&why, 200) });
+            }
+            head = chain::link(line);
+            bytes.extend_from_slice(line);
+            bytes.push(b'\n');
+        }
+        let written = (&*file).write_all(&bytes).and_then(|()| file.sync_data());
+        let mut tail = self.tail.lock().unwrap_or_else(|e| e.into_inner());
+        if let Err(e) = written {
+            *tail = None;
+            let _ = cut_torn_tail_after(&file, len);
+            return Err(io_err(e));
+        }
+        *tail = Some((len + bytes.len() as u64, head.clone()));
+        Ok(head)
+    }
+
+    /// The link to the last line of the file, `len` bytes long: cached after our own appends.
+    fn last_link(&self, file: &File, len: u64) -> io::Result<String> {
+        let cached = self.tail.lock().unwrap_or_else(|e| e.into_inner()).take();
+        match cached {
+            Some((end, head)) if end == len => Ok(head),
+            _ => chain::link_to_last_line(file, len),
+        }
+    }
+
     /// The lines to append, each carrying the link to the one before it (the file's last
     /// line, `len` bytes in, for the first), and the link to the last. Call under the lock.
     fn chained(&self, lines: Vec<Vec<u8>>, file: &File, len: u64) -> io::Result<(Vec<u8>, String)> {
-        let cached = self.tail.lock().unwrap_or_else(|e| e.into_inner()).take();
-        let mut prev = match cached {
-            Some((end, head)) if end == len => head,
-            _ => chain::link_to_last_line(file, len)?,
-        };
+        let mut prev = self.last_link(file, len)?;
         let mut bytes = Vec::with_capacity(lines.iter().map(|l| l.len() + chain::ATTACHED_BYTES + 1).sum());
         for mut line in lines {
             chain::attach(&mut line, &prev);

@@ -180,6 +180,8 @@ pub struct App {
     pub keys: KeyMap,
     /// A banner above everything (e.g. "DEMO — no real services are checked").
     pub banner: Option<String>,
+    /// How the journal's mirrors stand, or on a mirror host its primary (one line each).
+    pub mirrors: Vec<String>,
     /// Entries from a newer warroom were skipped: asks for an upgrade, for as long as it runs.
     pub upgrade: Option<String>,
     /// Viewer mode: never writes.
@@ -231,6 +233,7 @@ impl App {
             keys,
             banner: None,
             upgrade: None,
+            mirrors: Vec::new(),
             read_only: false,
             focus: Pane::Checks,
             zoom: false,
@@ -368,6 +371,7 @@ impl App {
             Update::Refused { events, error } => self.on_refused(events, error),
             Update::Notice(text) => self.flash = Some(text),
             Update::NewerSkipped(text) => self.upgrade = Some(text),
+            Update::Mirrors(lines) => self.mirrors = lines,
             Update::Replay(position) => self.banner = Some(replay_banner(&position, self.board.clock.now)),
             Update::Scorecard(text) => self.overlay = Some(Overlay::Scorecard(text)),
             Update::Ended => {}

@@ -55,7 +55,17 @@ fn banners(app: &App) -> Vec<Line<'static>> {
     let own = app.banner.as_ref().map(|text| Line::styled(format!(" {text} "), app.theme.drill));
     let upgrade =
         app.upgrade.as_ref().map(|text| Line::styled(format!(" ⚠ {} ", sanitize_str(text, 200)), app.theme.overdue));
-    own.into_iter().chain(unprobed_banner(app)).chain(upgrade).collect()
+    own.into_iter().chain(unprobed_banner(app)).chain(upgrade).chain(mirror_banners(app)).collect()
+}
+
+/// A line per mirror ("mirror fra: in step"), or on a mirror host the primary's ("primary
+/// silent since 14:02"); marked when something is wrong.
+fn mirror_banners(app: &App) -> impl Iterator<Item = Line<'static>> + '_ {
+    app.mirrors.iter().map(|text| {
+        let calm = text.ends_with(": in step") || text.contains("— in step");
+        let style = if calm { app.theme.muted } else { app.theme.overdue };
+        Line::styled(format!(" {} ", sanitize_str(text, 200)), style)
+    })
 }
 
 /// Where each pane goes; hidden panes get an empty rectangle.
