@@ -13,20 +13,26 @@ use crate::sanitize::for_terminal;
 /// Serves one mirror link on stdin/stdout for the copy at -j.
 pub fn ingest(global: &GlobalArgs) -> anyhow::Result<ExitCode> {
     let path = global.journal.clone().context("ingest needs -j PATH: where this host keeps the copy")?;
-    super::current::runtime()?.block_on(crate::mirror::ingest::serve(
+    let runtime = super::current::runtime()?;
+    let served = runtime.block_on(crate::mirror::ingest::serve(
         tokio::io::stdin(),
         tokio::io::stdout(),
         &path,
         crate::ssh::Timing::default(),
-    ))?;
+    ));
+    // Reading stdin blocks a thread the runtime would wait for: a link that went silent
+    // would keep this process (and its copy's lock) until the far side's TCP gives up.
+    runtime.shutdown_background();
+    served?;
     Ok(ExitCode::SUCCESS)
 }
 
 /// Marks the copy at -j as a primary, journals it, and says how to carry on.
 pub fn promote(global: &GlobalArgs) -> anyhow::Result<ExitCode> {
     let path = global.journal.clone().context("promote needs -j PATH: the mirror's copy")?;
-    let copy: status::Copy = status::read(&status::copy_path(&path))
-        .with_context(|| format!("{}: not a mirror's copy (no {} beside it)", path.display(), status::copy_path(&path).display()))?;
+    let copy: status::Copy = status::read(&status::copy_path(&path)).with_context(|| {
+        format!("{}: not a mirror's copy (no {} beside it)", path.display(), status::copy_path(&path).display())
+    })?;
     if let Some(p) = status::read::<status::Promoted>(&status::promoted_path(&path)) {
         println!("{}: already promoted at {}", path.display(), crate::journal::format_ts(&p.at));
         return Ok(ExitCode::SUCCESS);
@@ -45,7 +51,11 @@ pub fn promote(global: &GlobalArgs) -> anyhow::Result<ExitCode> {
     journal.append(&Event::new(&author, EventBody::NoteAdded { text }))?;
     let config = status::config_path(&path);
     println!("{}: promoted; carry on here with:", for_terminal(&path.display().to_string()));
-    println!("  warroom -c {} -j {}", for_terminal(&config.display().to_string()), for_terminal(&path.display().to_string()));
+    println!(
+        "  warroom -c {} -j {}",
+        for_terminal(&config.display().to_string()),
+        for_terminal(&path.display().to_string())
+    );
     Ok(ExitCode::SUCCESS)
 }
 

@@ -292,8 +292,12 @@ impl Journal {
             if let Some(prev) = chain::head_of(line).prev
                 && prev != head
             {
-                let why = format!("a line does not continue the chain: its `prev` is {prev}, the journal's head {head}");
-                return Err(JournalError::Chain { path: self.path.clone(), why: crate::sanitize::sanitize_str(&why, 200) });
+                let why =
+                    format!("a line does not continue the chain: its `prev` is {prev}, the journal's head {head}");
+                return Err(JournalError::Chain {
+                    path: self.path.clone(),
+                    why: crate::sanitize::sanitize_str(&why, 200),
+                });
             }
             head = chain::link(line);
             bytes.extend_from_slice(line);

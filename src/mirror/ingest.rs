@@ -132,6 +132,12 @@ impl Ingest {
                     }
                 }
                 ToMirror::Config { toml } => self.keep_config(&toml),
+                ToMirror::Differs { why } => {
+                    let why = format!("the primary says: {why}");
+                    self.state.diverged = Some(crate::sanitize::sanitize_str(&why, 400));
+                    self.save_state(true);
+                    anyhow::bail!("{why}");
+                }
                 ToMirror::Alive { at, .. } => self.state.skew_ms = (Utc::now() - at).num_milliseconds(),
             }
             self.save_state(false);
@@ -175,8 +181,7 @@ impl Ingest {
     fn diverged(&mut self, b: chain::Break) -> String {
         let why = format!(
             "the primary's line {} does not continue this copy ({}): entries were edited or deleted on the primary",
-            b.line,
-            b.why
+            b.line, b.why
         );
         self.state.diverged = Some(crate::sanitize::sanitize_str(&why, 400));
         why

@@ -55,7 +55,14 @@ impl From<std::io::Error> for Ended {
 }
 
 /// Ships to one mirror until the task is dropped (or the mirror stops taking lines).
-pub(super) async fn ship(journal: PathBuf, mirror: Mirror, ssh: Ssh, config: Option<String>, index: usize, shared: Arc<Shared>) {
+pub(super) async fn ship(
+    journal: PathBuf,
+    mirror: Mirror,
+    ssh: Ssh,
+    config: Option<String>,
+    index: usize,
+    shared: Arc<Shared>,
+) {
     let mut backoff = FIRST_RETRY;
     loop {
         let began = Instant::now();
@@ -74,7 +81,14 @@ pub(super) async fn ship(journal: PathBuf, mirror: Mirror, ssh: Ssh, config: Opt
     }
 }
 
-async fn session(journal: &Path, mirror: &Mirror, ssh: &Ssh, config: Option<&str>, index: usize, shared: &Shared) -> Ended {
+async fn session(
+    journal: &Path,
+    mirror: &Mirror,
+    ssh: &Ssh,
+    config: Option<&str>,
+    index: usize,
+    shared: &Shared,
+) -> Ended {
     let args = ["-j".to_string(), mirror.journal.display().to_string()];
     let link = match Link::open(ssh, &mirror.destination, "ingest", &args).await {
         Ok(link) => link,
@@ -114,7 +128,9 @@ fn resume_at(file: &std::fs::File, holding: FromMirror) -> Result<Position, Ende
     let (lines, last_id, head) = match holding {
         FromMirror::Holding { lines, last_id, head } => (lines, last_id, head),
         FromMirror::Refused { why } => return Err(Ended::Stop(why)),
-        FromMirror::Ack { .. } => return Err(Ended::Away("the mirror acknowledged before saying what it holds".into())),
+        FromMirror::Ack { .. } => {
+            return Err(Ended::Away("the mirror acknowledged before saying what it holds".into()));
+        }
     };
     let at = match (&last_id, lines) {
         (_, 0) => Position::start(),
@@ -157,6 +173,11 @@ async fn stream(
     };
     let mut sent = match resume_at(&file, holding) {
         Ok(at) => at,
+        Err(Ended::Stop(why)) => {
+            // The mirror's screen says so too.
+            let _ = writer.send(&ToMirror::Differs { why: why.clone() }).await;
+            return Ended::Stop(why);
+        }
         Err(e) => return e,
     };
     shared.update(index, |s| {
@@ -240,7 +261,8 @@ pub fn shipped_config(config: &crate::config::Config) -> Option<String> {
 
 /// `WARROOM_CHAT_URL` for the channel `chat`.
 fn url_variable(channel: &str) -> String {
-    let name: String = channel.chars().map(|c| if c.is_ascii_alphanumeric() { c.to_ascii_uppercase() } else { '_' }).collect();
+    let name: String =
+        channel.chars().map(|c| if c.is_ascii_alphanumeric() { c.to_ascii_uppercase() } else { '_' }).collect();
     format!("WARROOM_{name}_URL")
 }
 
@@ -249,7 +271,8 @@ fn url_variable(channel: &str) -> String {
 fn strip_secrets(table: &mut toml::Table) {
     let secret = |k: &str| {
         let k = k.to_ascii_lowercase();
-        !k.ends_with("_env") && ["password", "token", "secret", "authorization", "api_key"].iter().any(|s| k.contains(s))
+        !k.ends_with("_env")
+            && ["password", "token", "secret", "authorization", "api_key"].iter().any(|s| k.contains(s))
     };
     table.retain(|k, _| !secret(k));
     for (_, value) in table.iter_mut() {

@@ -28,7 +28,13 @@ pub struct Station {
 
 impl Station {
     /// `may_ship`: this session writes the journal (viewers only show how mirrors stand).
-    pub fn new(journal: &Path, sharing: &Sharing, mirrors: Vec<Mirror>, config: Option<String>, may_ship: bool) -> Station {
+    pub fn new(
+        journal: &Path,
+        sharing: &Sharing,
+        mirrors: Vec<Mirror>,
+        config: Option<String>,
+        may_ship: bool,
+    ) -> Station {
         Station {
             journal: journal.to_path_buf(),
             sharing: sharing.clone(),
@@ -65,7 +71,8 @@ impl Station {
         if self.mirrors.is_empty() || !self.may_ship || self.shipping.is_some() {
             return Ok(());
         }
-        let file = dir::open_lock(&status::shipper_lock_path(&self.journal), &self.sharing).map_err(|e| e.to_string())?;
+        let file =
+            dir::open_lock(&status::shipper_lock_path(&self.journal), &self.sharing).map_err(|e| e.to_string())?;
         if file.try_lock().is_err() {
             return Ok(());
         }
@@ -81,7 +88,8 @@ impl Station {
             .iter()
             .enumerate()
             .map(|(i, m)| {
-                let ship = shipper::ship(self.journal.clone(), m.clone(), ssh.clone(), self.config.clone(), i, shared.clone());
+                let ship =
+                    shipper::ship(self.journal.clone(), m.clone(), ssh.clone(), self.config.clone(), i, shared.clone());
                 tokio::spawn(ship)
             })
             .collect();
@@ -104,15 +112,15 @@ impl Station {
                 statuses
             }
             None if self.mirrors.is_empty() => Vec::new(),
-            None => status::read::<Shipping>(&status::shipping_path(&self.journal)).map(|s| s.mirrors).unwrap_or_default(),
+            None => {
+                status::read::<Shipping>(&status::shipping_path(&self.journal)).map(|s| s.mirrors).unwrap_or_default()
+            }
         };
         let mut lines: Vec<String> = statuses.iter().map(|s| s.line(now)).collect();
         if let Some(copy) = status::read::<Copy>(&status::copy_path(&self.journal)) {
             match status::read::<status::Promoted>(&status::promoted_path(&self.journal)) {
-                Some(p) => lines.push(format!(
-                    "promoted from mirror at {}: this journal is the primary now",
-                    p.at.format("%H:%M")
-                )),
+                Some(p) => lines
+                    .push(format!("promoted from mirror at {}: this journal is the primary now", p.at.format("%H:%M"))),
                 None => lines.push(copy.line(now)),
             }
         }

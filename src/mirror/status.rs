@@ -190,8 +190,15 @@ mod tests {
             head: String::new(),
             diverged: None,
         };
-        assert_eq!(copy.line(at(14, 2, 2)), "MIRROR of root@bastion — in step, read-only until promoted (clock skew +3.2 s)");
-        assert!(copy.line(at(14, 3, 0)).starts_with("MIRROR — primary silent since 14:02"), "{}", copy.line(at(14, 3, 0)));
+        assert_eq!(
+            copy.line(at(14, 2, 2)),
+            "MIRROR of root@bastion — in step, read-only until promoted (clock skew +3.2 s)"
+        );
+        assert!(
+            copy.line(at(14, 3, 0)).starts_with("MIRROR — primary silent since 14:02"),
+            "{}",
+            copy.line(at(14, 3, 0))
+        );
         let close = Copy { skew_ms: 900, ..copy };
         assert!(!close.line(at(14, 2, 2)).contains("skew"));
     }

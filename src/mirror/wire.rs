@@ -19,6 +19,9 @@ pub enum ToMirror {
     Lines(Vec<String>),
     /// The war room's config, secrets removed, so the mirror can carry on when promoted.
     Config { toml: String },
+    /// This journal does not continue the mirror's copy (its last line was edited or deleted
+    /// here): nothing more is shipped, and the mirror's screen says so.
+    Differs { why: String },
     /// Said every beat: the primary is alive, its clock, and how many lines it holds.
     Alive { at: DateTime<Utc>, lines: usize },
 }

@@ -1,0 +1,209 @@
+//! Off-site mirrors over a real OpenSSH server: a primary's headless session ships its
+//! journal to `warroom ingest` on the far side, through cuts, kills and edits; promotion of
+//! the mirror; merge of diverged journals (a golden test).
+//!
+//! "Shown as mirrored" is the primary's `<journal>.mirrors` file, which every session on the
+//! primary reads for its header: a mirror's `acked_lines` are the lines of the journal the
+//! mirror has acknowledged on its disk.
+
+mod support;
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use support::sshd::{Netns, SshClient, Sshd};
+
+const BIN: &str = env!("CARGO_BIN_EXE_warroom");
+/// Every wait here is for something that takes a second or two; the bound keeps more than
+/// 3x margin on a loaded machine.
+const WITHIN: Duration = Duration::from_secs(60);
+
+/// A primary journal and its config on this host, and the mirror's copy "on" the sshd's.
+struct Room {
+    dir: tempfile::TempDir,
+    primary: PathBuf,
+    copy: PathBuf,
+    config: PathBuf,
+    env: (&'static str, String),
+}
+
+impl Room {
+    fn new(client: &SshClient, extra: &str) -> Room {
+        let dir = tempfile::tempdir().unwrap();
+        let primary = dir.path().join("primary").join("incident.jsonl");
+        let copy = dir.path().join("fra").join("incident.jsonl");
+        let config = dir.path().join("warroom.toml");
+        std::fs::write(
+            &config,
+            format!(
+                "[[mirror]]\nname = \"fra\"\nssh = \"fra\"\njournal = {:?}\ncommand = {BIN:?}\n{extra}",
+                copy.display().to_string()
+            ),
+        )
+        .unwrap();
+        let room = Room { dir, primary, copy, config, env: client.env() };
+        let out = room.warroom(&["open", "Datacenter", "fire"]).output().unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        room
+    }
+
+    fn warroom(&self, args: &[&str]) -> Command {
+        let mut c = Command::new(BIN);
+        c.arg("-c").arg(&self.config).arg("-j").arg(&self.primary).args(args).env(self.env.0, &self.env.1);
+        c.env("WARROOM_AUTHOR_TEST", "1");
+        c
+    }
+
+    /// The primary's headless session (it ships), its output in a file.
+    fn start_primary(&self) -> Child {
+        let out = std::fs::File::create(self.dir.path().join("primary.out")).unwrap();
+        self.warroom(&["--headless"]).stdin(Stdio::null()).stdout(out).stderr(Stdio::null()).spawn().unwrap()
+    }
+
+    /// `n` notes through `warroom log --stdin`, as a script would write them.
+    fn log(&self, prefix: &str, n: usize) {
+        let mut child = self.warroom(&["log", "--stdin"]).stdin(Stdio::piped()).stdout(Stdio::null()).spawn().unwrap();
+        let mut stdin = child.stdin.take().unwrap();
+        for i in 0..n {
+            writeln!(stdin, "{prefix} {i}").unwrap();
+        }
+        drop(stdin);
+        assert!(child.wait().unwrap().success());
+    }
+
+    /// Waits until the copy holds exactly the primary's bytes: every line once, in order.
+    fn wait_in_step(&self) {
+        let deadline = Instant::now() + WITHIN;
+        loop {
+            let (p, c) = (read(&self.primary), read(&self.copy));
+            if !p.is_empty() && p == c {
+                return;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "the copy never caught up: primary {} lines, copy {} lines; shipping: {}",
+                p.lines().count(),
+                c.lines().count(),
+                read(&mirrors_path(&self.primary))
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// The mirror's line as the primary shows it (its status file), once it says `want`.
+    fn wait_status(&self, want: &str) -> serde_json::Value {
+        let deadline = Instant::now() + WITHIN;
+        loop {
+            let text = read(&mirrors_path(&self.primary));
+            if let Ok(v) = serde_json::from_str::<serde_json::Value>(&text)
+                && text.contains(want)
+            {
+                return v["mirrors"][0].clone();
+            }
+            assert!(Instant::now() < deadline, "the primary never showed {want:?}: {text}");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+}
+
+fn read(path: &Path) -> String {
+    std::fs::read_to_string(path).unwrap_or_default()
+}
+
+fn mirrors_path(journal: &Path) -> PathBuf {
+    journal.with_file_name(format!("{}.mirrors", journal.file_name().unwrap().to_string_lossy()))
+}
+
+fn stop(mut child: Child) {
+    // SAFETY: kill(2) on a child this test started.
+    unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
+    let _ = child.wait();
+}
+
+fn ids(path: &Path) -> Vec<String> {
+    read(path)
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap()["id"].as_str().unwrap().to_string())
+        .collect()
+}
+
+fn setup(ns: Option<&Netns>) -> Option<(SshClient, Sshd)> {
+    let mut client = SshClient::new()?;
+    let server = Sshd::start(&mut client, "fra", ns)?;
+    Some((client, server))
+}
+
+#[test]
+fn a_mirror_stays_in_step_over_a_thousand_events() {
+    let Some((client, _server)) = setup(None) else { return };
+    let room = Room::new(&client, "");
+    let primary = room.start_primary();
+    room.log("note", 1000);
+    room.wait_in_step();
+    let status = room.wait_status("\"behind_since\":null");
+    assert_eq!(status["acked_lines"].as_u64().unwrap() as usize, read(&room.primary).lines().count(), "{status}");
+    // The copy is a whole journal there: validate proves its chain whole.
+    let out = Command::new(BIN).args(["validate", "-j"]).arg(&room.copy).output().unwrap();
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success() && said.contains("chain whole"), "{said}");
+    stop(primary);
+}
+
+/// Lines keep coming while the link is cut (for `hold`, long enough for the link to be
+/// given up); it comes back, and the copy ends exactly as the primary: nothing twice,
+/// nothing missing, over a new connection.
+fn cut_mid_stream(server: &Sshd, client: &SshClient, hold: Duration, cut: impl FnOnce(), restore: impl FnOnce()) {
+    let room = Room::new(client, "");
+    let primary = room.start_primary();
+    room.log("before", 200);
+    room.wait_in_step();
+    let before = server.connection_pids();
+    assert!(!before.is_empty());
+    std::thread::scope(|s| {
+        let writing = s.spawn(|| {
+            for i in 0..30 {
+                room.log(&format!("during {i}"), 10);
+                std::thread::sleep(Duration::from_millis(50));
+            }
+        });
+        std::thread::sleep(Duration::from_millis(300));
+        cut();
+        std::thread::sleep(hold);
+        restore();
+        writing.join().unwrap();
+    });
+    room.log("after", 200);
+    room.wait_in_step();
+    let copy = ids(&room.copy);
+    let unique: std::collections::HashSet<&String> = copy.iter().collect();
+    assert_eq!(unique.len(), copy.len(), "an event was written twice on the mirror");
+    assert_eq!(copy, ids(&room.primary));
+    // The old connection's ingest gave up on its silent link and is gone; a new one carries on.
+    let deadline = Instant::now() + WITHIN;
+    loop {
+        let after = server.connection_pids();
+        if !after.is_empty() && after.iter().all(|p| !before.contains(p)) {
+            break;
+        }
+        assert!(Instant::now() < deadline, "the old connection is still there: {before:?} {after:?}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    stop(primary);
+}
+
+#[test]
+fn a_killed_connection_mid_stream_catches_up_without_duplicate_or_gap() {
+    let Some(ns) = Netns::create() else { return };
+    let Some((client, server)) = setup(Some(&ns)) else { return };
+    cut_mid_stream(&server, &client, Duration::from_millis(500), || server.kill_connections(), || {});
+}
+
+#[test]
+fn dropped_packets_mid_stream_catch_up_without_duplicate_or_gap() {
+    let Some(ns) = Netns::create() else { return };
+    let Some((client, server)) = setup(Some(&ns)) else { return };
+    // Longer than the link's silence bound (5 s): the shipper gives the link up and reconnects.
+    cut_mid_stream(&server, &client, Duration::from_secs(8), || ns.drop_packets(), || ns.pass_packets());
+}
