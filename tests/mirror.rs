@@ -207,3 +207,124 @@ fn dropped_packets_mid_stream_catch_up_without_duplicate_or_gap() {
     // Longer than the link's silence bound (5 s): the shipper gives the link up and reconnects.
     cut_mid_stream(&server, &client, Duration::from_secs(8), || ns.drop_packets(), || ns.pass_packets());
 }
+
+/// The primary killed with -9 while lines stream: every line its status file showed as
+/// mirrored is on the mirror's disk, byte for byte.
+#[test]
+fn kill_9_of_the_primary_loses_nothing_it_showed_as_mirrored() {
+    let Some((client, _server)) = setup(None) else { return };
+    let room = Room::new(&client, "");
+    let mut primary = room.start_primary();
+    room.log("before", 50);
+    room.wait_in_step();
+    std::thread::scope(|s| {
+        let writing = s.spawn(|| {
+            for i in 0..40 {
+                room.log(&format!("stream {i}"), 10);
+            }
+        });
+        // Killed once the mirror has acknowledged a good part of the stream.
+        let deadline = Instant::now() + WITHIN;
+        while room.wait_status("acked_lines")["acked_lines"].as_u64().unwrap() < 200 {
+            assert!(Instant::now() < deadline);
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        primary.kill().unwrap();
+        primary.wait().unwrap();
+        let shown = room.wait_status("acked_lines");
+        let acked = shown["acked_lines"].as_u64().unwrap() as usize;
+        writing.join().unwrap();
+        let primary_lines: Vec<String> = read(&room.primary).lines().map(String::from).collect();
+        assert!(acked < primary_lines.len(), "the kill came mid-stream: {acked} of {}", primary_lines.len());
+        // The ingest may still be writing what was in flight: what was shown is there already.
+        let copy: Vec<String> = read(&room.copy).lines().map(String::from).collect();
+        assert!(copy.len() >= acked, "shown as mirrored: {acked}; on the mirror's disk: {}", copy.len());
+        assert_eq!(copy[..acked], primary_lines[..acked]);
+        assert_eq!(
+            shown["acked_id"].as_str().unwrap(),
+            serde_json::from_str::<serde_json::Value>(&copy[acked - 1]).unwrap()["id"]
+        );
+    });
+}
+
+fn edit_line(path: &Path, line: usize) {
+    let text = read(path);
+    let mut lines: Vec<String> = text.lines().map(String::from).collect();
+    // An earlier time on the line: still a valid event, not the one that was written.
+    lines[line - 1] = lines[line - 1].replacen(r#""ts":"20"#, r#""ts":"19"#, 1);
+    std::fs::write(path, lines.join("\n") + "\n").unwrap();
+}
+
+/// A line edited in the middle of the primary's journal is found by `validate`; the last
+/// line the mirror holds, edited on the primary, is found by the mirror: both ends say so.
+#[test]
+fn an_edited_line_on_the_primary_is_reported_by_validate_and_by_the_mirror() {
+    let Some((client, _server)) = setup(None) else { return };
+    let room = Room::new(&client, "");
+    let primary = room.start_primary();
+    room.log("note", 20);
+    room.wait_in_step();
+    stop(primary);
+    let held = read(&room.copy).lines().count();
+    edit_line(&room.primary, 5);
+    edit_line(&room.primary, held);
+
+    let out = room.warroom(&["validate"]).output().unwrap();
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{said}");
+    let at = format!("{}:6: chain broken", room.primary.display());
+    assert!(said.contains(&at), "{said}");
+
+    let primary = room.start_primary();
+    let status = room.wait_status("diverged\":\"line");
+    assert!(
+        status["diverged"].as_str().unwrap().starts_with(&format!("line {held} differs from the mirror's copy")),
+        "{status}"
+    );
+    stop(primary);
+    // The mirror host's screen says so, from what ingest recorded.
+    let out = std::fs::File::create(room.dir.path().join("mirror.out")).unwrap();
+    let viewer =
+        Command::new(BIN).args(["--headless", "-j"]).arg(&room.copy).stdout(out).stderr(Stdio::null()).spawn().unwrap();
+    let deadline = Instant::now() + WITHIN;
+    while !read(&room.dir.path().join("mirror.out")).contains("DIFFERS from this copy") {
+        assert!(Instant::now() < deadline, "{}", read(&room.dir.path().join("mirror.out")));
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    stop(viewer);
+    // Nothing was shipped over the edited line, and the copy is still whole.
+    assert_eq!(read(&room.copy).lines().count(), held);
+}
+
+/// Two journals that went their own ways, merged: checked-in inputs and the expected output.
+#[test]
+fn merge_of_two_diverged_journals_matches_the_golden_file() {
+    let data = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/merge");
+    let dir = tempfile::tempdir().unwrap();
+    // Copied beside each other, with the mirror's state (its measured clock skew).
+    for name in ["bastion.jsonl", "fra.jsonl", "fra.jsonl.mirrored"] {
+        std::fs::copy(data.join(name), dir.path().join(name)).unwrap();
+    }
+    let merged = dir.path().join("merged.jsonl");
+    let out = Command::new(BIN)
+        .current_dir(dir.path())
+        .args(["merge", "bastion.jsonl", "fra.jsonl", "-o", "merged.jsonl"])
+        .output()
+        .unwrap();
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{said}{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(said, read(&data.join("merged.out")));
+    assert_eq!(read(&merged), read(&data.join("merged.jsonl")));
+    // Its chain holds, and every event is there once.
+    let out = Command::new(BIN).args(["validate", "-j"]).arg(&merged).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stdout));
+    let all = ids(&merged);
+    assert_eq!(all.iter().collect::<std::collections::HashSet<_>>().len(), all.len());
+    // A merge never overwrites.
+    let again = Command::new(BIN)
+        .current_dir(dir.path())
+        .args(["merge", "bastion.jsonl", "fra.jsonl", "-o", "merged.jsonl"])
+        .output()
+        .unwrap();
+    assert!(!again.status.success());
+}
