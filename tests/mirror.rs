@@ -328,3 +328,96 @@ fn merge_of_two_diverged_journals_matches_the_golden_file() {
         .unwrap();
     assert!(!again.status.success());
 }
+
+fn wait_for(path: &Path, want: &str) {
+    let deadline = Instant::now() + WITHIN;
+    while !read(path).contains(want) {
+        assert!(Instant::now() < deadline, "{} never said {want:?}: {}", path.display(), read(path));
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// The primary dies; the mirror's screen says so; it is promoted by hand, then polls and
+/// sends with the config the primary shipped; the primary comes back, is refused by the
+/// promoted mirror, and the merge of the two holds every event once.
+#[test]
+fn a_promoted_mirror_polls_and_sends_and_the_merge_holds_every_event_once() {
+    let Some((client, _server)) = setup(None) else { return };
+    let closed = support::closed_port();
+    let dir = tempfile::tempdir().unwrap();
+    let sent = dir.path().join("sent.txt");
+    let extra = format!(
+        "[[check]]\nname = \"db\"\nkind = \"tcp\"\nhost = \"127.0.0.1\"\nport = {}\ninterval = \"1s\"\ntimeout = \"1s\"\n\
+         [channel.staff]\nkind = \"command\"\ncommand = [\"sh\", \"-c\", \"cat >> {}\"]\n",
+        closed.port,
+        sent.display()
+    );
+    let room = Room::new(&client, &extra);
+    let mut primary = room.start_primary();
+    room.log("before the fire", 20);
+    room.wait_in_step();
+    primary.kill().unwrap();
+    primary.wait().unwrap();
+
+    // The mirror host's screen: a viewer, never a poller, saying the primary is silent.
+    let seen = room.dir.path().join("mirror.out");
+    let viewer = Command::new(BIN)
+        .args(["--headless", "-j"])
+        .arg(&room.copy)
+        .stdout(std::fs::File::create(&seen).unwrap())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    wait_for(&seen, "primary silent since");
+    assert!(read(&seen).contains("role: viewer"), "{}", read(&seen));
+    stop(viewer);
+
+    let out = Command::new(BIN).args(["promote", "--as", "bob@fra", "-j"]).arg(&room.copy).output().unwrap();
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{said}{}", String::from_utf8_lossy(&out.stderr));
+    let config = room.copy.with_file_name("incident.jsonl.config.toml");
+    assert!(said.contains(&config.display().to_string()), "{said}");
+
+    // Promoted: it polls (the db check, from the shipped config) and sends (its channel).
+    let carried = room.dir.path().join("promoted.out");
+    let promoted = Command::new(BIN)
+        .args(["--headless", "-c"])
+        .arg(&config)
+        .arg("-j")
+        .arg(&room.copy)
+        .stdout(std::fs::File::create(&carried).unwrap())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    wait_for(&carried, "role: poller");
+    wait_for(&room.copy, r#""kind":"check_changed","check":"db""#);
+    let send = Command::new(BIN)
+        .args(["send", "staff", "--text", "We carry on from fra.", "--yes", "-c"])
+        .arg(&config)
+        .arg("-j")
+        .arg(&room.copy)
+        .output()
+        .unwrap();
+    assert!(send.status.success(), "{}", String::from_utf8_lossy(&send.stderr));
+    assert_eq!(read(&sent), "We carry on from fra.\n");
+    stop(promoted);
+
+    // The primary returns: the promoted mirror takes nothing more from it.
+    let primary = room.start_primary();
+    let status = room.wait_status("was promoted");
+    assert!(status["diverged"].as_str().unwrap().contains("promoted"), "{status}");
+    room.log("back on the bastion", 5);
+    stop(primary);
+
+    let merged = room.dir.path().join("merged.jsonl");
+    let out =
+        Command::new(BIN).arg("merge").arg(&room.primary).arg(&room.copy).arg("-o").arg(&merged).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let all = ids(&merged);
+    let unique: std::collections::HashSet<String> = all.iter().cloned().collect();
+    assert_eq!(unique.len(), all.len(), "an event twice in the merge");
+    let both: std::collections::HashSet<String> = ids(&room.primary).into_iter().chain(ids(&room.copy)).collect();
+    assert_eq!(unique, both, "the merge holds every event of both sides");
+    let text = read(&merged);
+    assert!(text.contains(r#""origin":"incident.jsonl""#) || text.contains(r#""origin":"a""#), "{text}");
+}

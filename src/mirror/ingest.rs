@@ -36,6 +36,7 @@ where
     let _lock = lock(path).await?;
     if let Some(why) = promoted(path) {
         writer.send(&FromMirror::Refused { why: why.clone() }).await?;
+        linger(&mut reader).await;
         anyhow::bail!("{why}");
     }
     let mut copy = Ingest::open(path, &peer)?;
@@ -76,6 +77,13 @@ fn promoted(path: &Path) -> Option<String> {
         crate::journal::format_ts(&p.at),
         crate::sanitize::sanitize_str(&p.by, 60)
     ))
+}
+
+/// After a refusal: lets the primary read why and hang up (bounded), so the reason is not
+/// lost in a pipe when this process ends.
+async fn linger<R: AsyncRead + Unpin>(reader: &mut Reader<R>) {
+    let hung_up = async { while let Ok(Some(_)) = reader.next::<serde::de::IgnoredAny>("after a refusal").await {} };
+    let _ = tokio::time::timeout(Duration::from_secs(5), hung_up).await;
 }
 
 /// The copy being written.
@@ -128,6 +136,7 @@ impl Ingest {
                     if let Err(why) = self.take(lines, writer).await {
                         let _ = writer.send(&FromMirror::Refused { why: why.clone() }).await;
                         self.save_state(true);
+                        linger(reader).await;
                         anyhow::bail!("{why}");
                     }
                 }
