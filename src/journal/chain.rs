@@ -181,10 +181,7 @@ fn verify_file(path: &Path, file: File) -> Result<Report, JournalError> {
     let mut verifier = Verifier::default();
     let mut report = Report::default();
     let mut line = Vec::new();
-    loop {
-        let Some((hash, kept)) = next_line(&mut reader, &mut line).map_err(|e| JournalError::io(path, e))? else {
-            break;
-        };
+    while let Some((hash, kept)) = next_line(&mut reader, &mut line).map_err(|e| JournalError::io(path, e))? {
         let head = if kept { head_of(&line) } else { Head::default() };
         report.last_id = head.id.map(Cow::into_owned);
         let prev = head.prev.map(Cow::into_owned);

@@ -91,9 +91,11 @@ impl Copy {
         if let Some(why) = &self.diverged {
             return format!("primary {primary} DIFFERS from this copy — {}", crate::sanitize::sanitize_str(why, 160));
         }
-        let skew = (self.skew_ms.abs() > SKEW_SHOWN_MS)
-            .then(|| format!(" (clock skew {:+.1} s)", self.skew_ms as f64 / 1000.0))
-            .unwrap_or_default();
+        let skew = if self.skew_ms.abs() > SKEW_SHOWN_MS {
+            format!(" (clock skew {:+.1} s)", self.skew_ms as f64 / 1000.0)
+        } else {
+            String::new()
+        };
         if now - self.heard > SILENT_AFTER {
             format!(
                 "MIRROR — primary silent since {} — `warroom promote` to carry on here{skew}",
