@@ -421,3 +421,33 @@ fn a_promoted_mirror_polls_and_sends_and_the_merge_holds_every_event_once() {
     let text = read(&merged);
     assert!(text.contains(r#""origin":"incident.jsonl""#) || text.contains(r#""origin":"a""#), "{text}");
 }
+
+/// The header's line for a mirror (printed by `--headless` as the screen shows it): how far
+/// behind it is and since when while it is away, and "in step" once it caught up.
+#[test]
+fn the_header_says_how_far_behind_an_away_mirror_is_and_when_it_is_in_step_again() {
+    let Some(ns) = Netns::create() else { return };
+    let Some((client, _server)) = setup(Some(&ns)) else { return };
+    let room = Room::new(&client, "");
+    let primary = room.start_primary();
+    let shown = room.dir.path().join("primary.out");
+    room.log("before", 10);
+    room.wait_in_step();
+    wait_for(&shown, "mirror: mirror fra: in step");
+    ns.drop_packets();
+    room.log("away", 37);
+    wait_for(&shown, "mirror: mirror fra: 37 behind since ");
+    ns.pass_packets();
+    room.wait_in_step();
+    let deadline = Instant::now() + WITHIN;
+    loop {
+        let said = read(&shown);
+        let behind = said.find("37 behind since").unwrap();
+        if said[behind..].contains("mirror: mirror fra: in step") {
+            break;
+        }
+        assert!(Instant::now() < deadline, "{said}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    stop(primary);
+}

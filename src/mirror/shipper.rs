@@ -190,7 +190,6 @@ async fn stream(
     {
         return e.into();
     }
-    let (mut counted, mut count_at) = (sent.lines, sent.offset);
     let mut look = tokio::time::interval(LOOK_EVERY);
     look.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
     let mut spoke = Instant::now();
@@ -200,20 +199,12 @@ async fn stream(
                 Ok(FromMirror::Ack { id, lines }) => shared.update(index, |s| {
                     s.acked_lines = lines;
                     s.acked_id = Some(id);
-                    if s.acked_lines >= s.lines { s.behind_since = None; }
                 }),
                 Ok(FromMirror::Refused { why }) => return Ended::Stop(why),
                 Ok(FromMirror::Holding { .. }) => return Ended::Away("the mirror spoke out of turn".into()),
                 Err(e) => return e,
             },
             _ = look.tick() => {
-                if let Ok((more, end)) = tail::count_lines(&file, count_at) {
-                    (counted, count_at) = (counted + more, end);
-                }
-                shared.update(index, |s| {
-                    s.lines = counted;
-                    if s.acked_lines < counted { s.behind_since.get_or_insert_with(Utc::now); } else { s.behind_since = None; }
-                });
                 let (lines, after) = match tail::read_after(&file, &sent, BATCH_BYTES) {
                     Ok(read) => read,
                     Err(e) => return e.into(),
@@ -222,7 +213,7 @@ async fn stream(
                     sent = after;
                     ToMirror::Lines(lines)
                 } else if spoke.elapsed() >= ssh.timing.beat {
-                    ToMirror::Alive { at: Utc::now(), lines: counted }
+                    ToMirror::Alive { at: Utc::now(), lines: sent.lines }
                 } else {
                     continue;
                 };

@@ -21,6 +21,10 @@ pub struct Station {
     /// Held while this session ships: the lock, the shippers and their statuses.
     shipping: Option<(std::fs::File, Vec<tokio::task::JoinHandle<()>>, Arc<Shared>)>,
     written: Vec<MirrorStatus>,
+    /// Lines in the journal, counted as it grows (from `counted_to` bytes on), whether or
+    /// not a mirror is reachable: the lag is against these.
+    counted: usize,
+    counted_to: u64,
     shown: Vec<String>,
     /// Why shipping could not start, said once.
     said: Option<String>,
@@ -43,6 +47,8 @@ impl Station {
             may_ship,
             shipping: None,
             written: Vec::new(),
+            counted: 0,
+            counted_to: 0,
             shown: Vec::new(),
             said: None,
         }
@@ -103,7 +109,13 @@ impl Station {
         let now = Utc::now();
         let statuses = match &self.shipping {
             Some((_, _, shared)) => {
-                let statuses = shared.statuses.lock().unwrap_or_else(|e| e.into_inner()).clone();
+                let shared = shared.clone();
+                self.count_lines();
+                let statuses = {
+                    let mut statuses = shared.statuses.lock().unwrap_or_else(|e| e.into_inner());
+                    statuses.iter_mut().for_each(|s| self.lag(s, now));
+                    statuses.clone()
+                };
                 if statuses != self.written {
                     let record = Shipping { at: now, mirrors: statuses.clone() };
                     let _ = status::write(&status::shipping_path(&self.journal), &record, &self.sharing);
@@ -125,6 +137,26 @@ impl Station {
             }
         }
         lines
+    }
+}
+
+impl Station {
+    fn count_lines(&mut self) {
+        let Ok(file) = super::tail::open(&self.journal) else { return };
+        if let Ok((more, end)) = super::tail::count_lines(&file, self.counted_to) {
+            self.counted += more;
+            self.counted_to = end;
+        }
+    }
+
+    /// The mirror's lag against the lines counted: since when it has been behind, if it is.
+    fn lag(&self, status: &mut MirrorStatus, now: chrono::DateTime<Utc>) {
+        status.lines = self.counted;
+        if status.acked_lines < self.counted {
+            status.behind_since.get_or_insert(now);
+        } else {
+            status.behind_since = None;
+        }
     }
 }
 
