@@ -38,7 +38,7 @@ impl Room {
         std::fs::write(
             &config,
             format!(
-                "[[mirror]]\nname = \"fra\"\nssh = \"fra\"\njournal = {:?}\ncommand = {BIN:?}\n{extra}",
+                "{extra}\n[[mirror]]\nname = \"fra\"\nssh = \"fra\"\njournal = {:?}\ncommand = {BIN:?}\n",
                 copy.display().to_string()
             ),
         )
@@ -52,7 +52,6 @@ impl Room {
     fn warroom(&self, args: &[&str]) -> Command {
         let mut c = Command::new(BIN);
         c.arg("-c").arg(&self.config).arg("-j").arg(&self.primary).args(args).env(self.env.0, &self.env.1);
-        c.env("WARROOM_AUTHOR_TEST", "1");
         c
     }
 
@@ -346,9 +345,13 @@ fn a_promoted_mirror_polls_and_sends_and_the_merge_holds_every_event_once() {
     let closed = support::closed_port();
     let dir = tempfile::tempdir().unwrap();
     let sent = dir.path().join("sent.txt");
+    // A checklist file of the war room's own: shipped too, so the mirror can send its items.
+    let list = dir.path().join("our-checklist.toml");
+    std::fs::copy(Path::new(env!("CARGO_MANIFEST_DIR")).join("checklists/default.toml"), &list).unwrap();
     let extra = format!(
-        "[[check]]\nname = \"db\"\nkind = \"tcp\"\nhost = \"127.0.0.1\"\nport = {}\ninterval = \"1s\"\ntimeout = \"1s\"\n\
+        "checklist = {:?}\n[[check]]\nname = \"db\"\nkind = \"tcp\"\nhost = \"127.0.0.1\"\nport = {}\ninterval = \"1s\"\ntimeout = \"1s\"\n\
          [channel.staff]\nkind = \"command\"\ncommand = [\"sh\", \"-c\", \"cat >> {}\"]\n",
+        list.display().to_string(),
         closed.port,
         sent.display()
     );
@@ -377,6 +380,8 @@ fn a_promoted_mirror_polls_and_sends_and_the_merge_holds_every_event_once() {
     assert!(out.status.success(), "{said}{}", String::from_utf8_lossy(&out.stderr));
     let config = room.copy.with_file_name("incident.jsonl.config.toml");
     assert!(said.contains(&config.display().to_string()), "{said}");
+    let shipped = read(&config);
+    assert!(shipped.contains("incident.jsonl.checklist.toml") && !shipped.contains("mirror"), "{shipped}");
 
     // Promoted: it polls (the db check, from the shipped config) and sends (its channel).
     let carried = room.dir.path().join("promoted.out");

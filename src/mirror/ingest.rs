@@ -140,7 +140,7 @@ impl Ingest {
                         anyhow::bail!("{why}");
                     }
                 }
-                ToMirror::Config { toml } => self.keep_config(&toml),
+                ToMirror::Config { toml, checklist } => self.keep_config(&toml, checklist.as_deref()),
                 ToMirror::Differs { why } => {
                     let why = format!("the primary says: {why}");
                     self.state.diverged = Some(crate::sanitize::sanitize_str(&why, 400));
@@ -196,11 +196,21 @@ impl Ingest {
         why
     }
 
-    /// The primary's config, kept beside the copy if it is a config at all.
-    fn keep_config(&mut self, toml: &str) {
+    /// The primary's config (and checklist file) kept beside the copy, if they are a config
+    /// and a checklist at all; the config then names the checklist kept here.
+    fn keep_config(&mut self, toml: &str, checklist: Option<&str>) {
         let path = status::config_path(&self.path);
-        if crate::config::parse(toml, &path).is_ok() {
-            let _ = dir::replace(&path, toml.as_bytes(), &Sharing::PRIVATE);
+        let Ok(mut table) = toml::from_str::<toml::Table>(toml) else { return };
+        let list_path = status::checklist_path(&self.path);
+        if let Some(text) = checklist
+            && crate::checklist::parse(text, &list_path).is_ok()
+            && dir::replace(&list_path, text.as_bytes(), &Sharing::PRIVATE).is_ok()
+        {
+            table.insert("checklist".into(), toml::Value::String(list_path.display().to_string()));
+        }
+        let Ok(text) = toml::to_string(&table) else { return };
+        if crate::config::parse(&text, &path).is_ok() {
+            let _ = dir::replace(&path, text.as_bytes(), &Sharing::PRIVATE);
         }
     }
 

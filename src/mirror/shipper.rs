@@ -54,6 +54,23 @@ impl From<std::io::Error> for Ended {
     }
 }
 
+/// What one mirror's shipping works with.
+struct Job<'a> {
+    journal: &'a Path,
+    mirror: &'a Mirror,
+    ssh: &'a Ssh,
+    config: Option<&'a str>,
+    checklist: Option<String>,
+    index: usize,
+    shared: &'a Shared,
+}
+
+impl Job<'_> {
+    fn update(&self, f: impl FnOnce(&mut MirrorStatus)) {
+        self.shared.update(self.index, f);
+    }
+}
+
 /// Ships to one mirror until the task is dropped (or the mirror stops taking lines).
 pub(super) async fn ship(
     journal: PathBuf,
@@ -63,15 +80,17 @@ pub(super) async fn ship(
     index: usize,
     shared: Arc<Shared>,
 ) {
+    let checklist = config.as_deref().and_then(checklist_file);
+    let job = Job { journal: &journal, mirror: &mirror, ssh: &ssh, config: config.as_deref(), checklist, index, shared: &shared };
     let mut backoff = FIRST_RETRY;
     loop {
         let began = Instant::now();
-        match session(&journal, &mirror, &ssh, config.as_deref(), index, &shared).await {
+        match session(&job).await {
             Ended::Stop(why) => {
-                shared.update(index, |s| s.diverged = Some(why));
+                job.update(|s| s.diverged = Some(why));
                 return;
             }
-            Ended::Away(why) => shared.update(index, |s| s.error = Some(why)),
+            Ended::Away(why) => job.update(|s| s.error = Some(why)),
         }
         if began.elapsed() > LAST_RETRY * 2 {
             backoff = FIRST_RETRY;
@@ -81,16 +100,9 @@ pub(super) async fn ship(
     }
 }
 
-async fn session(
-    journal: &Path,
-    mirror: &Mirror,
-    ssh: &Ssh,
-    config: Option<&str>,
-    index: usize,
-    shared: &Shared,
-) -> Ended {
-    let args = ["-j".to_string(), mirror.journal.display().to_string()];
-    let link = match Link::open(ssh, &mirror.destination, "ingest", &args).await {
+async fn session(job: &Job<'_>) -> Ended {
+    let args = ["-j".to_string(), job.mirror.journal.display().to_string()];
+    let link = match Link::open(job.ssh, &job.mirror.destination, "ingest", &args).await {
         Ok(link) => link,
         Err(e) => return Ended::Away(e.to_string()),
     };
@@ -106,7 +118,7 @@ async fn session(
             }
         }
     });
-    let ended = stream(journal, mirror, ssh, config, index, shared, &writer, &mut heard).await;
+    let ended = stream(job, &writer, &mut heard).await;
     listening.abort();
     drop(writer);
     process.close(Duration::from_secs(1)).await;
@@ -151,19 +163,9 @@ fn resume_at(file: &std::fs::File, holding: FromMirror) -> Result<Position, Ende
     Ok(at)
 }
 
-#[allow(clippy::too_many_arguments)]
-async fn stream(
-    journal: &Path,
-    mirror: &Mirror,
-    ssh: &Ssh,
-    config: Option<&str>,
-    index: usize,
-    shared: &Shared,
-    writer: &crate::ssh::Writer,
-    heard: &mut Heard,
-) -> Ended {
-    let _ = mirror;
-    let file = match tail::open(journal) {
+/// Sends the lines after what the mirror holds, then each new one, and hears the acks.
+async fn stream(job: &Job<'_>, writer: &crate::ssh::Writer, heard: &mut Heard) -> Ended {
+    let file = match tail::open(job.journal) {
         Ok(file) => file,
         Err(e) => return Ended::Away(e.to_string()),
     };
@@ -180,13 +182,13 @@ async fn stream(
         }
         Err(e) => return e,
     };
-    shared.update(index, |s| {
+    job.update(|s| {
         s.error = None;
         s.acked_lines = sent.lines;
         s.acked_id = sent.last_id.clone();
     });
-    if let Some(toml) = config
-        && let Err(e) = writer.send(&ToMirror::Config { toml: toml.to_string() }).await
+    if let Some(toml) = job.config
+        && let Err(e) = writer.send(&ToMirror::Config { toml: toml.to_string(), checklist: job.checklist.clone() }).await
     {
         return e.into();
     }
@@ -196,7 +198,7 @@ async fn stream(
     loop {
         tokio::select! {
             message = next(heard) => match message {
-                Ok(FromMirror::Ack { id, lines }) => shared.update(index, |s| {
+                Ok(FromMirror::Ack { id, lines }) => job.update(|s| {
                     s.acked_lines = lines;
                     s.acked_id = Some(id);
                 }),
@@ -212,7 +214,7 @@ async fn stream(
                 let message = if !lines.is_empty() {
                     sent = after;
                     ToMirror::Lines(lines)
-                } else if spoke.elapsed() >= ssh.timing.beat {
+                } else if spoke.elapsed() >= job.ssh.timing.beat {
                     ToMirror::Alive { at: Utc::now(), lines: sent.lines }
                 } else {
                     continue;
@@ -248,6 +250,18 @@ pub fn shipped_config(config: &crate::config::Config) -> Option<String> {
     }
     strip_secrets(&mut table);
     toml::to_string(&table).ok()
+}
+
+/// The text of the checklist file the shipped config names, if it names a file.
+fn checklist_file(toml: &str) -> Option<String> {
+    let table: toml::Table = toml::from_str(toml).ok()?;
+    let name = table.get("checklist")?.as_str()?;
+    let path = Path::new(name);
+    if !path.is_file() {
+        return None;
+    }
+    let bytes = crate::journal::dir::read_bounded(path, 1 << 20).ok()?;
+    String::from_utf8(bytes).ok()
 }
 
 /// `WARROOM_CHAT_URL` for the channel `chat`.

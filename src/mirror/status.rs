@@ -142,6 +142,11 @@ pub fn ingest_lock_path(journal: &Path) -> PathBuf {
     beside(journal, ".ingest")
 }
 
+/// The checklist file the primary's config named.
+pub fn checklist_path(journal: &Path) -> PathBuf {
+    beside(journal, ".checklist.toml")
+}
+
 /// The config the primary shipped, secrets removed.
 pub fn config_path(journal: &Path) -> PathBuf {
     beside(journal, ".config.toml")

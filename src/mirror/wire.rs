@@ -17,8 +17,13 @@ pub const BATCH_BYTES: usize = 1 << 20;
 pub enum ToMirror {
     /// The next journal lines, as they are in the primary's file (without newlines).
     Lines(Vec<String>),
-    /// The war room's config, secrets removed, so the mirror can carry on when promoted.
-    Config { toml: String },
+    /// The war room's config, secrets removed, so the mirror can carry on when promoted, and
+    /// the checklist file it names (a built-in one is in every warroom).
+    Config {
+        toml: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        checklist: Option<String>,
+    },
     /// This journal does not continue the mirror's copy (its last line was edited or deleted
     /// here): nothing more is shipped, and the mirror's screen says so.
     Differs { why: String },
