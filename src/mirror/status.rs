@@ -164,7 +164,7 @@ pub fn write<T: Serialize>(path: &Path, value: &T, sharing: &Sharing) -> Result<
 
 /// A copy on a mirror host not promoted yet: sessions on it only view.
 pub fn is_unpromoted_copy(journal: &Path) -> bool {
-    copy_path(journal).exists() && !promoted_path(journal).exists()
+    read::<Copy>(&copy_path(journal)).is_some() && read::<Promoted>(&promoted_path(journal)).is_none()
 }
 
 #[cfg(test)]
