@@ -81,7 +81,15 @@ pub(super) async fn ship(
     shared: Arc<Shared>,
 ) {
     let checklist = config.as_deref().and_then(checklist_file);
-    let job = Job { journal: &journal, mirror: &mirror, ssh: &ssh, config: config.as_deref(), checklist, index, shared: &shared };
+    let job = Job {
+        journal: &journal,
+        mirror: &mirror,
+        ssh: &ssh,
+        config: config.as_deref(),
+        checklist,
+        index,
+        shared: &shared,
+    };
     let mut backoff = FIRST_RETRY;
     loop {
         let began = Instant::now();
@@ -188,7 +196,8 @@ async fn stream(job: &Job<'_>, writer: &crate::ssh::Writer, heard: &mut Heard) -
         s.acked_id = sent.last_id.clone();
     });
     if let Some(toml) = job.config
-        && let Err(e) = writer.send(&ToMirror::Config { toml: toml.to_string(), checklist: job.checklist.clone() }).await
+        && let Err(e) =
+            writer.send(&ToMirror::Config { toml: toml.to_string(), checklist: job.checklist.clone() }).await
     {
         return e.into();
     }
