@@ -456,3 +456,40 @@ fn the_header_says_how_far_behind_an_away_mirror_is_and_when_it_is_in_step_again
     }
     stop(primary);
 }
+
+/// On the mirror host's screen: the primary goes silent, the screen says so, `P` and `y`
+/// promote the copy, and the same screen carries on as the primary, polling.
+#[test]
+fn on_the_mirror_s_screen_p_promotes_the_copy_and_it_polls() {
+    let Some((client, _server)) = setup(None) else { return };
+    // Down until the flag exists: created once the mirror is promoted, the recovery can only
+    // be recorded by the promoted copy's own poller.
+    let flags = tempfile::tempdir().unwrap();
+    let flag = flags.path().join("db-is-back");
+    let extra = format!(
+        "[[check]]\nname = \"db\"\nkind = \"command\"\ncommand = [\"sh\", \"-c\", \"test -e {} || exit 2\"]\n\
+         interval = \"1s\"\nfail_after = 1\nrecover_after = 1\n",
+        flag.display()
+    );
+    let room = Room::new(&client, &extra);
+    let mut primary = room.start_primary();
+    room.log("before the fire", 10);
+    room.wait_in_step();
+    // The poller's first check change is on both sides before the primary dies.
+    wait_for(&room.copy, r#""check":"db""#);
+    primary.kill().unwrap();
+    primary.wait().unwrap();
+
+    let command = format!("{BIN} -j {}", room.copy.display());
+    let Some(t) = support::tmux::Tmux::start(120, 30, &command, room.dir.path()) else { return };
+    t.wait_for("primary silent since", WITHIN);
+    t.keys(&["P"]);
+    t.wait_for("Promote?", WITHIN);
+    t.keys(&["y"]);
+    t.wait_for("promoted from mirror at", WITHIN);
+    wait_for(&room.copy, "promoted this mirror to primary");
+    // It polls now: the db comes back, and the promoted copy records it.
+    std::fs::write(&flag, "").unwrap();
+    wait_for(&room.copy, r#""check":"db","from":"down","to":"up""#);
+    t.keys(&["q"]);
+}

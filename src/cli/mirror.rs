@@ -6,8 +6,7 @@ use std::process::ExitCode;
 use anyhow::Context;
 
 use crate::cli::GlobalArgs;
-use crate::journal::{Event, EventBody, Journal};
-use crate::mirror::{merge as merging, status};
+use crate::mirror::merge as merging;
 use crate::sanitize::for_terminal;
 
 /// Serves one mirror link on stdin/stdout for the copy at -j.
@@ -30,32 +29,14 @@ pub fn ingest(global: &GlobalArgs) -> anyhow::Result<ExitCode> {
 /// Marks the copy at -j as a primary, journals it, and says how to carry on.
 pub fn promote(global: &GlobalArgs) -> anyhow::Result<ExitCode> {
     let path = global.journal.clone().context("promote needs -j PATH: the mirror's copy")?;
-    let copy: status::Copy = status::read(&status::copy_path(&path)).with_context(|| {
-        format!("{}: not a mirror's copy (no {} beside it)", path.display(), status::copy_path(&path).display())
-    })?;
-    if let Some(p) = status::read::<status::Promoted>(&status::promoted_path(&path)) {
-        println!("{}: already promoted at {}", path.display(), crate::journal::format_ts(&p.at));
-        return Ok(ExitCode::SUCCESS);
+    let done = crate::mirror::promote(&path, &super::author(global))?;
+    let shown = |p: &Path| for_terminal(&p.display().to_string());
+    if done.already {
+        println!("{}: already promoted", shown(&path));
+    } else {
+        println!("{}: promoted; carry on here with:", shown(&path));
     }
-    let author = super::author(global);
-    let (journal, _) = Journal::open(&path)?;
-    let promoted = status::Promoted { at: chrono::Utc::now(), by: author.clone() };
-    // The mark first: from now on ingest takes nothing more, so the note is the copy's last
-    // word from the old primary's time.
-    status::write(&status::promoted_path(&path), &promoted, journal.sharing()).map_err(anyhow::Error::msg)?;
-    let text = format!(
-        "promoted this mirror to primary (the primary, {}, last heard at {} UTC)",
-        copy.primary,
-        copy.heard.format("%H:%M:%S")
-    );
-    journal.append(&Event::new(&author, EventBody::NoteAdded { text }))?;
-    let config = status::config_path(&path);
-    println!("{}: promoted; carry on here with:", for_terminal(&path.display().to_string()));
-    println!(
-        "  warroom -c {} -j {}",
-        for_terminal(&config.display().to_string()),
-        for_terminal(&path.display().to_string())
-    );
+    println!("  warroom -c {} -j {}", shown(&done.config), shown(&path));
     Ok(ExitCode::SUCCESS)
 }
 

@@ -17,11 +17,13 @@
 
 pub mod ingest;
 pub mod merge;
+mod promote;
 mod shipper;
 mod station;
 pub mod status;
 mod tail;
 pub mod wire;
 
+pub use promote::{Promotion, promote};
 pub use shipper::shipped_config;
 pub use station::Station;

@@ -162,6 +162,11 @@ pub fn write<T: Serialize>(path: &Path, value: &T, sharing: &Sharing) -> Result<
     dir::replace(path, &bytes, sharing).map_err(|e| e.to_string())
 }
 
+/// Whether a line of [`Copy::line`]: the screen is on a mirror's copy.
+pub fn is_copy_line(line: &str) -> bool {
+    line.starts_with("MIRROR") || (line.starts_with("primary ") && line.contains("DIFFERS"))
+}
+
 /// A copy on a mirror host not promoted yet: sessions on it only view.
 pub fn is_unpromoted_copy(journal: &Path) -> bool {
     read::<Copy>(&copy_path(journal)).is_some() && read::<Promoted>(&promoted_path(journal)).is_none()

@@ -106,6 +106,8 @@ pub enum Overlay {
     /// The timeline filter being typed.
     Filter(String),
     ConfirmQuit,
+    /// On a mirror's copy: promote it to primary?
+    ConfirmPromote,
     /// A message about to be sent: item id, channel, text, and the next-update time it promises.
     ConfirmSend {
         item: String,
@@ -182,6 +184,8 @@ pub struct App {
     pub banner: Option<String>,
     /// How the journal's mirrors stand, or on a mirror host its primary (one line each).
     pub mirrors: Vec<String>,
+    /// The operator confirmed promoting this mirror's copy: done once the screen is closed.
+    pub promote_on_exit: bool,
     /// Entries from a newer warroom were skipped: asks for an upgrade, for as long as it runs.
     pub upgrade: Option<String>,
     /// Viewer mode: never writes.
@@ -234,6 +238,7 @@ impl App {
             banner: None,
             upgrade: None,
             mirrors: Vec::new(),
+            promote_on_exit: false,
             read_only: false,
             focus: Pane::Checks,
             zoom: false,
@@ -503,6 +508,15 @@ impl App {
                     Vec::new()
                 }
             },
+            Overlay::ConfirmPromote => {
+                self.overlay = None;
+                if matches!(key.code, KeyCode::Char('y') | KeyCode::Char('Y')) {
+                    self.promote_on_exit = true;
+                    return vec![Effect::Quit];
+                }
+                self.flash = Some("not promoted".into());
+                Vec::new()
+            }
             Overlay::ConfirmSend { item, channel, text, next_update } => {
                 self.overlay = None;
                 match key.code {
@@ -641,6 +655,10 @@ impl App {
         let pane = self.focus;
         match action {
             Action::Quit => self.quit(),
+            Action::Promote => {
+                self.ask_to_promote();
+                Vec::new()
+            }
             Action::Down | Action::Up | Action::PageDown | Action::PageUp | Action::Top | Action::Bottom => {
                 self.move_selection(action);
                 Vec::new()
@@ -662,6 +680,15 @@ impl App {
                 self.on_view_action(action);
                 Vec::new()
             }
+        }
+    }
+
+    /// On a mirror's copy, asks whether to make it the primary; elsewhere says why not.
+    fn ask_to_promote(&mut self) {
+        if self.mirrors.iter().any(|l| crate::mirror::status::is_copy_line(l)) {
+            self.overlay = Some(Overlay::ConfirmPromote);
+        } else {
+            self.flash = Some("not a mirror's copy: P promotes a mirror when its primary is gone".into());
         }
     }
 

@@ -1006,6 +1006,14 @@ fn draw_overlay(frame: &mut Frame, app: &App, overlay: &Overlay, body: Rect) {
         Overlay::Filter(text) => draw_filter(frame, app, text, body),
         Overlay::Scorecard(text) => draw_scorecard(frame, app, text, body),
         Overlay::ConfirmQuit => draw_confirm_quit(frame, app, body),
+        Overlay::ConfirmPromote => {
+            let lines = [
+                "Make this mirror's copy the primary? It takes no more lines",
+                "from the old primary, and warroom restarts here to poll and",
+                "send with the config the primary shipped.  y / n",
+            ];
+            draw_confirm(frame, app, "Promote?", &lines.map(String::from), body)
+        }
         Overlay::Picker(picker) => draw_picker(frame, app, picker, body),
         Overlay::Confirm { title, lines, .. } => draw_confirm(frame, app, title, lines, body),
         Overlay::Brief { text, scroll } => draw_brief(frame, app, text, *scroll, body),
