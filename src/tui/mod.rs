@@ -136,7 +136,10 @@ pub fn run(opening: Opening, setup: Setup, look: Look) -> anyhow::Result<()> {
 fn carry_on_as_primary(journal: &Path, author: &str) -> anyhow::Result<()> {
     use std::os::unix::process::CommandExt;
     let done = crate::mirror::promote(journal, author)?;
-    eprintln!("warroom: {}: promoted; carrying on as the primary", crate::sanitize::for_terminal(&journal.display().to_string()));
+    eprintln!(
+        "warroom: {}: promoted; carrying on as the primary",
+        crate::sanitize::for_terminal(&journal.display().to_string())
+    );
     let mut args = std::env::args_os().skip(1).peekable();
     let mut kept = Vec::new();
     while let Some(arg) = args.next() {
@@ -152,7 +155,11 @@ fn carry_on_as_primary(journal: &Path, author: &str) -> anyhow::Result<()> {
     }
     let program = std::env::current_exe()?;
     let err = std::process::Command::new(program).args(kept).arg("-c").arg(&done.config).exec();
-    anyhow::bail!("promoted, but could not start warroom again: {err}; run warroom -c {} -j {}", done.config.display(), journal.display())
+    anyhow::bail!(
+        "promoted, but could not start warroom again: {err}; run warroom -c {} -j {}",
+        done.config.display(),
+        journal.display()
+    )
 }
 
 /// Keys, the session and signals in one select; then draw once, if anything changed.
