@@ -92,6 +92,8 @@ pub struct Config {
     pub screen: Screen,
     /// `[[vantage]]` entries and the checks that run from them (`from`, `down_when`).
     pub vantage: crate::vantage::Plan,
+    /// `[[mirror]]`: hosts the journal is shipped to as it is written.
+    pub mirrors: Vec<Mirror>,
 }
 
 /// `[screen]`: `checklist_order = "due"` (the default: what is owed soonest first) or `"file"`.
@@ -100,6 +102,15 @@ pub struct Config {
 pub struct Screen {
     #[serde(default)]
     pub checklist_order: crate::checklist::Order,
+}
+
+/// A `[[mirror]]`: where a copy of the journal is kept, on another host, over ssh.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Mirror {
+    /// `name`, `ssh` and `command` (warroom's path there), as for any link.
+    pub destination: crate::ssh::Destination,
+    /// The journal's path on that host.
+    pub journal: PathBuf,
 }
 
 /// `[attention]`: on a new confirmed failure, and when a public update becomes overdue, ring
@@ -146,6 +157,7 @@ impl Default for Config {
             public_components: Vec::new(),
             screen: Screen::default(),
             vantage: crate::vantage::Plan::default(),
+            mirrors: Vec::new(),
         }
     }
 }
@@ -212,6 +224,7 @@ pub fn parse_all(text: &str, path: &Path) -> Result<Config, Vec<ConfigError>> {
     let channels = parse_channels(&src, &raw.channel, &mut errors);
     let public_offset = parse_public_offset(&src, raw.public_time_zone.as_ref(), &mut errors);
     let vantage = parse_vantage_plan(&src, &raw, &checks, &mut errors);
+    let mirrors = parse_mirrors(&src, &raw.mirror, &mut errors);
     if !errors.is_empty() {
         errors.sort_by_key(|e| (e.line, e.column));
         return Err(errors);
@@ -237,6 +250,7 @@ pub fn parse_all(text: &str, path: &Path) -> Result<Config, Vec<ConfigError>> {
         public_components,
         screen: raw.screen,
         vantage,
+        mirrors,
     })
 }
 
@@ -413,6 +427,41 @@ fn parse_keys(src: &Source, table: Option<&Spanned<toml::Table>>, errors: &mut V
 }
 
 /// The `[channel.NAME]` tables that are valid, by name.
+/// The `[[mirror]]` tables: each named once, with a host ssh can take and an absolute path.
+fn parse_mirrors(src: &Source, raw: &[Spanned<RawMirror>], errors: &mut Vec<ConfigError>) -> Vec<Mirror> {
+    let mut mirrors: Vec<Mirror> = Vec::new();
+    for spanned in raw {
+        let m = spanned.get_ref();
+        let err = |field: &str, message: String| {
+            let at = src.key_or_table(spanned.span(), field);
+            src.located(Some(at), Some(field.to_string()), format!("mirror \"{}\": {message}", m.name))
+        };
+        let problem = if m.name.trim().is_empty() {
+            Some(("name", "a mirror needs a non-empty name".to_string()))
+        } else if mirrors.iter().any(|other| other.destination.name == m.name) {
+            Some(("name", "another mirror already has this name; names must be unique".to_string()))
+        } else if m.ssh.trim().is_empty() || m.ssh.starts_with('-') {
+            Some(("ssh", format!("{:?} is not a host ssh can take (user@host or a Host alias)", m.ssh)))
+        } else if !m.journal.is_absolute() {
+            Some(("journal", "the journal's path on the mirror host must be absolute".to_string()))
+        } else {
+            None
+        };
+        match problem {
+            Some((field, message)) => errors.push(err(field, message)),
+            None => mirrors.push(Mirror {
+                destination: crate::ssh::Destination {
+                    name: m.name.clone(),
+                    ssh: m.ssh.clone(),
+                    command: m.command.clone(),
+                },
+                journal: m.journal.clone(),
+            }),
+        }
+    }
+    mirrors
+}
+
 fn parse_channels(
     src: &Source,
     raw: &BTreeMap<String, Spanned<RawChannel>>,
@@ -545,6 +594,17 @@ struct RawConfig {
     screen: Screen,
     #[serde(default)]
     vantage: Vec<Spanned<RawVantage>>,
+    #[serde(default)]
+    mirror: Vec<Spanned<RawMirror>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawMirror {
+    name: String,
+    ssh: String,
+    journal: PathBuf,
+    command: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]

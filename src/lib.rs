@@ -33,6 +33,9 @@
 //! - [`checklist`] (what must be said, and when), [`comms`] (saying it on a channel),
 //!   [`drill`] (scenarios, their player and scoring), [`replay`] (a journal in time),
 //!   [`report`] (post-incident report and status page).
+//! - [`mirror`]: the journal shipped to other hosts as it is written (the elected shipper,
+//!   `warroom ingest` on the far side), their lag, the mirror host's view of its primary,
+//!   promotion and merging; [`journal::chain`] is what lets both sides prove a copy whole.
 //! - [`ssh`]: links to warroom on other hosts through the system OpenSSH client: the
 //!   greeting with protocol versions, bounded JSON lines, heartbeats, ssh's errors by step.
 //! - [`config`] reads `warroom.toml`; [`builtin`] holds the files shipped in the binary;
@@ -49,6 +52,7 @@ pub mod config;
 pub mod drill;
 pub mod incident;
 pub mod journal;
+pub mod mirror;
 pub mod monitor;
 pub mod probe;
 pub mod recorder;

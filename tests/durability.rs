@@ -87,7 +87,8 @@ fn fill_the_journals_last_page(path: &Path) {
     let page = unsafe { libc::sysconf(libc::_SC_PAGESIZE) } as u64;
     let line = |text: &str| {
         let event = Event::new("padding", EventBody::NoteAdded { text: text.into() });
-        (serde_json::to_vec(&event).unwrap().len() + 1) as u64
+        // The line as written: the event, the chain's `prev`, the newline.
+        (serde_json::to_vec(&event).unwrap().len() + warroom::journal::chain::ATTACHED_BYTES + 1) as u64
     };
     let size = std::fs::metadata(path).unwrap().len();
     let mut room = (page - size % page) % page;
@@ -220,7 +221,8 @@ fn a_write_that_partly_landed_is_retried_without_a_torn_line_or_a_double() {
     let one = Event::new("alice", EventBody::NoteAdded { text: "one".into() });
     let two = Event::new("alice", EventBody::NoteAdded { text: "two ".repeat(100) });
     // Room for the first line and a little of the second: one more page, then full.
-    let one_line = serde_json::to_vec(&one).unwrap().len() as u64 + 1;
+    let chained = warroom::journal::chain::ATTACHED_BYTES;
+    let one_line = (serde_json::to_vec(&one).unwrap().len() + chained) as u64 + 1;
     let page = std::fs::metadata(&path).unwrap().len();
     let filler = fs.fill();
     std::fs::remove_file(&filler).unwrap();
@@ -231,7 +233,7 @@ fn a_write_that_partly_landed_is_retried_without_a_torn_line_or_a_double() {
     assert_eq!(fs2_free(fs.path()), 4096, "one page free");
     // Fill the new page but for the first line and 40 bytes.
     let pad = 4096 - one_line - 40;
-    let pad_text = "q".repeat(pad as usize - (serde_json::to_vec(&pad_event("")).unwrap().len() + 1));
+    let pad_text = "q".repeat(pad as usize - (serde_json::to_vec(&pad_event("")).unwrap().len() + chained + 1));
     journal.append(&pad_event(&pad_text)).unwrap();
     assert_eq!(std::fs::metadata(&path).unwrap().len(), page + pad);
 

@@ -350,9 +350,11 @@ fn an_event_over_the_line_limit_is_refused_before_anything_is_written() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("j.jsonl");
     let (journal, _) = Journal::open(&path).unwrap();
-    let empty = serde_json::to_vec(&note("")).unwrap().len();
+    // The line as written: the event, then the chain's `prev`.
+    let chained = warroom::journal::chain::ATTACHED_BYTES;
+    let empty = serde_json::to_vec(&note("")).unwrap().len() + chained;
     let at_limit = note(&"a".repeat(MAX_LINE_BYTES - empty));
-    assert_eq!(serde_json::to_vec(&at_limit).unwrap().len(), MAX_LINE_BYTES);
+    assert_eq!(serde_json::to_vec(&at_limit).unwrap().len() + chained, MAX_LINE_BYTES);
     journal.append(&at_limit).unwrap();
     let size = std::fs::metadata(&path).unwrap().len();
     let over = note(&"a".repeat(MAX_LINE_BYTES - empty + 1));

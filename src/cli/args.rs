@@ -155,6 +155,24 @@ pub enum Verb {
         #[arg(long)]
         allow_command: bool,
     },
+    /// The far end of a mirror: keeps, at -j PATH on this host, the copy of the journal a
+    /// primary ships over ssh (started by the primary, not by hand).
+    #[command(hide = true)]
+    Ingest,
+    /// Make this mirror's copy (-j PATH) a primary when the primary is gone: it stops taking
+    /// lines, and warroom on it polls and sends with the config the primary shipped (secrets
+    /// from this host's environment). Nothing is promoted by itself.
+    Promote,
+    /// Merge two copies of one incident that went their own ways (a primary and its promoted
+    /// mirror): every event once, ordered by time then id, those written on one side only
+    /// marked with their origin.
+    Merge {
+        a: PathBuf,
+        b: PathBuf,
+        /// The merged journal (a new file).
+        #[arg(short = 'o', long, value_name = "FILE")]
+        output: PathBuf,
+    },
     /// Append a note to the incident journal from a shell or script.
     Log {
         /// The note text (words are joined with spaces).

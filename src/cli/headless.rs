@@ -24,7 +24,8 @@ pub fn run(global: &GlobalArgs) -> anyhow::Result<ExitCode> {
     let config = super::load_config(global)?;
     let author = super::author(global);
     let (journal, scan) = super::open_or_start_incident(global, &config, &author)?;
-    let purpose = if journal.writable() { Purpose::Monitor } else { Purpose::View };
+    let copy = super::unpromoted_copy(global);
+    let purpose = if journal.writable() && !copy { Purpose::Monitor } else { Purpose::View };
     for warning in scan.warnings(journal.path()) {
         warn(&warning);
     }
@@ -162,6 +163,7 @@ fn print_update(out: &mut dyn Write, update: &Update, me: &str) {
         Update::Written { error: Some(e), .. } => warn(&format!("journal write failed: {e}")),
         Update::Refused { error, .. } => warn(error),
         Update::Notice(text) => warn(text),
+        Update::Mirrors(lines) => lines.iter().for_each(|l| say(out, &format!("mirror: {l}"))),
         Update::Scorecard(text) => text.lines().for_each(|l| say(out, l)),
         _ => {}
     }

@@ -13,6 +13,7 @@ mod init;
 mod locate;
 mod log;
 mod milestone;
+mod mirror;
 mod open;
 mod pin;
 mod reach;
@@ -77,6 +78,9 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Some(Verb::Reach { destination, command }) => reach::run(&global, &destination, command),
         Some(Verb::Answer) => reach::answer(),
         Some(Verb::Agent { allow_command }) => agent::run(allow_command),
+        Some(Verb::Ingest) => mirror::ingest(&global),
+        Some(Verb::Promote) => mirror::promote(&global),
+        Some(Verb::Merge { a, b, output }) => mirror::merge(&a, &b, &output),
         Some(verb) => command(&global, verb),
     }
 }
@@ -124,6 +128,9 @@ fn dashboard(global: &GlobalArgs) -> anyhow::Result<ExitCode> {
     if global.journal.is_none() && config::locate(global.config.as_deref()).is_none() {
         return drill::demo(global);
     }
+    if !global.read_only && unpromoted_copy(global) {
+        return dashboard(&GlobalArgs { read_only: true, ..global.clone() });
+    }
     let config = load_config(global)?;
     let author = author(global);
     let (journal, scan, purpose) = if global.read_only {
@@ -158,6 +165,12 @@ fn dashboard(global: &GlobalArgs) -> anyhow::Result<ExitCode> {
         notices.iter().for_each(|n| eprintln!("warroom: {}", crate::sanitize::for_terminal(n)));
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// A mirror's copy (`-j`) not promoted: viewed only, so nothing is written beside the
+/// primary's lines and nothing polls or sends by itself.
+pub fn unpromoted_copy(global: &GlobalArgs) -> bool {
+    global.journal.as_deref().is_some_and(crate::mirror::status::is_unpromoted_copy)
 }
 
 /// What opening the journal found worth saying: the directory's permissions, or why this

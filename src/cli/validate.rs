@@ -80,7 +80,8 @@ pub fn run(global: &GlobalArgs) -> anyhow::Result<ExitCode> {
                     say!("{w}");
                 }
                 stray_drill_lines(&path, &scan.events);
-                if warnings.is_empty() {
+                let whole = chain_holds(&path);
+                if warnings.is_empty() && whole {
                     say!("{}: ok, {} events", path.display(), scan.events.len());
                 } else {
                     ok = false;
@@ -145,4 +146,30 @@ fn stray_drill_lines(path: &std::path::Path, events: &[crate::journal::Event]) {
             e.author
         );
     }
+}
+
+/// Follows the journal's chain (each line's `prev`): every break, located; true if whole.
+fn chain_holds(path: &std::path::Path) -> bool {
+    let report = match crate::journal::chain::verify(path) {
+        Ok(report) => report,
+        Err(e) => {
+            say!("{e}");
+            return false;
+        }
+    };
+    for b in &report.breaks {
+        say!("{}", b.describe(path));
+    }
+    if report.break_count > report.breaks.len() {
+        say!("{}: and {} more chain breaks", path.display(), report.break_count - report.breaks.len());
+    }
+    match report.chained_from {
+        _ if report.break_count > 0 => {}
+        None if report.lines > 0 => say!("{}: unchained (written before warroom chained its lines)", path.display()),
+        Some(from) if from > 1 => {
+            say!("{}: chain whole from line {from} (lines before it are from before the chain)", path.display())
+        }
+        _ => say!("{}: chain whole, head {}", path.display(), report.head),
+    }
+    report.break_count == 0
 }

@@ -7,6 +7,7 @@
 //! numbers and skipped, so no line can stop a journal from opening or being appended to.
 
 mod author;
+pub mod chain;
 pub mod dir;
 mod event;
 mod place;
@@ -20,7 +21,7 @@ use std::fs::File;
 use std::io::{self, Write};
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, Mutex, RwLock};
 
 pub use author::{default_author, os_account};
 pub use dir::{DirError, Sharing, journals_in};
@@ -44,6 +45,9 @@ pub enum JournalError {
     /// The file at the journal's path is no longer the one this process opened.
     #[error("{}: {why}", path.display())]
     Moved { path: PathBuf, why: String },
+    /// Lines from elsewhere (a mirror's primary) that do not continue this journal's chain.
+    #[error("{}: {why}", path.display())]
+    Chain { path: PathBuf, why: String },
     /// Opening refused: a link or special file, a permission problem (with its fix).
     #[error(transparent)]
     Dir(Box<DirError>),
@@ -78,6 +82,9 @@ pub struct Journal {
     /// For a journal opened read-only because this user may not write it: the permission
     /// problem, with its fix.
     why_read_only: Option<String>,
+    /// The file's length after this process's last append and the link to its last line: the
+    /// next append chains on without reading the file back, unless someone else appended.
+    tail: Mutex<Option<(u64, String)>>,
 }
 
 impl Journal {
@@ -113,6 +120,7 @@ impl Journal {
             writable: true,
             notices: Vec::new(),
             why_read_only: None,
+            tail: Mutex::new(None),
         }
     }
 
@@ -208,7 +216,8 @@ impl Journal {
     /// Refuses an event whose line would be over [`MAX_LINE_BYTES`], without writing.
     pub fn check_size(&self, event: &Event) -> Result<(), JournalError> {
         let bytes =
-            serde_json::to_vec(event).map_err(|source| JournalError::Encode { path: self.path.clone(), source })?.len();
+            serde_json::to_vec(event).map_err(|source| JournalError::Encode { path: self.path.clone(), source })?.len()
+                + chain::ATTACHED_BYTES;
         if bytes > MAX_LINE_BYTES {
             return Err(JournalError::TooLarge { path: self.path.clone(), bytes, limit: MAX_LINE_BYTES });
         }
@@ -234,16 +243,15 @@ impl Journal {
             let why = io::Error::new(io::ErrorKind::PermissionDenied, "opened read-only: nothing is written");
             return Err(JournalError::io(&self.path, why));
         }
-        let mut bytes = Vec::with_capacity(256 * events.len());
+        let mut lines = Vec::with_capacity(events.len());
         for event in events {
-            let start = bytes.len();
-            serde_json::to_writer(&mut bytes, event)
-                .map_err(|source| JournalError::Encode { path: self.path.clone(), source })?;
-            let line = bytes.len() - start;
-            if line > MAX_LINE_BYTES {
-                return Err(JournalError::TooLarge { path: self.path.clone(), bytes: line, limit: MAX_LINE_BYTES });
+            let line =
+                serde_json::to_vec(event).map_err(|source| JournalError::Encode { path: self.path.clone(), source })?;
+            let bytes = line.len() + chain::ATTACHED_BYTES;
+            if bytes > MAX_LINE_BYTES {
+                return Err(JournalError::TooLarge { path: self.path.clone(), bytes, limit: MAX_LINE_BYTES });
             }
-            bytes.push(b'\n');
+            lines.push(line);
         }
         let file = self.file();
         let io_err = |e| JournalError::io(&self.path, e);
@@ -253,13 +261,85 @@ impl Journal {
         }
         // A writer killed (or failed) mid-line left a torn tail: nobody was told it was written.
         let len = cut_torn_tail(&file).map_err(io_err)?;
+        let (bytes, head) = self.chained(lines, &file, len).map_err(io_err)?;
         // O_APPEND plus the exclusive lock: the whole batch lands contiguously at the end.
         let written = (&*file).write_all(&bytes).and_then(|()| file.sync_data());
+        let mut tail = self.tail.lock().unwrap_or_else(|e| e.into_inner());
         if let Err(e) = written {
+            *tail = None;
             let _ = cut_torn_tail_after(&file, len);
             return Err(io_err(e));
         }
+        *tail = Some((len + bytes.len() as u64, head));
         Ok(())
+    }
+
+    /// Appends lines written elsewhere, byte for byte (a mirror's copy of its primary), with
+    /// one lock and one `fsync`. A line carrying `prev` must continue the chain; each line
+    /// must be a complete journal line (the caller checks). Returns the link to the last
+    /// line: the new chain head.
+    pub fn append_lines(&self, lines: &[Vec<u8>]) -> Result<String, JournalError> {
+        let file = self.file();
+        let io_err = |e| JournalError::io(&self.path, e);
+        let _guard = FileLock::exclusive(&file).map_err(io_err)?;
+        if let state @ (PathState::Deleted | PathState::Replaced(_)) = place::path_state(&self.path, &file) {
+            return Err(JournalError::Moved { path: self.path.clone(), why: state.describe() });
+        }
+        let len = cut_torn_tail(&file).map_err(io_err)?;
+        let mut head = self.last_link(&file, len).map_err(io_err)?;
+        let mut bytes = Vec::with_capacity(lines.iter().map(|l| l.len() + 1).sum());
+        for line in lines {
+            if let Some(prev) = chain::head_of(line).prev
+                && prev != head
+            {
+                let why =
+                    format!("a line does not continue the chain: its `prev` is {prev}, the journal's head {head}");
+                return Err(JournalError::Chain {
+                    path: self.path.clone(),
+                    why: crate::sanitize::sanitize_str(&why, 200),
+                });
+            }
+            head = chain::link(line);
+            bytes.extend_from_slice(line);
+            bytes.push(b'\n');
+        }
+        let written = (&*file).write_all(&bytes).and_then(|()| file.sync_data());
+        let mut tail = self.tail.lock().unwrap_or_else(|e| e.into_inner());
+        if let Err(e) = written {
+            *tail = None;
+            let _ = cut_torn_tail_after(&file, len);
+            return Err(io_err(e));
+        }
+        *tail = Some((len + bytes.len() as u64, head.clone()));
+        Ok(head)
+    }
+
+    /// The link to the last line of the file, `len` bytes long: cached after our own appends.
+    fn last_link(&self, file: &File, len: u64) -> io::Result<String> {
+        let cached = self.tail.lock().unwrap_or_else(|e| e.into_inner()).take();
+        match cached {
+            Some((end, head)) if end == len => Ok(head),
+            _ => chain::link_to_last_line(file, len),
+        }
+    }
+
+    /// The lines to append, each carrying the link to the one before it (the file's last
+    /// line, `len` bytes in, for the first), and the link to the last. Call under the lock.
+    fn chained(&self, lines: Vec<Vec<u8>>, file: &File, len: u64) -> io::Result<(Vec<u8>, String)> {
+        let mut prev = self.last_link(file, len)?;
+        let mut bytes = Vec::with_capacity(lines.iter().map(|l| l.len() + chain::ATTACHED_BYTES + 1).sum());
+        for mut line in lines {
+            chain::attach(&mut line, &prev);
+            prev = chain::link(&line);
+            bytes.extend_from_slice(&line);
+            bytes.push(b'\n');
+        }
+        Ok((bytes, prev))
+    }
+
+    /// Forgets the chain head cached by the last append (the file was replaced).
+    fn forget_tail(&self) {
+        *self.tail.lock().unwrap_or_else(|e| e.into_inner()) = None;
     }
 }
 

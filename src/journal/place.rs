@@ -157,6 +157,7 @@ impl Journal {
             None => self.adopt(&old)?,
         };
         *self.file.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(file);
+        self.forget_tail();
         Ok(Some(moved))
     }
 

@@ -92,6 +92,8 @@ pub struct Engine {
     scripted: mpsc::UnboundedReceiver<(String, EventBody)>,
     written: mpsc::UnboundedReceiver<Ack>,
     updates: mpsc::UnboundedSender<Update>,
+    /// Shipping to the mirrors (if elected) and how they stand.
+    station: Option<crate::mirror::Station>,
 }
 
 impl Engine {
@@ -138,8 +140,13 @@ impl Engine {
             scripted: mpsc::unbounded_channel().1,
             written,
             updates,
+            station: None,
         };
+        let watched = matches!(purpose, Purpose::Monitor | Purpose::View);
         let rows = engine.begin(purpose);
+        if watched {
+            engine.station = Some(engine.open_station());
+        }
         let opened =
             Update::Opened { journal: engine.journal.path().display().to_string(), role: engine.role, rows, entries };
         // Opened is always the first update; what begin had to say follows it.
@@ -499,6 +506,25 @@ impl Engine {
         };
         for update in self.heart.tick(beat) {
             self.tell(update);
+        }
+        self.watch_mirrors();
+    }
+
+    /// Ships to the mirrors when elected to (a session that writes the journal); every
+    /// session shows how they stand.
+    fn open_station(&self) -> crate::mirror::Station {
+        let mirrors = self.settings.mirrors.clone();
+        let config = self.settings.shipped_config.clone();
+        let may_ship = self.role != Role::Viewer;
+        crate::mirror::Station::new(self.journal.path(), self.journal.sharing(), mirrors, config, may_ship)
+    }
+
+    fn watch_mirrors(&mut self) {
+        let Some(station) = self.station.as_mut() else { return };
+        match station.tick() {
+            Ok(Some(lines)) => self.tell(Update::Mirrors(lines)),
+            Ok(None) => {}
+            Err(e) => self.tell(Update::Notice(format!("cannot ship to the mirrors: {e}"))),
         }
     }
 

@@ -63,6 +63,9 @@ pub struct Settings {
     pub channels: BTreeMap<String, Channel>,
     /// Scores a drill.
     pub checklist: Option<Checklist>,
+    /// `[[mirror]]`s the journal is shipped to, and the config they are sent (no secrets).
+    pub mirrors: Vec<crate::config::Mirror>,
+    pub shipped_config: Option<String>,
 }
 
 impl Settings {
@@ -73,6 +76,8 @@ impl Settings {
             monitor: monitor::Options { max_concurrent: config.max_concurrent_probes, canary: config.canary.clone() },
             channels: config.channels.clone(),
             checklist,
+            mirrors: config.mirrors.clone(),
+            shipped_config: (!config.mirrors.is_empty()).then(|| crate::mirror::shipped_config(config)).flatten(),
         }
     }
 }

@@ -220,6 +220,9 @@ pub enum Update {
     /// on screen since they may carry a teammate's status change. Sent when the session opens
     /// and again whenever the count grows.
     NewerSkipped(String),
+    /// How the journal's mirrors stand ("mirror fra: in step"), or on a mirror host how the
+    /// primary does ("primary silent since 14:02"): the lines kept above the header, whole.
+    Mirrors(Vec<String>),
     /// The session's time, once a second (drill time in a drill, journal time in a replay).
     Clock(DateTime<Utc>),
     Replay(ReplayPosition),

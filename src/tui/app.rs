@@ -106,6 +106,8 @@ pub enum Overlay {
     /// The timeline filter being typed.
     Filter(String),
     ConfirmQuit,
+    /// On a mirror's copy: promote it to primary?
+    ConfirmPromote,
     /// A message about to be sent: item id, channel, text, and the next-update time it promises.
     ConfirmSend {
         item: String,
@@ -180,6 +182,10 @@ pub struct App {
     pub keys: KeyMap,
     /// A banner above everything (e.g. "DEMO — no real services are checked").
     pub banner: Option<String>,
+    /// How the journal's mirrors stand, or on a mirror host its primary (one line each).
+    pub mirrors: Vec<String>,
+    /// The operator confirmed promoting this mirror's copy: done once the screen is closed.
+    pub promote_on_exit: bool,
     /// Entries from a newer warroom were skipped: asks for an upgrade, for as long as it runs.
     pub upgrade: Option<String>,
     /// Viewer mode: never writes.
@@ -236,6 +242,8 @@ impl App {
             keys,
             banner: None,
             upgrade: None,
+            mirrors: Vec::new(),
+            promote_on_exit: false,
             read_only: false,
             focus: Pane::Checks,
             zoom: false,
@@ -375,6 +383,7 @@ impl App {
             Update::Refused { events, error } => self.on_refused(events, error),
             Update::Notice(text) => self.flash = Some(text),
             Update::NewerSkipped(text) => self.upgrade = Some(text),
+            Update::Mirrors(lines) => self.mirrors = lines,
             Update::Replay(position) => self.banner = Some(replay_banner(&position, self.board.clock.now)),
             Update::Scorecard(text) => self.overlay = Some(Overlay::Scorecard(text)),
             Update::Ended => {}
@@ -530,6 +539,15 @@ impl App {
                     Vec::new()
                 }
             },
+            Overlay::ConfirmPromote => {
+                self.overlay = None;
+                if matches!(key.code, KeyCode::Char('y') | KeyCode::Char('Y')) {
+                    self.promote_on_exit = true;
+                    return vec![Effect::Quit];
+                }
+                self.flash = Some("not promoted".into());
+                Vec::new()
+            }
             Overlay::ConfirmSend { item, channel, text, next_update } => {
                 self.overlay = None;
                 match key.code {
@@ -668,6 +686,10 @@ impl App {
         let pane = self.focus;
         match action {
             Action::Quit => self.quit(),
+            Action::Promote => {
+                self.ask_to_promote();
+                Vec::new()
+            }
             Action::Down | Action::Up | Action::PageDown | Action::PageUp | Action::Top | Action::Bottom => {
                 self.move_selection(action);
                 Vec::new()
@@ -689,6 +711,15 @@ impl App {
                 self.on_view_action(action);
                 Vec::new()
             }
+        }
+    }
+
+    /// On a mirror's copy, asks whether to make it the primary; elsewhere says why not.
+    fn ask_to_promote(&mut self) {
+        if self.mirrors.iter().any(|l| crate::mirror::status::is_copy_line(l)) {
+            self.overlay = Some(Overlay::ConfirmPromote);
+        } else {
+            self.flash = Some("not a mirror's copy: P promotes a mirror when its primary is gone".into());
         }
     }
 

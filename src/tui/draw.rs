@@ -55,7 +55,12 @@ fn banners(app: &App) -> Vec<Line<'static>> {
     let own = app.banner.as_ref().map(|text| Line::styled(format!(" {text} "), app.theme.drill));
     let upgrade =
         app.upgrade.as_ref().map(|text| Line::styled(format!(" ⚠ {} ", sanitize_str(text, 200)), app.theme.overdue));
-    own.into_iter().chain(unprobed_banner(app)).chain(unreachable_banners(app)).chain(upgrade).collect()
+    own.into_iter()
+        .chain(unprobed_banner(app))
+        .chain(unreachable_banners(app))
+        .chain(upgrade)
+        .chain(mirror_banners(app))
+        .collect()
 }
 
 /// `⌁ vantage paris unreachable since 14:02: …`: a vantage is its own state, not its checks'.
@@ -68,6 +73,16 @@ fn unreachable_banners(app: &App) -> impl Iterator<Item = Line<'static>> + '_ {
             sanitize_str(&v.detail, 120)
         );
         Line::styled(text, app.theme.degraded)
+    })
+}
+
+/// A line per mirror ("mirror fra: in step"), or on a mirror host the primary's ("primary
+/// silent since 14:02"); marked when something is wrong.
+fn mirror_banners(app: &App) -> impl Iterator<Item = Line<'static>> + '_ {
+    app.mirrors.iter().map(|text| {
+        let calm = text.ends_with(": in step") || text.contains("— in step");
+        let style = if calm { app.theme.muted } else { app.theme.overdue };
+        Line::styled(format!(" {} ", sanitize_str(text, 200)), style)
     })
 }
 
@@ -1053,6 +1068,14 @@ fn draw_overlay(frame: &mut Frame, app: &App, overlay: &Overlay, body: Rect) {
         Overlay::Filter(text) => draw_filter(frame, app, text, body),
         Overlay::Scorecard(text) => draw_scorecard(frame, app, text, body),
         Overlay::ConfirmQuit => draw_confirm_quit(frame, app, body),
+        Overlay::ConfirmPromote => {
+            let lines = [
+                "Make this mirror's copy the primary? It takes no more lines",
+                "from the old primary, and warroom restarts here to poll and",
+                "send with the config the primary shipped.  y / n",
+            ];
+            draw_confirm(frame, app, "Promote?", &lines.map(String::from), body)
+        }
         Overlay::Picker(picker) => draw_picker(frame, app, picker, body),
         Overlay::Confirm { title, lines, .. } => draw_confirm(frame, app, title, lines, body),
         Overlay::Brief { text, scroll } => draw_brief(frame, app, text, *scroll, body),

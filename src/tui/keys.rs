@@ -66,6 +66,7 @@ actions! {
     Copy = "copy", "copy the item's message (OSC 52)", ["c"];
     EditMessage = "edit_message", "edit the item's message in Notes", ["e"];
     Send = "send", "send the item's message on its channel", ["m"];
+    Promote = "promote", "promote a mirror's copy to primary (y/n)", ["P"];
     Help = "help", "this help", ["?", "F1"];
     Quit = "quit", "quit", ["q"];
 }

@@ -89,6 +89,7 @@ pub fn run(opening: Opening, setup: Setup, look: Look) -> anyhow::Result<()> {
         let Some(opened) = session.recv().await else { anyhow::bail!("the session ended before it opened") };
         let Update::Opened { journal, role, .. } = &opened else { anyhow::bail!("the session did not open") };
         let mut keeper = Keeper::new(Path::new(journal), &session.author);
+        let journal_path = std::path::PathBuf::from(journal);
         let read_only = *role == Role::Viewer;
         let mut board = Board::new(Incident::default(), Vec::new(), setup.checklist, Clock::system());
         board.update_every = look.update_every;
@@ -126,8 +127,43 @@ pub fn run(opening: Opening, setup: Setup, look: Look) -> anyhow::Result<()> {
             eprintln!("warroom: these notes are NOT saved anywhere; copy them now:\n---");
             eprintln!("{}\n---", crate::sanitize::sanitize_multiline(&kept, kept.len() + 1));
         }
+        if app.promote_on_exit && outcome.is_ok() {
+            return carry_on_as_primary(&journal_path, &session.author);
+        }
         outcome
     })
+}
+
+/// `P` on a mirror's copy, confirmed, once the viewer has left: promotes the copy, then
+/// starts warroom again in this process's place, on the copy with the config the primary
+/// shipped, so this screen polls and sends from here on.
+fn carry_on_as_primary(journal: &Path, author: &str) -> anyhow::Result<()> {
+    use std::os::unix::process::CommandExt;
+    let done = crate::mirror::promote(journal, author)?;
+    eprintln!(
+        "warroom: {}: promoted; carrying on as the primary",
+        crate::sanitize::for_terminal(&journal.display().to_string())
+    );
+    let mut args = std::env::args_os().skip(1).peekable();
+    let mut kept = Vec::new();
+    while let Some(arg) = args.next() {
+        let text = arg.to_string_lossy();
+        if text == "--read-only" || text.starts_with("--config=") || (text.starts_with("-c") && text.len() > 2) {
+            continue;
+        }
+        if text == "-c" || text == "--config" {
+            args.next();
+            continue;
+        }
+        kept.push(arg);
+    }
+    let program = std::env::current_exe()?;
+    let err = std::process::Command::new(program).args(kept).arg("-c").arg(&done.config).exec();
+    anyhow::bail!(
+        "promoted, but could not start warroom again: {err}; run warroom -c {} -j {}",
+        done.config.display(),
+        journal.display()
+    )
 }
 
 /// Keys, the session and signals in one select; then draw once, if anything changed.

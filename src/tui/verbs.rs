@@ -435,7 +435,13 @@ impl App {
     pub(super) fn on_handed_command(&mut self) {
         let busy = matches!(
             self.overlay,
-            Some(Overlay::Picker(_) | Overlay::Confirm { .. } | Overlay::ConfirmSend { .. } | Overlay::ConfirmQuit)
+            Some(
+                Overlay::Picker(_)
+                    | Overlay::Confirm { .. }
+                    | Overlay::ConfirmSend { .. }
+                    | Overlay::ConfirmQuit
+                    | Overlay::ConfirmPromote
+            )
         );
         if busy {
             let key = self.keys.keys_for(Action::Brief);

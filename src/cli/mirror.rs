@@ -1,0 +1,50 @@
+//! `warroom ingest` (a mirror's far end), `warroom promote` and `warroom merge`.
+
+use std::path::Path;
+use std::process::ExitCode;
+
+use anyhow::Context;
+
+use crate::cli::GlobalArgs;
+use crate::mirror::merge as merging;
+use crate::sanitize::for_terminal;
+
+/// Serves one mirror link on stdin/stdout for the copy at -j.
+pub fn ingest(global: &GlobalArgs) -> anyhow::Result<ExitCode> {
+    let path = global.journal.clone().context("ingest needs -j PATH: where this host keeps the copy")?;
+    let runtime = super::current::runtime()?;
+    let served = runtime.block_on(crate::mirror::ingest::serve(
+        tokio::io::stdin(),
+        tokio::io::stdout(),
+        &path,
+        crate::ssh::Timing::default(),
+    ));
+    // Reading stdin blocks a thread the runtime would wait for: a link that went silent
+    // would keep this process (and its copy's lock) until the far side's TCP gives up.
+    runtime.shutdown_background();
+    served?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Marks the copy at -j as a primary, journals it, and says how to carry on.
+pub fn promote(global: &GlobalArgs) -> anyhow::Result<ExitCode> {
+    let path = global.journal.clone().context("promote needs -j PATH: the mirror's copy")?;
+    let done = crate::mirror::promote(&path, &super::author(global))?;
+    let shown = |p: &Path| for_terminal(&p.display().to_string());
+    if done.already {
+        println!("{}: already promoted", shown(&path));
+    } else {
+        println!("{}: promoted; carry on here with:", shown(&path));
+    }
+    println!("  warroom -c {} -j {}", shown(&done.config), shown(&path));
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `warroom merge A B -o C`.
+pub fn merge(a: &Path, b: &Path, output: &Path) -> anyhow::Result<ExitCode> {
+    let merged = merging::merge(a, b, output)?;
+    for line in merged.summary() {
+        println!("{}", for_terminal(&line));
+    }
+    Ok(ExitCode::SUCCESS)
+}
