@@ -107,7 +107,8 @@ impl Mark {
         }
     }
 
-    /// Which marker wins a shared column: milestones, then status changes, then messages.
+    /// Which marker wins a shared column: milestones, then status changes, then messages (the
+    /// later of two alike).
     fn rank(self) -> u8 {
         match self {
             Mark::Milestone { .. } => 2,
@@ -317,4 +318,106 @@ pub fn clip(s: &str, n: usize) -> String {
         return s.to_string();
     }
     s.chars().take(n.saturating_sub(1)).chain(['…']).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::TimeZone;
+
+    use super::*;
+    use crate::journal::{Event, Mode};
+
+    fn t(s: i64) -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(2026, 11, 21, 0, 50, 0).unwrap() + Duration::seconds(s)
+    }
+
+    fn changed(s: i64, check: &str, to: CheckState) -> Event {
+        let body =
+            EventBody::CheckChanged { check: check.into(), from: CheckState::Unknown, to, detail: String::new() };
+        Event::at(t(s), "poller", body)
+    }
+
+    fn incident(mut events: Vec<Event>) -> Incident {
+        let open = EventBody::IncidentOpened { title: "t".into(), severity: 2, mode: Mode::Real, checklist: None };
+        events.insert(0, Event::at(t(0), "alice", open));
+        Incident::from_events(events)
+    }
+
+    #[test]
+    fn rows_follow_the_first_failure_and_repeats_merge() {
+        let shape = build(&incident(vec![
+            changed(1, "web", CheckState::Up),
+            changed(2, "db", CheckState::Up),
+            changed(3, "calm", CheckState::Up),
+            changed(10, "db", CheckState::Down),
+            changed(20, "web", CheckState::Degraded),
+            changed(25, "web", CheckState::Degraded),
+            changed(30, "db", CheckState::Up),
+        ]));
+        let names: Vec<&str> = shape.rows.iter().map(|r| r.check.as_str()).collect();
+        assert_eq!(names, ["db", "web", "calm"], "failure order, never-failing last");
+        let web: Vec<(Shade, DateTime<Utc>, Option<DateTime<Utc>>)> =
+            shape.rows[1].bands.iter().map(|b| (b.shade, b.from, b.to)).collect();
+        assert_eq!(web, [(Shade::Up, t(1), Some(t(20))), (Shade::Degraded, t(20), None)]);
+        assert_eq!(shape.rows[0].first_failure, Some(t(10)));
+        assert_eq!((shape.start, shape.end), (t(0), t(30)), "unresolved: the picture ends at the last entry");
+    }
+
+    #[test]
+    fn a_short_failure_never_falls_between_two_cells() {
+        let shape = build(&incident(vec![
+            changed(0, "web", CheckState::Up),
+            changed(500, "web", CheckState::Down),
+            changed(501, "web", CheckState::Up),
+            changed(1000, "other", CheckState::Up),
+        ]));
+        let web = shape.rows.iter().find(|r| r.check == "web").unwrap();
+        let cells = web.cells(t(0), t(1000), 10, t(1000));
+        assert_eq!(cells.iter().filter(|c| **c == Shade::Down).count(), 1, "{cells:?}");
+        assert_eq!(cells[5], Shade::Down);
+        // Before its first entry a check has no data.
+        let other = shape.rows.iter().find(|r| r.check == "other").unwrap();
+        assert_eq!(other.cells(t(0), t(1000), 10, t(1000))[0], Shade::NoData);
+    }
+
+    #[test]
+    fn milestones_win_a_shared_column_and_failed_sends_are_not_marked() {
+        let mut events = vec![changed(10, "web", CheckState::Down)];
+        let sent = |s, error: Option<&str>| {
+            let body = EventBody::MessageSent {
+                channel: "status-page".into(),
+                audience: Audience::Public,
+                text: "x".into(),
+                error: error.map(str::to_string),
+                item: None,
+                simulated: false,
+                next_update: None,
+            };
+            Event::at(t(s), "carol", body)
+        };
+        events.push(sent(11, None));
+        events.push(sent(12, Some("HTTP 500")));
+        events.push(Event::at(t(13), "alice", EventBody::StatusChanged { status: Status::Resolved }));
+        let shape = build(&incident(events));
+        let kinds: Vec<char> = shape.markers.iter().map(|m| m.mark.glyph()).collect();
+        assert_eq!(kinds, ['D', '>', 'R', 's'], "{:?}", shape.markers);
+        let line = shape.marker_line(t(0), t(100), 5);
+        // D, >, R and s share the first column: a milestone wins, the later of two milestones.
+        assert_eq!(line[0], Some(Mark::Milestone { milestone: Milestone::Resolved }), "{line:?}");
+    }
+
+    #[test]
+    fn a_name_cannot_close_the_markdown_code_block() {
+        let shape = build(&incident(vec![changed(1, "```\n<b>x</b>", CheckState::Down)]));
+        assert!(!shape.text(60).contains("```"), "{}", shape.text(60));
+    }
+
+    #[test]
+    fn windows_end_now_and_cycle() {
+        let shape = build(&incident(vec![changed(1, "web", CheckState::Down)]));
+        assert_eq!(Window::Last15Minutes.range(&shape, t(3600)), (t(2700), t(3600)));
+        assert_eq!(Window::LastHour.range(&shape, t(3600)), (t(0), t(3600)));
+        assert_eq!(Window::Whole.range(&shape, t(3600)).0, t(0));
+        assert_eq!(Window::Whole.next().next().next(), Window::Whole);
+    }
 }
