@@ -4,7 +4,7 @@
 //! it is escaped unless marked otherwise, so journal text cannot become markup by a forgotten
 //! call. Journal text is sanitised first ([`clean`]): escaping stops HTML, not control characters.
 
-use maud::{DOCTYPE, Markup, PreEscaped, html};
+use maud::{DOCTYPE, Markup, PreEscaped, Render, html};
 
 use super::sections::{Block, Inline, Section, Table};
 use super::{Report, svg, ts};
@@ -63,18 +63,24 @@ fn section(r: &Report, s: &Section) -> Markup {
 }
 
 fn table(t: &Table) -> Markup {
+    // Rows are rendered one at a time into one buffer: the full timeline's are made on the fly.
+    let mut rows = String::new();
+    t.rows.each(|row| {
+        html! {
+            tr class=[row.key.then_some("key")] {
+                @for (i, c) in row.cells.iter().enumerate() {
+                    @if i == 0 && t.labelled { th { (inlines(c)) } } @else { td { (inlines(c)) } }
+                }
+            }
+        }
+        .render_to(&mut rows)
+    });
     html! {
         table {
             @if !t.head.is_empty() {
                 tr { @for h in &t.head { th { (h) } } }
             }
-            @for row in &t.rows {
-                tr class=[row.key.then_some("key")] {
-                    @for (i, c) in row.cells.iter().enumerate() {
-                        @if i == 0 && t.labelled { th { (inlines(c)) } } @else { td { (inlines(c)) } }
-                    }
-                }
-            }
+            (PreEscaped(rows))
         }
     }
 }

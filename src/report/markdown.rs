@@ -70,18 +70,22 @@ fn render_block(o: &mut String, r: &Report, block: &Block) {
 }
 
 fn table(o: &mut String, t: &Table) {
-    let columns = t.head.len().max(t.rows.first().map_or(0, |r| r.cells.len()));
-    let head: Vec<&str> = if t.head.is_empty() { vec![""; columns] } else { t.head.clone() };
-    let head: Vec<String> = head.iter().map(|h| if h.is_empty() { " ".into() } else { format!(" {h} ") }).collect();
+    let columns = if t.head.is_empty() { t.rows.width() } else { t.head.len() };
+    let head: Vec<String> = (0..columns)
+        .map(|i| match t.head.get(i) {
+            Some(h) if !h.is_empty() => format!(" {h} "),
+            _ => " ".into(),
+        })
+        .collect();
     let _ = writeln!(o, "|{}|", head.join("|"));
     let _ = writeln!(o, "|{}", "---|".repeat(columns));
-    for row in &t.rows {
+    t.rows.each(|row| {
         o.push('|');
         for c in &row.cells {
             let _ = write!(o, " {} |", inlines(c));
         }
         o.push('\n');
-    }
+    });
 }
 
 /// The picture as Unicode blocks in a code block: survives any wiki, reads in any font.

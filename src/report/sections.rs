@@ -9,35 +9,60 @@ use chrono::{DateTime, Utc};
 
 use super::{Line, Report, duration, who};
 
-pub struct Document {
+pub struct Document<'a> {
     /// The page title and first heading.
     pub title: String,
     /// For a drill: what the warning above everything says.
     pub drill: Option<String>,
-    pub sections: Vec<Section>,
+    pub sections: Vec<Section<'a>>,
 }
 
-pub struct Section {
+pub struct Section<'a> {
     /// 2 for a section, 3 for a part of one.
     pub level: u8,
     pub heading: String,
-    pub blocks: Vec<Block>,
+    pub blocks: Vec<Block<'a>>,
 }
 
-pub enum Block {
-    Table(Table),
+pub enum Block<'a> {
+    Table(Table<'a>),
     List(Vec<Vec<Inline>>),
     Para(Vec<Inline>),
     /// The shape of the outage (the report's [`super::timeline::Shape`]).
     Picture,
 }
 
-pub struct Table {
+pub struct Table<'a> {
     /// Column headings; empty for a table of labelled rows with no heading row.
     pub head: Vec<&'static str>,
     /// The first cell of each row labels it (a `<th>`).
     pub labelled: bool,
-    pub rows: Vec<TableRow>,
+    pub rows: Rows<'a>,
+}
+
+pub enum Rows<'a> {
+    Built(Vec<TableRow>),
+    /// The full timeline: each entry's row is made as it is rendered, so a million-entry
+    /// journal is not laid out in memory a second time.
+    Timeline(&'a [Line]),
+}
+
+impl Rows<'_> {
+    /// Calls `f` with each row in order.
+    pub fn each(&self, mut f: impl FnMut(&TableRow)) {
+        match self {
+            Rows::Built(rows) => rows.iter().for_each(f),
+            Rows::Timeline(lines) => lines.iter().for_each(|l| f(&timeline_row(l))),
+        }
+    }
+
+    /// How many cells a row has (for a table without headings).
+    pub fn width(&self) -> usize {
+        match self {
+            Rows::Built(rows) => rows.first().map_or(0, |r| r.cells.len()),
+            Rows::Timeline(_) => 3,
+        }
+    }
 }
 
 pub struct TableRow {
@@ -78,13 +103,13 @@ fn row(cells: Vec<Vec<Inline>>) -> TableRow {
     TableRow { key: false, cells }
 }
 
-fn section(level: u8, heading: impl Into<String>, blocks: Vec<Block>) -> Section {
+fn section<'a>(level: u8, heading: impl Into<String>, blocks: Vec<Block<'a>>) -> Section<'a> {
     Section { level, heading: heading.into(), blocks }
 }
 
 impl Report {
     /// The report laid out as sections, in reading order.
-    pub fn document(&self) -> Document {
+    pub fn document(&self) -> Document<'_> {
         let r = self;
         let mut sections = vec![summary(r)];
         if !r.handovers.is_empty() {
@@ -112,7 +137,7 @@ impl Report {
     }
 }
 
-fn summary(r: &Report) -> Section {
+fn summary(r: &Report) -> Section<'_> {
     let sev = |s: Option<u8>| s.map_or("—".to_string(), |s| format!("SEV{s}"));
     let commanders = if r.commanders.is_empty() { "none recorded".into() } else { r.commanders.join(", ") };
     let rows = vec![
@@ -124,10 +149,10 @@ fn summary(r: &Report) -> Section {
         ("Commanders", text(commanders)),
     ];
     let rows = rows.into_iter().map(|(k, v)| row(vec![text(k), v])).collect();
-    section(2, "Summary", vec![Block::Table(Table { head: vec![], labelled: true, rows })])
+    section(2, "Summary", vec![Block::Table(Table { head: vec![], labelled: true, rows: Rows::Built(rows) })])
 }
 
-fn handovers(r: &Report) -> Section {
+fn handovers(r: &Report) -> Section<'_> {
     let rows = r
         .handovers
         .iter()
@@ -142,10 +167,10 @@ fn handovers(r: &Report) -> Section {
         })
         .collect();
     let head = vec!["Time", "Role", "From", "To", "Recorded by"];
-    section(3, "Roles and hand-overs", vec![Block::Table(Table { head, labelled: false, rows })])
+    section(3, "Roles and hand-overs", vec![Block::Table(Table { head, labelled: false, rows: Rows::Built(rows) })])
 }
 
-fn shape(r: &Report) -> Section {
+fn shape(r: &Report) -> Section<'_> {
     let blocks = if r.shape.rows.is_empty() {
         vec![Block::Para(text("No check recorded a state."))]
     } else {
@@ -154,7 +179,7 @@ fn shape(r: &Report) -> Section {
     section(2, "Shape of the outage", blocks)
 }
 
-fn key_times(r: &Report) -> Section {
+fn key_times(r: &Report) -> Section<'_> {
     let rows = r
         .key_times
         .iter()
@@ -168,10 +193,10 @@ fn key_times(r: &Report) -> Section {
         })
         .collect();
     let head = vec!["", "Time", "After start", "Since previous"];
-    section(2, "Key times", vec![Block::Table(Table { head, labelled: true, rows })])
+    section(2, "Key times", vec![Block::Table(Table { head, labelled: true, rows: Rows::Built(rows) })])
 }
 
-fn key_events(r: &Report) -> Section {
+fn key_events(r: &Report) -> Section<'_> {
     if r.key_events.is_empty() {
         return section(2, "Key events", vec![Block::Para(text("None pinned."))]);
     }
@@ -188,7 +213,7 @@ fn key_events(r: &Report) -> Section {
     section(2, "Key events", vec![Block::List(items)])
 }
 
-fn outages(r: &Report) -> Section {
+fn outages(r: &Report) -> Section<'_> {
     let rows = r
         .outages
         .iter()
@@ -204,10 +229,10 @@ fn outages(r: &Report) -> Section {
         })
         .collect();
     let head = vec!["Check", "State", "From", "To", "Duration", "What failed"];
-    section(2, "Outages by check", vec![Block::Table(Table { head, labelled: false, rows })])
+    section(2, "Outages by check", vec![Block::Table(Table { head, labelled: false, rows: Rows::Built(rows) })])
 }
 
-fn checklist(r: &Report) -> Section {
+fn checklist(r: &Report) -> Section<'_> {
     let Some(c) = &r.checklist else { return section(2, "Checklist", vec![]) };
     let rows = c
         .items
@@ -233,10 +258,10 @@ fn checklist(r: &Report) -> Section {
         .collect();
     let heading = format!("Checklist: {} — {} on time, {} late, {} missed", c.name, c.on_time, c.late, c.missed);
     let head = vec!["Item", "Owner", "Due", "Done", "By", "Verdict"];
-    section(2, heading, vec![Block::Table(Table { head, labelled: false, rows })])
+    section(2, heading, vec![Block::Table(Table { head, labelled: false, rows: Rows::Built(rows) })])
 }
 
-fn messages(r: &Report) -> Section {
+fn messages(r: &Report) -> Section<'_> {
     let rows = r
         .messages
         .iter()
@@ -257,10 +282,10 @@ fn messages(r: &Report) -> Section {
         })
         .collect();
     let head = vec!["Time", "Channel", "Audience", "By", "Text", "Result"];
-    section(2, "Messages sent", vec![Block::Table(Table { head, labelled: false, rows })])
+    section(2, "Messages sent", vec![Block::Table(Table { head, labelled: false, rows: Rows::Built(rows) })])
 }
 
-fn notes(r: &Report) -> Section {
+fn notes(r: &Report) -> Section<'_> {
     if r.notes.is_empty() {
         return section(2, "Notes", vec![Block::Para(text("No notes."))]);
     }
@@ -276,7 +301,7 @@ fn notes(r: &Report) -> Section {
     section(2, "Notes", vec![Block::List(items)])
 }
 
-fn follow_ups(r: &Report) -> Section {
+fn follow_ups(r: &Report) -> Section<'_> {
     let open = r.follow_ups.iter().filter(|f| f.done_at.is_none()).count();
     let rows = r
         .follow_ups
@@ -296,21 +321,24 @@ fn follow_ups(r: &Report) -> Section {
         })
         .collect();
     let head = vec!["Follow-up", "Owner", "Added", "By", "Done"];
-    section(2, format!("Follow-ups — {open} open"), vec![Block::Table(Table { head, labelled: false, rows })])
+    section(
+        2,
+        format!("Follow-ups — {open} open"),
+        vec![Block::Table(Table { head, labelled: false, rows: Rows::Built(rows) })],
+    )
 }
 
-fn full_timeline(r: &Report) -> Section {
-    let rows = r
-        .timeline
-        .iter()
-        .map(|e| {
-            let mut event = if e.key { vec![Inline::Sep("★ ")] } else { vec![] };
-            event.extend(as_it_stands(e));
-            TableRow { key: e.key, cells: vec![time(&e.at), text(author(e)), event] }
-        })
-        .collect();
+fn full_timeline(r: &Report) -> Section<'_> {
     let head = vec!["Time", "By", "Event"];
+    let rows = Rows::Timeline(&r.timeline);
     section(2, "Full timeline", vec![Block::Table(Table { head, labelled: false, rows })])
+}
+
+/// One timeline entry's row: time, author, and its text as it stands (★ for a key event).
+fn timeline_row(e: &Line) -> TableRow {
+    let mut event = if e.key { vec![Inline::Sep("★ ")] } else { vec![] };
+    event.extend(as_it_stands(e));
+    TableRow { key: e.key, cells: vec![time(&e.at), text(author(e)), event] }
 }
 
 fn author(l: &Line) -> String {
