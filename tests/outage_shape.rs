@@ -230,9 +230,13 @@ fn chromium_draws_the_report_picture_with_bands_in_failure_order() {
     let measure = "(() => { const s = d.querySelector('svg.shape').getBoundingClientRect();\
         const bands = [...d.querySelectorAll('rect.band')].filter(b => b.dataset.state !== 'up').map(b => {\
           const r = b.getBoundingClientRect(); return {check: b.dataset.check, x: r.x, y: r.y, w: r.width, h: r.height}; });\
-        return {w: s.width, h: s.height, bands}; })()";
+        const lines = [...d.querySelectorAll('td time')].map(t => t.getClientRects().length);\
+        return {w: s.width, h: s.height, bands, lines}; })()";
     let Some(m) = in_chromium(&page, 1000, measure) else { return };
     assert!(m["w"].as_f64().unwrap() > 300.0 && m["h"].as_f64().unwrap() > 100.0, "the picture has a size: {m}");
+    // Times in the tables fit on one line each (a wrapped inline element has a box per line).
+    let lines = m["lines"].as_array().unwrap();
+    assert!(lines.len() > 20 && lines.iter().all(|n| n == 1), "a time wrapped: {m}");
     let bands = m["bands"].as_array().unwrap();
     assert!(bands.iter().all(|b| b["w"].as_f64().unwrap() > 0.0 && b["h"].as_f64().unwrap() > 0.0), "{m}");
     // Each check's first failing band, as laid out on the page.
