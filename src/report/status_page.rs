@@ -14,7 +14,7 @@ use super::html::{STYLE, clean};
 use super::timeline::{self, Shade};
 use super::ts;
 use crate::incident::Incident;
-use crate::journal::{Audience, CheckState, EventBody, Status};
+use crate::journal::{Audience, EventBody, Status};
 
 #[derive(Debug, Clone, Serialize)]
 pub struct StatusPage {
@@ -38,7 +38,8 @@ pub struct StatusPage {
 #[derive(Debug, Clone, Serialize)]
 pub struct Component {
     pub name: String,
-    /// Status-page vocabulary: operational, degraded performance, major outage, unknown.
+    /// Status-page vocabulary: operational, degraded performance, partial outage, major outage,
+    /// unknown.
     pub status: &'static str,
     pub since: DateTime<Utc>,
     /// Its states over the incident, oldest first, each as a share of the page's time span.
@@ -68,12 +69,14 @@ pub enum Public {
     Configured(Vec<String>),
 }
 
-fn component_status(s: CheckState) -> &'static str {
+/// Status-page words for a state, partial (down from some places only) included.
+fn component_status(s: Shade) -> &'static str {
     match s {
-        CheckState::Up => "operational",
-        CheckState::Degraded => "degraded performance",
-        CheckState::Down => "major outage",
-        CheckState::Unknown => "unknown",
+        Shade::Up => "operational",
+        Shade::Degraded => "degraded performance",
+        Shade::Partial => "partial outage",
+        Shade::Down => "major outage",
+        Shade::NoData => "unknown",
     }
 }
 
@@ -139,7 +142,7 @@ pub fn build(incident: &Incident, public: &Public) -> Result<StatusPage, String>
         .filter(|(name, _)| chosen.contains(name))
         .map(|(name, c)| Component {
             name: name.clone(),
-            status: component_status(c.state),
+            status: component_status(Shade::from_check(c.state)),
             since: c.since,
             history: history(shape.rows.iter().find(|r| r.check == *name), from, to),
         })
@@ -287,4 +290,35 @@ pub fn write(page: &StatusPage, dir: &Path) -> std::io::Result<()> {
     std::fs::create_dir_all(dir)?;
     std::fs::write(dir.join("index.html"), html(page))?;
     std::fs::write(dir.join("status.json"), serde_json::to_vec_pretty(page).map_err(std::io::Error::other)?)
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::TimeZone;
+
+    use super::*;
+
+    #[test]
+    fn the_banner_says_resolved_once_resolved_and_otherwise_the_worst_state() {
+        assert_eq!(page_state(true, "major outage"), "resolved");
+        assert_eq!(page_state(false, "major outage"), "major outage");
+        assert_eq!(page_state(false, component_status(Shade::Partial)), "partial outage");
+        assert_eq!(page_state(false, "degraded performance"), "degraded");
+        assert_eq!(page_state(false, "unknown"), "operational");
+        assert!(rank("partial outage") > rank("degraded performance") && rank("major outage") > rank("partial outage"));
+    }
+
+    #[test]
+    fn a_bar_covers_the_whole_span_with_no_data_before_the_first_state() {
+        let t = |m: i64| Utc.with_ymd_and_hms(2026, 11, 21, 0, 0, 0).unwrap() + chrono::Duration::minutes(m);
+        let band = |from, to, shade| timeline::Band { from: t(from), to, shade };
+        let row = timeline::Row {
+            check: "web".into(),
+            first_failure: Some(t(10)),
+            bands: vec![band(5, Some(t(10)), Shade::Up), band(10, None, Shade::Down)],
+        };
+        let bar = history(Some(&row), t(0), t(20));
+        let states: Vec<(&str, f64)> = bar.iter().map(|s| (s.state, s.percent)).collect();
+        assert_eq!(states, [("no data", 25.0), ("up", 25.0), ("down", 50.0)]);
+    }
 }
