@@ -62,9 +62,6 @@ impl Shade {
     pub fn failing(self) -> bool {
         self >= Shade::Degraded
     }
-
-    /// Every shade, best first: for legends.
-    pub const ALL: [Shade; 5] = [Shade::NoData, Shade::Up, Shade::Degraded, Shade::Partial, Shade::Down];
 }
 
 /// One stretch of a check in one state: from `from` until `to` (`None`: still so at the end).
@@ -302,7 +299,8 @@ impl Shape {
             out.push_str(&format!("{:label$} │{cells}│\n", clip(&name, label)));
         }
         let (a, b) = (hhmm(from), hhmm(to));
-        out.push_str(&format!("{:label$}  {a}{}{b}\n", "", " ".repeat(n.saturating_sub(a.len() + b.len()) + 2)));
+        // The start under the first cell, the end ending under the right border.
+        out.push_str(&format!("{:label$}  {a}{}{b}\n", "", " ".repeat((n + 1).saturating_sub(a.len() + b.len()))));
         out
     }
 }
