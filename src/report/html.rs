@@ -91,11 +91,12 @@ fn inlines(runs: &[Inline]) -> Markup {
             @match run {
                 Inline::Text(s) => (clean(s)),
                 Inline::Sep(s) => (s),
+                Inline::Summary(s) => (s),
                 Inline::Time(t) => time datetime=(t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)) { (ts(t)) },
                 Inline::Alert(s) => b.failed { (clean(s)) },
                 Inline::Strong(s) => b { (clean(s)) },
-                Inline::Struck(s) => del { (clean(s)) },
-                Inline::Inserted(s) => ins { (clean(s)) },
+                Inline::Struck(s) => del { (s) },
+                Inline::Inserted(s) => ins { (s) },
             }
         }
     }

@@ -18,10 +18,17 @@ fn cell(s: &str) -> String {
 /// become entities (which render as the characters themselves), and `|` becomes `\|` so it
 /// cannot end a table cell.
 fn escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    push_escaped(&mut out, s);
+    out
+}
+
+/// [`escape`], appending to `out`: no string of its own for the million lines of a timeline.
+fn push_escaped(out: &mut String, s: &str) {
     if !s.contains(['&', '<', '>', '|']) {
-        return s.to_string();
+        out.push_str(s);
+        return;
     }
-    let mut out = String::with_capacity(s.len() + 16);
     for c in s.chars() {
         match c {
             '&' => out.push_str("&amp;"),
@@ -31,7 +38,6 @@ fn escape(s: &str) -> String {
             c => out.push(c),
         }
     }
-    out
 }
 
 pub fn render(r: &Report) -> String {
@@ -59,11 +65,14 @@ fn render_block(o: &mut String, r: &Report, block: &Block) {
         Block::Table(t) => table(o, t),
         Block::List(items) => {
             for item in items {
-                let _ = writeln!(o, "- {}", inlines(item));
+                o.push_str("- ");
+                inlines(o, item);
+                o.push('\n');
             }
         }
         Block::Para(text) => {
-            let _ = writeln!(o, "{}", inlines(text));
+            inlines(o, text);
+            o.push('\n');
         }
         Block::Picture => picture(o, r),
     }
@@ -82,7 +91,9 @@ fn table(o: &mut String, t: &Table) {
     t.rows.each(|row| {
         o.push('|');
         for c in &row.cells {
-            let _ = write!(o, " {} |", inlines(c));
+            o.push(' ');
+            inlines(o, c);
+            o.push_str(" |");
         }
         o.push('\n');
     });
@@ -102,23 +113,26 @@ fn picture(o: &mut String, r: &Report) {
     );
 }
 
-fn inlines(runs: &[Inline]) -> String {
-    let mut out = String::new();
+/// Writes runs of text into `o`: journal text sanitised and escaped, summaries (sanitised when
+/// they were made) escaped only.
+fn inlines(o: &mut String, runs: &[Inline]) {
     for run in runs {
         match run {
-            Inline::Text(s) => out.push_str(&cell(s)),
-            Inline::Sep(s) => out.push_str(s),
-            Inline::Time(t) => out.push_str(&ts(t)),
+            Inline::Text(s) => o.push_str(&cell(s)),
+            Inline::Summary(s) => push_escaped(o, s),
+            Inline::Sep(s) => o.push_str(s),
+            Inline::Time(t) => o.push_str(&ts(t)),
             Inline::Alert(s) | Inline::Strong(s) => {
-                let _ = write!(out, "**{}**", cell(s));
+                let _ = write!(o, "**{}**", cell(s));
             }
             Inline::Struck(s) => {
-                let _ = write!(out, "~~{}~~", cell(s));
+                o.push_str("~~");
+                push_escaped(o, s);
+                o.push_str("~~");
             }
-            Inline::Inserted(s) => out.push_str(&cell(s)),
+            Inline::Inserted(s) => push_escaped(o, s),
         }
     }
-    out
 }
 
 #[cfg(test)]

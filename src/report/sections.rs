@@ -5,6 +5,8 @@
 //! Text from the journal stays raw here: each renderer makes it safe for its own format
 //! (sanitised, then escaped), so nothing is escaped twice or for the wrong syntax.
 
+use std::borrow::Cow;
+
 use chrono::{DateTime, Utc};
 
 use super::{Line, Report, duration, who};
@@ -26,8 +28,8 @@ pub struct Section<'a> {
 
 pub enum Block<'a> {
     Table(Table<'a>),
-    List(Vec<Vec<Inline>>),
-    Para(Vec<Inline>),
+    List(Vec<Vec<Inline<'a>>>),
+    Para(Vec<Inline<'a>>),
     /// The shape of the outage (the report's [`super::timeline::Shape`]).
     Picture,
 }
@@ -41,15 +43,15 @@ pub struct Table<'a> {
 }
 
 pub enum Rows<'a> {
-    Built(Vec<TableRow>),
+    Built(Vec<TableRow<'a>>),
     /// The full timeline: each entry's row is made as it is rendered, so a million-entry
     /// journal is not laid out in memory a second time.
     Timeline(&'a [Line]),
 }
 
-impl Rows<'_> {
+impl<'a> Rows<'a> {
     /// Calls `f` with each row in order.
-    pub fn each(&self, mut f: impl FnMut(&TableRow)) {
+    pub fn each(&self, mut f: impl FnMut(&TableRow<'a>)) {
         match self {
             Rows::Built(rows) => rows.iter().for_each(f),
             Rows::Timeline(lines) => lines.iter().for_each(|l| f(&timeline_row(l))),
@@ -65,41 +67,43 @@ impl Rows<'_> {
     }
 }
 
-pub struct TableRow {
+pub struct TableRow<'a> {
     /// A pinned key event: stands out.
     pub key: bool,
-    pub cells: Vec<Vec<Inline>>,
+    pub cells: Vec<Vec<Inline<'a>>>,
 }
 
 /// A run of text in a cell, list item or paragraph.
-pub enum Inline {
+pub enum Inline<'a> {
     /// Text from the journal (or made from it): sanitised and escaped by each renderer.
-    Text(String),
+    Text(Cow<'a, str>),
+    /// An entry's summary, already sanitised when it was made: only escaped.
+    Summary(&'a str),
     /// The report's own punctuation between runs (`" — "`, `" by "`), kept exactly.
     Sep(&'static str),
     Time(DateTime<Utc>),
     /// Stands out: a failure, a missed deadline, an open item.
     Alert(String),
     Strong(String),
-    /// Withdrawn or replaced: struck through.
-    Struck(String),
-    /// What replaced a struck entry.
-    Inserted(String),
+    /// Withdrawn or replaced (an entry's summary): struck through.
+    Struck(&'a str),
+    /// What replaced a struck entry (sanitised when the report was built).
+    Inserted(&'a str),
 }
 
-fn text(s: impl Into<String>) -> Vec<Inline> {
+fn text<'a>(s: impl Into<Cow<'a, str>>) -> Vec<Inline<'a>> {
     vec![Inline::Text(s.into())]
 }
 
-fn time(t: &DateTime<Utc>) -> Vec<Inline> {
+fn time<'a>(t: &DateTime<Utc>) -> Vec<Inline<'a>> {
     vec![Inline::Time(*t)]
 }
 
-fn time_or(t: Option<&DateTime<Utc>>, none: &str) -> Vec<Inline> {
+fn time_or<'a>(t: Option<&DateTime<Utc>>, none: &'a str) -> Vec<Inline<'a>> {
     t.map_or_else(|| text(none), time)
 }
 
-fn row(cells: Vec<Vec<Inline>>) -> TableRow {
+fn row(cells: Vec<Vec<Inline<'_>>>) -> TableRow<'_> {
     TableRow { key: false, cells }
 }
 
@@ -206,7 +210,7 @@ fn key_events(r: &Report) -> Section<'_> {
         .map(|e| {
             let mut item = vec![Inline::Time(e.at), Inline::Sep(" — ")];
             item.extend(as_it_stands(e));
-            item.extend([Inline::Sep(" ("), Inline::Text(author(e)), Inline::Sep(")")]);
+            item.extend([Inline::Sep(" ("), Inline::Text(author(e).into()), Inline::Sep(")")]);
             item
         })
         .collect();
@@ -244,7 +248,7 @@ fn checklist(r: &Report) -> Section<'_> {
                 Inline::Text(i.verdict.into())
             }];
             if i.times_done > 1 {
-                verdict.extend([Inline::Sep(" "), Inline::Text(format!("(×{})", i.times_done))]);
+                verdict.extend([Inline::Sep(" "), Inline::Text(format!("(×{})", i.times_done).into())]);
             }
             row(vec![
                 text(&i.title),
@@ -308,7 +312,7 @@ fn follow_ups(r: &Report) -> Section<'_> {
         .iter()
         .map(|f| {
             let done = match (&f.done_at, &f.done_by) {
-                (Some(at), Some(by)) => vec![Inline::Time(*at), Inline::Sep(" by "), Inline::Text(by.clone())],
+                (Some(at), Some(by)) => vec![Inline::Time(*at), Inline::Sep(" by "), Inline::Text(by.into())],
                 _ => vec![Inline::Alert("open".into())],
             };
             row(vec![
@@ -335,7 +339,7 @@ fn full_timeline(r: &Report) -> Section<'_> {
 }
 
 /// One timeline entry's row: time, author, and its text as it stands (★ for a key event).
-fn timeline_row(e: &Line) -> TableRow {
+fn timeline_row(e: &Line) -> TableRow<'_> {
     let mut event = if e.key { vec![Inline::Sep("★ ")] } else { vec![] };
     event.extend(as_it_stands(e));
     TableRow { key: e.key, cells: vec![time(&e.at), text(author(e)), event] }
@@ -347,18 +351,23 @@ fn author(l: &Line) -> String {
 
 /// An entry's text as it stands now: struck through when struck or corrected, followed by what
 /// replaced it and who struck it.
-fn as_it_stands(l: &Line) -> Vec<Inline> {
+fn as_it_stands(l: &Line) -> Vec<Inline<'_>> {
     if !l.superseded() {
-        return text(&l.text);
+        return vec![Inline::Summary(&l.text)];
     }
-    let mut out = vec![Inline::Struck(l.text.clone())];
+    let mut out = vec![Inline::Struck(&l.text)];
     if let Some(corrected) = &l.corrected {
-        out.extend([Inline::Sep(" → "), Inline::Inserted(corrected.clone())]);
+        out.extend([Inline::Sep(" → "), Inline::Inserted(corrected)]);
     }
     if let Some(s) = &l.struck {
-        out.extend([Inline::Sep(" (struck by "), Inline::Text(s.by.clone()), Inline::Sep(" at "), Inline::Time(s.at)]);
+        out.extend([
+            Inline::Sep(" (struck by "),
+            Inline::Text((&s.by).into()),
+            Inline::Sep(" at "),
+            Inline::Time(s.at),
+        ]);
         if let Some(why) = &s.reason {
-            out.extend([Inline::Sep(": "), Inline::Text(why.clone())]);
+            out.extend([Inline::Sep(": "), Inline::Text(why.into())]);
         }
         out.push(Inline::Sep(")"));
     }
