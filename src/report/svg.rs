@@ -163,7 +163,7 @@ fn markers(shape: &Shape, start: DateTime<Utc>, end: DateTime<Utc>, bottom: f64)
     html! {
         @for (mx, y, m) in placed {
             g.marker {
-                title { (hhmm(m.at)) " " (m.label) }
+                title { (hhmm(m.at)) " " (clean(&m.label)) }
                 line class=(mark_class(m.mark)) x1=(n(mx)) x2=(n(mx)) y1=(n(y + 4.0)) y2=(n(bottom)) {}
                 text.glyph x=(n(mx)) y=(n(y)) text-anchor="middle" { (m.mark.glyph()) }
             }

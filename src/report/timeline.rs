@@ -120,7 +120,8 @@ pub struct Marker {
     pub at: DateTime<Utc>,
     #[serde(flatten)]
     pub mark: Mark,
-    /// What it says, already sanitised: "acknowledged", "status → monitoring", "message on status-page".
+    /// What it says: "acknowledged", "status → monitoring", "public message on status-page". It
+    /// quotes the journal (a channel's name): sanitise it where it is shown.
     pub label: String,
 }
 
@@ -183,15 +184,13 @@ pub fn build(incident: &Incident) -> Shape {
 /// Every check that has an entry, its bands, in failure order (never-failing checks last, by name).
 fn rows(incident: &Incident) -> Vec<Row> {
     let mut rows: Vec<Row> = Vec::new();
+    let mut index: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
     for e in &incident.timeline {
         let EventBody::CheckChanged { check, to, .. } = &e.body else { continue };
-        let i = match rows.iter().position(|r| r.check == *check) {
-            Some(i) => i,
-            None => {
-                rows.push(Row { check: check.clone(), first_failure: None, bands: Vec::new() });
-                rows.len() - 1
-            }
-        };
+        let i = *index.entry(check).or_insert_with(|| {
+            rows.push(Row { check: check.clone(), first_failure: None, bands: Vec::new() });
+            rows.len() - 1
+        });
         let row = &mut rows[i];
         let shade = Shade::from_check(*to);
         if shade.failing() {
@@ -226,7 +225,7 @@ fn markers(incident: &Incident) -> Vec<Marker> {
             }
             EventBody::MessageSent { channel, audience, error: None, .. } => {
                 let public = *audience == Audience::Public;
-                let channel = crate::sanitize::sanitize_str(channel, 60);
+                // Sanitised where it is shown: a long journal has hundreds of thousands of these.
                 (
                     Mark::Message { public },
                     format!("{} message on {channel}", if public { "public" } else { "internal" }),

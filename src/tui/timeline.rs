@@ -179,7 +179,7 @@ fn marker_list(
             Line::from(vec![
                 Span::styled(format!(" {} ", m.mark.glyph()), mark_style(theme, m.mark)),
                 Span::styled(format!("{} ", hhmm(m.at)), theme.muted),
-                Span::styled(m.label.clone(), theme.text),
+                Span::styled(sanitize_str(&m.label, 120), theme.text),
             ])
         })
         .collect()
