@@ -127,3 +127,30 @@ fn the_state_timeline_reads_in_mono_and_colorblind() {
         );
     }
 }
+
+/// A tiny or odd-sized terminal gets what fits, never a panic.
+#[test]
+fn the_state_timeline_draws_at_any_size() {
+    for window in 0..3 {
+        let mut app = app_at("2026-11-26T00:40:00Z", "dark");
+        for _ in 0..=window {
+            press(&mut app, 'T');
+        }
+        for (w, h) in [(1, 1), (5, 3), (12, 6), (20, 8), (33, 10), (41, 13), (80, 5), (300, 80)] {
+            let s = screen(&mut app, w, h);
+            assert_eq!(s.lines().count(), h as usize, "{w}x{h}");
+        }
+    }
+}
+
+/// Before anything is journaled there is nothing to draw, and the view says so.
+#[test]
+fn an_empty_journal_says_no_check_has_a_state_yet() {
+    let clock = Clock { now: "2026-11-26T00:40:00Z".parse().unwrap(), offset: FixedOffset::east_opt(0).unwrap() };
+    let board = Board::new(Incident::default(), Vec::new(), None, clock);
+    let mut app = App::new(board, Theme::built_in("mono"), KeyMap::defaults());
+    press(&mut app, 'T');
+    let s = screen(&mut app, 80, 24);
+    assert!(s.contains("No check has recorded a state yet"), "{s}");
+    assert!(s.contains("00:39 – 00:40 UTC"), "the whole of nothing is the last minute:\n{s}");
+}

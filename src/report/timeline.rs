@@ -166,6 +166,8 @@ impl Window {
         let from = match self {
             Window::Last15Minutes => now - Duration::minutes(15),
             Window::LastHour => now - Duration::hours(1),
+            // An empty journal has no start of its own: the last minute, then.
+            Window::Whole if shape.rows.is_empty() && shape.markers.is_empty() => now - Duration::minutes(1),
             Window::Whole => shape.start.min(now - Duration::minutes(1)),
         };
         (from, now)
