@@ -6,7 +6,7 @@
 
 use maud::{DOCTYPE, Markup, PreEscaped, Render, html};
 
-use super::sections::{Block, Inline, Section, Table};
+use super::sections::{Block, Inline, Items, Section, Table};
 use super::{Report, svg, ts};
 
 /// Text from the journal with control characters, escape sequences and bidirectional overrides
@@ -54,7 +54,7 @@ fn section(r: &Report, s: &Section) -> Markup {
         @for block in &s.blocks {
             @match block {
                 Block::Table(t) => (table(t)),
-                Block::List(items) => ul { @for item in items { li { (inlines(item)) } } },
+                Block::List(items) => ul { (PreEscaped(list_items(items))) },
                 Block::Para(text) => p { (inlines(text)) },
                 Block::Picture => (svg::picture(&r.shape)),
             }
@@ -83,6 +83,13 @@ fn table(t: &Table) -> Markup {
             (PreEscaped(rows))
         }
     }
+}
+
+/// The list's items, each made, rendered and dropped in turn.
+fn list_items(items: &Items) -> String {
+    let mut out = String::new();
+    items.each(|item| html! { li { (inlines(item)) } }.render_to(&mut out));
+    out
 }
 
 fn inlines(runs: &[Inline]) -> Markup {

@@ -63,13 +63,11 @@ pub fn render(r: &Report) -> String {
 fn render_block(o: &mut String, r: &Report, block: &Block) {
     match block {
         Block::Table(t) => table(o, t),
-        Block::List(items) => {
-            for item in items {
-                o.push_str("- ");
-                inlines(o, item);
-                o.push('\n');
-            }
-        }
+        Block::List(items) => items.each(|item| {
+            o.push_str("- ");
+            inlines(o, item);
+            o.push('\n');
+        }),
         Block::Para(text) => {
             inlines(o, text);
             o.push('\n');

@@ -9,7 +9,7 @@ use std::borrow::Cow;
 
 use chrono::{DateTime, Utc};
 
-use super::{Line, Report, duration, who};
+use super::{Line, Message, Report, duration, who};
 
 pub struct Document<'a> {
     /// The page title and first heading.
@@ -28,7 +28,7 @@ pub struct Section<'a> {
 
 pub enum Block<'a> {
     Table(Table<'a>),
-    List(Vec<Vec<Inline<'a>>>),
+    List(Items<'a>),
     Para(Vec<Inline<'a>>),
     /// The shape of the outage (the report's [`super::timeline::Shape`]).
     Picture,
@@ -42,11 +42,12 @@ pub struct Table<'a> {
     pub rows: Rows<'a>,
 }
 
+/// A table's rows. The long ones of a million-entry journal (its timeline and messages) are
+/// made one at a time as they are rendered, not laid out in memory a second time.
 pub enum Rows<'a> {
     Built(Vec<TableRow<'a>>),
-    /// The full timeline: each entry's row is made as it is rendered, so a million-entry
-    /// journal is not laid out in memory a second time.
     Timeline(&'a [Line]),
+    Messages(&'a [Message]),
 }
 
 impl<'a> Rows<'a> {
@@ -55,6 +56,7 @@ impl<'a> Rows<'a> {
         match self {
             Rows::Built(rows) => rows.iter().for_each(f),
             Rows::Timeline(lines) => lines.iter().for_each(|l| f(&timeline_row(l))),
+            Rows::Messages(messages) => messages.iter().for_each(|m| f(&message_row(m))),
         }
     }
 
@@ -63,6 +65,22 @@ impl<'a> Rows<'a> {
         match self {
             Rows::Built(rows) => rows.first().map_or(0, |r| r.cells.len()),
             Rows::Timeline(_) => 3,
+            Rows::Messages(_) => 6,
+        }
+    }
+}
+
+/// A list's items; the notes (possibly hundreds of thousands) are made as they are rendered.
+pub enum Items<'a> {
+    Built(Vec<Vec<Inline<'a>>>),
+    Notes(&'a [Line]),
+}
+
+impl<'a> Items<'a> {
+    pub fn each(&self, mut f: impl FnMut(&[Inline<'a>])) {
+        match self {
+            Items::Built(items) => items.iter().for_each(|i| f(i)),
+            Items::Notes(notes) => notes.iter().for_each(|n| f(&note_item(n))),
         }
     }
 }
@@ -214,7 +232,7 @@ fn key_events(r: &Report) -> Section<'_> {
             item
         })
         .collect();
-    section(2, "Key events", vec![Block::List(items)])
+    section(2, "Key events", vec![Block::List(Items::Built(items))])
 }
 
 fn outages(r: &Report) -> Section<'_> {
@@ -266,43 +284,40 @@ fn checklist(r: &Report) -> Section<'_> {
 }
 
 fn messages(r: &Report) -> Section<'_> {
-    let rows = r
-        .messages
-        .iter()
-        .map(|m| {
-            let result = match (&m.error, m.simulated) {
-                (Some(e), _) => vec![Inline::Alert(format!("FAILED: {e}"))],
-                (None, true) => text("simulated (drill)"),
-                (None, false) => text("sent"),
-            };
-            row(vec![
-                time(&m.at),
-                text(&m.channel),
-                text(m.audience),
-                text(who(&m.author, m.account.as_deref())),
-                text(&m.text),
-                result,
-            ])
-        })
-        .collect();
     let head = vec!["Time", "Channel", "Audience", "By", "Text", "Result"];
-    section(2, "Messages sent", vec![Block::Table(Table { head, labelled: false, rows: Rows::Built(rows) })])
+    let rows = Rows::Messages(&r.messages);
+    section(2, "Messages sent", vec![Block::Table(Table { head, labelled: false, rows })])
+}
+
+/// One message's row: when, where, to whom, by whom, what, and whether it went out.
+fn message_row(m: &Message) -> TableRow<'_> {
+    let result = match (&m.error, m.simulated) {
+        (Some(e), _) => vec![Inline::Alert(format!("FAILED: {e}"))],
+        (None, true) => text("simulated (drill)"),
+        (None, false) => text("sent"),
+    };
+    row(vec![
+        time(&m.at),
+        text(&m.channel),
+        text(m.audience),
+        text(who(&m.author, m.account.as_deref())),
+        text(&m.text),
+        result,
+    ])
 }
 
 fn notes(r: &Report) -> Section<'_> {
     if r.notes.is_empty() {
         return section(2, "Notes", vec![Block::Para(text("No notes."))]);
     }
-    let items = r
-        .notes
-        .iter()
-        .map(|n| {
-            let mut item = vec![Inline::Time(n.at), Inline::Sep(" "), Inline::Strong(author(n)), Inline::Sep(": ")];
-            item.extend(as_it_stands(n));
-            item
-        })
-        .collect();
-    section(2, "Notes", vec![Block::List(items)])
+    section(2, "Notes", vec![Block::List(Items::Notes(&r.notes))])
+}
+
+/// One note as a list item: when, who (in bold), and its text as it stands.
+fn note_item(n: &Line) -> Vec<Inline<'_>> {
+    let mut item = vec![Inline::Time(n.at), Inline::Sep(" "), Inline::Strong(author(n)), Inline::Sep(": ")];
+    item.extend(as_it_stands(n));
+    item
 }
 
 fn follow_ups(r: &Report) -> Section<'_> {
