@@ -323,3 +323,15 @@ fn the_status_page_fits_360_and_1200_pixels_and_says_resolved_once_resolved() {
         assert!(banner.contains("Resolved") && banner.contains("resolved at 2026-11-26 01:05:10 UTC"), "{m}");
     }
 }
+
+/// The report with its picture is valid HTML to an HTML validator (tidy), as the status page is.
+#[test]
+fn the_report_with_its_picture_is_valid_html() {
+    let dir = tempfile::tempdir().unwrap();
+    let page = dir.path().join("report.html");
+    warroom(dir.path(), &["report", "--format", "html", "-o", page.to_str().unwrap(), JOURNAL]);
+    let Some(tidy) = support::need("tidy", "tidy") else { return };
+    let out = Command::new(tidy).args(["-q", "-e", "--show-warnings", "yes"]).arg(&page).output().unwrap();
+    // tidy exits 0 when clean, 1 with warnings, 2 with errors.
+    assert_eq!(out.status.code(), Some(0), "tidy found problems:\n{}", String::from_utf8_lossy(&out.stderr));
+}
