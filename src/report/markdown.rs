@@ -2,7 +2,10 @@
 
 use std::fmt::Write;
 
-use super::{Line, Report, duration, ts, who};
+use super::Report;
+use super::sections::{Block, Inline, Table};
+use super::timeline::Shade;
+use super::ts;
 
 /// Text from the journal, for a table cell or a line: no line breaks, no control characters,
 /// nothing a terminal, a table or an HTML renderer would obey.
@@ -15,10 +18,17 @@ fn cell(s: &str) -> String {
 /// become entities (which render as the characters themselves), and `|` becomes `\|` so it
 /// cannot end a table cell.
 fn escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    push_escaped(&mut out, s);
+    out
+}
+
+/// [`escape`], appending to `out`: no string of its own for the million lines of a timeline.
+fn push_escaped(out: &mut String, s: &str) {
     if !s.contains(['&', '<', '>', '|']) {
-        return s.to_string();
+        out.push_str(s);
+        return;
     }
-    let mut out = String::with_capacity(s.len() + 16);
     for c in s.chars() {
         match c {
             '&' => out.push_str("&amp;"),
@@ -28,195 +38,98 @@ fn escape(s: &str) -> String {
             c => out.push(c),
         }
     }
-    out
 }
 
 pub fn render(r: &Report) -> String {
+    let doc = r.document();
     let mut out = String::with_capacity(256 + r.timeline.len() * 120);
     let o = &mut out;
-    if r.drill {
-        let _ = writeln!(
-            o,
-            "> **DRILL** — this was a rehearsal ({}), not a real incident.\n",
-            cell(r.scenario.as_deref().unwrap_or("scenario"))
-        );
+    if let Some(drill) = &doc.drill {
+        let _ = writeln!(o, "> **DRILL** — {}\n", cell(drill.trim_start_matches("DRILL — ")));
     }
-    let _ = writeln!(o, "# Post-incident report: {}{}\n", cell(&r.title), if r.drill { " (DRILL)" } else { "" });
-    let _ = writeln!(o, "## Summary\n");
-    let _ = writeln!(o, "| | |\n|---|---|");
-    let sev = |s: Option<u8>| s.map_or("—".to_string(), |s| format!("SEV{s}"));
-    let _ = writeln!(o, "| Severity | {} (worst {}) |", sev(r.severity), sev(r.worst_severity));
-    let _ = writeln!(o, "| Status | {} |", r.status);
-    let _ = writeln!(o, "| Started | {} |", r.started.as_ref().map_or("—".into(), ts));
-    let _ = writeln!(o, "| Ended | {} |", r.ended.as_ref().map_or("not resolved".into(), ts));
-    let _ = writeln!(o, "| Duration | {} |", r.duration_s.map_or("—".into(), duration));
-    let _ = writeln!(
-        o,
-        "| Commanders | {} |",
-        if r.commanders.is_empty() { "none recorded".into() } else { cell(&r.commanders.join(", ")) }
-    );
-    if !r.handovers.is_empty() {
-        let _ = writeln!(
-            o,
-            "\n### Roles and hand-overs\n\n| Time | Role | From | To | Recorded by |\n|---|---|---|---|---|"
-        );
-        for h in &r.handovers {
-            let _ = writeln!(
-                o,
-                "| {} | {} | {} | {} | {} |",
-                ts(&h.at),
-                cell(&h.role),
-                cell(h.from.as_deref().unwrap_or("—")),
-                cell(&h.to),
-                cell(&who(&h.by, h.account.as_deref()))
-            );
+    let _ = writeln!(o, "# {}", cell(&doc.title));
+    for section in &doc.sections {
+        let _ = writeln!(o, "\n{} {}\n", "#".repeat(section.level.into()), cell(&section.heading));
+        for (i, block) in section.blocks.iter().enumerate() {
+            if i > 0 {
+                o.push('\n');
+            }
+            render_block(o, r, block);
         }
-    }
-    let _ = writeln!(o, "\n## Key times\n\n| | Time | After start | Since previous |\n|---|---|---|---|");
-    for k in &r.key_times {
-        let _ = writeln!(
-            o,
-            "| {} | {} | {} | {} |",
-            k.name,
-            k.at.as_ref().map_or("—".into(), ts),
-            k.after_start_s.map_or("—".into(), duration),
-            k.since_previous_s.map_or("—".into(), duration)
-        );
-    }
-    let _ = writeln!(o, "\n## Key events\n");
-    if r.key_events.is_empty() {
-        let _ = writeln!(o, "None pinned.");
-    }
-    for e in &r.key_events {
-        let _ = writeln!(o, "- {} — {} ({})", ts(&e.at), as_it_stands(e, cell(&e.text)), cell(&author(e)));
-    }
-    let _ = writeln!(
-        o,
-        "\n## Outages by check\n\n| Check | State | From | To | Duration | What failed |\n|---|---|---|---|---|---|"
-    );
-    for w in &r.outages {
-        let _ = writeln!(
-            o,
-            "| {} | {} | {} | {} | {} | {} |",
-            cell(&w.check),
-            w.state,
-            ts(&w.from),
-            w.to.as_ref().map_or("still failing".into(), ts),
-            w.duration_s.map_or("—".into(), duration),
-            cell(&w.detail)
-        );
-    }
-    if let Some(c) = &r.checklist {
-        let _ = writeln!(
-            o,
-            "\n## Checklist: {} — {} on time, {} late, {} missed\n",
-            cell(&c.name),
-            c.on_time,
-            c.late,
-            c.missed
-        );
-        let _ = writeln!(o, "| Item | Owner | Due | Done | By | Verdict |\n|---|---|---|---|---|---|");
-        for i in &c.items {
-            let _ = writeln!(
-                o,
-                "| {} | {} | {} | {} | {} | {}{} |",
-                cell(&i.title),
-                cell(i.owner.as_deref().unwrap_or("—")),
-                i.due_at.as_ref().map_or("—".into(), ts),
-                i.done_at.as_ref().map_or("—".into(), ts),
-                cell(i.done_by.as_deref().unwrap_or("—")),
-                if i.verdict == "missed" { "**missed**" } else { i.verdict },
-                if i.times_done > 1 { format!(" (×{})", i.times_done) } else { String::new() }
-            );
-        }
-    }
-    let _ = writeln!(
-        o,
-        "\n## Messages sent\n\n| Time | Channel | Audience | By | Text | Result |\n|---|---|---|---|---|---|"
-    );
-    for m in &r.messages {
-        let result = match (&m.error, m.simulated) {
-            (Some(e), _) => format!("FAILED: {}", cell(e)),
-            (None, true) => "simulated (drill)".into(),
-            (None, false) => "sent".into(),
-        };
-        let _ = writeln!(
-            o,
-            "| {} | {} | {} | {} | {} | {} |",
-            ts(&m.at),
-            cell(&m.channel),
-            m.audience,
-            cell(&who(&m.author, m.account.as_deref())),
-            cell(&m.text),
-            result
-        );
-    }
-    let _ = writeln!(o, "\n## Notes\n");
-    if r.notes.is_empty() {
-        let _ = writeln!(o, "No notes.");
-    }
-    for n in &r.notes {
-        let _ = writeln!(o, "- {} **{}**: {}", ts(&n.at), cell(&author(n)), as_it_stands(n, cell(&n.text)));
-    }
-    follow_ups(o, r);
-    let _ = writeln!(o, "\n## Full timeline\n\n| Time | By | Event |\n|---|---|---|");
-    for e in &r.timeline {
-        let _ = writeln!(
-            o,
-            "| {} | {} | {}{} |",
-            ts(&e.at),
-            cell(&author(e)),
-            if e.key { "★ " } else { "" },
-            as_it_stands(e, escape(&e.text))
-        );
     }
     out
 }
 
-fn author(l: &Line) -> String {
-    who(&l.author, l.account.as_deref())
+fn render_block(o: &mut String, r: &Report, block: &Block) {
+    match block {
+        Block::Table(t) => table(o, t),
+        Block::List(items) => items.each(|item| {
+            o.push_str("- ");
+            inlines(o, item);
+            o.push('\n');
+        }),
+        Block::Para(text) => {
+            inlines(o, text);
+            o.push('\n');
+        }
+        Block::Picture => picture(o, r),
+    }
 }
 
-/// An entry's text (already made safe) as it stands now: struck through when struck or
-/// corrected, followed by what replaced it and who struck it.
-fn as_it_stands(l: &Line, text: String) -> String {
-    if !l.superseded() {
-        return text;
-    }
-    let mut out = format!("~~{text}~~");
-    if let Some(corrected) = &l.corrected {
-        let _ = write!(out, " → {}", cell(corrected));
-    }
-    if let Some(s) = &l.struck {
-        let why = s.reason.as_deref().map(|r| format!(": {}", cell(r))).unwrap_or_default();
-        let _ = write!(out, " (struck by {} at {}{why})", cell(&s.by), ts(&s.at));
-    }
-    out
+fn table(o: &mut String, t: &Table) {
+    let columns = if t.head.is_empty() { t.rows.width() } else { t.head.len() };
+    let head: Vec<String> = (0..columns)
+        .map(|i| match t.head.get(i) {
+            Some(h) if !h.is_empty() => format!(" {h} "),
+            _ => " ".into(),
+        })
+        .collect();
+    let _ = writeln!(o, "|{}|", head.join("|"));
+    let _ = writeln!(o, "|{}", "---|".repeat(columns));
+    t.rows.each(|row| {
+        o.push('|');
+        for c in &row.cells {
+            o.push(' ');
+            inlines(o, c);
+            o.push_str(" |");
+        }
+        o.push('\n');
+    });
 }
 
-/// Action items, open ones marked; nothing at all when there are none.
-fn follow_ups(o: &mut String, r: &Report) {
-    if r.follow_ups.is_empty() {
-        return;
-    }
-    let open = r.follow_ups.iter().filter(|f| f.done_at.is_none()).count();
+/// The picture as Unicode blocks in a code block: survives any wiki, reads in any font.
+fn picture(o: &mut String, r: &Report) {
+    let _ = writeln!(o, "```text\n{}```\n", r.shape.text(78));
     let _ = writeln!(
         o,
-        "\n## Follow-ups — {open} open\n\n| Follow-up | Owner | Added | By | Done |\n|---|---|---|---|---|"
+        "{} up · {} degraded · {} partial (down from some places) · {} down · \
+         D detected · A acknowledged · M mitigated · R resolved · s status change · > message sent",
+        Shade::Up.glyph(),
+        Shade::Degraded.glyph(),
+        Shade::Partial.glyph(),
+        Shade::Down.glyph()
     );
-    for f in &r.follow_ups {
-        let done = match (&f.done_at, &f.done_by) {
-            (Some(at), Some(by)) => format!("{} by {}", ts(at), cell(by)),
-            _ => "**open**".into(),
-        };
-        let _ = writeln!(
-            o,
-            "| {} | {} | {} | {} | {done} |",
-            cell(&f.text),
-            cell(f.owner.as_deref().unwrap_or("—")),
-            ts(&f.added_at),
-            cell(&f.added_by)
-        );
+}
+
+/// Writes runs of text into `o`: journal text sanitised and escaped, summaries (sanitised when
+/// they were made) escaped only.
+fn inlines(o: &mut String, runs: &[Inline]) {
+    for run in runs {
+        match run {
+            Inline::Text(s) => o.push_str(&cell(s)),
+            Inline::Summary(s) => push_escaped(o, s),
+            Inline::Sep(s) => o.push_str(s),
+            Inline::Time(t) => o.push_str(&ts(t)),
+            Inline::Alert(s) | Inline::Strong(s) => {
+                let _ = write!(o, "**{}**", cell(s));
+            }
+            Inline::Struck(s) => {
+                o.push_str("~~");
+                push_escaped(o, s);
+                o.push_str("~~");
+            }
+            Inline::Inserted(s) => push_escaped(o, s),
+        }
     }
 }
 

@@ -7,7 +7,10 @@
 
 mod html;
 mod markdown;
+mod sections;
 pub mod status_page;
+mod svg;
+pub mod timeline;
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
@@ -47,6 +50,9 @@ pub struct Report {
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub follow_ups: Vec<FollowUp>,
     pub timeline: Vec<Line>,
+    /// The shape of the outage: each check's states over time and the milestones, status
+    /// changes and messages on the same axis (what the pictures are drawn from).
+    pub shape: timeline::Shape,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -194,6 +200,7 @@ pub fn build(incident: &Incident, checklist: Option<&Checklist>) -> Report {
         messages: messages(incident),
         follow_ups: follow_ups(incident),
         timeline: incident.timeline.iter().enumerate().map(to_line).collect(),
+        shape: timeline::build(incident),
     }
 }
 

@@ -8,10 +8,13 @@ use std::path::Path;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
-use super::html::{STYLE, esc};
+use maud::{DOCTYPE, Markup, PreEscaped, html};
+
+use super::html::{STYLE, clean};
+use super::timeline::{self, Shade};
 use super::ts;
 use crate::incident::Incident;
-use crate::journal::{Audience, CheckState, EventBody};
+use crate::journal::{Audience, EventBody, Status};
 
 #[derive(Debug, Clone, Serialize)]
 pub struct StatusPage {
@@ -24,6 +27,10 @@ pub struct StatusPage {
     pub as_of: Option<DateTime<Utc>>,
     /// The worst component status.
     pub overall: &'static str,
+    /// What the banner says: operational, degraded, partial outage, major outage, or resolved
+    /// (once the incident is, whatever a component still shows).
+    pub state: &'static str,
+    pub resolved_at: Option<DateTime<Utc>>,
     pub components: Vec<Component>,
     pub updates: Vec<Update>,
 }
@@ -31,9 +38,21 @@ pub struct StatusPage {
 #[derive(Debug, Clone, Serialize)]
 pub struct Component {
     pub name: String,
-    /// Status-page vocabulary: operational, degraded performance, major outage, unknown.
+    /// Status-page vocabulary: operational, degraded performance, partial outage, major outage,
+    /// unknown.
     pub status: &'static str,
     pub since: DateTime<Utc>,
+    /// Its states over the incident, oldest first, each as a share of the page's time span.
+    pub history: Vec<Segment>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Segment {
+    pub from: DateTime<Utc>,
+    pub to: DateTime<Utc>,
+    /// `up`, `degraded`, `partial`, `down` or `no data`.
+    pub state: &'static str,
+    pub percent: f64,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -50,18 +69,51 @@ pub enum Public {
     Configured(Vec<String>),
 }
 
-fn component_status(s: CheckState) -> &'static str {
+/// Status-page words for a state, partial (down from some places only) included.
+fn component_status(s: Shade) -> &'static str {
     match s {
-        CheckState::Up => "operational",
-        CheckState::Degraded => "degraded performance",
-        CheckState::Down => "major outage",
-        CheckState::Unknown => "unknown",
+        Shade::Up => "operational",
+        Shade::Degraded => "degraded performance",
+        Shade::Partial => "partial outage",
+        Shade::Down => "major outage",
+        Shade::NoData => "unknown",
     }
+}
+
+/// The banner's state: resolution wins once recorded; otherwise the worst component's.
+fn page_state(resolved: bool, overall: &str) -> &'static str {
+    match overall {
+        _ if resolved => "resolved",
+        "major outage" => "major outage",
+        "partial outage" => "partial outage",
+        "degraded performance" => "degraded",
+        _ => "operational",
+    }
+}
+
+/// A check's row of the shape as bar segments between `from` and `to`.
+fn history(row: Option<&timeline::Row>, from: DateTime<Utc>, to: DateTime<Utc>) -> Vec<Segment> {
+    let total = (to - from).num_milliseconds().max(1) as f64;
+    let mut out: Vec<Segment> = Vec::new();
+    let mut push = |a: DateTime<Utc>, b: DateTime<Utc>, shade: Shade| {
+        let (a, b) = (a.clamp(from, to), b.clamp(from, to));
+        if b > a {
+            let percent = (b - a).num_milliseconds() as f64 * 100.0 / total;
+            out.push(Segment { from: a, to: b, state: shade.word(), percent });
+        }
+    };
+    let bands = row.map_or(&[][..], |r| &r.bands[..]);
+    push(from, bands.first().map_or(to, |b| b.from), Shade::NoData);
+    for b in bands {
+        push(b.from, b.to.unwrap_or(to), b.shade);
+    }
+    out
 }
 
 fn rank(s: &str) -> u8 {
     match s {
-        "major outage" => 3,
+        "major outage" => 4,
+        "partial outage" => 3,
         "degraded performance" => 2,
         "unknown" => 1,
         _ => 0,
@@ -82,11 +134,18 @@ pub fn build(incident: &Incident, public: &Public) -> Result<StatusPage, String>
         ));
     }
     let (Public::Named(chosen) | Public::Configured(chosen)) = public;
+    let shape = timeline::build(incident);
+    let (from, to) = (incident.opened_at.unwrap_or(shape.start), incident.timeline.last().map_or(shape.end, |e| e.ts));
     let components: Vec<Component> = incident
         .checks
         .iter()
         .filter(|(name, _)| chosen.contains(name))
-        .map(|(name, c)| Component { name: name.clone(), status: component_status(c.state), since: c.since })
+        .map(|(name, c)| Component {
+            name: name.clone(),
+            status: component_status(Shade::from_check(c.state)),
+            since: c.since,
+            history: history(shape.rows.iter().find(|r| r.check == *name), from, to),
+        })
         .collect();
     let overall = components.iter().map(|c| c.status).max_by_key(|s| rank(s)).unwrap_or("operational");
     let mut updates: Vec<Update> = incident
@@ -110,59 +169,120 @@ pub fn build(incident: &Incident, public: &Public) -> Result<StatusPage, String>
         started: incident.opened_at,
         as_of: incident.timeline.last().map(|e| e.ts),
         overall,
+        state: page_state(incident.status == Status::Resolved, overall),
+        resolved_at: super::ended(incident),
         components,
         updates,
     })
 }
 
-pub fn html(page: &StatusPage) -> String {
-    let mut o = String::new();
-    let headline = match page.overall {
-        "operational" if page.incident_status == "resolved" => "All systems operational".to_string(),
-        "operational" => "All systems operational — incident under watch".to_string(),
+/// The banner: the overall state in words, with an icon and a colour class.
+fn banner(page: &StatusPage) -> (&'static str, &'static str, String) {
+    let headline = match page.state {
+        "resolved" => "Resolved".to_string(),
+        "operational" => "All systems operational".to_string(),
         other => format!("{}{}", other[..1].to_uppercase(), &other[1..]),
     };
-    o.push_str("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n");
-    o.push_str(&format!(
-        "<title>Status: {}</title>\n<style>{STYLE}.st{{font-weight:bold}}</style>\n</head>\n<body>\n",
-        esc(&page.title)
-    ));
-    if page.drill {
-        o.push_str(
-            "<p class=\"drill\">DRILL — this status page is part of a rehearsal. No real service is affected.</p>\n",
-        );
+    let icon = match page.state {
+        "resolved" | "operational" => "✔",
+        "degraded" => "▲",
+        "partial outage" => "◐",
+        _ => "✖",
+    };
+    (icon, page.state, headline)
+}
+
+fn since_sentence(page: &StatusPage) -> String {
+    match (page.state, page.resolved_at) {
+        ("resolved", Some(at)) => format!("This incident was resolved at {}.", ts(&at)),
+        ("resolved", None) => "This incident has been resolved.".into(),
+        ("operational", _) => "Every component is working; the incident is still under watch.".into(),
+        _ => "We are working on it; updates below, the newest first.".into(),
     }
-    o.push_str(&format!("<h1>{}</h1>\n<p class=\"st\">{}</p>\n", esc(&page.title), esc(&headline)));
-    o.push_str(&format!(
-        "<p>Incident status: <b>{}</b>{}. Times are UTC{}.</p>\n",
-        esc(&page.incident_status),
-        page.started.map(|s| format!(" (the incident began {})", ts(&s))).unwrap_or_default(),
-        page.as_of.map(|a| format!("; last change {}", ts(&a))).unwrap_or_default()
-    ));
-    o.push_str("<h2>Components</h2>\n<table>\n<tr><th>Component</th><th>Status</th><th>Since</th></tr>\n");
-    for c in &page.components {
-        let glyph = match c.status {
-            "operational" => "✔",
-            "degraded performance" => "▲",
-            "major outage" => "✖",
-            _ => "?",
-        };
-        o.push_str(&format!(
-            "<tr><td>{}</td><td>{glyph} {}</td><td>{}</td></tr>\n",
-            esc(&c.name),
-            c.status,
-            esc(&ts(&c.since))
-        ));
+}
+
+const PAGE_STYLE: &str = ".banner{display:flex;gap:.75rem;align-items:center;padding:.75rem 1rem;border-radius:.5rem;border:2px solid;margin:1rem 0}\
+.banner .icon{font-size:2rem;line-height:1}.banner h2{margin:0;font-size:1.4rem}.banner p{margin:.2rem 0 0}\
+.operational,.resolved{border-color:#2e7d32;background:#e8f5e9;color:#1b5e20}.degraded{border-color:#c77700;background:#fff8e1;color:#6d4100}\
+.partial-outage{border-color:#e65100;background:#fff3e0;color:#8a3000}.major-outage{border-color:#c62828;background:#ffebee;color:#8e0000}\
+.comp{border-bottom:1px solid #bbb;padding:.5rem 0}.comp h3{margin:0;font-size:1.05rem;overflow-wrap:anywhere}.comp .st{font-weight:bold}\
+.bar{display:flex;height:.9rem;margin:.35rem 0 .1rem;border:1px solid #999;border-radius:.2rem;overflow:hidden}\
+.seg{font-size:0;height:100%}.seg.up{background:#2e7d32}.seg.degraded{background:#c77700;height:70%;align-self:center}\
+.seg.partial{background:#e65100}.seg.down{background:#c62828}.seg.no-data{background:transparent}\
+.axis{display:flex;justify-content:space-between;font-size:.8rem}.update p{overflow-wrap:anywhere}\
+@media(prefers-color-scheme:dark){.operational,.resolved{background:#10301a;color:#a5d6a7}.degraded{background:#3a2a00;color:#ffe082}\
+.partial-outage{background:#3a1c00;color:#ffcc80}.major-outage{background:#3b0d0d;color:#ff8a80}}\
+@media print{.banner,.bar{print-color-adjust:exact;-webkit-print-color-adjust:exact}}";
+
+pub fn html(page: &StatusPage) -> String {
+    let (icon, state, headline) = banner(page);
+    let markup = html! {
+        (DOCTYPE)
+        html lang="en" {
+            head {
+                meta charset="utf-8";
+                meta name="viewport" content="width=device-width, initial-scale=1";
+                title { "Status: " (clean(&page.title)) }
+                style { (PreEscaped(STYLE)) (PreEscaped(PAGE_STYLE)) }
+            }
+            body {
+                @if page.drill {
+                    p.drill { "DRILL — this status page is part of a rehearsal. No real service is affected." }
+                }
+                h1 { (clean(&page.title)) }
+                div class={"banner " (state.replace(' ', "-"))} id="banner" {
+                    span.icon aria-hidden="true" { (icon) }
+                    div { h2 { (headline) } p { (since_sentence(page)) } }
+                }
+                p {
+                    "Incident status: " b { (clean(&page.incident_status)) }
+                    @if let Some(s) = page.started { " (the incident began " time { (ts(&s)) } ")" }
+                    ". Times are UTC"
+                    @if let Some(a) = page.as_of { "; last change " time { (ts(&a)) } }
+                    "."
+                }
+                h2 { "Components" }
+                @if page.components.is_empty() { p { "No components are listed." } }
+                @for c in &page.components { (component(page, c)) }
+                h2 { "Updates" }
+                @if page.updates.is_empty() { p { "No updates yet." } }
+                @for u in &page.updates {
+                    div.update {
+                        h3 { time { (ts(&u.at)) } }
+                        p { @for (i, line) in clean(&u.text).split('\n').enumerate() { @if i > 0 { br; } (line) } }
+                    }
+                }
+            }
+        }
+    };
+    markup.into_string()
+}
+
+/// One component: its state now and a bar of its states over the incident.
+fn component(page: &StatusPage, c: &Component) -> Markup {
+    let glyph = match c.status {
+        "operational" => "✔",
+        "degraded performance" => "▲",
+        "partial outage" => "◐",
+        "major outage" => "✖",
+        _ => "?",
+    };
+    html! {
+        div.comp {
+            h3 { (clean(&c.name)) }
+            div { span.st { (glyph) " " (c.status) } " since " time { (ts(&c.since)) } }
+            @if let (Some(from), Some(to)) = (page.started, page.as_of) {
+                div.bar role="img" aria-label={"State of " (clean(&c.name)) " over the incident"} {
+                    @for seg in &c.history {
+                        span class={"seg " (seg.state.replace(' ', "-"))} style={"width:" (format!("{:.2}", seg.percent)) "%"} {
+                            (seg.state)
+                        }
+                    }
+                }
+                div.axis { time { (super::timeline::hhmm(from)) } time { (super::timeline::hhmm(to)) } }
+            }
+        }
     }
-    o.push_str("</table>\n<h2>Updates</h2>\n");
-    if page.updates.is_empty() {
-        o.push_str("<p>No updates yet.</p>\n");
-    }
-    for u in &page.updates {
-        o.push_str(&format!("<h3>{}</h3>\n<p>{}</p>\n", esc(&ts(&u.at)), esc(&u.text).replace('\n', "<br>\n")));
-    }
-    o.push_str("</body>\n</html>\n");
-    o
 }
 
 /// Writes `index.html` and `status.json` into `dir` (created if needed).
@@ -170,4 +290,35 @@ pub fn write(page: &StatusPage, dir: &Path) -> std::io::Result<()> {
     std::fs::create_dir_all(dir)?;
     std::fs::write(dir.join("index.html"), html(page))?;
     std::fs::write(dir.join("status.json"), serde_json::to_vec_pretty(page).map_err(std::io::Error::other)?)
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::TimeZone;
+
+    use super::*;
+
+    #[test]
+    fn the_banner_says_resolved_once_resolved_and_otherwise_the_worst_state() {
+        assert_eq!(page_state(true, "major outage"), "resolved");
+        assert_eq!(page_state(false, "major outage"), "major outage");
+        assert_eq!(page_state(false, component_status(Shade::Partial)), "partial outage");
+        assert_eq!(page_state(false, "degraded performance"), "degraded");
+        assert_eq!(page_state(false, "unknown"), "operational");
+        assert!(rank("partial outage") > rank("degraded performance") && rank("major outage") > rank("partial outage"));
+    }
+
+    #[test]
+    fn a_bar_covers_the_whole_span_with_no_data_before_the_first_state() {
+        let t = |m: i64| Utc.with_ymd_and_hms(2026, 11, 21, 0, 0, 0).unwrap() + chrono::Duration::minutes(m);
+        let band = |from, to, shade| timeline::Band { from: t(from), to, shade };
+        let row = timeline::Row {
+            check: "web".into(),
+            first_failure: Some(t(10)),
+            bands: vec![band(5, Some(t(10)), Shade::Up), band(10, None, Shade::Down)],
+        };
+        let bar = history(Some(&row), t(0), t(20));
+        let states: Vec<(&str, f64)> = bar.iter().map(|s| (s.state, s.percent)).collect();
+        assert_eq!(states, [("no data", 25.0), ("up", 25.0), ("down", 50.0)]);
+    }
 }

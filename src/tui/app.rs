@@ -123,6 +123,8 @@ pub enum Overlay {
         lines: Vec<String>,
         bodies: Vec<EventBody>,
     },
+    /// The state timeline (`T`), showing this span.
+    StateTimeline(crate::report::timeline::Window),
     /// The brief (for joining or taking over), scrolled down `scroll` lines.
     Brief {
         text: String,
@@ -571,6 +573,14 @@ impl App {
                     }
                 }
             }
+            Overlay::StateTimeline(window) => {
+                match self.keys.action(&key) {
+                    Some(Action::Quit) => return self.on_action(Action::Quit),
+                    Some(Action::StateTimeline) => self.overlay = Some(Overlay::StateTimeline(window.next())),
+                    _ => self.overlay = None,
+                }
+                Vec::new()
+            }
             Overlay::Help if self.scroll_help(key) => Vec::new(),
             Overlay::Picker(picker) => self.on_picker_key(picker, key),
             Overlay::Confirm { bodies, .. } => self.on_confirm_key(bodies, key),
@@ -747,6 +757,9 @@ impl App {
             Action::FocusChecklist => self.focus = Pane::Checklist,
             Action::FocusNotes => self.focus = Pane::Notes,
             Action::Zoom => self.zoom = !self.zoom,
+            Action::StateTimeline => {
+                self.overlay = Some(Overlay::StateTimeline(crate::report::timeline::Window::Whole));
+            }
             Action::Close => {
                 self.zoom = false;
                 if pane == Pane::Timeline && !self.filter.is_empty() {

@@ -1063,6 +1063,7 @@ fn popup<'a>(app: &App, title: &str) -> Block<'a> {
 fn draw_overlay(frame: &mut Frame, app: &App, overlay: &Overlay, body: Rect) {
     match overlay {
         Overlay::Help => draw_help(frame, app, body),
+        Overlay::StateTimeline(window) => super::timeline::draw(frame, app, *window, body),
         Overlay::CheckDetail(name) => draw_check_detail(frame, app, name, body),
         Overlay::EventDetail(i) => draw_event_detail(frame, app, *i, body),
         Overlay::Filter(text) => draw_filter(frame, app, text, body),

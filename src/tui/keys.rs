@@ -63,6 +63,7 @@ actions! {
     FollowUp = "follow_up", "add a follow-up (Timeline: from the note)", ["f"];
     Brief = "brief", "the brief for joining or taking over", ["b"];
     Filter = "filter", "filter the timeline", ["/"];
+    StateTimeline = "state_timeline", "state timeline; again: 15 min, 1 h, all", ["T"];
     Copy = "copy", "copy the item's message (OSC 52)", ["c"];
     EditMessage = "edit_message", "edit the item's message in Notes", ["e"];
     Send = "send", "send the item's message on its channel", ["m"];

@@ -15,6 +15,7 @@ pub mod keys;
 pub mod picker;
 pub mod terminal;
 pub mod theme;
+mod timeline;
 mod verbs;
 
 use std::io::Write;
