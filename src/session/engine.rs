@@ -35,6 +35,8 @@ const LEAVE_WITHIN: Duration = Duration::from_secs(3);
 enum Message {
     Command(Command),
     Monitor(MonitorEvent),
+    /// The monitor's results ended: the monitor (or a drill's script) is gone.
+    ResultsEnded,
     /// What the writer did: entries on disk, a failed attempt, a journal file taken up again.
     Written(Ack),
     /// A drill's scripted message (`who`, what).
@@ -89,6 +91,8 @@ pub struct Engine {
     play: Option<Play>,
     replay: Option<Replayer>,
     results: mpsc::UnboundedReceiver<MonitorEvent>,
+    /// `results` has ended; not polled again until a new monitor replaces it.
+    results_ended: bool,
     scripted: mpsc::UnboundedReceiver<(String, EventBody)>,
     written: mpsc::UnboundedReceiver<Ack>,
     updates: mpsc::UnboundedSender<Update>,
@@ -137,6 +141,7 @@ impl Engine {
             play: None,
             replay: None,
             results: mpsc::unbounded_channel().1,
+            results_ended: false,
             scripted: mpsc::unbounded_channel().1,
             written,
             updates,
@@ -230,6 +235,7 @@ impl Engine {
         self.adopt_rows(&self.configured_rows());
         self.monitor = Some(control);
         self.results = results;
+        self.results_ended = false;
         self.lock = Some(lock);
         self.role = Role::Poller;
     }
@@ -274,7 +280,10 @@ impl Engine {
         loop {
             let first = tokio::select! {
                 command = commands.recv() => Message::Command(command.unwrap_or(Command::Leave)),
-                Some(event) = self.results.recv() => Message::Monitor(event),
+                event = self.results.recv(), if !self.results_ended => match event {
+                    Some(event) => Message::Monitor(event),
+                    None => Message::ResultsEnded,
+                },
                 Some(result) = self.written.recv() => Message::Written(result),
                 Some((who, body)) = self.scripted.recv() => Message::Scripted(who, body),
                 _ = watch.tick(), if !replaying => Message::Watch,
@@ -311,6 +320,7 @@ impl Engine {
         match message {
             Message::Command(command) => self.obey(command),
             Message::Monitor(event) => self.on_monitor(event),
+            Message::ResultsEnded => self.results_ended(),
             Message::Written(ack) => self.on_ack(ack),
             Message::Scripted(who, body) => {
                 drop(self.writer.submit(vec![Event::at(self.time.now(), &who, body)]));
@@ -526,6 +536,21 @@ impl Engine {
             Ok(None) => {}
             Err(e) => self.tell(Update::Notice(format!("cannot ship to the mirrors: {e}"))),
         }
+    }
+
+    /// The monitor ended while this session still polls: only a bug does that (a panic in
+    /// a probe or the vantage combiner). Holding the poller lock without probing would leave
+    /// the team blind with nobody told, so this session says so and steps down; the election
+    /// then hands probing to a follower, or back to this session with a fresh monitor.
+    fn results_ended(&mut self) {
+        self.results_ended = true;
+        if self.monitor.take().is_none() || self.role != Role::Poller {
+            return;
+        }
+        self.lock = None;
+        self.role = Role::Follower;
+        let why = "the monitor stopped unexpectedly (a bug: see the log); stepping down so probing starts again";
+        self.tell(Update::Role { role: Role::Follower, why: why.into() });
     }
 
     fn try_take_over(&mut self) {
