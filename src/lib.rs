@@ -35,6 +35,8 @@
 //!   [`report`] (post-incident report and status page).
 //! - [`ssh`]: links to warroom on other hosts through the system OpenSSH client: the
 //!   greeting with protocol versions, bounded JSON lines, heartbeats, ssh's errors by step.
+//! - [`remote`]: remote screens (`warroom --remote DEST`): a session on another host served
+//!   over a link (`serve-session`) and bridged to the screen here, resuming after a cut.
 //! - [`config`] reads `warroom.toml`; [`builtin`] holds the files shipped in the binary;
 //!   [`sanitize`] makes untrusted text safe for a terminal.
 
@@ -52,6 +54,7 @@ pub mod journal;
 pub mod monitor;
 pub mod probe;
 pub mod recorder;
+pub mod remote;
 pub mod replay;
 pub mod report;
 pub mod sanitize;

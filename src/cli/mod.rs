@@ -15,6 +15,7 @@ mod milestone;
 mod open;
 mod pin;
 mod reach;
+mod remote;
 mod review;
 mod role;
 mod send;
@@ -56,6 +57,7 @@ pub fn main() -> ExitCode {
 fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     let global = cli.global;
     match cli.verb {
+        None if global.remote.is_some() => remote::screen(&global),
         None if global.headless => headless::run(&global),
         None => dashboard(&global),
         Some(Verb::Init { dir, force }) => init::run(&dir, force),
@@ -75,6 +77,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Some(Verb::Replay { journal, speed }) => review::replay(&global, journal.as_deref(), speed),
         Some(Verb::Reach { destination, command }) => reach::run(&destination, command),
         Some(Verb::Answer) => reach::answer(),
+        Some(Verb::ServeSession { after }) => remote::serve_session(&global, after),
         Some(verb) => command(&global, verb),
     }
 }

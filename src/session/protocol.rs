@@ -225,6 +225,9 @@ pub enum Update {
     Replay(ReplayPosition),
     /// A drill ended: its scorecard, as text.
     Scorecard(String),
+    /// A remote screen's link to the host its session runs on went down or came back (sent
+    /// by the bridge of `warroom --remote`, never by an engine).
+    Link(LinkState),
     /// The session has finished; nothing follows.
     Ended,
 }
@@ -255,6 +258,19 @@ pub enum Command {
     Replay(ReplayControl),
     /// End the session: the departure is journaled (a drill is scored first).
     Leave,
+}
+
+/// The state of a remote screen's link.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LinkState {
+    /// The destination's name, as the operator gave it.
+    pub to: String,
+    /// `None` while the link is up; else since when it is down.
+    pub lost_since: Option<DateTime<Utc>>,
+    /// Why it went down (ssh's words, sanitised), or what came back.
+    pub detail: String,
+    /// Whether the bridge tries again (a protocol mismatch will not mend by itself).
+    pub retrying: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
