@@ -23,6 +23,8 @@ pub fn screen(global: &GlobalArgs) -> anyhow::Result<ExitCode> {
     let keys = KeyMap::from_config(&config).map_err(anyhow::Error::msg)?;
     let mut ssh = Ssh::from_env().map_err(anyhow::Error::msg)?;
     ssh.timing = crate::remote::TIMING;
+    // Small JSON lines, much alike, for as long as the screen is open.
+    ssh.compression = true;
     let remote = Remote {
         dest: Destination { name: name.clone(), ssh: name.clone(), command: global.remote_command.clone() },
         journal: global.journal.as_ref().map(|j| j.display().to_string()),

@@ -195,9 +195,9 @@ impl Bridge {
             Down::Update(Update::Ended) => return Err(LinkError::Closed(" (its session ended)".into())),
             Down::Update(update) => self.tell(update),
             Down::Rows(rows) => self.unpacker.rows(rows).map_err(bad)?,
-            Down::Readings(packed) => {
-                for p in packed {
-                    let update = self.unpacker.unpack(p).map_err(bad)?;
+            Down::Readings(batch) => {
+                for p in batch.r {
+                    let update = self.unpacker.unpack(batch.at, p).map_err(bad)?;
                     let _ = self.updates.send(update);
                 }
             }

@@ -3,9 +3,9 @@
 //! screen's [`Command`](crate::session::Command)s as they are.
 //!
 //! Live readings are the bulk (fifty checks every ten seconds): the far side gathers them for
-//! [`GATHER`] and packs them ([`Packer`]): rows by number, times in milliseconds, latencies
-//! to a tenth of a millisecond, and a detail or the names of the steps only when they
-//! changed. The screen shows no more than that.
+//! [`GATHER`] and packs them ([`Packer`]): rows by number, times to the second and latencies
+//! to the millisecond as the screen shows them (steps to the tenth), the detail as an edit of
+//! the row's previous one, step names and certificate days only when they change.
 
 use std::collections::HashMap;
 use std::time::Duration;
@@ -18,9 +18,9 @@ use crate::monitor::RowId;
 use crate::probe::Health;
 use crate::session::{Reading, Update, Versioned};
 
-/// How long the far side gathers readings before sending them: the screen draws readings
-/// once a second at most, and a check's own interval is ten seconds or more.
-pub const GATHER: Duration = Duration::from_secs(5);
+/// How long the far side gathers readings before sending them: a check's own interval is
+/// ten seconds or more, and a change of state is sent at once, not gathered.
+pub const GATHER: Duration = Duration::from_secs(10);
 
 /// From the far side to the screen.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -31,7 +31,7 @@ pub enum Down {
     Update(Update),
     /// Rows that packed readings name by number from now on, numbered on from the last.
     Rows(Vec<RowId>),
-    Readings(Vec<Packed>),
+    Readings(Batch),
 }
 
 pub type DownLine = Versioned<Down>;
@@ -67,29 +67,79 @@ impl ChecklistSource {
     }
 }
 
-/// One reading, packed. Fields left out are as in the row's previous reading.
+/// One reading, packed, as a JSON array: `[row, seconds after the batch's time, health,
+/// whole milliseconds, detail, step tenths of a millisecond, extra]`. The screen shows
+/// readings to the second and the millisecond (steps to the tenth), and no more is sent.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Packed {
+pub struct Packed(
     /// The row's number (see [`Down::Rows`]).
-    pub r: u32,
-    /// When, in milliseconds since the epoch.
-    pub t: i64,
-    pub h: Health,
-    /// Latency in tenths of a millisecond.
-    pub l: u64,
-    /// The detail, when it differs from the row's previous one.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub d: Option<String>,
-    /// The steps' durations, in tenths of a millisecond.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub s: Vec<u64>,
+    pub u32,
+    pub u32,
+    /// 0 up, 1 degraded, 2 down.
+    pub u8,
+    pub u64,
+    /// The detail as a change to the row's previous one; `None` when the same.
+    pub Option<Edit>,
+    pub Vec<u64>,
+    /// What rarely changes, when it does.
+    pub Option<Extra>,
+);
+
+/// A text as an edit of the previous one: keep `0` bytes at the start and `1` at the end,
+/// put `2` between ("HTTP 200 OK in 11 ms" after "… in 9 ms" is `[15, 3, "11"]`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Edit(pub usize, pub usize, pub String);
+
+impl Edit {
+    fn between(old: &str, new: &str) -> Edit {
+        let prefix = old
+            .char_indices()
+            .zip(new.chars())
+            .take_while(|((_, a), b)| a == b)
+            .map(|((_, a), _)| a.len_utf8())
+            .sum::<usize>();
+        let rest_old = &old[prefix..];
+        let rest_new = &new[prefix..];
+        let suffix = rest_old
+            .chars()
+            .rev()
+            .zip(rest_new.chars().rev())
+            .take_while(|(a, b)| a == b)
+            .map(|(a, _)| a.len_utf8())
+            .sum::<usize>();
+        Edit(prefix, suffix, rest_new[..rest_new.len() - suffix].to_string())
+    }
+
+    fn apply(&self, old: &str) -> Result<String, String> {
+        let Edit(prefix, suffix, middle) = self;
+        let fits = prefix.checked_add(*suffix).is_some_and(|kept| kept <= old.len())
+            && old.is_char_boundary(*prefix)
+            && old.is_char_boundary(old.len() - suffix);
+        if !fits {
+            return Err(format!("an edit keeping {prefix}+{suffix} bytes of a {}-byte detail", old.len()));
+        }
+        Ok(format!("{}{middle}{}", &old[..*prefix], &old[old.len() - suffix..]))
+    }
+}
+
+/// A reading's rarely changing parts.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct Extra {
     /// The steps' names, when they differ from the row's previous ones.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub n: Option<Vec<String>>,
+    pub names: Option<Vec<String>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub retry: Option<DateTime<Utc>>,
+    /// Days the certificate has left, when it changed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub cert: Option<i64>,
+    pub cert: Option<Option<i64>>,
+}
+
+/// Readings gathered for a while: `at`, seconds since the epoch, is the first one's time.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Batch {
+    pub at: i64,
+    pub r: Vec<Packed>,
 }
 
 /// What both sides remember of a row to pack the next reading against.
@@ -97,10 +147,28 @@ pub struct Packed {
 struct Last {
     detail: String,
     names: Vec<String>,
+    cert: Option<i64>,
 }
 
 fn tenths(ms: f64) -> u64 {
     if ms.is_finite() && ms > 0.0 { (ms * 10.0).round().min(u64::MAX as f64) as u64 } else { 0 }
+}
+
+fn health_code(health: Health) -> u8 {
+    match health {
+        Health::Up => 0,
+        Health::Degraded => 1,
+        Health::Down => 2,
+    }
+}
+
+fn health_of(code: u8) -> Result<Health, String> {
+    match code {
+        0 => Ok(Health::Up),
+        1 => Ok(Health::Degraded),
+        2 => Ok(Health::Down),
+        other => Err(format!("health {other} unknown")),
+    }
 }
 
 /// The far side's half: numbers rows, packs readings against the previous ones.
@@ -109,6 +177,7 @@ pub struct Packer {
     numbers: HashMap<RowId, u32>,
     last: Vec<Last>,
     new_rows: Vec<RowId>,
+    at: Option<i64>,
     packed: Vec<Packed>,
 }
 
@@ -125,20 +194,26 @@ impl Packer {
             }
         };
         let last = &mut self.last[r as usize];
+        let at = *self.at.get_or_insert(reading.at.timestamp());
         let names: Vec<String> = reading.steps.iter().map(|(n, _)| n.clone()).collect();
-        let packed = Packed {
-            r,
-            t: reading.at.timestamp_millis(),
-            h: reading.health,
-            l: tenths(reading.latency_ms),
-            d: (reading.detail != last.detail).then(|| reading.detail.clone()),
-            s: reading.steps.iter().map(|(_, ms)| tenths(*ms)).collect(),
-            n: (names != last.names).then(|| names.clone()),
+        let extra = Extra {
+            names: (names != last.names).then(|| names.clone()),
             retry: reading.retry_after,
-            cert: reading.cert_days_left,
+            cert: (reading.cert_days_left != last.cert).then_some(reading.cert_days_left),
         };
+        let packed = Packed(
+            r,
+            reading.at.timestamp().saturating_sub(at).clamp(0, u32::MAX as i64) as u32,
+            health_code(reading.health),
+            // Whole milliseconds, as the screen shows them (`Duration::as_millis` truncates).
+            reading.latency().as_millis().min(u64::MAX as u128) as u64,
+            (reading.detail != last.detail).then(|| Edit::between(&last.detail, &reading.detail)),
+            reading.steps.iter().map(|(_, ms)| tenths(*ms)).collect(),
+            (extra != Extra::default()).then_some(extra),
+        );
         last.detail = reading.detail.clone();
         last.names = names;
+        last.cert = reading.cert_days_left;
         self.packed.push(packed);
     }
 
@@ -150,8 +225,9 @@ impl Packer {
     pub fn take(&mut self) -> Vec<Down> {
         let rows = std::mem::take(&mut self.new_rows);
         let readings = std::mem::take(&mut self.packed);
+        let at = self.at.take().unwrap_or_default();
         let rows = (!rows.is_empty()).then_some(Down::Rows(rows));
-        rows.into_iter().chain((!readings.is_empty()).then_some(Down::Readings(readings))).collect()
+        rows.into_iter().chain((!readings.is_empty()).then_some(Down::Readings(Batch { at, r: readings }))).collect()
     }
 }
 
@@ -174,26 +250,32 @@ impl Unpacker {
         Ok(())
     }
 
-    pub fn unpack(&mut self, packed: Packed) -> Result<Update, String> {
-        let (row, last) = self.rows.get_mut(packed.r as usize).ok_or_else(|| format!("row {} unknown", packed.r))?;
-        if let Some(detail) = packed.d {
-            last.detail = detail;
+    pub fn unpack(&mut self, at: i64, packed: Packed) -> Result<Update, String> {
+        let Packed(r, t, h, l, detail, steps, extra) = packed;
+        let (row, last) = self.rows.get_mut(r as usize).ok_or_else(|| format!("row {r} unknown"))?;
+        if let Some(edit) = detail {
+            last.detail = edit.apply(&last.detail)?;
         }
-        if let Some(names) = packed.n {
+        let extra = extra.unwrap_or_default();
+        if let Some(names) = extra.names {
             last.names = names;
         }
-        if last.names.len() != packed.s.len() {
-            return Err(format!("{} step durations for {} step names", packed.s.len(), last.names.len()));
+        if let Some(cert) = extra.cert {
+            last.cert = cert;
         }
-        let at = DateTime::from_timestamp_millis(packed.t).ok_or_else(|| format!("time {} out of range", packed.t))?;
+        if last.names.len() != steps.len() {
+            return Err(format!("{} step durations for {} step names", steps.len(), last.names.len()));
+        }
+        let seconds = at.checked_add(t as i64).ok_or("time out of range")?;
+        let at = DateTime::from_timestamp(seconds, 0).ok_or_else(|| format!("time {seconds} out of range"))?;
         let reading = Reading {
             at,
-            health: packed.h,
-            latency_ms: packed.l as f64 / 10.0,
+            health: health_of(h)?,
+            latency_ms: l as f64,
             detail: last.detail.clone(),
-            retry_after: packed.retry,
-            steps: last.names.iter().cloned().zip(packed.s.iter().map(|&s| s as f64 / 10.0)).collect(),
-            cert_days_left: packed.cert,
+            retry_after: extra.retry,
+            steps: last.names.iter().cloned().zip(steps.iter().map(|&s| s as f64 / 10.0)).collect(),
+            cert_days_left: last.cert,
         };
         Ok(Update::Reading { row: row.clone(), reading })
     }
@@ -225,7 +307,7 @@ mod tests {
             let line = serde_json::to_string(&Versioned::new(down)).unwrap();
             match serde_json::from_str::<DownLine>(&line).unwrap().open().unwrap() {
                 Down::Rows(rows) => unpacker.rows(rows).unwrap(),
-                Down::Readings(packed) => got.extend(packed.into_iter().map(|p| unpacker.unpack(p).unwrap())),
+                Down::Readings(batch) => got.extend(batch.r.into_iter().map(|p| unpacker.unpack(batch.at, p).unwrap())),
                 other => panic!("{other:?}"),
             }
         }
@@ -233,21 +315,22 @@ mod tests {
     }
 
     #[test]
-    fn readings_come_back_as_sent_to_a_tenth_of_a_millisecond() {
+    fn readings_come_back_as_the_screen_shows_them() {
         let (web, mail) = (RowId::check("web"), RowId::check("mail"));
         let steps = [("dns", 0.42), ("connect", 1.26), ("first byte", 7.04)];
         let sent = vec![
-            (web.clone(), reading(1_700_000_000_123, 8.72, "200 OK", &steps)),
+            (web.clone(), reading(1_700_000_000_123, 8.72, "HTTP 200 OK in 8.7 ms", &steps)),
             (mail.clone(), reading(1_700_000_000_200, 3.0, "250 ok", &[])),
-            (web.clone(), reading(1_700_000_010_123, 9.04, "200 OK", &steps)),
-            (web.clone(), reading(1_700_000_020_123, 0.0, "503 Service Unavailable", &steps[..1])),
+            (web.clone(), reading(1_700_000_010_923, 19.04, "HTTP 200 OK in 19 ms", &steps)),
+            (web.clone(), reading(1_700_000_020_123, 0.0, "connect: réseau injoignable", &steps[..1])),
         ];
         let got = round_trip(&sent);
         let expected: Vec<Update> = sent
             .iter()
             .map(|(row, r)| {
                 let mut r = r.clone();
-                r.latency_ms = (r.latency_ms * 10.0).round() / 10.0;
+                r.at = DateTime::from_timestamp(r.at.timestamp(), 0).unwrap();
+                r.latency_ms = r.latency_ms.floor();
                 r.steps.iter_mut().for_each(|(_, ms)| *ms = (*ms * 10.0).round() / 10.0);
                 Update::Reading { row: row.clone(), reading: r }
             })
@@ -256,26 +339,34 @@ mod tests {
     }
 
     #[test]
-    fn a_steady_row_sends_no_detail_nor_step_names_again() {
+    fn a_steady_row_sends_a_few_bytes_per_reading() {
         let web = RowId::check("web");
         let mut packer = Packer::default();
         let steps = [("dns", 0.4), ("connect", 1.2)];
-        packer.push(&web, &reading(1, 8.0, "200 OK", &steps));
-        packer.push(&web, &reading(2, 8.0, "200 OK", &steps));
-        let Some(Down::Readings(packed)) = packer.take().pop() else { panic!() };
-        assert!(packed[0].d.is_some() && packed[0].n.is_some());
-        assert_eq!((&packed[1].d, &packed[1].n), (&None, &None));
-        let second = serde_json::to_string(&packed[1]).unwrap();
-        assert_eq!(second, r#"{"r":0,"t":2,"h":"up","l":80,"s":[4,12],"cert":40}"#);
+        packer.push(&web, &reading(1_000, 8.0, "HTTP 200 OK in 8.0 ms", &steps));
+        packer.push(&web, &reading(11_000, 9.3, "HTTP 200 OK in 9.3 ms", &steps));
+        let Some(Down::Readings(batch)) = packer.take().pop() else { panic!() };
+        assert!(batch.r[0].4.is_some() && batch.r[0].6.is_some());
+        let second = serde_json::to_string(&batch.r[1]).unwrap();
+        assert_eq!(second, r#"[0,10,0,9,[15,3,"9.3"],[4,12],null]"#);
+    }
+
+    #[test]
+    fn an_edit_that_does_not_fit_the_previous_detail_is_an_error() {
+        assert_eq!(Edit::between("abc", "abc"), Edit(3, 0, String::new()));
+        assert_eq!(Edit::between("é1é", "é22é").apply("é1é").unwrap(), "é22é");
+        assert!(Edit(1, 0, "x".into()).apply("é").unwrap_err().contains("1+0 bytes of a 2-byte detail"));
+        assert!(Edit(usize::MAX, 2, "x".into()).apply("ab").is_err());
     }
 
     #[test]
     fn a_reading_for_an_unknown_row_or_with_steps_missing_is_an_error() {
         let mut unpacker = Unpacker::default();
-        let packed = Packed { r: 3, t: 0, h: Health::Up, l: 0, d: None, s: vec![], n: None, retry: None, cert: None };
-        assert!(unpacker.unpack(packed.clone()).unwrap_err().contains("row 3 unknown"));
+        let packed = Packed(3, 0, 0, 0, None, vec![], None);
+        assert!(unpacker.unpack(0, packed.clone()).unwrap_err().contains("row 3 unknown"));
         unpacker.rows(vec![RowId::check("a"); 4]).unwrap();
-        let odd = Packed { s: vec![1], ..packed };
-        assert!(unpacker.unpack(odd).unwrap_err().contains("1 step durations for 0 step names"));
+        let odd = Packed(3, 0, 0, 0, None, vec![1], None);
+        assert!(unpacker.unpack(0, odd).unwrap_err().contains("1 step durations for 0 step names"));
+        assert!(unpacker.unpack(0, Packed(3, 0, 9, 0, None, vec![], None)).unwrap_err().contains("health 9"));
     }
 }
