@@ -22,10 +22,11 @@ use std::time::Duration;
 
 use crate::ssh::Timing;
 
-/// A screen's link is mostly quiet (no clock, no frames): a beat every 10 s keeps ssh and
-/// both sides sure of it for a few dozen bytes a minute, and 35 s of silence is a cut link.
+/// A screen's link is mostly quiet (no clock, no frames, readings every 10 s): a beat every
+/// 15 s keeps both sides sure of it for a few hundred bytes a minute, and 45 s of silence is a
+/// cut link (a link cut with a reset or a closed connection is noticed at once).
 pub const TIMING: Timing =
-    Timing { beat: Duration::from_secs(10), silence: Duration::from_secs(35), connect: Duration::from_secs(20) };
+    Timing { beat: Duration::from_secs(15), silence: Duration::from_secs(45), connect: Duration::from_secs(20) };
 
 /// The verb the far side serves.
 pub const VERB: &str = "serve-session";

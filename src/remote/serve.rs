@@ -38,7 +38,14 @@ where
     writer.send(&Versioned::new(Down::Setup(setup))).await?;
     let mut commands = spawn_reader(reader);
     let mut session = Session::start(opening);
-    let mut down = Downstream { writer, packer: Packer::default(), figures: Figures::default(), after };
+    let mut down = Downstream {
+        writer,
+        packer: Packer::default(),
+        figures: Figures::default(),
+        after,
+        inspected: None,
+        latest: HashMap::new(),
+    };
     let mut gathered: Option<tokio::time::Instant> = None;
     let outcome = loop {
         tokio::select! {
@@ -61,6 +68,11 @@ where
             }
             command = commands.recv() => match command {
                 Some(Ok(Command::Leave)) | None => break Ok(()),
+                Some(Ok(Command::Inspect(row))) => {
+                    if let Err(e) = down.inspect(row).await {
+                        break Err(e);
+                    }
+                }
                 Some(Ok(command)) => session.send(command),
                 Some(Err(e)) => break Err(e),
             },
@@ -115,6 +127,10 @@ struct Downstream {
     packer: Packer,
     figures: Figures,
     after: Option<String>,
+    /// The row whose details the screen shows: its readings go in full.
+    inspected: Option<String>,
+    /// Each row's last reading, sent again in full when the row is inspected.
+    latest: HashMap<RowId, crate::session::Reading>,
 }
 
 impl Downstream {
@@ -124,13 +140,13 @@ impl Downstream {
             Update::Clock(_) => Ok(()),
             Update::Reading { row, reading } => {
                 self.figures.seen(&row, &reading);
-                self.packer.push(&row, &reading);
+                self.pack(row, reading);
                 Ok(())
             }
             Update::Figures(figures) => {
                 for update in self.figures.changes(figures) {
                     match update {
-                        Update::Reading { row, reading } => self.packer.push(&row, &reading),
+                        Update::Reading { row, reading } => self.pack(row, reading),
                         other => self.send(other).await?,
                     }
                 }
@@ -151,6 +167,22 @@ impl Downstream {
                 self.send(update).await
             }
         }
+    }
+
+    fn pack(&mut self, row: RowId, reading: crate::session::Reading) {
+        let inspected = self.inspected.as_ref().is_some_and(|name| *name == row.name());
+        self.packer.push(&row, &reading, inspected);
+        self.latest.insert(row, reading);
+    }
+
+    /// The screen shows this row's details now: its last reading goes again, in full, at once
+    /// (the screen puts it in place of the lean one), and the next ones in full.
+    async fn inspect(&mut self, row: Option<String>) -> Result<(), LinkError> {
+        self.inspected = row;
+        let Some(name) = &self.inspected else { return Ok(()) };
+        let Some((id, reading)) = self.latest.iter().find(|(id, _)| id.name() == *name) else { return Ok(()) };
+        self.packer.push(id, reading, true);
+        self.flush().await
     }
 
     async fn send(&self, update: Update) -> Result<(), LinkError> {

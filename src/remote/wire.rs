@@ -67,11 +67,22 @@ impl ChecklistSource {
     }
 }
 
-/// One reading, packed, as a JSON array: `[row, seconds after the batch's time, health,
-/// whole milliseconds, detail, step tenths of a millisecond, extra]`. The screen shows
-/// readings to the second and the millisecond (steps to the tenth), and no more is sent.
+/// One reading, packed as a JSON array.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Packed(
+#[serde(untagged)]
+pub enum Packed {
+    Full(Full),
+    /// An up reading of a row nobody inspects: `[row, seconds after the batch's time, whole
+    /// milliseconds]`. Its detail and steps are left empty: the screen shows them only in a
+    /// row's details, and an inspected row's readings come in full.
+    Lean(u32, u32, u64),
+}
+
+/// `[row, seconds after the batch's time, health, whole milliseconds, detail, step tenths of
+/// a millisecond, extra]`. The screen shows readings to the second and the millisecond (steps
+/// to the tenth), and no more is sent.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Full(
     /// The row's number (see [`Down::Rows`]).
     pub u32,
     pub u32,
@@ -182,7 +193,8 @@ pub struct Packer {
 }
 
 impl Packer {
-    pub fn push(&mut self, row: &RowId, reading: &Reading) {
+    /// Packs a reading; `inspected`: in full even while up.
+    pub fn push(&mut self, row: &RowId, reading: &Reading, inspected: bool) {
         let r = match self.numbers.get(row) {
             Some(&r) => r,
             None => {
@@ -201,16 +213,22 @@ impl Packer {
             retry: reading.retry_after,
             cert: (reading.cert_days_left != last.cert).then_some(reading.cert_days_left),
         };
-        let packed = Packed(
+        let t = reading.at.timestamp().saturating_sub(at).clamp(0, u32::MAX as i64) as u32;
+        // Whole milliseconds, as the screen shows them (`Duration::as_millis` truncates).
+        let ms = reading.latency().as_millis().min(u64::MAX as u128) as u64;
+        if !inspected && reading.health == Health::Up && extra == Extra::default() {
+            self.packed.push(Packed::Lean(r, t, ms));
+            return;
+        }
+        let packed = Packed::Full(Full(
             r,
-            reading.at.timestamp().saturating_sub(at).clamp(0, u32::MAX as i64) as u32,
+            t,
             health_code(reading.health),
-            // Whole milliseconds, as the screen shows them (`Duration::as_millis` truncates).
-            reading.latency().as_millis().min(u64::MAX as u128) as u64,
+            ms,
             (reading.detail != last.detail).then(|| Edit::between(&last.detail, &reading.detail)),
             reading.steps.iter().map(|(_, ms)| tenths(*ms)).collect(),
             (extra != Extra::default()).then_some(extra),
-        );
+        ));
         last.detail = reading.detail.clone();
         last.names = names;
         last.cert = reading.cert_days_left;
@@ -251,7 +269,10 @@ impl Unpacker {
     }
 
     pub fn unpack(&mut self, at: i64, packed: Packed) -> Result<Update, String> {
-        let Packed(r, t, h, l, detail, steps, extra) = packed;
+        let (r, t, h, l, detail, steps, extra) = match packed {
+            Packed::Full(Full(r, t, h, l, detail, steps, extra)) => (r, t, h, l, detail, steps, extra),
+            Packed::Lean(r, t, l) => return self.lean(at, r, t, l),
+        };
         let (row, last) = self.rows.get_mut(r as usize).ok_or_else(|| format!("row {r} unknown"))?;
         if let Some(edit) = detail {
             last.detail = edit.apply(&last.detail)?;
@@ -266,10 +287,8 @@ impl Unpacker {
         if last.names.len() != steps.len() {
             return Err(format!("{} step durations for {} step names", steps.len(), last.names.len()));
         }
-        let seconds = at.checked_add(t as i64).ok_or("time out of range")?;
-        let at = DateTime::from_timestamp(seconds, 0).ok_or_else(|| format!("time {seconds} out of range"))?;
         let reading = Reading {
-            at,
+            at: time(at, t)?,
             health: health_of(h)?,
             latency_ms: l as f64,
             detail: last.detail.clone(),
@@ -279,6 +298,25 @@ impl Unpacker {
         };
         Ok(Update::Reading { row: row.clone(), reading })
     }
+
+    fn lean(&mut self, at: i64, r: u32, t: u32, ms: u64) -> Result<Update, String> {
+        let (row, last) = self.rows.get(r as usize).ok_or_else(|| format!("row {r} unknown"))?;
+        let reading = Reading {
+            at: time(at, t)?,
+            health: Health::Up,
+            latency_ms: ms as f64,
+            detail: String::new(),
+            retry_after: None,
+            steps: Vec::new(),
+            cert_days_left: last.cert,
+        };
+        Ok(Update::Reading { row: row.clone(), reading })
+    }
+}
+
+fn time(at: i64, after: u32) -> Result<DateTime<Utc>, String> {
+    let seconds = at.checked_add(after as i64).ok_or("time out of range")?;
+    DateTime::from_timestamp(seconds, 0).ok_or_else(|| format!("time {seconds} out of range"))
 }
 
 #[cfg(test)]
@@ -299,7 +337,7 @@ mod tests {
 
     fn round_trip(sent: &[(RowId, Reading)]) -> Vec<Update> {
         let mut packer = Packer::default();
-        sent.iter().for_each(|(row, r)| packer.push(row, r));
+        sent.iter().for_each(|(row, r)| packer.push(row, r, true));
         let mut unpacker = Unpacker::default();
         let mut got = Vec::new();
         for down in packer.take() {
@@ -343,12 +381,20 @@ mod tests {
         let web = RowId::check("web");
         let mut packer = Packer::default();
         let steps = [("dns", 0.4), ("connect", 1.2)];
-        packer.push(&web, &reading(1_000, 8.0, "HTTP 200 OK in 8.0 ms", &steps));
-        packer.push(&web, &reading(11_000, 9.3, "HTTP 200 OK in 9.3 ms", &steps));
+        packer.push(&web, &reading(1_000, 8.0, "HTTP 200 OK in 8.0 ms", &steps), true);
+        packer.push(&web, &reading(11_000, 9.3, "HTTP 200 OK in 9.3 ms", &steps), true);
+        packer.push(&web, &reading(21_000, 7.9, "HTTP 200 OK in 7.9 ms", &steps), false);
         let Some(Down::Readings(batch)) = packer.take().pop() else { panic!() };
-        assert!(batch.r[0].4.is_some() && batch.r[0].6.is_some());
-        let second = serde_json::to_string(&batch.r[1]).unwrap();
-        assert_eq!(second, r#"[0,10,0,9,[15,3,"9.3"],[4,12],null]"#);
+        let Packed::Full(first) = &batch.r[0] else { panic!("{:?}", batch.r[0]) };
+        assert!(first.4.is_some() && first.6.is_some());
+        let text: Vec<String> = batch.r[1..].iter().map(|p| serde_json::to_string(p).unwrap()).collect();
+        // Inspected: the detail as an edit; not inspected and up: time and latency only.
+        assert_eq!(text, [r#"[0,10,0,9,[15,3,"9.3"],[4,12],null]"#, "[0,20,7]"]);
+        let mut unpacker = Unpacker::default();
+        unpacker.rows(vec![web.clone()]).unwrap();
+        let lean = serde_json::from_str::<Packed>(&text[1]).unwrap();
+        let Update::Reading { reading, .. } = unpacker.unpack(0, lean).unwrap() else { panic!() };
+        assert_eq!((reading.at.timestamp(), reading.latency_ms, reading.detail.as_str()), (20, 7.0, ""));
     }
 
     #[test]
@@ -362,11 +408,13 @@ mod tests {
     #[test]
     fn a_reading_for_an_unknown_row_or_with_steps_missing_is_an_error() {
         let mut unpacker = Unpacker::default();
-        let packed = Packed(3, 0, 0, 0, None, vec![], None);
+        let packed = Packed::Full(Full(3, 0, 0, 0, None, vec![], None));
         assert!(unpacker.unpack(0, packed.clone()).unwrap_err().contains("row 3 unknown"));
         unpacker.rows(vec![RowId::check("a"); 4]).unwrap();
-        let odd = Packed(3, 0, 0, 0, None, vec![1], None);
+        let odd = Packed::Full(Full(3, 0, 0, 0, None, vec![1], None));
         assert!(unpacker.unpack(0, odd).unwrap_err().contains("1 step durations for 0 step names"));
-        assert!(unpacker.unpack(0, Packed(3, 0, 9, 0, None, vec![], None)).unwrap_err().contains("health 9"));
+        assert!(
+            unpacker.unpack(0, Packed::Full(Full(3, 0, 9, 0, None, vec![], None))).unwrap_err().contains("health 9")
+        );
     }
 }

@@ -255,6 +255,10 @@ pub enum Command {
     },
     /// Become the poller now if nobody holds the role.
     TakeOver,
+    /// The front-end shows this row's details (by name), or none. A local session has them
+    /// all anyway; a remote screen's far side sends the inspected row's readings in full and
+    /// the others' leaner (no detail while up).
+    Inspect(Option<String>),
     Replay(ReplayControl),
     /// End the session: the departure is journaled (a drill is scored first).
     Leave,

@@ -155,6 +155,8 @@ async fn event_loop(
     // Input comes from its own thread, which does not see resizes: redraw on SIGWINCH here.
     let mut resized = signal(SignalKind::window_change())?;
     let mut dirty = true;
+    // The row whose details are shown, as the session was last told.
+    let mut inspected: Option<String> = None;
     // The footer message shown, and when it goes.
     let mut flash: Option<(String, tokio::time::Instant)> = None;
     loop {
@@ -207,6 +209,14 @@ async fn event_loop(
         }
         if app.take_draft_changed() {
             effects.push(Effect::SaveDraft(app.draft_to_keep()));
+        }
+        let inspecting = match &app.overlay {
+            Some(app::Overlay::CheckDetail(name)) => Some(name.clone()),
+            _ => None,
+        };
+        if inspecting != inspected {
+            inspected = inspecting.clone();
+            session.send(Command::Inspect(inspecting));
         }
         for effect in effects {
             if carry_out(app, session, keeper, effect, term) {
