@@ -109,6 +109,11 @@ fn a_check_the_far_war_room_probes_turns_down_on_the_remote_screen() {
     let home = tempfile::tempdir().unwrap();
     let Some(t) = Tmux::start(120, 35, &far.screen_command(home.path()), home.path()) else { return };
     t.wait_for("✔ up       web", Duration::from_secs(20));
+    // Up readings cross the link without their detail, but the row being inspected gets
+    // them in full, starting with its last one again.
+    t.keys(&["Enter"]);
+    t.wait_for("ms): HTTP 200", Duration::from_secs(10));
+    t.keys(&["Escape"]);
     let stopped = Instant::now();
     nginx.server.stop();
     // Locally (tests/e2e.rs) the row turns within 2.5 s (1 s interval, a 300 ms retry to

@@ -81,7 +81,10 @@ impl Resume {
             }
             Update::Pending(events) => self.queued(events),
             Update::Refused { events, error } => {
-                self.appends.pop_front();
+                let ours = self.appends.front().is_some_and(|a| events.iter().map(|e| &e.body).eq(a.bodies.iter()));
+                if ours {
+                    self.appends.pop_front();
+                }
                 vec![Update::Refused { events, error }]
             }
             Update::Written { ids, error } => {
@@ -141,14 +144,19 @@ impl Resume {
         new
     }
 
-    /// The far session queued the oldest append's entries.
+    /// The far session queued entries: the oldest append's, or its own (a check change).
     fn queued(&mut self, events: Vec<Event>) -> Vec<Update> {
-        if let Some(append) = self.appends.pop_front() {
+        let ours = self.appends.front().is_some_and(|a| events.iter().map(|e| &e.body).eq(a.bodies.iter()));
+        if let Some(append) = self.appends.pop_front_if(|_| ours) {
             for (event, first) in events.iter().zip(append.first_ids) {
                 self.first_id.insert(event.id.clone(), first);
             }
         }
-        self.pending.extend(events.iter().cloned());
+        // Only the screen's own writes are sent again if lost: the far session's (its arrival,
+        // a check change) are its business, and a new session makes its own.
+        if ours {
+            self.pending.extend(events.iter().cloned());
+        }
         vec![Update::Pending(events)]
     }
 }
@@ -228,6 +236,16 @@ mod tests {
         resume.update(Update::Pending(vec![second.clone()]));
         let acked = resume.update(Update::Written { ids: ids(std::slice::from_ref(&second)), error: None });
         assert_eq!(acked, vec![Update::Written { ids: vec![second.id, first.id], error: None }]);
+    }
+
+    #[test]
+    fn the_sessions_own_entries_queued_meanwhile_do_not_take_a_notes_place() {
+        let mut resume = Resume::new("ann");
+        resume.command(Command::Append(vec![note("mine")]), true);
+        resume.update(Update::Pending(vec![by("ann", "a check change, say")]));
+        // The note's own Pending was lost with the link, and the journal lacks it: sent again.
+        let (_, resend) = resume.reconnected(Vec::new());
+        assert_eq!(resend, vec![Command::Append(vec![note("mine")])]);
     }
 
     #[test]

@@ -13,6 +13,7 @@ use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::sync::mpsc;
 
 use super::wire::{Down, DownLine, FarSetup, GATHER, Packer, UpLine};
+use crate::journal::EventBody;
 use crate::monitor::{RowId, View};
 use crate::session::{Command, Figure, Opening, Session, Update, Versioned};
 use crate::ssh::{LinkError, Reader, Writer, accept};
@@ -159,6 +160,10 @@ impl Downstream {
                     entries.drain(..=at);
                 }
                 self.send(Update::Opened { journal, role, rows, entries }).await
+            }
+            // The session's own check changes: the screen shows them once on disk, as entries.
+            Update::Pending(events) if events.iter().all(|e| matches!(e.body, EventBody::CheckChanged { .. })) => {
+                Ok(())
             }
             update => {
                 if let Update::View { row, view } = &update {
