@@ -147,7 +147,7 @@ impl Resume {
     /// The far session queued entries: the oldest append's, or its own (a check change).
     fn queued(&mut self, events: Vec<Event>) -> Vec<Update> {
         let ours = self.appends.front().is_some_and(|a| events.iter().map(|e| &e.body).eq(a.bodies.iter()));
-        if let Some(append) = self.appends.pop_front_if(|_| ours) {
+        if let Some(append) = ours.then(|| self.appends.pop_front()).flatten() {
             for (event, first) in events.iter().zip(append.first_ids) {
                 self.first_id.insert(event.id.clone(), first);
             }
