@@ -145,6 +145,12 @@ impl Board {
 
     pub fn on_reading(&mut self, id: &RowId, reading: Reading) {
         if let Some(row) = self.row_mut(id) {
+            // The same reading again, in full (a remote screen's session sends a row's last
+            // reading again, with its detail, when the row is inspected): it replaces the first.
+            if let Some(last) = row.history.back_mut().filter(|last| last.at == reading.at) {
+                *last = reading;
+                return;
+            }
             if row.history.len() == KEPT {
                 row.history.pop_front();
             }

@@ -38,6 +38,8 @@
 //!   promotion and merging; [`journal::chain`] is what lets both sides prove a copy whole.
 //! - [`ssh`]: links to warroom on other hosts through the system OpenSSH client: the
 //!   greeting with protocol versions, bounded JSON lines, heartbeats, ssh's errors by step.
+//! - [`remote`]: remote screens (`warroom --remote DEST`): a session on another host served
+//!   over a link (`serve-session`) and bridged to the screen here, resuming after a cut.
 //! - [`config`] reads `warroom.toml`; [`builtin`] holds the files shipped in the binary;
 //!   [`sanitize`] makes untrusted text safe for a terminal.
 
@@ -56,6 +58,7 @@ pub mod mirror;
 pub mod monitor;
 pub mod probe;
 pub mod recorder;
+pub mod remote;
 pub mod replay;
 pub mod report;
 pub mod sanitize;

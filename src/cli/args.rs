@@ -45,6 +45,17 @@ pub struct GlobalArgs {
     /// with `drill`, play or join a drill without one.
     #[arg(long, global = true, conflicts_with = "read_only")]
     pub headless: bool,
+    /// Run the dashboard here over a war room on another host: DEST is what ssh takes
+    /// (`user@host` or a Host alias); -j names the journal there. Only events cross the link;
+    /// WARROOM_SSH can name the ssh command.
+    #[arg(long, value_name = "DEST", conflicts_with_all = ["read_only", "headless"])]
+    pub remote: Option<String>,
+    /// warroom's path on the --remote host (default: `warroom` on its PATH).
+    #[arg(long, value_name = "PATH", requires = "remote")]
+    pub remote_command: Option<String>,
+    /// The config file on the --remote host (default: found there as warroom finds it).
+    #[arg(long, value_name = "FILE", requires = "remote")]
+    pub remote_config: Option<String>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -141,6 +152,14 @@ pub enum Verb {
         /// warroom's path on that host (default: `warroom` on its PATH).
         #[arg(long, value_name = "PATH")]
         command: Option<String>,
+    },
+    /// The far end of `warroom --remote`: a session on this host's journal, served as JSON
+    /// lines on stdin/stdout to the screen that started it over ssh.
+    #[command(name = "serve-session", hide = true)]
+    ServeSession {
+        /// The last entry the screen already has (it reconnects): the opening sends the rest.
+        #[arg(long, value_name = "ID")]
+        after: Option<String>,
     },
     /// The far end of `warroom reach`: greets on stdout, echoes each message back, ends when
     /// stdin closes.

@@ -17,6 +17,7 @@ mod mirror;
 mod open;
 mod pin;
 mod reach;
+mod remote;
 mod review;
 mod role;
 mod send;
@@ -58,6 +59,7 @@ pub fn main() -> ExitCode {
 fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     let global = cli.global;
     match cli.verb {
+        None if global.remote.is_some() => remote::screen(&global),
         None if global.headless => headless::run(&global),
         None => dashboard(&global),
         Some(Verb::Init { dir, force }) => init::run(&dir, force),
@@ -81,6 +83,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Some(Verb::Ingest) => mirror::ingest(&global),
         Some(Verb::Promote) => mirror::promote(&global),
         Some(Verb::Merge { a, b, output }) => mirror::merge(&a, &b, &output),
+        Some(Verb::ServeSession { after }) => remote::serve_session(&global, after),
         Some(verb) => command(&global, verb),
     }
 }

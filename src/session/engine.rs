@@ -348,6 +348,8 @@ impl Engine {
             },
             Command::TakeOver => self.try_take_over(),
             Command::Replay(control) => self.steer_replay(control),
+            // Every reading reaches the front-end in full already.
+            Command::Inspect(_) => {}
             // Handled by the loop, which ends with it.
             Command::Leave => {}
         }

@@ -26,8 +26,8 @@ use tokio::sync::mpsc;
 
 pub use drill::{DrillRun, score_and_save, scorecard_paths};
 pub use protocol::{
-    Command, Figure, Person, Presence, Probing, Reading, ReplayControl, ReplayPosition, Role, RowInfo, Update, VERSION,
-    Versioned,
+    Command, Figure, LinkState, Person, Presence, Probing, Reading, ReplayControl, ReplayPosition, Role, RowInfo,
+    Update, VERSION, Versioned,
 };
 
 use crate::checklist::Checklist;
@@ -116,6 +116,14 @@ impl Session {
         let engine = engine::Engine::open(opening, updates_tx);
         tokio::spawn(engine.run(commands_rx));
         Session { author, updates, commands }
+    }
+
+    /// A session whose engine runs elsewhere (a remote screen's, on another host): the
+    /// front-end's end, and the ends a bridge feeds updates into and takes commands from.
+    pub fn bridged(author: String) -> (Session, mpsc::UnboundedSender<Update>, mpsc::UnboundedReceiver<Command>) {
+        let (updates_tx, updates) = mpsc::unbounded_channel();
+        let (commands, commands_rx) = mpsc::unbounded_channel();
+        (Session { author, updates, commands }, updates_tx, commands_rx)
     }
 
     pub fn send(&self, command: Command) {

@@ -228,6 +228,9 @@ pub enum Update {
     Replay(ReplayPosition),
     /// A drill ended: its scorecard, as text.
     Scorecard(String),
+    /// A remote screen's link to the host its session runs on went down or came back (sent
+    /// by the bridge of `warroom --remote`, never by an engine).
+    Link(LinkState),
     /// The session has finished; nothing follows.
     Ended,
 }
@@ -255,9 +258,26 @@ pub enum Command {
     },
     /// Become the poller now if nobody holds the role.
     TakeOver,
+    /// The front-end shows this row's details (by name), or none. A local session has them
+    /// all anyway; a remote screen's far side sends the inspected row's readings in full and
+    /// the others' leaner (no detail while up).
+    Inspect(Option<String>),
     Replay(ReplayControl),
     /// End the session: the departure is journaled (a drill is scored first).
     Leave,
+}
+
+/// The state of a remote screen's link.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LinkState {
+    /// The destination's name, as the operator gave it.
+    pub to: String,
+    /// `None` while the link is up; else since when it is down.
+    pub lost_since: Option<DateTime<Utc>>,
+    /// Why it went down (ssh's words, sanitised), or what came back.
+    pub detail: String,
+    /// Whether the bridge tries again (a protocol mismatch will not mend by itself).
+    pub retrying: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

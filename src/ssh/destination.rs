@@ -26,6 +26,9 @@ pub const SSH_ENV: &str = "WARROOM_SSH";
 pub struct Ssh {
     words: Vec<String>,
     pub timing: Timing,
+    /// Asks ssh to compress the link (`Compression=yes`): worth it for a long-lived link of
+    /// small, repetitive JSON lines (a remote screen's); off by default.
+    pub compression: bool,
 }
 
 impl Ssh {
@@ -37,12 +40,12 @@ impl Ssh {
             }
             _ => vec!["ssh".to_string()],
         };
-        Ok(Ssh { words, timing: Timing::default() })
+        Ok(Ssh { words, timing: Timing::default(), compression: false })
     }
 
     /// A given client command line, e.g. `["ssh", "-F", "/tmp/x/ssh_config"]`.
     pub fn new(words: Vec<String>, timing: Timing) -> Ssh {
-        Ssh { words, timing }
+        Ssh { words, timing, compression: false }
     }
 
     /// The `ssh` child for `warroom VERB ARGS…` on `dest`: no terminal (`-T`), never a
@@ -64,10 +67,11 @@ impl Ssh {
             .arg(format!("ServerAliveInterval={alive}"))
             .args(["-o", "ServerAliveCountMax=3"])
             .arg("-o")
-            .arg(format!("ConnectTimeout={connect}"))
-            .arg("--")
-            .arg(&dest.ssh)
-            .arg(dest.remote_command(verb, args));
+            .arg(format!("ConnectTimeout={connect}"));
+        if self.compression {
+            command.args(["-o", "Compression=yes"]);
+        }
+        command.arg("--").arg(&dest.ssh).arg(dest.remote_command(verb, args));
         Ok(command)
     }
 }

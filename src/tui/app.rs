@@ -190,6 +190,8 @@ pub struct App {
     pub promote_on_exit: bool,
     /// Entries from a newer warroom were skipped: asks for an upgrade, for as long as it runs.
     pub upgrade: Option<String>,
+    /// A remote screen's link is down: said above everything until it is back.
+    pub link_lost: Option<String>,
     /// Viewer mode: never writes.
     pub read_only: bool,
     pub focus: Pane,
@@ -246,6 +248,7 @@ impl App {
             upgrade: None,
             mirrors: Vec::new(),
             promote_on_exit: false,
+            link_lost: None,
             read_only: false,
             focus: Pane::Checks,
             zoom: false,
@@ -386,6 +389,7 @@ impl App {
             Update::Notice(text) => self.flash = Some(text),
             Update::NewerSkipped(text) => self.upgrade = Some(text),
             Update::Mirrors(lines) => self.mirrors = lines,
+            Update::Link(state) => self.on_link(state),
             Update::Replay(position) => self.banner = Some(replay_banner(&position, self.board.clock.now)),
             Update::Scorecard(text) => self.overlay = Some(Overlay::Scorecard(text)),
             Update::Ended => {}
@@ -396,6 +400,23 @@ impl App {
         }
         self.refresh_filter();
         urgent
+    }
+
+    /// A remote screen's link went down (the banner says so, and since when) or came back.
+    fn on_link(&mut self, state: crate::session::LinkState) {
+        let to = crate::sanitize::sanitize_str(&state.to, 60);
+        let detail = crate::sanitize::sanitize_str(&state.detail, 200);
+        match state.lost_since {
+            None => {
+                self.link_lost = None;
+                self.flash = Some(format!("link to {to} is back: {detail}"));
+            }
+            Some(since) => {
+                let at = since.with_timezone(&self.board.clock.offset).format("%H:%M");
+                let next = if state.retrying { "reconnecting" } else { "NOT retrying" };
+                self.link_lost = Some(format!("link to {to} lost since {at}, {next} ({detail})"));
+            }
+        }
     }
 
     /// A send of this screen's reached the journal: the footer says how it went, so

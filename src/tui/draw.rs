@@ -50,12 +50,14 @@ pub fn draw(frame: &mut Frame, app: &mut App) {
 }
 
 /// The lines above the header, one per banner in force: the session's own (demo, viewer,
-/// replay), then the request to upgrade while entries from a newer warroom are skipped.
+/// replay), a remote screen's lost link, then the request to upgrade while entries from a newer warroom are skipped.
 fn banners(app: &App) -> Vec<Line<'static>> {
     let own = app.banner.as_ref().map(|text| Line::styled(format!(" {text} "), app.theme.drill));
     let upgrade =
         app.upgrade.as_ref().map(|text| Line::styled(format!(" ⚠ {} ", sanitize_str(text, 200)), app.theme.overdue));
+    let link = app.link_lost.as_ref().map(|text| Line::styled(format!(" ⚠ {text} "), app.theme.overdue));
     own.into_iter()
+        .chain(link)
         .chain(unprobed_banner(app))
         .chain(unreachable_banners(app))
         .chain(upgrade)

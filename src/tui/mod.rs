@@ -86,53 +86,67 @@ pub fn run(opening: Opening, setup: Setup, look: Look) -> anyhow::Result<()> {
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
     runtime.block_on(async move {
         let replaying = opening.is_replay();
-        let mut session = Session::start(opening);
-        let Some(opened) = session.recv().await else { anyhow::bail!("the session ended before it opened") };
-        let Update::Opened { journal, role, .. } = &opened else { anyhow::bail!("the session did not open") };
-        let mut keeper = Keeper::new(Path::new(journal), &session.author);
-        let journal_path = std::path::PathBuf::from(journal);
-        let read_only = *role == Role::Viewer;
-        let mut board = Board::new(Incident::default(), Vec::new(), setup.checklist, Clock::system());
-        board.update_every = look.update_every;
-        if let Some(offset) = look.public_offset {
-            board.public_offset = offset;
-        }
-        let mut app = App::new(board, setup.theme, setup.keys);
-        app.read_only = read_only;
-        app.me = session.author.clone();
-        app.banner = look.banner;
-        app.checklist_order = setup.checklist_order;
-        app.on_update(opened);
-        // A viewer and a replay write nothing at all, not even a draft.
-        if !read_only {
-            keeper.restore(&mut app);
-        }
-        let mut term = terminal::enter()?;
-        // A replay's news is history: it calls for nobody's attention.
-        let wanted = if replaying { crate::config::Attention::default() } else { setup.attention };
-        let mut watch = attention::Watch::new(wanted);
-        let outcome = event_loop(&mut app, &mut session, &mut term, &mut keeper, &mut watch, replaying).await;
-        // Flush before restoring: the journal gets the departure (and whatever it can still
-        // take); the draft keeps every note it did not. A viewer keeps no draft.
-        for update in session.leave(LEAVE_WITHIN).await {
-            app.on_update(update);
-        }
-        let kept = app.draft_to_keep();
-        let lost = if read_only { None } else { keeper.write(&kept) };
-        drop(term);
-        terminal::leave();
-        // The last resort, once the terminal is the operator's again: notes no disk would take
-        // are printed, to be copied before they are gone.
-        if let Some(why) = lost.filter(|_| !kept.trim().is_empty()) {
-            eprintln!("warroom: {why}");
-            eprintln!("warroom: these notes are NOT saved anywhere; copy them now:\n---");
-            eprintln!("{}\n---", crate::sanitize::sanitize_multiline(&kept, kept.len() + 1));
-        }
-        if app.promote_on_exit && outcome.is_ok() {
-            return carry_on_as_primary(&journal_path, &session.author);
-        }
-        outcome
+        let session = Session::start(opening);
+        run_session(session, setup, look, None, replaying).await
     })
+}
+
+/// Runs the screen over a session already started (on this host, or bridged from another:
+/// `warroom --remote`), until the operator quits. The draft is kept beside the journal, or
+/// beside `drafts_beside` when the journal is not on this host.
+pub async fn run_session(
+    mut session: Session,
+    setup: Setup,
+    look: Look,
+    drafts_beside: Option<std::path::PathBuf>,
+    replaying: bool,
+) -> anyhow::Result<()> {
+    let Some(opened) = session.recv().await else { anyhow::bail!("the session ended before it opened") };
+    let Update::Opened { journal, role, .. } = &opened else { anyhow::bail!("the session did not open") };
+    let journal_path = std::path::PathBuf::from(journal);
+    let beside = drafts_beside.unwrap_or_else(|| Path::new(journal).to_path_buf());
+    let mut keeper = Keeper::new(&beside, &session.author);
+    let read_only = *role == Role::Viewer;
+    let mut board = Board::new(Incident::default(), Vec::new(), setup.checklist, Clock::system());
+    board.update_every = look.update_every;
+    if let Some(offset) = look.public_offset {
+        board.public_offset = offset;
+    }
+    let mut app = App::new(board, setup.theme, setup.keys);
+    app.read_only = read_only;
+    app.me = session.author.clone();
+    app.banner = look.banner;
+    app.checklist_order = setup.checklist_order;
+    app.on_update(opened);
+    // A viewer and a replay write nothing at all, not even a draft.
+    if !read_only {
+        keeper.restore(&mut app);
+    }
+    let mut term = terminal::enter()?;
+    // A replay's news is history: it calls for nobody's attention.
+    let wanted = if replaying { crate::config::Attention::default() } else { setup.attention };
+    let mut watch = attention::Watch::new(wanted);
+    let outcome = event_loop(&mut app, &mut session, &mut term, &mut keeper, &mut watch, replaying).await;
+    // Flush before restoring: the journal gets the departure (and whatever it can still
+    // take); the draft keeps every note it did not. A viewer keeps no draft.
+    for update in session.leave(LEAVE_WITHIN).await {
+        app.on_update(update);
+    }
+    let kept = app.draft_to_keep();
+    let lost = if read_only { None } else { keeper.write(&kept) };
+    drop(term);
+    terminal::leave();
+    // The last resort, once the terminal is the operator's again: notes no disk would take
+    // are printed, to be copied before they are gone.
+    if let Some(why) = lost.filter(|_| !kept.trim().is_empty()) {
+        eprintln!("warroom: {why}");
+        eprintln!("warroom: these notes are NOT saved anywhere; copy them now:\n---");
+        eprintln!("{}\n---", crate::sanitize::sanitize_multiline(&kept, kept.len() + 1));
+    }
+    if app.promote_on_exit && outcome.is_ok() {
+        return carry_on_as_primary(&journal_path, &session.author);
+    }
+    outcome
 }
 
 /// `P` on a mirror's copy, confirmed, once the viewer has left: promotes the copy, then
@@ -182,6 +196,8 @@ async fn event_loop(
     // Input comes from its own thread, which does not see resizes: redraw on SIGWINCH here.
     let mut resized = signal(SignalKind::window_change())?;
     let mut dirty = true;
+    // The row whose details are shown, as the session was last told.
+    let mut inspected: Option<String> = None;
     // The footer message shown, and when it goes.
     let mut flash: Option<(String, tokio::time::Instant)> = None;
     loop {
@@ -234,6 +250,14 @@ async fn event_loop(
         }
         if app.take_draft_changed() {
             effects.push(Effect::SaveDraft(app.draft_to_keep()));
+        }
+        let inspecting = match &app.overlay {
+            Some(app::Overlay::CheckDetail(name)) => Some(name.clone()),
+            _ => None,
+        };
+        if inspecting != inspected {
+            inspected = inspecting.clone();
+            session.send(Command::Inspect(inspecting));
         }
         for effect in effects {
             if carry_out(app, session, keeper, effect, term) {

@@ -58,6 +58,18 @@ pub fn team() -> Option<Team> {
     found
 }
 
+/// The account a remote screen's ssh logs into (a member of `wr-team` that OpenSSH lets in
+/// with a key), if this machine has it and the test runs as root.
+pub fn remote_login() -> Option<Account> {
+    team()?;
+    let found = account("wr-remote");
+    if found.is_none() {
+        assert!(!super::in_ci(), "CI=true and the account wr-remote is missing");
+        super::announce_skip("the account wr-remote is missing (`bash .ci/install-deps` creates it)");
+    }
+    found
+}
+
 fn account(name: &'static str) -> Option<Account> {
     let c = CString::new(name).ok()?;
     // SAFETY: getpwnam returns null or static storage, read at once (tests look up accounts

@@ -231,9 +231,26 @@ impl Sshd {
         descendants(self.pid())
     }
 
+    /// Lets the client's key log in as any account, not only root: sshd reads
+    /// `authorized_keys` as the user logging in, so its folder must be open to them.
+    pub fn open_to_every_account(&self) {
+        use std::os::unix::fs::PermissionsExt;
+        let open = |path: &Path, mode| std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).unwrap();
+        open(self.dir.path(), 0o755);
+        open(&self.dir.path().join("authorized_keys"), 0o644);
+    }
+
     /// Takes back the client's key: the next login is refused.
     pub fn revoke_keys(&self) {
-        std::fs::write(self.dir.path().join("authorized_keys"), "").unwrap();
+        let keys = self.dir.path().join("authorized_keys");
+        std::fs::copy(&keys, self.dir.path().join("authorized_keys.revoked")).unwrap();
+        std::fs::write(keys, "").unwrap();
+    }
+
+    /// Undoes [`Sshd::revoke_keys`]: the client's key is accepted again.
+    pub fn restore_keys(&self) {
+        let keys = self.dir.path().join("authorized_keys");
+        std::fs::copy(self.dir.path().join("authorized_keys.revoked"), keys).unwrap();
     }
 
     /// Ends every connection by killing its per-connection sshd processes (the listener stays).

@@ -1,0 +1,179 @@
+//! Remote screens over a real OpenSSH server: `warroom --remote DEST` in tmux, its session
+//! running on the far side (`serve-session`, started by sshd as the account logged into).
+//! A note typed here lands in the far journal, signed by the ssh account; a check the far
+//! war room probes turns down here; a cut link is shown, reconnected and resumed without a
+//! duplicate.
+
+mod support;
+
+use std::time::{Duration, Instant};
+
+use support::accounts::{Account, Room, remote_login, team};
+use support::sshd::{SshClient, Sshd};
+use support::tmux::Tmux;
+use warroom::journal::{Event, EventBody, Journal};
+
+/// The far war room, on the "bastion": a room of the shared-journal tests (the binary, the
+/// config and a journal directory of `wr-team`), reached over ssh as `wr-remote`.
+struct Far {
+    login: Account,
+    room: Room,
+    client: SshClient,
+    sshd: Sshd,
+}
+
+fn far(config: &str) -> Option<Far> {
+    let team = team()?;
+    let login = remote_login()?;
+    let mut client = SshClient::new()?;
+    let sshd = Sshd::start(&mut client, "bastion", None)?;
+    sshd.open_to_every_account();
+    let room = Room::new(&team, &format!("[incident]\ntitle = \"Bastion fire\"\nseverity = 2\n{config}"));
+    Some(Far { login, room, client, sshd })
+}
+
+impl Far {
+    /// The screen's command line, run here as root with its own HOME (drafts, config); if it
+    /// fails, its error stays on screen for the test's message.
+    fn screen_command(&self, home: &std::path::Path) -> String {
+        let (key, value) = self.client.env();
+        format!(
+            "HOME={home} {key}='{value}' {bin} --remote {user}@bastion --remote-command {bin} \
+             --remote-config {config} -j {journal} --as tester || sleep 60",
+            home = home.display(),
+            bin = self.room.bin.display(),
+            user = self.login.name,
+            config = self.room.config.display(),
+            journal = self.room.journal.display(),
+        )
+    }
+
+    fn events(&self) -> Vec<Event> {
+        Journal::read(&self.room.journal).unwrap().events
+    }
+
+    fn notes(&self, text: &str) -> Vec<Event> {
+        self.events().into_iter().filter(|e| matches!(&e.body, EventBody::NoteAdded { text: t } if t == text)).collect()
+    }
+}
+
+const ALWAYS_UP: &str = "[[check]]\nname = \"local\"\nkind = \"command\"\ncommand = [\"true\"]\n";
+
+fn quit(t: &Tmux) {
+    t.keys(&["q"]);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while t.alive() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+fn save_note(t: &Tmux, text: &str) {
+    t.keys(&["i"]);
+    t.type_text(text);
+    t.keys(&["C-s"]);
+}
+
+#[test]
+fn a_note_typed_on_the_remote_screen_is_written_on_the_far_host_as_the_ssh_account() {
+    let Some(far) = far(ALWAYS_UP) else { return };
+    let home = tempfile::tempdir().unwrap();
+    let Some(t) = Tmux::start(120, 35, &far.screen_command(home.path()), home.path()) else { return };
+    t.wait_for("✔ up", Duration::from_secs(20));
+    save_note(&t, "bastion smoke seen in row 4");
+    t.wait_for("note saved to the timeline", Duration::from_secs(10));
+    quit(&t);
+
+    let notes = far.notes("bastion smoke seen in row 4");
+    assert_eq!(notes.len(), 1, "{notes:?}");
+    // The author the screen chose, and the account ssh logged into on the far host (this
+    // screen runs as root).
+    assert_eq!(notes[0].author, "tester");
+    let account = notes[0].account.as_deref().unwrap_or_default();
+    assert!(account.starts_with("wr-remote@"), "account {account:?}");
+    let events = far.events();
+    assert!(events.iter().any(|e| matches!(e.body, EventBody::OperatorLeft {}) && e.author == "tester"));
+    // The draft stayed on this host and is gone once the note was written.
+    let drafts: Vec<_> = walk(home.path()).into_iter().filter(|p| p.to_string_lossy().contains(".draft-")).collect();
+    assert!(drafts.is_empty(), "a draft is left: {drafts:?}");
+}
+
+#[test]
+fn a_check_the_far_war_room_probes_turns_down_on_the_remote_screen() {
+    let Some(mut nginx) = support::nginx(None) else { return };
+    let check = format!(
+        "[[check]]\nname = \"web\"\nkind = \"http\"\nurl = \"http://127.0.0.1:{}/ok\"\ninterval = \"1s\"\n\
+         retry_interval = \"300ms\"\ntimeout = \"1s\"\n",
+        nginx.server.port
+    );
+    let Some(far) = far(&check) else { return };
+    let home = tempfile::tempdir().unwrap();
+    let Some(t) = Tmux::start(120, 35, &far.screen_command(home.path()), home.path()) else { return };
+    t.wait_for("✔ up       web", Duration::from_secs(20));
+    // Up readings cross the link without their detail, but the row being inspected gets
+    // them in full, starting with its last one again.
+    t.keys(&["Enter"]);
+    t.wait_for("ms): HTTP 200", Duration::from_secs(10));
+    t.keys(&["Escape"]);
+    let stopped = Instant::now();
+    nginx.server.stop();
+    // Locally (tests/e2e.rs) the row turns within 2.5 s (1 s interval, a 300 ms retry to
+    // confirm); over the link the view is sent at once. Measured 1.2-1.3 s (BENCHMARKS.md):
+    // 10 s is more than 3x even on a loaded machine.
+    t.wait_for("✖ down     web", Duration::from_secs(10));
+    eprintln!("remote screen: check down on screen {:?} after the server stopped", stopped.elapsed());
+    t.wait_for("web → down: connect failed: connection refused", Duration::from_secs(10));
+    quit(&t);
+}
+
+#[test]
+fn a_cut_link_is_shown_and_resumed_without_a_duplicate_and_without_losing_a_note() {
+    let Some(far) = far(ALWAYS_UP) else { return };
+    let home = tempfile::tempdir().unwrap();
+    let Some(t) = Tmux::start(120, 35, &far.screen_command(home.path()), home.path()) else { return };
+    t.wait_for("✔ up", Duration::from_secs(20));
+    save_note(&t, "before the cut");
+    t.wait_for("note saved to the timeline", Duration::from_secs(10));
+
+    // The connection dies (its sshd and the far session with it) and logins are refused for
+    // a while: the screen says so and keeps trying.
+    far.sshd.revoke_keys();
+    far.sshd.kill_connections();
+    let link = format!("link to {}@bastion", far.login.name);
+    t.wait_for(&format!("{link} lost since"), Duration::from_secs(15));
+    // Written while the link is down: kept in the draft here, sent once it is back.
+    save_note(&t, "during the cut");
+    let drafts = || walk(home.path()).into_iter().filter(|p| p.to_string_lossy().contains(".draft-")).count();
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while drafts() == 0 {
+        assert!(Instant::now() < deadline, "the note written during the cut is in no draft file here");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert!(far.notes("during the cut").is_empty());
+    far.sshd.restore_keys();
+    // Back within the backoff (at most 30 s), the held note written, the banner gone.
+    t.wait_for("✎ during the cut", Duration::from_secs(45));
+    t.wait_for("note saved to the timeline", Duration::from_secs(10));
+    let screen = t.screen();
+    assert!(!screen.contains(&format!("{link} lost")), "{screen}");
+    assert_eq!(screen.matches("before the cut").count(), 1, "shown once after resuming:\n{screen}");
+    assert_eq!(screen.matches("during the cut").count(), 1, "{screen}");
+    quit(&t);
+
+    assert_eq!(far.notes("before the cut").len(), 1);
+    let during = far.notes("during the cut");
+    assert_eq!(during.len(), 1, "{during:?}");
+    assert_eq!(during[0].author, "tester");
+}
+
+fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            out.extend(walk(&path));
+        } else {
+            out.push(path);
+        }
+    }
+    out
+}
