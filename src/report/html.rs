@@ -23,17 +23,24 @@ th{background:#eee}.drill{background:#ffd700;color:#000;padding:.5rem 1rem;font-
 @media(prefers-color-scheme:dark){body{color:#e8e8e8;background:#121212}th{background:#2a2a2a}th,td{border-color:#555}.missed,.failed{color:#ff8a80}}\
 @media print{body{color:#000;background:#fff;max-width:none}th{background:#eee}th,td{border-color:#999}.missed,.failed{color:#b00000}}";
 
+/// The `<head>` every page of ours has: one file, its styles inline, readable on a phone.
+pub fn head(title: &str, styles: &[&'static str]) -> Markup {
+    html! {
+        head {
+            meta charset="utf-8";
+            meta name="viewport" content="width=device-width, initial-scale=1";
+            title { (clean(title)) }
+            style { @for s in styles { (PreEscaped(*s)) } }
+        }
+    }
+}
+
 pub fn render(r: &Report) -> String {
     let doc = r.document();
     let page = html! {
         (DOCTYPE)
         html lang="en" {
-            head {
-                meta charset="utf-8";
-                meta name="viewport" content="width=device-width, initial-scale=1";
-                title { (clean(&doc.title)) }
-                style { (PreEscaped(STYLE)) (PreEscaped(svg::STYLE)) }
-            }
+            (head(&doc.title, &[STYLE, svg::STYLE]))
             body {
                 @if let Some(drill) = &doc.drill {
                     p.drill { (clean(drill)) }

@@ -8,9 +8,9 @@ use std::path::Path;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
-use maud::{DOCTYPE, Markup, PreEscaped, html};
+use maud::{DOCTYPE, Markup, html};
 
-use super::html::{STYLE, clean};
+use super::html::{STYLE, clean, head};
 use super::timeline::{self, Shade};
 use super::ts;
 use crate::incident::Incident;
@@ -219,12 +219,7 @@ pub fn html(page: &StatusPage) -> String {
     let markup = html! {
         (DOCTYPE)
         html lang="en" {
-            head {
-                meta charset="utf-8";
-                meta name="viewport" content="width=device-width, initial-scale=1";
-                title { "Status: " (clean(&page.title)) }
-                style { (PreEscaped(STYLE)) (PreEscaped(PAGE_STYLE)) }
-            }
+            (head(&format!("Status: {}", page.title), &[STYLE, PAGE_STYLE]))
             body {
                 @if page.drill {
                     p.drill { "DRILL — this status page is part of a rehearsal. No real service is affected." }
