@@ -560,6 +560,8 @@ struct RawCheck {
     recover_after: Option<u32>,
     #[serde(default, deserialize_with = "opt_duration")]
     retry_interval: Option<Duration>,
+    #[serde(default, deserialize_with = "opt_duration")]
+    first_retry: Option<Duration>,
     #[serde(default)]
     depends_on: Vec<String>,
     /// Shown on the status page.
@@ -782,7 +784,11 @@ fn validate_schedule(
         fail_after: c.fail_after.unwrap_or(defaults.fail_after),
         recover_after: c.recover_after.unwrap_or(defaults.recover_after),
         retry_interval: c.retry_interval.unwrap_or(defaults.retry_interval),
+        first_retry: c.first_retry.unwrap_or(defaults.first_retry),
     };
+    if schedule.first_retry.is_zero() {
+        return Err(err("first_retry", "must be longer than zero".into()));
+    }
     if schedule.interval.is_zero() {
         return Err(err("interval", "must be longer than zero".into()));
     }

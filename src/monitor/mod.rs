@@ -296,16 +296,20 @@ impl CheckTask {
             if !rows.is_empty() && self.results.send(CoordinatorInput::Rows { parent: self.index, at, rows }).is_err() {
                 return;
             }
-            // ±10% so checks with one interval drift apart instead of marching together. A
-            // source's unconfirmed rows hurry it along like its own unconfirmed failure does.
-            let soft = self.subs.values().any(Confirmer::is_soft_failing);
-            let base = if soft {
-                self.def.schedule.retry_interval.min(self.def.schedule.interval)
-            } else {
-                self.confirmer.next_delay(&self.def.schedule)
-            };
-            let delay = base.mul_f64(0.9 + 0.2 * fastrand::f64());
-            due = Some(align(Instant::now() + delay, self.def.schedule.interval));
+            due = Some(self.next_due());
+        }
+    }
+
+    /// When to probe next. ±10% so checks with one interval drift apart instead of marching
+    /// together. A source's unconfirmed rows hurry it along like its own unconfirmed change.
+    /// Re-probes that confirm a change keep their precision; the rest share wake-ups.
+    fn next_due(&self) -> Instant {
+        let schedule = &self.def.schedule;
+        let retry = std::iter::once(&self.confirmer).chain(self.subs.values()).filter_map(|c| c.retry_delay(schedule)).min();
+        let jitter = |d: Duration| d.mul_f64(0.9 + 0.2 * fastrand::f64());
+        match retry {
+            Some(delay) => Instant::now() + jitter(delay),
+            None => align(Instant::now() + jitter(schedule.interval), schedule.interval),
         }
     }
 }
