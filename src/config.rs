@@ -16,7 +16,7 @@ use toml::Spanned;
 use crate::comms::{Channel, Format, Secret};
 use crate::monitor::{CheckDef, Schedule};
 use crate::probe::{
-    AlertmanagerSpec, ApiAuth, CommandSpec, DEFAULT_CERT_WARN_DAYS, DEFAULT_MAX_BODY, DnsSpec, HttpSpec, ProbeSpec,
+    AlertmanagerSpec, ApiAuth, PushSpec, CommandSpec, DEFAULT_CERT_WARN_DAYS, DEFAULT_MAX_BODY, DnsSpec, HttpSpec, ProbeSpec,
     PrometheusSpec, RecordType, SmtpSpec, StartTls, StatusRange, TcpSpec, Threshold, TlsSpec,
 };
 
@@ -616,6 +616,9 @@ struct RawCheck {
     labels: Option<Vec<String>>,
     show_silenced: Option<bool>,
     bearer_token_env: Option<String>,
+    // alertmanager webhook (push)
+    listen: Option<String>,
+    token_env: Option<String>,
     basic_auth_user_env: Option<String>,
     basic_auth_password_env: Option<String>,
 }
@@ -659,7 +662,9 @@ impl RawCheck {
             server,
             expect,
             rcode,
-            command
+            command,
+            listen,
+            token_env
         );
         out
     }
@@ -718,7 +723,16 @@ fn allowed_fields(kind: &str) -> Option<&'static [&'static str]> {
             "basic_auth_password_env",
         ],
         "alertmanager" => {
-            &["url", "labels", "show_silenced", "bearer_token_env", "basic_auth_user_env", "basic_auth_password_env"]
+            &[
+                "url",
+                "labels",
+                "show_silenced",
+                "bearer_token_env",
+                "basic_auth_user_env",
+                "basic_auth_password_env",
+                "listen",
+                "token_env",
+            ]
         }
         _ => return None,
     })
@@ -981,10 +995,31 @@ fn api_probe(c: &RawCheck, kind: &str, err: &dyn Fn(&str, String) -> ConfigError
             labels: c.labels.clone().unwrap_or_else(|| vec!["alertname".into(), "instance".into()]),
             show_silenced: c.show_silenced.unwrap_or(true),
             auth,
+            push: push_spec(c, err)?,
         }))
     } else {
         prometheus_probe(c, url, auth, err)
     }
+}
+
+/// An alertmanager check's webhook receiver: `listen` (an address and port, loopback unless
+/// written otherwise) and `token_env` (the variable holding the bearer token) go together.
+fn push_spec(c: &RawCheck, err: &dyn Fn(&str, String) -> ConfigError) -> Result<Option<PushSpec>, ConfigError> {
+    let (listen, token_env) = match (&c.listen, &c.token_env) {
+        (None, None) => return Ok(None),
+        (Some(_), None) => {
+            return Err(err("listen", "the webhook receiver needs `token_env`, the variable holding its bearer token".into()));
+        }
+        (None, Some(_)) => return Err(err("token_env", "only used with `listen = \"127.0.0.1:PORT\"`".into())),
+        (Some(l), Some(t)) => (l, t),
+    };
+    let listen: std::net::SocketAddr = listen.parse().map_err(|_| {
+        err("listen", format!("\"{listen}\" is not an address and port, e.g. \"127.0.0.1:9099\""))
+    })?;
+    if token_env.is_empty() {
+        return Err(err("token_env", "must name an environment variable".into()));
+    }
+    Ok(Some(PushSpec { listen, token_env: token_env.clone() }))
 }
 
 fn prometheus_probe(

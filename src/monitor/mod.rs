@@ -9,6 +9,7 @@
 mod check;
 mod confirm;
 mod coordinator;
+pub mod push;
 mod row;
 
 use std::collections::HashMap;
@@ -89,6 +90,9 @@ pub enum MonitorEvent {
     /// A source (Prometheus series, Alertmanager alerts) reported a row not seen before;
     /// later events refer to it by this index.
     Row { check: usize, id: RowId },
+    /// Something the operator should know that is not a check's result (a webhook refused,
+    /// a receiver that cannot listen). Already sanitised.
+    Notice(String),
 }
 
 enum Control {
@@ -102,6 +106,14 @@ pub struct MonitorControl {
     controls: Vec<mpsc::UnboundedSender<Control>>,
     names: Vec<String>,
     coordinator: mpsc::UnboundedSender<CoordinatorInput>,
+    /// Webhook receivers: they belong to the poller, so they stop with its monitor.
+    receivers: Vec<tokio::task::JoinHandle<()>>,
+}
+
+impl Drop for MonitorControl {
+    fn drop(&mut self) {
+        self.receivers.iter().for_each(tokio::task::JoinHandle::abort);
+    }
 }
 
 impl MonitorControl {
@@ -155,8 +167,12 @@ pub fn spawn(
     let semaphore = Arc::new(Semaphore::new(options.max_concurrent.max(1)));
     let names: Vec<String> = checks.iter().map(|c| c.name.clone()).collect();
     let mut controls = Vec::with_capacity(checks.len());
+    let mut receivers = Vec::new();
     for (index, (def, state)) in checks.into_iter().zip(initial).enumerate() {
         let (ctl_tx, ctl_rx) = mpsc::unbounded_channel();
+        if let crate::probe::ProbeSpec::Alertmanager(crate::probe::AlertmanagerSpec { push: Some(push), .. }) = &def.probe {
+            receivers.push(push::spawn(&def.name, push, ctl_tx.clone(), out_tx.clone()));
+        }
         controls.push(ctl_tx);
         let task = CheckTask {
             index,
@@ -190,7 +206,7 @@ pub fn spawn(
             }
         }
     });
-    (MonitorControl { controls, names, coordinator: in_tx }, out_rx)
+    (MonitorControl { controls, names, coordinator: in_tx, receivers }, out_rx)
 }
 
 /// Slot that due times are rounded up to, so that probes spread over an interval share

@@ -452,6 +452,7 @@ impl Engine {
                 let event = recorder::change_event(&change, &self.change_author, self.time.now());
                 self.queue(vec![event]);
             }
+            MonitorEvent::Notice(text) => self.tell(Update::Notice(text)),
         }
     }
 
