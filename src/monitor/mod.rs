@@ -301,7 +301,9 @@ impl CheckTask {
             }
             let Ok(permit) = self.semaphore.acquire().await else { return };
             let at = Utc::now();
-            let outcome = self.prober.run(&self.def.probe, self.def.schedule.timeout).await;
+            // Boxed: a probe's future is kilobytes (reqwest's), and inline it would make every
+            // waiting check's task that large; only the few probes running hold one.
+            let outcome = Box::pin(self.prober.run(&self.def.probe, self.def.schedule.timeout)).await;
             drop(permit);
             self.confirmer.observe(outcome.health, &self.def.schedule);
             let confirmed = self.confirmer.state;
