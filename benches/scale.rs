@@ -55,8 +55,11 @@ fn key_to_frame(t: &support::tmux::Tmux, log: &Path, rounds: usize) -> Vec<f64> 
 
 fn main() {
     let full = std::env::args().any(|a| a == "--bench");
-    let checks: usize =
-        std::env::var("WARROOM_SCALE_CHECKS").ok().and_then(|v| v.parse().ok()).unwrap_or(if full { 10_000 } else { 100 });
+    let checks: usize = std::env::var("WARROOM_SCALE_CHECKS").ok().and_then(|v| v.parse().ok()).unwrap_or(if full {
+        10_000
+    } else {
+        100
+    });
     let measure = if full { Duration::from_secs(30) } else { Duration::from_secs(3) };
     let Some(nginx) = support::nginx(None) else { return };
     let dir = tempfile::tempdir().unwrap();
@@ -78,7 +81,20 @@ fn main() {
     // WARROOM_SCALE_PERF=out.data: a CPU profile of the running binary first (perf record).
     if let Ok(out) = std::env::var("WARROOM_SCALE_PERF") {
         let status = std::process::Command::new("perf")
-            .args(["record", "-F", "499", "--call-graph", "dwarf,16384", "-o", &out, "-p", &pid.to_string(), "--", "sleep", "10"])
+            .args([
+                "record",
+                "-F",
+                "499",
+                "--call-graph",
+                "dwarf,16384",
+                "-o",
+                &out,
+                "-p",
+                &pid.to_string(),
+                "--",
+                "sleep",
+                "10",
+            ])
             .status()
             .unwrap();
         assert!(status.success(), "perf record failed");

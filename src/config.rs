@@ -16,8 +16,8 @@ use toml::Spanned;
 use crate::comms::{Channel, Format, Secret};
 use crate::monitor::{CheckDef, Schedule};
 use crate::probe::{
-    AlertmanagerSpec, ApiAuth, PushSpec, CommandSpec, DEFAULT_CERT_WARN_DAYS, DEFAULT_MAX_BODY, DnsSpec, HttpSpec, ProbeSpec,
-    PrometheusSpec, RecordType, SmtpSpec, StartTls, StatusRange, TcpSpec, Threshold, TlsSpec,
+    AlertmanagerSpec, ApiAuth, CommandSpec, DEFAULT_CERT_WARN_DAYS, DEFAULT_MAX_BODY, DnsSpec, HttpSpec, ProbeSpec,
+    PrometheusSpec, PushSpec, RecordType, SmtpSpec, StartTls, StatusRange, TcpSpec, Threshold, TlsSpec,
 };
 
 /// The file name looked for in the working directory and in the user config dir.
@@ -722,18 +722,16 @@ fn allowed_fields(kind: &str) -> Option<&'static [&'static str]> {
             "basic_auth_user_env",
             "basic_auth_password_env",
         ],
-        "alertmanager" => {
-            &[
-                "url",
-                "labels",
-                "show_silenced",
-                "bearer_token_env",
-                "basic_auth_user_env",
-                "basic_auth_password_env",
-                "listen",
-                "token_env",
-            ]
-        }
+        "alertmanager" => &[
+            "url",
+            "labels",
+            "show_silenced",
+            "bearer_token_env",
+            "basic_auth_user_env",
+            "basic_auth_password_env",
+            "listen",
+            "token_env",
+        ],
         _ => return None,
     })
 }
@@ -1008,14 +1006,17 @@ fn push_spec(c: &RawCheck, err: &dyn Fn(&str, String) -> ConfigError) -> Result<
     let (listen, token_env) = match (&c.listen, &c.token_env) {
         (None, None) => return Ok(None),
         (Some(_), None) => {
-            return Err(err("listen", "the webhook receiver needs `token_env`, the variable holding its bearer token".into()));
+            return Err(err(
+                "listen",
+                "the webhook receiver needs `token_env`, the variable holding its bearer token".into(),
+            ));
         }
         (None, Some(_)) => return Err(err("token_env", "only used with `listen = \"127.0.0.1:PORT\"`".into())),
         (Some(l), Some(t)) => (l, t),
     };
-    let listen: std::net::SocketAddr = listen.parse().map_err(|_| {
-        err("listen", format!("\"{listen}\" is not an address and port, e.g. \"127.0.0.1:9099\""))
-    })?;
+    let listen: std::net::SocketAddr = listen
+        .parse()
+        .map_err(|_| err("listen", format!("\"{listen}\" is not an address and port, e.g. \"127.0.0.1:9099\"")))?;
     if token_env.is_empty() {
         return Err(err("token_env", "must name an environment variable".into()));
     }

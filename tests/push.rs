@@ -46,8 +46,13 @@ fn alertmanager(hook_port: u16) -> Option<support::Server> {
             "--cluster.listen-address=".to_string(),
         ]
     };
-    let server =
-        support::prometheus_stack_program("prometheus-alertmanager", "prometheus-alertmanager", args, "alertmanager", dir)?;
+    let server = support::prometheus_stack_program(
+        "prometheus-alertmanager",
+        "prometheus-alertmanager",
+        args,
+        "alertmanager",
+        dir,
+    )?;
     assert!(support::wait_http_ok(server.port, "/-/ready", Duration::from_secs(20)), "Alertmanager never ready");
     Some(server)
 }
@@ -108,9 +113,9 @@ fn fire(am_port: u16, name: &str) {
 /// Waits until the session's journal entries record `row` as down.
 async fn recorded_down(session: &mut Session, row: &str) {
     wait_for(session, &format!("{row} recorded down"), |u| match u {
-        Update::Entries(events) => events.iter().any(|e| {
-            matches!(&e.body, EventBody::CheckChanged { check, to, .. } if check == row && to.as_str() == "down")
-        }),
+        Update::Entries(events) => events.iter().any(
+            |e| matches!(&e.body, EventBody::CheckChanged { check, to, .. } if check == row && to.as_str() == "down"),
+        ),
         _ => false,
     })
     .await;

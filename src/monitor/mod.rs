@@ -170,7 +170,9 @@ pub fn spawn(
     let mut receivers = Vec::new();
     for (index, (def, state)) in checks.into_iter().zip(initial).enumerate() {
         let (ctl_tx, ctl_rx) = mpsc::unbounded_channel();
-        if let crate::probe::ProbeSpec::Alertmanager(crate::probe::AlertmanagerSpec { push: Some(push), .. }) = &def.probe {
+        if let crate::probe::ProbeSpec::Alertmanager(crate::probe::AlertmanagerSpec { push: Some(push), .. }) =
+            &def.probe
+        {
             receivers.push(push::spawn(&def.name, push, ctl_tx.clone(), out_tx.clone()));
         }
         controls.push(ctl_tx);
@@ -323,7 +325,8 @@ impl CheckTask {
     /// Re-probes that confirm a change keep their precision; the rest share wake-ups.
     fn next_due(&self) -> Instant {
         let schedule = &self.def.schedule;
-        let retry = std::iter::once(&self.confirmer).chain(self.subs.values()).filter_map(|c| c.retry_delay(schedule)).min();
+        let retry =
+            std::iter::once(&self.confirmer).chain(self.subs.values()).filter_map(|c| c.retry_delay(schedule)).min();
         let jitter = |d: Duration| d.mul_f64(0.9 + 0.2 * fastrand::f64());
         match retry {
             Some(delay) => Instant::now() + jitter(delay),

@@ -179,7 +179,8 @@ pub(super) fn spawn(
         let token = match std::env::var(&spec.token_env) {
             Ok(t) if !t.is_empty() => t,
             _ => {
-                notices.now(format!("not receiving: the environment variable {} (token_env) is not set", spec.token_env));
+                notices
+                    .now(format!("not receiving: the environment variable {} (token_env) is not set", spec.token_env));
                 return;
             }
         };
@@ -249,7 +250,8 @@ mod tests {
 
     #[test]
     fn alertmanagers_webhook_is_accepted() {
-        let body = br#"{"receiver":"warroom","status":"firing","alerts":[{"status":"firing","labels":{"alertname":"Down"},
+        let body =
+            br#"{"receiver":"warroom","status":"firing","alerts":[{"status":"firing","labels":{"alertname":"Down"},
             "annotations":{},"startsAt":"2026-11-26T00:00:00Z","endsAt":"0001-01-01T00:00:00Z","generatorURL":"",
             "fingerprint":"1"}],"groupLabels":{},"commonLabels":{},"commonAnnotations":{},"externalURL":"",
             "version":"4","groupKey":"{}:{}","truncatedAlerts":0}"#;
