@@ -217,14 +217,12 @@ pub fn spawn(
 const WAKE_SLOT: Duration = Duration::from_millis(250);
 
 fn align(at: Instant, interval: Duration) -> Instant {
-    // Fast checks keep their precision: they exist to confirm failures quickly.
-    if interval < Duration::from_secs(2) {
-        return at;
-    }
+    // A twentieth of the interval at most (50 ms for a 1 s check): a probe is never late by
+    // more than 5 % of its interval. Re-probes that confirm a change are not aligned at all.
+    let slot = WAKE_SLOT.min(interval / 20).as_nanos().max(1);
     static EPOCH: std::sync::OnceLock<Instant> = std::sync::OnceLock::new();
     let epoch = *EPOCH.get_or_init(Instant::now);
     let since = at.saturating_duration_since(epoch).as_nanos();
-    let slot = WAKE_SLOT.as_nanos();
     epoch + Duration::from_nanos((since.div_ceil(slot) * slot) as u64)
 }
 

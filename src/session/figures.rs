@@ -60,9 +60,11 @@ impl Figures {
 
     pub fn reading(&mut self, row: &RowId, reading: Reading) {
         if let Some(&i) = self.index.get(row) {
+            // The poller keeps only what it publishes (all KEPT but in rooms of thousands).
+            let keep = published_per_row(self.rows.len());
             let readings = &mut self.rows[i].readings;
-            if readings.len() == KEPT {
-                readings.remove(0);
+            if readings.len() >= keep {
+                readings.drain(..=readings.len() - keep);
             }
             if let Some(last) = readings.last_mut() {
                 last.forget_steps();
@@ -110,7 +112,7 @@ pub struct SnapshotRef<'a> {
 
 /// Readings published in all, at most: a file of 10,000 rows with every kept reading would be
 /// over [`MAX_FILE_BYTES`], unreadable by the sessions it is written for, and serialising it
-/// was the largest part of a 10,000-check poller's CPU. Rooms of up to 2,000 rows publish
+/// was the largest part of a 10,000-check poller's CPU. Rooms of up to 3,333 rows publish
 /// all [`KEPT`]; larger ones each row's newest (10,000 rows: 4 each).
 const PUBLISHED_READINGS: usize = 40_000;
 
@@ -345,7 +347,8 @@ mod tests {
         let back = read_if_newer(&journal, &mut Watch::default()).expect("readable");
         assert_eq!(back.figures.len(), MAX_ROWS);
         let newest: Vec<f64> = back.figures[7].readings.iter().map(|r| r.latency_ms).collect();
-        assert_eq!(newest, vec![16.0, 17.0, 18.0, 19.0], "each row's newest readings");
+        let last = KEPT as f64 - 1.0;
+        assert_eq!(newest, vec![last - 3.0, last - 2.0, last - 1.0, last], "each row's newest readings");
         assert_eq!(back.figures[7].readings[3].steps.len(), 1, "the newest keeps its steps");
         assert!(back.figures[7].readings[2].steps.is_empty(), "older ones do not");
     }
