@@ -112,7 +112,7 @@ pub struct SnapshotRef<'a> {
 
 /// Readings published in all, at most: a file of 10,000 rows with every kept reading would be
 /// over [`MAX_FILE_BYTES`], unreadable by the sessions it is written for, and serialising it
-/// was the largest part of a 10,000-check poller's CPU. Rooms of up to 3,333 rows publish
+/// was the largest part of a 10,000-check poller's CPU. Rooms of up to 2,000 rows publish
 /// all [`KEPT`]; larger ones each row's newest (10,000 rows: 4 each).
 const PUBLISHED_READINGS: usize = 40_000;
 

