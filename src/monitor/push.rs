@@ -140,6 +140,11 @@ impl Receiver {
             self.notices.limited(format!("refused a request from {peer} without the bearer token"));
             return Ok(reply(StatusCode::UNAUTHORIZED, "bearer token required\n"));
         }
+        // A declared length over the limit is refused before a byte of the body is read.
+        if hyper::body::Body::size_hint(req.body()).lower() > MAX_BODY as u64 {
+            self.notices.limited(format!("refused a body from {peer}: larger than {MAX_BODY} bytes"));
+            return Ok(reply(StatusCode::PAYLOAD_TOO_LARGE, "body too large\n"));
+        }
         let body = match tokio::time::timeout(BODY_DEADLINE, Limited::new(req.into_body(), MAX_BODY).collect()).await {
             Ok(Ok(b)) => b.to_bytes(),
             Ok(Err(_)) => {
