@@ -1,8 +1,9 @@
 //! warroom against the alerting chain, side by side in one run on one machine (issue 22):
 //! Prometheus + blackbox_exporter + Alertmanager, the Debian packages.
 //!
-//! - `chain/fault_to_screen_{1,10}s`: one nginx, probed by both at the same interval; it is
-//!   stopped (connection refused) at a random point of the cycle. Timed from the stop to
+//! - `chain/fault_to_screen_{1,10}s_{refused,black_hole}`: one nginx, probed by both at the
+//!   same interval; it is stopped (connection refused), or its packets are dropped (nginx in a
+//!   network namespace of the bench's own, an nft drop rule there), at a random point of the cycle. Timed from the stop to
 //!   warroom's screen (the real binary in tmux) showing the check down (`fail_after = 2`), and
 //!   to Alertmanager holding the alert (its API polled every 10 ms; scrape and evaluation at
 //!   the interval, `for:` one interval, `group_wait: 0s`).
@@ -155,11 +156,130 @@ fn contains(log: &Path, from: usize, needle: &str) -> bool {
         .is_some_and(|b| b.windows(needle.len()).any(|w| w == needle.as_bytes()))
 }
 
+/// What is probed, and how it fails.
+enum Target {
+    /// nginx on loopback, stopped: connection refused.
+    Refused(support::Nginx),
+    /// nginx in a network namespace of the bench's own, its packets dropped (nft): a black hole.
+    BlackHole(Netns),
+}
+
+/// A network namespace with a veth pair to it and an nginx inside; removed on drop.
+struct Netns {
+    name: String,
+    nginx: std::process::Child,
+    _dir: tempfile::TempDir,
+}
+
+const NS_ADDR: &str = "10.213.77.2";
+
+fn sh(command: &str) -> bool {
+    std::process::Command::new("sh").args(["-c", command]).status().is_ok_and(|s| s.success())
+}
+
+impl Netns {
+    fn start() -> Option<Netns> {
+        let name = format!("wrb{}", std::process::id());
+        let ok = sh(&format!(
+            "ip netns add {name} && ip link add {name}a type veth peer name {name}b && ip link set {name}b netns {name} \
+             && ip addr add 10.213.77.1/30 dev {name}a && ip link set {name}a up \
+             && ip netns exec {name} ip addr add {NS_ADDR}/30 dev {name}b && ip netns exec {name} ip link set {name}b up \
+             && ip netns exec {name} ip link set lo up"
+        ));
+        if !ok {
+            sh(&format!("ip netns del {name} 2>/dev/null; ip link del {name}a 2>/dev/null"));
+            return None;
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path().display();
+        std::fs::write(
+            dir.path().join("nginx.conf"),
+            format!(
+                "daemon off;\nmaster_process off;\nworker_processes 1;\npid {d}/nginx.pid;\nerror_log {d}/error.log warn;\n\
+                 events {{ worker_connections 512; }}\nhttp {{ access_log off; client_body_temp_path {d}/body; proxy_temp_path {d}/proxy;\n\
+                 fastcgi_temp_path {d}/fcgi; uwsgi_temp_path {d}/uwsgi; scgi_temp_path {d}/scgi;\n\
+                 server {{ listen {NS_ADDR}:8080; location = /ok {{ default_type text/plain; return 200 \"ok\\n\"; }} }} }}\n"
+            ),
+        )
+        .unwrap();
+        let nginx = std::process::Command::new("ip")
+            .args(["netns", "exec", &name, "nginx", "-p"])
+            .arg(dir.path())
+            .arg("-c")
+            .arg(dir.path().join("nginx.conf"))
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        let ns = Netns { name, nginx, _dir: dir };
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while std::net::TcpStream::connect((NS_ADDR, 8080)).is_err() {
+            assert!(Instant::now() < deadline, "nginx in the namespace never answered");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        Some(ns)
+    }
+
+    fn drop_packets(&self, drop: bool) {
+        let name = &self.name;
+        let ok = if drop {
+            sh(&format!(
+                "ip netns exec {name} nft add table inet wrb && ip netns exec {name} nft add chain inet wrb in \
+                 '{{ type filter hook input priority 0; }}' && ip netns exec {name} nft add rule inet wrb in tcp dport 8080 drop"
+            ))
+        } else {
+            sh(&format!("ip netns exec {name} nft delete table inet wrb"))
+        };
+        assert!(ok, "nft in {name} failed");
+    }
+}
+
+impl Drop for Netns {
+    fn drop(&mut self) {
+        let _ = self.nginx.kill();
+        let _ = self.nginx.wait();
+        sh(&format!("ip netns del {0}; ip link del {0}a 2>/dev/null", self.name));
+    }
+}
+
+impl Target {
+    fn url(&self) -> String {
+        match self {
+            Target::Refused(n) => format!("http://127.0.0.1:{}/ok", n.server.port),
+            Target::BlackHole(_) => format!("http://{NS_ADDR}:8080/ok"),
+        }
+    }
+
+    fn fail(&mut self) {
+        match self {
+            Target::Refused(n) => n.server.stop(),
+            Target::BlackHole(ns) => ns.drop_packets(true),
+        }
+    }
+
+    fn heal(&mut self) {
+        match self {
+            Target::Refused(n) => *n = support::nginx_on(n.server.port, None).unwrap(),
+            Target::BlackHole(ns) => ns.drop_packets(false),
+        }
+    }
+}
+
 /// Fault-to-screen at one interval, with the alert-push latency measured on the way.
-fn fault_to_screen(interval: u64, rounds: usize) {
-    let Some(mut nginx) = support::nginx(None) else { return };
-    let port = nginx.server.port;
-    let target = format!("http://127.0.0.1:{port}/ok");
+fn fault_to_screen(interval: u64, rounds: usize, black_hole: bool) {
+    let mut fault = if black_hole {
+        match Netns::start() {
+            Some(ns) => Target::BlackHole(ns),
+            None => return support::announce_skip("no network namespace (needs root, iproute2 and nftables)"),
+        }
+    } else {
+        match support::nginx(None) {
+            Some(n) => Target::Refused(n),
+            None => return,
+        }
+    };
+    let kind = if black_hole { "black_hole" } else { "refused" };
+    let target = fault.url();
     let hook = free_port();
     let witness = arrivals();
     let am = alertmanager(hook, witness.port);
@@ -194,7 +314,7 @@ fn fault_to_screen(interval: u64, rounds: usize) {
         let journal = dir.path().join("j.jsonl");
         let journal_from = std::fs::metadata(&journal).map(|m| m.len() as usize).unwrap_or(0);
         witness.times.lock().unwrap().clear();
-        nginx.server.stop();
+        fault.fail();
         let stopped = Instant::now();
         let (mut seen_ours, mut seen_chain, mut seen_push) = (None, None, None);
         let mut polled = Instant::now() - Duration::from_secs(1);
@@ -227,10 +347,10 @@ fn fault_to_screen(interval: u64, rounds: usize) {
         ours.push(ms(seen_ours));
         chain.push(ms(seen_chain));
         push.push(ms(seen_push));
-        nginx = support::nginx_on(port, None).unwrap();
+        fault.heal();
     }
     println!(
-        "chain/fault_to_screen_{interval}s: refused connection, median warroom {:.0} ms (range {:.0}-{:.0}), chain {:.0} ms \
+        "chain/fault_to_screen_{interval}s_{kind}: median warroom {:.0} ms (range {:.0}-{:.0}), chain {:.0} ms \
          (range {:.0}-{:.0}), ratio {:.2} over {rounds} faults (target <= 0.5)",
         percentile(ours.clone(), 0.5),
         percentile(ours.clone(), 0.0),
@@ -246,7 +366,7 @@ fn fault_to_screen(interval: u64, rounds: usize) {
         percentile(push.clone(), 0.5),
         percentile(push, 1.0)
     );
-    drop((t, prom, bb));
+    drop((t, prom, bb, fault));
 }
 
 /// CPU per probe at monitor pace, both probing `n` checks every second at once.
@@ -316,11 +436,17 @@ fn main() {
     if support::need("prometheus", "prometheus").is_none() || support::need("tmux", "tmux").is_none() {
         return;
     }
-    if wanted("chain/fault_to_screen_1s chain/alert_push") {
-        fault_to_screen(1, if full { 7 } else { 1 });
+    if wanted("chain/fault_to_screen_1s_refused chain/alert_push") {
+        fault_to_screen(1, if full { 7 } else { 1 }, false);
     }
-    if wanted("chain/fault_to_screen_10s") && full {
-        fault_to_screen(10, 4);
+    if wanted("chain/fault_to_screen_10s_refused") && full {
+        fault_to_screen(10, 4, false);
+    }
+    if wanted("chain/fault_to_screen_1s_black_hole") {
+        fault_to_screen(1, if full { 5 } else { 1 }, true);
+    }
+    if wanted("chain/fault_to_screen_10s_black_hole") && full {
+        fault_to_screen(10, 3, true);
     }
     if wanted("chain/probe_cpu_200") {
         probe_cpu(200, if full { 30 } else { 5 });
