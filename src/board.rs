@@ -154,6 +154,9 @@ impl Board {
             if row.history.len() == KEPT {
                 row.history.pop_front();
             }
+            if let Some(last) = row.history.back_mut() {
+                last.forget_steps();
+            }
             row.history.push_back(reading);
         }
     }

@@ -17,7 +17,7 @@ use crate::comms::{Channel, Format, Secret};
 use crate::monitor::{CheckDef, Schedule};
 use crate::probe::{
     AlertmanagerSpec, ApiAuth, CommandSpec, DEFAULT_CERT_WARN_DAYS, DEFAULT_MAX_BODY, DnsSpec, HttpSpec, ProbeSpec,
-    PrometheusSpec, RecordType, SmtpSpec, StartTls, StatusRange, TcpSpec, Threshold, TlsSpec,
+    PrometheusSpec, PushSpec, RecordType, SmtpSpec, StartTls, StatusRange, TcpSpec, Threshold, TlsSpec,
 };
 
 /// The file name looked for in the working directory and in the user config dir.
@@ -641,6 +641,8 @@ struct RawCheck {
     recover_after: Option<u32>,
     #[serde(default, deserialize_with = "opt_duration")]
     retry_interval: Option<Duration>,
+    #[serde(default, deserialize_with = "opt_duration")]
+    first_retry: Option<Duration>,
     #[serde(default)]
     depends_on: Vec<String>,
     /// Shown on the status page.
@@ -700,6 +702,9 @@ struct RawCheck {
     labels: Option<Vec<String>>,
     show_silenced: Option<bool>,
     bearer_token_env: Option<String>,
+    // alertmanager webhook (push)
+    listen: Option<String>,
+    token_env: Option<String>,
     basic_auth_user_env: Option<String>,
     basic_auth_password_env: Option<String>,
 }
@@ -743,7 +748,9 @@ impl RawCheck {
             server,
             expect,
             rcode,
-            command
+            command,
+            listen,
+            token_env
         );
         out
     }
@@ -801,9 +808,16 @@ fn allowed_fields(kind: &str) -> Option<&'static [&'static str]> {
             "basic_auth_user_env",
             "basic_auth_password_env",
         ],
-        "alertmanager" => {
-            &["url", "labels", "show_silenced", "bearer_token_env", "basic_auth_user_env", "basic_auth_password_env"]
-        }
+        "alertmanager" => &[
+            "url",
+            "labels",
+            "show_silenced",
+            "bearer_token_env",
+            "basic_auth_user_env",
+            "basic_auth_password_env",
+            "listen",
+            "token_env",
+        ],
         _ => return None,
     })
 }
@@ -868,7 +882,11 @@ fn validate_schedule(
         fail_after: c.fail_after.unwrap_or(defaults.fail_after),
         recover_after: c.recover_after.unwrap_or(defaults.recover_after),
         retry_interval: c.retry_interval.unwrap_or(defaults.retry_interval),
+        first_retry: c.first_retry.unwrap_or(defaults.first_retry),
     };
+    if schedule.first_retry.is_zero() {
+        return Err(err("first_retry", "must be longer than zero".into()));
+    }
     if schedule.interval.is_zero() {
         return Err(err("interval", "must be longer than zero".into()));
     }
@@ -1061,10 +1079,34 @@ fn api_probe(c: &RawCheck, kind: &str, err: &dyn Fn(&str, String) -> ConfigError
             labels: c.labels.clone().unwrap_or_else(|| vec!["alertname".into(), "instance".into()]),
             show_silenced: c.show_silenced.unwrap_or(true),
             auth,
+            push: push_spec(c, err)?,
         }))
     } else {
         prometheus_probe(c, url, auth, err)
     }
+}
+
+/// An alertmanager check's webhook receiver: `listen` (an address and port, loopback unless
+/// written otherwise) and `token_env` (the variable holding the bearer token) go together.
+fn push_spec(c: &RawCheck, err: &dyn Fn(&str, String) -> ConfigError) -> Result<Option<PushSpec>, ConfigError> {
+    let (listen, token_env) = match (&c.listen, &c.token_env) {
+        (None, None) => return Ok(None),
+        (Some(_), None) => {
+            return Err(err(
+                "listen",
+                "the webhook receiver needs `token_env`, the variable holding its bearer token".into(),
+            ));
+        }
+        (None, Some(_)) => return Err(err("token_env", "only used with `listen = \"127.0.0.1:PORT\"`".into())),
+        (Some(l), Some(t)) => (l, t),
+    };
+    let listen: std::net::SocketAddr = listen
+        .parse()
+        .map_err(|_| err("listen", format!("\"{listen}\" is not an address and port, e.g. \"127.0.0.1:9099\"")))?;
+    if token_env.is_empty() {
+        return Err(err("token_env", "must name an environment variable".into()));
+    }
+    Ok(Some(PushSpec { listen, token_env: token_env.clone() }))
 }
 
 fn prometheus_probe(

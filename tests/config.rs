@@ -240,3 +240,30 @@ fn public_components_are_chosen_per_check_or_listed_and_must_be_checks() {
     assert_eq!((e.line, e.field.as_deref()), (1, Some("public_components")), "{e}");
     assert!(e.message.contains("\"nosuch\" is not a configured check"), "{e}");
 }
+
+#[test]
+fn quick_confirmation_and_the_alertmanager_webhook_are_configured_per_check() {
+    let am = "[[check]]\nname = \"alerts\"\nkind = \"alertmanager\"\nurl = \"http://127.0.0.1:9093\"\n";
+    let config = parse(&format!("{am}listen = \"127.0.0.1:9099\"\ntoken_env = \"AM_TOKEN\"\n"), Path::new("w.toml"))
+        .unwrap_or_else(|e| panic!("{e}"));
+    let ProbeSpec::Alertmanager(spec) = &config.checks[0].probe else { panic!() };
+    let push = spec.push.as_ref().expect("push configured");
+    assert_eq!((push.listen.to_string().as_str(), push.token_env.as_str()), ("127.0.0.1:9099", "AM_TOKEN"));
+    assert_eq!(config.checks[0].schedule.first_retry, Duration::from_millis(250), "the documented default");
+    let cases: &[(String, &str, &str)] = &[
+        (format!("{am}listen = \"127.0.0.1:9099\"\n"), "listen", "needs `token_env`"),
+        (format!("{am}token_env = \"T\"\n"), "token_env", "only used with `listen"),
+        (format!("{am}listen = \"localhost\"\ntoken_env = \"T\"\n"), "listen", "not an address and port"),
+        (format!("{am}first_retry = \"0s\"\n"), "first_retry", "longer than zero"),
+        (
+            "[[check]]\nname = \"a\"\nkind = \"tcp\"\nhost = \"h\"\nport = 1\nlisten = \"127.0.0.1:1\"\n".into(),
+            "listen",
+            "does not apply to a tcp check",
+        ),
+    ];
+    for (text, field, words) in cases {
+        let e = err(text);
+        assert_eq!(e.field.as_deref(), Some(*field), "{e}");
+        assert!(e.message.contains(words), "{e}");
+    }
+}

@@ -111,3 +111,85 @@ async fn paused_checks_stop_probing_and_resume() {
     .await;
     assert!(resumed.is_ok(), "no probe after resume");
 }
+
+/// Samples of check 0 (health and arrival time) until `within` has passed; panics on a change.
+async fn samples_without_change(
+    rx: &mut UnboundedReceiver<MonitorEvent>,
+    within: Duration,
+) -> Vec<(warroom::probe::Health, Instant)> {
+    let deadline = tokio::time::Instant::now() + within;
+    let mut out = Vec::new();
+    while let Ok(Some(e)) = tokio::time::timeout_at(deadline, rx.recv()).await {
+        match e {
+            MonitorEvent::Sample { check: 0, outcome, .. } => out.push((outcome.health, Instant::now())),
+            MonitorEvent::Changed(c) => panic!("unexpected change {c:?} after {out:?}"),
+            _ => {}
+        }
+    }
+    out
+}
+
+#[tokio::test]
+async fn a_refused_connection_is_confirmed_down_in_a_fraction_of_a_second() {
+    let Some(mut n) = support::nginx(None) else { return };
+    // Defaults for fail_after (2), first_retry and retry_interval (5 s): before quick
+    // confirmation this took the interval plus the 5 s retry_interval.
+    let defs = checks(&format!(
+        "[[check]]\nname = \"web\"\nkind = \"http\"\nurl = \"http://127.0.0.1:{}/ok\"\ninterval = \"30s\"\ntimeout = \"1s\"\n",
+        n.server.port
+    ));
+    let (control, mut rx) = monitor::spawn(defs, &HashMap::new(), Options::default(), Prober::new());
+    let up = next_change(&mut rx, Duration::from_secs(5)).await.expect("first result");
+    assert_eq!((up.from, up.to), (State::Unknown, State::Up));
+    n.server.stop();
+    // The next probe is 30 s away: probe now, as if the interval had come round.
+    control.run_now(0);
+    let started = Instant::now();
+    let down = next_change(&mut rx, Duration::from_secs(10)).await.expect("confirmed down");
+    assert_eq!((down.from, down.to), (State::Up, State::Down));
+    // About 250 ms (the first retry) plus two refused connections; the old pace was 5 s.
+    let took = started.elapsed();
+    assert!(took < Duration::from_millis(1500), "confirming took {took:?}, the default first retry is 250 ms");
+}
+
+#[tokio::test]
+async fn a_single_failure_followed_by_success_is_not_confirmed() {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use tokio::io::AsyncWriteExt;
+    // The second request gets a 503 (one lost answer); every other one a 200.
+    let served = Arc::new(AtomicUsize::new(0));
+    let count = served.clone();
+    let fake = support::fake::serve(move |mut stream| {
+        let count = count.clone();
+        async move {
+            while support::fake::read_request_head(&mut stream).await.is_ok() {
+                let reply: &[u8] = if count.fetch_add(1, Ordering::SeqCst) == 1 {
+                    b"HTTP/1.1 503 Service Unavailable\r\nContent-Length: 4\r\n\r\ndown"
+                } else {
+                    b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"
+                };
+                if stream.write_all(reply).await.is_err() {
+                    return;
+                }
+            }
+        }
+    })
+    .await;
+    let defs = checks(&format!(
+        "[[check]]\nname = \"web\"\nkind = \"http\"\nurl = \"http://127.0.0.1:{}/\"\ninterval = \"30s\"\ntimeout = \"1s\"\n",
+        fake.port
+    ));
+    let (control, mut rx) = monitor::spawn(defs, &HashMap::new(), Options::default(), Prober::new());
+    let up = next_change(&mut rx, Duration::from_secs(5)).await.expect("first result");
+    assert_eq!(up.to, State::Up);
+    control.run_now(0);
+    // The 503, then a quick re-probe that succeeds: two samples, no change recorded.
+    let samples = samples_without_change(&mut rx, Duration::from_secs(3)).await;
+    let health: Vec<_> = samples.iter().map(|(h, _)| *h).collect();
+    use warroom::probe::Health;
+    assert_eq!(health, vec![Health::Down, Health::Up], "one failure, then the quick re-probe");
+    let retry_after = samples[1].1 - samples[0].1;
+    assert!(retry_after < Duration::from_millis(1500), "re-probed after {retry_after:?}");
+    assert_eq!(served.load(Ordering::SeqCst), 3);
+}

@@ -1,9 +1,10 @@
 //! Confirmation: raw probe results in, confirmed state changes out. No flapping.
 //!
 //! A check goes failing only after `fail_after` consecutive failures and comes back after
-//! `recover_after` consecutive successes (Nagios' soft and hard states). While a failure is
-//! unconfirmed the check is re-probed at `retry_interval`, so confirmation takes seconds,
-//! not intervals.
+//! `recover_after` consecutive successes (Nagios' soft and hard states). While a change is
+//! unconfirmed the check is re-probed quickly and then less quickly (`first_retry`, doubling up
+//! to `retry_interval`), so confirmation takes a fraction of a second, not intervals, while a
+//! lone bad result is still only a sample.
 
 use std::time::Duration;
 
@@ -70,15 +71,30 @@ impl Confirmer {
         (self.state != before).then_some(self.state)
     }
 
-    /// Failing but not yet confirmed: re-probe soon.
+    /// Results so far towards a change that is not yet confirmed: failures while up (or
+    /// unknown), successes while failing. Zero when the latest result agrees with the state.
+    fn unconfirmed(&self) -> u32 {
+        if self.state.is_failing() { self.ok_streak } else { self.fail_streak }
+    }
+
+    /// Failing but not yet confirmed, or recovering but not yet confirmed: re-probe soon.
     pub fn is_soft_failing(&self) -> bool {
-        self.fail_streak > 0 && !matches!(self.state, State::Degraded | State::Down)
-            || self.ok_streak > 0 && matches!(self.state, State::Degraded | State::Down)
+        self.unconfirmed() > 0
+    }
+
+    /// The re-probe delay while a change is unconfirmed: `first_retry` after the first
+    /// result, doubling with each further one, never past `retry_interval` or `interval`.
+    pub fn retry_delay(&self, s: &Schedule) -> Option<Duration> {
+        let n = self.unconfirmed();
+        (n > 0).then(|| {
+            let doubled = s.first_retry.saturating_mul(1u32 << (n - 1).min(16));
+            doubled.min(s.retry_interval).min(s.interval)
+        })
     }
 
     /// Delay before the next probe.
     pub fn next_delay(&self, s: &Schedule) -> Duration {
-        if self.is_soft_failing() { s.retry_interval.min(s.interval) } else { s.interval }
+        self.retry_delay(s).unwrap_or(s.interval)
     }
 }
 
@@ -113,20 +129,44 @@ mod tests {
     }
 
     #[test]
-    fn unconfirmed_failure_is_reprobed_at_the_retry_interval() {
-        let s = Schedule { interval: Duration::from_secs(60), retry_interval: Duration::from_secs(5), ..sched(2, 2) };
+    fn unconfirmed_changes_are_reprobed_quickly_then_less_quickly() {
+        let ms = Duration::from_millis;
+        let s = Schedule { interval: Duration::from_secs(60), retry_interval: Duration::from_secs(5), ..sched(5, 3) };
         let mut c = Confirmer::default();
         c.observe(U, &s);
         assert_eq!(c.next_delay(&s), Duration::from_secs(60));
-        c.observe(D, &s);
-        assert_eq!(c.next_delay(&s), Duration::from_secs(5), "soft failure");
-        c.observe(D, &s);
+        let mut delays = Vec::new();
+        for _ in 0..5 {
+            c.observe(D, &s);
+            delays.push(c.next_delay(&s));
+        }
+        assert_eq!(delays, vec![ms(250), ms(500), ms(1000), ms(2000), Duration::from_secs(60)], "soft, then hard");
         assert_eq!(c.state, State::Down);
-        assert_eq!(c.next_delay(&s), Duration::from_secs(60), "hard failure: normal pace");
         c.observe(U, &s);
-        assert_eq!(c.next_delay(&s), Duration::from_secs(5), "soft recovery");
+        assert_eq!(c.next_delay(&s), ms(250), "soft recovery starts quick again");
+        c.observe(U, &s);
+        assert_eq!(c.next_delay(&s), ms(500));
         c.observe(U, &s);
         assert_eq!(c.state, State::Up);
+        assert_eq!(c.next_delay(&s), Duration::from_secs(60));
+    }
+
+    #[test]
+    fn retries_never_wait_past_the_retry_interval_or_the_interval() {
+        let ms = Duration::from_millis;
+        let s = Schedule { interval: ms(800), retry_interval: ms(600), fail_after: 30, ..Schedule::default() };
+        let mut c = Confirmer::starting_at(State::Up);
+        let delays: Vec<Duration> = (0..25)
+            .map(|_| {
+                c.observe(D, &s);
+                c.next_delay(&s)
+            })
+            .collect();
+        assert_eq!(&delays[..3], &[ms(250), ms(500), ms(600)]);
+        assert!(delays.iter().all(|d| *d <= ms(600)), "{delays:?}");
+        let short = Schedule { interval: ms(100), ..s };
+        c.observe(D, &short);
+        assert_eq!(c.next_delay(&short), ms(100));
     }
 
     #[test]

@@ -9,6 +9,7 @@
 mod check;
 mod confirm;
 mod coordinator;
+pub mod push;
 mod row;
 
 use std::collections::HashMap;
@@ -95,6 +96,9 @@ pub enum MonitorEvent {
     /// A vantage's link came up or went down (once per change): its own state, never its
     /// checks going down.
     Vantage { name: String, reachable: bool, detail: String },
+    /// Something the operator should know that is not a check's result (a webhook refused,
+    /// a receiver that cannot listen). Already sanitised.
+    Notice(String),
 }
 
 /// A command to one check.
@@ -112,6 +116,14 @@ pub struct MonitorControl {
     coordinator: mpsc::UnboundedSender<CoordinatorInput>,
     /// For a monitor made of others (the local one and vantages): every command on one channel.
     relay: Option<mpsc::UnboundedSender<(usize, Control)>>,
+    /// Webhook receivers: they belong to the poller, so they stop with its monitor.
+    receivers: Vec<tokio::task::JoinHandle<()>>,
+}
+
+impl Drop for MonitorControl {
+    fn drop(&mut self) {
+        self.receivers.iter().for_each(tokio::task::JoinHandle::abort);
+    }
 }
 
 impl MonitorControl {
@@ -136,6 +148,8 @@ impl MonitorControl {
             names,
             coordinator: mpsc::unbounded_channel().0,
             relay: Some(relay),
+            // The local monitor's receivers live in the one the combiner holds.
+            receivers: Vec::new(),
         };
         (control, commands)
     }
@@ -184,8 +198,14 @@ pub fn spawn(
     let semaphore = Arc::new(Semaphore::new(options.max_concurrent.max(1)));
     let names: Vec<String> = checks.iter().map(|c| c.name.clone()).collect();
     let mut controls = Vec::with_capacity(checks.len());
+    let mut receivers = Vec::new();
     for (index, (def, state)) in checks.into_iter().zip(initial).enumerate() {
         let (ctl_tx, ctl_rx) = mpsc::unbounded_channel();
+        if let crate::probe::ProbeSpec::Alertmanager(crate::probe::AlertmanagerSpec { push: Some(push), .. }) =
+            &def.probe
+        {
+            receivers.push(push::spawn(&def.name, push, ctl_tx.clone(), out_tx.clone()));
+        }
         controls.push(ctl_tx);
         let task = CheckTask {
             index,
@@ -219,7 +239,7 @@ pub fn spawn(
             }
         }
     });
-    (MonitorControl { controls, names, coordinator: in_tx, relay: None }, out_rx)
+    (MonitorControl { controls, names, coordinator: in_tx, relay: None, receivers }, out_rx)
 }
 
 /// Slot that due times are rounded up to, so that probes spread over an interval share
@@ -228,14 +248,12 @@ pub fn spawn(
 const WAKE_SLOT: Duration = Duration::from_millis(250);
 
 fn align(at: Instant, interval: Duration) -> Instant {
-    // Fast checks keep their precision: they exist to confirm failures quickly.
-    if interval < Duration::from_secs(2) {
-        return at;
-    }
+    // A twentieth of the interval at most (50 ms for a 1 s check): a probe is never late by
+    // more than 5 % of its interval. Re-probes that confirm a change are not aligned at all.
+    let slot = WAKE_SLOT.min(interval / 20).as_nanos().max(1);
     static EPOCH: std::sync::OnceLock<Instant> = std::sync::OnceLock::new();
     let epoch = *EPOCH.get_or_init(Instant::now);
     let since = at.saturating_duration_since(epoch).as_nanos();
-    let slot = WAKE_SLOT.as_nanos();
     epoch + Duration::from_nanos((since.div_ceil(slot) * slot) as u64)
 }
 
@@ -314,7 +332,9 @@ impl CheckTask {
             }
             let Ok(permit) = self.semaphore.acquire().await else { return };
             let at = Utc::now();
-            let outcome = self.prober.run(&self.def.probe, self.def.schedule.timeout).await;
+            // Boxed: a probe's future is kilobytes (reqwest's), and inline it would make every
+            // waiting check's task that large; only the few probes running hold one.
+            let outcome = Box::pin(self.prober.run(&self.def.probe, self.def.schedule.timeout)).await;
             drop(permit);
             self.confirmer.observe(outcome.health, &self.def.schedule);
             let confirmed = self.confirmer.state;
@@ -325,16 +345,21 @@ impl CheckTask {
             if !rows.is_empty() && self.results.send(CoordinatorInput::Rows { parent: self.index, at, rows }).is_err() {
                 return;
             }
-            // ±10% so checks with one interval drift apart instead of marching together. A
-            // source's unconfirmed rows hurry it along like its own unconfirmed failure does.
-            let soft = self.subs.values().any(Confirmer::is_soft_failing);
-            let base = if soft {
-                self.def.schedule.retry_interval.min(self.def.schedule.interval)
-            } else {
-                self.confirmer.next_delay(&self.def.schedule)
-            };
-            let delay = base.mul_f64(0.9 + 0.2 * fastrand::f64());
-            due = Some(align(Instant::now() + delay, self.def.schedule.interval));
+            due = Some(self.next_due());
+        }
+    }
+
+    /// When to probe next. ±10% so checks with one interval drift apart instead of marching
+    /// together. A source's unconfirmed rows hurry it along like its own unconfirmed change.
+    /// Re-probes that confirm a change keep their precision; the rest share wake-ups.
+    fn next_due(&self) -> Instant {
+        let schedule = &self.def.schedule;
+        let retry =
+            std::iter::once(&self.confirmer).chain(self.subs.values()).filter_map(|c| c.retry_delay(schedule)).min();
+        let jitter = |d: Duration| d.mul_f64(0.9 + 0.2 * fastrand::f64());
+        match retry {
+            Some(delay) => Instant::now() + jitter(delay),
+            None => align(Instant::now() + jitter(schedule.interval), schedule.interval),
         }
     }
 }

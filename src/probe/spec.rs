@@ -261,4 +261,14 @@ pub struct AlertmanagerSpec {
     /// Show silenced and inhibited alerts, dimmed (true) or leave them out (false).
     pub show_silenced: bool,
     pub auth: ApiAuth,
+    /// Alertmanager's webhook notifications, received by the poller (see `monitor::push`).
+    pub push: Option<PushSpec>,
+}
+
+/// Where the poller listens for Alertmanager's webhook, and the bearer token it demands.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PushSpec {
+    pub listen: std::net::SocketAddr,
+    /// The environment variable holding the token (read when the receiver starts).
+    pub token_env: String,
 }

@@ -490,6 +490,7 @@ impl Engine {
                 let events = recorder::vantage_event(event, &self.change_author, self.time.now());
                 self.queue(events.into_iter().collect());
             }
+            MonitorEvent::Notice(text) => self.tell(Update::Notice(text)),
         }
     }
 
@@ -572,11 +573,11 @@ impl Engine {
 
     /// The figures for the other sessions, at most every [`PUBLISH_EVERY`].
     fn publish(&mut self) {
-        if self.lock.is_none() || !self.figures.dirty || self.published.elapsed() < PUBLISH_EVERY {
+        let every = self.figures.publish_every(PUBLISH_EVERY);
+        if self.lock.is_none() || !self.figures.dirty || self.published.elapsed() < every {
             return;
         }
-        let _ = figures::write(self.journal.path(), &self.figures.snapshot(self.time.now()), self.journal.sharing());
-        self.figures.dirty = false;
+        let _ = self.figures.publish(self.journal.path(), self.time.now(), self.journal.sharing());
         self.published = Instant::now();
     }
 

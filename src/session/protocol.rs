@@ -103,6 +103,12 @@ impl Reading {
         }
     }
 
+    /// Drops the step timings once a newer reading has come: only the newest reading's are
+    /// shown, and they were most of a kept reading's memory (10,000 checks: see BENCHMARKS.md).
+    pub fn forget_steps(&mut self) {
+        self.steps = Vec::new();
+    }
+
     /// The latency; a value no probe can have measured (negative, not finite, absurdly
     /// large: from a file somebody else wrote) reads as zero.
     pub fn latency(&self) -> Duration {

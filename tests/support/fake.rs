@@ -140,7 +140,7 @@ pub async fn http_response(status: u16, body: &'static [u8]) -> Fake {
     .await
 }
 
-async fn read_request_head(stream: &mut TcpStream) -> std::io::Result<()> {
+pub async fn read_request_head(stream: &mut TcpStream) -> std::io::Result<()> {
     let mut reader = BufReader::new(stream);
     let mut line = String::new();
     loop {
