@@ -140,7 +140,11 @@ impl Ingest {
                         anyhow::bail!("{why}");
                     }
                 }
-                ToMirror::Config { toml, checklist } => self.keep_config(&toml, checklist.as_deref()),
+                ToMirror::Config { toml, checklist } => {
+                    if let Err(why) = self.keep_config(&toml, checklist.as_deref()) {
+                        writer.send(&FromMirror::Trouble { why }).await?;
+                    }
+                }
                 ToMirror::Differs { why } => {
                     let why = format!("the primary says: {why}");
                     self.state.diverged = Some(crate::sanitize::sanitize_str(&why, 400));
@@ -197,21 +201,23 @@ impl Ingest {
     }
 
     /// The primary's config (and checklist file) kept beside the copy, if they are a config
-    /// and a checklist at all; the config then names the checklist kept here.
-    fn keep_config(&mut self, toml: &str, checklist: Option<&str>) {
+    /// and a checklist at all; the config then names the checklist kept here. `Err` when they
+    /// could not be kept (say, another member's file under that name in a shared directory):
+    /// the primary's header says so, since promoting would otherwise run stale or foreign ones.
+    fn keep_config(&mut self, toml: &str, checklist: Option<&str>) -> Result<(), String> {
         let path = status::config_path(&self.path);
-        let Ok(mut table) = toml::from_str::<toml::Table>(toml) else { return };
+        let not_kept = |what: &str, e: String| format!("the mirror could not keep the {what}: {e}");
+        let mut table = toml::from_str::<toml::Table>(toml).map_err(|e| not_kept("config", e.to_string()))?;
         let list_path = status::checklist_path(&self.path);
-        if let Some(text) = checklist
-            && crate::checklist::parse(text, &list_path).is_ok()
-            && dir::replace(&list_path, text.as_bytes(), &Sharing::PRIVATE).is_ok()
-        {
+        if let Some(text) = checklist {
+            crate::checklist::parse(text, &list_path).map_err(|e| not_kept("checklist", e.to_string()))?;
+            dir::replace(&list_path, text.as_bytes(), &Sharing::PRIVATE)
+                .map_err(|e| not_kept("checklist", e.to_string()))?;
             table.insert("checklist".into(), toml::Value::String(list_path.display().to_string()));
         }
-        let Ok(text) = toml::to_string(&table) else { return };
-        if crate::config::parse(&text, &path).is_ok() {
-            let _ = dir::replace(&path, text.as_bytes(), &Sharing::PRIVATE);
-        }
+        let text = toml::to_string(&table).map_err(|e| not_kept("config", e.to_string()))?;
+        crate::config::parse(&text, &path).map_err(|e| not_kept("config", e.to_string()))?;
+        dir::replace(&path, text.as_bytes(), &Sharing::PRIVATE).map_err(|e| not_kept("config", e.to_string()))
     }
 
     fn save_state(&mut self, now: bool) {
@@ -238,7 +244,23 @@ fn admit(line: &str) -> Result<Option<String>, String> {
 
 #[cfg(test)]
 mod tests {
-    use super::admit;
+    use super::*;
+
+    #[test]
+    fn a_config_that_cannot_be_kept_is_an_error_to_report_not_silence() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("incident.jsonl");
+        let mut copy = Ingest::open(&path, &Hello::ours("ship")).unwrap();
+        let config = "[[check]]\nname = \"web\"\nkind = \"http\"\nurl = \"http://127.0.0.1/\"\n";
+        copy.keep_config(config, None).unwrap();
+        assert!(std::fs::read_to_string(status::config_path(&path)).unwrap().contains("web"));
+        // Something that will not be replaced holds the name (in a shared sticky directory:
+        // another member's file): the primary must hear of it.
+        std::fs::remove_file(status::config_path(&path)).unwrap();
+        std::fs::create_dir(status::config_path(&path)).unwrap();
+        let why = copy.keep_config(config, None).unwrap_err();
+        assert!(why.contains("could not keep the config"), "{why}");
+    }
 
     #[test]
     fn only_bounded_json_objects_with_sane_ids_are_admitted() {

@@ -24,6 +24,6 @@ pub mod status;
 mod tail;
 pub mod wire;
 
-pub use promote::{Promotion, promote};
+pub use promote::{Promotion, promote, what_runs};
 pub use shipper::shipped_config;
 pub use station::Station;

@@ -148,7 +148,7 @@ fn resume_at(file: &std::fs::File, holding: FromMirror) -> Result<Position, Ende
     let (lines, last_id, head) = match holding {
         FromMirror::Holding { lines, last_id, head } => (lines, last_id, head),
         FromMirror::Refused { why } => return Err(Ended::Stop(why)),
-        FromMirror::Ack { .. } => {
+        FromMirror::Ack { .. } | FromMirror::Trouble { .. } => {
             return Err(Ended::Away("the mirror acknowledged before saying what it holds".into()));
         }
     };
@@ -211,6 +211,7 @@ async fn stream(job: &Job<'_>, writer: &crate::ssh::Writer, heard: &mut Heard) -
                     s.acked_lines = lines;
                     s.acked_id = Some(id);
                 }),
+                Ok(FromMirror::Trouble { why }) => job.update(|s| s.warning = Some(why)),
                 Ok(FromMirror::Refused { why }) => return Ended::Stop(why),
                 Ok(FromMirror::Holding { .. }) => return Ended::Away("the mirror spoke out of turn".into()),
                 Err(e) => return e,

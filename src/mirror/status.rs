@@ -42,6 +42,10 @@ pub struct MirrorStatus {
     pub error: Option<String>,
     /// The mirror's copy and this journal disagree: nothing more is shipped to it.
     pub diverged: Option<String>,
+    /// Something wrong that does not stop shipping (the mirror could not keep the config, a
+    /// line here is not a journal line), said after the mirror's state.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub warning: Option<String>,
 }
 
 impl MirrorStatus {
@@ -51,6 +55,14 @@ impl MirrorStatus {
         if let Some(why) = &self.diverged {
             return format!("mirror {name}: DIFFERS from this journal — {}", crate::sanitize::sanitize_str(why, 160));
         }
+        let state = self.state(&name, now);
+        match &self.warning {
+            Some(w) => format!("{state} — {}", crate::sanitize::sanitize_str(w, 160)),
+            None => state,
+        }
+    }
+
+    fn state(&self, name: &str, now: DateTime<Utc>) -> String {
         let behind = self.lines.saturating_sub(self.acked_lines);
         match self.behind_since {
             Some(since) if behind > 0 && now - since >= IN_STEP_WITHIN => {
@@ -152,6 +164,33 @@ pub fn config_path(journal: &Path) -> PathBuf {
     beside(journal, ".config.toml")
 }
 
+/// The largest config or checklist file a mirror keeps.
+pub const MAX_SHIPPED_BYTES: u64 = 1 << 20;
+
+/// The copy a shipped config or checklist sits beside, if `path` is one: it is named
+/// `<journal>.config.toml` (or `.checklist.toml`) and that journal is a mirror's copy.
+pub fn shipped_beside(path: &Path) -> Option<PathBuf> {
+    let name = path.file_name()?.to_str()?;
+    let journal = [".config.toml", ".checklist.toml"].iter().find_map(|s| name.strip_suffix(s))?;
+    let journal = path.with_file_name(journal);
+    let marked = |p: PathBuf| std::fs::symlink_metadata(p).is_ok();
+    (marked(copy_path(&journal)) || marked(promoted_path(&journal))).then_some(journal)
+}
+
+/// The config and checklist kept beside the copy at `journal` are run as whoever promotes
+/// it, so they must be that user's own: in a shared directory another member could have put
+/// theirs under these names (ingest could not then replace them). `Err` says which and why.
+pub fn own_shipped_files(journal: &Path) -> Result<(), String> {
+    for path in [config_path(journal), checklist_path(journal)] {
+        if std::fs::symlink_metadata(&path).is_err() {
+            continue;
+        }
+        dir::open_owned(&path, MAX_SHIPPED_BYTES)
+            .map_err(|e| format!("{e} (it is what a promoted mirror would run: warroom only runs its own user's)"))?;
+    }
+    Ok(())
+}
+
 pub fn read<T: for<'de> Deserialize<'de>>(path: &Path) -> Option<T> {
     let bytes = dir::read_bounded(path, MAX_STATUS_BYTES).ok()?;
     serde_json::from_slice(&bytes).ok()
@@ -190,6 +229,8 @@ mod tests {
         // A moment behind is still in step: an event takes a round trip.
         assert_eq!(m.line(at(14, 2, 1)), "mirror fra: in step");
         assert_eq!(m.line(at(14, 5, 0)), "mirror fra: 37 behind since 14:02");
+        m.warning = Some("the mirror could not keep the config".into());
+        assert_eq!(m.line(at(14, 5, 0)), "mirror fra: 37 behind since 14:02 — the mirror could not keep the config");
     }
 
     #[test]

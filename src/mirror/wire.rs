@@ -39,6 +39,9 @@ pub enum FromMirror {
     Holding { lines: usize, last_id: Option<String>, head: String },
     /// Everything up to this event is on the mirror's disk; it holds `lines` lines.
     Ack { id: String, lines: usize },
+    /// Something the primary's screen should say, though the copy goes on (the shipped
+    /// config could not be kept, say).
+    Trouble { why: String },
     /// The mirror takes no more: why (promoted, or the primary's chain differs from its copy).
     Refused { why: String },
 }
