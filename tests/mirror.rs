@@ -493,3 +493,27 @@ fn on_the_mirror_s_screen_p_promotes_the_copy_and_it_polls() {
     wait_for(&room.copy, r#""check":"db","from":"down","to":"up""#);
     t.keys(&["q"]);
 }
+
+fn beside(journal: &Path, suffix: &str) -> PathBuf {
+    journal.with_file_name(format!("{}{suffix}", journal.file_name().unwrap().to_string_lossy()))
+}
+
+/// A `.promoted` mark appears beside the copy (a mistake, or planted): the mirror refuses
+/// lines and the header says why; once it is gone, shipping takes up again by itself.
+#[test]
+fn a_refusing_mirror_is_asked_again_and_catches_up_once_it_takes_lines() {
+    let Some((client, _server)) = setup(None) else { return };
+    let room = Room::new(&client, "");
+    let primary = room.start_primary();
+    room.log("before", 3);
+    room.wait_in_step();
+    let mark = beside(&room.copy, ".promoted");
+    std::fs::write(&mark, r#"{"at":"2026-11-26T01:00:00Z","by":"mallory"}"#).unwrap();
+    room.log("refused", 2);
+    room.wait_status("was promoted to a primary");
+    std::fs::remove_file(&mark).unwrap();
+    room.log("after", 2);
+    room.wait_in_step();
+    room.wait_status("\"diverged\":null");
+    stop(primary);
+}

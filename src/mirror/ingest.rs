@@ -70,7 +70,7 @@ async fn lock(path: &Path) -> anyhow::Result<std::fs::File> {
 }
 
 fn promoted(path: &Path) -> Option<String> {
-    let p: status::Promoted = status::read(&status::promoted_path(path))?;
+    let p = status::read_promoted(path)?;
     Some(format!(
         "{} was promoted to a primary at {} by {}: it takes no more lines",
         path.display(),

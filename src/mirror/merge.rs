@@ -87,7 +87,7 @@ pub fn merge(a: &Path, b: &Path, output: &Path) -> anyhow::Result<Merged> {
     }
     all.sort_by(|(x, _), (y, _)| (x.ts, &x.id).cmp(&(y.ts, &y.id)));
     merged.events = all.len();
-    merged.skew_ms = [a, b].iter().find_map(|p| status::read::<status::Copy>(&status::copy_path(p))).map(|c| c.skew_ms);
+    merged.skew_ms = [a, b].iter().find_map(|p| status::read_copy(p)).map(|c| c.skew_ms);
     write(output, &all)?;
     merged.only = vec![(name_a.clone(), only.0), (name_b.clone(), only.1)];
     Ok(merged)

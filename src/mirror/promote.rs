@@ -19,11 +19,11 @@ pub struct Promotion {
 /// and journals it, signed by `author`.
 pub fn promote(path: &Path, author: &str) -> anyhow::Result<Promotion> {
     let config = status::config_path(path);
-    let copy: status::Copy = status::read(&status::copy_path(path)).with_context(|| {
+    let copy = status::read_copy(path).with_context(|| {
         format!("{}: not a mirror's copy (no {} beside it)", path.display(), status::copy_path(path).display())
     })?;
     status::own_shipped_files(path).map_err(anyhow::Error::msg)?;
-    if status::read::<status::Promoted>(&status::promoted_path(path)).is_some() {
+    if status::read_promoted(path).is_some() {
         return Ok(Promotion { config, already: true });
     }
     let (journal, _) = Journal::open(path)?;

@@ -18,6 +18,11 @@ use crate::ssh::{Link, LinkError, Ssh};
 const LOOK_EVERY: Duration = Duration::from_millis(100);
 const FIRST_RETRY: Duration = Duration::from_millis(500);
 const LAST_RETRY: Duration = Duration::from_secs(5);
+/// A mirror that refused (promoted, or its copy differs) is asked again this often at
+/// first, then less often: a person may put it right (a planted mark removed, say), and the
+/// disaster copy must not stop for good.
+const FIRST_REFUSED_RETRY: Duration = Duration::from_secs(5);
+const LAST_REFUSED_RETRY: Duration = Duration::from_secs(60);
 
 /// The statuses of every mirror, shared with the station that shows and records them.
 #[derive(Default)]
@@ -38,7 +43,8 @@ impl Shared {
 enum Ended {
     /// Gone for now: try again.
     Away(String),
-    /// The mirror's copy and this journal disagree, or it was promoted: a person must look.
+    /// The mirror's copy and this journal disagree, or it was promoted: a person must look
+    /// (asked again, less often).
     Stop(String),
 }
 
@@ -71,7 +77,7 @@ impl Job<'_> {
     }
 }
 
-/// Ships to one mirror until the task is dropped (or the mirror stops taking lines).
+/// Ships to one mirror until the task is dropped; a mirror that refuses is asked again.
 pub(super) async fn ship(
     journal: PathBuf,
     mirror: Mirror,
@@ -91,20 +97,27 @@ pub(super) async fn ship(
         shared: &shared,
     };
     let mut backoff = FIRST_RETRY;
+    let mut refused_backoff = FIRST_REFUSED_RETRY;
     loop {
         let began = Instant::now();
-        match session(&job).await {
+        let wait = match session(&job).await {
             Ended::Stop(why) => {
                 job.update(|s| s.diverged = Some(why));
-                return;
+                let wait = refused_backoff;
+                refused_backoff = (refused_backoff * 2).min(LAST_REFUSED_RETRY);
+                wait
             }
-            Ended::Away(why) => job.update(|s| s.error = Some(why)),
-        }
-        if began.elapsed() > LAST_RETRY * 2 {
-            backoff = FIRST_RETRY;
-        }
-        tokio::time::sleep(backoff).await;
-        backoff = (backoff * 2).min(LAST_RETRY);
+            Ended::Away(why) => {
+                job.update(|s| s.error = Some(why));
+                if began.elapsed() > LAST_RETRY * 2 {
+                    backoff = FIRST_RETRY;
+                }
+                let wait = backoff;
+                backoff = (backoff * 2).min(LAST_RETRY);
+                wait
+            }
+        };
+        tokio::time::sleep(wait).await;
     }
 }
 
@@ -192,6 +205,8 @@ async fn stream(job: &Job<'_>, writer: &crate::ssh::Writer, heard: &mut Heard) -
     };
     job.update(|s| {
         s.error = None;
+        s.diverged = None;
+        s.warning = None;
         s.acked_lines = sent.lines;
         s.acked_id = sent.last_id.clone();
     });

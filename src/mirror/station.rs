@@ -8,7 +8,7 @@ use std::sync::Arc;
 use chrono::Utc;
 
 use super::shipper::{self, Shared};
-use super::status::{self, Copy, MirrorStatus, Shipping};
+use super::status::{self, MirrorStatus, Shipping};
 use crate::config::Mirror;
 use crate::journal::{Sharing, dir};
 
@@ -129,8 +129,8 @@ impl Station {
             }
         };
         let mut lines: Vec<String> = statuses.iter().map(|s| s.line(now)).collect();
-        if let Some(copy) = status::read::<Copy>(&status::copy_path(&self.journal)) {
-            match status::read::<status::Promoted>(&status::promoted_path(&self.journal)) {
+        if let Some(copy) = status::read_copy(&self.journal) {
+            match status::read_promoted(&self.journal) {
                 Some(p) => lines
                     .push(format!("promoted from mirror at {}: this journal is the primary now", p.at.format("%H:%M"))),
                 None => lines.push(copy.line(now)),

@@ -40,7 +40,8 @@ pub struct MirrorStatus {
     pub behind_since: Option<DateTime<Utc>>,
     /// Why the last attempt to reach it failed, while it is away.
     pub error: Option<String>,
-    /// The mirror's copy and this journal disagree: nothing more is shipped to it.
+    /// The mirror's copy and this journal disagree, or it refuses lines: nothing is shipped
+    /// to it until it takes them again (it is asked again, less and less often).
     pub diverged: Option<String>,
     /// Something wrong that does not stop shipping (the mirror could not keep the config, a
     /// line here is not a journal line), said after the mirror's state.
@@ -53,7 +54,10 @@ impl MirrorStatus {
     pub fn line(&self, now: DateTime<Utc>) -> String {
         let name = crate::sanitize::sanitize_str(&self.name, 40);
         if let Some(why) = &self.diverged {
-            return format!("mirror {name}: DIFFERS from this journal — {}", crate::sanitize::sanitize_str(why, 160));
+            return format!(
+                "mirror {name}: DIFFERS from this journal — {} (asked again now and then)",
+                crate::sanitize::sanitize_str(why, 160)
+            );
         }
         let state = self.state(&name, now);
         match &self.warning {
@@ -196,6 +200,33 @@ pub fn read<T: for<'de> Deserialize<'de>>(path: &Path) -> Option<T> {
     serde_json::from_slice(&bytes).ok()
 }
 
+/// A mark beside the copy at `journal` (`.mirrored`, `.promoted`) that changes what warroom
+/// does with it: trusted only if its owner is the user running warroom or the journal's
+/// owner, and it has no other name. Any member of a shared directory could plant one to stop
+/// probing, or to make the copy refuse every line.
+pub fn read_mark<T: for<'de> Deserialize<'de>>(path: &Path, journal: &Path) -> Option<T> {
+    use std::os::unix::fs::MetadataExt;
+    let file = dir::open_read(path, MAX_STATUS_BYTES).ok()?;
+    let meta = file.metadata().ok()?;
+    let journal_owner = std::fs::symlink_metadata(journal).ok().map(|m| m.uid());
+    let trusted_owner = meta.uid() == dir::euid() || Some(meta.uid()) == journal_owner;
+    if !trusted_owner || meta.nlink() != 1 {
+        return None;
+    }
+    let bytes = dir::read_open(path, file, MAX_STATUS_BYTES).ok()?;
+    serde_json::from_slice(&bytes).ok()
+}
+
+/// The copy's state file, if it is a mark to trust ([`read_mark`]).
+pub fn read_copy(journal: &Path) -> Option<Copy> {
+    read_mark(&copy_path(journal), journal)
+}
+
+/// The copy's promotion, if it is a mark to trust ([`read_mark`]).
+pub fn read_promoted(journal: &Path) -> Option<Promoted> {
+    read_mark(&promoted_path(journal), journal)
+}
+
 pub fn write<T: Serialize>(path: &Path, value: &T, sharing: &Sharing) -> Result<(), String> {
     let bytes = serde_json::to_vec(value).map_err(|e| e.to_string())?;
     dir::replace(path, &bytes, sharing).map_err(|e| e.to_string())
@@ -208,7 +239,7 @@ pub fn is_copy_line(line: &str) -> bool {
 
 /// A copy on a mirror host not promoted yet: sessions on it only view.
 pub fn is_unpromoted_copy(journal: &Path) -> bool {
-    read::<Copy>(&copy_path(journal)).is_some() && read::<Promoted>(&promoted_path(journal)).is_none()
+    read_copy(journal).is_some() && read_promoted(journal).is_none()
 }
 
 #[cfg(test)]
@@ -231,6 +262,41 @@ mod tests {
         assert_eq!(m.line(at(14, 5, 0)), "mirror fra: 37 behind since 14:02");
         m.warning = Some("the mirror could not keep the config".into());
         assert_eq!(m.line(at(14, 5, 0)), "mirror fra: 37 behind since 14:02 — the mirror could not keep the config");
+    }
+
+    #[test]
+    fn marks_planted_by_another_user_or_hard_linked_are_not_trusted() {
+        if dir::euid() != 0 {
+            eprintln!("SKIPPED: planting another user's file needs root");
+            return;
+        }
+        let tmp = tempfile::tempdir().unwrap();
+        let journal = tmp.path().join("incident.jsonl");
+        std::fs::write(&journal, "").unwrap();
+        let copy =
+            Copy { primary: "p".into(), heard: at(1, 0, 0), skew_ms: 0, lines: 0, head: String::new(), diverged: None };
+        let promoted = Promoted { at: at(1, 0, 0), by: "mallory".into() };
+        // Another member (uid 65534) plants `.mirrored` beside a journal that is ours: the
+        // sessions must not take it for a mirror's copy and stop probing.
+        write(&copy_path(&journal), &copy, &Sharing::PRIVATE).unwrap();
+        std::os::unix::fs::chown(copy_path(&journal), Some(65534), None).unwrap();
+        assert!(!is_unpromoted_copy(&journal));
+        assert!(read_copy(&journal).is_none());
+        // The journal's owner (ingest's user) writes it: trusted.
+        std::os::unix::fs::chown(&journal, Some(65534), None).unwrap();
+        assert!(is_unpromoted_copy(&journal));
+        std::os::unix::fs::chown(&journal, Some(0), None).unwrap();
+        std::os::unix::fs::chown(copy_path(&journal), Some(0), None).unwrap();
+        assert!(is_unpromoted_copy(&journal));
+        // A planted `.promoted` would make ingest refuse every line.
+        write(&promoted_path(&journal), &promoted, &Sharing::PRIVATE).unwrap();
+        std::os::unix::fs::chown(promoted_path(&journal), Some(65534), None).unwrap();
+        assert!(read_promoted(&journal).is_none() && is_unpromoted_copy(&journal));
+        // Ours, but with a second name someone made: not trusted either.
+        std::os::unix::fs::chown(promoted_path(&journal), Some(0), None).unwrap();
+        assert!(read_promoted(&journal).is_some());
+        std::fs::hard_link(promoted_path(&journal), tmp.path().join("elsewhere")).unwrap();
+        assert!(read_promoted(&journal).is_none());
     }
 
     #[test]
