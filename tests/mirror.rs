@@ -76,15 +76,16 @@ impl Room {
     fn wait_in_step(&self) {
         let deadline = Instant::now() + WITHIN;
         loop {
-            let (p, c) = (read(&self.primary), read(&self.copy));
+            let bytes = |p: &Path| std::fs::read(p).unwrap_or_default();
+            let (p, c) = (bytes(&self.primary), bytes(&self.copy));
             if !p.is_empty() && p == c {
                 return;
             }
             assert!(
                 Instant::now() < deadline,
                 "the copy never caught up: primary {} lines, copy {} lines; shipping: {}",
-                p.lines().count(),
-                c.lines().count(),
+                p.split(|b| *b == b'\n').count() - 1,
+                c.split(|b| *b == b'\n').count() - 1,
                 read(&mirrors_path(&self.primary))
             );
             std::thread::sleep(Duration::from_millis(50));
@@ -515,5 +516,31 @@ fn a_refusing_mirror_is_asked_again_and_catches_up_once_it_takes_lines() {
     room.log("after", 2);
     room.wait_in_step();
     room.wait_status("\"diverged\":null");
+    stop(primary);
+}
+
+/// A member of the journal's group appends a line by hand (`echo x >> journal`), and one that
+/// is not even UTF-8: shipping carries on, the copy keeps them byte for byte (so its chain
+/// reads as the primary's), and the header says where they are.
+#[test]
+fn lines_written_into_the_journal_by_hand_do_not_stop_the_mirror() {
+    let Some((client, _server)) = setup(None) else { return };
+    let room = Room::new(&client, "");
+    let primary = room.start_primary();
+    room.log("before", 3);
+    room.wait_in_step();
+    let mut file = std::fs::OpenOptions::new().append(true).open(&room.primary).unwrap();
+    file.write_all(b"x\n\xff\xfe not text\n").unwrap();
+    drop(file);
+    room.log("after", 3);
+    room.wait_in_step();
+    let bad = std::fs::read(&room.primary).unwrap().split(|b| *b == b'\n').count() - 1 - 3;
+    room.wait_status(&format!("line {bad} of this journal is not a journal line"));
+    // `validate` finds the same on both sides: the lines by hand, and the chain whole after.
+    for journal in [&room.primary, &room.copy] {
+        let out = Command::new(BIN).args(["validate", "-j"]).arg(journal).output().unwrap();
+        let said = String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
+        assert!(said.contains(&format!(":{}:", bad - 1)), "{}: {said}", journal.display());
+    }
     stop(primary);
 }

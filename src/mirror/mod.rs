@@ -15,6 +15,7 @@
 //! the primary last spoke, its clock, the chain head), from which the screen says "primary
 //! silent since 14:02". Nothing takes over by itself.
 
+mod acks;
 pub mod ingest;
 pub mod merge;
 mod promote;

@@ -8,10 +8,12 @@ use std::time::{Duration, Instant};
 use chrono::Utc;
 use tokio::sync::mpsc;
 
+use super::acks::Unacked;
 use super::status::MirrorStatus;
 use super::tail::{self, Position};
-use super::wire::{BATCH_BYTES, FromMirror, ToMirror};
+use super::wire::{BATCH_BYTES, FromMirror, Shipped, ToMirror, is_journal_line};
 use crate::config::Mirror;
+use crate::journal::chain;
 use crate::ssh::{Link, LinkError, Ssh};
 
 /// How often the journal is looked at for new lines while a link is up.
@@ -165,16 +167,17 @@ fn resume_at(file: &std::fs::File, holding: FromMirror) -> Result<Position, Ende
             return Err(Ended::Away("the mirror acknowledged before saying what it holds".into()));
         }
     };
-    let at = match (&last_id, lines) {
-        (_, 0) => Position::start(),
-        (None, _) => return Err(Ended::Stop(format!("the mirror holds {lines} lines but no event id: not a copy of this journal"))),
-        (Some(id), _) => tail::find(file, id)?.ok_or_else(|| {
-            Ended::Stop(format!(
-                "the mirror's last event {} is not in this journal: entries were deleted here, or it copies another journal",
-                crate::sanitize::sanitize_str(id, 60)
-            ))
-        })?,
-    };
+    let at = tail::after_lines(file, lines)?.ok_or_else(|| {
+        Ended::Stop(format!(
+            "the mirror holds {lines} lines, more than this journal: entries were deleted here, or it copies another journal"
+        ))
+    })?;
+    if last_id.is_some() && at.last_id != last_id {
+        return Err(Ended::Stop(format!(
+            "the mirror's last event {} is not this journal's at line {lines}: it copies another journal, or entries changed here",
+            crate::sanitize::sanitize_str(last_id.as_deref().unwrap_or_default(), 60)
+        )));
+    }
     if at.link != head {
         return Err(Ended::Stop(format!(
             "line {} differs from the mirror's copy: edited here after it was mirrored (or lines before it changed)",
@@ -219,13 +222,19 @@ async fn stream(job: &Job<'_>, writer: &crate::ssh::Writer, heard: &mut Heard) -
     let mut look = tokio::time::interval(LOOK_EVERY);
     look.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
     let mut spoke = Instant::now();
+    let mut unacked = Unacked::default();
     loop {
         tokio::select! {
             message = next(heard) => match message {
-                Ok(FromMirror::Ack { id, lines }) => job.update(|s| {
-                    s.acked_lines = lines;
-                    s.acked_id = Some(id);
-                }),
+                Ok(FromMirror::Ack { id, lines }) => {
+                    if let Err(why) = unacked.ack(&id, lines) {
+                        return Ended::Stop(why);
+                    }
+                    job.update(|s| {
+                        s.acked_lines = lines;
+                        s.acked_id = Some(id);
+                    })
+                }
                 Ok(FromMirror::Trouble { why }) => job.update(|s| s.warning = Some(why)),
                 Ok(FromMirror::Refused { why }) => return Ended::Stop(why),
                 Ok(FromMirror::Holding { .. }) => return Ended::Away("the mirror spoke out of turn".into()),
@@ -236,9 +245,11 @@ async fn stream(job: &Job<'_>, writer: &crate::ssh::Writer, heard: &mut Heard) -
                     Ok(read) => read,
                     Err(e) => return e.into(),
                 };
-                let message = if !lines.is_empty() {
+                let message = if let Some(last) = lines.last() {
+                    unacked.sent(chain::head_of(last).id.unwrap_or_default().into_owned(), after.lines);
+                    warn_of_foreign_lines(job, &lines, sent.lines);
                     sent = after;
-                    ToMirror::Lines(lines)
+                    ToMirror::Lines(lines.iter().map(|l| Shipped::of(l)).collect())
                 } else if spoke.elapsed() >= job.ssh.timing.beat {
                     ToMirror::Alive { at: Utc::now(), lines: sent.lines }
                 } else {
@@ -250,6 +261,20 @@ async fn stream(job: &Job<'_>, writer: &crate::ssh::Writer, heard: &mut Heard) -
                 spoke = Instant::now();
             }
         }
+    }
+}
+
+/// A line of the file that is not a journal line (`echo x >> journal` by hand) is shipped as
+/// it is, so the copy's chain holds as the primary's does, and kept apart on the mirror; the
+/// header says where it is so a person can look.
+fn warn_of_foreign_lines(job: &Job<'_>, lines: &[Vec<u8>], before: usize) {
+    if let Some(i) = lines.iter().rposition(|l| !is_journal_line(l)) {
+        let why = format!(
+            "line {} of this journal is not a journal line (put there by hand?): shipped as it is, \
+             kept quarantined by the mirror; `warroom validate` shows it",
+            before + i + 1
+        );
+        job.update(|s| s.warning = Some(why));
     }
 }
 
