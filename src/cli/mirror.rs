@@ -58,8 +58,8 @@ fn say_what_runs(config: &Path) -> anyhow::Result<()> {
 }
 
 /// `warroom merge A B -o C`.
-pub fn merge(a: &Path, b: &Path, output: &Path) -> anyhow::Result<ExitCode> {
-    let merged = merging::merge(a, b, output)?;
+pub fn merge(a: &Path, b: &Path, output: &Path, force: bool) -> anyhow::Result<ExitCode> {
+    let merged = merging::merge(a, b, output, force)?;
     for line in merged.summary() {
         println!("{}", for_terminal(&line));
     }
