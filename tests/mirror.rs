@@ -544,3 +544,31 @@ fn lines_written_into_the_journal_by_hand_do_not_stop_the_mirror() {
     }
     stop(primary);
 }
+
+/// The shipping session freezes (SIGSTOP): another session on the primary must not go on
+/// saying "in step" from the frozen shipper's record while the journal grows.
+#[test]
+fn other_sessions_say_when_the_shipper_went_silent() {
+    let Some((client, _server)) = setup(None) else { return };
+    let room = Room::new(&client, "");
+    let shipper = room.start_primary();
+    room.log("before", 3);
+    room.wait_in_step();
+    room.wait_status("\"behind_since\":null");
+    let shown = room.dir.path().join("other.out");
+    let out = std::fs::File::create(&shown).unwrap();
+    let other = room.warroom(&["--headless"]).stdin(Stdio::null()).stdout(out).stderr(Stdio::null()).spawn().unwrap();
+    wait_for(&shown, "mirror: mirror fra: in step");
+    // SAFETY: kill(2) on a child this test started.
+    unsafe { libc::kill(shipper.id() as i32, libc::SIGSTOP) };
+    room.log("frozen", 7);
+    // Behind by the 7 notes (and this session's own "joined", if the shipper froze first).
+    wait_for(&shown, " behind since ");
+    wait_for(&shown, "mirror: mirror fra: shipper silent since");
+    let lines = read(&room.primary).lines().count();
+    assert!(read(&shown).contains(&format!("of this journal's {lines} lines then")), "{}", read(&shown));
+    // SAFETY: as above.
+    unsafe { libc::kill(shipper.id() as i32, libc::SIGCONT) };
+    stop(other);
+    stop(shipper);
+}

@@ -85,6 +85,39 @@ pub struct Shipping {
     pub mirrors: Vec<MirrorStatus>,
 }
 
+/// The shipping session rewrites its record at least this often, changed or not.
+pub const RECORD_EVERY: std::time::Duration = std::time::Duration::from_secs(5);
+/// A record older than this: its shipper stopped (killed, frozen, its host hung).
+pub const SHIPPER_SILENT_AFTER: chrono::TimeDelta = chrono::TimeDelta::seconds(15);
+
+impl Shipping {
+    /// The header's mirror lines in a session that does not ship: the record measured
+    /// against the `lines` this session counts in the journal itself, and aged, so a
+    /// shipper that stopped cannot leave "in step" on every screen.
+    pub fn lines_seen_by_others(&self, lines: usize, now: DateTime<Utc>) -> Vec<String> {
+        self.mirrors
+            .iter()
+            .map(|m| {
+                let mut m = m.clone();
+                m.lines = m.lines.max(lines);
+                if now - self.at > SHIPPER_SILENT_AFTER {
+                    return format!(
+                        "mirror {}: shipper silent since {} — the mirror held {} of this journal's {} lines then",
+                        crate::sanitize::sanitize_str(&m.name, 40),
+                        self.at.format("%H:%M:%S"),
+                        m.acked_lines,
+                        m.lines
+                    );
+                }
+                if m.lines > m.acked_lines {
+                    m.behind_since.get_or_insert(self.at);
+                }
+                m.line(now)
+            })
+            .collect()
+    }
+}
+
 /// `<journal>.mirrored`: the copy on a mirror host.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Copy {
@@ -262,6 +295,23 @@ mod tests {
         assert_eq!(m.line(at(14, 5, 0)), "mirror fra: 37 behind since 14:02");
         m.warning = Some("the mirror could not keep the config".into());
         assert_eq!(m.line(at(14, 5, 0)), "mirror fra: 37 behind since 14:02 — the mirror could not keep the config");
+    }
+
+    #[test]
+    fn other_sessions_age_the_record_and_count_the_journal_themselves() {
+        // The shipper froze (kill -STOP) after the mirror had 3 lines: its record says in step.
+        let record = Shipping {
+            at: at(14, 2, 0),
+            mirrors: vec![MirrorStatus { name: "fra".into(), acked_lines: 3, lines: 3, ..MirrorStatus::default() }],
+        };
+        assert_eq!(record.lines_seen_by_others(3, at(14, 2, 3)), ["mirror fra: in step"]);
+        // The journal has 10 lines now: behind, whatever the record said.
+        assert_eq!(record.lines_seen_by_others(10, at(14, 2, 5)), ["mirror fra: 7 behind since 14:02"]);
+        // And once the record is old, the shipper is silent.
+        assert_eq!(
+            record.lines_seen_by_others(10, at(14, 3, 0)),
+            ["mirror fra: shipper silent since 14:02:00 — the mirror held 3 of this journal's 10 lines then"]
+        );
     }
 
     #[test]
