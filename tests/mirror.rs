@@ -572,3 +572,33 @@ fn other_sessions_say_when_the_shipper_went_silent() {
     stop(other);
     stop(shipper);
 }
+
+/// A far end that acknowledges what it was never sent, claiming a million lines: the
+/// primary does not show it as in step.
+#[test]
+fn a_mirror_acknowledging_what_it_was_not_sent_is_not_believed() {
+    let Some((client, _server)) = setup(None) else { return };
+    let room = Room::new(&client, "");
+    let liar = room.dir.path().join("liar-ingest");
+    std::fs::write(
+        &liar,
+        concat!(
+            "#!/bin/sh\n",
+            r#"echo '{"hello":{"protocol":1,"verb":"ingest","version":"x","pid":1,"account":"m@x"}}'"#,
+            "\nread _\n",
+            r#"echo '{"holding":{"lines":0,"last_id":null,"head":"e3b0c44298fc1c149afbf4c8996fb924"}}'"#,
+            "\nwhile read _; do echo '{\"ack\":{\"id\":\"never-sent\",\"lines\":1000000}}'; done\n",
+        ),
+    )
+    .unwrap();
+    std::fs::set_permissions(&liar, <std::fs::Permissions as std::os::unix::fs::PermissionsExt>::from_mode(0o755))
+        .unwrap();
+    let config = read(&room.config)
+        .replace(&format!("command = {BIN:?}"), &format!("command = {:?}", liar.display().to_string()));
+    std::fs::write(&room.config, config).unwrap();
+    let primary = room.start_primary();
+    room.log("note", 3);
+    let status = room.wait_status("was not sent to it: not believed");
+    assert!(status["acked_lines"].as_u64().unwrap() < 1000, "{status}");
+    stop(primary);
+}
