@@ -186,6 +186,11 @@ pub fn load(path: &Path) -> Result<Config, ConfigError> {
 
 /// Reads and validates a config file, with every problem found rather than the first.
 pub fn load_all(path: &Path) -> Result<Config, Vec<ConfigError>> {
+    if let Some(copy) = crate::mirror::status::shipped_beside(path) {
+        crate::mirror::status::own_shipped_files(&copy).map_err(|message| {
+            vec![ConfigError { file: path.to_path_buf(), line: 0, column: 0, field: None, message, source_line: None }]
+        })?;
+    }
     let text = std::fs::read_to_string(path).map_err(|e| vec![unreadable(path, &e)])?;
     parse_all(&text, path)
 }

@@ -76,15 +76,16 @@ impl Room {
     fn wait_in_step(&self) {
         let deadline = Instant::now() + WITHIN;
         loop {
-            let (p, c) = (read(&self.primary), read(&self.copy));
+            let bytes = |p: &Path| std::fs::read(p).unwrap_or_default();
+            let (p, c) = (bytes(&self.primary), bytes(&self.copy));
             if !p.is_empty() && p == c {
                 return;
             }
             assert!(
                 Instant::now() < deadline,
                 "the copy never caught up: primary {} lines, copy {} lines; shipping: {}",
-                p.lines().count(),
-                c.lines().count(),
+                p.split(|b| *b == b'\n').count() - 1,
+                c.split(|b| *b == b'\n').count() - 1,
                 read(&mirrors_path(&self.primary))
             );
             std::thread::sleep(Duration::from_millis(50));
@@ -438,6 +439,10 @@ fn the_header_says_how_far_behind_an_away_mirror_is_and_when_it_is_in_step_again
     let shown = room.dir.path().join("primary.out");
     room.log("before", 10);
     room.wait_in_step();
+    // Acknowledged too (the copy's bytes are there before its ack is): else an ack lost to
+    // the cut adds to the lines behind.
+    let lines = read(&room.primary).lines().count();
+    room.wait_status(&format!("\"acked_lines\":{lines},"));
     wait_for(&shown, "mirror: mirror fra: in step");
     ns.drop_packets();
     room.log("away", 37);
@@ -492,4 +497,112 @@ fn on_the_mirror_s_screen_p_promotes_the_copy_and_it_polls() {
     std::fs::write(&flag, "").unwrap();
     wait_for(&room.copy, r#""check":"db","from":"down","to":"up""#);
     t.keys(&["q"]);
+}
+
+fn beside(journal: &Path, suffix: &str) -> PathBuf {
+    journal.with_file_name(format!("{}{suffix}", journal.file_name().unwrap().to_string_lossy()))
+}
+
+/// A `.promoted` mark appears beside the copy (a mistake, or planted): the mirror refuses
+/// lines and the header says why; once it is gone, shipping takes up again by itself.
+#[test]
+fn a_refusing_mirror_is_asked_again_and_catches_up_once_it_takes_lines() {
+    let Some((client, _server)) = setup(None) else { return };
+    let room = Room::new(&client, "");
+    let primary = room.start_primary();
+    room.log("before", 3);
+    room.wait_in_step();
+    let mark = beside(&room.copy, ".promoted");
+    std::fs::write(&mark, r#"{"at":"2026-11-26T01:00:00Z","by":"mallory"}"#).unwrap();
+    room.log("refused", 2);
+    room.wait_status("was promoted to a primary");
+    std::fs::remove_file(&mark).unwrap();
+    room.log("after", 2);
+    room.wait_in_step();
+    room.wait_status("\"diverged\":null");
+    stop(primary);
+}
+
+/// A member of the journal's group appends a line by hand (`echo x >> journal`), and one that
+/// is not even UTF-8: shipping carries on, the copy keeps them byte for byte (so its chain
+/// reads as the primary's), and the header says where they are.
+#[test]
+fn lines_written_into_the_journal_by_hand_do_not_stop_the_mirror() {
+    let Some((client, _server)) = setup(None) else { return };
+    let room = Room::new(&client, "");
+    let primary = room.start_primary();
+    room.log("before", 3);
+    room.wait_in_step();
+    let mut file = std::fs::OpenOptions::new().append(true).open(&room.primary).unwrap();
+    file.write_all(b"x\n\xff\xfe not text\n").unwrap();
+    drop(file);
+    room.log("after", 3);
+    room.wait_in_step();
+    let bad = std::fs::read(&room.primary).unwrap().split(|b| *b == b'\n').count() - 1 - 3;
+    room.wait_status(&format!("line {bad} of this journal is not a journal line"));
+    // `validate` finds the same on both sides: the lines by hand, and the chain whole after.
+    for journal in [&room.primary, &room.copy] {
+        let out = Command::new(BIN).args(["validate", "-j"]).arg(journal).output().unwrap();
+        let said = String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
+        assert!(said.contains(&format!(":{}:", bad - 1)), "{}: {said}", journal.display());
+    }
+    stop(primary);
+}
+
+/// The shipping session freezes (SIGSTOP): another session on the primary must not go on
+/// saying "in step" from the frozen shipper's record while the journal grows.
+#[test]
+fn other_sessions_say_when_the_shipper_went_silent() {
+    let Some((client, _server)) = setup(None) else { return };
+    let room = Room::new(&client, "");
+    let shipper = room.start_primary();
+    room.log("before", 3);
+    room.wait_in_step();
+    room.wait_status("\"behind_since\":null");
+    let shown = room.dir.path().join("other.out");
+    let out = std::fs::File::create(&shown).unwrap();
+    let other = room.warroom(&["--headless"]).stdin(Stdio::null()).stdout(out).stderr(Stdio::null()).spawn().unwrap();
+    wait_for(&shown, "mirror: mirror fra: in step");
+    // SAFETY: kill(2) on a child this test started.
+    unsafe { libc::kill(shipper.id() as i32, libc::SIGSTOP) };
+    room.log("frozen", 7);
+    // Behind by the 7 notes (and this session's own "joined", if the shipper froze first).
+    wait_for(&shown, " behind since ");
+    wait_for(&shown, "mirror: mirror fra: shipper silent since");
+    let lines = read(&room.primary).lines().count();
+    assert!(read(&shown).contains(&format!("of this journal's {lines} lines then")), "{}", read(&shown));
+    // SAFETY: as above.
+    unsafe { libc::kill(shipper.id() as i32, libc::SIGCONT) };
+    stop(other);
+    stop(shipper);
+}
+
+/// A far end that acknowledges what it was never sent, claiming a million lines: the
+/// primary does not show it as in step.
+#[test]
+fn a_mirror_acknowledging_what_it_was_not_sent_is_not_believed() {
+    let Some((client, _server)) = setup(None) else { return };
+    let room = Room::new(&client, "");
+    let liar = room.dir.path().join("liar-ingest");
+    std::fs::write(
+        &liar,
+        concat!(
+            "#!/bin/sh\n",
+            r#"echo '{"hello":{"protocol":1,"verb":"ingest","version":"x","pid":1,"account":"m@x"}}'"#,
+            "\nread _\n",
+            r#"echo '{"holding":{"lines":0,"last_id":null,"head":"e3b0c44298fc1c149afbf4c8996fb924"}}'"#,
+            "\nwhile read _; do echo '{\"ack\":{\"id\":\"never-sent\",\"lines\":1000000}}'; done\n",
+        ),
+    )
+    .unwrap();
+    std::fs::set_permissions(&liar, <std::fs::Permissions as std::os::unix::fs::PermissionsExt>::from_mode(0o755))
+        .unwrap();
+    let config = read(&room.config)
+        .replace(&format!("command = {BIN:?}"), &format!("command = {:?}", liar.display().to_string()));
+    std::fs::write(&room.config, config).unwrap();
+    let primary = room.start_primary();
+    room.log("note", 3);
+    let status = room.wait_status("was not sent to it: not believed");
+    assert!(status["acked_lines"].as_u64().unwrap() < 1000, "{status}");
+    stop(primary);
 }

@@ -191,6 +191,10 @@ pub enum Verb {
         /// The merged journal (a new file).
         #[arg(short = 'o', long, value_name = "FILE")]
         output: PathBuf,
+        /// Merge even where an input's chain is broken (edited, inserted or removed lines):
+        /// events around each break are marked `"unverified": true`.
+        #[arg(long)]
+        force: bool,
     },
     /// Append a note to the incident journal from a shell or script.
     Log {

@@ -37,12 +37,29 @@ pub fn promote(global: &GlobalArgs) -> anyhow::Result<ExitCode> {
         println!("{}: promoted; carry on here with:", shown(&path));
     }
     println!("  warroom -c {} -j {}", shown(&done.config), shown(&path));
+    say_what_runs(&done.config)?;
     Ok(ExitCode::SUCCESS)
 }
 
+/// The commands the shipped config would run here, for the operator to review first.
+fn say_what_runs(config: &Path) -> anyhow::Result<()> {
+    if std::fs::symlink_metadata(config).is_err() {
+        println!("(the primary shipped no config: warroom -c needs one of yours)");
+        return Ok(());
+    }
+    let runs = crate::mirror::what_runs(&crate::config::load(config)?);
+    if runs.is_empty() {
+        println!("it runs no command on this host (no check of kind command, no command channel)");
+    } else {
+        println!("review first: it runs these commands on this host, as you:");
+        runs.iter().for_each(|r| println!("  {}", for_terminal(r)));
+    }
+    Ok(())
+}
+
 /// `warroom merge A B -o C`.
-pub fn merge(a: &Path, b: &Path, output: &Path) -> anyhow::Result<ExitCode> {
-    let merged = merging::merge(a, b, output)?;
+pub fn merge(a: &Path, b: &Path, output: &Path, force: bool) -> anyhow::Result<ExitCode> {
+    let merged = merging::merge(a, b, output, force)?;
     for line in merged.summary() {
         println!("{}", for_terminal(&line));
     }

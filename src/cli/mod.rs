@@ -82,7 +82,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Some(Verb::Agent { allow_command }) => agent::run(allow_command),
         Some(Verb::Ingest) => mirror::ingest(&global),
         Some(Verb::Promote) => mirror::promote(&global),
-        Some(Verb::Merge { a, b, output }) => mirror::merge(&a, &b, &output),
+        Some(Verb::Merge { a, b, output, force }) => mirror::merge(&a, &b, &output, force),
         Some(Verb::ServeSession { after }) => remote::serve_session(&global, after),
         Some(verb) => command(&global, verb),
     }

@@ -143,6 +143,13 @@ pub fn read_bounded(path: &Path, limit: u64) -> Result<Vec<u8>, DirError> {
 /// As [`read_bounded`], for a file that must belong to the user running warroom (a note
 /// draft): another member's file, planted under this user's name, is refused.
 pub fn read_owned(path: &Path, limit: u64) -> Result<Vec<u8>, DirError> {
+    let file = open_owned(path, limit)?;
+    read_open(path, file, limit)
+}
+
+/// Opens a file as [`open_read`] does, if it is this user's own: owned by the user running
+/// warroom, with no other name, and writable by nobody else (see [`read_owned`]).
+pub fn open_owned(path: &Path, limit: u64) -> Result<File, DirError> {
     let file = open_read(path, limit)?;
     let meta = file.metadata().map_err(|e| DirError::io(path, e))?;
     let me = euid();
@@ -160,7 +167,7 @@ pub fn read_owned(path: &Path, limit: u64) -> Result<Vec<u8>, DirError> {
         let what = format!("mode {:04o} lets others write it", meta.mode() & 0o7777);
         return Err(DirError::unsafe_file(path, what));
     }
-    read_open(path, file, limit)
+    Ok(file)
 }
 
 /// Reads a file opened with [`open_read`] to its end, failing past `limit` bytes.

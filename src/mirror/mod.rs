@@ -15,6 +15,7 @@
 //! the primary last spoke, its clock, the chain head), from which the screen says "primary
 //! silent since 14:02". Nothing takes over by itself.
 
+mod acks;
 pub mod ingest;
 pub mod merge;
 mod promote;
@@ -24,6 +25,6 @@ pub mod status;
 mod tail;
 pub mod wire;
 
-pub use promote::{Promotion, promote};
+pub use promote::{Promotion, promote, what_runs};
 pub use shipper::shipped_config;
 pub use station::Station;

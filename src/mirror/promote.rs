@@ -19,10 +19,11 @@ pub struct Promotion {
 /// and journals it, signed by `author`.
 pub fn promote(path: &Path, author: &str) -> anyhow::Result<Promotion> {
     let config = status::config_path(path);
-    let copy: status::Copy = status::read(&status::copy_path(path)).with_context(|| {
+    let copy = status::read_copy(path).with_context(|| {
         format!("{}: not a mirror's copy (no {} beside it)", path.display(), status::copy_path(path).display())
     })?;
-    if status::read::<status::Promoted>(&status::promoted_path(path)).is_some() {
+    status::own_shipped_files(path).map_err(anyhow::Error::msg)?;
+    if status::read_promoted(path).is_some() {
         return Ok(Promotion { config, already: true });
     }
     let (journal, _) = Journal::open(path)?;
@@ -37,4 +38,104 @@ pub fn promote(path: &Path, author: &str) -> anyhow::Result<Promotion> {
     );
     journal.append(&Event::new(author, EventBody::NoteAdded { text }))?;
     Ok(Promotion { config, already: false })
+}
+
+/// What a promoted copy's config runs on this host, for the operator to review before
+/// carrying on with it: each check of kind command and each command channel, by name.
+pub fn what_runs(config: &crate::config::Config) -> Vec<String> {
+    let checks = config.checks.iter().filter_map(|c| match &c.probe {
+        crate::probe::ProbeSpec::Command(spec) => Some(format!("check {}: {}", c.name, spec.command.join(" "))),
+        _ => None,
+    });
+    let channels = config.channels.iter().filter_map(|(name, channel)| match channel {
+        crate::comms::Channel::Command { command, .. } => Some(format!("channel {name}: {}", command.join(" "))),
+        _ => None,
+    });
+    checks.chain(channels).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use std::os::unix::fs::PermissionsExt;
+
+    use super::*;
+
+    /// A copy as ingest leaves it: the journal, its state file, and a shipped config.
+    fn copy(dir: &Path, config: &str) -> PathBuf {
+        let path = dir.join("incident.jsonl");
+        let (journal, _) = Journal::open(&path).unwrap();
+        journal.append(&Event::new("alice", EventBody::NoteAdded { text: "one".into() })).unwrap();
+        let state = status::Copy {
+            primary: "root@bastion".into(),
+            heard: chrono::Utc::now(),
+            skew_ms: 0,
+            lines: 1,
+            head: String::new(),
+            diverged: None,
+        };
+        status::write(&status::copy_path(&path), &state, &crate::journal::Sharing::PRIVATE).unwrap();
+        std::fs::write(status::config_path(&path), config).unwrap();
+        std::fs::set_permissions(status::config_path(&path), std::fs::Permissions::from_mode(0o600)).unwrap();
+        path
+    }
+
+    const COMMANDS: &str = r#"
+[[check]]
+name = "disk"
+kind = "command"
+command = ["/usr/local/bin/check-disk", "-x"]
+[[check]]
+name = "web"
+kind = "http"
+url = "http://127.0.0.1/"
+[channel.pager]
+kind = "command"
+command = ["/usr/local/bin/page"]
+"#;
+
+    #[test]
+    fn promote_says_which_commands_the_shipped_config_runs() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = copy(dir.path(), COMMANDS);
+        let done = promote(&path, "alice").unwrap();
+        let config = crate::config::load(&done.config).unwrap();
+        assert_eq!(
+            what_runs(&config),
+            ["check disk: /usr/local/bin/check-disk -x", "channel pager: /usr/local/bin/page"]
+        );
+    }
+
+    #[test]
+    fn a_shipped_config_others_may_write_is_refused_by_promote_and_by_load() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = copy(dir.path(), COMMANDS);
+        let config = status::config_path(&path);
+        // Group-writable: another member could have written it (a file of theirs, or ours
+        // they were let write) — so it is not run.
+        std::fs::set_permissions(&config, std::fs::Permissions::from_mode(0o660)).unwrap();
+        let err = promote(&path, "alice").err().expect("promote refuses it").to_string();
+        assert!(err.contains("lets others write it"), "{err}");
+        assert!(status::read::<status::Promoted>(&status::promoted_path(&path)).is_none());
+        let err = crate::config::load(&config).unwrap_err().to_string();
+        assert!(err.contains("lets others write it"), "{err}");
+        // A second name (a hard link another member made) is refused too.
+        std::fs::set_permissions(&config, std::fs::Permissions::from_mode(0o600)).unwrap();
+        std::fs::hard_link(&config, dir.path().join("other")).unwrap();
+        assert!(crate::config::load(&config).unwrap_err().to_string().contains("hard link"));
+    }
+
+    #[test]
+    fn a_shipped_config_owned_by_another_user_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = copy(dir.path(), COMMANDS);
+        let config = status::config_path(&path);
+        if crate::journal::dir::euid() != 0 {
+            eprintln!("SKIPPED: changing a file's owner needs root");
+            return;
+        }
+        std::os::unix::fs::chown(&config, Some(65534), None).unwrap();
+        let err = promote(&path, "alice").err().expect("promote refuses it").to_string();
+        assert!(err.contains("not to you"), "{err}");
+        assert!(crate::config::load(&config).unwrap_err().to_string().contains("not to you"));
+    }
 }

@@ -8,16 +8,23 @@ use std::time::{Duration, Instant};
 use chrono::Utc;
 use tokio::sync::mpsc;
 
+use super::acks::Unacked;
 use super::status::MirrorStatus;
 use super::tail::{self, Position};
-use super::wire::{BATCH_BYTES, FromMirror, ToMirror};
+use super::wire::{BATCH_BYTES, FromMirror, Shipped, ToMirror, is_journal_line};
 use crate::config::Mirror;
+use crate::journal::chain;
 use crate::ssh::{Link, LinkError, Ssh};
 
 /// How often the journal is looked at for new lines while a link is up.
 const LOOK_EVERY: Duration = Duration::from_millis(100);
 const FIRST_RETRY: Duration = Duration::from_millis(500);
 const LAST_RETRY: Duration = Duration::from_secs(5);
+/// A mirror that refused (promoted, or its copy differs) is asked again this often at
+/// first, then less often: a person may put it right (a planted mark removed, say), and the
+/// disaster copy must not stop for good.
+const FIRST_REFUSED_RETRY: Duration = Duration::from_secs(5);
+const LAST_REFUSED_RETRY: Duration = Duration::from_secs(60);
 
 /// The statuses of every mirror, shared with the station that shows and records them.
 #[derive(Default)]
@@ -38,7 +45,8 @@ impl Shared {
 enum Ended {
     /// Gone for now: try again.
     Away(String),
-    /// The mirror's copy and this journal disagree, or it was promoted: a person must look.
+    /// The mirror's copy and this journal disagree, or it was promoted: a person must look
+    /// (asked again, less often).
     Stop(String),
 }
 
@@ -71,7 +79,7 @@ impl Job<'_> {
     }
 }
 
-/// Ships to one mirror until the task is dropped (or the mirror stops taking lines).
+/// Ships to one mirror until the task is dropped; a mirror that refuses is asked again.
 pub(super) async fn ship(
     journal: PathBuf,
     mirror: Mirror,
@@ -91,20 +99,27 @@ pub(super) async fn ship(
         shared: &shared,
     };
     let mut backoff = FIRST_RETRY;
+    let mut refused_backoff = FIRST_REFUSED_RETRY;
     loop {
         let began = Instant::now();
-        match session(&job).await {
+        let wait = match session(&job).await {
             Ended::Stop(why) => {
                 job.update(|s| s.diverged = Some(why));
-                return;
+                let wait = refused_backoff;
+                refused_backoff = (refused_backoff * 2).min(LAST_REFUSED_RETRY);
+                wait
             }
-            Ended::Away(why) => job.update(|s| s.error = Some(why)),
-        }
-        if began.elapsed() > LAST_RETRY * 2 {
-            backoff = FIRST_RETRY;
-        }
-        tokio::time::sleep(backoff).await;
-        backoff = (backoff * 2).min(LAST_RETRY);
+            Ended::Away(why) => {
+                job.update(|s| s.error = Some(why));
+                if began.elapsed() > LAST_RETRY * 2 {
+                    backoff = FIRST_RETRY;
+                }
+                let wait = backoff;
+                backoff = (backoff * 2).min(LAST_RETRY);
+                wait
+            }
+        };
+        tokio::time::sleep(wait).await;
     }
 }
 
@@ -148,20 +163,21 @@ fn resume_at(file: &std::fs::File, holding: FromMirror) -> Result<Position, Ende
     let (lines, last_id, head) = match holding {
         FromMirror::Holding { lines, last_id, head } => (lines, last_id, head),
         FromMirror::Refused { why } => return Err(Ended::Stop(why)),
-        FromMirror::Ack { .. } => {
+        FromMirror::Ack { .. } | FromMirror::Trouble { .. } => {
             return Err(Ended::Away("the mirror acknowledged before saying what it holds".into()));
         }
     };
-    let at = match (&last_id, lines) {
-        (_, 0) => Position::start(),
-        (None, _) => return Err(Ended::Stop(format!("the mirror holds {lines} lines but no event id: not a copy of this journal"))),
-        (Some(id), _) => tail::find(file, id)?.ok_or_else(|| {
-            Ended::Stop(format!(
-                "the mirror's last event {} is not in this journal: entries were deleted here, or it copies another journal",
-                crate::sanitize::sanitize_str(id, 60)
-            ))
-        })?,
-    };
+    let at = tail::after_lines(file, lines)?.ok_or_else(|| {
+        Ended::Stop(format!(
+            "the mirror holds {lines} lines, more than this journal: entries were deleted here, or it copies another journal"
+        ))
+    })?;
+    if last_id.is_some() && at.last_id != last_id {
+        return Err(Ended::Stop(format!(
+            "the mirror's last event {} is not this journal's at line {lines}: it copies another journal, or entries changed here",
+            crate::sanitize::sanitize_str(last_id.as_deref().unwrap_or_default(), 60)
+        )));
+    }
     if at.link != head {
         return Err(Ended::Stop(format!(
             "line {} differs from the mirror's copy: edited here after it was mirrored (or lines before it changed)",
@@ -192,6 +208,8 @@ async fn stream(job: &Job<'_>, writer: &crate::ssh::Writer, heard: &mut Heard) -
     };
     job.update(|s| {
         s.error = None;
+        s.diverged = None;
+        s.warning = None;
         s.acked_lines = sent.lines;
         s.acked_id = sent.last_id.clone();
     });
@@ -204,13 +222,20 @@ async fn stream(job: &Job<'_>, writer: &crate::ssh::Writer, heard: &mut Heard) -
     let mut look = tokio::time::interval(LOOK_EVERY);
     look.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
     let mut spoke = Instant::now();
+    let mut unacked = Unacked::default();
     loop {
         tokio::select! {
             message = next(heard) => match message {
-                Ok(FromMirror::Ack { id, lines }) => job.update(|s| {
-                    s.acked_lines = lines;
-                    s.acked_id = Some(id);
-                }),
+                Ok(FromMirror::Ack { id, lines }) => {
+                    if let Err(why) = unacked.ack(&id, lines) {
+                        return Ended::Stop(why);
+                    }
+                    job.update(|s| {
+                        s.acked_lines = lines;
+                        s.acked_id = Some(id);
+                    })
+                }
+                Ok(FromMirror::Trouble { why }) => job.update(|s| s.warning = Some(why)),
                 Ok(FromMirror::Refused { why }) => return Ended::Stop(why),
                 Ok(FromMirror::Holding { .. }) => return Ended::Away("the mirror spoke out of turn".into()),
                 Err(e) => return e,
@@ -220,9 +245,11 @@ async fn stream(job: &Job<'_>, writer: &crate::ssh::Writer, heard: &mut Heard) -
                     Ok(read) => read,
                     Err(e) => return e.into(),
                 };
-                let message = if !lines.is_empty() {
+                let message = if let Some(last) = lines.last() {
+                    unacked.sent(chain::head_of(last).id.unwrap_or_default().into_owned(), after.lines);
+                    warn_of_foreign_lines(job, &lines, sent.lines);
                     sent = after;
-                    ToMirror::Lines(lines)
+                    ToMirror::Lines(lines.iter().map(|l| Shipped::of(l)).collect())
                 } else if spoke.elapsed() >= job.ssh.timing.beat {
                     ToMirror::Alive { at: Utc::now(), lines: sent.lines }
                 } else {
@@ -234,6 +261,20 @@ async fn stream(job: &Job<'_>, writer: &crate::ssh::Writer, heard: &mut Heard) -
                 spoke = Instant::now();
             }
         }
+    }
+}
+
+/// A line of the file that is not a journal line (`echo x >> journal` by hand) is shipped as
+/// it is, so the copy's chain holds as the primary's does, and kept apart on the mirror; the
+/// header says where it is so a person can look.
+fn warn_of_foreign_lines(job: &Job<'_>, lines: &[Vec<u8>], before: usize) {
+    if let Some(i) = lines.iter().rposition(|l| !is_journal_line(l)) {
+        let why = format!(
+            "line {} of this journal is not a journal line (put there by hand?): shipped as it is, \
+             kept quarantined by the mirror; `warroom validate` shows it",
+            before + i + 1
+        );
+        job.update(|s| s.warning = Some(why));
     }
 }
 

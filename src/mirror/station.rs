@@ -8,7 +8,7 @@ use std::sync::Arc;
 use chrono::Utc;
 
 use super::shipper::{self, Shared};
-use super::status::{self, Copy, MirrorStatus, Shipping};
+use super::status::{self, MirrorStatus, Shipping};
 use crate::config::Mirror;
 use crate::journal::{Sharing, dir};
 
@@ -21,6 +21,9 @@ pub struct Station {
     /// Held while this session ships: the lock, the shippers and their statuses.
     shipping: Option<(std::fs::File, Vec<tokio::task::JoinHandle<()>>, Arc<Shared>)>,
     written: Vec<MirrorStatus>,
+    /// When the record was last written: rewritten every [`status::RECORD_EVERY`] even
+    /// unchanged, so the other sessions know the shipper is alive.
+    written_at: Option<std::time::Instant>,
     /// Lines in the journal, counted as it grows (from `counted_to` bytes on), whether or
     /// not a mirror is reachable: the lag is against these.
     counted: usize,
@@ -47,6 +50,7 @@ impl Station {
             may_ship,
             shipping: None,
             written: Vec::new(),
+            written_at: None,
             counted: 0,
             counted_to: 0,
             shown: Vec::new(),
@@ -116,21 +120,27 @@ impl Station {
                     statuses.iter_mut().for_each(|s| self.lag(s, now));
                     statuses.clone()
                 };
-                if statuses != self.written {
+                let stale = self.written_at.is_none_or(|t| t.elapsed() >= status::RECORD_EVERY);
+                if statuses != self.written || stale {
                     let record = Shipping { at: now, mirrors: statuses.clone() };
                     let _ = status::write(&status::shipping_path(&self.journal), &record, &self.sharing);
                     self.written = statuses.clone();
+                    self.written_at = Some(std::time::Instant::now());
                 }
-                statuses
+                statuses.iter().map(|s| s.line(now)).collect()
             }
             None if self.mirrors.is_empty() => Vec::new(),
-            None => {
-                status::read::<Shipping>(&status::shipping_path(&self.journal)).map(|s| s.mirrors).unwrap_or_default()
-            }
+            None => match status::read::<Shipping>(&status::shipping_path(&self.journal)) {
+                Some(record) => {
+                    self.count_lines();
+                    record.lines_seen_by_others(self.counted, now)
+                }
+                None => Vec::new(),
+            },
         };
-        let mut lines: Vec<String> = statuses.iter().map(|s| s.line(now)).collect();
-        if let Some(copy) = status::read::<Copy>(&status::copy_path(&self.journal)) {
-            match status::read::<status::Promoted>(&status::promoted_path(&self.journal)) {
+        let mut lines: Vec<String> = statuses;
+        if let Some(copy) = status::read_copy(&self.journal) {
+            match status::read_promoted(&self.journal) {
                 Some(p) => lines
                     .push(format!("promoted from mirror at {}: this journal is the primary now", p.at.format("%H:%M"))),
                 None => lines.push(copy.line(now)),

@@ -40,8 +40,13 @@ pub struct MirrorStatus {
     pub behind_since: Option<DateTime<Utc>>,
     /// Why the last attempt to reach it failed, while it is away.
     pub error: Option<String>,
-    /// The mirror's copy and this journal disagree: nothing more is shipped to it.
+    /// The mirror's copy and this journal disagree, or it refuses lines: nothing is shipped
+    /// to it until it takes them again (it is asked again, less and less often).
     pub diverged: Option<String>,
+    /// Something wrong that does not stop shipping (the mirror could not keep the config, a
+    /// line here is not a journal line), said after the mirror's state.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub warning: Option<String>,
 }
 
 impl MirrorStatus {
@@ -49,8 +54,19 @@ impl MirrorStatus {
     pub fn line(&self, now: DateTime<Utc>) -> String {
         let name = crate::sanitize::sanitize_str(&self.name, 40);
         if let Some(why) = &self.diverged {
-            return format!("mirror {name}: DIFFERS from this journal — {}", crate::sanitize::sanitize_str(why, 160));
+            return format!(
+                "mirror {name}: DIFFERS from this journal — {} (asked again now and then)",
+                crate::sanitize::sanitize_str(why, 160)
+            );
         }
+        let state = self.state(&name, now);
+        match &self.warning {
+            Some(w) => format!("{state} — {}", crate::sanitize::sanitize_str(w, 160)),
+            None => state,
+        }
+    }
+
+    fn state(&self, name: &str, now: DateTime<Utc>) -> String {
         let behind = self.lines.saturating_sub(self.acked_lines);
         match self.behind_since {
             Some(since) if behind > 0 && now - since >= IN_STEP_WITHIN => {
@@ -67,6 +83,39 @@ impl MirrorStatus {
 pub struct Shipping {
     pub at: DateTime<Utc>,
     pub mirrors: Vec<MirrorStatus>,
+}
+
+/// The shipping session rewrites its record at least this often, changed or not.
+pub const RECORD_EVERY: std::time::Duration = std::time::Duration::from_secs(5);
+/// A record older than this: its shipper stopped (killed, frozen, its host hung).
+pub const SHIPPER_SILENT_AFTER: chrono::TimeDelta = chrono::TimeDelta::seconds(15);
+
+impl Shipping {
+    /// The header's mirror lines in a session that does not ship: the record measured
+    /// against the `lines` this session counts in the journal itself, and aged, so a
+    /// shipper that stopped cannot leave "in step" on every screen.
+    pub fn lines_seen_by_others(&self, lines: usize, now: DateTime<Utc>) -> Vec<String> {
+        self.mirrors
+            .iter()
+            .map(|m| {
+                let mut m = m.clone();
+                m.lines = m.lines.max(lines);
+                if now - self.at > SHIPPER_SILENT_AFTER {
+                    return format!(
+                        "mirror {}: shipper silent since {} — the mirror held {} of this journal's {} lines then",
+                        crate::sanitize::sanitize_str(&m.name, 40),
+                        self.at.format("%H:%M:%S"),
+                        m.acked_lines,
+                        m.lines
+                    );
+                }
+                if m.lines > m.acked_lines {
+                    m.behind_since.get_or_insert(self.at);
+                }
+                m.line(now)
+            })
+            .collect()
+    }
 }
 
 /// `<journal>.mirrored`: the copy on a mirror host.
@@ -152,9 +201,63 @@ pub fn config_path(journal: &Path) -> PathBuf {
     beside(journal, ".config.toml")
 }
 
+/// The largest config or checklist file a mirror keeps.
+pub const MAX_SHIPPED_BYTES: u64 = 1 << 20;
+
+/// The copy a shipped config or checklist sits beside, if `path` is one: it is named
+/// `<journal>.config.toml` (or `.checklist.toml`) and that journal is a mirror's copy.
+pub fn shipped_beside(path: &Path) -> Option<PathBuf> {
+    let name = path.file_name()?.to_str()?;
+    let journal = [".config.toml", ".checklist.toml"].iter().find_map(|s| name.strip_suffix(s))?;
+    let journal = path.with_file_name(journal);
+    let marked = |p: PathBuf| std::fs::symlink_metadata(p).is_ok();
+    (marked(copy_path(&journal)) || marked(promoted_path(&journal))).then_some(journal)
+}
+
+/// The config and checklist kept beside the copy at `journal` are run as whoever promotes
+/// it, so they must be that user's own: in a shared directory another member could have put
+/// theirs under these names (ingest could not then replace them). `Err` says which and why.
+pub fn own_shipped_files(journal: &Path) -> Result<(), String> {
+    for path in [config_path(journal), checklist_path(journal)] {
+        if std::fs::symlink_metadata(&path).is_err() {
+            continue;
+        }
+        dir::open_owned(&path, MAX_SHIPPED_BYTES)
+            .map_err(|e| format!("{e} (it is what a promoted mirror would run: warroom only runs its own user's)"))?;
+    }
+    Ok(())
+}
+
 pub fn read<T: for<'de> Deserialize<'de>>(path: &Path) -> Option<T> {
     let bytes = dir::read_bounded(path, MAX_STATUS_BYTES).ok()?;
     serde_json::from_slice(&bytes).ok()
+}
+
+/// A mark beside the copy at `journal` (`.mirrored`, `.promoted`) that changes what warroom
+/// does with it: trusted only if its owner is the user running warroom or the journal's
+/// owner, and it has no other name. Any member of a shared directory could plant one to stop
+/// probing, or to make the copy refuse every line.
+pub fn read_mark<T: for<'de> Deserialize<'de>>(path: &Path, journal: &Path) -> Option<T> {
+    use std::os::unix::fs::MetadataExt;
+    let file = dir::open_read(path, MAX_STATUS_BYTES).ok()?;
+    let meta = file.metadata().ok()?;
+    let journal_owner = std::fs::symlink_metadata(journal).ok().map(|m| m.uid());
+    let trusted_owner = meta.uid() == dir::euid() || Some(meta.uid()) == journal_owner;
+    if !trusted_owner || meta.nlink() != 1 {
+        return None;
+    }
+    let bytes = dir::read_open(path, file, MAX_STATUS_BYTES).ok()?;
+    serde_json::from_slice(&bytes).ok()
+}
+
+/// The copy's state file, if it is a mark to trust ([`read_mark`]).
+pub fn read_copy(journal: &Path) -> Option<Copy> {
+    read_mark(&copy_path(journal), journal)
+}
+
+/// The copy's promotion, if it is a mark to trust ([`read_mark`]).
+pub fn read_promoted(journal: &Path) -> Option<Promoted> {
+    read_mark(&promoted_path(journal), journal)
 }
 
 pub fn write<T: Serialize>(path: &Path, value: &T, sharing: &Sharing) -> Result<(), String> {
@@ -169,7 +272,7 @@ pub fn is_copy_line(line: &str) -> bool {
 
 /// A copy on a mirror host not promoted yet: sessions on it only view.
 pub fn is_unpromoted_copy(journal: &Path) -> bool {
-    read::<Copy>(&copy_path(journal)).is_some() && read::<Promoted>(&promoted_path(journal)).is_none()
+    read_copy(journal).is_some() && read_promoted(journal).is_none()
 }
 
 #[cfg(test)]
@@ -190,6 +293,60 @@ mod tests {
         // A moment behind is still in step: an event takes a round trip.
         assert_eq!(m.line(at(14, 2, 1)), "mirror fra: in step");
         assert_eq!(m.line(at(14, 5, 0)), "mirror fra: 37 behind since 14:02");
+        m.warning = Some("the mirror could not keep the config".into());
+        assert_eq!(m.line(at(14, 5, 0)), "mirror fra: 37 behind since 14:02 — the mirror could not keep the config");
+    }
+
+    #[test]
+    fn other_sessions_age_the_record_and_count_the_journal_themselves() {
+        // The shipper froze (kill -STOP) after the mirror had 3 lines: its record says in step.
+        let record = Shipping {
+            at: at(14, 2, 0),
+            mirrors: vec![MirrorStatus { name: "fra".into(), acked_lines: 3, lines: 3, ..MirrorStatus::default() }],
+        };
+        assert_eq!(record.lines_seen_by_others(3, at(14, 2, 3)), ["mirror fra: in step"]);
+        // The journal has 10 lines now: behind, whatever the record said.
+        assert_eq!(record.lines_seen_by_others(10, at(14, 2, 5)), ["mirror fra: 7 behind since 14:02"]);
+        // And once the record is old, the shipper is silent.
+        assert_eq!(
+            record.lines_seen_by_others(10, at(14, 3, 0)),
+            ["mirror fra: shipper silent since 14:02:00 — the mirror held 3 of this journal's 10 lines then"]
+        );
+    }
+
+    #[test]
+    fn marks_planted_by_another_user_or_hard_linked_are_not_trusted() {
+        if dir::euid() != 0 {
+            eprintln!("SKIPPED: planting another user's file needs root");
+            return;
+        }
+        let tmp = tempfile::tempdir().unwrap();
+        let journal = tmp.path().join("incident.jsonl");
+        std::fs::write(&journal, "").unwrap();
+        let copy =
+            Copy { primary: "p".into(), heard: at(1, 0, 0), skew_ms: 0, lines: 0, head: String::new(), diverged: None };
+        let promoted = Promoted { at: at(1, 0, 0), by: "mallory".into() };
+        // Another member (uid 65534) plants `.mirrored` beside a journal that is ours: the
+        // sessions must not take it for a mirror's copy and stop probing.
+        write(&copy_path(&journal), &copy, &Sharing::PRIVATE).unwrap();
+        std::os::unix::fs::chown(copy_path(&journal), Some(65534), None).unwrap();
+        assert!(!is_unpromoted_copy(&journal));
+        assert!(read_copy(&journal).is_none());
+        // The journal's owner (ingest's user) writes it: trusted.
+        std::os::unix::fs::chown(&journal, Some(65534), None).unwrap();
+        assert!(is_unpromoted_copy(&journal));
+        std::os::unix::fs::chown(&journal, Some(0), None).unwrap();
+        std::os::unix::fs::chown(copy_path(&journal), Some(0), None).unwrap();
+        assert!(is_unpromoted_copy(&journal));
+        // A planted `.promoted` would make ingest refuse every line.
+        write(&promoted_path(&journal), &promoted, &Sharing::PRIVATE).unwrap();
+        std::os::unix::fs::chown(promoted_path(&journal), Some(65534), None).unwrap();
+        assert!(read_promoted(&journal).is_none() && is_unpromoted_copy(&journal));
+        // Ours, but with a second name someone made: not trusted either.
+        std::os::unix::fs::chown(promoted_path(&journal), Some(0), None).unwrap();
+        assert!(read_promoted(&journal).is_some());
+        std::fs::hard_link(promoted_path(&journal), tmp.path().join("elsewhere")).unwrap();
+        assert!(read_promoted(&journal).is_none());
     }
 
     #[test]

@@ -1,7 +1,6 @@
 //! Reading the journal's raw lines for shipping: where a mirror's copy ends in this file,
 //! and the complete lines after a position.
 
-use std::borrow::Cow;
 use std::fs::File;
 use std::io::{self, BufRead, BufReader, Seek, SeekFrom};
 use std::os::unix::fs::FileExt;
@@ -15,6 +14,7 @@ pub struct Position {
     pub offset: u64,
     pub lines: usize,
     pub link: String,
+    /// The id of the last line up to here that has one.
     pub last_id: Option<String>,
 }
 
@@ -28,32 +28,32 @@ pub fn open(path: &Path) -> io::Result<File> {
     dir::open_read(path, u64::MAX).map_err(|e| io::Error::other(e.to_string()))
 }
 
-/// Where the line with `id` ends (the last such line), or `None` if the journal has none.
-pub fn find(file: &File, id: &str) -> io::Result<Option<Position>> {
+/// Where line `lines` ends (the position a copy holding that many lines resumes from), or
+/// `None` if the journal has fewer complete lines.
+pub fn after_lines(file: &File, lines: usize) -> io::Result<Option<Position>> {
     let mut reader = BufReader::with_capacity(256 * 1024, file);
     reader.seek(SeekFrom::Start(0))?;
     let mut at = Position::start();
-    let mut found = None;
     let mut line = Vec::new();
-    loop {
+    while at.lines < lines {
         line.clear();
         let n = reader.read_until(b'\n', &mut line)?;
         if n == 0 || line.last() != Some(&b'\n') {
-            return Ok(found);
+            return Ok(None);
         }
         line.pop();
         at.offset += n as u64;
         at.lines += 1;
         at.link = chain::link(&line);
-        at.last_id = chain::head_of(&line).id.map(Cow::into_owned);
-        if at.last_id.as_deref() == Some(id) {
-            found = Some(at.clone());
+        if let Some(id) = chain::head_of(&line).id {
+            at.last_id = Some(id.into_owned());
         }
     }
+    Ok(Some(at))
 }
 
 /// The complete lines after `from`, up to about `max_bytes`, and the position after them.
-pub fn read_after(file: &File, from: &Position, max_bytes: usize) -> io::Result<(Vec<String>, Position)> {
+pub fn read_after(file: &File, from: &Position, max_bytes: usize) -> io::Result<(Vec<Vec<u8>>, Position)> {
     let len = file.metadata()?.len();
     let mut at = from.clone();
     let mut lines = Vec::new();
@@ -73,9 +73,10 @@ pub fn read_after(file: &File, from: &Position, max_bytes: usize) -> io::Result<
         at.offset += end as u64 + 1;
         at.lines += 1;
         at.link = chain::link(line);
-        at.last_id = chain::head_of(line).id.map(Cow::into_owned);
-        // Not UTF-8 is not a journal line: sent as it reads, the mirror refuses it and says so.
-        lines.push(String::from_utf8_lossy(line).into_owned());
+        if let Some(id) = chain::head_of(line).id {
+            at.last_id = Some(id.into_owned());
+        }
+        lines.push(line.to_vec());
         taken += end + 1;
         rest = &rest[end + 1..];
     }
