@@ -219,6 +219,12 @@ fn verdicts_by_quorum_are_journaled_listed_and_shown_place_by_place() {
         String::from_utf8_lossy(&out.stderr)
     );
 
+    // `validate` names the vantages it knows, as the war room reaches them.
+    let out = places.warroom(&["validate"]).output().unwrap();
+    let said = String::from_utf8_lossy(&out.stdout);
+    let line = format!("vantages: paris (ssh paris, warroom at {BIN}), fra (ssh fra, warroom at {BIN})");
+    assert!(said.lines().any(|l| l == line), "{said}{}", String::from_utf8_lossy(&out.stderr));
+
     // `check --json` asks the vantages too.
     let out = places.warroom(&["check", "--json"]).output().unwrap();
     let rows: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
