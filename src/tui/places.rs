@@ -48,7 +48,7 @@ impl Mark {
 pub fn marks(app: &App, row: &Row) -> Vec<Mark> {
     let incident = &app.board.incident;
     let recorded = incident.vantage_checks.get(&row.name);
-    let configured = app.board.places.get(&row.id.check).filter(|p| p.len() > 1 || recorded.is_some());
+    let configured = app.board.places.get(&row.id.check);
     let mut names: Vec<&str> = configured.into_iter().flatten().map(String::as_str).collect();
     for (place, _) in recorded.into_iter().flatten() {
         if !names.contains(&place.as_str()) {
