@@ -3,7 +3,7 @@
 //! update is due, the values message templates are filled with). It is fed a session's
 //! [`Update`]s and knows nothing of screens, keys or selections.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::time::Duration;
 
 use chrono::{DateTime, DurationRound, FixedOffset, Utc};
@@ -80,6 +80,9 @@ pub struct Board {
     /// Who is here by heartbeat, once a live session said; until then (and in a replay) the
     /// journal's joined/left entries tell.
     pub presence: Option<Presence>,
+    /// Where each check runs, by check, as configured: a place with no recorded state yet (a
+    /// vantage unreachable from the start) is still shown beside the verdict.
+    pub places: BTreeMap<String, Vec<String>>,
 }
 
 impl Board {
@@ -93,6 +96,7 @@ impl Board {
             update_every: None,
             public_offset: FixedOffset::east_opt(0).expect("UTC is an offset"),
             presence: None,
+            places: BTreeMap::new(),
         };
         rows.into_iter().for_each(|row| board.add_row(row));
         board

@@ -1258,13 +1258,115 @@ fn places_stand_beside_the_verdict_and_an_unreachable_vantage_is_its_own_banner(
     let shown = screen(&mut app, 160, 30);
     let line = shown.lines().find(|l| l.contains("shop")).unwrap_or_default();
     // Glyph and word for each place, never colour alone: ⌁ for the vantage that is unreachable.
-    assert!(line.contains("▲ degraded ⌁ fra ✔ local ✖ paris"), "{shown}");
-    assert!(shown.contains("⌁ vantage fra unreachable since 03:55: no word for 5s"), "{shown}");
+    // The place that explains the verdict first: down, then unreachable, then up.
+    assert!(line.contains("▲ degraded ✖ paris ⌁ fra ✔ local"), "{shown}");
+    assert!(shown.contains("⌁ fra unreachable since 03:55: no word for 5s"), "{shown}");
     assert!(!shown.contains('\u{1b}'), "{shown}");
     insta::assert_snapshot!("places_160x30", shown);
     app.overlay = Some(Overlay::CheckDetail("shop".into()));
     let detail = screen(&mut app, 160, 30);
     assert!(detail.contains("from each place (recorded):"), "{detail}");
     assert!(detail.contains("✖ down     paris"), "{detail}");
-    assert!(detail.contains("✔ up       fra — unreachable since 03:55:00"), "{detail}");
+    assert!(detail.contains("✔ up       fra — unreachable since 03:55:00: no word for 5s"), "{detail}");
+}
+
+fn place_changed(secs: i64, check: &str, vantage: &str, to: CheckState) -> Event {
+    let body = EventBody::VantageCheckChanged {
+        check: check.into(),
+        vantage: vantage.into(),
+        from: CheckState::Unknown,
+        to,
+        detail: String::new(),
+    };
+    ev(secs, "poller@bastion", body)
+}
+
+/// Long vantage names in a Checks pane of 80 and 120 columns: the place that is down comes
+/// first and is never cut away; the others are summed up when they do not fit.
+#[test]
+fn the_failing_place_is_never_cut_from_its_check_s_row() {
+    let places = ["local", "frankfurt-am-main", "london-docklands", "paris-east", "singapore-2"];
+    let mut events = vec![opened(Mode::Real)];
+    for (i, place) in places.iter().enumerate() {
+        let to = if *place == "paris-east" { CheckState::Down } else { CheckState::Up };
+        events.push(place_changed(20 + i as i64, "checkout-api", place, to));
+        events.push(place_changed(20 + i as i64, "payments", place, CheckState::Up));
+    }
+    events.push(changed(30, "checkout-api", CheckState::Degraded, "down from paris-east; up from …"));
+    events.push(changed(30, "payments", CheckState::Up, "up from …"));
+    let rows = vec![row("checkout-api", "http"), row("payments", "http"), row("db", "tcp")];
+    let mut app = app_with(events, rows, 600, "mono");
+    for (w, h) in [(80, 24), (120, 35)] {
+        let shown = screen(&mut app, w, h);
+        let line = shown.lines().find(|l| l.contains("▲ degraded")).unwrap_or_default();
+        assert!(line.contains("▲ degraded ✖ paris-east "), "{w}x{h}:\n{shown}");
+        // Every place is either named or counted in the summary.
+        let named = places.iter().filter(|p| line.contains(&format!(" {p} "))).count();
+        let summed: usize = line.split(" +").nth(1).and_then(|s| s.split(' ').next()?.parse().ok()).unwrap_or(0);
+        assert_eq!(named + summed, places.len(), "{w}x{h}:\n{shown}");
+        let payments = shown.lines().find(|l| l.contains("✔ up")).unwrap_or_default();
+        assert!(payments.contains("✔ frankfurt"), "{w}x{h}:\n{shown}");
+        insta::assert_snapshot!(format!("failing_place_first_{w}x{h}"), shown);
+    }
+}
+
+/// A vantage unreachable from the start has no recorded state for its checks: the row still
+/// names it (`⌁ fra`, from the config's `from`), its banner says why with ssh's words first,
+/// and while a row has no verdict yet the header does not say "all up".
+#[test]
+fn a_vantage_unreachable_from_the_start_is_on_its_checks_rows() {
+    let events = vec![
+        opened(Mode::Real),
+        place_changed(20, "shop", "local", CheckState::Up),
+        ev(
+            30,
+            "poller@bastion",
+            EventBody::VantageUnreachable {
+                vantage: "fra".into(),
+                detail: "Connection timed out during banner exchange (ssh exit status: 255) — while connecting to fra (wr@fra.example.com)".into(),
+            },
+        ),
+    ];
+    let mut app = app_with(events, vec![row("shop", "http")], 60, "mono");
+    app.board.places.insert("shop".into(), vec!["local".into(), "paris".into(), "fra".into()]);
+    let shown = screen(&mut app, 80, 24);
+    let line = shown.lines().find(|l| l.contains(" shop")).unwrap_or_default();
+    assert!(line.contains("⌁ fra ? paris ✔ local shop"), "{shown}");
+    assert!(shown.contains("1 unknown of 1") && !shown.contains("all up"), "{shown}");
+    assert!(shown.contains("⌁ fra unreachable since 03:50: Connection timed out during banner exchange"), "{shown}");
+    assert!(!shown.contains("(ssh exit") && !shown.contains("while connecting"), "for the detail view: {shown}");
+    // Once it has a verdict, and a place down, the down place leads.
+    let mut app = app_with(
+        vec![
+            opened(Mode::Real),
+            place_changed(20, "shop", "local", CheckState::Down),
+            place_changed(21, "shop", "paris", CheckState::Up),
+            changed(22, "shop", CheckState::Degraded, "down from local; up from paris"),
+        ],
+        vec![row("shop", "http")],
+        60,
+        "mono",
+    );
+    app.board.places.insert("shop".into(), vec!["local".into(), "paris".into(), "fra".into()]);
+    let shown = screen(&mut app, 80, 24);
+    assert!(shown.contains("▲ degraded ✖ local ? fra ✔ paris"), "{shown}");
+}
+
+/// The detail view's last results: a check judged from several places has a reading per
+/// place's result, and no time is listed twice.
+#[test]
+fn last_results_list_each_time_once() {
+    let mut app = app_with(vec![opened(Mode::Real)], vec![row("shop", "http")], 60, "mono");
+    sample(&mut app, "shop", Health::Up, 3, "local: up 3 ms", 40);
+    sample(&mut app, "shop", Health::Degraded, 5, "paris: down", 40);
+    sample(&mut app, "shop", Health::Degraded, 5, "paris: down again", 41);
+    app.overlay = Some(Overlay::CheckDetail("shop".into()));
+    let detail = screen(&mut app, 120, 35);
+    let at = |time: &str| detail.lines().filter(|l| l.contains(time) && l.contains("ms")).count();
+    assert_eq!(at("03:50:40"), 1, "{detail}");
+    assert_eq!(at("03:50:41"), 1, "{detail}");
+    assert!(
+        detail.contains("paris: down") && !detail.contains("local: up 3 ms"),
+        "the newest of a second stands: {detail}"
+    );
 }

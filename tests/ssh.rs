@@ -134,3 +134,41 @@ fn a_killed_connection_is_a_closed_link() {
         assert!(server.connection_pids().is_empty());
     });
 }
+
+/// The README's restricted key (`command="… agent"` in authorized_keys): whatever reach asks
+/// for, the far side runs the agent. reach says so, and that it is fine for a vantage, after a
+/// round trip in the agent's own messages.
+#[test]
+fn reach_through_a_key_restricted_to_the_agent_says_it_is_fine_for_a_vantage() {
+    let Some(mut client) = SshClient::new() else { return };
+    let Some(server) = Sshd::start(&mut client, "parisr", None) else { return };
+    server.restrict_keys(&format!("{BIN} agent"));
+    let out = reach(&client, "parisr", BIN);
+    let (stdout, stderr) = (String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert!(out.status.success(), "{stdout}{stderr}\nsshd: {}", server.log());
+    assert!(stdout.starts_with("parisr: warroom 0.1.0 (protocol 1) as root@"), "{stdout}");
+    assert!(stdout.contains("restricted to warroom agent: fine for a vantage"), "{stdout}");
+}
+
+/// Whatever started a verb that serves a link, if it is not a warroom, is told so: what was
+/// expected and what came instead, never a silent exit 0 or an `after:` with nothing.
+#[test]
+fn a_caller_that_is_not_warroom_is_told_what_was_expected() {
+    for (input, got) in [("garbage\n", "got: garbage"), ("\n", "got: (an empty line)"), ("", "got nothing")] {
+        let mut child = Command::new(BIN)
+            .arg("agent")
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        std::io::Write::write_all(child.stdin.as_mut().unwrap(), input.as_bytes()).unwrap();
+        drop(child.stdin.take());
+        let out = child.wait_with_output().unwrap();
+        let (stdout, stderr) = (String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+        assert_eq!(out.status.code(), Some(1), "{input:?}: {stderr}");
+        assert!(stderr.contains(&format!("expected warroom's greeting, {got}")), "{input:?}: {stderr}");
+        // Its own greeting went out whole, newline and all.
+        assert!(stdout.starts_with(r#"{"hello":"#) && stdout.ends_with("}\n"), "{input:?}: {stdout:?}");
+    }
+}

@@ -8,7 +8,9 @@ use std::time::{Duration, Instant};
 use serde::{Deserialize, Serialize};
 
 use crate::sanitize::sanitize_str;
-use crate::ssh::{Destination, Link, Ssh, Timing, accept};
+use crate::ssh::{Destination, Link, LinkError, Ssh, Timing, accept};
+use crate::vantage::agent::VERB;
+use crate::vantage::wire::{FromAgent, ToAgent};
 
 /// The message `reach` sends and `answer` sends back.
 #[derive(Serialize, Deserialize)]
@@ -48,13 +50,33 @@ async fn reach(dest: &Destination) -> anyhow::Result<ExitCode> {
     };
     let connected = started.elapsed();
     let sent = Instant::now();
-    link.writer.send(&Echo { echo: 1 }).await?;
-    let back: Option<Echo> = link.reader.next("waiting for the echo").await?;
-    anyhow::ensure!(back.is_some_and(|b| b.echo == 1), "{}: the echo did not come back", dest.name);
+    // A key restricted in authorized_keys (`command="warroom agent"`) runs that verb whatever
+    // we ask: its greeting says so, and the agent's own messages make the round trip.
+    let note = match link.peer.verb.as_str() {
+        "answer" => {
+            link.writer.send(&Echo { echo: 1 }).await?;
+            let back: Option<Echo> = link.reader.next("waiting for the echo").await?;
+            anyhow::ensure!(back.is_some_and(|b| b.echo == 1), "{}: the echo did not come back", dest.name);
+            ""
+        }
+        VERB => {
+            agent_round_trip(&mut link).await.map_err(|e| anyhow::anyhow!("{}: {e}", dest.name))?;
+            "; restricted to warroom agent: fine for a vantage"
+        }
+        other => {
+            let other = sanitize_str(other, 40);
+            eprintln!(
+                "warroom: {}: the far side runs `warroom {other}` whatever is asked (a key restricted in \
+                 authorized_keys?): reachable, but not usable as a vantage",
+                sanitize_str(&dest.name, 80)
+            );
+            return Ok(ExitCode::from(1));
+        }
+    };
     let round_trip = sent.elapsed();
     let peer = &link.peer;
     println!(
-        "{}: warroom {} (protocol {}) as {}, pid {}; connected in {} ms, round trip {:.1} ms",
+        "{}: warroom {} (protocol {}) as {}, pid {}; connected in {} ms, round trip {:.1} ms{note}",
         sanitize_str(&dest.name, 80),
         sanitize_str(&peer.version, 40),
         peer.protocol,
@@ -66,6 +88,23 @@ async fn reach(dest: &Destination) -> anyhow::Result<ExitCode> {
     drop(link.writer);
     link.process.close(Duration::from_secs(5)).await;
     Ok(ExitCode::SUCCESS)
+}
+
+/// An agent's round trip: a setup with no checks, to be probed once, answered with `ready`
+/// (and then `done`).
+async fn agent_round_trip(link: &mut Link) -> Result<(), LinkError> {
+    let setup = ToAgent::Setup { config: String::new(), recorded: Default::default(), once: true };
+    link.writer.send(&setup).await?;
+    loop {
+        match link.reader.next::<FromAgent>("waiting for the agent's answer").await? {
+            Some(FromAgent::Ready { .. }) => return Ok(()),
+            Some(FromAgent::Failed { error }) => {
+                return Err(LinkError::Protocol { step: "the agent's answer", detail: sanitize_str(&error, 400) });
+            }
+            Some(_) => {}
+            None => return Err(LinkError::Closed(" before the agent answered".into())),
+        }
+    }
 }
 
 /// Serves `reach` on stdin/stdout until stdin closes.

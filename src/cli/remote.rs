@@ -42,6 +42,8 @@ pub fn screen(global: &GlobalArgs) -> anyhow::Result<ExitCode> {
             checklist,
             attention: config.attention,
             checklist_order: config.screen.checklist_order,
+            // The far config says where its checks run; its journal shows each place.
+            places: Default::default(),
         };
         let look = Look {
             banner: None,

@@ -5,6 +5,7 @@ use std::process::ExitCode;
 use crate::cli::GlobalArgs;
 use crate::config;
 use crate::journal::Journal;
+use crate::sanitize::sanitize_str;
 
 /// Prints one message, sanitised: validation quotes config values and journal bytes, and a
 /// shared config or journal may carry escape sequences meant for the reader's terminal.
@@ -36,6 +37,9 @@ pub fn run(global: &GlobalArgs) -> anyhow::Result<ExitCode> {
             }
         },
     };
+    if let Some(line) = vantages_line(&config.vantage) {
+        say!("{line}");
+    }
     for missing in crate::comms::missing_env(&config.channels) {
         say!("warning: {missing} (sending on it will fail until it is)");
     }
@@ -94,6 +98,29 @@ pub fn run(global: &GlobalArgs) -> anyhow::Result<ExitCode> {
         }
     }
     Ok(if ok { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+}
+
+/// `vantages: paris (ssh wr@paris), fra (ssh fra, command checks allowed)`: the places the
+/// checks can run from, as the war room will reach them; `None` without any.
+fn vantages_line(plan: &crate::vantage::Plan) -> Option<String> {
+    if plan.vantages.is_empty() {
+        return None;
+    }
+    let each: Vec<String> = plan
+        .vantages
+        .iter()
+        .map(|v| {
+            let mut how = format!("ssh {}", sanitize_str(&v.ssh, 80));
+            if let Some(command) = &v.command {
+                how.push_str(&format!(", warroom at {}", sanitize_str(command, 80)));
+            }
+            if v.allow_command {
+                how.push_str(", command checks allowed");
+            }
+            format!("{} ({how})", sanitize_str(&v.name, 40))
+        })
+        .collect();
+    Some(format!("vantages: {}", each.join(", ")))
 }
 
 /// Checklist items that send on a channel the config does not define: `m` on them would fail

@@ -122,14 +122,16 @@ async fn write_lines<W: AsyncWrite + Unpin>(mut inner: W, mut queue: mpsc::Recei
             Ok(None) => break,
             Err(_) => BEAT.to_string(),
         };
+        // A line and its newline in one write (a process ending at once still ends its last
+        // line), and everything queued in the same flush: a burst of events is one write.
+        let mut batch = line.into_bytes();
+        batch.push(b'\n');
+        while let Ok(more) = queue.try_recv() {
+            batch.extend_from_slice(more.as_bytes());
+            batch.push(b'\n');
+        }
         let written = async {
-            inner.write_all(line.as_bytes()).await?;
-            inner.write_all(b"\n").await?;
-            // Everything queued goes out in one flush: a burst of events is one write.
-            while let Ok(more) = queue.try_recv() {
-                inner.write_all(more.as_bytes()).await?;
-                inner.write_all(b"\n").await?;
-            }
+            inner.write_all(&batch).await?;
             inner.flush().await
         };
         if written.await.is_err() {

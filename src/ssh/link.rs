@@ -79,7 +79,16 @@ where
     writer.send(&Greeting { hello: Hello::ours(verb) }).await?;
     let mut reader = Reader::new(read, timing.silence);
     let peer = match tokio::time::timeout(timing.connect, greeting(&mut reader)).await {
-        Ok(result) => result?,
+        Ok(Ok(hello)) => hello,
+        // Whoever started this verb is not a warroom (or is gone before it spoke): said, and
+        // not taken for a war room that merely went away.
+        Ok(Err(LinkError::Closed(why))) => {
+            return Err(LinkError::Protocol {
+                step: "waiting for the caller's greeting",
+                detail: format!("the link ended{why} (warroom {verb} is started by another warroom over ssh)"),
+            });
+        }
+        Ok(Err(e)) => return Err(e),
         Err(_) => return Err(LinkError::Silent(timing.connect)),
     };
     check_protocol(&peer, "the connecting warroom")?;
@@ -95,15 +104,17 @@ async fn greeting<R: AsyncRead + Unpin>(reader: &mut Reader<R>) -> Result<Hello,
             Err(LinkError::Silent(_)) => continue,
             Err(e) => return Err(e),
             Ok(None) => {
-                let said = if noise.is_empty() { String::new() } else { format!(" after: {}", noise.join(" / ")) };
-                return Err(LinkError::Closed(said));
+                let got = if noise.is_empty() { " nothing".to_string() } else { format!(": {}", noise.join(" / ")) };
+                return Err(LinkError::Closed(format!(": expected warroom's greeting, got{got}")));
             }
             Ok(Some(line)) => line,
         };
         if let Ok(Greeting { hello }) = serde_json::from_str(line) {
             return Ok(hello);
         }
-        if !line.starts_with(r#"{"beat""#) {
+        if line.trim().is_empty() {
+            noise.push("(an empty line)".to_string());
+        } else if !line.starts_with(r#"{"beat""#) {
             noise.push(crate::sanitize::sanitize_str(line, 120));
         }
         if noise.len() > NOISE_LINES {
@@ -173,10 +184,11 @@ impl Process {
         // Let the stderr reader catch up with what ssh wrote before exiting.
         tokio::time::sleep(Duration::from_millis(50)).await;
         let said = self.stderr_tail();
+        // ssh's own words first ("Connection timed out"): what a reader needs before ours.
         let detail = match status {
-            Ok(Ok(status)) if !said.is_empty() => format!("ssh {status}: {said}"),
+            Ok(Ok(status)) if !said.is_empty() => format!("{said} (ssh {status})"),
             Ok(Ok(status)) => format!("{what}; ssh {status}"),
-            _ if !said.is_empty() => format!("{what}: {said}"),
+            _ if !said.is_empty() => format!("{said} ({what})"),
             _ => what,
         };
         LinkError::Unreachable { step: self.step.clone(), detail }

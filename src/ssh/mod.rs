@@ -83,14 +83,15 @@ impl Default for Timing {
 #[derive(Debug, thiserror::Error)]
 pub enum LinkError {
     /// ssh could not be started, could not connect or authenticate, or warroom could not be
-    /// started on the far side. `detail` is ssh's own last words, sanitised.
-    #[error("{step}: {detail}")]
+    /// started on the far side. `detail` is ssh's own last words, sanitised: said first, as
+    /// the part a reader needs (a banner cut to the screen's width keeps it).
+    #[error("{detail} — while {step}")]
     Unreachable { step: String, detail: String },
     /// Nothing, not even a heartbeat, for longer than the silence allowed.
     #[error("no word from the far side for {0:?} (link cut or host frozen)")]
     Silent(Duration),
-    /// The far side closed the link.
-    #[error("the far side closed the link{0}")]
+    /// The link ended: the far side closed it, or our own ssh ended (its words follow).
+    #[error("the link ended{0}")]
     Closed(String),
     /// The far side speaks another protocol version.
     #[error(

@@ -9,6 +9,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, BorderType, Borders, Cell, Clear, List, ListItem, Paragraph, Row, Table, Wrap};
 
 use super::app::{App, Overlay, Pane, Panes};
+use super::places;
 use crate::board::Row as CheckRow;
 use crate::checklist::ItemState;
 use crate::journal::{CheckState, Event, EventBody, Milestone};
@@ -65,17 +66,26 @@ fn banners(app: &App) -> Vec<Line<'static>> {
         .collect()
 }
 
-/// `⌁ vantage paris unreachable since 14:02: …`: a vantage is its own state, not its checks'.
+/// `⌁ paris unreachable since 14:02: Connection timed out`: a vantage is its own state, not
+/// its checks'. Short, so it fits 80 columns: the reason's first part (ssh's own words come
+/// first); the whole of it is in the timeline and the check's detail view.
 fn unreachable_banners(app: &App) -> impl Iterator<Item = Line<'static>> + '_ {
     app.board.incident.vantages.iter().filter(|(_, v)| !v.reachable).map(|(name, v)| {
         let since = v.since.with_timezone(&app.board.clock.offset).format("%H:%M");
         let text = format!(
-            " ⌁ vantage {} unreachable since {since}: {} ",
+            " ⌁ {} unreachable since {since}: {} ",
             sanitize_str(name, 30),
-            sanitize_str(&v.detail, 120)
+            sanitize_str(short_reason(&v.detail), 120)
         );
         Line::styled(text, app.theme.degraded)
     })
+}
+
+/// Why a link failed, without the step it failed at (`… — while connecting to fra (fra)`)
+/// or ssh's exit status (`(ssh exit status: 255)`).
+fn short_reason(detail: &str) -> &str {
+    let words = detail.split(" — ").next().unwrap_or(detail);
+    words.rfind(" (ssh ").map_or(words, |at| &words[..at]).trim()
 }
 
 /// A line per mirror ("mirror fra: in step"), or on a mirror host the primary's ("primary
@@ -86,22 +96,6 @@ fn mirror_banners(app: &App) -> impl Iterator<Item = Line<'static>> + '_ {
         let style = if calm { app.theme.muted } else { app.theme.overdue };
         Line::styled(format!(" {} ", sanitize_str(text, 200)), style)
     })
-}
-
-/// One glyph and name per place a check is judged from, as the journal recorded each:
-/// `✔ local ✖ fra ⌁ paris` (⌁: that vantage cannot be reached now). Empty for a check
-/// judged here only.
-pub fn place_glyphs(app: &App, check: &str) -> String {
-    let Some(places) = app.board.incident.vantage_checks.get(check) else { return String::new() };
-    places
-        .iter()
-        .map(|(place, state)| {
-            let unreachable = app.board.incident.vantages.get(place).is_some_and(|v| !v.reachable);
-            let glyph = if unreachable { "⌁" } else { state_glyph(crate::recorder::from_check_state(*state)).0 };
-            format!("{glyph} {}", sanitize_str(place, 20))
-        })
-        .collect::<Vec<_>>()
-        .join(" ")
 }
 
 /// Where each pane goes; hidden panes get an empty rectangle.
@@ -439,8 +433,12 @@ fn draw_checks(frame: &mut Frame, app: &App, area: Rect) {
     let order = app.board.check_order();
     let failing_at = |pos: &usize| app.board.row_state(&app.board.rows[order[*pos]]).is_failing();
     let failing = (0..order.len()).filter(failing_at).count();
+    let unknown = order.iter().filter(|&&i| app.board.row_state(&app.board.rows[i]) == State::Unknown).count();
+    // "All up" only when every row is: a row with no word yet (a place still connecting) is not.
     let extra = if failing > 0 {
         format!(" — {failing} failing of {}", order.len())
+    } else if unknown > 0 {
+        format!(" — {unknown} unknown of {}", order.len())
     } else {
         format!(" — {} all up", order.len())
     };
@@ -461,13 +459,19 @@ fn draw_checks(frame: &mut Frame, app: &App, area: Rect) {
     let notes: Vec<String> = order[offset..end].iter().map(|&i| check_note(app, &app.board.rows[i])).collect();
     let name_need = order.iter().map(|&i| app.board.rows[i].name.chars().count()).max().unwrap_or(0).min(NAME_MAX);
     let note_need = notes.iter().map(|n| n.chars().count()).max().unwrap_or(0);
-    let places: Vec<String> = order[offset..end].iter().map(|&i| place_glyphs(app, &app.board.rows[i].name)).collect();
+    let marks: Vec<Vec<places::Mark>> =
+        order[offset..end].iter().map(|&i| places::marks(app, &app.board.rows[i])).collect();
     // The places column is there only when a row shown has places; it takes the room the
-    // names leave, before the note and the sparkline.
+    // names leave, before the note and the sparkline, and never less than shows each row's
+    // first place (the one that explains its verdict) whole: names give way for it.
     let spark_max = if inner.width >= 90 { 12 } else { 6 };
     let names_first = check_columns(inner.width, name_need, note_need, spark_max);
     let spare = (inner.width as usize).saturating_sub(CHECK_FIXED + names_first.name + 1);
-    let places_width = places.iter().map(|p| p.chars().count()).max().unwrap_or(0).min(spare);
+    let full = marks.iter().map(|m| places::full_width(m)).max().unwrap_or(0);
+    let least = marks.iter().map(|m| places::least_width(m)).max().unwrap_or(0);
+    let most = (inner.width as usize).saturating_sub(CHECK_FIXED + 1 + PLACES_LEAVE_NAMES);
+    let places_width = full.min(spare.max(least)).min(most);
+    let places: Vec<String> = marks.iter().map(|m| places::fit(m, places_width)).collect();
     let places_room = if places_width > 0 { places_width as u16 + 1 } else { 0 };
     let cols = check_columns(inner.width.saturating_sub(places_room), name_need, note_need, spark_max);
     let rows: Vec<Row> = order[offset..end]
@@ -532,6 +536,9 @@ fn draw_checks(frame: &mut Frame, app: &App, area: Rect) {
 /// Past this a name is cut even on a wide screen (the detail view shows it whole).
 const NAME_MAX: usize = 60;
 
+/// The room a check's name keeps however many places stand beside it.
+const PLACES_LEAVE_NAMES: usize = 8;
+
 /// What a check row says after its figures: why it is blocked, who acknowledged it, or when
 /// the server said it will be back.
 fn check_note(app: &App, row: &CheckRow) -> String {
@@ -582,7 +589,7 @@ fn fit_name(app: &App, order: &[usize], i: usize, width: usize) -> String {
 
 /// The part `[start, end)` of `name` where it differs from every other name: after the
 /// longest prefix and before the longest suffix it shares with any of them.
-fn distinguishing<'a>(name: &[char], others: impl Iterator<Item = &'a str>) -> (usize, usize) {
+pub(super) fn distinguishing<'a>(name: &[char], others: impl Iterator<Item = &'a str>) -> (usize, usize) {
     let (mut prefix, mut suffix) = (0, 0);
     for other in others {
         let pre = other.chars().zip(name).take_while(|(a, b)| a == *b).count();
@@ -596,7 +603,7 @@ fn distinguishing<'a>(name: &[char], others: impl Iterator<Item = &'a str>) -> (
 }
 
 /// `chars` cut to `width` cells, keeping its head, the part `[p, e)` and some context.
-fn cut_keeping(chars: &[char], width: usize, p: usize, e: usize) -> String {
+pub(super) fn cut_keeping(chars: &[char], width: usize, p: usize, e: usize) -> String {
     let len = chars.len();
     if len <= width {
         return chars.iter().collect();
@@ -1304,9 +1311,11 @@ fn place_lines<'a>(app: &App, check: &str) -> Vec<Line<'a>> {
         let state = crate::recorder::from_check_state(*state);
         let (glyph, word) = state_glyph(state);
         let link = match app.board.incident.vantages.get(place) {
-            Some(v) if !v.reachable => {
-                format!(" — unreachable since {}", v.since.with_timezone(&app.board.clock.offset).format("%H:%M:%S"))
-            }
+            Some(v) if !v.reachable => format!(
+                " — unreachable since {}: {}",
+                v.since.with_timezone(&app.board.clock.offset).format("%H:%M:%S"),
+                sanitize_str(&v.detail, 400)
+            ),
             _ => String::new(),
         };
         lines.push(Line::from(vec![
@@ -1375,7 +1384,11 @@ fn check_detail<'a>(app: &App, row: &CheckRow) -> Vec<Line<'a>> {
         }
         lines.push(Line::from(""));
         lines.push(Line::from(Span::styled("last results:", t.title)));
-        for s in row.history.iter().rev().take(10) {
+        // A check judged from several places gets a reading per place's result: the newest
+        // of each second stands for that second, so no time is listed twice.
+        let mut seen = std::collections::HashSet::new();
+        let newest = row.history.iter().rev().filter(|s| seen.insert(s.at.timestamp()));
+        for s in newest.take(10) {
             lines.push(Line::from(format!(
                 "{}  {:<8} {:>6}ms  {}",
                 s.at.with_timezone(&app.board.clock.offset).format("%H:%M:%S"),

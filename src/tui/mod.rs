@@ -13,6 +13,7 @@ pub mod draw;
 mod input;
 pub mod keys;
 pub mod picker;
+mod places;
 pub mod terminal;
 pub mod theme;
 mod timeline;
@@ -64,6 +65,8 @@ pub struct Setup {
     pub attention: crate::config::Attention,
     /// `[screen] checklist_order`.
     pub checklist_order: crate::checklist::Order,
+    /// Where each check run from several places runs (`[[check]] from`), by check.
+    pub places: std::collections::BTreeMap<String, Vec<String>>,
 }
 
 impl Setup {
@@ -77,7 +80,8 @@ impl Setup {
         let keys = KeyMap::from_config(config).map_err(anyhow::Error::msg)?;
         let checklist = checklist::load(checklist_override.or(config.checklist.as_deref()).unwrap_or("default"))?;
         let checklist_order = config.screen.checklist_order;
-        Ok(Setup { theme, keys, checklist: Some(checklist), attention: config.attention, checklist_order })
+        let places = config.vantage.placements.iter().map(|(check, p)| (check.clone(), p.from.clone())).collect();
+        Ok(Setup { theme, keys, checklist: Some(checklist), attention: config.attention, checklist_order, places })
     }
 }
 
@@ -109,6 +113,7 @@ pub async fn run_session(
     let read_only = *role == Role::Viewer;
     let mut board = Board::new(Incident::default(), Vec::new(), setup.checklist, Clock::system());
     board.update_every = look.update_every;
+    board.places = setup.places;
     if let Some(offset) = look.public_offset {
         board.public_offset = offset;
     }

@@ -90,6 +90,22 @@ pub fn spawn(
     (control, events)
 }
 
+/// Whether a monitor that shows `view` for a check it recorded as `recorded` records a
+/// change next (as [`monitor`]'s coordinator decides what the journal should say: blocked
+/// and silenced checks keep their record, no connectivity is recorded as unknown).
+fn a_change_follows(view: &View, recorded: State) -> bool {
+    let to_record = if view.silenced || (view.blocked_by.is_some() && !view.no_connectivity) {
+        recorded
+    } else if view.no_connectivity {
+        State::Unknown
+    } else if view.state == State::Unknown {
+        recorded
+    } else {
+        view.state
+    };
+    to_record != recorded
+}
+
 /// A vantage as the combiner knows it.
 struct Side {
     name: String,
@@ -173,15 +189,17 @@ impl Judged {
         self.places.iter_mut().find(|p| p.name == name)
     }
 
-    /// Each place's state as the verdict counts it. A place that cannot be reached keeps its
-    /// last confirmed state: a vantage going away changes no verdict, the others' results
-    /// still do. A place without a confirmed result, or refusing the check, has no word.
+    /// Each place's state as the verdict counts it. A place that cannot be reached has no
+    /// word, as one refusing the check or without a confirmed result: the verdict follows
+    /// the places that can still answer (down from every reachable place is down under
+    /// `down_when = "all"`), and when none can, [`quorum::judge`] leaves it as it was.
+    /// Its last confirmed state stays recorded as that place's, shown beside `⌁`.
     fn counted(&self, raw: bool) -> Vec<(String, State)> {
         self.places
             .iter()
             .map(|p| {
                 let state = match &p.last {
-                    _ if p.refused.is_some() => State::Unknown,
+                    _ if p.refused.is_some() || p.unreachable => State::Unknown,
                     Some(last) if raw && p.live => State::from(last.health),
                     _ => p.state,
                 };
@@ -465,11 +483,14 @@ impl Combiner {
 
     fn place_view(&mut self, g: usize, place: &str, view: &View) {
         let state = if view.no_connectivity { State::Unknown } else { view.state };
-        if let Some(p) = self.judged.get_mut(&g).and_then(|j| j.place(place)) {
-            p.state = state;
-            p.heard = true;
+        let Some(p) = self.judged.get_mut(&g).and_then(|j| j.place(place)) else { return };
+        p.state = state;
+        p.heard = true;
+        // A monitor shows a confirmed change, then records it: the place's change is
+        // journaled first and judged then, so the verdict never comes before its cause.
+        if !a_change_follows(view, p.recorded) {
+            self.judge(g);
         }
-        self.judge(g);
     }
 
     /// A place confirmed a change: journaled as that place's, then the verdict follows.
@@ -516,5 +537,64 @@ impl Combiner {
             j.recorded = verdict.state;
         }
         events.into_iter().for_each(|e| self.emit(e));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn place(name: &str, state: State, unreachable: bool) -> Place {
+        Place {
+            name: name.into(),
+            state,
+            recorded: state,
+            live: !unreachable,
+            unreachable,
+            heard: !unreachable,
+            refused: None,
+            last: None,
+        }
+    }
+
+    fn judged(places: Vec<Place>) -> Judged {
+        Judged {
+            name: "shop".into(),
+            waits: true,
+            quorum: Quorum::All,
+            places,
+            recorded: State::Unknown,
+            view: View::default(),
+        }
+    }
+
+    #[test]
+    fn an_unreachable_place_has_no_word_and_the_others_decide() {
+        // Down from every place that can answer, under "all": down, whatever paris last said.
+        let j = judged(vec![place("local", State::Down, false), place("paris", State::Up, true)]);
+        let v = j.verdict().expect("a verdict from local alone");
+        assert_eq!((v.state, v.partial), (State::Down, false), "{}", v.detail);
+        assert_eq!(v.detail, "down from local; no word from paris (unreachable)");
+        // No place with a word: no verdict, the recorded one stands.
+        let j = judged(vec![place("paris", State::Down, true), place("fra", State::Up, true)]);
+        assert_eq!(j.verdict(), None);
+        // A place unreachable from the start is not waited for.
+        let mut fra = place("fra", State::Unknown, true);
+        fra.heard = false;
+        let j = judged(vec![place("local", State::Up, false), fra]);
+        assert_eq!(j.verdict().map(|v| v.state), Some(State::Up));
+    }
+
+    #[test]
+    fn a_view_that_will_be_recorded_waits_for_its_change() {
+        let down = View { state: State::Down, ..View::default() };
+        assert!(a_change_follows(&down, State::Up));
+        assert!(!a_change_follows(&down, State::Down));
+        let blocked = View { blocked_by: Some("db".into()), ..down.clone() };
+        assert!(!a_change_follows(&blocked, State::Up), "a blocked check keeps its record");
+        let offline = View { state: State::Unknown, no_connectivity: true, ..View::default() };
+        assert!(a_change_follows(&offline, State::Up), "no connectivity is recorded as unknown");
+        let unconfirmed = View::default();
+        assert!(!a_change_follows(&unconfirmed, State::Up));
     }
 }

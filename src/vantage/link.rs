@@ -19,6 +19,11 @@ use crate::ssh::{Link, LinkError, Reader, Ssh};
 const FIRST_BACKOFF: Duration = Duration::from_secs(1);
 const MAX_BACKOFF: Duration = Duration::from_secs(30);
 
+/// How long connecting to a vantage may take before it counts as unreachable: shorter than
+/// a link's default, so a vantage whose packets are dropped from the start is on screen as
+/// unreachable within seconds, not with its checks waiting for its first word.
+pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+
 /// What a link task tells the war room.
 #[derive(Debug)]
 pub enum Report {
@@ -55,9 +60,11 @@ pub struct LinkTask {
 impl LinkTask {
     pub async fn run(self, mut commands: mpsc::UnboundedReceiver<ToAgent>) {
         let mut backoff = FIRST_BACKOFF;
+        let mut ssh = self.ssh.clone();
+        ssh.timing.connect = ssh.timing.connect.min(CONNECT_TIMEOUT);
         loop {
             let args: Vec<String> = if self.def.allow_command { vec![ALLOW_COMMAND.into()] } else { Vec::new() };
-            let detail = match Link::open(&self.ssh, &self.def.destination(), VERB, &args).await {
+            let detail = match Link::open(&ssh, &self.def.destination(), VERB, &args).await {
                 Ok(link) => match self.serve(link, &mut commands).await {
                     None => return,
                     Some(why) => {
@@ -102,7 +109,7 @@ impl LinkTask {
                     Some(Ok(FromAgent::Failed { error })) => break format!("the agent could not use its checks: {error}"),
                     Some(Ok(message)) => self.reports.send(Report::Message { vantage: self.vantage, message }).ok()?,
                     Some(Err(e)) => break e.to_string(),
-                    None => break "the far side closed the link".to_string(),
+                    None => break "the link ended".to_string(),
                 },
                 command = commands.recv() => match command {
                     Some(command) => if let Err(e) = writer.send(&command).await { break e.to_string() },
@@ -111,10 +118,10 @@ impl LinkTask {
             }
         };
         drop(writer);
-        // ssh's own words say more than "closed" (a killed connection, a reset).
+        // ssh's own words say more than "ended" (a killed connection, a timeout): first.
         let said = process.stderr_tail();
         process.close(Duration::from_millis(200)).await;
-        Some(if said.is_empty() { why } else { format!("{why}: {said}") })
+        Some(if said.is_empty() { why } else { format!("{said} ({why})") })
     }
 }
 

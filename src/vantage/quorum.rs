@@ -15,9 +15,9 @@ pub struct Verdict {
 }
 
 /// Judges `places` (name, confirmed state; [`State::Unknown`] where a place has no word:
-/// unreachable, no connectivity there, no confirmed result yet). `None` when no place has a
-/// word: the verdict then stays as it was, a vantage that cannot be reached never turns a
-/// check down.
+/// unreachable, no connectivity there, no confirmed result yet): the places with a word
+/// decide. `None` when no place has one: the verdict then stays as it was, so vantages that
+/// cannot be reached never turn a check down by themselves.
 pub fn judge(places: &[(String, State)], quorum: Quorum) -> Option<Verdict> {
     let known = places.iter().filter(|(_, s)| *s != State::Unknown).count();
     if known == 0 {

@@ -240,6 +240,14 @@ impl Sshd {
         open(&self.dir.path().join("authorized_keys"), 0o644);
     }
 
+    /// Restricts the client's key to one command, as an operator does in `authorized_keys`
+    /// (`command="/usr/bin/warroom agent" ssh-ed25519 …`): sshd runs it whatever is asked.
+    pub fn restrict_keys(&self, command: &str) {
+        let keys = self.dir.path().join("authorized_keys");
+        let key = std::fs::read_to_string(&keys).unwrap();
+        std::fs::write(keys, format!("command=\"{command}\",no-pty {key}")).unwrap();
+    }
+
     /// Takes back the client's key: the next login is refused.
     pub fn revoke_keys(&self) {
         let keys = self.dir.path().join("authorized_keys");
