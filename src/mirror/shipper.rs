@@ -40,6 +40,17 @@ enum Ended {
     Away(String),
     /// The mirror's copy and this journal disagree, or it was promoted: a person must look.
     Stop(String),
+    /// The mirror was promoted to a primary (at): it takes nothing more from here.
+    Promoted(chrono::DateTime<Utc>),
+}
+
+/// The mirror's refusal, as the primary's operator reads it: the mirror's own words are
+/// about "this copy" and "the primary", so they are quoted as the mirror's.
+fn refused(why: String, promoted: Option<chrono::DateTime<Utc>>) -> Ended {
+    match promoted {
+        Some(at) => Ended::Promoted(at),
+        None => Ended::Stop(format!("the mirror refused what was shipped; it says: {why}")),
+    }
 }
 
 impl From<LinkError> for Ended {
@@ -98,6 +109,10 @@ pub(super) async fn ship(
                 job.update(|s| s.diverged = Some(why));
                 return;
             }
+            Ended::Promoted(at) => {
+                job.update(|s| s.promoted = Some(at));
+                return;
+            }
             Ended::Away(why) => job.update(|s| s.error = Some(why)),
         }
         if began.elapsed() > LAST_RETRY * 2 {
@@ -147,7 +162,7 @@ async fn next(heard: &mut Heard) -> Result<FromMirror, Ended> {
 fn resume_at(file: &std::fs::File, holding: FromMirror) -> Result<Position, Ended> {
     let (lines, last_id, head) = match holding {
         FromMirror::Holding { lines, last_id, head } => (lines, last_id, head),
-        FromMirror::Refused { why } => return Err(Ended::Stop(why)),
+        FromMirror::Refused { why, promoted } => return Err(refused(why, promoted)),
         FromMirror::Ack { .. } => {
             return Err(Ended::Away("the mirror acknowledged before saying what it holds".into()));
         }
@@ -171,9 +186,28 @@ fn resume_at(file: &std::fs::File, holding: FromMirror) -> Result<Position, Ende
     Ok(at)
 }
 
+/// Before each read: the file at the journal's path (a replacement is followed) must still
+/// hold the line shipped last where it was, or reading on from its offset would ship pieces
+/// of other lines. An edit at or before it stops shipping: the mirror keeps the journal as
+/// it was, and a person looks.
+fn still_in_place(path: &Path, file: &mut std::fs::File, sent: &Position) -> Result<(), Ended> {
+    if let Some(new) = tail::replaced(path, file) {
+        *file = new;
+    }
+    if tail::still_holds(file, sent)? {
+        return Ok(());
+    }
+    Err(Ended::Stop(edited_at(sent.lines)))
+}
+
+/// Why shipping stopped when the journal changed under the shipper.
+pub(super) fn edited_at(line: usize) -> String {
+    format!("the journal was edited at or before line {line}: shipping stopped; `warroom validate -j` shows where")
+}
+
 /// Sends the lines after what the mirror holds, then each new one, and hears the acks.
 async fn stream(job: &Job<'_>, writer: &crate::ssh::Writer, heard: &mut Heard) -> Ended {
-    let file = match tail::open(job.journal) {
+    let mut file = match tail::open(job.journal) {
         Ok(file) => file,
         Err(e) => return Ended::Away(e.to_string()),
     };
@@ -211,11 +245,18 @@ async fn stream(job: &Job<'_>, writer: &crate::ssh::Writer, heard: &mut Heard) -
                     s.acked_lines = lines;
                     s.acked_id = Some(id);
                 }),
-                Ok(FromMirror::Refused { why }) => return Ended::Stop(why),
+                Ok(FromMirror::Refused { why, promoted }) => return refused(why, promoted),
                 Ok(FromMirror::Holding { .. }) => return Ended::Away("the mirror spoke out of turn".into()),
                 Err(e) => return e,
             },
             _ = look.tick() => {
+                if let Err(ended) = still_in_place(job.journal, &mut file, &sent) {
+                    if let Ended::Stop(why) = &ended {
+                        // The mirror's screen says so too, and ingest records it.
+                        let _ = writer.send(&ToMirror::Differs { why: why.clone() }).await;
+                    }
+                    return ended;
+                }
                 let (lines, after) = match tail::read_after(&file, &sent, BATCH_BYTES) {
                     Ok(read) => read,
                     Err(e) => return e.into(),

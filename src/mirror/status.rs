@@ -42,14 +42,21 @@ pub struct MirrorStatus {
     pub error: Option<String>,
     /// The mirror's copy and this journal disagree: nothing more is shipped to it.
     pub diverged: Option<String>,
+    /// The mirror was promoted to a primary (then): nothing more is shipped to it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub promoted: Option<DateTime<Utc>>,
 }
 
 impl MirrorStatus {
     /// What the header says about this mirror.
     pub fn line(&self, now: DateTime<Utc>) -> String {
         let name = crate::sanitize::sanitize_str(&self.name, 40);
+        if let Some(at) = self.promoted {
+            let at = at.format("%H:%M");
+            return format!("mirror {name} was promoted to a primary at {at}: not shipping to it any more");
+        }
         if let Some(why) = &self.diverged {
-            return format!("mirror {name}: DIFFERS from this journal — {}", crate::sanitize::sanitize_str(why, 160));
+            return format!("mirror {name}: NOT SHIPPING — {}", crate::sanitize::sanitize_str(why, 160));
         }
         let behind = self.lines.saturating_sub(self.acked_lines);
         match self.behind_since {

@@ -39,6 +39,11 @@ pub enum FromMirror {
     Holding { lines: usize, last_id: Option<String>, head: String },
     /// Everything up to this event is on the mirror's disk; it holds `lines` lines.
     Ack { id: String, lines: usize },
-    /// The mirror takes no more: why (promoted, or the primary's chain differs from its copy).
-    Refused { why: String },
+    /// The mirror takes no more: why (promoted, or the primary's chain differs from its copy),
+    /// and when it was promoted, if that is why.
+    Refused {
+        why: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        promoted: Option<DateTime<Utc>>,
+    },
 }
