@@ -24,6 +24,6 @@ pub mod status;
 mod tail;
 pub mod wire;
 
-pub use promote::{Promotion, promote};
+pub use promote::{Promotion, heard_recently, primary_heard, promote};
 pub use shipper::shipped_config;
 pub use station::Station;

@@ -103,13 +103,14 @@ impl Copy {
         } else {
             String::new()
         };
+        // The key part first: at 80 columns the end may be cut.
         if now - self.heard > SILENT_AFTER {
             format!(
-                "MIRROR — primary silent since {} — `warroom promote` to carry on here{skew}",
+                "MIRROR of {primary} — primary silent since {} — P (or `warroom promote`) carries on here{skew}",
                 self.heard.format("%H:%M")
             )
         } else {
-            format!("MIRROR of {primary} — in step, read-only until promoted{skew}")
+            format!("MIRROR of {primary} — read-only until promoted (P) — in step{skew}")
         }
     }
 }
@@ -211,10 +212,10 @@ mod tests {
         };
         assert_eq!(
             copy.line(at(14, 2, 2)),
-            "MIRROR of root@bastion — in step, read-only until promoted (clock skew +3.2 s)"
+            "MIRROR of root@bastion — read-only until promoted (P) — in step (clock skew +3.2 s)"
         );
         assert!(
-            copy.line(at(14, 3, 0)).starts_with("MIRROR — primary silent since 14:02"),
+            copy.line(at(14, 3, 0)).starts_with("MIRROR of root@bastion — primary silent since 14:02"),
             "{}",
             copy.line(at(14, 3, 0))
         );
