@@ -557,7 +557,10 @@ fn sed_i_on_the_live_journal_keeps_every_event_once_and_stops_shipping() {
     let sed = Command::new("sed").arg("-i").arg("s/note 2/note 2, edited/").arg(&room.primary).status().unwrap();
     assert!(sed.success());
     let shown = room.dir.path().join("primary.out");
-    wait_for(&room.dir.path().join("primary.err"), "the journal file was replaced while open (edited by another program?)");
+    wait_for(
+        &room.dir.path().join("primary.err"),
+        "the journal file was replaced while open (edited by another program?)",
+    );
     room.log("after", 1);
 
     let after = ids(&room.primary);

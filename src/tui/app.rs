@@ -108,7 +108,9 @@ pub enum Overlay {
     ConfirmQuit,
     /// On a mirror's copy: promote it to primary? With how many seconds ago the primary was
     /// heard, when that is recent enough that it may be alive.
-    ConfirmPromote { heard_secs: Option<i64> },
+    ConfirmPromote {
+        heard_secs: Option<i64>,
+    },
     /// A message about to be sent: item id, channel, text, and the next-update time it promises.
     ConfirmSend {
         item: String,
