@@ -273,7 +273,7 @@ impl Journal {
         let history = copy_complete_lines(old, tmp.as_file())?;
         let theirs_len = found.metadata()?.len();
         let contained = theirs_len <= history && starts_with_same_bytes(old, found, theirs_len)?;
-        let theirs = if contained { 0 } else { copy_all(found, tmp.as_file())? };
+        let theirs = if contained { 0 } else { copy_chained(found, tmp.as_file(), old, history)? };
         tmp.as_file().sync_all()?;
         let placed = tmp.persist(&self.path).map_err(|e| e.error)?;
         // Appends need O_APPEND: reopen what was just put in place, and check it is that.
@@ -379,17 +379,32 @@ fn copy_complete_lines(from: &File, to: &File) -> io::Result<u64> {
     Ok(end)
 }
 
-fn copy_all(from: &File, to: &File) -> io::Result<u64> {
+/// `from`'s lines after the history copied from `old` (`history` bytes): each chained onto the
+/// one before, the first onto the history's last line, so the merged journal's chain holds
+/// (a journal started anew begins its own chain) and a mirror takes it. A torn last line is
+/// copied as it is. Returns the bytes written.
+fn copy_chained(from: &File, to: &File, old: &File, history: u64) -> io::Result<u64> {
+    let mut head = chain::link_to_last_line(old, history)?;
+    let mut bytes = Vec::new();
+    each_complete_line(from, |line| {
+        let mut line = without_prev(line.to_vec());
+        if line.last() == Some(&b'}') {
+            chain::attach(&mut line, &head);
+        }
+        head = chain::link(&line);
+        bytes.extend_from_slice(&line);
+        bytes.push(b'\n');
+        Ok(())
+    })?;
     let len = from.metadata()?.len();
-    let mut block = vec![0u8; 1 << 20];
-    let mut at = 0;
-    while at < len {
-        let n = block.len().min((len - at) as usize);
-        from.read_exact_at(&mut block[..n], at)?;
-        (&*to).write_all(&block[..n])?;
-        at += n as u64;
+    let end = super::last_line_end(from, len, 0)?.unwrap_or(0);
+    if end < len {
+        let mut torn = vec![0u8; (len - end) as usize];
+        from.read_exact_at(&mut torn, end)?;
+        bytes.extend_from_slice(&torn);
     }
-    Ok(len)
+    (&*to).write_all(&bytes)?;
+    Ok(bytes.len() as u64)
 }
 
 /// Whether `new` begins with the first `len` bytes of `old` (up to its last complete line).

@@ -18,6 +18,9 @@ use crate::ssh::{Link, LinkError, Ssh};
 const LOOK_EVERY: Duration = Duration::from_millis(100);
 const FIRST_RETRY: Duration = Duration::from_millis(500);
 const LAST_RETRY: Duration = Duration::from_secs(5);
+/// How long a replaced journal that does not hold the lines shipped may take to become one
+/// that does (see `still_in_place`).
+const SETTLE: Duration = Duration::from_secs(2);
 
 /// The statuses of every mirror, shared with the station that shows and records them.
 #[derive(Default)]
@@ -190,9 +193,23 @@ fn resume_at(file: &std::fs::File, holding: FromMirror) -> Result<Position, Ende
 /// hold the line shipped last where it was, or reading on from its offset would ship pieces
 /// of other lines. An edit at or before it stops shipping: the mirror keeps the journal as
 /// it was, and a person looks.
-fn still_in_place(path: &Path, file: &mut std::fs::File, sent: &Position) -> Result<(), Ended> {
-    if let Some(new) = tail::replaced(path, file) {
+///
+/// A replacement that does not hold it may be a moment's: a journal deleted and started anew
+/// by `warroom log` is merged by the running warroom, history first, within a quarter second.
+/// Until [`SETTLE`] has passed since it was seen, shipping goes on from the old file.
+fn still_in_place(
+    path: &Path,
+    file: &mut std::fs::File,
+    sent: &Position,
+    replaced_since: &mut Option<Instant>,
+) -> Result<(), Ended> {
+    if let Some(new) = tail::replaced(path, file)
+        && (tail::still_holds(&new, sent)? || replaced_since.get_or_insert_with(Instant::now).elapsed() >= SETTLE)
+    {
         *file = new;
+    }
+    if tail::replaced(path, file).is_none() {
+        *replaced_since = None;
     }
     if tail::still_holds(file, sent)? {
         return Ok(());
@@ -201,7 +218,7 @@ fn still_in_place(path: &Path, file: &mut std::fs::File, sent: &Position) -> Res
 }
 
 /// Why shipping stopped when the journal changed under the shipper.
-pub(super) fn edited_at(line: usize) -> String {
+fn edited_at(line: usize) -> String {
     format!("the journal was edited at or before line {line}: shipping stopped; `warroom validate -j` shows where")
 }
 
@@ -238,6 +255,7 @@ async fn stream(job: &Job<'_>, writer: &crate::ssh::Writer, heard: &mut Heard) -
     let mut look = tokio::time::interval(LOOK_EVERY);
     look.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
     let mut spoke = Instant::now();
+    let mut replaced_since = None;
     loop {
         tokio::select! {
             message = next(heard) => match message {
@@ -250,7 +268,7 @@ async fn stream(job: &Job<'_>, writer: &crate::ssh::Writer, heard: &mut Heard) -
                 Err(e) => return e,
             },
             _ = look.tick() => {
-                if let Err(ended) = still_in_place(job.journal, &mut file, &sent) {
+                if let Err(ended) = still_in_place(job.journal, &mut file, &sent, &mut replaced_since) {
                     if let Ended::Stop(why) = &ended {
                         // The mirror's screen says so too, and ingest records it.
                         let _ = writer.send(&ToMirror::Differs { why: why.clone() }).await;
