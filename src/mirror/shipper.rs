@@ -43,15 +43,15 @@ enum Ended {
     Away(String),
     /// The mirror's copy and this journal disagree, or it was promoted: a person must look.
     Stop(String),
-    /// The mirror was promoted to a primary (at): it takes nothing more from here.
-    Promoted(chrono::DateTime<Utc>),
+    /// The mirror was promoted to a primary (at; its words): it takes nothing more from here.
+    Promoted(chrono::DateTime<Utc>, String),
 }
 
 /// The mirror's refusal, as the primary's operator reads it: the mirror's own words are
 /// about "this copy" and "the primary", so they are quoted as the mirror's.
 fn refused(why: String, promoted: Option<chrono::DateTime<Utc>>) -> Ended {
     match promoted {
-        Some(at) => Ended::Promoted(at),
+        Some(at) => Ended::Promoted(at, why),
         None => Ended::Stop(format!("the mirror refused what was shipped; it says: {why}")),
     }
 }
@@ -112,8 +112,11 @@ pub(super) async fn ship(
                 job.update(|s| s.diverged = Some(why));
                 return;
             }
-            Ended::Promoted(at) => {
-                job.update(|s| s.promoted = Some(at));
+            Ended::Promoted(at, why) => {
+                job.update(|s| {
+                    s.promoted = Some(at);
+                    s.diverged = Some(why);
+                });
                 return;
             }
             Ended::Away(why) => job.update(|s| s.error = Some(why)),
@@ -243,6 +246,7 @@ async fn stream(job: &Job<'_>, writer: &crate::ssh::Writer, heard: &mut Heard) -
     };
     job.update(|s| {
         s.error = None;
+        s.promoted = None;
         s.acked_lines = sent.lines;
         s.acked_id = sent.last_id.clone();
     });

@@ -201,6 +201,20 @@ mod tests {
     }
 
     #[test]
+    fn a_stopped_or_promoted_mirror_is_said_from_the_primary_s_side() {
+        let mut m = MirrorStatus { name: "par".into(), ..MirrorStatus::default() };
+        m.diverged = Some("the journal was edited at or before line 50: shipping stopped".into());
+        assert_eq!(
+            m.line(at(1, 40, 0)),
+            "mirror par: NOT SHIPPING — the journal was edited at or before line 50: shipping stopped"
+        );
+        // Promoted wins over the mirror's own words about it.
+        m.diverged = Some("/srv/j was promoted to a primary at 2026-11-26T01:35:00Z by bob: it takes no more".into());
+        m.promoted = Some(at(1, 35, 0));
+        assert_eq!(m.line(at(1, 40, 0)), "mirror par was promoted to a primary at 01:35: not shipping to it any more");
+    }
+
+    #[test]
     fn the_mirror_host_says_when_the_primary_went_silent_and_a_skew_over_two_seconds() {
         let copy = Copy {
             primary: "root@bastion".into(),
