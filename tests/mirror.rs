@@ -55,10 +55,12 @@ impl Room {
         c
     }
 
-    /// The primary's headless session (it ships), its output in a file.
+    /// The primary's headless session (it ships), its output in a file, its notices (stderr)
+    /// in another.
     fn start_primary(&self) -> Child {
         let out = std::fs::File::create(self.dir.path().join("primary.out")).unwrap();
-        self.warroom(&["--headless"]).stdin(Stdio::null()).stdout(out).stderr(Stdio::null()).spawn().unwrap()
+        let err = std::fs::File::create(self.dir.path().join("primary.err")).unwrap();
+        self.warroom(&["--headless"]).stdin(Stdio::null()).stdout(out).stderr(err).spawn().unwrap()
     }
 
     /// `n` notes through `warroom log --stdin`, as a script would write them.
@@ -410,8 +412,9 @@ fn a_promoted_mirror_polls_and_sends_and_the_merge_holds_every_event_once() {
 
     // The primary returns: the promoted mirror takes nothing more from it.
     let primary = room.start_primary();
-    let status = room.wait_status("was promoted");
-    assert!(status["diverged"].as_str().unwrap().contains("promoted"), "{status}");
+    let status = room.wait_status(r#""promoted":"#);
+    assert!(status["promoted"].is_string(), "{status}");
+    wait_for(&room.dir.path().join("primary.out"), "mirror: mirror fra was promoted to a primary at ");
     room.log("back on the bastion", 5);
     stop(primary);
 
@@ -605,4 +608,154 @@ fn a_mirror_acknowledging_what_it_was_not_sent_is_not_believed() {
     let status = room.wait_status("was not sent to it: not believed");
     assert!(status["acked_lines"].as_u64().unwrap() < 1000, "{status}");
     stop(primary);
+}
+
+fn copy_state(journal: &Path) -> PathBuf {
+    journal.with_file_name(format!("{}.mirrored", journal.file_name().unwrap().to_string_lossy()))
+}
+
+/// Every line of the copy is one of the primary's events, each once.
+fn assert_whole_copy(copy: &Path, lines: usize) {
+    let ids = ids(copy);
+    assert_eq!(ids.len(), lines, "{}", read(copy));
+    let unique: std::collections::HashSet<&String> = ids.iter().collect();
+    assert_eq!(unique.len(), ids.len(), "an event twice in the copy");
+}
+
+/// A line in the middle of the live journal made longer in place (same file), then a note
+/// logged: the shipper finds its last shipped line moved and stops, saying where to look —
+/// on the primary's header (printed by --headless), and on the mirror, which keeps its copy
+/// as it was.
+#[test]
+fn a_journal_edited_in_place_under_the_shipper_stops_shipping_and_says_where() {
+    let Some((client, _server)) = setup(None) else { return };
+    let room = Room::new(&client, "");
+    let primary = room.start_primary();
+    room.log("note", 50);
+    room.wait_in_step();
+    let held = read(&room.copy).lines().count();
+    let text = read(&room.primary);
+    let mut lines: Vec<String> = text.lines().map(String::from).collect();
+    lines[41] = lines[41].replacen("note ", "note, with a longer text, ", 1);
+    std::fs::write(&room.primary, lines.join("\n") + "\n").unwrap();
+    room.log("x", 1);
+
+    let why = format!("the journal was edited at or before line {held}: shipping stopped");
+    let status = room.wait_status(&why);
+    assert!(status["diverged"].as_str().unwrap().starts_with(&why), "{status}");
+    let shown = room.dir.path().join("primary.out");
+    wait_for(&shown, &format!("mirror: mirror fra: NOT SHIPPING — {why}"));
+    // The mirror records it with the line, for its own screen.
+    wait_for(&copy_state(&room.copy), &format!("line {held}"));
+    let state = read(&copy_state(&room.copy));
+    assert!(state.contains("diverged") && state.contains("the primary says: the journal was edited"), "{state}");
+    stop(primary);
+    assert_eq!(read(&shown).matches("NOT SHIPPING").count(), 1, "said once: {}", read(&shown));
+    assert!(!read(&shown).contains("not a journal line"), "{}", read(&shown));
+    assert_whole_copy(&room.copy, held);
+}
+
+/// `sed -i` on the live journal replaces the file with an edited copy: the running warroom
+/// writes on in it without adding the old lines again (every event once), says the file was
+/// replaced, and the shipper, finding the lines it shipped changed, stops and says so.
+#[test]
+fn sed_i_on_the_live_journal_keeps_every_event_once_and_stops_shipping() {
+    let Some((client, _server)) = setup(None) else { return };
+    let room = Room::new(&client, "");
+    let primary = room.start_primary();
+    room.log("note", 6);
+    room.wait_in_step();
+    let held = read(&room.copy).lines().count();
+    let before = ids(&room.primary);
+    let sed = Command::new("sed").arg("-i").arg("s/note 2/note 2, edited/").arg(&room.primary).status().unwrap();
+    assert!(sed.success());
+    let shown = room.dir.path().join("primary.out");
+    wait_for(
+        &room.dir.path().join("primary.err"),
+        "the journal file was replaced while open (edited by another program?)",
+    );
+    room.log("after", 1);
+
+    let after = ids(&room.primary);
+    assert_eq!(after.len(), before.len() + 1, "{}", read(&room.primary));
+    assert_eq!(after[..before.len()], before[..]);
+    let unique: std::collections::HashSet<&String> = after.iter().collect();
+    assert_eq!(unique.len(), after.len(), "an event twice: {}", read(&room.primary));
+    assert!(read(&room.primary).contains("note 2, edited"));
+
+    let why = format!("the journal was edited at or before line {held}");
+    room.wait_status(&why);
+    wait_for(&shown, &format!("mirror: mirror fra: NOT SHIPPING — {why}"));
+    stop(primary);
+    // Behind for a moment (the replacement gets a moment to prove a merge), not for good.
+    let said = read(&shown);
+    let last = said.lines().rfind(|l| l.starts_with("mirror: "));
+    assert_eq!(
+        last,
+        Some(
+            format!("mirror: mirror fra: NOT SHIPPING — {why}: shipping stopped; `warroom validate -j` shows where")
+                .as_str()
+        ),
+        "{said}"
+    );
+    assert_whole_copy(&room.copy, held);
+}
+
+/// `warroom promote` while the primary still ships is refused, saying when it was heard;
+/// `--force` promotes, and the primary then says plainly it ships there no more.
+#[test]
+fn promotion_is_refused_while_the_primary_is_heard_unless_forced() {
+    let Some((client, _server)) = setup(None) else { return };
+    let room = Room::new(&client, "");
+    let primary = room.start_primary();
+    room.log("note", 5);
+    room.wait_in_step();
+    let promote = |force: bool| {
+        let mut c = Command::new(BIN);
+        c.args(["promote", "--as", "bob@fra"]);
+        if force {
+            c.arg("--force");
+        }
+        c.arg("-j").arg(&room.copy).output().unwrap()
+    };
+    let out = promote(false);
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{said}");
+    assert!(said.contains("the primary (") && said.contains(" s ago") && said.contains("--force"), "{said}");
+    assert!(!room.copy.with_file_name("incident.jsonl.promoted").exists());
+    assert!(!read(&room.copy).contains("promoted this mirror"));
+
+    let out = promote(true);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    room.log("still on the bastion", 1);
+    let status = room.wait_status(r#""promoted":"#);
+    assert!(status["promoted"].is_string(), "{status}");
+    wait_for(&room.dir.path().join("primary.out"), "mirror: mirror fra was promoted to a primary at ");
+    stop(primary);
+    assert!(!read(&room.dir.path().join("primary.out")).contains("DIFFERS"));
+}
+
+/// The live journal deleted and at once started anew by `warroom log` (before or after the
+/// running warroom recreates it from its history): not an edit, so shipping goes on, and the
+/// copy ends holding the primary's bytes.
+#[test]
+fn a_journal_deleted_and_started_anew_keeps_shipping() {
+    let Some((client, _server)) = setup(None) else { return };
+    let room = Room::new(&client, "");
+    let primary = room.start_primary();
+    room.log("note", 10);
+    room.wait_in_step();
+    std::fs::remove_file(&room.primary).unwrap();
+    room.log("from a shell", 1);
+    wait_for(&room.dir.path().join("primary.err"), "deleted");
+    room.log("after", 5);
+    room.wait_in_step();
+    let text = read(&room.primary);
+    assert!(text.contains("from a shell") && text.contains("after 4"), "{text}");
+    stop(primary);
+    assert!(
+        !read(&room.dir.path().join("primary.out")).contains("NOT SHIPPING"),
+        "{}",
+        read(&room.dir.path().join("primary.out"))
+    );
 }

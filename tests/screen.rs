@@ -623,6 +623,12 @@ fn a_viewer_shows_the_pollers_rows_and_says_when_nobody_probes() {
     let wide = screen(&mut app, 160, 48);
     assert!(wide.contains("on: bob") && wide.contains("gone: alice 04:30"), "{wide}");
     insta::assert_snapshot!("viewer_unprobed_160x48", wide);
+    // On a mirror's copy nobody probes by design: one line says what the screen is.
+    app.on_update(Update::Mirrors(vec!["MIRROR of root@bastion — read-only until promoted (P) — in step".into()]));
+    let copy = screen(&mut app, 80, 24);
+    assert!(!copy.contains("nobody is probing"), "{copy}");
+    assert!(copy.contains("MIRROR of root@bastion — read-only until promoted (P)"), "{copy}");
+    app.on_update(Update::Mirrors(Vec::new()));
     // A follower is not told to start a warroom: it takes over by itself once it can.
     app.read_only = false;
     let follower = screen(&mut app, 160, 48);

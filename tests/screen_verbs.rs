@@ -418,3 +418,38 @@ fn being_handed_command_mid_answer_keeps_the_answer_and_says_so() {
     assert!(matches!(&bob.overlay, Some(Overlay::Picker(p)) if p.typing.as_deref() == Some("half a follow-up")));
     assert_eq!(bob.flash.as_deref(), Some("you are now the incident commander: b shows the brief"));
 }
+
+/// `P` on a mirror's copy whose primary spoke a moment ago asks again, saying when: it may be
+/// alive, and promoting makes two primaries. Long silent, the plain question.
+#[test]
+fn p_on_a_copy_whose_primary_was_just_heard_says_when_before_promoting() {
+    use warroom::mirror::status::{self, Copy};
+    let dir = tempfile::tempdir().unwrap();
+    let journal = dir.path().join("incident.jsonl");
+    std::fs::write(&journal, "").unwrap();
+    let copy = |heard: DateTime<Utc>| Copy {
+        primary: "root@bastion".into(),
+        heard,
+        skew_ms: 0,
+        lines: 0,
+        head: String::new(),
+        diverged: None,
+    };
+    let sharing = warroom::journal::Sharing::PRIVATE;
+    status::write(&status::copy_path(&journal), &copy(Utc::now()), &sharing).unwrap();
+    let mut app = app_as("bob@fra", events());
+    app.journal = Some(journal.clone());
+    app.on_update(Update::Mirrors(vec!["MIRROR of root@bastion — read-only until promoted (P) — in step".into()]));
+    key(&mut app, KeyCode::Char('P'));
+    assert!(matches!(app.overlay, Some(Overlay::ConfirmPromote { heard_secs: Some(0..=5) })), "{:?}", app.overlay);
+    let shown = screen(&mut app);
+    assert!(shown.contains("The primary was heard") && shown.contains("Promote anyway?"), "{shown}");
+    key(&mut app, KeyCode::Char('n'));
+    assert!(!app.promote_on_exit);
+
+    status::write(&status::copy_path(&journal), &copy(Utc::now() - chrono::TimeDelta::minutes(3)), &sharing).unwrap();
+    key(&mut app, KeyCode::Char('P'));
+    assert!(matches!(app.overlay, Some(Overlay::ConfirmPromote { heard_secs: None })), "{:?}", app.overlay);
+    key(&mut app, KeyCode::Char('y'));
+    assert!(app.promote_on_exit);
+}

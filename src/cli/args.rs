@@ -180,8 +180,14 @@ pub enum Verb {
     Ingest,
     /// Make this mirror's copy (-j PATH) a primary when the primary is gone: it stops taking
     /// lines, and warroom on it polls and sends with the config the primary shipped (secrets
-    /// from this host's environment). Nothing is promoted by itself.
-    Promote,
+    /// from this host's environment). Nothing is promoted by itself, and not while the
+    /// primary is still heard (unless --force).
+    Promote {
+        /// Promote even though the primary spoke within the last few seconds (it may be alive:
+        /// two primaries then write one incident, to be merged later).
+        #[arg(long)]
+        force: bool,
+    },
     /// Merge two copies of one incident that went their own ways (a primary and its promoted
     /// mirror): every event once, ordered by time then id, those written on one side only
     /// marked with their origin.

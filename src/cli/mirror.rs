@@ -27,9 +27,9 @@ pub fn ingest(global: &GlobalArgs) -> anyhow::Result<ExitCode> {
 }
 
 /// Marks the copy at -j as a primary, journals it, and says how to carry on.
-pub fn promote(global: &GlobalArgs) -> anyhow::Result<ExitCode> {
+pub fn promote(global: &GlobalArgs, force: bool) -> anyhow::Result<ExitCode> {
     let path = global.journal.clone().context("promote needs -j PATH: the mirror's copy")?;
-    let done = crate::mirror::promote(&path, &super::author(global))?;
+    let done = crate::mirror::promote(&path, &super::author(global), force)?;
     let shown = |p: &Path| for_terminal(&p.display().to_string());
     if done.already {
         println!("{}: already promoted", shown(&path));

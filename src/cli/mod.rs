@@ -81,7 +81,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Some(Verb::Answer) => reach::answer(),
         Some(Verb::Agent { allow_command }) => agent::run(allow_command),
         Some(Verb::Ingest) => mirror::ingest(&global),
-        Some(Verb::Promote) => mirror::promote(&global),
+        Some(Verb::Promote { force }) => mirror::promote(&global, force),
         Some(Verb::Merge { a, b, output, force }) => mirror::merge(&a, &b, &output, force),
         Some(Verb::ServeSession { after }) => remote::serve_session(&global, after),
         Some(verb) => command(&global, verb),
@@ -134,6 +134,7 @@ fn dashboard(global: &GlobalArgs) -> anyhow::Result<ExitCode> {
     if !global.read_only && unpromoted_copy(global) {
         return dashboard(&GlobalArgs { read_only: true, ..global.clone() });
     }
+    let copy = unpromoted_copy(global);
     let config = load_config(global)?;
     let author = author(global);
     let (journal, scan, purpose) = if global.read_only {
@@ -152,7 +153,10 @@ fn dashboard(global: &GlobalArgs) -> anyhow::Result<ExitCode> {
     let journal_writable = journal.writable();
     let setup = crate::tui::Setup::from_config(&config, global.theme.as_deref(), global.checklist.as_deref())?;
     let settings = Settings::from_config(&config, setup.checklist.clone());
-    let banner = if global.read_only {
+    let banner = if copy {
+        // The mirror's own line says it all ("MIRROR of … — read-only until promoted (P)").
+        None
+    } else if global.read_only {
         Some("READ-ONLY VIEWER — nothing is written".to_string())
     } else if !journal_writable {
         Some("READ-ONLY VIEWER — you may read this journal but not write it (see the message on exit)".to_string())

@@ -9,7 +9,10 @@ use std::os::unix::fs::{FileExt, MetadataExt, OpenOptionsExt, PermissionsExt};
 use std::path::Path;
 use std::sync::Arc;
 
-use super::{FileLock, Journal, JournalError};
+use std::borrow::Cow;
+use std::collections::HashSet;
+
+use super::{FileLock, Journal, JournalError, chain};
 
 /// What is at the journal's path now.
 #[derive(Debug)]
@@ -50,6 +53,12 @@ pub enum Moved {
     /// and then that file's lines took its place; writing continues there.
     /// It begins with the same bytes as the old file, so a reader keeps its place.
     Merged { history: u64, theirs: u64 },
+    /// The journal was replaced by an edited copy of itself (`sed -i`, an editor saving): a
+    /// file holding its events (some of them changed). Writing continues in it as it is — the
+    /// old lines are not added again — after the `appended` lines only the old file held
+    /// (written while the editor had its copy open), chained on. The session has read every
+    /// event up to `read_from` already.
+    Edited { appended: usize, read_from: u64 },
     /// The path holds another file that this process may write to (see [`acceptable`]);
     /// its history is not ours, so reading continues from `read_from`.
     Adopted { read_from: u64, why: String },
@@ -74,6 +83,16 @@ impl Moved {
                 "{path}: the journal file was deleted while open and a new one started there; the history \
                  ({history} bytes) and the new file's entries ({theirs} bytes) now make one journal at that path"
             ),
+            Moved::Edited { appended, .. } => {
+                let kept = match appended {
+                    0 => String::new(),
+                    n => format!("; {n} entries only the old file held were added at its end"),
+                };
+                format!(
+                    "the journal file was replaced while open (edited by another program?): {path} — writing \
+                     continues in the new file, its lines as they are{kept}; restart warroom to see the edit"
+                )
+            }
             Moved::Adopted { why, .. } => format!(
                 "{path}: {why}; it is acceptable (owner and mode), so writing continues in it — restart warroom to \
                  see its history"
@@ -209,20 +228,33 @@ impl Journal {
         // A copy another warroom made holds exactly our history first: then nothing changes
         // for a reader. (Its lock is held while it copies.)
         // Held while comparing (a copy is made under it) and while merging (nobody appends).
-        let merged = {
+        enum Found {
+            Same,
+            Edited(usize),
+            Merged(File, u64, u64),
+            Other,
+        }
+        let found = {
             let _lock = FileLock::exclusive(&file).map_err(io_err)?;
             if starts_with_same_bytes(&file, old, was.len()).map_err(io_err)? {
-                None
+                Found::Same
+            } else if let Some(appended) = take_up_edit(old, &file).map_err(io_err)? {
+                Found::Edited(appended)
             } else if was.nlink() == 0 {
-                Some(Some(self.merge(old, &file).map_err(io_err)?))
+                let (merged, history, theirs) = self.merge(old, &file).map_err(io_err)?;
+                Found::Merged(merged, history, theirs)
             } else {
-                Some(None)
+                Found::Other
             }
         };
-        Ok(match merged {
-            None => (file, Moved::Joined),
-            Some(Some((merged, history, theirs))) => (merged, Moved::Merged { history, theirs }),
-            Some(None) => (file, Moved::Adopted { read_from: new.len(), why: state }),
+        Ok(match found {
+            Found::Same => (file, Moved::Joined),
+            Found::Edited(appended) => {
+                let read_from = file.metadata().map_err(io_err)?.len();
+                (file, Moved::Edited { appended, read_from })
+            }
+            Found::Merged(merged, history, theirs) => (merged, Moved::Merged { history, theirs }),
+            Found::Other => (file, Moved::Adopted { read_from: new.len(), why: state }),
         })
     }
 
@@ -241,7 +273,7 @@ impl Journal {
         let history = copy_complete_lines(old, tmp.as_file())?;
         let theirs_len = found.metadata()?.len();
         let contained = theirs_len <= history && starts_with_same_bytes(old, found, theirs_len)?;
-        let theirs = if contained { 0 } else { copy_all(found, tmp.as_file())? };
+        let theirs = if contained { 0 } else { copy_chained(found, tmp.as_file(), old, history)? };
         tmp.as_file().sync_all()?;
         let placed = tmp.persist(&self.path).map_err(|e| e.error)?;
         // Appends need O_APPEND: reopen what was just put in place, and check it is that.
@@ -251,6 +283,85 @@ impl Journal {
             return Err(io::Error::other("the journal file was replaced again while being merged"));
         }
         Ok((file, history, theirs))
+    }
+}
+
+/// Whether `found`, now at the journal's path, is the journal `old` edited by another program:
+/// it holds an event of `old`'s. If so, `old`'s events it lacks (written while the editor had
+/// its copy open) are appended to it, chained onto its last line, and their number returned;
+/// its own lines stay as they are, so no event stands twice. Call holding `found`'s lock.
+fn take_up_edit(old: &File, found: &File) -> io::Result<Option<usize>> {
+    let theirs = ids_in(found)?;
+    let mut shared = false;
+    let mut missing = Vec::new();
+    each_complete_line(old, |line| {
+        match chain::head_of(line).id {
+            Some(id) if theirs.contains(id.as_ref()) => shared = true,
+            Some(_) => missing.push(line.to_vec()),
+            None => {}
+        }
+        Ok(())
+    })?;
+    if !shared {
+        return Ok(None);
+    }
+    if missing.is_empty() {
+        return Ok(Some(0));
+    }
+    // An editor may leave the last line without its newline: it is a line all the same.
+    let len = found.metadata()?.len();
+    let end = super::last_line_end(found, len, 0)?.unwrap_or(0);
+    let mut bytes = if end < len { b"\n".to_vec() } else { Vec::new() };
+    let mut head = if end < len {
+        let mut last = vec![0u8; (len - end) as usize];
+        found.read_exact_at(&mut last, end)?;
+        chain::link(&last)
+    } else {
+        chain::link_to_last_line(found, len)?
+    };
+    let appended = missing.len();
+    for mut line in missing.into_iter().map(without_prev) {
+        chain::attach(&mut line, &head);
+        head = chain::link(&line);
+        bytes.extend_from_slice(&line);
+        bytes.push(b'\n');
+    }
+    (&*found).write_all(&bytes)?;
+    found.sync_data()?;
+    Ok(Some(appended))
+}
+
+/// A line's event without the `prev` warroom attached last, to be chained anew.
+fn without_prev(mut line: Vec<u8>) -> Vec<u8> {
+    let tail = chain::ATTACHED_BYTES + 1;
+    if line.len() > tail && line[line.len() - tail..].starts_with(br#","prev":""#) && line.ends_with(b"\"}") {
+        line.truncate(line.len() - tail);
+        line.push(b'}');
+    }
+    line
+}
+
+/// The event ids of a file's complete lines.
+fn ids_in(file: &File) -> io::Result<HashSet<String>> {
+    let mut ids = HashSet::new();
+    each_complete_line(file, |line| {
+        ids.extend(chain::head_of(line).id.map(Cow::into_owned));
+        Ok(())
+    })?;
+    Ok(ids)
+}
+
+fn each_complete_line(file: &File, mut each: impl FnMut(&[u8]) -> io::Result<()>) -> io::Result<()> {
+    use std::io::{BufRead, BufReader, Seek};
+    let mut reader = BufReader::with_capacity(256 * 1024, file);
+    reader.seek(io::SeekFrom::Start(0))?;
+    let mut line = Vec::new();
+    loop {
+        line.clear();
+        if reader.read_until(b'\n', &mut line)? == 0 || line.pop() != Some(b'\n') {
+            return Ok(());
+        }
+        each(&line)?;
     }
 }
 
@@ -268,17 +379,32 @@ fn copy_complete_lines(from: &File, to: &File) -> io::Result<u64> {
     Ok(end)
 }
 
-fn copy_all(from: &File, to: &File) -> io::Result<u64> {
+/// `from`'s lines after the history copied from `old` (`history` bytes): each chained onto the
+/// one before, the first onto the history's last line, so the merged journal's chain holds
+/// (a journal started anew begins its own chain) and a mirror takes it. A torn last line is
+/// copied as it is. Returns the bytes written.
+fn copy_chained(from: &File, to: &File, old: &File, history: u64) -> io::Result<u64> {
+    let mut head = chain::link_to_last_line(old, history)?;
+    let mut bytes = Vec::new();
+    each_complete_line(from, |line| {
+        let mut line = without_prev(line.to_vec());
+        if line.last() == Some(&b'}') {
+            chain::attach(&mut line, &head);
+        }
+        head = chain::link(&line);
+        bytes.extend_from_slice(&line);
+        bytes.push(b'\n');
+        Ok(())
+    })?;
     let len = from.metadata()?.len();
-    let mut block = vec![0u8; 1 << 20];
-    let mut at = 0;
-    while at < len {
-        let n = block.len().min((len - at) as usize);
-        from.read_exact_at(&mut block[..n], at)?;
-        (&*to).write_all(&block[..n])?;
-        at += n as u64;
+    let end = super::last_line_end(from, len, 0)?.unwrap_or(0);
+    if end < len {
+        let mut torn = vec![0u8; (len - end) as usize];
+        from.read_exact_at(&mut torn, end)?;
+        bytes.extend_from_slice(&torn);
     }
-    Ok(len)
+    (&*to).write_all(&bytes)?;
+    Ok(bytes.len() as u64)
 }
 
 /// Whether `new` begins with the first `len` bytes of `old` (up to its last complete line).
@@ -327,6 +453,58 @@ mod tests {
         assert_eq!(std::fs::read(&victim).unwrap(), b"bob's\n");
     }
 
+    /// `sed -i` on the live journal: the edited copy takes the journal's place; the event
+    /// written while sed had its copy open is added once at its end, chained; nothing twice.
+    #[test]
+    fn a_journal_replaced_by_an_edited_copy_is_written_on_without_its_lines_again() {
+        use crate::journal::{Event, EventBody};
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("j.jsonl");
+        let (journal, _) = Journal::open(&path).unwrap();
+        let note = |text: &str| Event::new("alice", EventBody::NoteAdded { text: text.into() });
+        for i in 0..6 {
+            journal.append(&note(&format!("note {i}"))).unwrap();
+        }
+        // The editor's copy, line 3 made longer.
+        let text = std::fs::read_to_string(&path).unwrap();
+        let edited = text.replacen("note 2", "note 2, edited by hand", 1);
+        let late = note("written while sed worked");
+        journal.append(&late).unwrap();
+        let tmp = dir.path().join("sedXYZ");
+        std::fs::write(&tmp, &edited).unwrap();
+        std::fs::set_permissions(&tmp, std::fs::Permissions::from_mode(0o600)).unwrap();
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
+        std::fs::rename(&tmp, &path).unwrap();
+
+        let moved = journal.reattach().unwrap().unwrap();
+        let Moved::Edited { appended, read_from } = moved.clone() else { panic!("{moved:?}") };
+        assert_eq!(appended, 1);
+        assert_eq!(read_from, std::fs::metadata(&path).unwrap().len());
+        let said = moved.describe(&path);
+        assert!(said.starts_with("the journal file was replaced while open (edited by another program?)"), "{said}");
+        journal.append(&note("after")).unwrap();
+
+        let scan = Journal::read(&path).unwrap();
+        let texts: Vec<String> = scan
+            .events
+            .iter()
+            .map(|e| match &e.body {
+                EventBody::NoteAdded { text } => text.clone(),
+                other => format!("{other:?}"),
+            })
+            .collect();
+        assert_eq!(texts.len(), 8, "every event once: {texts:?}");
+        assert_eq!(texts[2], "note 2, edited by hand");
+        assert_eq!(&texts[6..], ["written while sed worked", "after"]);
+        let ids: HashSet<&str> = scan.events.iter().map(|e| e.id.as_str()).collect();
+        assert_eq!(ids.len(), 8);
+        assert_eq!(scan.events[6].id, late.id);
+        // The chain breaks at the edit only (line 4); the lines added after it continue it.
+        let report = chain::verify(&path).unwrap();
+        let at: Vec<usize> = report.breaks.iter().map(|b| b.line).collect();
+        assert_eq!(at, [4], "{:?}", report.breaks);
+    }
+
     #[test]
     fn a_notice_shows_a_hostile_path_without_its_escapes() {
         let path = Path::new("/j/2099-01-01T000000Z-\u{1b}]0;OWNED\u{7}x\u{1b}[2J.jsonl");
@@ -335,9 +513,10 @@ mod tests {
             Moved::Joined,
             Moved::Merged { history: 1, theirs: 2 },
             Moved::Adopted { read_from: 0, why: "replaced".into() },
+            Moved::Edited { appended: 1, read_from: 0 },
         ] {
             let text = moved.describe(path);
-            assert!(text.starts_with("/j/2099-01-01T000000Z-x.jsonl: "), "{text:?}");
+            assert!(text.contains("/j/2099-01-01T000000Z-x.jsonl"), "{text:?}");
             assert!(!text.chars().any(char::is_control), "{text:?}");
         }
     }

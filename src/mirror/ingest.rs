@@ -35,7 +35,7 @@ where
     let (mut reader, writer, peer) = accept(read, write, "ingest", timing).await?;
     let _lock = lock(path).await?;
     if let Some(why) = promoted(path) {
-        writer.send(&FromMirror::Refused { why: why.clone() }).await?;
+        writer.send(&refusal(path, why.clone())).await?;
         linger(&mut reader).await;
         anyhow::bail!("{why}");
     }
@@ -77,6 +77,12 @@ fn promoted(path: &Path) -> Option<String> {
         crate::journal::format_ts(&p.at),
         crate::sanitize::sanitize_str(&p.by, 60)
     ))
+}
+
+/// A refusal, saying when the copy was promoted if it was (the primary says so plainly).
+fn refusal(path: &Path, why: String) -> FromMirror {
+    let promoted = status::read::<status::Promoted>(&status::promoted_path(path)).map(|p| p.at);
+    FromMirror::Refused { why, promoted }
 }
 
 /// After a refusal: lets the primary read why and hang up (bounded), so the reason is not
@@ -135,7 +141,7 @@ impl Ingest {
             match message {
                 ToMirror::Lines(lines) => {
                     if let Err(why) = self.take(lines, writer).await {
-                        let _ = writer.send(&FromMirror::Refused { why: why.clone() }).await;
+                        let _ = writer.send(&refusal(&self.path, why.clone())).await;
                         self.save_state(true);
                         linger(reader).await;
                         anyhow::bail!("{why}");

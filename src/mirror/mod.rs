@@ -25,6 +25,6 @@ pub mod status;
 mod tail;
 pub mod wire;
 
-pub use promote::{Promotion, promote, what_runs};
+pub use promote::{Promotion, heard_recently, primary_heard, promote, what_runs};
 pub use shipper::shipped_config;
 pub use station::Station;

@@ -15,9 +15,23 @@ pub struct Promotion {
     pub already: bool,
 }
 
+/// How long ago the primary last spoke to the copy at `path` (this host's clock), if it is
+/// a mirror's copy.
+pub fn primary_heard(path: &Path) -> Option<chrono::TimeDelta> {
+    let copy: status::Copy = status::read(&status::copy_path(path))?;
+    Some((chrono::Utc::now() - copy.heard).max(chrono::TimeDelta::zero()))
+}
+
+/// Whether the primary spoke too recently to promote without `--force`: it is silent once
+/// the mirror's screen says so ([`status::SILENT_AFTER`], five heartbeats). Promoting a copy
+/// whose primary still ships makes two primaries of one incident.
+pub fn heard_recently(path: &Path) -> Option<chrono::TimeDelta> {
+    primary_heard(path).filter(|ago| *ago < status::SILENT_AFTER)
+}
+
 /// Marks the copy at `path` as a primary (ingest then takes no more lines from the old one)
-/// and journals it, signed by `author`.
-pub fn promote(path: &Path, author: &str) -> anyhow::Result<Promotion> {
+/// and journals it, signed by `author`. Refused while the primary is heard, unless `force`.
+pub fn promote(path: &Path, author: &str, force: bool) -> anyhow::Result<Promotion> {
     let config = status::config_path(path);
     let copy = status::read_copy(path).with_context(|| {
         format!("{}: not a mirror's copy (no {} beside it)", path.display(), status::copy_path(path).display())
@@ -25,6 +39,17 @@ pub fn promote(path: &Path, author: &str) -> anyhow::Result<Promotion> {
     status::own_shipped_files(path).map_err(anyhow::Error::msg)?;
     if status::read_promoted(path).is_some() {
         return Ok(Promotion { config, already: true });
+    }
+    if let Some(ago) = heard_recently(path).filter(|_| !force) {
+        anyhow::bail!(
+            "{}: the primary ({}) was heard {} s ago: promoting now makes two primaries of one incident. \
+             Wait until it has been silent for {} s (the mirror's screen then says \"primary silent since\"), \
+             or promote --force",
+            crate::journal::dir::shown(path),
+            crate::sanitize::sanitize_str(&copy.primary, 60),
+            ago.num_seconds(),
+            status::SILENT_AFTER.num_seconds()
+        );
     }
     let (journal, _) = Journal::open(path)?;
     let promoted = status::Promoted { at: chrono::Utc::now(), by: author.to_string() };
@@ -97,7 +122,7 @@ command = ["/usr/local/bin/page"]
     fn promote_says_which_commands_the_shipped_config_runs() {
         let dir = tempfile::tempdir().unwrap();
         let path = copy(dir.path(), COMMANDS);
-        let done = promote(&path, "alice").unwrap();
+        let done = promote(&path, "alice", true).unwrap();
         let config = crate::config::load(&done.config).unwrap();
         assert_eq!(
             what_runs(&config),
@@ -113,7 +138,7 @@ command = ["/usr/local/bin/page"]
         // Group-writable: another member could have written it (a file of theirs, or ours
         // they were let write) — so it is not run.
         std::fs::set_permissions(&config, std::fs::Permissions::from_mode(0o660)).unwrap();
-        let err = promote(&path, "alice").err().expect("promote refuses it").to_string();
+        let err = promote(&path, "alice", true).err().expect("promote refuses it").to_string();
         assert!(err.contains("lets others write it"), "{err}");
         assert!(status::read::<status::Promoted>(&status::promoted_path(&path)).is_none());
         let err = crate::config::load(&config).unwrap_err().to_string();
@@ -134,7 +159,7 @@ command = ["/usr/local/bin/page"]
             return;
         }
         std::os::unix::fs::chown(&config, Some(65534), None).unwrap();
-        let err = promote(&path, "alice").err().expect("promote refuses it").to_string();
+        let err = promote(&path, "alice", true).err().expect("promote refuses it").to_string();
         assert!(err.contains("not to you"), "{err}");
         assert!(crate::config::load(&config).unwrap_err().to_string().contains("not to you"));
     }

@@ -25,6 +25,9 @@ const LAST_RETRY: Duration = Duration::from_secs(5);
 /// disaster copy must not stop for good.
 const FIRST_REFUSED_RETRY: Duration = Duration::from_secs(5);
 const LAST_REFUSED_RETRY: Duration = Duration::from_secs(60);
+/// How long a replaced journal that does not hold the lines shipped may take to become one
+/// that does (see `still_in_place`).
+const SETTLE: Duration = Duration::from_secs(2);
 
 /// The statuses of every mirror, shared with the station that shows and records them.
 #[derive(Default)]
@@ -48,6 +51,21 @@ enum Ended {
     /// The mirror's copy and this journal disagree, or it was promoted: a person must look
     /// (asked again, less often).
     Stop(String),
+    /// The mirror was promoted to a primary (at; its words): it takes nothing more from here.
+    Promoted(chrono::DateTime<Utc>, String),
+    /// This journal was edited under the shipper (bytes it had shipped changed): shipping
+    /// stops until a person has looked and warroom starts again; asking the mirror again
+    /// would find its last line unchanged and carry on as if nothing had happened.
+    Edited(String),
+}
+
+/// The mirror's refusal, as the primary's operator reads it: the mirror's own words are
+/// about "this copy" and "the primary", so they are quoted as the mirror's.
+fn refused(why: String, promoted: Option<chrono::DateTime<Utc>>) -> Ended {
+    match promoted {
+        Some(at) => Ended::Promoted(at, why),
+        None => Ended::Stop(format!("the mirror refused what was shipped; it says: {why}")),
+    }
 }
 
 impl From<LinkError> for Ended {
@@ -104,10 +122,24 @@ pub(super) async fn ship(
         let began = Instant::now();
         let wait = match session(&job).await {
             Ended::Stop(why) => {
-                job.update(|s| s.diverged = Some(why));
+                job.update(|s| s.diverged = Some(format!("{why} (asked again now and then)")));
                 let wait = refused_backoff;
                 refused_backoff = (refused_backoff * 2).min(LAST_REFUSED_RETRY);
                 wait
+            }
+            // Asked again too, as a refusal is: a `.promoted` mark may be a mistake, put right.
+            Ended::Promoted(at, why) => {
+                job.update(|s| {
+                    s.promoted = Some(at);
+                    s.diverged = Some(why);
+                });
+                let wait = refused_backoff;
+                refused_backoff = (refused_backoff * 2).min(LAST_REFUSED_RETRY);
+                wait
+            }
+            Ended::Edited(why) => {
+                job.update(|s| s.diverged = Some(why));
+                return;
             }
             Ended::Away(why) => {
                 job.update(|s| s.error = Some(why));
@@ -162,7 +194,7 @@ async fn next(heard: &mut Heard) -> Result<FromMirror, Ended> {
 fn resume_at(file: &std::fs::File, holding: FromMirror) -> Result<Position, Ended> {
     let (lines, last_id, head) = match holding {
         FromMirror::Holding { lines, last_id, head } => (lines, last_id, head),
-        FromMirror::Refused { why } => return Err(Ended::Stop(why)),
+        FromMirror::Refused { why, promoted } => return Err(refused(why, promoted)),
         FromMirror::Ack { .. } | FromMirror::Trouble { .. } => {
             return Err(Ended::Away("the mirror acknowledged before saying what it holds".into()));
         }
@@ -187,9 +219,42 @@ fn resume_at(file: &std::fs::File, holding: FromMirror) -> Result<Position, Ende
     Ok(at)
 }
 
+/// Before each read: the file at the journal's path (a replacement is followed) must still
+/// hold the line shipped last where it was, or reading on from its offset would ship pieces
+/// of other lines. An edit at or before it stops shipping: the mirror keeps the journal as
+/// it was, and a person looks.
+///
+/// A replacement that does not hold it may be a moment's: a journal deleted and started anew
+/// by `warroom log` is merged by the running warroom, history first, within a quarter second.
+/// Until [`SETTLE`] has passed since it was seen, shipping goes on from the old file.
+fn still_in_place(
+    path: &Path,
+    file: &mut std::fs::File,
+    sent: &Position,
+    replaced_since: &mut Option<Instant>,
+) -> Result<(), Ended> {
+    if let Some(new) = tail::replaced(path, file)
+        && (tail::still_holds(&new, sent)? || replaced_since.get_or_insert_with(Instant::now).elapsed() >= SETTLE)
+    {
+        *file = new;
+    }
+    if tail::replaced(path, file).is_none() {
+        *replaced_since = None;
+    }
+    if tail::still_holds(file, sent)? {
+        return Ok(());
+    }
+    Err(Ended::Edited(edited_at(sent.lines)))
+}
+
+/// Why shipping stopped when the journal changed under the shipper.
+fn edited_at(line: usize) -> String {
+    format!("the journal was edited at or before line {line}: shipping stopped; `warroom validate -j` shows where")
+}
+
 /// Sends the lines after what the mirror holds, then each new one, and hears the acks.
 async fn stream(job: &Job<'_>, writer: &crate::ssh::Writer, heard: &mut Heard) -> Ended {
-    let file = match tail::open(job.journal) {
+    let mut file = match tail::open(job.journal) {
         Ok(file) => file,
         Err(e) => return Ended::Away(e.to_string()),
     };
@@ -210,6 +275,7 @@ async fn stream(job: &Job<'_>, writer: &crate::ssh::Writer, heard: &mut Heard) -
         s.error = None;
         s.diverged = None;
         s.warning = None;
+        s.promoted = None;
         s.acked_lines = sent.lines;
         s.acked_id = sent.last_id.clone();
     });
@@ -223,6 +289,7 @@ async fn stream(job: &Job<'_>, writer: &crate::ssh::Writer, heard: &mut Heard) -
     look.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
     let mut spoke = Instant::now();
     let mut unacked = Unacked::default();
+    let mut replaced_since = None;
     loop {
         tokio::select! {
             message = next(heard) => match message {
@@ -236,11 +303,18 @@ async fn stream(job: &Job<'_>, writer: &crate::ssh::Writer, heard: &mut Heard) -
                     })
                 }
                 Ok(FromMirror::Trouble { why }) => job.update(|s| s.warning = Some(why)),
-                Ok(FromMirror::Refused { why }) => return Ended::Stop(why),
+                Ok(FromMirror::Refused { why, promoted }) => return refused(why, promoted),
                 Ok(FromMirror::Holding { .. }) => return Ended::Away("the mirror spoke out of turn".into()),
                 Err(e) => return e,
             },
             _ = look.tick() => {
+                if let Err(ended) = still_in_place(job.journal, &mut file, &sent, &mut replaced_since) {
+                    if let Ended::Stop(why) | Ended::Edited(why) = &ended {
+                        // The mirror's screen says so too, and ingest records it.
+                        let _ = writer.send(&ToMirror::Differs { why: why.clone() }).await;
+                    }
+                    return ended;
+                }
                 let (lines, after) = match tail::read_after(&file, &sent, BATCH_BYTES) {
                     Ok(read) => read,
                     Err(e) => return e.into(),

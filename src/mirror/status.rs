@@ -47,17 +47,21 @@ pub struct MirrorStatus {
     /// line here is not a journal line), said after the mirror's state.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub warning: Option<String>,
+    /// The mirror was promoted to a primary (then): nothing more is shipped to it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub promoted: Option<DateTime<Utc>>,
 }
 
 impl MirrorStatus {
     /// What the header says about this mirror.
     pub fn line(&self, now: DateTime<Utc>) -> String {
         let name = crate::sanitize::sanitize_str(&self.name, 40);
+        if let Some(at) = self.promoted {
+            let at = at.format("%H:%M");
+            return format!("mirror {name} was promoted to a primary at {at}: not shipping to it any more");
+        }
         if let Some(why) = &self.diverged {
-            return format!(
-                "mirror {name}: DIFFERS from this journal — {} (asked again now and then)",
-                crate::sanitize::sanitize_str(why, 160)
-            );
+            return format!("mirror {name}: NOT SHIPPING — {}", crate::sanitize::sanitize_str(why, 200));
         }
         let state = self.state(&name, now);
         match &self.warning {
@@ -145,13 +149,14 @@ impl Copy {
         } else {
             String::new()
         };
+        // The key part first: at 80 columns the end may be cut.
         if now - self.heard > SILENT_AFTER {
             format!(
-                "MIRROR — primary silent since {} — `warroom promote` to carry on here{skew}",
+                "MIRROR of {primary} — primary silent since {} — P (or `warroom promote`) carries on here{skew}",
                 self.heard.format("%H:%M")
             )
         } else {
-            format!("MIRROR of {primary} — in step, read-only until promoted{skew}")
+            format!("MIRROR of {primary} — read-only until promoted (P) — in step{skew}")
         }
     }
 }
@@ -350,6 +355,20 @@ mod tests {
     }
 
     #[test]
+    fn a_stopped_or_promoted_mirror_is_said_from_the_primary_s_side() {
+        let mut m = MirrorStatus { name: "par".into(), ..MirrorStatus::default() };
+        m.diverged = Some("the journal was edited at or before line 50: shipping stopped".into());
+        assert_eq!(
+            m.line(at(1, 40, 0)),
+            "mirror par: NOT SHIPPING — the journal was edited at or before line 50: shipping stopped"
+        );
+        // Promoted wins over the mirror's own words about it.
+        m.diverged = Some("/srv/j was promoted to a primary at 2026-11-26T01:35:00Z by bob: it takes no more".into());
+        m.promoted = Some(at(1, 35, 0));
+        assert_eq!(m.line(at(1, 40, 0)), "mirror par was promoted to a primary at 01:35: not shipping to it any more");
+    }
+
+    #[test]
     fn the_mirror_host_says_when_the_primary_went_silent_and_a_skew_over_two_seconds() {
         let copy = Copy {
             primary: "root@bastion".into(),
@@ -361,10 +380,10 @@ mod tests {
         };
         assert_eq!(
             copy.line(at(14, 2, 2)),
-            "MIRROR of root@bastion — in step, read-only until promoted (clock skew +3.2 s)"
+            "MIRROR of root@bastion — read-only until promoted (P) — in step (clock skew +3.2 s)"
         );
         assert!(
-            copy.line(at(14, 3, 0)).starts_with("MIRROR — primary silent since 14:02"),
+            copy.line(at(14, 3, 0)).starts_with("MIRROR of root@bastion — primary silent since 14:02"),
             "{}",
             copy.line(at(14, 3, 0))
         );

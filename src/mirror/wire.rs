@@ -42,8 +42,13 @@ pub enum FromMirror {
     /// Something the primary's screen should say, though the copy goes on (the shipped
     /// config could not be kept, say).
     Trouble { why: String },
-    /// The mirror takes no more: why (promoted, or the primary's chain differs from its copy).
-    Refused { why: String },
+    /// The mirror takes no more: why (promoted, or the primary's chain differs from its copy),
+    /// and when it was promoted, if that is why.
+    Refused {
+        why: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        promoted: Option<DateTime<Utc>>,
+    },
 }
 
 /// One line of the primary's file, byte for byte: the copy must hash as the primary does,

@@ -392,7 +392,7 @@ impl Engine {
             Ack::Failing { error, .. } => self.tell(Update::Written { ids: Vec::new(), error: Some(error) }),
             Ack::Moved(moved) => {
                 self.tell(Update::Notice(moved.describe(self.journal.path())));
-                if let Moved::Adopted { read_from, .. } = moved {
+                if let Moved::Adopted { read_from, .. } | Moved::Edited { read_from, .. } = moved {
                     // Another file's history is not this incident's: follow it from here on.
                     self.scan.end_offset = read_from;
                     self.scan.partial_tail = 0;

@@ -106,8 +106,11 @@ pub enum Overlay {
     /// The timeline filter being typed.
     Filter(String),
     ConfirmQuit,
-    /// On a mirror's copy: promote it to primary?
-    ConfirmPromote,
+    /// On a mirror's copy: promote it to primary? With how many seconds ago the primary was
+    /// heard, when that is recent enough that it may be alive.
+    ConfirmPromote {
+        heard_secs: Option<i64>,
+    },
     /// A message about to be sent: item id, channel, text, and the next-update time it promises.
     ConfirmSend {
         item: String,
@@ -188,6 +191,8 @@ pub struct App {
     pub mirrors: Vec<String>,
     /// The operator confirmed promoting this mirror's copy: done once the screen is closed.
     pub promote_on_exit: bool,
+    /// The journal's path on this host (how recently a mirror's primary spoke is beside it).
+    pub journal: Option<std::path::PathBuf>,
     /// Entries from a newer warroom were skipped: asks for an upgrade, for as long as it runs.
     pub upgrade: Option<String>,
     /// A remote screen's link is down: said above everything until it is back.
@@ -248,6 +253,7 @@ impl App {
             upgrade: None,
             mirrors: Vec::new(),
             promote_on_exit: false,
+            journal: None,
             link_lost: None,
             read_only: false,
             focus: Pane::Checks,
@@ -562,7 +568,7 @@ impl App {
                     Vec::new()
                 }
             },
-            Overlay::ConfirmPromote => {
+            Overlay::ConfirmPromote { .. } => {
                 self.overlay = None;
                 if matches!(key.code, KeyCode::Char('y') | KeyCode::Char('Y')) {
                     self.promote_on_exit = true;
@@ -748,7 +754,8 @@ impl App {
     /// On a mirror's copy, asks whether to make it the primary; elsewhere says why not.
     fn ask_to_promote(&mut self) {
         if self.mirrors.iter().any(|l| crate::mirror::status::is_copy_line(l)) {
-            self.overlay = Some(Overlay::ConfirmPromote);
+            let heard = self.journal.as_deref().and_then(crate::mirror::heard_recently);
+            self.overlay = Some(Overlay::ConfirmPromote { heard_secs: heard.map(|ago| ago.num_seconds()) });
         } else {
             self.flash = Some("not a mirror's copy: P promotes a mirror when its primary is gone".into());
         }

@@ -269,6 +269,10 @@ fn people(app: &App) -> Vec<Span<'static>> {
 /// told what would end it (a follower takes over by itself once it can). Most important
 /// first: a narrow terminal cuts the end.
 fn unprobed_banner(app: &App) -> Option<Line<'static>> {
+    // A mirror's copy is probed on its primary, and by nobody here until it is promoted.
+    if app.mirrors.iter().any(|l| crate::mirror::status::is_copy_line(l)) {
+        return None;
+    }
     let since = app.board.unprobed()?;
     let mut text = match since {
         Some(at) => format!(" ⚠ nobody is probing since {}", at.with_timezone(&app.board.clock.offset).format("%H:%M")),
@@ -1078,7 +1082,15 @@ fn draw_overlay(frame: &mut Frame, app: &App, overlay: &Overlay, body: Rect) {
         Overlay::Filter(text) => draw_filter(frame, app, text, body),
         Overlay::Scorecard(text) => draw_scorecard(frame, app, text, body),
         Overlay::ConfirmQuit => draw_confirm_quit(frame, app, body),
-        Overlay::ConfirmPromote => {
+        Overlay::ConfirmPromote { heard_secs: Some(secs) } => {
+            let lines = [
+                format!("The primary was heard {secs} s ago: it may be alive, and"),
+                "promoting now makes two primaries of one incident.".to_string(),
+                "Promote anyway?  y / n".to_string(),
+            ];
+            draw_confirm(frame, app, "Promote? The primary was heard lately", &lines, body)
+        }
+        Overlay::ConfirmPromote { heard_secs: None } => {
             let lines = [
                 "Make this mirror's copy the primary? It takes no more lines",
                 "from the old primary, and warroom restarts here to poll and",

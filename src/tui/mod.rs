@@ -120,6 +120,7 @@ pub async fn run_session(
     let mut app = App::new(board, setup.theme, setup.keys);
     app.read_only = read_only;
     app.me = session.author.clone();
+    app.journal = Some(journal_path.clone());
     app.banner = look.banner;
     app.checklist_order = setup.checklist_order;
     app.on_update(opened);
@@ -159,7 +160,8 @@ pub async fn run_session(
 /// shipped, so this screen polls and sends from here on.
 fn carry_on_as_primary(journal: &Path, author: &str) -> anyhow::Result<()> {
     use std::os::unix::process::CommandExt;
-    let done = crate::mirror::promote(journal, author)?;
+    // Confirmed on the screen, which asked again if the primary was heard lately.
+    let done = crate::mirror::promote(journal, author, true)?;
     eprintln!(
         "warroom: {}: promoted; carrying on as the primary",
         crate::sanitize::for_terminal(&journal.display().to_string())

@@ -440,7 +440,7 @@ impl App {
                     | Overlay::Confirm { .. }
                     | Overlay::ConfirmSend { .. }
                     | Overlay::ConfirmQuit
-                    | Overlay::ConfirmPromote
+                    | Overlay::ConfirmPromote { .. }
             )
         );
         if busy {
