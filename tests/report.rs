@@ -162,6 +162,36 @@ fn the_status_page_shows_only_components_chosen_as_public() {
     assert!(err.contains("--component \"nosuch\": no such component in this journal"), "{err}");
 }
 
+/// The incident's title is internal ("Mail delivery failing" may name a cause or a customer):
+/// the page is headed by `--title`, the config's `public_title`, or a neutral "Service status".
+#[test]
+fn the_status_page_never_publishes_the_internal_title() {
+    let internal = "Mail delivery failing";
+    let (_dir, html, json) = status_page("incident.jsonl", &[]);
+    assert!(!html.contains(internal) && !json.to_string().contains(internal), "{json}");
+    assert!(html.contains("<title>Service status</title>") && html.contains("<h1>Service status</h1>"), "{html}");
+    assert_eq!(json["title"], "Service status");
+
+    let (_dir, html, json) = status_page("incident.jsonl", &["--title", "Example Mail <status>"]);
+    assert!(html.contains("<h1>Example Mail &lt;status&gt;</h1>"), "{html}");
+    assert_eq!(json["title"], "Example Mail <status>");
+
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("warroom.toml"), "public_title = \"Example Mail\"\n").unwrap();
+    let out = Command::new(BIN)
+        .arg("status-page")
+        .arg(data("incident.jsonl"))
+        .args(["-o", "site"])
+        .env("HOME", dir.path())
+        .env("XDG_CONFIG_HOME", dir.path().join("xdg"))
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let html = std::fs::read_to_string(dir.path().join("site/index.html")).unwrap();
+    assert!(html.contains("<h1>Example Mail</h1>") && !html.contains(internal), "{html}");
+}
+
 #[test]
 fn a_drill_status_page_says_drill() {
     let (_dir, html, json) = status_page("drill.jsonl", &[]);

@@ -61,6 +61,9 @@ pub struct Update {
     pub text: String,
 }
 
+/// The heading of a page given no public title: never the incident's internal title.
+pub const NEUTRAL_TITLE: &str = "Service status";
+
 /// Which components a page may show: only ones chosen, never every check by default.
 pub enum Public {
     /// Named on the command line: each must be a check of the journal.
@@ -123,7 +126,7 @@ fn rank(s: &str) -> u8 {
 /// The page's content, showing only the components chosen as public. A component asked for
 /// by name (`--component`) that the journal has no check of is an error, never a silent gap;
 /// one chosen by the config but not in this journal (a check added since) is left out.
-pub fn build(incident: &Incident, public: &Public) -> Result<StatusPage, String> {
+pub fn build(incident: &Incident, public: &Public, title: &str) -> Result<StatusPage, String> {
     if let Public::Named(names) = public
         && let Some(unknown) = names.iter().find(|n| !incident.checks.contains_key(*n))
     {
@@ -163,7 +166,7 @@ pub fn build(incident: &Incident, public: &Public) -> Result<StatusPage, String>
         .collect();
     updates.reverse();
     Ok(StatusPage {
-        title: incident.title.clone().unwrap_or_else(|| "Service status".into()),
+        title: title.to_string(),
         drill: incident.is_drill(),
         incident_status: incident.status.as_str().into(),
         started: incident.opened_at,
@@ -219,7 +222,7 @@ pub fn html(page: &StatusPage) -> String {
     let markup = html! {
         (DOCTYPE)
         html lang="en" {
-            (head(&format!("Status: {}", page.title), &[STYLE, PAGE_STYLE]))
+            (head(&page.title, &[STYLE, PAGE_STYLE]))
             body {
                 @if page.drill {
                     p.drill { "DRILL — this status page is part of a rehearsal. No real service is affected." }
