@@ -142,7 +142,15 @@ fn the_markdown_report_draws_the_shape_in_unicode_blocks() {
     // At 68 columns for 42 minutes a column is 37 s: api slowed 20 s after the site, in the same one.
     assert!(rows[1..].iter().all(|r| start(rows[0]) <= start(r)), "{picture}");
     assert!(start(rows[0]) < start(rows[2]) && start(rows[2]) < start(rows[3]), "{picture}");
-    assert!(md.contains("| site | down | 2026-11-26 00:23:22 UTC | 2026-11-26 01:02:42 UTC | 39m 20s |"), "{md}");
+    // The site was slow first, then down with a 503: two rows, each with its own start and cause.
+    assert!(
+        md.contains("| site | degraded | 2026-11-26 00:23:22 UTC | 2026-11-26 00:25:22 UTC | 2m 00s | slow: 1800 ms"),
+        "{md}"
+    );
+    assert!(
+        md.contains("| site | down | 2026-11-26 00:25:22 UTC | 2026-11-26 01:02:42 UTC | 37m 19s | HTTP 503"),
+        "{md}"
+    );
 }
 
 /// Journal text in the picture is text, never markup: names and labels are escaped in the SVG.

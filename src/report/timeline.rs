@@ -131,6 +131,9 @@ pub struct Shape {
     pub start: DateTime<Utc>,
     /// The resolution, or else the last entry: where a report's picture ends.
     pub end: DateTime<Utc>,
+    /// When it was resolved, if it was.
+    #[serde(skip)]
+    pub resolved: Option<DateTime<Utc>>,
     pub rows: Vec<Row>,
     pub markers: Vec<Marker>,
 }
@@ -170,17 +173,40 @@ impl Window {
             Window::Whole if shape.rows.is_empty() && shape.markers.is_empty() => now - Duration::minutes(1),
             Window::Whole => shape.start.min(now - Duration::minutes(1)),
         };
-        (from, now)
+        (from, self.right_edge(shape, now))
+    }
+
+    /// Where the span ends: now, except that the whole of a resolved incident ends at its
+    /// resolution (and a little after, so the `R` is not on the border), as the report's does.
+    fn right_edge(self, shape: &Shape, now: DateTime<Utc>) -> DateTime<Utc> {
+        match (self, shape.resolved) {
+            (Window::Whole, Some(at)) => {
+                let margin = ((at - shape.start) / 50).max(Duration::seconds(5));
+                (at + margin).min(now)
+            }
+            _ => now,
+        }
     }
 }
 
 /// Builds the picture from the folded journal.
 pub fn build(incident: &Incident) -> Shape {
+    let (rows, markers) = (rows(incident), markers(incident));
+    // The earliest of the opening, the first entry, the first failure and any milestone: a
+    // "detected" backdated to before the opening is the start, never off the left edge.
     let first = incident.timeline.first().map(|e| e.ts);
-    let start = incident.opened_at.into_iter().chain(first).min().unwrap_or(DateTime::UNIX_EPOCH);
+    let start = incident
+        .opened_at
+        .into_iter()
+        .chain(first)
+        .chain(rows.iter().filter_map(|r| r.first_failure))
+        .chain(markers.first().map(|m| m.at))
+        .min()
+        .unwrap_or(DateTime::UNIX_EPOCH);
     let last = incident.timeline.last().map_or(start, |e| e.ts);
-    let end = super::ended(incident).unwrap_or(last).max(start);
-    Shape { start, end, rows: rows(incident), markers: markers(incident) }
+    let resolved = super::ended(incident);
+    let end = resolved.unwrap_or(last).max(start);
+    Shape { start, end, resolved, rows, markers }
 }
 
 /// Every check that has an entry, its bands, in failure order (never-failing checks last, by name).
@@ -409,6 +435,36 @@ mod tests {
     fn a_name_cannot_close_the_markdown_code_block() {
         let shape = build(&incident(vec![changed(1, "```\n<b>x</b>", CheckState::Down)]));
         assert!(!shape.text(60).contains("```"), "{}", shape.text(60));
+    }
+
+    fn milestone(s: i64, milestone: Milestone, at: Option<i64>) -> Event {
+        Event::at(t(s), "alice", EventBody::MilestoneReached { milestone, at: at.map(t), check: None })
+    }
+
+    #[test]
+    fn a_detection_backdated_before_the_opening_starts_the_picture() {
+        let shape =
+            build(&incident(vec![changed(5, "web", CheckState::Down), milestone(60, Milestone::Detected, Some(-32))]));
+        assert_eq!(shape.start, t(-32), "{shape:?}");
+        let (from, _) = Window::Whole.range(&shape, t(120));
+        assert_eq!(from, t(-32));
+        let line = shape.marker_line(from, t(120), 20);
+        assert_eq!(line[0], Some(Mark::Milestone { milestone: Milestone::Detected }), "{line:?}");
+        assert!(shape.text(60).lines().next().unwrap().contains('D'), "{}", shape.text(60));
+    }
+
+    #[test]
+    fn the_whole_of_a_resolved_incident_ends_at_its_resolution_not_now() {
+        let shape = build(&incident(vec![
+            changed(5, "web", CheckState::Down),
+            changed(500, "web", CheckState::Up),
+            milestone(1000, Milestone::Resolved, None),
+        ]));
+        let (from, to) = Window::Whole.range(&shape, t(100_000));
+        assert_eq!(from, t(0));
+        assert!(to >= t(1000) && to <= t(1100), "ends just after the resolution: {to}");
+        assert_eq!(Window::Whole.range(&shape, t(1001)).1, t(1001), "never past now");
+        assert_eq!(Window::Last15Minutes.range(&shape, t(100_000)).1, t(100_000), "short spans still end now");
     }
 
     #[test]

@@ -33,12 +33,19 @@ pub fn draw(frame: &mut Frame, app: &App, window: Window, body: Rect) {
         .title(Span::styled(title, app.theme.title));
     let inner = block.inner(body);
     frame.render_widget(Clear, body);
-    let lines = lines(&app.theme, &shape, from, to, inner);
+    let lines = lines(&app.theme, &shape, (from, to), to == now, inner);
     frame.render_widget(Paragraph::new(lines).block(block), body);
 }
 
 /// Everything inside the frame, top to bottom, cut to its height.
-fn lines(theme: &Theme, shape: &Shape, from: DateTime<Utc>, to: DateTime<Utc>, area: Rect) -> Vec<Line<'static>> {
+/// `at_now`: the right edge is now (else it is the resolution, for the whole of a resolved incident).
+fn lines(
+    theme: &Theme,
+    shape: &Shape,
+    (from, to): (DateTime<Utc>, DateTime<Utc>),
+    at_now: bool,
+    area: Rect,
+) -> Vec<Line<'static>> {
     let width = area.width as usize;
     let height = area.height as usize;
     let label =
@@ -46,7 +53,15 @@ fn lines(theme: &Theme, shape: &Shape, from: DateTime<Utc>, to: DateTime<Utc>, a
     // " name │cells│"
     let n = width.saturating_sub(label + 4).max(1);
     let mut out = vec![Line::from(vec![
-        Span::styled(format!(" {} – {} UTC, now at the right edge", hhmm(from), hhmm(to)), theme.muted),
+        Span::styled(
+            format!(
+                " {} – {} UTC, {}",
+                hhmm(from),
+                hhmm(to),
+                if at_now { "now at the right edge" } else { "to the resolution" }
+            ),
+            theme.muted,
+        ),
         Span::styled("  T: span · Esc: close", theme.key),
     ])];
     out.push(marker_line(theme, shape, from, to, n, label));
@@ -72,7 +87,7 @@ fn lines(theme: &Theme, shape: &Shape, from: DateTime<Utc>, to: DateTime<Utc>, a
     if shape.rows.is_empty() {
         out.push(Line::styled(" No check has recorded a state yet.", theme.muted));
     }
-    out.push(axis(theme, from, to, n, label));
+    out.push(axis(theme, (from, to), at_now, n, label));
     out.extend(legend(theme, width));
     out.extend(marker_list(theme, shape, from, to, height.saturating_sub(out.len())));
     out.truncate(height);
@@ -131,8 +146,14 @@ fn marker_line(
 }
 
 /// The time axis under the rows: the left edge's time, and "now" at the right edge.
-fn axis(theme: &Theme, from: DateTime<Utc>, to: DateTime<Utc>, n: usize, label: usize) -> Line<'static> {
-    let (left, right) = (hhmm(from), format!("now {}", hhmm(to)));
+fn axis(
+    theme: &Theme,
+    (from, to): (DateTime<Utc>, DateTime<Utc>),
+    at_now: bool,
+    n: usize,
+    label: usize,
+) -> Line<'static> {
+    let (left, right) = (hhmm(from), if at_now { format!("now {}", hhmm(to)) } else { hhmm(to) });
     // Under the cells: the left time at the first cell, "now" ending under the right border.
     let gap = (n + 1).saturating_sub(left.chars().count() + right.chars().count());
     Line::styled(format!(" {:label$}  {left}{}{right}", "", " ".repeat(gap)), theme.muted)
