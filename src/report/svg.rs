@@ -225,3 +225,53 @@ fn legend() -> Markup {
         "D detected · A acknowledged · M mitigated · R resolved · s status change · > message sent (times UTC)"
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use chrono::TimeZone;
+
+    use super::*;
+    use crate::journal::Milestone;
+    use crate::report::timeline::{Band, Row};
+
+    fn t(s: i64) -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(2026, 11, 26, 1, 0, 0).unwrap() + Duration::seconds(s)
+    }
+
+    /// Three markers a fraction of a unit apart (x 586.1, 586.3, 586.5 in the user's report)
+    /// share one label saying 3, whose title lists them all; a long name is cut with a title.
+    #[test]
+    fn close_markers_share_one_label_and_long_names_keep_a_title() {
+        let mark = |s, milestone: Milestone| super::super::timeline::Marker {
+            at: t(s),
+            mark: Mark::Milestone { milestone },
+            label: milestone.as_str().into(),
+        };
+        let long = "database-primary-eu-central-1-replica-set-with-a-long-name";
+        let shape = Shape {
+            start: t(0),
+            end: t(3600),
+            resolved: None,
+            rows: vec![Row {
+                check: long.into(),
+                first_failure: Some(t(10)),
+                bands: vec![Band { from: t(10), to: None, shade: Shade::Down }],
+            }],
+            markers: vec![
+                mark(2000, Milestone::Detected),
+                mark(2001, Milestone::Acknowledged),
+                mark(2002, Milestone::Mitigated),
+                mark(3000, Milestone::Resolved),
+            ],
+        };
+        let svg = picture(&shape).into_string();
+        assert_eq!(svg.matches("class=\"marker-label\"").count(), 2, "{svg}");
+        assert_eq!(svg.matches("class=\"marker\"").count(), 4, "every marker keeps its line: {svg}");
+        assert!(svg.contains(">3M</text>"), "{svg}");
+        assert!(svg.contains("01:33 detected\n01:33 acknowledged\n01:33 mitigated</title>"), "{svg}");
+        assert!(svg.contains(&format!("<title>{long}</title>")), "the full name: {svg}");
+        let label = svg.split("class=\"label\"").nth(1).unwrap();
+        let shown = label.split("</title>").nth(1).unwrap().split("</text>").next().unwrap();
+        assert!(crate::fit::width(shown) <= LABEL_CELLS && shown.contains('…'), "{shown}");
+    }
+}
