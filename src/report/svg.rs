@@ -26,7 +26,8 @@ const GLYPH_W: f64 = 12.0;
 /// The most terminal cells of a check's name drawn left of the plot (about 160 units at 13 px).
 const LABEL_CELLS: usize = 20;
 
-pub const STYLE: &str = ".shape{width:100%;height:auto;display:block;font:12px system-ui,sans-serif}\
+pub const STYLE: &str = ".shape{width:100%;min-width:46rem;height:auto;display:block;font:12px system-ui,sans-serif}\
+.picture{margin:0 0 1.5rem;overflow-x:auto}\
 .shape text{fill:currentColor}.shape .label{font-size:13px}.shape .grid{stroke:#bbb;stroke-width:1}\
 .shape .up{fill:#2e7d32}.shape .degraded{fill:#c77700}.shape .partial{fill:#e65100}.shape .down{fill:#c62828}\
 .shape .mark{stroke:#555;stroke-width:1.5;stroke-dasharray:4 3}.shape .mark.milestone{stroke:#1a4fa0;stroke-dasharray:none}\
@@ -80,7 +81,8 @@ pub fn picture(shape: &Shape) -> Markup {
         shape.rows.iter().map(|r| clean(&r.check)).collect::<Vec<_>>().join(", ")
     );
     html! {
-        figure style="margin:0 0 1.5rem" {
+        // Never narrower than 46rem, so its letters stay readable: a phone scrolls it sideways.
+        figure.picture {
             svg.shape xmlns="http://www.w3.org/2000/svg" viewBox={"0 0 " (WIDTH) " " (n(height))} role="img" aria-label=(desc) {
                 title { (desc) }
                 (ticks(start, end, bottom))
