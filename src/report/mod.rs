@@ -505,8 +505,7 @@ mod tests {
             changed(2410, CheckState::Up, ""),
         ]);
         let outages = outages(&incident);
-        let rows: Vec<(&str, DateTime<Utc>, Option<DateTime<Utc>>, &str)> =
-            outages.iter().map(|o| (o.state, o.from, o.to, o.detail.as_str())).collect();
+        let rows: Vec<_> = outages.iter().map(|o| (o.state, o.from, o.to, o.detail.as_str())).collect();
         assert_eq!(
             rows,
             [
@@ -515,6 +514,7 @@ mod tests {
             ]
         );
     }
+
     #[test]
     fn timestamps_match_chrono() {
         use chrono::TimeZone;
