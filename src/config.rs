@@ -88,6 +88,9 @@ pub struct Config {
     /// The checks a status page may show: those marked `public = true`, and those listed in
     /// `public_components`. Nothing is public unless chosen.
     pub public_components: Vec<String>,
+    /// `public_title`: the status page's heading. The incident's own title is internal (it
+    /// may name a customer or a cause) and never reaches the page unless chosen here.
+    pub public_title: Option<String>,
     /// `[screen]`: how the dashboard lists things.
     pub screen: Screen,
     /// `[[vantage]]` entries and the checks that run from them (`from`, `down_when`).
@@ -155,6 +158,7 @@ impl Default for Config {
             journal_group: None,
             attention: Attention::default(),
             public_components: Vec::new(),
+            public_title: None,
             screen: Screen::default(),
             vantage: crate::vantage::Plan::default(),
             mirrors: Vec::new(),
@@ -253,6 +257,7 @@ pub fn parse_all(text: &str, path: &Path) -> Result<Config, Vec<ConfigError>> {
         journal_group: raw.journal_group,
         attention: raw.attention,
         public_components,
+        public_title: raw.public_title,
         screen: raw.screen,
         vantage,
         mirrors,
@@ -586,6 +591,7 @@ struct RawConfig {
     canary: Option<Spanned<String>>,
     #[serde(default)]
     public_components: Vec<Spanned<String>>,
+    public_title: Option<String>,
     #[serde(default)]
     incident: RawIncident,
     #[serde(default)]

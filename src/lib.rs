@@ -41,7 +41,7 @@
 //! - [`remote`]: remote screens (`warroom --remote DEST`): a session on another host served
 //!   over a link (`serve-session`) and bridged to the screen here, resuming after a cut.
 //! - [`config`] reads `warroom.toml`; [`builtin`] holds the files shipped in the binary;
-//!   [`sanitize`] makes untrusted text safe for a terminal.
+//!   [`sanitize`] makes untrusted text safe for a terminal; [`fit`] fits names into columns.
 
 pub mod board;
 pub mod brief;
@@ -52,6 +52,7 @@ pub mod commands;
 pub mod comms;
 pub mod config;
 pub mod drill;
+pub mod fit;
 pub mod incident;
 pub mod journal;
 pub mod mirror;

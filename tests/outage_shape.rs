@@ -142,7 +142,15 @@ fn the_markdown_report_draws_the_shape_in_unicode_blocks() {
     // At 68 columns for 42 minutes a column is 37 s: api slowed 20 s after the site, in the same one.
     assert!(rows[1..].iter().all(|r| start(rows[0]) <= start(r)), "{picture}");
     assert!(start(rows[0]) < start(rows[2]) && start(rows[2]) < start(rows[3]), "{picture}");
-    assert!(md.contains("| site | down | 2026-11-26 00:23:22 UTC | 2026-11-26 01:02:42 UTC | 39m 20s |"), "{md}");
+    // The site was slow first, then down with a 503: two rows, each with its own start and cause.
+    assert!(
+        md.contains("| site | degraded | 2026-11-26 00:23:22 UTC | 2026-11-26 00:25:22 UTC | 2m 00s | slow: 1800 ms"),
+        "{md}"
+    );
+    assert!(
+        md.contains("| site | down | 2026-11-26 00:25:22 UTC | 2026-11-26 01:02:42 UTC | 37m 19s | HTTP 503"),
+        "{md}"
+    );
 }
 
 /// Journal text in the picture is text, never markup: names and labels are escaped in the SVG.
@@ -256,6 +264,26 @@ fn chromium_draws_the_report_picture_with_bands_in_failure_order() {
     assert_eq!(left_right.iter().map(|f| &f.0).collect::<Vec<_>>(), want.iter().collect::<Vec<_>>(), "starts: {m}");
 }
 
+/// On a phone (360 px) the report's page never runs off the right edge: wide tables and the
+/// picture scroll sideways in their own boxes, and the picture's letters stay readable.
+#[test]
+fn the_html_report_at_360_pixels_scrolls_tables_and_picture_in_their_boxes() {
+    let dir = tempfile::tempdir().unwrap();
+    let page = dir.path().join("report.html");
+    warroom(dir.path(), &["report", "--format", "html", "-o", page.to_str().unwrap(), JOURNAL]);
+    let measure = "({doc: d.documentElement.scrollWidth, viewport: w.innerWidth,\
+        svg: d.querySelector('svg.shape').getBoundingClientRect().width,\
+        wrapped: [...d.querySelectorAll('table')].every(t => t.parentElement.classList.contains('scroll')),\
+        boxes: [...d.querySelectorAll('.scroll, .picture')].map(b => b.getBoundingClientRect().right)})";
+    let Some(m) = in_chromium(&page, 360, measure) else { return };
+    assert_eq!(m["doc"], m["viewport"], "the page is as wide as the phone: {m}");
+    assert_eq!(m["wrapped"], true, "{m}");
+    assert!(m["boxes"].as_array().unwrap().iter().all(|r| r.as_f64().unwrap() <= 360.0), "{m}");
+    // 12 units of text in a 1000-unit picture: at least 8 px when it is 46rem wide.
+    let svg = m["svg"].as_f64().unwrap();
+    assert!(svg * 12.0 / 1000.0 >= 8.0, "the picture's text is {:.1} px: {m}", svg * 12.0 / 1000.0);
+}
+
 /// The journal up to `until` (all of it with `None`), plus `extra` lines, as a file in `dir`.
 fn journal_until(dir: &Path, until: Option<&str>, extra: &str) -> PathBuf {
     let until: Option<DateTime<Utc>> = until.map(|u| u.parse().unwrap());
@@ -289,7 +317,7 @@ fn status_page(dir: &Path, journal: &Path) -> PathBuf {
 }
 
 const PAGE_MEASURE: &str = "({doc: d.documentElement.scrollWidth, viewport: w.innerWidth,\
-    banner: d.getElementById('banner').innerText, bars: [...d.querySelectorAll('.bar')].map(b => b.getBoundingClientRect().width)})";
+    banner: d.getElementById('banner').innerText, key: (d.querySelector('.bar-key') || {}).innerText || '', bars: [...d.querySelectorAll('.bar')].map(b => b.getBoundingClientRect().width)})";
 
 #[test]
 fn the_status_page_fits_360_and_1200_pixels_and_says_resolved_once_resolved() {
@@ -313,7 +341,9 @@ fn the_status_page_fits_360_and_1200_pixels_and_says_resolved_once_resolved() {
         let Some(m) = in_chromium(&page, width, PAGE_MEASURE) else { return };
         assert_eq!(m["viewport"], width, "{m}");
         assert_eq!(m["doc"], width, "the document is as wide as the viewport at {width} px: {m}");
-        assert!(m["banner"].as_str().unwrap().contains("Major outage"), "{m}");
+        // The site down, the api only slow: a partial outage, not a major one.
+        assert!(m["banner"].as_str().unwrap().contains("Partial outage"), "{m}");
+        assert!(m["key"].as_str().unwrap().contains("major outage"), "the bar colours in words: {m}");
         let bars = m["bars"].as_array().unwrap();
         assert!(bars.len() == 2 && bars.iter().all(|b| b.as_f64().unwrap() > width as f64 / 2.0), "{m}");
 

@@ -162,6 +162,36 @@ fn the_status_page_shows_only_components_chosen_as_public() {
     assert!(err.contains("--component \"nosuch\": no such component in this journal"), "{err}");
 }
 
+/// The incident's title is internal ("Mail delivery failing" may name a cause or a customer):
+/// the page is headed by `--title`, the config's `public_title`, or a neutral "Service status".
+#[test]
+fn the_status_page_never_publishes_the_internal_title() {
+    let internal = "Mail delivery failing";
+    let (_dir, html, json) = status_page("incident.jsonl", &[]);
+    assert!(!html.contains(internal) && !json.to_string().contains(internal), "{json}");
+    assert!(html.contains("<title>Service status</title>") && html.contains("<h1>Service status</h1>"), "{html}");
+    assert_eq!(json["title"], "Service status");
+
+    let (_dir, html, json) = status_page("incident.jsonl", &["--title", "Example Mail <status>"]);
+    assert!(html.contains("<h1>Example Mail &lt;status&gt;</h1>"), "{html}");
+    assert_eq!(json["title"], "Example Mail <status>");
+
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("warroom.toml"), "public_title = \"Example Mail\"\n").unwrap();
+    let out = Command::new(BIN)
+        .arg("status-page")
+        .arg(data("incident.jsonl"))
+        .args(["-o", "site"])
+        .env("HOME", dir.path())
+        .env("XDG_CONFIG_HOME", dir.path().join("xdg"))
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let html = std::fs::read_to_string(dir.path().join("site/index.html")).unwrap();
+    assert!(html.contains("<h1>Example Mail</h1>") && !html.contains(internal), "{html}");
+}
+
 #[test]
 fn a_drill_status_page_says_drill() {
     let (_dir, html, json) = status_page("drill.jsonl", &[]);
@@ -333,12 +363,14 @@ fn review_verbs_take_dash_j_and_default_to_the_current_incident() {
     assert!(run(&["report"]).contains("# Post-incident report: the current one"));
     assert!(run(&["report", "-j", "older.jsonl"]).contains("# Post-incident report: an older one"));
 
+    // The page never shows the incident's title: which journal it read shows in when it began.
+    let older_start = "2026-11-21 00:50:00 UTC";
     run(&["status-page", "-o", "site"]);
     let page = std::fs::read_to_string(home.join("site/index.html")).unwrap();
-    assert!(page.contains("the current one"), "{page}");
+    assert!(page.contains("the incident began") && !page.contains(older_start), "{page}");
     run(&["status-page", "-j", "older.jsonl", "-o", "older-site"]);
     let page = std::fs::read_to_string(home.join("older-site/index.html")).unwrap();
-    assert!(page.contains("an older one"), "{page}");
+    assert!(page.contains(older_start) && !page.contains("an older one"), "{page}");
 
     for (args, title) in [("", "the current one"), ("-j older.jsonl", "an older one")] {
         let program = format!("env HOME={0} XDG_CONFIG_HOME={0}/xdg {BIN} replay {args}", home.display());

@@ -154,3 +154,84 @@ fn an_empty_journal_says_no_check_has_a_state_yet() {
     assert!(s.contains("No check has recorded a state yet"), "{s}");
     assert!(s.contains("00:39 – 00:40 UTC"), "the whole of nothing is the last minute:\n{s}");
 }
+
+/// A journal made here: the incident opened at 00:00, then `events` (seconds after, author, body).
+fn app_with(events: Vec<(i64, warroom::journal::EventBody)>, now_s: i64) -> App {
+    use warroom::journal::{Event, EventBody, Mode};
+    let t0: DateTime<Utc> = "2026-11-26T00:00:00Z".parse().unwrap();
+    let at = |s: i64| t0 + chrono::Duration::seconds(s);
+    let open = EventBody::IncidentOpened { title: "t".into(), severity: 2, mode: Mode::Real, checklist: None };
+    let mut all = vec![Event::at(t0, "alice", open)];
+    all.extend(events.into_iter().map(|(s, body)| Event::at(at(s), "alice", body)));
+    let clock = Clock { now: at(now_s), offset: FixedOffset::east_opt(0).unwrap() };
+    App::new(
+        Board::new(Incident::from_events(all), Vec::new(), None, clock),
+        Theme::built_in("mono"),
+        KeyMap::defaults(),
+    )
+}
+
+fn down(check: &str) -> warroom::journal::EventBody {
+    use warroom::journal::{CheckState, EventBody};
+    EventBody::CheckChanged {
+        check: check.into(),
+        from: CheckState::Unknown,
+        to: CheckState::Down,
+        detail: String::new(),
+    }
+}
+
+/// Long names that differ only late stay told apart, and CJK or emoji names (two cells a
+/// character) keep every row's cells in the same columns.
+#[test]
+fn long_and_wide_names_stay_apart_and_aligned() {
+    let names = [
+        "database-primary-eu-west-1-replica-set",
+        "database-primary-eu-central-1-replica-set",
+        "数据库主节点检查",
+        "web 🚀 front",
+    ];
+    let events = names.iter().enumerate().map(|(i, n)| (10 + i as i64, down(n))).collect();
+    let mut app = app_with(events, 600);
+    press(&mut app, 'T');
+    for (w, h) in [(200u16, 50u16), (100, 30)] {
+        let s = screen(&mut app, w, h);
+        let rows: Vec<&str> = s.lines().filter(|l| l.contains('│') && l.contains('█')).collect();
+        assert_eq!(rows.len(), 4, "{s}");
+        // The display column of each row's first border: one for all.
+        let borders: Vec<usize> = rows.iter().map(|l| warroom::fit::width(l.split('│').next().unwrap())).collect();
+        assert!(borders.iter().all(|b| *b == borders[0]), "{w}x{h}: borders at {borders:?}:\n{s}");
+        let labels: Vec<&str> =
+            rows.iter().map(|l| l.split('│').next().unwrap().trim_matches(['"', '║', ' '])).collect();
+        assert!(labels[0].contains("west") && labels[1].contains("central"), "{w}x{h}: {labels:?}");
+        if w == 200 {
+            assert_eq!(labels[..2], names[..2], "room for the whole names at 200 columns");
+        }
+    }
+}
+
+/// Two markers in one column are one `+`, never one hiding the other, and both are listed.
+#[test]
+fn markers_in_one_column_merge_and_are_all_listed() {
+    use warroom::journal::{EventBody, Milestone};
+    let ms = |m| EventBody::MilestoneReached { milestone: m, at: None, check: None };
+    let mut app =
+        app_with(vec![(10, down("web")), (1800, ms(Milestone::Acknowledged)), (1801, ms(Milestone::Mitigated))], 3600);
+    press(&mut app, 'T');
+    let s = screen(&mut app, 80, 24);
+    let marks = s.lines().find(|l| l.contains('│') && !l.contains('█') && l.contains('D')).expect("the marker line");
+    assert!(marks.contains('+') && !marks.contains('A') && !marks.contains('M'), "{marks}\n{s}");
+    assert!(s.contains("A 00:30 acknowledged") && s.contains("M 00:30 mitigated"), "{s}");
+}
+
+/// At small sizes the rows come before the legend, and markers that do not fit are counted.
+#[test]
+fn small_sizes_keep_the_rows_and_count_what_is_left_out() {
+    let mut app = app_at("2026-11-26T01:06:00Z", "dark");
+    press(&mut app, 'T');
+    let s = screen(&mut app, 80, 12);
+    assert_eq!(failing_starts(&s).len(), 4, "every row at 80x12:\n{s}");
+    let s = screen(&mut app, 80, 16);
+    assert!(s.contains("↑ ") && s.contains("more, earlier"), "markers left out are counted:\n{s}");
+    assert!(!s.contains("z: bigger pane"), "{s}");
+}

@@ -130,6 +130,10 @@ pub enum Verb {
         /// chooses as public (`public = true`, `public_components`); none if it chooses none.
         #[arg(long = "component", value_name = "NAME")]
         components: Vec<String>,
+        /// The page's heading. Default: `public_title` from the config, else "Service status";
+        /// never the incident's internal title.
+        #[arg(long, value_name = "TEXT")]
+        title: Option<String>,
         /// Run this shell command after writing (e.g. an rsync or object-store copy);
         /// WARROOM_STATUS_DIR names the folder.
         #[arg(long, value_name = "COMMAND")]

@@ -73,8 +73,9 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Some(Verb::Report { journal, format, output }) => {
             review::report(&global, journal.as_deref(), &format, output.as_deref())
         }
-        Some(Verb::StatusPage { journal, output, components, publish_cmd }) => {
-            review::status_page(&global, journal.as_deref(), &output, &components, publish_cmd.as_deref())
+        Some(Verb::StatusPage { journal, output, components, title, publish_cmd }) => {
+            let chosen = review::PageChoice { components: &components, title: title.as_deref() };
+            review::status_page(&global, journal.as_deref(), &output, chosen, publish_cmd.as_deref())
         }
         Some(Verb::Replay { journal, speed }) => review::replay(&global, journal.as_deref(), speed),
         Some(Verb::Reach { destination, command }) => reach::run(&global, &destination, command),

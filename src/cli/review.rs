@@ -91,17 +91,32 @@ fn report_checklist_name(global: &GlobalArgs, journal: &Path, recorded: Option<&
         .unwrap_or_else(|| "default".into())
 }
 
+/// What the command line chose for a status page: its components and its heading.
+pub struct PageChoice<'a> {
+    pub components: &'a [String],
+    pub title: Option<&'a str>,
+}
+
 pub fn status_page(
     global: &GlobalArgs,
     journal: Option<&Path>,
     dir: &Path,
-    components: &[String],
+    choice: PageChoice<'_>,
     publish: Option<&str>,
 ) -> anyhow::Result<ExitCode> {
     let journal = journal_to_review(global, journal)?;
     let incident = fold(&journal)?;
+    let components = choice.components;
+    // The config is read only when the command line leaves something to it.
+    let config = if components.is_empty() || choice.title.is_none() { Some(super::load_config(global)?) } else { None };
+    // The incident's title is internal: the page is headed by a public title or a neutral one.
+    let title = choice
+        .title
+        .map(str::to_string)
+        .or_else(|| config.as_ref().and_then(|c| c.public_title.clone()))
+        .unwrap_or_else(|| report::status_page::NEUTRAL_TITLE.to_string());
     let public = if components.is_empty() {
-        let chosen = super::load_config(global)?.public_components;
+        let chosen = config.map(|c| c.public_components).unwrap_or_default();
         if chosen.is_empty() {
             eprintln!(
                 "warroom: no component is public, so the page shows updates only: mark checks `public = true` \
@@ -112,7 +127,7 @@ pub fn status_page(
     } else {
         report::status_page::Public::Named(components.to_vec())
     };
-    let page = report::status_page::build(&incident, &public).map_err(anyhow::Error::msg)?;
+    let page = report::status_page::build(&incident, &public, &title).map_err(anyhow::Error::msg)?;
     report::status_page::write(&page, dir).with_context(|| format!("writing {}", dir.display()))?;
     println!("wrote {} and {}", dir.join("index.html").display(), dir.join("status.json").display());
     if let Some(cmd) = publish {

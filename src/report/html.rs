@@ -16,7 +16,7 @@ pub fn clean(s: &str) -> String {
 }
 
 pub const STYLE: &str = "body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;max-width:60rem;margin:1rem auto;padding:0 1rem;line-height:1.45;color:#111;background:#fff}\
-table{border-collapse:collapse;width:100%;margin:.5rem 0 1.5rem}th,td{border:1px solid #bbb;padding:.25rem .5rem;text-align:left;vertical-align:top}\
+table{border-collapse:collapse;width:100%;margin:0}.scroll{overflow-x:auto;margin:.5rem 0 1.5rem}th,td{border:1px solid #bbb;padding:.25rem .5rem;text-align:left;vertical-align:top}\
 th{background:#eee}.drill{background:#ffd700;color:#000;padding:.5rem 1rem;font-weight:bold;border:2px solid #000}\
 .missed,.failed{font-weight:bold;color:#b00000}.key{font-weight:bold}time{white-space:nowrap}\
 @media(max-width:40rem){td,th{font-size:.85rem}}\
@@ -82,12 +82,15 @@ fn table(t: &Table) -> Markup {
         }
         .render_to(&mut rows)
     });
+    // A wide table scrolls sideways in its wrapper on a phone instead of pushing the page.
     html! {
-        table {
-            @if !t.head.is_empty() {
-                tr { @for h in &t.head { th { (h) } } }
+        div.scroll {
+            table {
+                @if !t.head.is_empty() {
+                    tr { @for h in &t.head { th { (h) } } }
+                }
+                (PreEscaped(rows))
             }
-            (PreEscaped(rows))
         }
     }
 }

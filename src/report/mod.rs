@@ -113,7 +113,7 @@ impl Line {
 #[derive(Debug, Clone, Serialize)]
 pub struct Outage {
     pub check: String,
-    /// The worst state in the window: "down" or "degraded".
+    /// The state in this span: "down" or "degraded" (a change between them starts a new span).
     pub state: &'static str,
     pub from: DateTime<Utc>,
     /// `None` while still failing at the end of the journal.
@@ -244,18 +244,26 @@ fn key_times(incident: &Incident, started: Option<DateTime<Utc>>, ended: Option<
         ("first customer message", first_message(Audience::Public)),
         ("mitigated", incident.milestone(Milestone::Mitigated)),
         ("resolved", ended),
-    ]
-    .into_iter()
-    .map(|(name, at)| KeyTime {
-        name,
-        at,
-        after_start_s: at.zip(started).map(|(a, s)| secs(s, a)),
-        since_previous_s: None,
-    })
-    .collect::<Vec<_>>();
+    ];
+    // Durations count from the earliest point, never negative: a "detected" backdated to
+    // before the opening (or a failure before it) is the start, and the opening then has a
+    // row of its own, after it.
+    let origin = key_times.iter().filter_map(|(_, at)| *at).chain(started).min();
+    if let Some(opened) = started.filter(|s| origin < Some(*s)) {
+        key_times.push(("incident opened", Some(opened)));
+    }
+    let mut key_times: Vec<KeyTime> = key_times
+        .into_iter()
+        .map(|(name, at)| KeyTime {
+            name,
+            at,
+            after_start_s: at.zip(origin).map(|(a, s)| secs(s, a)),
+            since_previous_s: None,
+        })
+        .collect();
     // In the order they happened (stable: ties keep the list's order), those that did first.
     key_times.sort_by_key(|k| (k.at.is_none(), k.at));
-    let mut previous = started;
+    let mut previous = origin;
     for k in &mut key_times {
         if let Some(at) = k.at {
             k.since_previous_s = previous.map(|p| secs(p, at));
@@ -265,33 +273,44 @@ fn key_times(incident: &Incident, started: Option<DateTime<Utc>>, ended: Option<
     key_times
 }
 
-/// Each window in which a check was failing, from its first failing change to its recovery.
+/// Each span in which a check was failing in one state, with the cause the probe gave when it
+/// entered that state: a check degraded then down has two rows, each honest about its own
+/// state, start and cause (never a "down" row dated from the start of its degradation with
+/// the degradation's cause).
 fn outages(incident: &Incident) -> Vec<Outage> {
     let mut outages: Vec<Outage> = Vec::new();
     let mut open: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
+    let close = |o: &mut Outage, at: DateTime<Utc>| {
+        o.to = Some(at);
+        o.duration_s = Some(secs(o.from, at));
+    };
     for e in &incident.timeline {
-        if let EventBody::CheckChanged { check, to, detail, .. } = &e.body {
-            let failing = matches!(to, CheckState::Down | CheckState::Degraded);
-            match (open.get(check.as_str()).copied(), failing) {
-                (None, true) => {
-                    open.insert(check, outages.len());
-                    outages.push(Outage {
-                        check: check.clone(),
-                        state: if *to == CheckState::Down { "down" } else { "degraded" },
-                        from: e.ts,
-                        to: None,
-                        duration_s: None,
-                        detail: detail.clone(),
-                    });
-                }
-                (Some(i), true) if *to == CheckState::Down => outages[i].state = "down",
-                (Some(i), false) => {
-                    outages[i].to = Some(e.ts);
-                    outages[i].duration_s = Some(secs(outages[i].from, e.ts));
-                    open.remove(check.as_str());
-                }
-                _ => {}
-            }
+        let EventBody::CheckChanged { check, to, detail, .. } = &e.body else { continue };
+        let state = match to {
+            CheckState::Down => Some("down"),
+            CheckState::Degraded => Some("degraded"),
+            CheckState::Up | CheckState::Unknown => None,
+        };
+        let current = open.get(check.as_str()).copied();
+        if let (Some(i), Some(state)) = (current, state)
+            && outages[i].state == state
+        {
+            continue;
+        }
+        if let Some(i) = current {
+            close(&mut outages[i], e.ts);
+            open.remove(check.as_str());
+        }
+        if let Some(state) = state {
+            open.insert(check, outages.len());
+            outages.push(Outage {
+                check: check.clone(),
+                state,
+                from: e.ts,
+                to: None,
+                duration_s: None,
+                detail: detail.clone(),
+            });
         }
     }
     outages
@@ -433,6 +452,69 @@ pub fn ts(t: &DateTime<Utc>) -> String {
 
 #[cfg(test)]
 mod tests {
+    use chrono::{Duration, TimeZone};
+
+    use super::*;
+    use crate::journal::Mode;
+
+    fn t(s: i64) -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(2026, 11, 26, 1, 40, 0).unwrap() + Duration::seconds(s)
+    }
+
+    fn incident(mut events: Vec<Event>) -> Incident {
+        let open = EventBody::IncidentOpened { title: "t".into(), severity: 2, mode: Mode::Real, checklist: None };
+        events.insert(0, Event::at(t(0), "alice", open));
+        Incident::from_events(events)
+    }
+
+    fn changed(s: i64, to: CheckState, detail: &str) -> Event {
+        let body =
+            EventBody::CheckChanged { check: "site".into(), from: CheckState::Unknown, to, detail: detail.into() };
+        Event::at(t(s), "poller", body)
+    }
+
+    #[test]
+    fn key_times_count_from_a_detection_backdated_before_the_opening() {
+        let detected = EventBody::MilestoneReached { milestone: Milestone::Detected, at: Some(t(-32)), check: None };
+        let incident = incident(vec![changed(40, CheckState::Down, "503"), Event::at(t(471), "alice", detected)]);
+        let report = build(&incident, None);
+        let rows: Vec<(&str, Option<i64>, Option<i64>)> = report
+            .key_times
+            .iter()
+            .filter(|k| k.at.is_some())
+            .map(|k| (k.name, k.after_start_s, k.since_previous_s))
+            .collect();
+        assert_eq!(
+            rows,
+            [
+                ("detected", Some(0), Some(0)),
+                ("incident opened", Some(32), Some(32)),
+                ("first failing check", Some(72), Some(40))
+            ]
+        );
+        let md = markdown(&report);
+        assert!(!md.contains("| -"), "no negative duration:\n{md}");
+    }
+
+    #[test]
+    fn a_check_degraded_then_down_has_one_row_per_state_with_its_own_cause() {
+        let incident = incident(vec![
+            changed(40, CheckState::Degraded, "slow: 1800 ms > 800 ms"),
+            changed(161, CheckState::Down, "HTTP 503 Service Unavailable"),
+            changed(170, CheckState::Down, "connection refused"),
+            changed(2410, CheckState::Up, ""),
+        ]);
+        let outages = outages(&incident);
+        let rows: Vec<_> = outages.iter().map(|o| (o.state, o.from, o.to, o.detail.as_str())).collect();
+        assert_eq!(
+            rows,
+            [
+                ("degraded", t(40), Some(t(161)), "slow: 1800 ms > 800 ms"),
+                ("down", t(161), Some(t(2410)), "HTTP 503 Service Unavailable"),
+            ]
+        );
+    }
+
     #[test]
     fn timestamps_match_chrono() {
         use chrono::TimeZone;

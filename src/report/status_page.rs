@@ -25,7 +25,9 @@ pub struct StatusPage {
     pub started: Option<DateTime<Utc>>,
     /// The time of the newest journal entry the page reflects.
     pub as_of: Option<DateTime<Utc>>,
-    /// The worst component status.
+    /// All public components together: major outage only when every one is down, partial
+    /// outage when some are (or some are down from some places), degraded performance when
+    /// some are only degraded, else operational.
     pub overall: &'static str,
     /// What the banner says: operational, degraded, partial outage, major outage, or resolved
     /// (once the incident is, whatever a component still shows).
@@ -60,6 +62,9 @@ pub struct Update {
     pub at: DateTime<Utc>,
     pub text: String,
 }
+
+/// The heading of a page given no public title: never the incident's internal title.
+pub const NEUTRAL_TITLE: &str = "Service status";
 
 /// Which components a page may show: only ones chosen, never every check by default.
 pub enum Public {
@@ -110,20 +115,23 @@ fn history(row: Option<&timeline::Row>, from: DateTime<Utc>, to: DateTime<Utc>) 
     out
 }
 
-fn rank(s: &str) -> u8 {
-    match s {
-        "major outage" => 4,
-        "partial outage" => 3,
-        "degraded performance" => 2,
-        "unknown" => 1,
-        _ => 0,
+/// The components' statuses together. One component down of three is a partial outage, not
+/// a major one: a banner saying "Major outage" for it tells customers everything is down.
+fn overall(statuses: &[&str]) -> &'static str {
+    let any = |s: &str| statuses.contains(&s);
+    match statuses {
+        [] => "operational",
+        _ if statuses.iter().all(|s| *s == "major outage") => "major outage",
+        _ if any("major outage") || any("partial outage") => "partial outage",
+        _ if any("degraded performance") => "degraded performance",
+        _ => "operational",
     }
 }
 
 /// The page's content, showing only the components chosen as public. A component asked for
 /// by name (`--component`) that the journal has no check of is an error, never a silent gap;
 /// one chosen by the config but not in this journal (a check added since) is left out.
-pub fn build(incident: &Incident, public: &Public) -> Result<StatusPage, String> {
+pub fn build(incident: &Incident, public: &Public, title: &str) -> Result<StatusPage, String> {
     if let Public::Named(names) = public
         && let Some(unknown) = names.iter().find(|n| !incident.checks.contains_key(*n))
     {
@@ -147,7 +155,7 @@ pub fn build(incident: &Incident, public: &Public) -> Result<StatusPage, String>
             history: history(shape.rows.iter().find(|r| r.check == *name), from, to),
         })
         .collect();
-    let overall = components.iter().map(|c| c.status).max_by_key(|s| rank(s)).unwrap_or("operational");
+    let overall = overall(&components.iter().map(|c| c.status).collect::<Vec<_>>());
     let mut updates: Vec<Update> = incident
         .timeline
         .iter()
@@ -163,7 +171,7 @@ pub fn build(incident: &Incident, public: &Public) -> Result<StatusPage, String>
         .collect();
     updates.reverse();
     Ok(StatusPage {
-        title: incident.title.clone().unwrap_or_else(|| "Service status".into()),
+        title: title.to_string(),
         drill: incident.is_drill(),
         incident_status: incident.status.as_str().into(),
         started: incident.opened_at,
@@ -209,17 +217,19 @@ const PAGE_STYLE: &str = ".banner{display:flex;gap:.75rem;align-items:center;pad
 .bar{display:flex;height:.9rem;margin:.35rem 0 .1rem;border:1px solid #999;border-radius:.2rem;overflow:hidden}\
 .seg{font-size:0;height:100%}.seg.up{background:#2e7d32}.seg.degraded{background:#c77700;height:70%;align-self:center}\
 .seg.partial{background:#e65100}.seg.down{background:#c62828}.seg.no-data{background:transparent}\
-.axis{display:flex;justify-content:space-between;font-size:.8rem}.update p{overflow-wrap:anywhere}\
+.axis{display:flex;justify-content:space-between;font-size:.8rem}\
+.bar-key{font-size:.9rem}.bar-key .sw{display:inline-block;width:1.2rem;height:.8rem;border:1px solid #999;vertical-align:middle}\
+.sw.up{background:#2e7d32}.sw.degraded{background:#c77700}.sw.partial{background:#e65100}.sw.down{background:#c62828}.sw.no-data{background:transparent}.update p{overflow-wrap:anywhere}\
 @media(prefers-color-scheme:dark){.operational,.resolved{background:#10301a;color:#a5d6a7}.degraded{background:#3a2a00;color:#ffe082}\
 .partial-outage{background:#3a1c00;color:#ffcc80}.major-outage{background:#3b0d0d;color:#ff8a80}}\
-@media print{.banner,.bar{print-color-adjust:exact;-webkit-print-color-adjust:exact}}";
+@media print{.banner,.bar,.bar-key{print-color-adjust:exact;-webkit-print-color-adjust:exact}}";
 
 pub fn html(page: &StatusPage) -> String {
     let (icon, state, headline) = banner(page);
     let markup = html! {
         (DOCTYPE)
         html lang="en" {
-            (head(&format!("Status: {}", page.title), &[STYLE, PAGE_STYLE]))
+            (head(&page.title, &[STYLE, PAGE_STYLE]))
             body {
                 @if page.drill {
                     p.drill { "DRILL — this status page is part of a rehearsal. No real service is affected." }
@@ -237,7 +247,7 @@ pub fn html(page: &StatusPage) -> String {
                     "."
                 }
                 h2 { "Components" }
-                @if page.components.is_empty() { p { "No components are listed." } }
+                @if page.components.is_empty() { p { "No components are listed." } } @else { (bar_key()) }
                 @for c in &page.components { (component(page, c)) }
                 h2 { "Updates" }
                 @if page.updates.is_empty() { p { "No updates yet." } }
@@ -251,6 +261,26 @@ pub fn html(page: &StatusPage) -> String {
         }
     };
     markup.into_string()
+}
+
+/// What the bars' colours mean, in words: colour is never the only signal.
+fn bar_key() -> Markup {
+    let states = [
+        ("up", "operational"),
+        ("degraded", "degraded"),
+        ("partial", "partial outage"),
+        ("down", "major outage"),
+        ("no-data", "no data"),
+    ];
+    html! {
+        p.bar-key {
+            "Bars show each component over the incident, left to right: "
+            @for (i, (class, word)) in states.iter().enumerate() {
+                @if i > 0 { " · " }
+                span class={"sw " (class)} aria-hidden="true" { "\u{a0}" } " " (word)
+            }
+        }
+    }
 }
 
 /// One component: its state now and a bar of its states over the incident.
@@ -300,7 +330,17 @@ mod tests {
         assert_eq!(page_state(false, component_status(Shade::Partial)), "partial outage");
         assert_eq!(page_state(false, "degraded performance"), "degraded");
         assert_eq!(page_state(false, "unknown"), "operational");
-        assert!(rank("partial outage") > rank("degraded performance") && rank("major outage") > rank("partial outage"));
+    }
+
+    #[test]
+    fn the_page_says_major_outage_only_when_every_component_is_down() {
+        let (down, degraded, up) = ("major outage", "degraded performance", "operational");
+        assert_eq!(overall(&[down, up, up]), "partial outage", "one of three down");
+        assert_eq!(overall(&[down, down]), "major outage");
+        assert_eq!(overall(&[degraded, up]), "degraded performance");
+        assert_eq!(overall(&["partial outage", up]), "partial outage");
+        assert_eq!(overall(&[up, "unknown"]), "operational");
+        assert_eq!(overall(&[]), "operational");
     }
 
     #[test]

@@ -9,6 +9,7 @@
 use chrono::{DateTime, Duration, Utc};
 use serde::Serialize;
 
+use crate::fit;
 use crate::incident::Incident;
 use crate::journal::{Audience, CheckState, EventBody, Milestone, Status};
 
@@ -106,7 +107,7 @@ impl Mark {
 
     /// Which marker wins a shared column: milestones, then status changes, then messages (the
     /// later of two alike).
-    fn rank(self) -> u8 {
+    pub fn rank(self) -> u8 {
         match self {
             Mark::Milestone { .. } => 2,
             Mark::Status { .. } => 1,
@@ -131,6 +132,9 @@ pub struct Shape {
     pub start: DateTime<Utc>,
     /// The resolution, or else the last entry: where a report's picture ends.
     pub end: DateTime<Utc>,
+    /// When it was resolved, if it was.
+    #[serde(skip)]
+    pub resolved: Option<DateTime<Utc>>,
     pub rows: Vec<Row>,
     pub markers: Vec<Marker>,
 }
@@ -170,17 +174,40 @@ impl Window {
             Window::Whole if shape.rows.is_empty() && shape.markers.is_empty() => now - Duration::minutes(1),
             Window::Whole => shape.start.min(now - Duration::minutes(1)),
         };
-        (from, now)
+        (from, self.right_edge(shape, now))
+    }
+
+    /// Where the span ends: now, except that the whole of a resolved incident ends at its
+    /// resolution (and a little after, so the `R` is not on the border), as the report's does.
+    fn right_edge(self, shape: &Shape, now: DateTime<Utc>) -> DateTime<Utc> {
+        match (self, shape.resolved) {
+            (Window::Whole, Some(at)) => {
+                let margin = ((at - shape.start) / 50).max(Duration::seconds(5));
+                (at + margin).min(now)
+            }
+            _ => now,
+        }
     }
 }
 
 /// Builds the picture from the folded journal.
 pub fn build(incident: &Incident) -> Shape {
+    let (rows, markers) = (rows(incident), markers(incident));
+    // The earliest of the opening, the first entry, the first failure and any milestone: a
+    // "detected" backdated to before the opening is the start, never off the left edge.
     let first = incident.timeline.first().map(|e| e.ts);
-    let start = incident.opened_at.into_iter().chain(first).min().unwrap_or(DateTime::UNIX_EPOCH);
+    let start = incident
+        .opened_at
+        .into_iter()
+        .chain(first)
+        .chain(rows.iter().filter_map(|r| r.first_failure))
+        .chain(markers.first().map(|m| m.at))
+        .min()
+        .unwrap_or(DateTime::UNIX_EPOCH);
     let last = incident.timeline.last().map_or(start, |e| e.ts);
-    let end = super::ended(incident).unwrap_or(last).max(start);
-    Shape { start, end, rows: rows(incident), markers: markers(incident) }
+    let resolved = super::ended(incident);
+    let end = resolved.unwrap_or(last).max(start);
+    Shape { start, end, resolved, rows, markers }
 }
 
 /// Every check that has an entry, its bands, in failure order (never-failing checks last, by name).
@@ -222,6 +249,8 @@ fn markers(incident: &Incident) -> Vec<Marker> {
         .collect();
     for e in &incident.timeline {
         let (mark, label) = match &e.body {
+            // The resolution is already marked `R` at this instant: one fact, one marker.
+            EventBody::StatusChanged { status: Status::Resolved } if super::ended(incident) == Some(e.ts) => continue,
             EventBody::StatusChanged { status } => {
                 (Mark::Status { status: *status }, format!("status → {}", status.as_str()))
             }
@@ -270,38 +299,82 @@ pub fn column(at: DateTime<Utc>, from: DateTime<Utc>, to: DateTime<Utc>, n: usiz
     Some((((at - from).num_milliseconds() * n as i64) / total).min(n as i64 - 1) as usize)
 }
 
+/// What a column of the marker line shows: its strongest marker, and how many share it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Slot {
+    pub mark: Mark,
+    pub count: usize,
+}
+
+impl Slot {
+    /// The marker's letter, or `+` where several share the column (listed with their times
+    /// below the picture): one letter must never hide another.
+    pub fn glyph(self) -> char {
+        if self.count > 1 { '+' } else { self.mark.glyph() }
+    }
+}
+
 impl Shape {
-    /// The marker line: one character per column, the strongest marker where several share one.
-    pub fn marker_line(&self, from: DateTime<Utc>, to: DateTime<Utc>, n: usize) -> Vec<Option<Mark>> {
-        let mut line: Vec<Option<Mark>> = vec![None; n];
+    /// The marker line: one slot per column, the strongest marker where several share one.
+    pub fn marker_line(&self, from: DateTime<Utc>, to: DateTime<Utc>, n: usize) -> Vec<Option<Slot>> {
+        let mut line: Vec<Option<Slot>> = vec![None; n];
         for m in &self.markers {
-            if let Some(c) = column(m.at, from, to, n)
-                && line[c].is_none_or(|old| m.mark.rank() >= old.rank())
-            {
-                line[c] = Some(m.mark);
-            }
+            let Some(c) = column(m.at, from, to, n) else { continue };
+            line[c] = Some(match line[c] {
+                None => Slot { mark: m.mark, count: 1 },
+                Some(old) => {
+                    let mark = if m.mark.rank() >= old.mark.rank() { m.mark } else { old.mark };
+                    Slot { mark, count: old.count + 1 }
+                }
+            });
         }
         line
     }
 
+    /// The markers that share a column with another (drawn as one `+`), column by column.
+    pub fn shared_columns(&self, from: DateTime<Utc>, to: DateTime<Utc>, n: usize) -> Vec<Vec<&Marker>> {
+        let mut groups: Vec<(usize, Vec<&Marker>)> = Vec::new();
+        for m in &self.markers {
+            let Some(c) = column(m.at, from, to, n) else { continue };
+            match groups.last_mut() {
+                Some((last, group)) if *last == c => group.push(m),
+                _ => groups.push((c, vec![m])),
+            }
+        }
+        groups.into_iter().map(|(_, g)| g).filter(|g| g.len() > 1).collect()
+    }
+
     /// The picture as text: a label column, one line per check of Unicode blocks, the marker
-    /// line above, for a Markdown code block or a terminal.
+    /// line above, for a Markdown code block or a terminal. Names take the room they need (up
+    /// to two fifths of the width), measured in terminal cells, and are cut keeping what tells
+    /// them apart.
     pub fn text(&self, width: usize) -> String {
-        let label = self.rows.iter().map(|r| r.check.chars().count()).max().unwrap_or(0).clamp(6, 20);
+        // A backtick fence in a name would end a Markdown code block early.
+        let safe = |s: &str| crate::sanitize::sanitize_str(s, 200).replace('`', "'");
+        let names: Vec<String> = self.rows.iter().map(|r| safe(&r.check)).collect();
+        let longest = names.iter().map(|n| fit::width(n)).max().unwrap_or(0);
+        let label = longest.clamp(6, (width * 2 / 5).max(6));
+        let names = fit::fit_all(&names, label);
         let n = width.saturating_sub(label + 3).max(10);
         let (from, to) = (self.start, self.end.max(self.start + Duration::seconds(1)));
         let mut out = String::new();
-        let marks: String = self.marker_line(from, to, n).iter().map(|m| m.map_or(' ', Mark::glyph)).collect();
-        out.push_str(&format!("{:label$} │{marks}│\n", ""));
-        for row in &self.rows {
+        let marks: String = self.marker_line(from, to, n).iter().map(|m| m.map_or(' ', Slot::glyph)).collect();
+        out.push_str(&format!("{} │{marks}│\n", fit::pad("", label)));
+        for (row, name) in self.rows.iter().zip(&names) {
             let cells: String = row.cells(from, to, n, self.end).iter().map(|s| s.glyph()).collect();
-            // A backtick fence in a name would end a Markdown code block early.
-            let name = crate::sanitize::sanitize_str(&row.check, 200).replace('`', "'");
-            out.push_str(&format!("{:label$} │{cells}│\n", clip(&name, label)));
+            out.push_str(&format!("{} │{cells}│\n", fit::pad(name, label)));
         }
         let (a, b) = (hhmm(from), hhmm(to));
         // The start under the first cell, the end ending under the right border.
-        out.push_str(&format!("{:label$}  {a}{}{b}\n", "", " ".repeat((n + 1).saturating_sub(a.len() + b.len()))));
+        out.push_str(&format!(
+            "{}  {a}{}{b}\n",
+            fit::pad("", label),
+            " ".repeat((n + 1).saturating_sub(a.len() + b.len()))
+        ));
+        for group in self.shared_columns(from, to, n) {
+            let all: Vec<String> = group.iter().map(|m| format!("{} {}", m.mark.glyph(), safe(&m.label))).collect();
+            out.push_str(&format!("+ {}: {}\n", hhmm(group[0].at), all.join(", ")));
+        }
         out
     }
 }
@@ -309,14 +382,6 @@ impl Shape {
 /// `00:51` (UTC).
 pub fn hhmm(t: DateTime<Utc>) -> String {
     t.format("%H:%M").to_string()
-}
-
-/// At most `n` characters, an ellipsis marking the cut.
-pub fn clip(s: &str, n: usize) -> String {
-    if s.chars().count() <= n {
-        return s.to_string();
-    }
-    s.chars().take(n.saturating_sub(1)).chain(['…']).collect()
 }
 
 #[cfg(test)]
@@ -397,18 +462,60 @@ mod tests {
         events.push(sent(11, None));
         events.push(sent(12, Some("HTTP 500")));
         events.push(Event::at(t(13), "alice", EventBody::StatusChanged { status: Status::Resolved }));
+        events.push(sent(13, None));
         let shape = build(&incident(events));
         let kinds: Vec<char> = shape.markers.iter().map(|m| m.mark.glyph()).collect();
-        assert_eq!(kinds, ['D', '>', 'R', 's'], "{:?}", shape.markers);
+        // The status change to resolved is the resolution, marked once (R), not twice.
+        assert_eq!(kinds, ['D', '>', 'R', '>'], "{:?}", shape.markers);
         let line = shape.marker_line(t(0), t(100), 5);
-        // D, >, R and s share the first column: a milestone wins, the later of two milestones.
-        assert_eq!(line[0], Some(Mark::Milestone { milestone: Milestone::Resolved }), "{line:?}");
+        // D, >, R and > share the first column: a milestone wins, the later of two milestones,
+        // and the column says four share it.
+        assert_eq!(
+            line[0],
+            Some(Slot { mark: Mark::Milestone { milestone: Milestone::Resolved }, count: 4 }),
+            "{line:?}"
+        );
+        assert_eq!(line[0].unwrap().glyph(), '+');
+        let text = shape.text(40);
+        // Over its own span R and the last message share the last column: one `+`, both listed.
+        assert!(text.lines().next().unwrap().ends_with("+│"), "{text}");
+        assert!(text.lines().any(|l| l == "+ 00:50: R resolved, > public message on status-page"), "{text}");
     }
 
     #[test]
     fn a_name_cannot_close_the_markdown_code_block() {
         let shape = build(&incident(vec![changed(1, "```\n<b>x</b>", CheckState::Down)]));
         assert!(!shape.text(60).contains("```"), "{}", shape.text(60));
+    }
+
+    fn milestone(s: i64, milestone: Milestone, at: Option<i64>) -> Event {
+        Event::at(t(s), "alice", EventBody::MilestoneReached { milestone, at: at.map(t), check: None })
+    }
+
+    #[test]
+    fn a_detection_backdated_before_the_opening_starts_the_picture() {
+        let shape =
+            build(&incident(vec![changed(5, "web", CheckState::Down), milestone(60, Milestone::Detected, Some(-32))]));
+        assert_eq!(shape.start, t(-32), "{shape:?}");
+        let (from, _) = Window::Whole.range(&shape, t(120));
+        assert_eq!(from, t(-32));
+        let line = shape.marker_line(from, t(120), 20);
+        assert_eq!(line[0].map(|s| s.mark), Some(Mark::Milestone { milestone: Milestone::Detected }), "{line:?}");
+        assert!(shape.text(60).lines().next().unwrap().contains('D'), "{}", shape.text(60));
+    }
+
+    #[test]
+    fn the_whole_of_a_resolved_incident_ends_at_its_resolution_not_now() {
+        let shape = build(&incident(vec![
+            changed(5, "web", CheckState::Down),
+            changed(500, "web", CheckState::Up),
+            milestone(1000, Milestone::Resolved, None),
+        ]));
+        let (from, to) = Window::Whole.range(&shape, t(100_000));
+        assert_eq!(from, t(0));
+        assert!(to >= t(1000) && to <= t(1100), "ends just after the resolution: {to}");
+        assert_eq!(Window::Whole.range(&shape, t(1001)).1, t(1001), "never past now");
+        assert_eq!(Window::Last15Minutes.range(&shape, t(100_000)).1, t(100_000), "short spans still end now");
     }
 
     #[test]

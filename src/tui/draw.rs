@@ -12,6 +12,7 @@ use super::app::{App, Overlay, Pane, Panes};
 use super::places;
 use crate::board::Row as CheckRow;
 use crate::checklist::ItemState;
+use crate::fit::{cut_keeping, distinguishing};
 use crate::journal::{CheckState, Event, EventBody, Milestone};
 use crate::monitor::State;
 use crate::probe::Health;
@@ -589,59 +590,6 @@ fn fit_name(app: &App, order: &[usize], i: usize, width: usize) -> String {
     let others = order.iter().filter(|&&o| o != i).map(|&o| app.board.rows[o].name.as_str());
     let (p, e) = distinguishing(&chars, others);
     cut_keeping(&chars, width, p, e)
-}
-
-/// The part `[start, end)` of `name` where it differs from every other name: after the
-/// longest prefix and before the longest suffix it shares with any of them.
-pub(super) fn distinguishing<'a>(name: &[char], others: impl Iterator<Item = &'a str>) -> (usize, usize) {
-    let (mut prefix, mut suffix) = (0, 0);
-    for other in others {
-        let pre = other.chars().zip(name).take_while(|(a, b)| a == *b).count();
-        let suf = other.chars().rev().zip(name.iter().rev()).take_while(|(a, b)| a == *b).count();
-        prefix = prefix.max(pre);
-        suffix = suffix.max(suf);
-    }
-    let len = name.len();
-    let start = prefix.min(len.saturating_sub(1));
-    (start, len.saturating_sub(suffix).clamp(start + 1, len.max(1)))
-}
-
-/// `chars` cut to `width` cells, keeping its head, the part `[p, e)` and some context.
-pub(super) fn cut_keeping(chars: &[char], width: usize, p: usize, e: usize) -> String {
-    let len = chars.len();
-    if len <= width {
-        return chars.iter().collect();
-    }
-    if width < 8 {
-        return chars[..width.saturating_sub(1)].iter().chain(['…'].iter()).collect();
-    }
-    // The distinguishing part (with a few characters of it) is within reach: cut the end.
-    if e < width || p + 5 < width {
-        return chars[..width - 1].iter().chain(['…'].iter()).collect();
-    }
-    // The head: up to the first ` / ` (a source's name) when it is short, else a third.
-    let sep = chars.windows(3).position(|w| w == [' ', '/', ' ']).map(|x| x + 3);
-    let head = match sep {
-        Some(h) if h <= width / 2 && h <= p => h,
-        _ => (width / 3).min(p),
-    };
-    let tail = width - 1 - head;
-    if len - tail <= p {
-        return chars[..head].iter().chain(['…'].iter()).chain(chars[len - tail..].iter()).collect();
-    }
-    // The distinguishing part from the start of its word, then as much after it as fits.
-    let room = width - head - 2;
-    let floor = p.saturating_sub(room.saturating_sub(e - p)).max(head);
-    let mut start = p;
-    while start > floor && !matches!(chars[start - 1], '/' | '.' | ' ' | ':' | '_' | '=') {
-        start -= 1;
-    }
-    let stop = (start + room).min(len);
-    let mut out: String = chars[..head].iter().chain(['…'].iter()).chain(chars[start..stop].iter()).collect();
-    if stop < len {
-        out.push('…');
-    }
-    out
 }
 
 /// How many rows of a pane are out of view above and below, and how many of them fail.

@@ -5,8 +5,9 @@
 //! what tells it apart from the check's other places.
 
 use super::app::App;
-use super::draw::{cut_keeping, distinguishing, state_glyph};
+use super::draw::state_glyph;
 use crate::board::Row;
+use crate::fit::{cut_keeping, distinguishing};
 use crate::monitor::State;
 use crate::sanitize::sanitize_str;
 

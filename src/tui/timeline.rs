@@ -15,11 +15,13 @@ use ratatui::widgets::{Block, BorderType, Borders, Clear, Paragraph};
 
 use super::app::App;
 use super::theme::Theme;
-use crate::report::timeline::{self, Mark, Shade, Shape, Window, clip, hhmm};
+use crate::fit;
+use crate::report::timeline::{self, Mark, Shade, Shape, Window, hhmm};
 use crate::sanitize::sanitize_str;
 
-/// The widest a check name's column gets; longer names are cut with an ellipsis.
-const LABEL_MAX: usize = 20;
+/// The widest a check name's column gets (a third of the pane at most); longer names are cut
+/// keeping what tells them apart.
+const LABEL_MAX: usize = 60;
 
 pub fn draw(frame: &mut Frame, app: &App, window: Window, body: Rect) {
     let shape = timeline::build(&app.board.incident);
@@ -33,30 +35,40 @@ pub fn draw(frame: &mut Frame, app: &App, window: Window, body: Rect) {
         .title(Span::styled(title, app.theme.title));
     let inner = block.inner(body);
     frame.render_widget(Clear, body);
-    let lines = lines(&app.theme, &shape, from, to, inner);
+    let lines = lines(&app.theme, &shape, (from, to), to == now, inner);
     frame.render_widget(Paragraph::new(lines).block(block), body);
 }
 
 /// Everything inside the frame, top to bottom, cut to its height.
-fn lines(theme: &Theme, shape: &Shape, from: DateTime<Utc>, to: DateTime<Utc>, area: Rect) -> Vec<Line<'static>> {
+/// `at_now`: the right edge is now (else it is the resolution, for the whole of a resolved incident).
+fn lines(
+    theme: &Theme,
+    shape: &Shape,
+    (from, to): (DateTime<Utc>, DateTime<Utc>),
+    at_now: bool,
+    area: Rect,
+) -> Vec<Line<'static>> {
     let width = area.width as usize;
     let height = area.height as usize;
-    let label =
-        shape.rows.iter().map(|r| r.check.chars().count()).max().unwrap_or(0).clamp(5, LABEL_MAX).min(width / 3);
+    let names: Vec<String> = shape.rows.iter().map(|r| sanitize_str(&r.check, 200)).collect();
+    let longest = names.iter().map(|n| fit::width(n)).max().unwrap_or(0);
+    let label = longest.clamp(5, LABEL_MAX).min(width / 3);
+    let names = fit::fit_all(&names, label);
     // " name │cells│"
     let n = width.saturating_sub(label + 4).max(1);
+    let edge = if at_now { "now at the right edge" } else { "to the resolution" };
     let mut out = vec![Line::from(vec![
-        Span::styled(format!(" {} – {} UTC, now at the right edge", hhmm(from), hhmm(to)), theme.muted),
+        Span::styled(format!(" {} – {} UTC, {edge}", hhmm(from), hhmm(to)), theme.muted),
         Span::styled("  T: span · Esc: close", theme.key),
     ])];
     out.push(marker_line(theme, shape, from, to, n, label));
-    // Room for the axis and the legend below the rows.
-    let room = height.saturating_sub(out.len() + 3);
+    // The rows come first: only the axis is kept below them; the legend and the marker list
+    // take what room is left.
+    let room = height.saturating_sub(out.len() + 1);
     let shown = if shape.rows.len() > room { room.saturating_sub(1) } else { shape.rows.len() };
-    for row in &shape.rows[..shown] {
-        let name = clip(&sanitize_str(&row.check, 200), label);
-        let mut spans = vec![Span::styled(format!(" {name:<label$} │"), theme.text)];
-        // A check keeps its last recorded state until "now", the right edge.
+    for (row, name) in shape.rows[..shown].iter().zip(&names) {
+        let mut spans = vec![Span::styled(format!(" {} │", fit::pad(name, label)), theme.text)];
+        // A check keeps its last recorded state until the right edge.
         let cells = row.cells(from, to, n, to);
         spans.extend(
             runs(&cells)
@@ -67,13 +79,20 @@ fn lines(theme: &Theme, shape: &Shape, from: DateTime<Utc>, to: DateTime<Utc>, a
         out.push(Line::from(spans));
     }
     if shown < shape.rows.len() {
-        out.push(Line::styled(format!(" … {} more checks (z: bigger pane)", shape.rows.len() - shown), theme.muted));
+        let more = format!(
+            " … {} more checks: a taller window shows them, `warroom report` lists all",
+            shape.rows.len() - shown
+        );
+        out.push(Line::styled(more, theme.muted));
     }
     if shape.rows.is_empty() {
         out.push(Line::styled(" No check has recorded a state yet.", theme.muted));
     }
-    out.push(axis(theme, from, to, n, label));
-    out.extend(legend(theme, width));
+    out.push(axis(theme, (from, to), at_now, n, label));
+    let legend = legend(theme, width);
+    if out.len() + legend.len() <= height {
+        out.extend(legend);
+    }
     out.extend(marker_list(theme, shape, from, to, height.saturating_sub(out.len())));
     out.truncate(height);
     out
@@ -122,7 +141,7 @@ fn marker_line(
     let mut spans = vec![Span::raw(format!(" {:label$} │", ""))];
     for m in shape.marker_line(from, to, n) {
         spans.push(match m {
-            Some(mark) => Span::styled(mark.glyph().to_string(), mark_style(theme, mark)),
+            Some(slot) => Span::styled(slot.glyph().to_string(), mark_style(theme, slot.mark)),
             None => Span::raw(" "),
         });
     }
@@ -131,8 +150,14 @@ fn marker_line(
 }
 
 /// The time axis under the rows: the left edge's time, and "now" at the right edge.
-fn axis(theme: &Theme, from: DateTime<Utc>, to: DateTime<Utc>, n: usize, label: usize) -> Line<'static> {
-    let (left, right) = (hhmm(from), format!("now {}", hhmm(to)));
+fn axis(
+    theme: &Theme,
+    (from, to): (DateTime<Utc>, DateTime<Utc>),
+    at_now: bool,
+    n: usize,
+    label: usize,
+) -> Line<'static> {
+    let (left, right) = (hhmm(from), if at_now { format!("now {}", hhmm(to)) } else { hhmm(to) });
     // Under the cells: the left time at the first cell, "now" ending under the right border.
     let gap = (n + 1).saturating_sub(left.chars().count() + right.chars().count());
     Line::styled(format!(" {:label$}  {left}{}{right}", "", " ".repeat(gap)), theme.muted)
@@ -149,7 +174,7 @@ fn legend(theme: &Theme, width: usize) -> Vec<Line<'static>> {
             ]
         })
         .collect();
-    let marks = "D detected A ack M mitigated R resolved s status > message";
+    let marks = "D detected A ack M mitigated R resolved s status > message + several";
     let shades_len = 4 + ["up", "degraded", "partial", "down"].iter().map(|w| w.len() + 3).sum::<usize>();
     let mut first = vec![Span::raw(" ")];
     first.extend(shades);
@@ -160,7 +185,8 @@ fn legend(theme: &Theme, width: usize) -> Vec<Line<'static>> {
     vec![Line::from(first), Line::styled(format!(" {marks}"), theme.muted)]
 }
 
-/// The markers in the span with their times, as many as fit, the newest last.
+/// The markers in the span with their times, as many as fit, the newest last; a first line
+/// says how many older ones there are when they do not all fit.
 fn marker_list(
     theme: &Theme,
     shape: &Shape,
@@ -172,15 +198,18 @@ fn marker_list(
     if room < 2 || inside.is_empty() {
         return Vec::new();
     }
-    let skip = inside.len().saturating_sub(room);
-    inside[skip..]
-        .iter()
-        .map(|m| {
-            Line::from(vec![
-                Span::styled(format!(" {} ", m.mark.glyph()), mark_style(theme, m.mark)),
-                Span::styled(format!("{} ", hhmm(m.at)), theme.muted),
-                Span::styled(sanitize_str(&m.label, 120), theme.text),
-            ])
-        })
-        .collect()
+    let fits = if inside.len() > room { room - 1 } else { inside.len() };
+    let skip = inside.len() - fits;
+    let mut out = Vec::new();
+    if skip > 0 {
+        out.push(Line::styled(format!(" ↑ {skip} more, earlier (a taller window shows them)"), theme.muted));
+    }
+    out.extend(inside[skip..].iter().map(|m| {
+        Line::from(vec![
+            Span::styled(format!(" {} ", m.mark.glyph()), mark_style(theme, m.mark)),
+            Span::styled(format!("{} ", hhmm(m.at)), theme.muted),
+            Span::styled(sanitize_str(&m.label, 120), theme.text),
+        ])
+    }));
+    out
 }
