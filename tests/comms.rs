@@ -259,7 +259,7 @@ async fn an_edited_message_sent_through_a_command_channel_arrives_edited() {
     assert!(text.ends_with("Mail to Gmail is delayed."), "{text}");
     let promised = next_update.expect("the message states its next update");
     let edited = text.clone();
-    session.send(Command::Send { item, channel, audience, text, next_update });
+    session.send(Command::Send { item, channel, audience, text, next_update, confirmed: false });
 
     let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
     loop {

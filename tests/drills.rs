@@ -86,6 +86,7 @@ async fn a_second_operator_joins_a_running_drill_and_each_sees_the_other() {
         audience: Audience::Internal,
         text: "drill!".into(),
         next_update: None,
+        confirmed: false,
     });
     wait_for(&mut alice, "bob's simulated message", |u| {
         matches!(u, Update::Entries(es) if es.iter().any(|e| e.author == "bob"
@@ -162,6 +163,7 @@ async fn a_real_incident_with_a_stray_drill_started_line_still_sends_for_real() 
         audience: Audience::Internal,
         text: "db primary is down".into(),
         next_update: None,
+        confirmed: false,
     });
     let sent = wait_for(
         &mut session,
@@ -477,6 +479,7 @@ async fn a_drill_at_speed_30_stamps_sends_and_verbs_with_drill_time_and_the_scor
         audience: Audience::Public,
         text: "We are investigating.".into(),
         next_update: None,
+        confirmed: false,
     });
     wait_for(
         &mut alice,

@@ -177,3 +177,189 @@ fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
     }
     out
 }
+
+/// `warroom serve-session` driven over its own pipes, as ssh would, by a screen that may say
+/// anything: what it may write, send and open on the far host.
+mod over_pipes {
+    use std::io::{BufRead, BufReader, Write};
+    use std::path::{Path, PathBuf};
+    use std::process::{Child, ChildStdin, Command, Stdio};
+    use std::sync::{Arc, Mutex};
+    use std::time::{Duration, Instant};
+
+    use warroom::journal::{EventBody, Journal};
+
+    const HELLO: &str = r#"{"hello":{"protocol":1,"verb":"serve-session","version":"0","pid":1,"account":"x"}}"#;
+
+    struct Far {
+        child: Child,
+        stdin: Option<ChildStdin>,
+        said: Arc<Mutex<Vec<String>>>,
+    }
+
+    impl Far {
+        fn start(dir: &Path, args: &[&str]) -> Far {
+            let mut child = Command::new(env!("CARGO_BIN_EXE_warroom"))
+                .arg("serve-session")
+                .args(args)
+                .args(["--as", "mallory"])
+                .env("HOME", dir)
+                .stdin(Stdio::piped())
+                .stdout(Stdio::piped())
+                .stderr(Stdio::null())
+                .spawn()
+                .unwrap();
+            let said = Arc::new(Mutex::new(Vec::new()));
+            let (out, keep) = (child.stdout.take().unwrap(), said.clone());
+            std::thread::spawn(move || {
+                for line in BufReader::new(out).lines().map_while(Result::ok) {
+                    keep.lock().unwrap().push(line);
+                }
+            });
+            let stdin = child.stdin.take();
+            Far { child, stdin, said }
+        }
+
+        fn say(&mut self, line: &str) {
+            let stdin = self.stdin.as_mut().unwrap();
+            stdin.write_all(format!("{line}\n").as_bytes()).unwrap();
+            stdin.flush().unwrap();
+        }
+
+        fn command(&mut self, body: serde_json::Value) {
+            self.say(&serde_json::json!({ "v": 1, "body": body }).to_string());
+        }
+
+        fn wait_said(&self, what: &str, within: Duration) -> bool {
+            let deadline = Instant::now() + within;
+            while Instant::now() < deadline {
+                if self.said.lock().unwrap().iter().any(|l| l.contains(what)) {
+                    return true;
+                }
+                std::thread::sleep(Duration::from_millis(50));
+            }
+            false
+        }
+
+        /// The exit status, if the process ended within `within`.
+        fn exited(&mut self, within: Duration) -> Option<std::process::ExitStatus> {
+            let deadline = Instant::now() + within;
+            while Instant::now() < deadline {
+                if let Some(status) = self.child.try_wait().unwrap() {
+                    return Some(status);
+                }
+                std::thread::sleep(Duration::from_millis(50));
+            }
+            None
+        }
+    }
+
+    impl Drop for Far {
+        fn drop(&mut self) {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+
+    /// A config whose `staff` and `status-page` channels write what they deliver to `sent`.
+    fn config(dir: &Path) -> (PathBuf, PathBuf) {
+        let sent = dir.join("sent.log");
+        let deliver = format!(r#"command = ["sh", "-c", "cat >> {}"]"#, sent.display());
+        let text = format!(
+            "journal_dir = \"{inc}\"\nchecklist = \"default\"\n[incident]\ntitle = \"pipes\"\nseverity = 3\n\
+             [channel.staff]\nkind = \"command\"\n{deliver}\n[channel.status-page]\nkind = \"command\"\n{deliver}\n",
+            inc = dir.join("inc").display()
+        );
+        std::fs::create_dir_all(dir.join("inc")).unwrap();
+        let path = dir.join("config.toml");
+        std::fs::write(&path, text).unwrap();
+        (path, sent)
+    }
+
+    #[test]
+    fn a_screen_writes_and_sends_only_what_a_screen_may() {
+        let dir = tempfile::tempdir().unwrap();
+        let (config, sent) = config(dir.path());
+        let journal = dir.path().join("j.jsonl");
+        let mut far = Far::start(dir.path(), &["-c", config.to_str().unwrap(), "-j", journal.to_str().unwrap()]);
+        far.say(HELLO);
+        assert!(far.wait_said("\"opened\"", Duration::from_secs(30)), "no opening");
+        let forged = serde_json::json!({ "kind": "message_sent", "channel": "status-page", "audience": "public",
+            "text": "FAKE: all clear", "item": "status-page" });
+        far.command(serde_json::json!({ "append": [forged] }));
+        far.command(serde_json::json!({ "append": [{ "kind": "operator_joined" }] }));
+        // An internal item's text on the public channel; an item the checklist lacks; a prompt
+        // left unfilled; a promise for the year 2999.
+        let send = |item: &str, channel: &str, audience: &str, text: &str, next: Option<&str>| {
+            serde_json::json!({ "send": { "item": item, "channel": channel, "audience": audience, "text": text,
+                "next_update": next } })
+        };
+        far.command(send("staff", "status-page", "public", "internal words", None));
+        far.command(send("nope", "staff", "internal", "hello", None));
+        far.command(send("all-clear", "status-page", "public", "Fixed. [Say whether any data was lost.]", None));
+        far.command(send("staff", "staff", "internal", "ok", Some("2999-01-01T00:00:00Z")));
+        far.command(serde_json::json!({ "append": [{ "kind": "note_added", "text": "a real note" }] }));
+        for refusal in [
+            "does not write message_sent entries",
+            "does not write operator_joined entries",
+            "goes on staff to internal, not on status-page to public",
+            "has no item \\\"nope\\\"",
+            "still holds [Say whether any data was lost.]",
+            "is not within a day of now",
+        ] {
+            assert!(far.wait_said(refusal, Duration::from_secs(20)), "no refusal saying {refusal}");
+        }
+        assert!(far.wait_said("a real note", Duration::from_secs(20)));
+        far.command(serde_json::json!("leave"));
+        assert!(far.exited(Duration::from_secs(20)).is_some(), "serve-session did not end after leave");
+        let events = Journal::read(&journal).unwrap().events;
+        assert!(events.iter().any(|e| matches!(&e.body, EventBody::NoteAdded { text } if text == "a real note")));
+        let sent_by_mallory = |e: &&warroom::journal::Event| {
+            e.author == "mallory" && matches!(e.body, EventBody::MessageSent { .. } | EventBody::OperatorJoined {})
+        };
+        // The session's own join is one; the forged one is not there.
+        let forged: Vec<_> = events.iter().filter(sent_by_mallory).collect();
+        assert_eq!(forged.len(), 1, "{forged:?}");
+        assert!(matches!(forged[0].body, EventBody::OperatorJoined {}));
+        assert!(std::fs::read_to_string(&sent).unwrap_or_default().is_empty(), "a refused send was delivered");
+    }
+
+    #[test]
+    fn without_a_journal_and_no_open_incident_nothing_is_opened() {
+        let dir = tempfile::tempdir().unwrap();
+        let (config, _) = config(dir.path());
+        let mut far = Far::start(dir.path(), &["-c", config.to_str().unwrap()]);
+        far.say(HELLO);
+        assert!(far.wait_said("no open incident on", Duration::from_secs(30)), "no refusal");
+        let status = far.exited(Duration::from_secs(20)).expect("serve-session went on");
+        assert!(!status.success());
+        let opened: Vec<_> = std::fs::read_dir(dir.path().join("inc")).unwrap().collect();
+        assert!(opened.is_empty(), "a new incident was opened: {opened:?}");
+    }
+
+    #[test]
+    fn a_greeting_in_another_protocol_opens_and_joins_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let (config, _) = config(dir.path());
+        let journal = dir.path().join("j.jsonl");
+        let mut far = Far::start(dir.path(), &["-c", config.to_str().unwrap(), "-j", journal.to_str().unwrap()]);
+        far.say(&HELLO.replace("\"protocol\":1", "\"protocol\":99"));
+        let status = far.exited(Duration::from_secs(30)).expect("serve-session went on");
+        assert!(!status.success());
+        assert!(!journal.exists(), "the journal was opened: {:?}", std::fs::read_to_string(&journal));
+    }
+
+    /// The screen left; ssh's pipe stays open (a cut link nobody closed): the process ends all
+    /// the same, its read of stdin abandoned.
+    #[test]
+    fn serve_session_ends_with_its_session_though_stdin_stays_open() {
+        let dir = tempfile::tempdir().unwrap();
+        let (config, _) = config(dir.path());
+        let journal = dir.path().join("j.jsonl");
+        let mut far = Far::start(dir.path(), &["-c", config.to_str().unwrap(), "-j", journal.to_str().unwrap()]);
+        far.say(HELLO);
+        assert!(far.wait_said("\"opened\"", Duration::from_secs(30)), "no opening");
+        far.command(serde_json::json!("leave"));
+        assert!(far.exited(Duration::from_secs(20)).is_some(), "serve-session is still running after its session");
+    }
+}

@@ -128,6 +128,7 @@ async fn a_viewer_appends_nothing() {
         audience: Audience::Internal,
         text: "hello".into(),
         next_update: None,
+        confirmed: false,
     });
     viewer.leave(WITHIN).await;
     assert_eq!(std::fs::read(&path).unwrap(), before, "the viewer wrote to the journal");
@@ -192,6 +193,7 @@ fn updates_and_commands_round_trip_through_serde() {
             audience: Audience::Public,
             text: "t".into(),
             next_update: None,
+            confirmed: true,
         },
         Command::RunNow(row.clone()),
         Command::SetPaused { row, paused: true },

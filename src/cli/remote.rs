@@ -6,8 +6,8 @@ use std::process::ExitCode;
 
 use crate::cli::GlobalArgs;
 use crate::remote::bridge::{self, Remote};
-use crate::remote::serve::serve;
-use crate::remote::wire::{ChecklistSource, FarSetup};
+use crate::remote::serve::{greet, refuse, serve};
+use crate::remote::wire::{ChecklistSource, FarConfig, FarSetup};
 use crate::session::{Opening, Purpose, Settings};
 use crate::ssh::{Destination, Ssh};
 use crate::tui::{KeyMap, Look, Setup, Theme};
@@ -46,7 +46,7 @@ pub fn screen(global: &GlobalArgs) -> anyhow::Result<ExitCode> {
             places: Default::default(),
         };
         let look = Look {
-            banner: None,
+            banner: far.config.as_ref().map(|c| c.describe(&name)),
             update_every: far.update_every,
             public_offset: chrono::FixedOffset::east_opt(far.public_offset_secs),
         };
@@ -69,10 +69,39 @@ fn drafts_beside(dest: &str, journal: Option<&std::path::Path>) -> PathBuf {
 }
 
 /// The far end: a session on this host's journal, as the account ssh logged into and under
-/// the author the screen chose (`--as`), served on stdin/stdout.
+/// the author the screen chose (`--as`), served on stdin/stdout. The screen's greeting is
+/// checked before anything is opened or written here; the process ends with the session
+/// (a read of stdin left blocked by a silent cut must not keep it alive).
 pub fn serve_session(global: &GlobalArgs, after: Option<String>) -> anyhow::Result<ExitCode> {
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+    let served = runtime.block_on(async {
+        let (reader, writer) = greet(tokio::io::stdin(), tokio::io::stdout()).await?;
+        let (opening, setup) = match open_far(global) {
+            Ok(opened) => opened,
+            Err(e) => {
+                refuse(writer, &format!("{e:#}")).await;
+                return Err(e);
+            }
+        };
+        serve(opening, setup, after, reader, writer).await.map_err(anyhow::Error::from)
+    });
+    runtime.shutdown_timeout(std::time::Duration::from_millis(500));
+    served.map(|()| ExitCode::SUCCESS)
+}
+
+/// This host's war room for a screen: its incident (never a new one: a screen names it with
+/// `-j` or joins the open one), its checklist and its config, said to the screen.
+fn open_far(global: &GlobalArgs) -> anyhow::Result<(Opening, FarSetup)> {
+    let config_path = crate::config::locate(global.config.as_deref());
     let config = super::load_config(global)?;
     let author = super::author(global);
+    if global.journal.is_none() && super::current_journal(global, &config)?.is_none() {
+        let host = hostname();
+        let place = config_path.as_ref().map_or("no config".to_string(), |p| format!("config {}", p.display()));
+        anyhow::bail!(
+            "no open incident on {host} ({place}): name one with -j (a remote screen never opens a new incident)"
+        );
+    }
     let (journal, scan) = super::open_or_start_incident(global, &config, &author)?;
     // Said on stderr: ssh carries it to the screen's error message if the link fails.
     super::tell_notices(&journal);
@@ -87,10 +116,18 @@ pub fn serve_session(global: &GlobalArgs, after: Option<String>) -> anyhow::Resu
         checklist: Some(source),
         update_every: config.update_every,
         public_offset_secs: config.public_offset.local_minus_utc(),
+        config: Some(FarConfig {
+            path: config_path.map(|p| p.display().to_string()),
+            checks: config.checks.len(),
+            channels: config.channels.len(),
+        }),
     };
     let settings = Settings::from_config(&config, Some(checklist));
-    let opening = Opening { journal, scan, settings, purpose, author };
-    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
-    runtime.block_on(serve(opening, setup, after, tokio::io::stdin(), tokio::io::stdout()))?;
-    Ok(ExitCode::SUCCESS)
+    Ok((Opening { journal, scan, settings, purpose, author }, setup))
+}
+
+fn hostname() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|h| h.trim().to_string())
+        .unwrap_or_else(|_| "this host".into())
 }

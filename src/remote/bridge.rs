@@ -13,7 +13,7 @@ use tokio::process::ChildStdout;
 use tokio::sync::mpsc;
 
 use super::resume::Resume;
-use super::wire::{Down, DownLine, FarSetup, Unpacker, UpLine};
+use super::wire::{Down, DownLine, FarSetup, Unpacker, UpLine, bounded, bounded_entries};
 use crate::sanitize::sanitize_str;
 use crate::session::{Command, LinkState, Session, Update};
 use crate::ssh::{Destination, Link, LinkError, Process, Reader, Ssh, Writer};
@@ -72,7 +72,7 @@ pub async fn connect(ssh: Ssh, remote: Remote) -> Result<(FarSetup, Session), Li
     let Down::Update(opened @ Update::Opened { .. }) = opened else {
         return Err(protocol("waiting for the session to open", "the first update is not the opening"));
     };
-    bridge.tell(opened);
+    bridge.tell(bounded(opened));
     tokio::spawn(bridge.run(connected));
     Ok((setup, session))
 }
@@ -84,6 +84,10 @@ async fn open(ssh: &Ssh, remote: &Remote, after: Option<&str>) -> Result<Connect
     let mut incoming = spawn_reader(reader);
     match next_down(&mut incoming, "reading the far setup").await? {
         Down::Setup(setup) => Ok(Connected { writer, process, incoming, setup }),
+        // The far side will not serve (no open incident there, its config in error).
+        Down::Update(Update::Notice(why)) => {
+            Err(LinkError::Protocol { step: "opening the far session", detail: sanitize_str(&why, 500) })
+        }
         _ => Err(protocol("reading the far setup", "the first message is not the setup")),
     }
 }
@@ -193,7 +197,8 @@ impl Bridge {
         let bad = |detail: String| LinkError::Protocol { step: "reading the far session's updates", detail };
         match down {
             Down::Update(Update::Ended) => return Err(LinkError::Closed(" (its session ended)".into())),
-            Down::Update(update) => self.tell(update),
+            Down::Update(update) if !far_side_says(&update) => {}
+            Down::Update(update) => self.tell(bounded(update)),
             Down::Rows(rows) => self.unpacker.rows(rows).map_err(bad)?,
             Down::Readings(batch) => {
                 for p in batch.r {
@@ -209,7 +214,7 @@ impl Bridge {
     /// Says the link is down, then tries again with backoff until it is back (or the screen
     /// leaves, or the far side will never do: another protocol). Commands meanwhile are held.
     async fn reconnect(&mut self, why: LinkError, ticks: &mut tokio::time::Interval) -> Option<Connected> {
-        let since = Utc::now();
+        let since = lost_since(&why, Utc::now());
         let mut wait = BACKOFF_FIRST;
         let mut why = why;
         loop {
@@ -236,24 +241,55 @@ impl Bridge {
                 }
             }
             wait = (wait * 2).min(BACKOFF_MAX);
-            match self.resume_on(since).await {
-                Ok(connected) => return Some(connected),
-                Err(e) => why = e,
+            match self.resume_on(since, ticks).await {
+                Some(Ok(connected)) => return Some(connected),
+                Some(Err(e)) => why = e,
+                None => return None,
             }
         }
     }
 
-    /// A new connection, picking up after the last entry shown.
-    async fn resume_on(&mut self, since: DateTime<Utc>) -> Result<Connected, LinkError> {
+    /// A new connection, picking up after the last entry shown; `None`: the screen left while
+    /// connecting. The clock ticks on meanwhile (connecting may take the whole connect time).
+    async fn resume_on(
+        &mut self,
+        since: DateTime<Utc>,
+        ticks: &mut tokio::time::Interval,
+    ) -> Option<Result<Connected, LinkError>> {
         let after = self.resume.last_shown().map(str::to_string);
-        let mut connected = open(&self.ssh, &self.remote, after.as_deref()).await?;
-        let Down::Update(Update::Opened { role, entries, rows, .. }) =
-            next_down(&mut connected.incoming, "waiting for the session to open").await?
-        else {
+        let opened = {
+            let (ssh, remote) = (&self.ssh, &self.remote);
+            let opening = async {
+                let mut connected = open(ssh, remote, after.as_deref()).await?;
+                let opened = next_down(&mut connected.incoming, "waiting for the session to open").await?;
+                Ok::<_, LinkError>((connected, opened))
+            };
+            tokio::pin!(opening);
+            loop {
+                tokio::select! {
+                    opened = &mut opening => break opened,
+                    command = self.commands.recv() => match command {
+                        Some(Command::Leave) | None => return None,
+                        Some(command) => { self.resume.command(command, false); }
+                    },
+                    _ = ticks.tick() => { let _ = self.updates.send(Update::Clock(Utc::now())); }
+                }
+            }
+        };
+        Some(self.resumed(since, opened).await)
+    }
+
+    async fn resumed(
+        &mut self,
+        since: DateTime<Utc>,
+        opened: Result<(Connected, Down), LinkError>,
+    ) -> Result<Connected, LinkError> {
+        let (connected, opened) = opened?;
+        let Down::Update(Update::Opened { role, entries, rows, .. }) = opened else {
             return Err(protocol("waiting for the session to open", "the first update is not the opening"));
         };
         self.unpacker = Unpacker::default();
-        let (told, resend) = self.resume.reconnected(entries);
+        let (told, resend) = self.resume.reconnected(bounded_entries(entries));
         rows.into_iter().for_each(|row| drop(self.updates.send(Update::Row(row))));
         told.into_iter().for_each(|update| drop(self.updates.send(update)));
         for command in resend {
@@ -292,9 +328,80 @@ impl Bridge {
     }
 }
 
+/// Whether an update is the far session's to give: the link's state and the clock are this
+/// side's own, and a far side serves no drill or replay (their scorecard and position).
+fn far_side_says(update: &Update) -> bool {
+    !matches!(update, Update::Link(_) | Update::Clock(_) | Update::Scorecard(_) | Update::Replay(_))
+}
+
+/// When the link went quiet: a link found silent was lost when the silence began, not when
+/// it was noticed; a closed or reset one when it was noticed.
+fn lost_since(why: &LinkError, noticed: DateTime<Utc>) -> DateTime<Utc> {
+    match why {
+        LinkError::Silent(silence) => noticed - chrono::TimeDelta::from_std(*silence).unwrap_or_default(),
+        _ => noticed,
+    }
+}
+
 /// The screen's clock: a tick on each second, as a local session's.
 fn clock() -> tokio::time::Interval {
     let mut ticks = tokio::time::interval(Duration::from_secs(1));
     ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
     ticks
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ssh::Timing;
+
+    #[test]
+    fn a_silent_link_was_lost_when_it_went_quiet() {
+        let noticed = Utc::now();
+        let silent = LinkError::Silent(Duration::from_secs(45));
+        assert_eq!(lost_since(&silent, noticed), noticed - chrono::TimeDelta::seconds(45));
+        assert_eq!(lost_since(&LinkError::Closed(String::new()), noticed), noticed);
+    }
+
+    #[test]
+    fn the_screens_own_updates_from_the_far_side_are_dropped() {
+        let link = LinkState { to: "x".into(), lost_since: None, detail: "fine".into(), retrying: true };
+        for update in [Update::Link(link), Update::Clock(Utc::now()), Update::Scorecard("10/10".into())] {
+            assert!(!far_side_says(&update), "{update:?}");
+        }
+        assert!(far_side_says(&Update::Notice("hello".into())));
+    }
+
+    /// A far host that takes its time to answer: the screen's clock goes on meanwhile.
+    #[tokio::test]
+    async fn the_clock_ticks_while_connecting() {
+        let timing =
+            Timing { beat: Duration::from_secs(15), silence: Duration::from_secs(45), connect: Duration::from_secs(3) };
+        // "ssh" that never answers: the connect time runs out.
+        let words = ["sh", "-c", "sleep 20", "never-answers"].map(String::from).to_vec();
+        let remote = Remote {
+            dest: Destination { name: "slow".into(), ssh: "slow".into(), command: None },
+            journal: None,
+            config: None,
+            author: "alice".into(),
+        };
+        let (tx, mut rx) = mpsc::unbounded_channel();
+        let (_commands_tx, commands_rx) = mpsc::unbounded_channel();
+        let mut bridge = Bridge {
+            resume: Resume::new("alice"),
+            unpacker: Unpacker::default(),
+            ssh: Ssh::new(words, timing),
+            remote,
+            updates: tx,
+            commands: commands_rx,
+        };
+        let mut ticks = clock();
+        let outcome = bridge.resume_on(Utc::now(), &mut ticks).await;
+        assert!(matches!(outcome, Some(Err(_))), "a far side that never answers is not a connection");
+        let mut clocks = 0;
+        while let Ok(update) = rx.try_recv() {
+            clocks += usize::from(matches!(update, Update::Clock(_)));
+        }
+        assert!(clocks >= 2, "{clocks} ticks in 3 s of connecting");
+    }
 }

@@ -14,6 +14,7 @@
 //! [`Command`]: crate::session::Command
 
 pub mod bridge;
+pub mod gate;
 pub mod resume;
 pub mod serve;
 pub mod wire;

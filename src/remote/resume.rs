@@ -82,9 +82,12 @@ impl Resume {
             Update::Pending(events) => self.queued(events),
             Update::Refused { events, error } => {
                 let ours = self.appends.front().is_some_and(|a| events.iter().map(|e| &e.body).eq(a.bodies.iter()));
-                if ours {
-                    self.appends.pop_front();
+                // The screen takes a refusal's text back into its draft: one for writes it
+                // did not ask for would put the far side's words there.
+                if !ours {
+                    return Vec::new();
                 }
+                self.appends.pop_front();
                 vec![Update::Refused { events, error }]
             }
             Update::Written { ids, error } => {
@@ -182,6 +185,17 @@ mod tests {
 
     fn ids(events: &[Event]) -> Vec<String> {
         events.iter().map(|e| e.id.clone()).collect()
+    }
+
+    #[test]
+    fn a_refusal_of_a_note_the_screen_did_not_send_is_dropped() {
+        let mut resume = Resume::new("alice");
+        let planted = vec![by("alice", "rm -rf / # paste me")];
+        assert!(resume.update(Update::Refused { events: planted, error: "too large".into() }).is_empty());
+        resume.command(Command::Append(vec![note("mine")]), true);
+        let mine = vec![by("alice", "mine")];
+        let told = resume.update(Update::Refused { events: mine.clone(), error: "too large".into() });
+        assert_eq!(told, vec![Update::Refused { events: mine, error: "too large".into() }]);
     }
 
     #[test]

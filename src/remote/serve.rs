@@ -12,6 +12,7 @@ use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::sync::mpsc;
 
+use super::gate::Gate;
 use super::wire::{Down, DownLine, FarSetup, GATHER, Packer, UpLine};
 use crate::journal::EventBody;
 use crate::monitor::{RowId, View};
@@ -21,22 +22,48 @@ use crate::ssh::{LinkError, Reader, Writer, accept};
 /// How long leaving waits for the departure to reach the disk.
 const LEAVE_WITHIN: Duration = Duration::from_secs(3);
 
-/// Serves one screen on `read`/`write` (ssh's stdin and stdout) until it leaves or the link
-/// goes. `after`: the last entry the screen already has (a reconnecting screen): the
-/// opening sends only the entries after it.
-pub async fn serve<R, W>(
-    opening: Opening,
-    setup: FarSetup,
-    after: Option<String>,
-    read: R,
-    write: W,
-) -> Result<(), LinkError>
+/// Commands read ahead of the session: when it is slow (its writer waits for the disk, or
+/// the screen does not read what it is sent), reading stops and the screen is held back
+/// (backpressure), instead of its commands piling up in memory.
+const COMMANDS_AHEAD: usize = 16;
+
+/// Entries this screen asked for that are not on disk yet: beyond this, its next commands
+/// wait for the disk to catch up.
+const UNWRITTEN_MAX: usize = 256;
+
+/// Greets the screen on `read`/`write` (ssh's stdin and stdout): the greeting is checked
+/// before anything is opened or written on this host.
+pub async fn greet<R, W>(read: R, write: W) -> Result<(Reader<R>, Writer), LinkError>
 where
-    R: AsyncRead + Unpin + Send + 'static,
+    R: AsyncRead + Unpin,
     W: AsyncWrite + Unpin + Send + 'static,
 {
     let (reader, writer, _peer) = accept(read, write, super::VERB, super::TIMING).await?;
+    Ok((reader, writer))
+}
+
+/// Tells a greeted screen why no session is served (no open incident, a config error): it
+/// says so instead of its setup.
+pub async fn refuse(writer: Writer, why: &str) {
+    let _ = writer.send(&DownLine::new(Down::Update(Update::Notice(why.to_string())))).await;
+    writer.close(LEAVE_WITHIN).await;
+}
+
+/// Serves one greeted screen until it leaves or the link goes. `after`: the last entry the
+/// screen already has (a reconnecting screen): the opening sends only the entries after it.
+pub async fn serve<R>(
+    opening: Opening,
+    setup: FarSetup,
+    after: Option<String>,
+    reader: Reader<R>,
+    writer: Writer,
+) -> Result<(), LinkError>
+where
+    R: AsyncRead + Unpin + Send + 'static,
+{
     writer.send(&Versioned::new(Down::Setup(setup))).await?;
+    let mut gate = Gate::new(opening.settings.checklist.clone());
+    let author = opening.author.clone();
     let mut commands = spawn_reader(reader);
     let mut session = Session::start(opening);
     let mut down = Downstream {
@@ -47,12 +74,17 @@ where
         inspected: None,
         latest: HashMap::new(),
     };
+    let mut unwritten = 0usize;
     let mut gathered: Option<tokio::time::Instant> = None;
     let outcome = loop {
         tokio::select! {
             update = session.recv() => match update {
                 Some(Update::Ended) | None => break Ok(()),
                 Some(update) => {
+                    unwritten = unwritten_after(unwritten, &update);
+                    if sends_finished(&update, &author) {
+                        gate.send_finished();
+                    }
                     if let Err(e) = down.update(update).await {
                         break Err(e);
                     }
@@ -67,14 +99,21 @@ where
                     break Err(e);
                 }
             }
-            command = commands.recv() => match command {
+            command = commands.recv(), if unwritten < UNWRITTEN_MAX => match command {
                 Some(Ok(Command::Leave)) | None => break Ok(()),
                 Some(Ok(Command::Inspect(row))) => {
                     if let Err(e) = down.inspect(row).await {
                         break Err(e);
                     }
                 }
-                Some(Ok(command)) => session.send(command),
+                Some(Ok(command)) => match gate.check(command, tokio::time::Instant::now()) {
+                    Ok(command) => session.send(command),
+                    Err(why) => {
+                        if let Err(e) = down.send(Update::Notice(why)).await {
+                            break Err(e);
+                        }
+                    }
+                },
                 Some(Err(e)) => break Err(e),
             },
         }
@@ -85,28 +124,52 @@ where
         let _ = down.update(update).await;
     }
     let _ = down.flush().await;
+    down.writer.close(LEAVE_WITHIN).await;
     outcome
 }
 
+/// Entries waiting for the disk, after this update: counted up as they are queued, down as
+/// they are written or refused.
+fn unwritten_after(unwritten: usize, update: &Update) -> usize {
+    match update {
+        Update::Pending(events) => unwritten.saturating_add(events.len()),
+        Update::Written { ids, .. } => unwritten.saturating_sub(ids.len()),
+        Update::Refused { events, .. } => unwritten.saturating_sub(events.len()),
+        _ => unwritten,
+    }
+}
+
+/// Whether this update says one of this session's sends finished: each journals its outcome.
+fn sends_finished(update: &Update, author: &str) -> bool {
+    match update {
+        Update::Entries(entries) => {
+            entries.iter().any(|e| e.author == author && matches!(e.body, EventBody::MessageSent { .. }))
+        }
+        Update::Notice(text) => text.starts_with("the outcome of the send on"),
+        _ => false,
+    }
+}
+
 /// The screen's commands, read on their own task (a line half read must not be lost to a
-/// `select!` choosing another branch). Ends after the first error or the link's end.
+/// `select!` choosing another branch). Ends after the first error or the link's end. At
+/// most [`COMMANDS_AHEAD`] wait: then the task stops reading until the session takes some.
 fn spawn_reader<R: AsyncRead + Unpin + Send + 'static>(
     mut reader: Reader<R>,
-) -> mpsc::UnboundedReceiver<Result<Command, LinkError>> {
-    let (tx, rx) = mpsc::unbounded_channel();
+) -> mpsc::Receiver<Result<Command, LinkError>> {
+    let (tx, rx) = mpsc::channel(COMMANDS_AHEAD);
     tokio::spawn(async move {
         loop {
             let line = match reader.next::<UpLine>("reading the screen's commands").await {
                 Ok(Some(line)) => line,
                 Ok(None) => break,
                 Err(e) => {
-                    let _ = tx.send(Err(e));
+                    let _ = tx.send(Err(e)).await;
                     break;
                 }
             };
             let command = line.open().map_err(|detail| LinkError::Protocol { step: "reading a command", detail });
             let failed = command.is_err();
-            if tx.send(command).is_err() || failed {
+            if tx.send(command).await.is_err() || failed {
                 break;
             }
         }
@@ -263,6 +326,28 @@ mod tests {
             .collect();
         let row = RowInfo { id: RowId::check(name), kind: "http".into(), target: String::new() };
         Figure { row, view: View { state, ..View::default() }, readings }
+    }
+
+    #[tokio::test]
+    async fn commands_the_session_does_not_take_stop_the_reading() {
+        use tokio::io::AsyncWriteExt;
+        let (mut screen, far) = tokio::io::duplex(4096);
+        // Never received from: a session stuck on its disk or on a screen that does not read.
+        let _commands = spawn_reader(crate::ssh::Reader::new(far, Duration::from_secs(60)));
+        let note = EventBody::NoteAdded { text: "z".repeat(100) };
+        let line = serde_json::to_string(&UpLine::new(Command::Append(vec![note]))).unwrap() + "\n";
+        let mut written = 0;
+        let all = tokio::time::timeout(Duration::from_secs(5), async {
+            for _ in 0..10_000 {
+                screen.write_all(line.as_bytes()).await.unwrap();
+                written += 1;
+            }
+        })
+        .await;
+        assert!(all.is_err(), "10,000 commands were all taken in while none was obeyed");
+        // What waits: the channel, the reader's buffer and the pipe's.
+        let ahead = COMMANDS_AHEAD + (8192 + 4096) / line.len() + 2;
+        assert!(written <= ahead, "{written} commands taken in, more than {ahead}");
     }
 
     #[test]

@@ -45,6 +45,31 @@ pub struct FarSetup {
     pub checklist: Option<ChecklistSource>,
     pub update_every: Option<Duration>,
     pub public_offset_secs: i32,
+    /// Which config the far side runs on, said on the screen: a war room with no checks and
+    /// no channels because its config was not found there must not look like a quiet one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub config: Option<FarConfig>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FarConfig {
+    /// Where it was found; `None`: none was, the defaults run.
+    pub path: Option<String>,
+    pub checks: usize,
+    pub channels: usize,
+}
+
+impl FarConfig {
+    /// The line the screen shows, sanitised (the path is the far host's words).
+    pub fn describe(&self, dest: &str) -> String {
+        let dest = crate::sanitize::sanitize_str(dest, 60);
+        let plural = |n: usize, what: &str| format!("{n} {what}{}", if n == 1 { "" } else { "s" });
+        let counts = format!("{}, {}", plural(self.checks, "check"), plural(self.channels, "channel"));
+        match &self.path {
+            Some(path) => format!("{dest}: config {} ({counts})", crate::sanitize::sanitize_str(path, 120)),
+            None => format!("{dest}: no config found there, defaults run ({counts}): name one with --remote-config"),
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -61,9 +86,19 @@ impl ChecklistSource {
         Ok(ChecklistSource { path: path.display().to_string(), text })
     }
 
+    /// The far host's checklist, its names and titles made safe to draw (they are the far
+    /// host's words: a bidi override in a name would reach the pane's title raw).
     pub fn parse(&self, dest: &str) -> Result<Checklist, String> {
-        let shown = format!("{dest}:{}", self.path);
-        checklist::parse(&self.text, std::path::Path::new(&shown)).map_err(|e| e.to_string())
+        use crate::sanitize::{for_terminal, sanitize_str};
+        let shown = format!("{dest}:{}", sanitize_str(&self.path, 200));
+        let mut list = checklist::parse(&self.text, std::path::Path::new(&shown)).map_err(|e| e.to_string())?;
+        list.name = sanitize_str(&list.name, 100);
+        list.description = for_terminal(&list.description);
+        for item in &mut list.items {
+            item.title = sanitize_str(&item.title, 300);
+            item.hint = item.hint.as_deref().map(for_terminal);
+        }
+        Ok(list)
     }
 }
 
@@ -290,11 +325,11 @@ impl Unpacker {
         let reading = Reading {
             at: time(at, t)?,
             health: health_of(h)?,
-            latency_ms: l as f64,
+            latency_ms: l.min(MAX_LATENCY_MS) as f64,
             detail: last.detail.clone(),
             retry_after: extra.retry,
             steps: last.names.iter().cloned().zip(steps.iter().map(|&s| s as f64 / 10.0)).collect(),
-            cert_days_left: last.cert,
+            cert_days_left: last.cert.map(bounded_cert_days),
         };
         Ok(Update::Reading { row: row.clone(), reading })
     }
@@ -304,14 +339,64 @@ impl Unpacker {
         let reading = Reading {
             at: time(at, t)?,
             health: Health::Up,
-            latency_ms: ms as f64,
+            latency_ms: ms.min(MAX_LATENCY_MS) as f64,
             detail: String::new(),
             retry_after: None,
             steps: Vec::new(),
-            cert_days_left: last.cert,
+            cert_days_left: last.cert.map(bounded_cert_days),
         };
         Ok(Update::Reading { row: row.clone(), reading })
     }
+}
+
+/// The longest latency shown: a day (no probe waits that long; more is the far side's
+/// nonsense, not a measurement).
+pub const MAX_LATENCY_MS: u64 = 24 * 3600 * 1000;
+/// Certificate days beyond a hundred years either way are shown as a hundred years.
+pub const MAX_CERT_DAYS: i64 = 36_525;
+
+pub fn bounded_cert_days(days: i64) -> i64 {
+    days.clamp(-MAX_CERT_DAYS, MAX_CERT_DAYS)
+}
+
+/// A reading from the far side with its figures in bounds.
+pub fn bounded_reading(mut reading: Reading) -> Reading {
+    let day = MAX_LATENCY_MS as f64;
+    let bound = |ms: f64| if ms.is_finite() { ms.clamp(0.0, day) } else { 0.0 };
+    reading.latency_ms = bound(reading.latency_ms);
+    reading.steps.iter_mut().for_each(|(_, ms)| *ms = bound(*ms));
+    reading.cert_days_left = reading.cert_days_left.map(bounded_cert_days);
+    reading
+}
+
+/// An update from the far side with what it shows in bounds: severities 1 to 5, latencies
+/// within a day, certificate days within a hundred years.
+pub fn bounded(update: Update) -> Update {
+    match update {
+        Update::Reading { row, reading } => Update::Reading { row, reading: bounded_reading(reading) },
+        Update::Figures(mut figures) => {
+            for f in &mut figures {
+                f.readings = std::mem::take(&mut f.readings).into_iter().map(bounded_reading).collect();
+            }
+            Update::Figures(figures)
+        }
+        Update::Entries(entries) => Update::Entries(bounded_entries(entries)),
+        Update::Opened { journal, role, rows, entries } => {
+            Update::Opened { journal, role, rows, entries: bounded_entries(entries) }
+        }
+        other => other,
+    }
+}
+
+/// Entries with their severities within 1 to 5.
+pub fn bounded_entries(mut entries: Vec<crate::journal::Event>) -> Vec<crate::journal::Event> {
+    use crate::journal::EventBody;
+    for e in &mut entries {
+        if let EventBody::IncidentOpened { severity, .. } | EventBody::SeverityChanged { severity } = &mut e.body {
+            *severity = (*severity).clamp(1, 5);
+        }
+    }
+    entries
 }
 
 fn time(at: i64, after: u32) -> Result<DateTime<Utc>, String> {
@@ -395,6 +480,42 @@ mod tests {
         let lean = serde_json::from_str::<Packed>(&text[1]).unwrap();
         let Update::Reading { reading, .. } = unpacker.unpack(0, lean).unwrap() else { panic!() };
         assert_eq!((reading.at.timestamp(), reading.latency_ms, reading.detail.as_str()), (20, 7.0, ""));
+    }
+
+    #[test]
+    fn absurd_figures_from_the_far_side_are_bounded() {
+        let mut unpacker = Unpacker::default();
+        unpacker.rows(vec![RowId::check("a")]).unwrap();
+        let extra = Extra { cert: Some(Some(i64::MAX)), ..Extra::default() };
+        let absurd = Packed::Full(Full(0, 0, 0, u64::MAX, None, vec![], Some(extra)));
+        let Update::Reading { reading, .. } = unpacker.unpack(0, absurd).unwrap() else { panic!() };
+        assert_eq!((reading.latency_ms, reading.cert_days_left), (MAX_LATENCY_MS as f64, Some(MAX_CERT_DAYS)));
+        let Update::Reading { reading, .. } = unpacker.unpack(0, Packed::Lean(0, 0, u64::MAX)).unwrap() else {
+            panic!()
+        };
+        assert_eq!(reading.latency_ms, MAX_LATENCY_MS as f64);
+        let sev = crate::journal::Event::new("x", crate::journal::EventBody::SeverityChanged { severity: 255 });
+        let Update::Entries(entries) = bounded(Update::Entries(vec![sev])) else { panic!() };
+        assert!(matches!(entries[0].body, crate::journal::EventBody::SeverityChanged { severity: 5 }));
+        let direct = reading_with(f64::INFINITY, Some(-i64::MAX));
+        let Update::Reading { reading, .. } = bounded(Update::Reading { row: RowId::check("a"), reading: direct })
+        else {
+            panic!()
+        };
+        assert_eq!((reading.latency_ms, reading.cert_days_left), (0.0, Some(-MAX_CERT_DAYS)));
+    }
+
+    fn reading_with(latency_ms: f64, cert: Option<i64>) -> Reading {
+        Reading { cert_days_left: cert, ..reading(0, latency_ms, "", &[]) }
+    }
+
+    #[test]
+    fn a_far_checklist_is_made_safe_to_draw() {
+        let text = "name = \"ops\u{202e}gnp.exe\"\n[[item]]\nid = \"a\"\ntitle = \"Tell \u{202e}all\"\ndue = \"5m\"\n";
+        let source = ChecklistSource { path: "/etc/x.toml".into(), text: text.into() };
+        let list = source.parse("bastion").unwrap();
+        assert_eq!(list.name, "opsgnp.exe");
+        assert_eq!(list.items[0].title, "Tell all");
     }
 
     #[test]

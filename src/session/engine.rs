@@ -334,7 +334,7 @@ impl Engine {
     fn obey(&mut self, command: Command) {
         match command {
             Command::Append(bodies) => self.append(bodies),
-            Command::Send { item, channel, audience, text, next_update } => {
+            Command::Send { item, channel, audience, text, next_update, .. } => {
                 self.send(item, channel, audience, text, next_update)
             }
             Command::RunNow(row) => match self.monitor_index(&row) {

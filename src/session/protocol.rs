@@ -256,6 +256,10 @@ pub enum Command {
         /// The next-update time the text promises (a public message): journaled with it.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         next_update: Option<DateTime<Utc>>,
+        /// The operator saw the text as it stands and sent it, template prompts and all (a
+        /// remote screen's far side refuses unfilled prompts otherwise).
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        confirmed: bool,
     },
     RunNow(RowId),
     SetPaused {

@@ -89,6 +89,8 @@ async fn read_bounded<R: AsyncRead + Unpin>(reader: &mut BufReader<R>, line: &mu
 #[derive(Clone)]
 pub struct Writer {
     lines: mpsc::Sender<String>,
+    /// Closed by the writing task as it ends: what [`Writer::close`] waits for.
+    done: tokio::sync::watch::Receiver<()>,
 }
 
 impl Writer {
@@ -98,8 +100,21 @@ impl Writer {
         // Bounded: a far side that stops reading slows its senders down instead of growing
         // our memory; heartbeats stop too, and its own silence timer notices.
         let (lines, queue) = mpsc::channel(1024);
-        tokio::spawn(write_lines(inner, queue, beat));
-        Writer { lines }
+        let (ended, done) = tokio::sync::watch::channel(());
+        tokio::spawn(async move {
+            write_lines(inner, queue, beat).await;
+            drop(ended);
+        });
+        Writer { lines, done }
+    }
+
+    /// Drops this handle and waits (up to `within`) for what was sent to be written and the
+    /// stream closed: a process about to exit would otherwise lose its last words. Other
+    /// handles still held keep the stream open, and the wait then runs out.
+    pub async fn close(self, within: Duration) {
+        let mut done = self.done.clone();
+        drop(self);
+        let _ = tokio::time::timeout(within, done.changed()).await;
     }
 
     pub async fn send<T: Serialize>(&self, message: &T) -> Result<(), LinkError> {

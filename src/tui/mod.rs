@@ -333,7 +333,8 @@ fn carry_out(app: &mut App, session: &Session, keeper: &mut Keeper, effect: Effe
         Effect::RunNow(row) => session.send(Command::RunNow(row)),
         Effect::SetPaused(row, paused) => session.send(Command::SetPaused { row, paused }),
         Effect::Send { item, channel, audience, text, next_update } => {
-            session.send(Command::Send { item, channel, audience, text, next_update })
+            // Sent from the confirmation, which shows any prompt left unfilled.
+            session.send(Command::Send { item, channel, audience, text, next_update, confirmed: true })
         }
         Effect::SaveDraft(_) if app.read_only => {}
         Effect::SaveDraft(text) => keeper.keep(text),
