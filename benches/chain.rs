@@ -76,27 +76,12 @@ fn arrivals() -> Arrivals {
 /// Alertmanager with every alert sent at once to warroom's webhook on `hook`, and to the
 /// bench's own on `witness`.
 fn alertmanager(hook: u16, witness: u16) -> support::Server {
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::write(
-        dir.path().join("am.yml"),
-        format!(
+    let am = support::alertmanager(&format!(
             "route:\n  receiver: warroom\n  group_wait: 0s\n  group_interval: 1s\n  repeat_interval: 1h\n\
              receivers:\n  - name: warroom\n    webhook_configs:\n      - url: 'http://127.0.0.1:{hook}/'\n\
              \x20       http_config:\n          authorization:\n            credentials: '{TOKEN}'\n      - url: 'http://127.0.0.1:{witness}/'\n"
-        ),
-    )
-    .unwrap();
-    let path = dir.path().to_path_buf();
-    let args = move |port: u16| {
-        vec![
-            format!("--config.file={}", path.join("am.yml").display()),
-            format!("--storage.path={}", path.join("data").display()),
-            format!("--web.listen-address=127.0.0.1:{port}"),
-            "--cluster.listen-address=".to_string(),
-        ]
-    };
-    let am = support::prometheus_stack_program("prometheus-alertmanager", "prometheus-alertmanager", args, "am", dir)
-        .expect("prometheus-alertmanager");
+    ))
+    .expect("prometheus-alertmanager");
     assert!(support::wait_http_ok(am.port, "/-/ready", Duration::from_secs(30)));
     am
 }
@@ -104,36 +89,18 @@ fn alertmanager(hook: u16, witness: u16) -> support::Server {
 /// Prometheus scraping blackbox_exporter's probes of `targets` every `every` seconds, with an
 /// alert rule firing after `for_` seconds, sent to Alertmanager on `am` (if any).
 fn prometheus(bb: u16, targets: &[String], every: u64, for_: u64, am: Option<u16>) -> support::Server {
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::write(
-        dir.path().join("rules.yml"),
-        format!(
-            "groups:\n  - name: web\n    interval: {every}s\n    rules:\n      - alert: EndpointDown\n        expr: probe_success == 0\n        for: {for_}s\n        labels:\n          severity: critical\n"
-        ),
-    )
-    .unwrap();
     let alerting = am
         .map(|p| format!("alerting:\n  alertmanagers:\n    - static_configs:\n        - targets: ['127.0.0.1:{p}']\n"))
         .unwrap_or_default();
     let list = targets.iter().map(|t| format!("'{t}'")).collect::<Vec<_>>().join(", ");
-    std::fs::write(
-        dir.path().join("prometheus.yml"),
-        format!(
-            "global:\n  scrape_interval: {every}s\n  evaluation_interval: {every}s\n  scrape_timeout: 1s\nrule_files:\n  - {rules}\n{alerting}\
-             scrape_configs:\n  - job_name: blackbox\n    metrics_path: /probe\n    params:\n      module: [http_2xx]\n    static_configs:\n      - targets: [{list}]\n    relabel_configs:\n      - source_labels: [__address__]\n        target_label: __param_target\n      - source_labels: [__param_target]\n        target_label: instance\n      - target_label: __address__\n        replacement: 127.0.0.1:{bb}\n",
-            rules = dir.path().join("rules.yml").display()
-        ),
-    )
-    .unwrap();
-    let path = dir.path().to_path_buf();
-    let args = move |port: u16| {
-        vec![
-            format!("--config.file={}", path.join("prometheus.yml").display()),
-            format!("--storage.tsdb.path={}", path.join("data").display()),
-            format!("--web.listen-address=127.0.0.1:{port}"),
-        ]
-    };
-    let p = support::prometheus_stack_program("prometheus", "prometheus", args, "prometheus", dir).expect("prometheus");
+    let rules = format!(
+        "groups:\n  - name: web\n    interval: {every}s\n    rules:\n      - alert: EndpointDown\n        expr: probe_success == 0\n        for: {for_}s\n        labels:\n          severity: critical\n"
+    );
+    let config = format!(
+        "global:\n  scrape_interval: {every}s\n  evaluation_interval: {every}s\n  scrape_timeout: 1s\nrule_files:\n  - {{rules}}\n{alerting}\
+             scrape_configs:\n  - job_name: blackbox\n    metrics_path: /probe\n    params:\n      module: [http_2xx]\n    static_configs:\n      - targets: [{list}]\n    relabel_configs:\n      - source_labels: [__address__]\n        target_label: __param_target\n      - source_labels: [__param_target]\n        target_label: instance\n      - target_label: __address__\n        replacement: 127.0.0.1:{bb}\n"
+    );
+    let p = support::prometheus(&config, &rules).expect("prometheus");
     assert!(support::wait_http_ok(p.port, "/-/ready", Duration::from_secs(60)));
     p
 }

@@ -20,58 +20,22 @@ struct Stack {
 }
 
 fn stack(target_port: u16) -> Option<Stack> {
-    let am_dir = tempfile::tempdir().unwrap();
-    std::fs::write(
-        am_dir.path().join("am.yml"),
+    let alertmanager = support::alertmanager(
         "route:\n  receiver: nobody\n  group_wait: 1s\n  group_interval: 1s\nreceivers:\n  - name: nobody\n",
-    )
-    .unwrap();
-    let am_path = am_dir.path().to_path_buf();
-    let am_args = move |port: u16| {
-        vec![
-            format!("--config.file={}", am_path.join("am.yml").display()),
-            format!("--storage.path={}", am_path.join("data").display()),
-            format!("--web.listen-address=127.0.0.1:{port}"),
-            // No gossip: it would listen on every interface.
-            "--cluster.listen-address=".to_string(),
-        ]
-    };
-    let alertmanager = support::prometheus_stack_program(
-        "prometheus-alertmanager",
-        "prometheus-alertmanager",
-        am_args,
-        "alertmanager",
-        am_dir,
     )?;
     let am_port = alertmanager.port;
 
     let blackbox = support::blackbox_exporter("2s")?;
     let bb_port = blackbox.port;
 
-    let prom_dir = tempfile::tempdir().unwrap();
-    std::fs::write(
-        prom_dir.path().join("rules.yml"),
+    let config = format!(
+        "global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\nrule_files:\n  - {{rules}}\nalerting:\n  alertmanagers:\n    - static_configs:\n        - targets: ['127.0.0.1:{am_port}']\n\
+             scrape_configs:\n  - job_name: blackbox\n    metrics_path: /probe\n    params:\n      module: [http_2xx]\n    static_configs:\n      - targets: ['http://127.0.0.1:{target_port}/ok']\n    relabel_configs:\n      - source_labels: [__address__]\n        target_label: __param_target\n      - source_labels: [__param_target]\n        target_label: instance\n      - target_label: __address__\n        replacement: 127.0.0.1:{bb_port}\n"
+    );
+    let prometheus = support::prometheus(
+        &config,
         "groups:\n  - name: web\n    interval: 1s\n    rules:\n      - alert: EndpointDown\n        expr: probe_success == 0\n        labels:\n          severity: critical\n        annotations:\n          summary: \"{{ $labels.instance }} does not answer\"\n",
-    )
-    .unwrap();
-    std::fs::write(
-        prom_dir.path().join("prometheus.yml"),
-        format!(
-            "global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\nrule_files:\n  - {rules}\nalerting:\n  alertmanagers:\n    - static_configs:\n        - targets: ['127.0.0.1:{am_port}']\n\
-             scrape_configs:\n  - job_name: blackbox\n    metrics_path: /probe\n    params:\n      module: [http_2xx]\n    static_configs:\n      - targets: ['http://127.0.0.1:{target_port}/ok']\n    relabel_configs:\n      - source_labels: [__address__]\n        target_label: __param_target\n      - source_labels: [__param_target]\n        target_label: instance\n      - target_label: __address__\n        replacement: 127.0.0.1:{bb_port}\n",
-            rules = prom_dir.path().join("rules.yml").display()
-        ),
-    )
-    .unwrap();
-    let prom_path = prom_dir.path().to_path_buf();
-    let prom_args = move |port: u16| {
-        vec![
-            format!("--config.file={}", prom_path.join("prometheus.yml").display()),
-            format!("--storage.tsdb.path={}", prom_path.join("data").display()),
-            format!("--web.listen-address=127.0.0.1:{port}"),
-        ]
-    };
-    let prometheus = support::prometheus_stack_program("prometheus", "prometheus", prom_args, "prometheus", prom_dir)?;
+    )?;
     Some(Stack { _blackbox: blackbox, prometheus, alertmanager })
 }
 
@@ -310,33 +274,12 @@ fn a_viewer_shows_alert_rows_live_and_says_when_the_poller_is_gone() {
 
 /// Alertmanager alone, on a free port.
 fn alertmanager() -> Option<support::Server> {
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::write(dir.path().join("am.yml"), "route:\n  receiver: nobody\nreceivers:\n  - name: nobody\n").unwrap();
-    let path = dir.path().to_path_buf();
-    let args = move |port: u16| {
-        vec![
-            format!("--config.file={}", path.join("am.yml").display()),
-            format!("--storage.path={}", path.join("data").display()),
-            format!("--web.listen-address=127.0.0.1:{port}"),
-            "--cluster.listen-address=".to_string(),
-        ]
-    };
-    support::prometheus_stack_program("prometheus-alertmanager", "prometheus-alertmanager", args, "alertmanager", dir)
+    support::alertmanager("route:\n  receiver: nobody\nreceivers:\n  - name: nobody\n")
 }
 
 /// Prometheus with nothing to scrape: enough to evaluate a query.
 fn prometheus_alone() -> Option<support::Server> {
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::write(dir.path().join("prometheus.yml"), "global:\n  evaluation_interval: 1s\n").unwrap();
-    let path = dir.path().to_path_buf();
-    let args = move |port: u16| {
-        vec![
-            format!("--config.file={}", path.join("prometheus.yml").display()),
-            format!("--storage.tsdb.path={}", path.join("data").display()),
-            format!("--web.listen-address=127.0.0.1:{port}"),
-        ]
-    };
-    let server = support::prometheus_stack_program("prometheus", "prometheus", args, "prometheus", dir)?;
+    let server = support::prometheus("global:\n  evaluation_interval: 1s\n", "")?;
     assert!(support::wait_http_ok(server.port, "/-/ready", Duration::from_secs(60)), "Prometheus never became ready");
     Some(server)
 }

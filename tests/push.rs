@@ -27,32 +27,11 @@ fn free_port() -> u16 {
 
 /// Alertmanager sending every alert at once (group_wait 0s) to the webhook on `hook_port`.
 fn alertmanager(hook_port: u16) -> Option<support::Server> {
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::write(
-        dir.path().join("am.yml"),
-        format!(
-            "route:\n  receiver: warroom\n  group_by: ['alertname']\n  group_wait: 0s\n  group_interval: 1s\n  repeat_interval: 1h\n\
+    let server = support::alertmanager(&format!(
+        "route:\n  receiver: warroom\n  group_by: ['alertname']\n  group_wait: 0s\n  group_interval: 1s\n  repeat_interval: 1h\n\
              receivers:\n  - name: warroom\n    webhook_configs:\n      - url: 'http://127.0.0.1:{hook_port}/'\n        send_resolved: true\n\
              \x20       http_config:\n          authorization:\n            credentials: '{TOKEN}'\n"
-        ),
-    )
-    .unwrap();
-    let path = dir.path().to_path_buf();
-    let args = move |port: u16| {
-        vec![
-            format!("--config.file={}", path.join("am.yml").display()),
-            format!("--storage.path={}", path.join("data").display()),
-            format!("--web.listen-address=127.0.0.1:{port}"),
-            "--cluster.listen-address=".to_string(),
-        ]
-    };
-    let server = support::prometheus_stack_program(
-        "prometheus-alertmanager",
-        "prometheus-alertmanager",
-        args,
-        "alertmanager",
-        dir,
-    )?;
+    ))?;
     assert!(support::wait_http_ok(server.port, "/-/ready", Duration::from_secs(20)), "Alertmanager never ready");
     Some(server)
 }

@@ -392,6 +392,41 @@ pub fn prometheus_stack_program(
     Some(server)
 }
 
+/// Debian's Alertmanager on a free port of 127.0.0.1 with `config` (its am.yml); no gossip
+/// (it would listen on every interface).
+pub fn alertmanager(config: &str) -> Option<Server> {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("am.yml"), config).unwrap();
+    let path = dir.path().to_path_buf();
+    let args = move |port: u16| {
+        vec![
+            format!("--config.file={}", path.join("am.yml").display()),
+            format!("--storage.path={}", path.join("data").display()),
+            format!("--web.listen-address=127.0.0.1:{port}"),
+            "--cluster.listen-address=".to_string(),
+        ]
+    };
+    prometheus_stack_program("prometheus-alertmanager", "prometheus-alertmanager", args, "alertmanager", dir)
+}
+
+/// Debian's Prometheus on a free port of 127.0.0.1 with `config` (its prometheus.yml) and
+/// `rules` (rules.yml; the config names it by the `{rules}` placeholder).
+pub fn prometheus(config: &str, rules: &str) -> Option<Server> {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("rules.yml"), rules).unwrap();
+    let config = config.replace("{rules}", &dir.path().join("rules.yml").display().to_string());
+    std::fs::write(dir.path().join("prometheus.yml"), config).unwrap();
+    let path = dir.path().to_path_buf();
+    let args = move |port: u16| {
+        vec![
+            format!("--config.file={}", path.join("prometheus.yml").display()),
+            format!("--storage.tsdb.path={}", path.join("data").display()),
+            format!("--web.listen-address=127.0.0.1:{port}"),
+        ]
+    };
+    prometheus_stack_program("prometheus", "prometheus", args, "prometheus", dir)
+}
+
 /// Debian's blackbox_exporter on a free port, with one `http_2xx` module that gives up after
 /// `timeout` (e.g. "2s").
 pub fn blackbox_exporter(timeout: &str) -> Option<Server> {
