@@ -253,6 +253,19 @@ impl Journal {
             }
             lines.push(line);
         }
+        self.append_locked(|file, len| {
+            let (bytes, head) = self.chained(lines, file, len).map_err(|e| JournalError::io(&self.path, e))?;
+            Ok((bytes, head, ()))
+        })
+    }
+
+    /// Appends what `build` makes, given the file and its length once a torn tail is cut,
+    /// under the exclusive lock, with one `fsync`; remembers the chain head `build` returns.
+    /// A file no longer at the journal's path is [`JournalError::Moved`].
+    fn append_locked<T>(
+        &self,
+        build: impl FnOnce(&File, u64) -> Result<(Vec<u8>, String, T), JournalError>,
+    ) -> Result<T, JournalError> {
         let file = self.file();
         let io_err = |e| JournalError::io(&self.path, e);
         let _guard = FileLock::exclusive(&file).map_err(io_err)?;
@@ -261,7 +274,7 @@ impl Journal {
         }
         // A writer killed (or failed) mid-line left a torn tail: nobody was told it was written.
         let len = cut_torn_tail(&file).map_err(io_err)?;
-        let (bytes, head) = self.chained(lines, &file, len).map_err(io_err)?;
+        let (bytes, head, out) = build(&file, len)?;
         // O_APPEND plus the exclusive lock: the whole batch lands contiguously at the end.
         let written = (&*file).write_all(&bytes).and_then(|()| file.sync_data());
         let mut tail = self.tail.lock().unwrap_or_else(|e| e.into_inner());
@@ -271,7 +284,7 @@ impl Journal {
             return Err(io_err(e));
         }
         *tail = Some((len + bytes.len() as u64, head));
-        Ok(())
+        Ok(out)
     }
 
     /// Appends lines written elsewhere, byte for byte (a mirror's copy of its primary), with
@@ -279,39 +292,24 @@ impl Journal {
     /// must be a complete journal line (the caller checks). Returns the link to the last
     /// line: the new chain head.
     pub fn append_lines(&self, lines: &[Vec<u8>]) -> Result<String, JournalError> {
-        let file = self.file();
-        let io_err = |e| JournalError::io(&self.path, e);
-        let _guard = FileLock::exclusive(&file).map_err(io_err)?;
-        if let state @ (PathState::Deleted | PathState::Replaced(_)) = place::path_state(&self.path, &file) {
-            return Err(JournalError::Moved { path: self.path.clone(), why: state.describe() });
-        }
-        let len = cut_torn_tail(&file).map_err(io_err)?;
-        let mut head = self.last_link(&file, len).map_err(io_err)?;
-        let mut bytes = Vec::with_capacity(lines.iter().map(|l| l.len() + 1).sum());
-        for line in lines {
-            if let Some(prev) = chain::head_of(line).prev
-                && prev != head
-            {
-                let why =
-                    format!("a line does not continue the chain: its `prev` is {prev}, the journal's head {head}");
-                return Err(JournalError::Chain {
-                    path: self.path.clone(),
-                    why: crate::sanitize::sanitize_str(&why, 200),
-                });
+        self.append_locked(|file, len| {
+            let mut head = self.last_link(file, len).map_err(|e| JournalError::io(&self.path, e))?;
+            let mut bytes = Vec::with_capacity(lines.iter().map(|l| l.len() + 1).sum());
+            for line in lines {
+                if let Some(prev) = chain::head_of(line).prev
+                    && prev != head
+                {
+                    let why =
+                        format!("a line does not continue the chain: its `prev` is {prev}, the journal's head {head}");
+                    let why = crate::sanitize::sanitize_str(&why, 200);
+                    return Err(JournalError::Chain { path: self.path.clone(), why });
+                }
+                head = chain::link(line);
+                bytes.extend_from_slice(line);
+                bytes.push(b'\n');
             }
-            head = chain::link(line);
-            bytes.extend_from_slice(line);
-            bytes.push(b'\n');
-        }
-        let written = (&*file).write_all(&bytes).and_then(|()| file.sync_data());
-        let mut tail = self.tail.lock().unwrap_or_else(|e| e.into_inner());
-        if let Err(e) = written {
-            *tail = None;
-            let _ = cut_torn_tail_after(&file, len);
-            return Err(io_err(e));
-        }
-        *tail = Some((len + bytes.len() as u64, head.clone()));
-        Ok(head)
+            Ok((bytes, head.clone(), head))
+        })
     }
 
     /// The link to the last line of the file, `len` bytes long: cached after our own appends.
