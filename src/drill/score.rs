@@ -278,8 +278,70 @@ mod tests {
         Utc.with_ymd_and_hms(2026, 11, 21, 10, 0, 0).unwrap() + chrono::Duration::seconds(secs)
     }
 
-    #[test]
-    fn scorecard_arithmetic() {
+    fn event(secs: i64, who: &str, body: EventBody) -> Event {
+        Event::at(t(secs), who, body)
+    }
+
+    fn down(secs: i64, check: &str) -> Event {
+        let body = EventBody::CheckChanged {
+            check: check.into(),
+            from: CheckState::Up,
+            to: CheckState::Down,
+            detail: "x".into(),
+        };
+        event(secs, "drill", body)
+    }
+
+    fn acknowledged(secs: i64, check: &str) -> Event {
+        let body =
+            EventBody::MilestoneReached { milestone: Milestone::Acknowledged, at: None, check: Some(check.into()) };
+        event(secs, "bob@h", body)
+    }
+
+    fn message(secs: i64, audience: Audience, error: Option<&str>) -> Event {
+        let body = EventBody::MessageSent {
+            channel: "c".into(),
+            audience,
+            text: "t".into(),
+            error: error.map(String::from),
+            item: None,
+            simulated: error.is_none(),
+            next_update: None,
+        };
+        event(secs, "carol@h", body)
+    }
+
+    /// A rehearsal of the "mail" scenario, 1,600 s long: two faults (smtp acknowledged, web
+    /// not), roles named, an internal message, a failed then a sent public one, resolved.
+    fn rehearsal() -> Incident {
+        Incident::from_events(vec![
+            event(
+                0,
+                "a@h",
+                EventBody::IncidentOpened { title: "Mail".into(), severity: 2, mode: Mode::Drill, checklist: None },
+            ),
+            event(0, "a@h", EventBody::DrillStarted { scenario: "mail".into(), speed: 10.0 }),
+            down(30, "smtp"),
+            down(60, "web"),
+            // An acknowledgement before a fault does not count for it.
+            acknowledged(90, "smtp"),
+            event(120, "support (drill)", EventBody::NoteAdded { text: "customers complain".into() }),
+            event(200, "bob@h", EventBody::NoteAdded { text: "relay restarted".into() }),
+            event(200, "bob@h", EventBody::RoleAssigned { role: "commander".into(), person: "bob@h".into() }),
+            event(230, "bob@h", EventBody::RoleAssigned { role: "scribe".into(), person: "carol@h".into() }),
+            event(240, "bob@h", EventBody::ChecklistItemDone { item: "roles".into() }),
+            message(300, Audience::Internal, None),
+            message(400, Audience::Public, Some("HTTP 500")),
+            message(1200, Audience::Public, None),
+            event(1200, "carol@h", EventBody::ChecklistItemDone { item: "public".into() }),
+            event(1500, "a@h", EventBody::StatusChanged { status: Status::Resolved }),
+            event(1560, "a@h", EventBody::ChecklistItemDone { item: "clear".into() }),
+            event(1600, "a@h", EventBody::DrillEnded { scenario: "mail".into() }),
+        ])
+    }
+
+    /// The rehearsal's scorecard, at a `now` long after it ended.
+    fn rehearsal_card() -> Scorecard {
         let scenario = parse(
             "title = \"Mail\"\nname = \"mail\"\n[[check]]\nname = \"smtp\"\n[[check]]\nname = \"web\"\n",
             std::path::Path::new("s.toml"),
@@ -293,78 +355,12 @@ mod tests {
             std::path::Path::new("c.toml"),
         )
         .unwrap();
-        let ev = |secs, who: &str, body| Event::at(t(secs), who, body);
-        let down = |secs, check: &str| {
-            ev(
-                secs,
-                "drill",
-                EventBody::CheckChanged {
-                    check: check.into(),
-                    from: CheckState::Up,
-                    to: CheckState::Down,
-                    detail: "x".into(),
-                },
-            )
-        };
-        let ack = |secs, check: &str| {
-            ev(
-                secs,
-                "bob@h",
-                EventBody::MilestoneReached { milestone: Milestone::Acknowledged, at: None, check: Some(check.into()) },
-            )
-        };
-        let msg = |secs, audience| {
-            ev(
-                secs,
-                "carol@h",
-                EventBody::MessageSent {
-                    channel: "c".into(),
-                    audience,
-                    text: "t".into(),
-                    error: None,
-                    item: None,
-                    simulated: true,
-                    next_update: None,
-                },
-            )
-        };
-        let incident = Incident::from_events(vec![
-            ev(
-                0,
-                "a@h",
-                EventBody::IncidentOpened { title: "Mail".into(), severity: 2, mode: Mode::Drill, checklist: None },
-            ),
-            ev(0, "a@h", EventBody::DrillStarted { scenario: "mail".into(), speed: 10.0 }),
-            down(30, "smtp"),
-            down(60, "web"),
-            // An acknowledgement before a fault does not count for it.
-            ack(90, "smtp"),
-            ev(120, "support (drill)", EventBody::NoteAdded { text: "customers complain".into() }),
-            ev(200, "bob@h", EventBody::NoteAdded { text: "relay restarted".into() }),
-            ev(200, "bob@h", EventBody::RoleAssigned { role: "commander".into(), person: "bob@h".into() }),
-            ev(230, "bob@h", EventBody::RoleAssigned { role: "scribe".into(), person: "carol@h".into() }),
-            ev(240, "bob@h", EventBody::ChecklistItemDone { item: "roles".into() }),
-            msg(300, Audience::Internal),
-            ev(
-                400,
-                "carol@h",
-                EventBody::MessageSent {
-                    channel: "c".into(),
-                    audience: Audience::Public,
-                    text: "t".into(),
-                    error: Some("HTTP 500".into()),
-                    item: None,
-                    simulated: false,
-                    next_update: None,
-                },
-            ),
-            msg(1200, Audience::Public),
-            ev(1200, "carol@h", EventBody::ChecklistItemDone { item: "public".into() }),
-            ev(1500, "a@h", EventBody::StatusChanged { status: Status::Resolved }),
-            ev(1560, "a@h", EventBody::ChecklistItemDone { item: "clear".into() }),
-            ev(1600, "a@h", EventBody::DrillEnded { scenario: "mail".into() }),
-        ]);
-        let card = score(&scenario, &incident, Some(&checklist), t(5000));
+        score(&scenario, &rehearsal(), Some(&checklist), t(5000))
+    }
+
+    #[test]
+    fn scorecard_arithmetic() {
+        let card = rehearsal_card();
         assert_eq!(card.duration_s, 1600.0, "ends at drill_ended, not at `now`");
         assert_eq!(card.speed, 10.0);
         assert_eq!(card.faults.len(), 2);
@@ -388,7 +384,11 @@ mod tests {
         let text = compare(&card);
         assert!(text.contains("Commander named: T+3m20s"), "{text}");
         assert!(text.contains("  scribe       carol@h at T+"), "{text}");
+    }
 
+    #[test]
+    fn the_comparison_says_how_each_figure_moved_since_the_previous_run() {
+        let card = rehearsal_card();
         let mut with_previous = card.clone();
         let mut before = card.clone();
         before.first_public_message_s = Some(1800.0);
@@ -400,9 +400,12 @@ mod tests {
             "{text}"
         );
         assert!(text.contains("web                  at T+1m00s  acknowledged: not done"), "{text}");
+    }
 
-        // What was never done is said so, never as a time ("T+never", "mean never").
-        let mut undone = card.clone();
+    /// What was never done is said so, never as a time ("T+never", "mean never").
+    #[test]
+    fn what_was_never_done_is_said_so() {
+        let mut undone = rehearsal_card();
         undone.mean_acknowledge_s = None;
         undone.first_internal_message_s = None;
         undone.commander_s = None;

@@ -192,7 +192,10 @@ mod tests {
                 out.write_all(b"\n").unwrap();
             }
         }
-        out.write_all(b"{\"v\":1,\"id\":\"torn").unwrap();
+        // A writer killed mid-line: the first half of a real event, no newline.
+        let torn =
+            serde_json::to_vec(&Event::new("alice@bastion1", EventBody::NoteAdded { text: "torn".into() })).unwrap();
+        out.write_all(&torn[..torn.len() / 2]).unwrap();
         out.flush().unwrap();
         path
     }
