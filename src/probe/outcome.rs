@@ -100,6 +100,16 @@ impl Outcome {
 }
 
 /// Milliseconds with one decimal below 10 ms, for details.
+/// The longest time, in milliseconds, a latency or a step can have: no probe waits a day, so
+/// more was written by someone, not measured.
+pub const MAX_MILLIS: f64 = 86_400_000.0;
+
+/// A time in milliseconds from someone else (a vantage, a far session), kept within 0 ..= a
+/// day; not a number counts as 0. Keeps conversions to a `Duration` from panicking.
+pub fn bounded_millis(ms: f64) -> f64 {
+    if ms.is_finite() { ms.clamp(0.0, MAX_MILLIS) } else { 0.0 }
+}
+
 pub fn fmt_ms(d: Duration) -> String {
     let ms = d.as_secs_f64() * 1000.0;
     if ms < 10.0 { format!("{ms:.1} ms") } else { format!("{ms:.0} ms") }

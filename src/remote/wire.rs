@@ -349,9 +349,9 @@ impl Unpacker {
     }
 }
 
-/// The longest latency shown: a day (no probe waits that long; more is the far side's
-/// nonsense, not a measurement).
-pub const MAX_LATENCY_MS: u64 = 24 * 3600 * 1000;
+/// The longest latency shown, as packed: a day (no probe waits that long; more is the far
+/// side's nonsense, not a measurement).
+pub const MAX_LATENCY_MS: u64 = crate::probe::MAX_MILLIS as u64;
 /// Certificate days beyond a hundred years either way are shown as a hundred years.
 pub const MAX_CERT_DAYS: i64 = 36_525;
 
@@ -361,10 +361,9 @@ pub fn bounded_cert_days(days: i64) -> i64 {
 
 /// A reading from the far side with its figures in bounds.
 pub fn bounded_reading(mut reading: Reading) -> Reading {
-    let day = MAX_LATENCY_MS as f64;
-    let bound = |ms: f64| if ms.is_finite() { ms.clamp(0.0, day) } else { 0.0 };
-    reading.latency_ms = bound(reading.latency_ms);
-    reading.steps.iter_mut().for_each(|(_, ms)| *ms = bound(*ms));
+    use crate::probe::bounded_millis;
+    reading.latency_ms = bounded_millis(reading.latency_ms);
+    reading.steps.iter_mut().for_each(|(_, ms)| *ms = bounded_millis(*ms));
     reading.cert_days_left = reading.cert_days_left.map(bounded_cert_days);
     reading
 }

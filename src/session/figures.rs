@@ -18,8 +18,6 @@ use crate::monitor::{RowId, View};
 /// A sidecar larger than this is not read: a hostile file cannot make a session read
 /// gigabytes. 1,000 rows of 20 readings take about 2 MiB.
 const MAX_FILE_BYTES: u64 = 8 << 20;
-/// No probe waits a day: a latency or step time beyond this was not measured, it was written.
-const MAX_MILLIS: f64 = 86_400_000.0;
 /// Rows read from the file at most: ten times the 1,000 checks of the largest room measured
 /// (`cargo bench --bench app`). Each row becomes a row on every follower's board, so a file
 /// of 42,000 tiny rows (8 MiB) must not be taken whole.
@@ -241,7 +239,8 @@ fn parse(bytes: &[u8]) -> Option<Snapshot> {
 
 /// Whether a reading from the file could have come from a probe; long texts are cut.
 fn plausible(reading: &mut Reading) -> bool {
-    let time = |ms: f64| ms.is_finite() && (0.0..=MAX_MILLIS).contains(&ms);
+    // A time beyond a day was not measured, it was written: the reading is dropped.
+    let time = |ms: f64| ms.is_finite() && (0.0..=crate::probe::MAX_MILLIS).contains(&ms);
     if !time(reading.latency_ms) || !reading.steps.iter().all(|(_, ms)| time(*ms)) {
         return false;
     }

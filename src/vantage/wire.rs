@@ -78,14 +78,10 @@ pub struct Sample {
     pub cert_days_left: Option<i64>,
 }
 
-/// The longest latency an agent may report: a day. A probe times out long before.
-const MAX_LATENCY_MS: f64 = 86_400_000.0;
-
 /// A latency from the far side, clamped to 0 ..= a day: a hostile or broken agent's `1e300`
 /// would otherwise overflow the conversion to a duration and stop the war room's monitor.
 fn bounded_latency<'de, D: serde::Deserializer<'de>>(from: D) -> Result<f64, D::Error> {
-    let ms = f64::deserialize(from)?;
-    Ok(if ms.is_finite() { ms.clamp(0.0, MAX_LATENCY_MS) } else { 0.0 })
+    f64::deserialize(from).map(crate::probe::bounded_millis)
 }
 
 /// Longest check or row name taken from an agent.
@@ -107,8 +103,7 @@ impl Sample {
     /// The result as an [`Outcome`], every string from the far side made safe: an agent is
     /// another host, and what it says reaches terminals here.
     pub fn outcome(&self) -> Arc<Outcome> {
-        let latency =
-            std::time::Duration::from_secs_f64((self.latency_ms / 1000.0).clamp(0.0, MAX_LATENCY_MS / 1000.0));
+        let latency = std::time::Duration::from_secs_f64(crate::probe::bounded_millis(self.latency_ms) / 1000.0);
         let mut outcome =
             Outcome::new(self.health, latency, sanitize_str(&self.detail, crate::probe::MAX_DETAIL_CHARS));
         outcome.retry_after = self.retry_after;
@@ -132,7 +127,7 @@ mod tests {
             format!(r#"{{"check":"web","at":"2026-11-26T01:00:00Z","health":"up","latency_ms":{ms},"detail":""}}"#)
         };
         let read = |ms: &str| serde_json::from_str::<Sample>(&line(ms)).unwrap().latency_ms;
-        assert_eq!(read("1e300"), MAX_LATENCY_MS);
+        assert_eq!(read("1e300"), crate::probe::MAX_MILLIS);
         assert_eq!(read("-5"), 0.0);
         assert_eq!(read("12.5"), 12.5);
         let huge: Sample = serde_json::from_str(&line("1e300")).unwrap();
