@@ -35,10 +35,6 @@ fn percentile(mut v: Vec<f64>, p: f64) -> f64 {
     v[((v.len() - 1) as f64 * p).round() as usize]
 }
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
-}
-
 fn http_get(port: u16, path: &str) -> String {
     let Ok(mut s) = std::net::TcpStream::connect(("127.0.0.1", port)) else { return String::new() };
     let _ = s.set_read_timeout(Some(Duration::from_secs(2)));
@@ -247,7 +243,7 @@ fn fault_to_screen(interval: u64, rounds: usize, black_hole: bool) {
     };
     let kind = if black_hole { "black_hole" } else { "refused" };
     let target = fault.url();
-    let hook = free_port();
+    let hook = support::free_port();
     let witness = arrivals();
     let am = alertmanager(hook, witness.port);
     let bb = support::blackbox_exporter("1s").expect("blackbox_exporter");

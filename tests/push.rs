@@ -20,11 +20,6 @@ fn set_token() {
     unsafe { std::env::set_var(TOKEN_ENV, TOKEN) };
 }
 
-/// A port nobody listens on right now, for the receiver (it binds it itself later).
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
-}
-
 /// Alertmanager sending every alert at once (group_wait 0s) to the webhook on `hook_port`.
 fn alertmanager(hook_port: u16) -> Option<support::Server> {
     let server = support::alertmanager(&format!(
@@ -109,7 +104,7 @@ async fn first_poll(session: &mut Session) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_alert_reaches_the_pollers_journal_through_the_webhook() {
     set_token();
-    let hook = free_port();
+    let hook = support::free_port();
     let Some(am) = alertmanager(hook) else { return };
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("j.jsonl");
@@ -142,7 +137,7 @@ async fn an_alert_reaches_the_pollers_journal_through_the_webhook() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_receiver_moves_with_a_takeover() {
     set_token();
-    let hook = free_port();
+    let hook = support::free_port();
     let Some(am) = alertmanager(hook) else { return };
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("j.jsonl");
