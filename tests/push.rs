@@ -101,14 +101,33 @@ async fn first_poll(session: &mut Session) {
     wait_for(session, "the first poll", |u| matches!(u, Update::Reading { row, .. } if row.check == "alerts")).await;
 }
 
+/// An Alertmanager sending to a webhook port, and a journal for the sessions that listen on it.
+struct Rig {
+    hook: u16,
+    am: support::Server,
+    path: std::path::PathBuf,
+    _dir: tempfile::TempDir,
+}
+
+impl Rig {
+    fn new() -> Option<Rig> {
+        set_token();
+        let hook = support::free_port();
+        let am = alertmanager(hook)?;
+        let dir = tempfile::tempdir().unwrap();
+        Some(Rig { hook, am, path: dir.path().join("j.jsonl"), _dir: dir })
+    }
+
+    fn start(&self, who: &str) -> Session {
+        start(&self.path, settings(self.am.port, self.hook), who)
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_alert_reaches_the_pollers_journal_through_the_webhook() {
-    set_token();
-    let hook = support::free_port();
-    let Some(am) = alertmanager(hook) else { return };
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("j.jsonl");
-    let mut alice = start(&path, settings(am.port, hook), "alice");
+    let Some(rig) = Rig::new() else { return };
+    let (hook, am) = (rig.hook, &rig.am);
+    let mut alice = rig.start("alice");
     first_poll(&mut alice).await;
 
     // The receiver is the poller's, and it wants the token and Alertmanager's body.
@@ -136,14 +155,11 @@ async fn an_alert_reaches_the_pollers_journal_through_the_webhook() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_receiver_moves_with_a_takeover() {
-    set_token();
-    let hook = support::free_port();
-    let Some(am) = alertmanager(hook) else { return };
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("j.jsonl");
-    let mut alice = start(&path, settings(am.port, hook), "alice");
+    let Some(rig) = Rig::new() else { return };
+    let (am, path) = (&rig.am, &rig.path);
+    let mut alice = rig.start("alice");
     assert!(matches!(alice.recv().await, Some(Update::Opened { role: Role::Poller, .. })));
-    let mut bob = start(&path, settings(am.port, hook), "bob");
+    let mut bob = rig.start("bob");
     assert!(matches!(bob.recv().await, Some(Update::Opened { role: Role::Follower, .. })));
     first_poll(&mut alice).await;
 
@@ -155,7 +171,7 @@ async fn the_receiver_moves_with_a_takeover() {
     recorded_down(&mut bob, "alerts / AfterTakeover db1").await;
     bob.leave(WITHIN).await;
 
-    let authors: Vec<String> = Journal::read(&path)
+    let authors: Vec<String> = Journal::read(path)
         .unwrap()
         .events
         .iter()

@@ -79,7 +79,15 @@ fn the_html_report_is_one_self_contained_file() {
 }
 
 fn status_page(journal: &str, extra: &[&str]) -> (tempfile::TempDir, String, serde_json::Value) {
-    let dir = tempfile::tempdir().unwrap();
+    status_page_in(tempfile::tempdir().unwrap(), journal, extra)
+}
+
+/// `warroom status-page` run in `dir` (where a test may have put a warroom.toml).
+fn status_page_in(
+    dir: tempfile::TempDir,
+    journal: &str,
+    extra: &[&str],
+) -> (tempfile::TempDir, String, serde_json::Value) {
     let out = Command::new(BIN)
         .arg("status-page")
         .arg(data(journal))
@@ -178,17 +186,7 @@ fn the_status_page_never_publishes_the_internal_title() {
 
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("warroom.toml"), "public_title = \"Example Mail\"\n").unwrap();
-    let out = Command::new(BIN)
-        .arg("status-page")
-        .arg(data("incident.jsonl"))
-        .args(["-o", "site"])
-        .env("HOME", dir.path())
-        .env("XDG_CONFIG_HOME", dir.path().join("xdg"))
-        .current_dir(dir.path())
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    let html = std::fs::read_to_string(dir.path().join("site/index.html")).unwrap();
+    let (_dir, html, _) = status_page_in(dir, "incident.jsonl", &[]);
     assert!(html.contains("<h1>Example Mail</h1>") && !html.contains(internal), "{html}");
 }
 
