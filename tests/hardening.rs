@@ -234,9 +234,8 @@ fn a_shared_war_room_journal_is_group_writable_and_nothing_else_is() {
     use std::os::unix::fs::{MetadataExt, PermissionsExt};
     let dir = tempfile::tempdir().unwrap();
     // The current user's primary group always exists.
-    // SAFETY: getegid cannot fail; getgrgid returns null or static storage read at once.
-    let group =
-        unsafe { std::ffi::CStr::from_ptr((*libc::getgrgid(libc::getegid())).gr_name) }.to_str().unwrap().to_string();
+    // SAFETY: getegid cannot fail.
+    let group = warroom::journal::dir::group_name(unsafe { libc::getegid() });
     std::fs::write(
         dir.path().join("warroom.toml"),
         format!("journal_group = \"{group}\"\njournal = \"shared.jsonl\"\n"),

@@ -25,18 +25,8 @@ fn login_name() -> String {
 }
 
 fn account_name() -> String {
-    // SAFETY: getuid cannot fail; getpwuid returns null or a pointer to static storage,
-    // read immediately, before any other call could overwrite it.
-    unsafe {
-        let pw = libc::getpwuid(libc::getuid());
-        if !pw.is_null()
-            && !(*pw).pw_name.is_null()
-            && let Ok(name) = std::ffi::CStr::from_ptr((*pw).pw_name).to_str()
-        {
-            return name.to_string();
-        }
-        format!("uid{}", libc::getuid())
-    }
+    // SAFETY: getuid cannot fail.
+    super::dir::user_name(unsafe { libc::getuid() })
 }
 
 fn host_name() -> String {

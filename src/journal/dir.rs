@@ -22,7 +22,7 @@ mod diagnose;
 mod ids;
 
 pub use diagnose::{Access, diagnose};
-pub use ids::{euid, group_id, group_name, user_name};
+pub use ids::{euid, group_id, group_name, user_id, user_name};
 
 /// Who shares the files warroom writes beside a journal.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]

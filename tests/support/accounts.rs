@@ -5,7 +5,6 @@
 //!
 //! Outside CI, missing accounts or not being root skips the test visibly; with `CI=true` it fails.
 
-use std::ffi::CString;
 use std::os::unix::fs::{PermissionsExt, chown};
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -70,21 +69,15 @@ pub fn remote_login() -> Option<Account> {
     found
 }
 
+// Thread-safe lookups (`getpwnam_r`): tests run in parallel threads, and getpwnam's static
+// storage, read by two at once, once gave alice the outsider's uid.
 fn account(name: &'static str) -> Option<Account> {
-    let c = CString::new(name).ok()?;
-    // SAFETY: getpwnam returns null or static storage, read at once (tests look up accounts
-    // once, before starting any child).
-    let pw = unsafe { libc::getpwnam(c.as_ptr()) };
-    // SAFETY: checked non-null.
-    (!pw.is_null()).then(|| unsafe { Account { name, uid: (*pw).pw_uid, gid: (*pw).pw_gid } })
+    let (uid, gid) = warroom::journal::dir::user_id(name)?;
+    Some(Account { name, uid, gid })
 }
 
 fn group_id(name: &str) -> Option<u32> {
-    let c = CString::new(name).ok()?;
-    // SAFETY: as in `account`.
-    let gr = unsafe { libc::getgrnam(c.as_ptr()) };
-    // SAFETY: checked non-null.
-    (!gr.is_null()).then(|| unsafe { (*gr).gr_gid })
+    warroom::journal::dir::group_id(name)
 }
 
 /// A war-room folder on one host: the binary everybody can run, a config everybody can

@@ -310,7 +310,8 @@ fn write_sshd_config(dir: &Path, address: Ipv4Addr, port: u16, host_key: &Path) 
     std::fs::write(dir.join("sshd_config"), config).unwrap();
 }
 
-/// Every process descended from `root`, read from /proc.
+/// Every live process descended from `root`, read from /proc (a killed one its parent has
+/// not reaped yet, a zombie, is not counted: it has ended).
 pub fn descendants(root: u32) -> Vec<u32> {
     let parents: Vec<(u32, u32)> = std::fs::read_dir("/proc")
         .into_iter()
@@ -319,8 +320,10 @@ pub fn descendants(root: u32) -> Vec<u32> {
         .filter_map(|entry| {
             let pid: u32 = entry.file_name().to_str()?.parse().ok()?;
             let stat = std::fs::read_to_string(entry.path().join("stat")).ok()?;
-            let ppid = stat.rsplit_once(')')?.1.split_whitespace().nth(1)?.parse().ok()?;
-            Some((pid, ppid))
+            let mut fields = stat.rsplit_once(')')?.1.split_whitespace();
+            let state = fields.next()?;
+            let ppid = fields.next()?.parse().ok()?;
+            (state != "Z").then_some((pid, ppid))
         })
         .collect();
     let mut found = vec![root];

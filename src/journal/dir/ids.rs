@@ -31,6 +31,17 @@ pub fn group_id(name: &str) -> Option<u32> {
     (rc == 0 && !found.is_null()).then_some(group.gr_gid)
 }
 
+/// The uid and primary gid of a user name.
+pub fn user_id(name: &str) -> Option<(u32, u32)> {
+    let cname = std::ffi::CString::new(name).ok()?;
+    let mut pw: libc::passwd = unsafe_zeroed();
+    let mut buf = vec![0 as libc::c_char; 16 * 1024];
+    let mut found: *mut libc::passwd = std::ptr::null_mut();
+    // SAFETY: getpwnam_r fills `pw` with pointers into `buf`, both outliving the call's use.
+    let rc = unsafe { libc::getpwnam_r(cname.as_ptr(), &mut pw, buf.as_mut_ptr(), buf.len(), &mut found) };
+    (rc == 0 && !found.is_null()).then_some((pw.pw_uid, pw.pw_gid))
+}
+
 /// A user's name for messages, or the number if it has none.
 pub fn user_name(uid: u32) -> String {
     let mut pw: libc::passwd = unsafe_zeroed();
