@@ -486,24 +486,21 @@ impl App {
         self.filtered.get(i.min(self.filtered.len() - 1)).copied()
     }
 
+    /// Extends the timeline's filtered list by the entries added since: called on every
+    /// update (a thousand readings a second at scale), so it only looks at what is new.
     fn refresh_filter(&mut self) {
-        let needle = self.filter.to_lowercase();
-        if needle.is_empty() {
-            self.filtered = (0..self.board.incident.timeline.len()).collect();
-            self.filtered_upto = self.board.incident.timeline.len();
-            return;
-        }
-        if self.filtered_upto > self.board.incident.timeline.len() {
+        let timeline = &self.board.incident.timeline;
+        if self.filtered_upto > timeline.len() {
             self.filtered.clear();
             self.filtered_upto = 0;
         }
-        for i in self.filtered_upto..self.board.incident.timeline.len() {
-            let line = self.board.incident.timeline[i].summary().to_lowercase();
-            if line.contains(&needle) || self.board.incident.timeline[i].kind().contains(&needle) {
+        let needle = self.filter.to_lowercase();
+        for (i, entry) in timeline.iter().enumerate().skip(self.filtered_upto) {
+            if needle.is_empty() || entry.summary().to_lowercase().contains(&needle) || entry.kind().contains(&needle) {
                 self.filtered.push(i);
             }
         }
-        self.filtered_upto = self.board.incident.timeline.len();
+        self.filtered_upto = timeline.len();
     }
 
     fn set_filter(&mut self, filter: String) {
