@@ -257,6 +257,9 @@ async fn misbehaving_servers_end_at_their_timeout_with_the_step_named() {
     let o = probe(&format!("{SMTP}\nport = {}\ntimeout = \"2500ms\"", trickle.port)).await;
     assert_outcome(&o, Health::Down, &["timed out after 2s 500ms during banner"]);
 
+    let o = probe(&format!("kind = \"http\"\nurl = \"https://127.0.0.1:{}/\"\ntimeout = \"1s\"", silent.port)).await;
+    assert_outcome(&o, Health::Down, &["timed out after 1s during TLS handshake with 127.0.0.1"]);
+
     let trickle = fake::http_trickle_body(Duration::from_millis(100)).await;
     let o = probe(&format!("kind = \"http\"\nurl = \"http://127.0.0.1:{}/\"\ntimeout = \"1s\"", trickle.port)).await;
     assert_outcome(&o, Health::Down, &["timed out after 1s during read body"]);
@@ -328,6 +331,70 @@ async fn every_http_probe_opens_a_fresh_connection() {
         assert_eq!(prober.run(&c.probe, c.schedule.timeout).await.health, Health::Up);
     }
     assert_eq!(connections.load(std::sync::atomic::Ordering::SeqCst), 5, "a pooled connection hides a dead listener");
+}
+
+/// Each probe's connection ends with a reset: at 1,000 probes a second, connections closed
+/// the polite way would leave tens of thousands in TIME_WAIT, more than the ephemeral ports
+/// towards one server.
+#[tokio::test]
+async fn http_probes_leave_no_connection_in_time_wait() {
+    let Some(n) = support::nginx(None) else { return };
+    let c = check(&format!("kind = \"http\"\nurl = \"http://127.0.0.1:{}/ok\"", n.server.port));
+    let prober = Prober::new();
+    for _ in 0..20 {
+        assert_eq!(prober.run(&c.probe, c.schedule.timeout).await.health, Health::Up);
+    }
+    // /proc/net/tcp: local and remote address:port in hex, then the state (06 is TIME_WAIT).
+    let port = format!(":{:04X}", n.server.port);
+    let table = std::fs::read_to_string("/proc/net/tcp").unwrap();
+    let waiting: Vec<&str> = table
+        .lines()
+        .filter(|l| {
+            let f: Vec<&str> = l.split_whitespace().collect();
+            f.len() > 3 && f[3] == "06" && (f[1].ends_with(&port) || f[2].ends_with(&port))
+        })
+        .collect();
+    assert!(waiting.is_empty(), "connections left in TIME_WAIT: {waiting:#?}");
+}
+
+/// Redirects as browsers follow them: a 303 turns a POST into a GET without its body, a 307
+/// keeps both, credentials never go to another server, and a loop ends with its own words.
+#[tokio::test]
+async fn redirects_keep_or_drop_the_method_body_and_credentials_as_they_should() {
+    let (other, at_other) = fake::http_recording(|_| "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok".into()).await;
+    let elsewhere = format!("http://127.0.0.1:{}/landing", other.port);
+    let (here, at_here) = fake::http_recording(move |head| {
+        let to = match head.split_whitespace().nth(1).unwrap_or("") {
+            "/see-other" => format!("303 See Other\r\nLocation: {elsewhere}"),
+            "/temporary" => "307 Temporary Redirect\r\nLocation: /kept".into(),
+            "/loop" => "302 Found\r\nLocation: /loop".into(),
+            _ => "200 OK".into(),
+        };
+        format!("HTTP/1.1 {to}\r\nContent-Length: 0\r\n\r\n")
+    })
+    .await;
+    let post = |path: &str| {
+        format!(
+            "kind = \"http\"\nurl = \"http://127.0.0.1:{}{path}\"\nmethod = \"POST\"\nbody = \"page=1\"\nheaders = {{ Authorization = \"Bearer s3cret\" }}",
+            here.port
+        )
+    };
+    assert_outcome(&probe(&post("/see-other")).await, Health::Up, &["HTTP 200"]);
+    let landed = at_other.lock().unwrap().clone();
+    assert_eq!(landed.len(), 1);
+    assert!(landed[0].starts_with("GET /landing HTTP/1.1\r\n"), "{landed:?}");
+    assert!(
+        !landed[0].to_ascii_lowercase().contains("authorization"),
+        "credentials sent to another server: {landed:?}"
+    );
+    assert!(!landed[0].contains("page=1"), "the body went along a 303: {landed:?}");
+
+    assert_outcome(&probe(&post("/temporary")).await, Health::Up, &["HTTP 200"]);
+    let kept = at_here.lock().unwrap().last().cloned().unwrap();
+    assert!(kept.starts_with("POST /kept HTTP/1.1\r\n") && kept.ends_with("page=1"), "{kept:?}");
+    assert!(kept.contains("Bearer s3cret"), "same server, same credentials: {kept:?}");
+
+    assert_outcome(&probe(&post("/loop")).await, Health::Down, &["too many redirects"]);
 }
 
 #[tokio::test]

@@ -44,7 +44,7 @@ impl Prober {
         let trace = Trace::new();
         let work = async {
             match spec {
-                ProbeSpec::Http(s) => http::probe(s, &self.http, &trace, timeout).await,
+                ProbeSpec::Http(s) => http::probe(s, &trace).await,
                 ProbeSpec::Tcp(s) => tcp::probe(s, &trace).await,
                 ProbeSpec::Smtp(s) => smtp::probe(s, &trace).await,
                 ProbeSpec::Dns(s) => dns::probe(s, &trace, timeout).await,

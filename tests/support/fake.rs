@@ -140,6 +140,47 @@ pub async fn http_response(status: u16, body: &'static [u8]) -> Fake {
     .await
 }
 
+/// What a recording fake saw: each request's head (request line and headers) and body.
+pub type Requests = std::sync::Arc<std::sync::Mutex<Vec<String>>>;
+
+/// Answers each request with `answer(head)` (a whole response, sent with `Connection: close`
+/// added) and records the request, its body after a blank line.
+pub async fn http_recording<F>(answer: F) -> (Fake, Requests)
+where
+    F: Fn(&str) -> String + Send + Sync + 'static,
+{
+    let seen = Requests::default();
+    let log = seen.clone();
+    let answer = std::sync::Arc::new(answer);
+    let fake = serve(move |stream| {
+        let (log, answer) = (log.clone(), answer.clone());
+        async move {
+            use tokio::io::AsyncReadExt;
+            let mut reader = BufReader::new(stream);
+            let mut head = String::new();
+            loop {
+                let mut line = String::new();
+                if reader.read_line(&mut line).await.unwrap_or(0) == 0 || line == "\r\n" {
+                    break;
+                }
+                head.push_str(&line);
+            }
+            let length = head
+                .lines()
+                .find_map(|l| l.to_ascii_lowercase().strip_prefix("content-length:").map(|v| v.trim().to_string()))
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(0);
+            let mut body = vec![0; length];
+            let _ = reader.read_exact(&mut body).await;
+            let response = answer(&head).replacen("\r\n", "\r\nConnection: close\r\n", 1);
+            log.lock().unwrap().push(format!("{head}\r\n{}", String::from_utf8_lossy(&body)));
+            let _ = reader.get_mut().write_all(response.as_bytes()).await;
+        }
+    })
+    .await;
+    (fake, seen)
+}
+
 pub async fn read_request_head(stream: &mut TcpStream) -> std::io::Result<()> {
     let mut reader = BufReader::new(stream);
     let mut line = String::new();

@@ -1,30 +1,29 @@
 //! `http`: a real request, read like a user would, judged on status, headers, body and JSON.
 
-use std::collections::HashMap;
+mod exchange;
+
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use reqwest::header::{HeaderMap, RETRY_AFTER};
+use hyper::StatusCode;
+use hyper::header::{HeaderMap, RETRY_AFTER};
 
+use super::MAX_DETAIL_CHARS;
 use super::outcome::{Health, Outcome, fmt_ms};
 use super::spec::HttpSpec;
 use super::trace::Trace;
-use super::{MAX_DETAIL_CHARS, tls};
 use crate::sanitize::sanitize;
 
-/// HTTP clients shared by all probes with the same TLS/redirect settings. Building a client
-/// loads the root store, which costs far more than a probe, so it is done once per variant.
-/// Connections are never pooled: each probe opens a fresh one, as a health check must.
+/// The HTTP client of the API sources (Prometheus, Alertmanager), built once: building one
+/// loads the root store, which costs far more than a request. Pooled connections are fine
+/// there, the server's health is not what is being measured. (The `http` probe makes its own
+/// fresh connections: see [`exchange`].)
 #[derive(Clone, Default)]
 pub struct Clients {
-    cache: Arc<Mutex<HashMap<(bool, bool), reqwest::Client>>>,
     api: Arc<Mutex<Option<reqwest::Client>>>,
 }
 
 impl Clients {
-    /// A plain client for API sources (Prometheus, Alertmanager): pooled connections are fine
-    /// there, the server's health is not what is being measured.
     pub fn api(&self) -> Result<reqwest::Client, String> {
         let mut cache = self.api.lock().unwrap_or_else(|p| p.into_inner());
         if let Some(c) = cache.as_ref() {
@@ -38,119 +37,33 @@ impl Clients {
         *cache = Some(client.clone());
         Ok(client)
     }
-
-    fn get(&self, spec: &HttpSpec, timeout: Duration) -> Result<reqwest::Client, String> {
-        let key = (spec.follow_redirects, spec.allow_invalid_cert);
-        let mut cache = self.cache.lock().unwrap_or_else(|p| p.into_inner());
-        if let Some(client) = cache.get(&key) {
-            return Ok(client.clone());
-        }
-        let client = builder(spec, timeout).build().map_err(|e| format!("cannot build HTTP client: {e}"))?;
-        cache.insert(key, client.clone());
-        Ok(client)
-    }
 }
 
-fn builder(spec: &HttpSpec, timeout: Duration) -> reqwest::ClientBuilder {
-    reqwest::Client::builder()
-        .user_agent(concat!("warroom/", env!("CARGO_PKG_VERSION"), " (health check)"))
-        .pool_max_idle_per_host(0)
-        .tls_info(true)
-        .connect_timeout(timeout)
-        .redirect(if spec.follow_redirects {
-            reqwest::redirect::Policy::limited(10)
-        } else {
-            reqwest::redirect::Policy::none()
-        })
-        .tls_danger_accept_invalid_certs(spec.allow_invalid_cert)
-        .no_proxy()
-}
-
-pub async fn probe(spec: &HttpSpec, clients: &Clients, trace: &Trace, timeout: Duration) -> Outcome {
-    if spec.all_addresses {
-        return probe_all_addresses(spec, trace, timeout).await;
+pub async fn probe(spec: &HttpSpec, trace: &Trace) -> Outcome {
+    if !spec.all_addresses {
+        return judged(spec, exchange::fetch(spec, None, trace).await, trace);
     }
-    match clients.get(spec, timeout) {
-        Ok(client) => probe_with(spec, &client, trace).await,
-        Err(e) => trace.finish(Health::Down, e),
-    }
-}
-
-/// Probes every address the host resolves to, each through a client pinned to it.
-async fn probe_all_addresses(spec: &HttpSpec, trace: &Trace, timeout: Duration) -> Outcome {
     let url = match reqwest::Url::parse(&spec.url) {
         Ok(u) => u,
         Err(e) => return trace.finish(Health::Down, format!("bad URL: {e}")),
     };
     let host = url.host_str().unwrap_or_default().to_string();
     let port = url.port_or_known_default().unwrap_or(80);
-    super::tcp::each_address(&host, port, trace, |addr| {
-        let host = host.clone();
-        async move {
-            let t = Trace::new();
-            match builder(spec, timeout).resolve(&host, addr).build() {
-                Ok(client) => probe_with(spec, &client, &t).await,
-                Err(e) => t.finish(Health::Down, format!("cannot build HTTP client: {e}")),
-            }
-        }
+    // Every address the host resolves to, each probed on its own (the URL's host pinned to it).
+    super::tcp::each_address(&host, port, trace, |addr| async move {
+        let t = Trace::new();
+        judged(spec, exchange::fetch(spec, Some(addr), &t).await, &t)
     })
     .await
 }
 
-async fn probe_with(spec: &HttpSpec, client: &reqwest::Client, trace: &Trace) -> Outcome {
-    let method = reqwest::Method::from_bytes(spec.method.as_bytes()).unwrap_or(reqwest::Method::GET);
-    let mut request = client.request(method.clone(), &spec.url);
-    for (name, value) in &spec.request_headers {
-        request = request.header(name, value);
-    }
-    if let Some(body) = &spec.request_body {
-        request = request.body(body.clone());
-    }
-    trace.step(format!("{method} {}", spec.url));
-    let mut response = match request.send().await {
-        Ok(r) => r,
-        Err(e) => return trace.finish(Health::Down, describe_error(&e)),
+/// The outcome of an exchange, judged on what the check expects.
+fn judged(spec: &HttpSpec, fetched: Result<exchange::Response, exchange::Failure>, trace: &Trace) -> Outcome {
+    let response = match fetched {
+        Ok(response) => response,
+        Err(why) => return trace.finish(Health::Down, why),
     };
-    let status = response.status();
-    let headers = response.headers().clone();
-    let cert_days_left = response
-        .extensions()
-        .get::<reqwest::tls::TlsInfo>()
-        .and_then(|info| info.peer_certificate())
-        .and_then(|der| tls::cert_info(der).ok())
-        .map(|c| c.days_left(Utc::now()));
-
-    trace.step("read body");
-    let mut body = Vec::new();
-    let mut truncated = false;
-    loop {
-        match response.chunk().await {
-            Ok(Some(chunk)) => {
-                let room = spec.max_body.saturating_sub(body.len());
-                if chunk.len() > room {
-                    body.extend_from_slice(&chunk[..room]);
-                    truncated = true;
-                    break;
-                }
-                body.extend_from_slice(&chunk);
-            }
-            Ok(None) => break,
-            Err(e) => {
-                let mut o = trace.finish(
-                    Health::Down,
-                    format!(
-                        "HTTP {status}: connection failed while reading the body after {} bytes ({})",
-                        body.len(),
-                        root_cause(&e)
-                    ),
-                );
-                o.cert_days_left = cert_days_left;
-                return o;
-            }
-        }
-    }
-    drop(response);
-
+    let exchange::Response { status, headers, body, truncated, cert_days_left } = response;
     let mut outcome = trace.finish(Health::Up, String::new());
     outcome.cert_days_left = cert_days_left;
     outcome.retry_after = retry_after(&headers, Utc::now());
@@ -182,7 +95,7 @@ async fn probe_with(spec: &HttpSpec, client: &reqwest::Client, trace: &Trace) ->
     outcome
 }
 
-fn status_line(status: reqwest::StatusCode) -> String {
+fn status_line(status: StatusCode) -> String {
     match status.canonical_reason() {
         Some(reason) => format!("{} {reason}", status.as_u16()),
         None => status.as_u16().to_string(),
@@ -190,13 +103,7 @@ fn status_line(status: reqwest::StatusCode) -> String {
 }
 
 /// Every condition that does not hold, in words.
-fn judge(
-    spec: &HttpSpec,
-    status: reqwest::StatusCode,
-    headers: &HeaderMap,
-    body: &[u8],
-    truncated: bool,
-) -> Vec<String> {
+fn judge(spec: &HttpSpec, status: StatusCode, headers: &HeaderMap, body: &[u8], truncated: bool) -> Vec<String> {
     let mut problems = Vec::new();
     let code = status.as_u16();
     if !spec.expect_status.iter().any(|r| r.contains(code)) {

@@ -1,0 +1,254 @@
+//! One HTTP exchange as a health check makes it: a fresh TCP connection (TLS for `https`), one
+//! request, the response read up to a bound, redirects followed on new connections.
+//!
+//! hyper's HTTP/1 client on a socket of our own, not reqwest's pooled client: a probe needs
+//! none of the pool, proxy or redirect-policy machinery, and at 1,000 probes a second that
+//! machinery and the ten system calls it adds to each connection (keep-alive options, address
+//! lookups, a shutdown) were a fifth of the poller's CPU (BENCHMARKS.md, issue 22). Each step is named in the trace, so a
+//! timeout says whether it was the connect, the TLS handshake, the server's answer or the body.
+
+use std::net::SocketAddr;
+
+use http_body_util::BodyExt;
+use hyper::StatusCode;
+use hyper::header::{self, HeaderMap, HeaderName, HeaderValue};
+use hyper_util::rt::TokioIo;
+use reqwest::Url;
+use tokio::io::{AsyncRead, AsyncWrite};
+
+use super::super::trace::Trace;
+use super::super::{spec::HttpSpec, tcp, tls};
+
+/// Redirects followed at most, as browsers and reqwest do.
+const MAX_REDIRECTS: usize = 10;
+
+/// What came back, as far as it was read.
+pub struct Response {
+    pub status: StatusCode,
+    pub headers: HeaderMap,
+    pub body: Vec<u8>,
+    /// The body was longer than `max_body`: only that much was read.
+    pub truncated: bool,
+    /// Days until the certificate of the last `https` connection expires.
+    pub cert_days_left: Option<i64>,
+}
+
+/// Why there is no response: the words for the outcome, leading with the step
+/// ("connect failed: connection refused", "too many redirects: …").
+pub type Failure = String;
+
+/// The request `spec` describes, its redirects followed if it says so. `pinned`: the address
+/// to use for the URL's own host (the `all_addresses` probe of one backend) instead of asking
+/// the resolver.
+pub async fn fetch(spec: &HttpSpec, pinned: Option<SocketAddr>, trace: &Trace) -> Result<Response, Failure> {
+    let first = Url::parse(&spec.url).map_err(|e| format!("bad URL: {e}"))?;
+    let mut request = Request::first(spec, first.clone());
+    for _ in 0..=MAX_REDIRECTS {
+        let addr = match pinned {
+            Some(addr) if same_host(&request.url, &first) => addr,
+            _ => resolve(&request.url).await?,
+        };
+        let response = once(&request, addr, spec, trace).await?;
+        match request.follow(&response, spec.follow_redirects)? {
+            Some(next) => request = next,
+            None => return Ok(response),
+        }
+    }
+    Err(format!("too many redirects: more than {MAX_REDIRECTS} from {}", spec.url))
+}
+
+/// One request of a chain of redirects.
+struct Request {
+    url: Url,
+    method: hyper::Method,
+    headers: Vec<(String, String)>,
+    body: String,
+}
+
+impl Request {
+    fn first(spec: &HttpSpec, url: Url) -> Request {
+        Request {
+            url,
+            method: hyper::Method::from_bytes(spec.method.as_bytes()).unwrap_or(hyper::Method::GET),
+            headers: spec.request_headers.clone(),
+            body: spec.request_body.clone().unwrap_or_default(),
+        }
+    }
+
+    /// The next request if `response` redirects and redirects are followed: 303 (and 301/302
+    /// after a POST, as browsers do) becomes a GET without a body; credentials are not sent
+    /// to another host.
+    fn follow(&self, response: &Response, follow: bool) -> Result<Option<Request>, Failure> {
+        use StatusCode as S;
+        let status = response.status;
+        if !follow
+            || !matches!(
+                status,
+                S::MOVED_PERMANENTLY | S::FOUND | S::SEE_OTHER | S::TEMPORARY_REDIRECT | S::PERMANENT_REDIRECT
+            )
+        {
+            return Ok(None);
+        }
+        let Some(location) = response.headers.get(header::LOCATION).and_then(|v| v.to_str().ok()) else {
+            return Ok(None);
+        };
+        let url = self
+            .url
+            .join(location)
+            .map_err(|e| format!("redirect from {} to an unusable Location ({e})", self.url.as_str()))?;
+        let to_get = status == S::SEE_OTHER || (self.method == hyper::Method::POST && status.as_u16() < 303);
+        let mut next = Request {
+            url,
+            method: if to_get { hyper::Method::GET } else { self.method.clone() },
+            headers: self.headers.clone(),
+            body: if to_get { String::new() } else { self.body.clone() },
+        };
+        if !same_host(&next.url, &self.url) {
+            next.headers.retain(|(name, _)| !is_credential(name));
+        }
+        Ok(Some(next))
+    }
+
+    /// `Host` (with the port when it is not the scheme's), then the check's own headers.
+    fn to_hyper(&self) -> Result<hyper::Request<String>, Failure> {
+        let path = match self.url.query() {
+            Some(query) => format!("{}?{query}", self.url.path()),
+            None => self.url.path().to_string(),
+        };
+        let host = match self.url.port() {
+            Some(port) => format!("{}:{port}", self.url.host_str().unwrap_or_default()),
+            None => self.url.host_str().unwrap_or_default().to_string(),
+        };
+        let mut request = hyper::Request::builder()
+            .method(self.method.clone())
+            .uri(path)
+            .header(header::HOST, host)
+            .header(header::USER_AGENT, concat!("warroom/", env!("CARGO_PKG_VERSION"), " (health check)"))
+            .header(header::ACCEPT, "*/*")
+            .body(self.body.clone())
+            .map_err(|e| format!("bad request: {e}"))?;
+        for (name, value) in &self.headers {
+            let name = HeaderName::from_bytes(name.as_bytes()).map_err(|e| format!("bad header name {name:?}: {e}"))?;
+            let value = HeaderValue::from_str(value).map_err(|e| format!("bad value for header {name}: {e}"))?;
+            request.headers_mut().insert(name, value);
+        }
+        Ok(request)
+    }
+}
+
+fn is_credential(name: &str) -> bool {
+    ["authorization", "cookie", "proxy-authorization"].iter().any(|c| name.eq_ignore_ascii_case(c))
+}
+
+fn same_host(a: &Url, b: &Url) -> bool {
+    a.scheme() == b.scheme() && a.host_str() == b.host_str() && a.port_or_known_default() == b.port_or_known_default()
+}
+
+/// The address to connect to: an IP literal as it is (never asking the resolver), a name
+/// through the system resolver.
+async fn resolve(url: &Url) -> Result<SocketAddr, Failure> {
+    let port = url.port_or_known_default().unwrap_or(80);
+    let host = url.host_str().ok_or_else(|| format!("bad URL: {} has no host", url.as_str()))?;
+    tcp::resolve_first(bare(host), port).await
+}
+
+/// An IPv6 literal without its URL brackets.
+fn bare(host: &str) -> &str {
+    host.trim_start_matches('[').trim_end_matches(']')
+}
+
+/// One request on one fresh connection.
+async fn once(request: &Request, addr: SocketAddr, spec: &HttpSpec, trace: &Trace) -> Result<Response, Failure> {
+    let stream = connect(addr, trace).await?;
+    match request.url.scheme() {
+        "http" => exchange(stream, request, spec, None, trace).await,
+        "https" => {
+            let host = bare(request.url.host_str().unwrap_or_default());
+            trace.step(format!("TLS handshake with {host}"));
+            let (stream, certs) = tls::handshake(stream, host).await?;
+            let days = certs.first().and_then(|der| tls::cert_info(der).ok()).map(|c| c.days_left(chrono::Utc::now()));
+            if !spec.allow_invalid_cert {
+                tls::verify_chain(&certs, host).map_err(|why| match days {
+                    Some(days) => format!("{why} (it expires in {days} days)"),
+                    None => why,
+                })?;
+            }
+            exchange(stream, request, spec, days, trace).await
+        }
+        other => Err(format!("cannot probe a {other}: URL ({}): http and https only", request.url.as_str())),
+    }
+}
+
+/// A TCP connection that ends with a reset, not a FIN: no TIME_WAIT left behind per probe
+/// (1,000 probes a second would hold 60,000 of them, more than the ephemeral ports towards
+/// one server), as HAProxy closes its health checks.
+async fn connect(addr: SocketAddr, trace: &Trace) -> Result<tokio::net::TcpStream, Failure> {
+    trace.step(format!("connect {addr}"));
+    let failed = |e: std::io::Error| format!("connect failed: {}", tcp::io_reason(&e));
+    let socket = if addr.is_ipv4() { tokio::net::TcpSocket::new_v4() } else { tokio::net::TcpSocket::new_v6() }
+        .map_err(failed)?;
+    socket.set_zero_linger().map_err(failed)?;
+    // No TCP_NODELAY: hyper writes the request, head and body, in one go, so Nagle's
+    // algorithm has nothing to hold back; one system call fewer per probe.
+    socket.connect(addr).await.map_err(failed)
+}
+
+/// The request and its response over `stream`, the connection driven in this same task.
+async fn exchange<S>(
+    stream: S,
+    request: &Request,
+    spec: &HttpSpec,
+    cert_days_left: Option<i64>,
+    trace: &Trace,
+) -> Result<Response, Failure>
+where
+    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    let hyper_request = request.to_hyper()?;
+    trace.step(format!("{} {}", request.method, request.url.as_str()));
+    let (mut sender, connection) = hyper::client::conn::http1::handshake::<_, String>(TokioIo::new(stream))
+        .await
+        .map_err(|e| format!("request failed: {}", super::root_cause(&e)))?;
+    let work = async {
+        let response = sender
+            .send_request(hyper_request)
+            .await
+            .map_err(|e| format!("request failed: {}", super::root_cause(&e)))?;
+        let (head, body) = response.into_parts();
+        trace.step("read body");
+        let (body, truncated) = read_body(body, spec.max_body).await.map_err(|(read, e)| {
+            format!(
+                "HTTP {}: connection failed while reading the body after {read} bytes ({})",
+                super::status_line(head.status),
+                super::root_cause(&e)
+            )
+        })?;
+        Ok(Response { status: head.status, headers: head.headers, body, truncated, cert_days_left })
+    };
+    let mut work = std::pin::pin!(work);
+    let mut connection = std::pin::pin!(connection);
+    let mut driving = true;
+    loop {
+        tokio::select! {
+            done = &mut work => return done,
+            // Its error, if any, reaches the request above; once it ends, the body is all in.
+            _ = &mut connection, if driving => driving = false,
+        }
+    }
+}
+
+/// The body up to `max` bytes, and whether there was more. On an error: the bytes read so far.
+async fn read_body(mut body: hyper::body::Incoming, max: usize) -> Result<(Vec<u8>, bool), (usize, hyper::Error)> {
+    let mut out = Vec::new();
+    while let Some(frame) = body.frame().await {
+        let frame = frame.map_err(|e| (out.len(), e))?;
+        let Ok(chunk) = frame.into_data() else { continue };
+        let room = max.saturating_sub(out.len());
+        if chunk.len() > room {
+            out.extend_from_slice(&chunk[..room]);
+            return Ok((out, true));
+        }
+        out.extend_from_slice(&chunk);
+    }
+    Ok((out, false))
+}
