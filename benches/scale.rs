@@ -53,6 +53,60 @@ fn key_to_frame(t: &support::tmux::Tmux, log: &Path, rounds: usize) -> Vec<f64> 
     out
 }
 
+/// The floor, measured beside warroom in the same 30 s: a thread of this bench makes the same
+/// fresh connections at the same pace (a quarter of the checks every 250 ms) with nothing but
+/// sockets (connect, one write of `GET /ok`, one read, close with a reset, as warroom's probes
+/// do): no HTTP library, no schedule, no journal, no screen. Its own CPU time (RUSAGE_THREAD),
+/// as % of a core, is what the kernel charges for the connections themselves.
+fn bare_connections(port: u16, per_second: usize, measure: Duration) -> std::thread::JoinHandle<f64> {
+    std::thread::spawn(move || {
+        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        runtime.block_on(async {
+            let request = format!("GET /ok HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n\r\n");
+            let before = thread_cpu();
+            let started = Instant::now();
+            let mut tick = tokio::time::interval(Duration::from_millis(250));
+            while started.elapsed() < measure {
+                tick.tick().await;
+                let batch = (0..per_second / 4).map(|_| bare_probe(port, &request));
+                together(batch).await;
+            }
+            (thread_cpu() - before).as_secs_f64() / started.elapsed().as_secs_f64() * 100.0
+        })
+    })
+}
+
+async fn bare_probe(port: u16, request: &str) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let socket = tokio::net::TcpSocket::new_v4().unwrap();
+    socket.set_zero_linger().unwrap();
+    let mut stream = socket.connect(([127, 0, 0, 1], port).into()).await.unwrap();
+    stream.write_all(request.as_bytes()).await.unwrap();
+    let mut answer = [0u8; 1024];
+    assert!(stream.read(&mut answer).await.unwrap() > 0, "nginx said nothing");
+}
+
+/// Runs the futures together on this thread (no task spawned: the floor has no scheduling).
+async fn together<F: std::future::Future<Output = ()>>(futures: impl Iterator<Item = F>) {
+    let mut set: Vec<std::pin::Pin<Box<F>>> = futures.map(Box::pin).collect();
+    std::future::poll_fn(|cx| {
+        set.retain_mut(|f| f.as_mut().poll(cx).is_pending());
+        if set.is_empty() { std::task::Poll::Ready(()) } else { std::task::Poll::Pending }
+    })
+    .await
+}
+
+fn thread_cpu() -> Duration {
+    // SAFETY: getrusage fills the struct it is given.
+    let usage = unsafe {
+        let mut usage: libc::rusage = std::mem::zeroed();
+        libc::getrusage(libc::RUSAGE_THREAD, &mut usage);
+        usage
+    };
+    let time = |t: libc::timeval| Duration::new(t.tv_sec as u64, t.tv_usec as u32 * 1000);
+    time(usage.ru_utime) + time(usage.ru_stime)
+}
+
 fn main() {
     let full = std::env::args().any(|a| a == "--bench");
     let checks: usize = std::env::var("WARROOM_SCALE_CHECKS").ok().and_then(|v| v.parse().ok()).unwrap_or(if full {
@@ -99,6 +153,7 @@ fn main() {
             .unwrap();
         assert!(status.success(), "perf record failed");
     }
+    let floor = bare_connections(nginx.server.port, checks / 10, measure);
     let ticks0 = support::proc::cpu_ticks(pid).unwrap();
     let t0 = Instant::now();
     let mut rss = Vec::new();
@@ -110,6 +165,7 @@ fn main() {
     let wall = t0.elapsed().as_secs_f64();
     let cpu = ticks as f64 / 100.0 / wall * 100.0;
     let probes = checks as f64 / 10.0;
+    let floor = floor.join().unwrap();
     let log = dir.path().join("pty.log");
     t.pipe_pane(&log);
     let keys = key_to_frame(&t, &log, if full { 20 } else { 3 });
@@ -117,14 +173,16 @@ fn main() {
     println!(
         "scale/{checks}_checks_every_10s: CPU {cpu:.2} % of one core over {wall:.0} s ({:.3} ms per probe; target < 5 %), \
          RSS median {:.1} MiB, max {:.1} MiB (target < 80), first frame {:.0} ms, key-to-frame median {:.1} ms, max {:.1} ms \
-         over {} keys (target < 50)",
+         over {} keys (target < 50); the same connections with bare sockets, measured beside it: {floor:.2} % \
+         (warroom / bare {:.2})",
         cpu * 10.0 / probes,
         percentile(rss.clone(), 0.5),
         percentile(rss, 1.0),
         first_frame.as_secs_f64() * 1000.0,
         percentile(keys.clone(), 0.5),
         percentile(keys.clone(), 1.0),
-        keys.len()
+        keys.len(),
+        cpu / floor
     );
     drop(t);
     drop(nginx);
