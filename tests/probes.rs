@@ -397,6 +397,19 @@ async fn redirects_keep_or_drop_the_method_body_and_credentials_as_they_should()
     assert_outcome(&probe(&post("/loop")).await, Health::Down, &["too many redirects"]);
 }
 
+/// `http://user:secret@host/` is Basic authentication, as curl reads it; the secret is in no
+/// request line and in no step of the outcome.
+#[tokio::test]
+async fn a_url_with_a_user_and_password_is_basic_authentication() {
+    let (server, seen) = fake::http_recording(|_| "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n".into()).await;
+    let o = probe(&format!("kind = \"http\"\nurl = \"http://ops:p%40ss@127.0.0.1:{}/health\"", server.port)).await;
+    assert_outcome(&o, Health::Up, &["HTTP 200"]);
+    let head = seen.lock().unwrap()[0].clone();
+    // base64("ops:p@ss")
+    assert!(head.starts_with("GET /health HTTP/1.1\r\n") && head.contains("Basic b3BzOnBAc3M="), "{head:?}");
+    assert!(o.steps.iter().all(|s| !s.name.contains("p%40ss")), "the password in a step: {:?}", o.steps);
+}
+
 #[tokio::test]
 async fn all_addresses_names_the_failing_backend() {
     let Some(n) = support::nginx(None) else { return };

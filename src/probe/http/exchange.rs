@@ -54,7 +54,7 @@ pub async fn fetch(spec: &HttpSpec, pinned: Option<SocketAddr>, trace: &Trace) -
             None => return Ok(response),
         }
     }
-    Err(format!("too many redirects: more than {MAX_REDIRECTS} from {}", spec.url))
+    Err(format!("too many redirects: more than {MAX_REDIRECTS} from {}", Request::first(spec, first).url.as_str()))
 }
 
 /// One request of a chain of redirects.
@@ -66,11 +66,21 @@ struct Request {
 }
 
 impl Request {
-    fn first(spec: &HttpSpec, url: Url) -> Request {
+    fn first(spec: &HttpSpec, mut url: Url) -> Request {
+        let mut headers = spec.request_headers.clone();
+        // `http://user:secret@host/` is Basic authentication, as curl and browsers read it;
+        // the user and password are not sent in the request line.
+        if let Some(basic) = basic_auth(&url)
+            && !headers.iter().any(|(name, _)| name.eq_ignore_ascii_case("authorization"))
+        {
+            headers.push(("Authorization".into(), basic));
+        }
+        let _ = url.set_username("");
+        let _ = url.set_password(None);
         Request {
             url,
             method: hyper::Method::from_bytes(spec.method.as_bytes()).unwrap_or(hyper::Method::GET),
-            headers: spec.request_headers.clone(),
+            headers,
             body: spec.request_body.clone().unwrap_or_default(),
         }
     }
@@ -134,6 +144,17 @@ impl Request {
         }
         Ok(request)
     }
+}
+
+/// `Basic …` for the user and password of a URL, percent-decoded; none without a user.
+fn basic_auth(url: &Url) -> Option<String> {
+    use base64::Engine;
+    if url.username().is_empty() && url.password().is_none() {
+        return None;
+    }
+    let decode = |part: &str| percent_encoding::percent_decode_str(part).decode_utf8_lossy().into_owned();
+    let pair = format!("{}:{}", decode(url.username()), decode(url.password().unwrap_or_default()));
+    Some(format!("Basic {}", base64::engine::general_purpose::STANDARD.encode(pair)))
 }
 
 fn is_credential(name: &str) -> bool {
