@@ -936,10 +936,20 @@ fn http_probe(c: &RawCheck, err: &dyn Fn(&str, String) -> ConfigError) -> Result
         .flatten()
         .map(|(path, v)| Ok((path.clone(), toml_to_json(v).map_err(|m| err("json", m))?)))
         .collect::<Result<_, ConfigError>>()?;
+    let request_headers = string_table(&c.headers, "headers", err)?;
+    // What the probe could never send is a mistake in the file, not an outage on the screen.
+    for (name, value) in &request_headers {
+        if hyper::header::HeaderName::from_bytes(name.as_bytes()).is_err() {
+            return Err(err("headers", format!("\"{name}\" is not a header name (letters, digits and -)")));
+        }
+        if hyper::header::HeaderValue::from_str(value).is_err() {
+            return Err(err("headers", format!("the value for \"{name}\" has a line break or control character")));
+        }
+    }
     Ok(ProbeSpec::Http(HttpSpec {
         url,
         method,
-        request_headers: string_table(&c.headers, "headers", err)?,
+        request_headers,
         request_body: c.body.clone(),
         expect_status,
         body_contains: c.body_contains.clone(),

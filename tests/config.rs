@@ -135,6 +135,20 @@ fn errors_name_file_line_column_and_field() {
         ),
         ("[[check]]\nname = \"a\"\nkind = \"http\"\nurl = \"ftp://h/\"\n", 4, 1, "url", "http:// or https://"),
         (
+            "[[check]]\nname = \"a\"\nkind = \"http\"\nurl = \"http://h/\"\nheaders = { \"Bad Header\" = \"x\" }\n",
+            5,
+            1,
+            "headers",
+            "\"Bad Header\" is not a header name",
+        ),
+        (
+            "[[check]]\nname = \"a\"\nkind = \"http\"\nurl = \"http://h/\"\nheaders = { X-Id = \"a\\r\\nInjected: 1\" }\n",
+            5,
+            1,
+            "headers",
+            "line break or control character",
+        ),
+        (
             "[[check]]\nname = \"a\"\nkind = \"http\"\nurl = \"http://h/\"\nexpect_status = [\"6xx\"]\n",
             5,
             1,

@@ -357,44 +357,73 @@ async fn http_probes_leave_no_connection_in_time_wait() {
     assert!(waiting.is_empty(), "connections left in TIME_WAIT: {waiting:#?}");
 }
 
-/// Redirects as browsers follow them: a 303 turns a POST into a GET without its body, a 307
-/// keeps both, credentials never go to another server, and a loop ends with its own words.
+/// Redirects as browsers follow them: a 303 turns a POST into a GET without its body (a HEAD
+/// stays a HEAD), a 307 keeps both, credentials and a configured Host never go to another
+/// server, a Location in UTF-8 is followed, and what goes wrong after a redirect says so.
 #[tokio::test]
 async fn redirects_keep_or_drop_the_method_body_and_credentials_as_they_should() {
-    let (other, at_other) = fake::http_recording(|_| "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok".into()).await;
-    let elsewhere = format!("http://127.0.0.1:{}/landing", other.port);
+    let (other, at_other) = fake::http_recording(|head| {
+        let status = if head.contains("/broken") { "500 Internal Server Error" } else { "200 OK" };
+        format!("HTTP/1.1 {status}\r\nContent-Length: 0\r\n\r\n")
+    })
+    .await;
+    let elsewhere = format!("http://127.0.0.1:{}", other.port);
     let (here, at_here) = fake::http_recording(move |head| {
         let to = match head.split_whitespace().nth(1).unwrap_or("") {
-            "/see-other" => format!("303 See Other\r\nLocation: {elsewhere}"),
+            "/see-other" => format!("303 See Other\r\nLocation: {elsewhere}/landing"),
+            "/to-broken" => format!("302 Found\r\nLocation: {elsewhere}/broken"),
             "/temporary" => "307 Temporary Redirect\r\nLocation: /kept".into(),
             "/loop" => "302 Found\r\nLocation: /loop".into(),
+            "/to-file" => "302 Found\r\nLocation: file:///etc/passwd".into(),
+            "/to-closed" => "302 Found\r\nLocation: http://127.0.0.1:9/".into(),
+            "/accent" => "302 Found\r\nLocation: /caf\u{e9}".into(),
             _ => "200 OK".into(),
         };
         format!("HTTP/1.1 {to}\r\nContent-Length: 0\r\n\r\n")
     })
     .await;
-    let post = |path: &str| {
+    let with = |method: &str, path: &str| {
         format!(
-            "kind = \"http\"\nurl = \"http://127.0.0.1:{}{path}\"\nmethod = \"POST\"\nbody = \"page=1\"\nheaders = {{ Authorization = \"Bearer s3cret\" }}",
+            "kind = \"http\"\nurl = \"http://127.0.0.1:{}{path}\"\nmethod = \"{method}\"\nbody = \"page=1\"\n\
+             headers = {{ Authorization = \"Bearer s3cret\", Host = \"intranet.test\", Content-Type = \"text/plain\" }}",
             here.port
         )
     };
-    assert_outcome(&probe(&post("/see-other")).await, Health::Up, &["HTTP 200"]);
-    let landed = at_other.lock().unwrap().clone();
-    assert_eq!(landed.len(), 1);
-    assert!(landed[0].starts_with("GET /landing HTTP/1.1\r\n"), "{landed:?}");
-    assert!(
-        !landed[0].to_ascii_lowercase().contains("authorization"),
-        "credentials sent to another server: {landed:?}"
-    );
-    assert!(!landed[0].contains("page=1"), "the body went along a 303: {landed:?}");
+    let last = |seen: &fake::Requests| seen.lock().unwrap().last().cloned().unwrap();
+    assert_outcome(&probe(&with("POST", "/see-other")).await, Health::Up, &["HTTP 200"]);
+    let landed = last(&at_other);
+    assert!(landed.starts_with("GET /landing HTTP/1.1\r\n"), "{landed:?}");
+    let lower = landed.to_ascii_lowercase();
+    assert!(!lower.contains("authorization") && !lower.contains("intranet.test"), "sent to another server: {landed:?}");
+    assert!(!landed.contains("page=1") && !lower.contains("content-type"), "the body went along a 303: {landed:?}");
+    assert_outcome(&probe(&with("HEAD", "/see-other")).await, Health::Up, &["HTTP 200"]);
+    assert!(last(&at_other).starts_with("HEAD /landing"), "a HEAD stays a HEAD");
 
-    assert_outcome(&probe(&post("/temporary")).await, Health::Up, &["HTTP 200"]);
-    let kept = at_here.lock().unwrap().last().cloned().unwrap();
+    assert_outcome(&probe(&with("POST", "/temporary")).await, Health::Up, &["HTTP 200"]);
+    let kept = last(&at_here);
     assert!(kept.starts_with("POST /kept HTTP/1.1\r\n") && kept.ends_with("page=1"), "{kept:?}");
-    assert!(kept.contains("Bearer s3cret"), "same server, same credentials: {kept:?}");
+    assert!(kept.contains("Bearer s3cret") && kept.contains("intranet.test"), "same server, same headers: {kept:?}");
 
-    assert_outcome(&probe(&post("/loop")).await, Health::Down, &["too many redirects"]);
+    assert_outcome(&probe(&with("GET", "/accent")).await, Health::Up, &["HTTP 200"]);
+    assert!(last(&at_here).starts_with("GET /caf%C3%A9 "), "{:?}", last(&at_here));
+
+    assert_outcome(&probe(&with("GET", "/loop")).await, Health::Down, &["too many redirects"]);
+    assert_outcome(&probe(&with("GET", "/to-file")).await, Health::Down, &["to a file: URL", "http and https only"]);
+    assert_outcome(
+        &probe(&with("GET", "/to-closed")).await,
+        Health::Down,
+        &["connect failed", "after a redirect to http://127.0.0.1:9/"],
+    );
+    let broken = format!("after redirects to http://127.0.0.1:{}/broken", other.port);
+    assert_outcome(&probe(&with("GET", "/to-broken")).await, Health::Down, &["HTTP 500", &broken]);
+}
+
+/// A server that answers in something other than HTTP is named as such.
+#[tokio::test]
+async fn a_server_that_does_not_speak_http_is_named_as_such() {
+    let smtp = fake::reply_and_close(b"220 mail.test ESMTP ready\r\n").await;
+    let o = probe(&format!("kind = \"http\"\nurl = \"http://127.0.0.1:{}/\"", smtp.port)).await;
+    assert_outcome(&o, Health::Down, &["the server did not answer in HTTP"]);
 }
 
 /// `http://user:secret@host/` is Basic authentication, as curl reads it; the secret is in no
@@ -408,6 +437,8 @@ async fn a_url_with_a_user_and_password_is_basic_authentication() {
     // base64("ops:p@ss")
     assert!(head.starts_with("GET /health HTTP/1.1\r\n") && head.contains("Basic b3BzOnBAc3M="), "{head:?}");
     assert!(o.steps.iter().all(|s| !s.name.contains("p%40ss")), "the password in a step: {:?}", o.steps);
+    let c = check(&format!("kind = \"http\"\nurl = \"http://ops:p%40ss@127.0.0.1:{}/health\"", server.port));
+    assert_eq!(c.probe.target(), format!("http://ops:***@127.0.0.1:{}/health", server.port), "shown without it");
 }
 
 #[tokio::test]

@@ -47,14 +47,14 @@ impl ProbeSpec {
     /// A short human description of the target, e.g. `https://example.com/health`.
     pub fn target(&self) -> String {
         match self {
-            ProbeSpec::Http(s) => s.url.clone(),
+            ProbeSpec::Http(s) => super::http::redacted(&s.url),
             ProbeSpec::Tcp(s) => format!("{}:{}", s.host, s.port),
             ProbeSpec::Smtp(s) => format!("{}:{}", s.host, s.port),
             ProbeSpec::Dns(s) => format!("{} {}", s.record.as_str(), s.query),
             ProbeSpec::Tls(s) => format!("{}:{}", s.host, s.port),
             ProbeSpec::Command(s) => s.command.join(" "),
-            ProbeSpec::Prometheus(s) => format!("{} {}", s.url, s.query),
-            ProbeSpec::Alertmanager(s) => s.url.clone(),
+            ProbeSpec::Prometheus(s) => format!("{} {}", super::http::redacted(&s.url), s.query),
+            ProbeSpec::Alertmanager(s) => super::http::redacted(&s.url),
         }
     }
 }

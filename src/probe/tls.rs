@@ -154,6 +154,11 @@ impl CertInfo {
     }
 }
 
+/// A certificate's days to expiry in words: "expires in 12 days", "EXPIRED 3 days ago".
+pub fn expiry(days: i64) -> String {
+    if days < 0 { format!("EXPIRED {} days ago", -days) } else { format!("expires in {days} days") }
+}
+
 pub fn cert_info(der: &[u8]) -> Result<CertInfo, String> {
     let (_, cert) = x509_parser::parse_x509_certificate(der).map_err(|e| format!("unreadable certificate: {e}"))?;
     let not_after =

@@ -6,6 +6,9 @@ use std::time::{Duration, Instant};
 
 use super::outcome::{Health, Outcome, Step};
 
+/// Longest step name kept, in characters.
+const MAX_STEP_CHARS: usize = 160;
+
 #[derive(Clone)]
 pub struct Trace {
     inner: Arc<Mutex<Inner>>,
@@ -33,14 +36,20 @@ impl Trace {
         self.inner.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// Ends the current step (if any) and starts `name`.
+    /// Ends the current step (if any) and starts `name`, cut to [`MAX_STEP_CHARS`]: a step may
+    /// name a URL a server chose (a redirect's Location), and its name goes into details.
     pub fn step(&self, name: impl Into<String>) {
+        let mut name = name.into();
+        if let Some((at, _)) = name.char_indices().nth(MAX_STEP_CHARS) {
+            name.truncate(at);
+            name.push('…');
+        }
         let mut inner = self.lock();
         let now = Instant::now();
         if let Some((prev, since)) = inner.current.take() {
             inner.steps.push(Step { name: prev, took: now - since });
         }
-        inner.current = Some((name.into(), now));
+        inner.current = Some((name, now));
     }
 
     /// Name of the step in progress.

@@ -31,6 +31,8 @@ pub struct Response {
     pub truncated: bool,
     /// Days until the certificate of the last `https` connection expires.
     pub cert_days_left: Option<i64>,
+    /// Where redirects led, when they did (the URL the response came from).
+    pub landed: Option<String>,
 }
 
 /// Why there is no response: the words for the outcome, leading with the step
@@ -43,15 +45,24 @@ pub type Failure = String;
 pub async fn fetch(spec: &HttpSpec, pinned: Option<SocketAddr>, trace: &Trace) -> Result<Response, Failure> {
     let first = Url::parse(&spec.url).map_err(|e| format!("bad URL: {e}"))?;
     let mut request = Request::first(spec, first.clone());
-    for _ in 0..=MAX_REDIRECTS {
-        let addr = match pinned {
-            Some(addr) if same_host(&request.url, &first) => addr,
-            _ => resolve(&request.url).await?,
+    for hop in 0..=MAX_REDIRECTS {
+        // After a redirect, the words say where it led: the configured URL may be fine.
+        let landed = (hop > 0).then(|| request.url.to_string());
+        let after = |why: Failure| match &landed {
+            Some(url) => format!("{why} (after a redirect to {url})"),
+            None => why,
         };
-        let response = once(&request, addr, spec, trace).await?;
+        let addr = match pinned {
+            Some(addr) if same_server(&request.url, &first) => addr,
+            _ => resolve(&request.url).await.map_err(after)?,
+        };
+        let mut response = once(&request, addr, spec, trace).await.map_err(after)?;
         match request.follow(&response, spec.follow_redirects)? {
             Some(next) => request = next,
-            None => return Ok(response),
+            None => {
+                response.landed = landed;
+                return Ok(response);
+            }
         }
     }
     Err(format!("too many redirects: more than {MAX_REDIRECTS} from {}", Request::first(spec, first).url.as_str()))
@@ -85,9 +96,9 @@ impl Request {
         }
     }
 
-    /// The next request if `response` redirects and redirects are followed: 303 (and 301/302
-    /// after a POST, as browsers do) becomes a GET without a body; credentials are not sent
-    /// to another host.
+    /// The next request if `response` redirects and redirects are followed, as browsers do:
+    /// 303 (and 301/302 after a POST) becomes a GET without the body (a HEAD stays a HEAD);
+    /// credentials and a configured `Host` go to the same server only.
     fn follow(&self, response: &Response, follow: bool) -> Result<Option<Request>, Failure> {
         use StatusCode as S;
         let status = response.status;
@@ -99,22 +110,31 @@ impl Request {
         {
             return Ok(None);
         }
-        let Some(location) = response.headers.get(header::LOCATION).and_then(|v| v.to_str().ok()) else {
-            return Ok(None);
-        };
-        let url = self
-            .url
-            .join(location)
-            .map_err(|e| format!("redirect from {} to an unusable Location ({e})", self.url.as_str()))?;
-        let to_get = status == S::SEE_OTHER || (self.method == hyper::Method::POST && status.as_u16() < 303);
+        let Some(location) = response.headers.get(header::LOCATION) else { return Ok(None) };
+        let from = self.url.as_str();
+        // Not only visible ASCII: a Location in UTF-8 is percent-encoded by the join below.
+        let location = std::str::from_utf8(location.as_bytes())
+            .map_err(|_| format!("redirect from {from} with a Location that is not text"))?;
+        let url = self.url.join(location).map_err(|e| format!("redirect from {from} to an unusable Location ({e})"))?;
+        if !matches!(url.scheme(), "http" | "https") {
+            return Err(format!(
+                "redirect from {from} to a {}: URL: an http check follows http and https only",
+                url.scheme()
+            ));
+        }
+        let to_get = self.method != hyper::Method::HEAD
+            && (status == S::SEE_OTHER || (self.method == hyper::Method::POST && status.as_u16() < 303));
         let mut next = Request {
             url,
             method: if to_get { hyper::Method::GET } else { self.method.clone() },
             headers: self.headers.clone(),
             body: if to_get { String::new() } else { self.body.clone() },
         };
-        if !same_host(&next.url, &self.url) {
-            next.headers.retain(|(name, _)| !is_credential(name));
+        if to_get {
+            next.headers.retain(|(name, _)| !describes_body(name));
+        }
+        if !same_server(&next.url, &self.url) {
+            next.headers.retain(|(name, _)| !belongs_to_server(name));
         }
         Ok(Some(next))
     }
@@ -157,11 +177,18 @@ fn basic_auth(url: &Url) -> Option<String> {
     Some(format!("Basic {}", base64::engine::general_purpose::STANDARD.encode(pair)))
 }
 
-fn is_credential(name: &str) -> bool {
-    ["authorization", "cookie", "proxy-authorization"].iter().any(|c| name.eq_ignore_ascii_case(c))
+/// Headers meant for one server only: credentials, and a `Host` of the check's own.
+fn belongs_to_server(name: &str) -> bool {
+    ["authorization", "cookie", "proxy-authorization", "host"].iter().any(|c| name.eq_ignore_ascii_case(c))
 }
 
-fn same_host(a: &Url, b: &Url) -> bool {
+/// Headers that describe a request body, dropped with it.
+fn describes_body(name: &str) -> bool {
+    let name = name.to_ascii_lowercase();
+    name.starts_with("content-") || name == "transfer-encoding"
+}
+
+fn same_server(a: &Url, b: &Url) -> bool {
     a.scheme() == b.scheme() && a.host_str() == b.host_str() && a.port_or_known_default() == b.port_or_known_default()
 }
 
@@ -190,13 +217,13 @@ async fn once(request: &Request, addr: SocketAddr, spec: &HttpSpec, trace: &Trac
             let days = certs.first().and_then(|der| tls::cert_info(der).ok()).map(|c| c.days_left(chrono::Utc::now()));
             if !spec.allow_invalid_cert {
                 tls::verify_chain(&certs, host).map_err(|why| match days {
-                    Some(days) => format!("{why} (it expires in {days} days)"),
+                    Some(days) => format!("{why} (it {})", tls::expiry(days)),
                     None => why,
                 })?;
             }
             exchange(stream, request, spec, days, trace).await
         }
-        other => Err(format!("cannot probe a {other}: URL ({}): http and https only", request.url.as_str())),
+        other => Err(format!("cannot probe a {other}: URL: http and https only")),
     }
 }
 
@@ -229,12 +256,9 @@ where
     trace.step(format!("{} {}", request.method, request.url.as_str()));
     let (mut sender, connection) = hyper::client::conn::http1::handshake::<_, String>(TokioIo::new(stream))
         .await
-        .map_err(|e| format!("request failed: {}", super::root_cause(&e)))?;
+        .map_err(|e| request_failed(&e))?;
     let work = async {
-        let response = sender
-            .send_request(hyper_request)
-            .await
-            .map_err(|e| format!("request failed: {}", super::root_cause(&e)))?;
+        let response = sender.send_request(hyper_request).await.map_err(|e| request_failed(&e))?;
         let (head, body) = response.into_parts();
         trace.step("read body");
         let (body, truncated) = read_body(body, spec.max_body).await.map_err(|(read, e)| {
@@ -244,7 +268,7 @@ where
                 super::root_cause(&e)
             )
         })?;
-        Ok(Response { status: head.status, headers: head.headers, body, truncated, cert_days_left })
+        Ok(Response { status: head.status, headers: head.headers, body, truncated, cert_days_left, landed: None })
     };
     let mut work = std::pin::pin!(work);
     let mut connection = std::pin::pin!(connection);
@@ -256,6 +280,27 @@ where
             _ = &mut connection, if driving => driving = false,
         }
     }
+}
+
+/// Why a request got no answer, in the operator's words: a server that answers something
+/// other than HTTP (an SMTP banner, a TLS port, garbage) is named as such.
+fn request_failed(e: &hyper::Error) -> Failure {
+    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(e);
+    while let Some(s) = source {
+        let Some(e) = s.downcast_ref::<hyper::Error>() else { break };
+        // A request cancelled by hyper's own error (a reply before the request, bytes that do
+        // not parse) met something that is not HTTP; one cancelled by an I/O error did not.
+        let spoke_first =
+            e.is_canceled() && std::error::Error::source(e).is_some_and(|cause| cause.is::<hyper::Error>());
+        if e.is_parse() || e.is_parse_status() || spoke_first {
+            return format!("the server did not answer in HTTP ({})", super::root_cause(e));
+        }
+        if e.is_incomplete_message() {
+            return "the server closed the connection without answering".into();
+        }
+        source = s.source();
+    }
+    format!("request failed: {}", super::root_cause(e))
 }
 
 /// The body up to `max` bytes, and whether there was more. On an error: the bytes read so far.

@@ -57,13 +57,25 @@ pub async fn probe(spec: &HttpSpec, trace: &Trace) -> Outcome {
     .await
 }
 
+/// A URL as it may be shown: a password in it becomes `***`.
+pub fn redacted(url: &str) -> String {
+    match reqwest::Url::parse(url) {
+        Ok(mut parsed) if parsed.password().is_some() => {
+            let _ = parsed.set_password(Some("***"));
+            parsed.to_string()
+        }
+        _ => url.to_string(),
+    }
+}
+
 /// The outcome of an exchange, judged on what the check expects.
 fn judged(spec: &HttpSpec, fetched: Result<exchange::Response, exchange::Failure>, trace: &Trace) -> Outcome {
     let response = match fetched {
         Ok(response) => response,
-        Err(why) => return trace.finish(Health::Down, why),
+        // The words may carry a server's Location: bounded like every detail.
+        Err(why) => return trace.finish(Health::Down, crate::sanitize::sanitize_str(&why, MAX_DETAIL_CHARS * 2)),
     };
-    let exchange::Response { status, headers, body, truncated, cert_days_left } = response;
+    let exchange::Response { status, headers, body, truncated, cert_days_left, landed } = response;
     let mut outcome = trace.finish(Health::Up, String::new());
     outcome.cert_days_left = cert_days_left;
     outcome.retry_after = retry_after(&headers, Utc::now());
@@ -75,6 +87,9 @@ fn judged(spec: &HttpSpec, fetched: Result<exchange::Response, exchange::Failure
         outcome.health = Health::Down;
         let excerpt = sanitize(&body[..body.len().min(2048)], 120);
         outcome.detail = format!("{status_text}: {}", problems.join("; "));
+        if let Some(url) = landed {
+            outcome.append_detail(&format!("after redirects to {url}"));
+        }
         if !excerpt.is_empty() {
             outcome.append_detail(&format!("body: \"{excerpt}\""));
         }
@@ -89,7 +104,7 @@ fn judged(spec: &HttpSpec, fetched: Result<exchange::Response, exchange::Failure
     if let Some(days) = cert_days_left
         && days < spec.cert_warn_days
     {
-        outcome.degrade(&format!("TLS certificate expires in {days} days"));
+        outcome.degrade(&format!("TLS certificate {}", super::tls::expiry(days)));
     }
     outcome.detail = crate::sanitize::sanitize_str(&outcome.detail, MAX_DETAIL_CHARS * 2);
     outcome
