@@ -64,6 +64,12 @@ pub fn publish_every(every: Duration, last_cost: Duration, others_here: bool) ->
 }
 
 impl Figures {
+    /// Room for `more` rows, exactly (a large room is mostly known at once).
+    pub fn reserve(&mut self, more: usize) {
+        self.rows.reserve_exact(more);
+        self.index.reserve(more);
+    }
+
     pub fn add(&mut self, row: RowInfo) {
         if self.index.contains_key(&row.id) {
             return;
