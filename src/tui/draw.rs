@@ -1354,7 +1354,7 @@ fn check_detail<'a>(app: &App, row: &CheckRow) -> Vec<Line<'a>> {
                 s.at.with_timezone(&app.board.clock.offset).format("%H:%M:%S"),
                 s.health.as_str(),
                 s.latency().as_millis(),
-                sanitize_str(&s.detail, 200)
+                sanitize_str(s.detail, 200)
             )));
         }
     } else {
