@@ -39,7 +39,7 @@ pub use locate::{current_journal, default_journal_dir, drills_dir, open_or_start
 
 /// Process entry point.
 pub fn main() -> ExitCode {
-    crate::release_freed_memory_at_once();
+    crate::release_freed_memory_soon();
     let cli = Cli::parse();
     match run(cli) {
         Ok(code) => code,
