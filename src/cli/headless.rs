@@ -30,6 +30,8 @@ pub fn run(global: &GlobalArgs) -> anyhow::Result<ExitCode> {
         warn(&warning);
     }
     let settings = Settings::from_config(&config, None);
+    // Not kept while the session runs: 4 MB with 10,000 checks (see `dashboard`).
+    drop(config);
     serve(Opening { journal, scan, settings, purpose, author })
 }
 

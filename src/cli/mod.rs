@@ -39,6 +39,7 @@ pub use locate::{current_journal, default_journal_dir, drills_dir, open_or_start
 
 /// Process entry point.
 pub fn main() -> ExitCode {
+    crate::release_freed_memory_soon();
     let cli = Cli::parse();
     match run(cli) {
         Ok(code) => code,
@@ -166,6 +167,9 @@ fn dashboard(global: &GlobalArgs) -> anyhow::Result<ExitCode> {
     };
     let look =
         crate::tui::Look { banner, update_every: config.update_every, public_offset: Some(config.public_offset) };
+    // The settings hold what the session needs of it: with 10,000 checks the parsed config
+    // was 4 MB more resident for as long as the screen ran.
+    drop(config);
     let notices: Vec<String> = journal.notices().to_vec();
     crate::tui::run(Opening { journal, scan, settings, purpose, author }, setup, look)?;
     // Said again once the screen is gone: the alternate screen hid it.

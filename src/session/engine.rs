@@ -81,7 +81,8 @@ pub struct Engine {
     rows: Vec<RowId>,
     figures: Figures,
     figures_seen: figures::Watch,
-    published: Instant,
+    /// When the figures were last published (`None`: not yet, so the first goes out at once).
+    published: Option<Instant>,
     /// This session's heartbeat and everybody else's: who is here, whether anybody probes.
     heart: Heart,
     known_size: u64,
@@ -133,7 +134,7 @@ impl Engine {
             rows: Vec::new(),
             figures: Figures::default(),
             figures_seen: figures::Watch::default(),
-            published: Instant::now(),
+            published: None,
             heart,
             known_size,
             path_seen: PathState::Same.describe(),
@@ -263,6 +264,9 @@ impl Engine {
     }
 
     fn adopt_rows(&mut self, rows: &[RowInfo]) {
+        // Exactly: 10,000 rows grown by doubling take room for 16,384.
+        self.rows.reserve_exact(rows.len());
+        self.figures.reserve(rows.len());
         for row in rows {
             self.rows.push(row.id.clone());
             self.figures.add(row.clone());
@@ -571,14 +575,19 @@ impl Engine {
         }
     }
 
-    /// The figures for the other sessions, at most every [`PUBLISH_EVERY`].
+    /// The figures for the other sessions, at most every [`PUBLISH_EVERY`]: much less often
+    /// while no other session beats (see [`figures::publish_every`]), and at that pace again
+    /// on the tick after one is seen.
     fn publish(&mut self) {
-        let every = self.figures.publish_every(PUBLISH_EVERY);
-        if self.lock.is_none() || !self.figures.dirty || self.published.elapsed() < every {
+        if self.lock.is_none() || !self.figures.dirty {
+            return;
+        }
+        let every = self.figures.publish_every(PUBLISH_EVERY, self.heart.others_here());
+        if self.published.is_some_and(|at| at.elapsed() < every) {
             return;
         }
         let _ = self.figures.publish(self.journal.path(), self.time.now(), self.journal.sharing());
-        self.published = Instant::now();
+        self.published = Some(Instant::now());
     }
 
     fn read_new_entries(&mut self) {

@@ -45,6 +45,8 @@ pub struct Seen {
     pub author: String,
     pub probing: bool,
     pub at: SystemTime,
+    /// This session's own beat.
+    pub own: bool,
 }
 
 /// This session's side of presence: its own beat, and what it last told its front-end.
@@ -60,6 +62,9 @@ pub struct Heart {
     written: Option<(std::fs::File, bool)>,
     /// The newest beat seen from a probing session, even one since gone.
     probed_at: Option<SystemTime>,
+    /// At the last scan, the newest beat of another session (`Err`: the directory could not
+    /// be listed, so nobody can be said to be absent).
+    others_at: Result<Option<SystemTime>, ()>,
     /// Whether the front-end was told that this session's beat cannot be written.
     warned: bool,
 }
@@ -76,6 +81,7 @@ impl Heart {
             told: None,
             written: None,
             probed_at: None,
+            others_at: Ok(None),
             warned: false,
         }
     }
@@ -102,7 +108,11 @@ impl Heart {
         }
         // A directory this session may not list tells nothing: better no presence (the
         // journal's joined/left entries stand in) than "nobody is here, nobody probes".
-        let Some(seen) = self.scan() else { return updates };
+        let Some(seen) = self.scan() else {
+            self.others_at = Err(());
+            return updates;
+        };
+        self.others_at = Ok(seen.iter().filter(|s| !s.own).map(|s| s.at).max());
         let now = SystemTime::now();
         self.probed_at = seen.iter().filter(|s| s.probing).map(|s| s.at).chain(self.probed_at).max();
         let presence = assess(&seen, now, self.probed_at);
@@ -111,6 +121,16 @@ impl Heart {
             updates.push(Update::Presence(presence));
         }
         updates
+    }
+
+    /// Whether another session (not this one's own beat) beat freshly at the last scan, or
+    /// who is here could not be told: somebody may be reading what this session publishes.
+    pub fn others_here(&self) -> bool {
+        let fresh = |at: SystemTime| SystemTime::now().duration_since(at).unwrap_or_default() < GONE_AFTER;
+        match self.others_at {
+            Err(()) => true,
+            Ok(at) => at.is_some_and(fresh),
+        }
     }
 
     /// A beat is the file's modification time, set on the file this session wrote, through
@@ -180,7 +200,13 @@ impl Heart {
             .filter_map(|(_, path)| {
                 let (bytes, at) = read_beat(&path)?;
                 let beat: Beat = serde_json::from_slice(&bytes).ok()?;
-                Some(Seen { author: beat.author, probing: beat.probing, at })
+                // By name: the listing joins the directory to it (`./j.jsonl.here-…` for `j.jsonl`).
+                Some(Seen {
+                    author: beat.author,
+                    probing: beat.probing,
+                    at,
+                    own: path.file_name() == self.own.file_name(),
+                })
             })
             .collect();
         Some(seen)
@@ -251,7 +277,7 @@ mod tests {
     use super::*;
 
     fn seen(author: &str, probing: bool, secs_ago: u64, now: SystemTime) -> Seen {
-        Seen { author: author.into(), probing, at: now - Duration::from_secs(secs_ago) }
+        Seen { author: author.into(), probing, at: now - Duration::from_secs(secs_ago), own: false }
     }
 
     fn people(p: &Presence) -> Vec<(&str, bool)> {
@@ -290,7 +316,7 @@ mod tests {
         assert_eq!(assess(&[seen("alice", false, 0, now)], now, just_left).probing, Probing::Yes);
         assert_eq!(assess(&[], now, None), Presence { people: Vec::new(), probing: Probing::Nobody { since: None } });
         // A clock step backwards (a beat "from the future") counts as fresh, not as a panic.
-        let future = Seen { author: "eve".into(), probing: true, at: now + Duration::from_secs(60) };
+        let future = Seen { author: "eve".into(), probing: true, at: now + Duration::from_secs(60), own: false };
         assert_eq!(assess(&[future], now, None).probing, Probing::Yes);
     }
 
@@ -316,6 +342,37 @@ mod tests {
         let told = viewer.tick(None);
         let Some(Update::Presence(p)) = told.last() else { panic!("{told:?}") };
         assert_eq!(people(p), vec![("bob", true)]);
+    }
+
+    #[test]
+    fn others_are_here_while_another_sessions_beat_is_fresh_not_ones_own() {
+        let dir = tempfile::tempdir().unwrap();
+        let journal = dir.path().join("j.jsonl");
+        let mut poller = Heart::new(&journal, "alice", Sharing::PRIVATE);
+        poller.tick(Some(true));
+        assert!(!poller.others_here(), "its own beat is nobody else");
+        // Another session of the same author counts: it reads the figures too.
+        let mut other = Heart::new(&journal, "alice", Sharing::PRIVATE);
+        other.tick(Some(false));
+        poller.hurry();
+        poller.tick(Some(true));
+        assert!(poller.others_here());
+        // Killed: its beat goes stale, and it is absent once GONE_AFTER passes.
+        let stale = SystemTime::now() - GONE_AFTER - Duration::from_secs(1);
+        std::fs::File::options().write(true).open(&other.own).unwrap().set_modified(stale).unwrap();
+        poller.hurry();
+        poller.tick(Some(true));
+        assert!(!poller.others_here());
+        // Leaving takes the file along.
+        other.hurry();
+        other.tick(Some(false));
+        poller.hurry();
+        poller.tick(Some(true));
+        assert!(poller.others_here());
+        other.stop();
+        poller.hurry();
+        poller.tick(Some(true));
+        assert!(!poller.others_here());
     }
 
     #[test]
@@ -403,5 +460,6 @@ mod tests {
         assert!(sibling(&journal, ".here-theirs").exists(), "bob's is bob's business");
         let mut lost = Heart::new(&dir.path().join("no-such-dir/j.jsonl"), "alice", Sharing::PRIVATE);
         assert!(lost.tick(None).is_empty());
+        assert!(lost.others_here(), "nobody can be said to be absent");
     }
 }

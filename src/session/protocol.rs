@@ -112,8 +112,14 @@ impl Reading {
     /// The latency; a value no probe can have measured (negative, not finite, absurdly
     /// large: from a file somebody else wrote) reads as zero.
     pub fn latency(&self) -> Duration {
-        Duration::try_from_secs_f64(self.latency_ms / 1000.0).unwrap_or_default()
+        millis_to_duration(self.latency_ms)
     }
+}
+
+/// Milliseconds as a duration; a value no probe can have measured (negative, not finite,
+/// absurdly large) reads as zero.
+pub fn millis_to_duration(ms: f64) -> Duration {
+    Duration::try_from_secs_f64(ms / 1000.0).unwrap_or_default()
 }
 
 /// A row's live figures: how it is shown and its recent readings, oldest first.

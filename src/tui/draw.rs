@@ -552,7 +552,7 @@ fn check_note(app: &App, row: &CheckRow) -> String {
         format!("by {}", sanitize_str(parent, 60))
     } else if let Some((who, _)) = check.and_then(|c| c.acknowledged.as_ref()) {
         format!("ack {}", sanitize_str(who.split('@').next().unwrap_or(who), 40))
-    } else if let Some(at) = row.history.back().and_then(|s| s.retry_after) {
+    } else if let Some(at) = row.history.newest().and_then(|s| s.retry_after) {
         format!("back {}", at.with_timezone(&app.board.clock.offset).format("%H:%M"))
     } else {
         String::new()
@@ -1318,7 +1318,7 @@ fn check_detail<'a>(app: &App, row: &CheckRow) -> Vec<Line<'a>> {
             lines.push(Line::from(Span::styled("paused", t.degraded)));
         }
     }
-    if let Some(o) = row.history.back() {
+    if let Some(o) = row.history.newest() {
         lines.push(Line::from(""));
         lines.push(Line::from(Span::styled(
             format!("latest {} ({} ms): {}", o.health.as_str(), o.latency().as_millis(), sanitize_str(&o.detail, 1000)),
@@ -1354,7 +1354,7 @@ fn check_detail<'a>(app: &App, row: &CheckRow) -> Vec<Line<'a>> {
                 s.at.with_timezone(&app.board.clock.offset).format("%H:%M:%S"),
                 s.health.as_str(),
                 s.latency().as_millis(),
-                sanitize_str(&s.detail, 200)
+                sanitize_str(s.detail, 200)
             )));
         }
     } else {
