@@ -2,7 +2,7 @@
 //! local nginx (1,000 probes a second, each on a fresh connection): start-up to first frame,
 //! CPU, resident memory, and key-to-frame latency while they run.
 //!
-//! Run: `cargo bench --bench scale` (needs nginx and tmux: `bash .ci/install-deps`).
+//! Run: `cargo bench --bench scale` (about 5 minutes: measured once the rows are full) (needs nginx and tmux: `bash .ci/install-deps`).
 //! `WARROOM_SCALE_CHECKS=2000` for another count.
 //! Targets (issue 22): < 5 % of one core, < 80 MiB resident, key-to-frame < 50 ms.
 
@@ -129,8 +129,11 @@ fn main() {
     let cmd = support::proc::exec_recording_pid(&pid_file, &program);
     let Some(t) = support::tmux::Tmux::start(200, 60, &cmd, dir.path()) else { return };
     t.wait_for(&format!("{checks} all up"), Duration::from_secs(120));
-    // Let start-up settle (first results, their journal entries), then measure.
-    std::thread::sleep(Duration::from_secs(if full { 12 } else { 1 }));
+    // Measured once every row holds all the readings it keeps (20, one every 10 s): the steady
+    // state of a room that has been up a while, not the first seconds after start-up, when
+    // rows hold a few readings and the memory looks smaller than it will be.
+    let settle = if full { 10 * warroom::session::protocol::KEPT as u64 + 10 } else { 1 };
+    std::thread::sleep(Duration::from_secs(settle));
     let pid = support::proc::recorded_pid(&pid_file);
     // WARROOM_SCALE_PERF=out.data: a CPU profile of the running binary first (perf record).
     if let Ok(out) = std::env::var("WARROOM_SCALE_PERF") {
