@@ -65,7 +65,7 @@ pub async fn fetch(spec: &HttpSpec, pinned: Option<SocketAddr>, trace: &Trace) -
             }
         }
     }
-    Err(format!("too many redirects: more than {MAX_REDIRECTS} from {}", Request::first(spec, first).url.as_str()))
+    Err(format!("too many redirects: more than {MAX_REDIRECTS} from {}", super::redacted(&spec.url)))
 }
 
 /// One request of a chain of redirects.
@@ -192,12 +192,18 @@ fn same_server(a: &Url, b: &Url) -> bool {
     a.scheme() == b.scheme() && a.host_str() == b.host_str() && a.port_or_known_default() == b.port_or_known_default()
 }
 
+/// The server a URL names, as a resolver takes it: the host (an IPv6 literal without its
+/// brackets) and the port.
+pub fn server(url: &Url) -> Result<(&str, u16), Failure> {
+    let host = url.host_str().ok_or_else(|| format!("bad URL: {} has no host", url.as_str()))?;
+    Ok((bare(host), url.port_or_known_default().unwrap_or(80)))
+}
+
 /// The address to connect to: an IP literal as it is (never asking the resolver), a name
 /// through the system resolver.
 async fn resolve(url: &Url) -> Result<SocketAddr, Failure> {
-    let port = url.port_or_known_default().unwrap_or(80);
-    let host = url.host_str().ok_or_else(|| format!("bad URL: {} has no host", url.as_str()))?;
-    tcp::resolve_first(bare(host), port).await
+    let (host, port) = server(url)?;
+    tcp::resolve_first(host, port).await
 }
 
 /// An IPv6 literal without its URL brackets.

@@ -47,10 +47,12 @@ pub async fn probe(spec: &HttpSpec, trace: &Trace) -> Outcome {
         Ok(u) => u,
         Err(e) => return trace.finish(Health::Down, format!("bad URL: {e}")),
     };
-    let host = url.host_str().unwrap_or_default().to_string();
-    let port = url.port_or_known_default().unwrap_or(80);
+    let (host, port) = match exchange::server(&url) {
+        Ok(server) => server,
+        Err(why) => return trace.finish(Health::Down, why),
+    };
     // Every address the host resolves to, each probed on its own (the URL's host pinned to it).
-    super::tcp::each_address(&host, port, trace, |addr| async move {
+    super::tcp::each_address(host, port, trace, |addr| async move {
         let t = Trace::new();
         judged(spec, exchange::fetch(spec, Some(addr), &t).await, &t)
     })
