@@ -22,6 +22,7 @@ use std::time::Duration;
 pub use outcome::{Health, MAX_MILLIS, Outcome, Step, SubOutcome, bounded_millis};
 pub use smtp::{Reply, ReplyError, parse_reply};
 pub use spec::*;
+pub use tls::expiry as cert_expiry;
 pub use trace::Trace;
 
 /// Longest detail kept from a server's answer.

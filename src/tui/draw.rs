@@ -1340,7 +1340,10 @@ fn check_detail<'a>(app: &App, row: &CheckRow) -> Vec<Line<'a>> {
             )));
         }
         if let Some(days) = o.cert_days_left {
-            lines.push(Line::from(Span::styled(format!("TLS certificate expires in {days} days"), t.muted)));
+            lines.push(Line::from(Span::styled(
+                format!("TLS certificate {}", crate::probe::cert_expiry(days)),
+                t.muted,
+            )));
         }
         lines.push(Line::from(""));
         lines.push(Line::from(Span::styled("last results:", t.title)));
