@@ -18,11 +18,7 @@ use warroom::monitor::{self, MonitorEvent, Options};
 use warroom::probe::{ProbeSpec, Prober};
 
 fn cpu_seconds() -> f64 {
-    // SAFETY: getrusage fills the struct we pass; RUSAGE_SELF covers every thread.
-    let mut u: libc::rusage = unsafe { std::mem::zeroed() };
-    unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut u) };
-    let tv = |t: libc::timeval| t.tv_sec as f64 + t.tv_usec as f64 / 1e6;
-    tv(u.ru_utime) + tv(u.ru_stime)
+    support::proc::cpu_time(libc::RUSAGE_SELF).as_secs_f64()
 }
 
 fn paced(runtime: &tokio::runtime::Runtime, name: &str, port: u16, n: usize) {

@@ -63,7 +63,7 @@ fn bare_connections(port: u16, per_second: usize, measure: Duration) -> std::thr
         let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
         runtime.block_on(async {
             let request = format!("GET /ok HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n\r\n");
-            let before = thread_cpu();
+            let before = support::proc::cpu_time(libc::RUSAGE_THREAD);
             let started = Instant::now();
             let mut tick = tokio::time::interval(Duration::from_millis(250));
             while started.elapsed() < measure {
@@ -71,7 +71,8 @@ fn bare_connections(port: u16, per_second: usize, measure: Duration) -> std::thr
                 let batch = (0..per_second / 4).map(|_| bare_probe(port, &request));
                 together(batch).await;
             }
-            (thread_cpu() - before).as_secs_f64() / started.elapsed().as_secs_f64() * 100.0
+            (support::proc::cpu_time(libc::RUSAGE_THREAD) - before).as_secs_f64() / started.elapsed().as_secs_f64()
+                * 100.0
         })
     })
 }
@@ -94,17 +95,6 @@ async fn together<F: std::future::Future<Output = ()>>(futures: impl Iterator<It
         if set.is_empty() { std::task::Poll::Ready(()) } else { std::task::Poll::Pending }
     })
     .await
-}
-
-fn thread_cpu() -> Duration {
-    // SAFETY: getrusage fills the struct it is given.
-    let usage = unsafe {
-        let mut usage: libc::rusage = std::mem::zeroed();
-        libc::getrusage(libc::RUSAGE_THREAD, &mut usage);
-        usage
-    };
-    let time = |t: libc::timeval| Duration::new(t.tv_sec as u64, t.tv_usec as u32 * 1000);
-    time(usage.ru_utime) + time(usage.ru_stime)
 }
 
 fn main() {
