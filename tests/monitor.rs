@@ -25,24 +25,31 @@ async fn next_change(rx: &mut UnboundedReceiver<MonitorEvent>, within: Duration)
     }
 }
 
-#[tokio::test]
-async fn a_stopped_server_is_confirmed_down_at_the_retry_pace_not_the_interval() {
-    let Some(mut n) = support::nginx(None) else { return };
+/// A check of nginx (interval 30 s, timeout 1 s, then `more` settings) seen up; nginx stopped
+/// and the check probed at once (the TUI's `r`: the next scheduled probe is 30 s away). The
+/// confirmed change down, within `within`, and when the probe was asked for.
+async fn stop_while_up(n: &mut support::Nginx, more: &str, within: Duration) -> (monitor::Change, Instant) {
     let defs = checks(&format!(
-        "[[check]]\nname = \"web\"\nkind = \"http\"\nurl = \"http://127.0.0.1:{}/ok\"\n\
-         interval = \"30s\"\nretry_interval = \"200ms\"\ntimeout = \"1s\"\nfail_after = 3\n",
+        "[[check]]\nname = \"web\"\nkind = \"http\"\nurl = \"http://127.0.0.1:{}/ok\"\ninterval = \"30s\"\ntimeout = \"1s\"\n{more}",
         n.server.port
     ));
-    let (_control, mut rx) = monitor::spawn(defs, &HashMap::new(), Options::default(), Prober::new());
+    let (control, mut rx) = monitor::spawn(defs, &HashMap::new(), Options::default(), Prober::new());
     let up = next_change(&mut rx, Duration::from_secs(5)).await.expect("first result");
     assert_eq!((up.from, up.to), (State::Unknown, State::Up));
     n.server.stop();
-    // The next scheduled probe is 30 s away: probe now (the TUI's `r`), and the 200 ms retry
-    // pace must confirm the three failures within a second or so.
-    _control.run_now(0);
+    control.run_now(0);
     let started = Instant::now();
-    let down = next_change(&mut rx, Duration::from_secs(5)).await.expect("confirmed down");
+    let down = next_change(&mut rx, within).await.expect("confirmed down");
     assert_eq!((down.from, down.to), (State::Up, State::Down));
+    (down, started)
+}
+
+#[tokio::test]
+async fn a_stopped_server_is_confirmed_down_at_the_retry_pace_not_the_interval() {
+    let Some(mut n) = support::nginx(None) else { return };
+    // The 200 ms retry pace must confirm the three failures within a second or so.
+    let (down, started) =
+        stop_while_up(&mut n, "retry_interval = \"200ms\"\nfail_after = 3\n", Duration::from_secs(5)).await;
     assert!(down.detail.contains("connect failed"), "{}", down.detail);
     assert!(started.elapsed() < Duration::from_secs(3), "took {:?}", started.elapsed());
 }
@@ -134,19 +141,7 @@ async fn a_refused_connection_is_confirmed_down_in_a_fraction_of_a_second() {
     let Some(mut n) = support::nginx(None) else { return };
     // Defaults for fail_after (2), first_retry and retry_interval (5 s): before quick
     // confirmation this took the interval plus the 5 s retry_interval.
-    let defs = checks(&format!(
-        "[[check]]\nname = \"web\"\nkind = \"http\"\nurl = \"http://127.0.0.1:{}/ok\"\ninterval = \"30s\"\ntimeout = \"1s\"\n",
-        n.server.port
-    ));
-    let (control, mut rx) = monitor::spawn(defs, &HashMap::new(), Options::default(), Prober::new());
-    let up = next_change(&mut rx, Duration::from_secs(5)).await.expect("first result");
-    assert_eq!((up.from, up.to), (State::Unknown, State::Up));
-    n.server.stop();
-    // The next probe is 30 s away: probe now, as if the interval had come round.
-    control.run_now(0);
-    let started = Instant::now();
-    let down = next_change(&mut rx, Duration::from_secs(10)).await.expect("confirmed down");
-    assert_eq!((down.from, down.to), (State::Up, State::Down));
+    let (_, started) = stop_while_up(&mut n, "", Duration::from_secs(10)).await;
     // About 250 ms (the first retry) plus two refused connections; the old pace was 5 s.
     let took = started.elapsed();
     assert!(took < Duration::from_millis(1500), "confirming took {took:?}, the default first retry is 250 ms");
