@@ -13,7 +13,7 @@ use super::places;
 use crate::board::Row as CheckRow;
 use crate::checklist::ItemState;
 use crate::fit::{cut_keeping, distinguishing};
-use crate::journal::{CheckState, Event, EventBody, Milestone};
+use crate::journal::{Event, EventBody, Milestone};
 use crate::monitor::State;
 use crate::probe::Health;
 use crate::sanitize::{sanitize_multiline, sanitize_str};
@@ -645,12 +645,9 @@ pub fn event_glyph(e: &Event) -> &'static str {
         EventBody::MilestoneReached { .. } => "⚑",
         EventBody::SeverityChanged { .. } => "‼",
         EventBody::RoleAssigned { .. } => "♟",
-        EventBody::CheckChanged { to, .. } => match to {
-            CheckState::Up => "✔",
-            CheckState::Degraded => "▲",
-            CheckState::Down => "✖",
-            CheckState::Unknown => "?",
-        },
+        EventBody::CheckChanged { to, .. } | EventBody::VantageCheckChanged { to, .. } => {
+            state_glyph(crate::recorder::from_check_state(*to)).0
+        }
         EventBody::NoteAdded { .. } => "✎",
         EventBody::EventPinned { .. } => "★",
         EventBody::ChecklistItemDone { .. } => "☑",
@@ -666,12 +663,6 @@ pub fn event_glyph(e: &Event) -> &'static str {
         EventBody::EntryStruck { .. } => "⊘",
         EventBody::FollowUpAdded { .. } => "⚐",
         EventBody::FollowUpClosed { .. } => "✓",
-        EventBody::VantageCheckChanged { to, .. } => match to {
-            CheckState::Up => "✔",
-            CheckState::Degraded => "▲",
-            CheckState::Down => "✖",
-            CheckState::Unknown => "?",
-        },
         EventBody::VantageUnreachable { .. } => "⌁",
         EventBody::VantageReachable { .. } => "⇄",
     }
