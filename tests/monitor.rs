@@ -119,6 +119,28 @@ async fn paused_checks_stop_probing_and_resume() {
     assert!(resumed.is_ok(), "no probe after resume");
 }
 
+#[tokio::test]
+async fn run_now_on_a_paused_check_probes_once_and_it_stays_paused() {
+    let Some(n) = support::nginx(None) else { return };
+    let defs = checks(&format!(
+        "[[check]]\nname = \"web\"\nkind = \"http\"\nurl = \"http://127.0.0.1:{}/ok\"\ninterval = \"100ms\"\n",
+        n.server.port
+    ));
+    let (control, mut rx) = monitor::spawn(defs, &HashMap::new(), Options::default(), Prober::new());
+    next_change(&mut rx, Duration::from_secs(5)).await.expect("first result");
+    control.pause(0);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    while rx.try_recv().is_ok() {}
+    control.run_now(0);
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(1);
+    let mut samples = 0;
+    while let Ok(Some(e)) = tokio::time::timeout_at(deadline, rx.recv()).await {
+        samples += usize::from(matches!(e, MonitorEvent::Sample { .. }));
+    }
+    // Ten intervals: a check that had resumed would be probed about ten times.
+    assert_eq!(samples, 1, "run now probes a paused check once");
+}
+
 /// Samples of check 0 (health and arrival time) until `within` has passed; panics on a change.
 async fn samples_without_change(
     rx: &mut UnboundedReceiver<MonitorEvent>,

@@ -60,7 +60,8 @@ pub struct RowResult {
 }
 
 impl Coordinator {
-    pub fn new(checks: &[CheckDef], recorded: &[State], canary: Option<&str>) -> Self {
+    pub fn new(checks: &[impl std::borrow::Borrow<CheckDef>], recorded: &[State], canary: Option<&str>) -> Self {
+        let checks: Vec<&CheckDef> = checks.iter().map(std::borrow::Borrow::borrow).collect();
         let index = |name: &str| checks.iter().position(|c| c.name == name);
         let mut slots: Vec<Slot> = checks
             .iter()

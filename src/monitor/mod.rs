@@ -9,6 +9,7 @@
 mod check;
 mod confirm;
 mod coordinator;
+mod orders;
 pub mod push;
 mod row;
 
@@ -23,6 +24,7 @@ use tokio::time::Instant;
 pub use check::{CheckDef, Schedule};
 pub use confirm::Confirmer;
 pub use coordinator::{Change, Coordinator, RowResult, View};
+use orders::Orders;
 pub use row::RowId;
 
 use crate::probe::{Health, Outcome, Prober};
@@ -111,7 +113,7 @@ pub enum Control {
 
 /// Commands to a running monitor. Dropping it stops every check task.
 pub struct MonitorControl {
-    controls: Vec<mpsc::UnboundedSender<Control>>,
+    orders: Vec<Arc<Orders>>,
     names: Vec<String>,
     coordinator: mpsc::UnboundedSender<CoordinatorInput>,
     /// For a monitor made of others (the local one and vantages): every command on one channel.
@@ -123,6 +125,7 @@ pub struct MonitorControl {
 impl Drop for MonitorControl {
     fn drop(&mut self) {
         self.receivers.iter().for_each(tokio::task::JoinHandle::abort);
+        self.orders.iter().for_each(|o| o.stop());
     }
 }
 
@@ -144,7 +147,7 @@ impl MonitorControl {
     pub fn relayed(names: Vec<String>) -> (MonitorControl, mpsc::UnboundedReceiver<(usize, Control)>) {
         let (relay, commands) = mpsc::unbounded_channel();
         let control = MonitorControl {
-            controls: Vec::new(),
+            orders: Vec::new(),
             names,
             coordinator: mpsc::unbounded_channel().0,
             relay: Some(relay),
@@ -159,8 +162,8 @@ impl MonitorControl {
         if let Some(relay) = &self.relay {
             let _ = relay.send((check, Control::RunNow));
         }
-        if let Some(tx) = self.controls.get(check) {
-            let _ = tx.send(Control::RunNow);
+        if let Some(orders) = self.orders.get(check) {
+            orders.give(Control::RunNow);
         }
     }
 
@@ -168,8 +171,8 @@ impl MonitorControl {
         if let Some(relay) = &self.relay {
             let _ = relay.send((check, control));
         }
-        if let Some(tx) = self.controls.get(check) {
-            let _ = tx.send(control);
+        if let Some(orders) = self.orders.get(check) {
+            orders.give(control);
             let _ = self.coordinator.send(CoordinatorInput::Paused { check, paused });
         }
     }
@@ -184,11 +187,13 @@ enum CoordinatorInput {
 /// Starts every check. `recorded` holds each check's state as the journal last recorded it,
 /// so a restarted (or newly elected) poller does not record the same change twice.
 pub fn spawn(
-    checks: Vec<CheckDef>,
+    checks: impl IntoIterator<Item = impl Into<Arc<CheckDef>>>,
     recorded: &HashMap<String, State>,
     options: Options,
     prober: Prober,
 ) -> (MonitorControl, mpsc::UnboundedReceiver<MonitorEvent>) {
+    // Shared with the session's settings: at 10,000 checks a copy each was 4 MB.
+    let checks: Vec<Arc<CheckDef>> = checks.into_iter().map(Into::into).collect();
     let (out_tx, out_rx) = mpsc::unbounded_channel();
     let (in_tx, mut in_rx) = mpsc::unbounded_channel::<CoordinatorInput>();
     let initial: Vec<State> = checks.iter().map(|c| recorded.get(&c.name).copied().unwrap_or_default()).collect();
@@ -197,16 +202,16 @@ pub fn spawn(
     let recorded = Arc::new(recorded.clone());
     let semaphore = Arc::new(Semaphore::new(options.max_concurrent.max(1)));
     let names: Vec<String> = checks.iter().map(|c| c.name.clone()).collect();
-    let mut controls = Vec::with_capacity(checks.len());
+    let mut every_orders = Vec::with_capacity(checks.len());
     let mut receivers = Vec::new();
     for (index, (def, state)) in checks.into_iter().zip(initial).enumerate() {
-        let (ctl_tx, ctl_rx) = mpsc::unbounded_channel();
+        let orders = Arc::new(Orders::default());
         if let crate::probe::ProbeSpec::Alertmanager(crate::probe::AlertmanagerSpec { push: Some(push), .. }) =
             &def.probe
         {
-            receivers.push(push::spawn(&def.name, push, ctl_tx.clone(), out_tx.clone()));
+            receivers.push(push::spawn(&def.name, push, orders.clone(), out_tx.clone()));
         }
-        controls.push(ctl_tx);
+        every_orders.push(orders.clone());
         let task = CheckTask {
             index,
             recorded: recorded.clone(),
@@ -216,8 +221,9 @@ pub fn spawn(
             prober: prober.clone(),
             semaphore: semaphore.clone(),
             results: in_tx.clone(),
+            orders,
         };
-        tokio::spawn(task.run(ctl_rx));
+        tokio::spawn(task.run());
     }
     let out = out_tx.clone();
     tokio::spawn(async move {
@@ -239,7 +245,7 @@ pub fn spawn(
             }
         }
     });
-    (MonitorControl { controls, names, coordinator: in_tx, relay: None, receivers }, out_rx)
+    (MonitorControl { orders: every_orders, names, coordinator: in_tx, relay: None, receivers }, out_rx)
 }
 
 /// Slot that due times are rounded up to, so that probes spread over an interval share
@@ -263,11 +269,12 @@ struct CheckTask {
     recorded: Arc<HashMap<String, State>>,
     /// Confirmers of a source's rows, by key.
     subs: HashMap<String, Confirmer>,
-    def: CheckDef,
+    def: Arc<CheckDef>,
     confirmer: Confirmer,
     prober: Prober,
     semaphore: Arc<Semaphore>,
     results: mpsc::UnboundedSender<CoordinatorInput>,
+    orders: Arc<Orders>,
 }
 
 impl CheckTask {
@@ -310,7 +317,7 @@ impl CheckTask {
         out
     }
 
-    async fn run(mut self, mut control: mpsc::UnboundedReceiver<Control>) {
+    async fn run(mut self) {
         // Spread the first probes over up to a second (or the interval, if shorter) so a
         // thousand checks do not all fire at once.
         let spread = self.def.schedule.interval.min(Duration::from_secs(1));
@@ -324,11 +331,16 @@ impl CheckTask {
             };
             tokio::select! {
                 _ = wake => {}
-                c = control.recv() => match c {
-                    Some(Control::Pause) => { due = None; continue; }
-                    Some(Control::Resume) | Some(Control::RunNow) => {}
-                    None => return,
-                },
+                _ = self.orders.changed() => {
+                    let orders = self.orders.read();
+                    if orders.stopped {
+                        return;
+                    }
+                    if !orders.probe_now {
+                        due = due.filter(|_| !orders.paused);
+                        continue;
+                    }
+                }
             }
             let Ok(permit) = self.semaphore.acquire().await else { return };
             let at = Utc::now();
@@ -345,7 +357,8 @@ impl CheckTask {
             if !rows.is_empty() && self.results.send(CoordinatorInput::Rows { parent: self.index, at, rows }).is_err() {
                 return;
             }
-            due = Some(self.next_due());
+            // A paused check probed on request stays paused.
+            due = (!self.orders.paused()).then(|| self.next_due());
         }
     }
 

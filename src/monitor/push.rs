@@ -27,7 +27,7 @@ use tokio::net::TcpListener;
 use tokio::sync::{Semaphore, mpsc};
 use tokio::time::Instant;
 
-use super::{Control, MonitorEvent};
+use super::{Control, MonitorEvent, Orders};
 use crate::probe::PushSpec;
 use crate::sanitize::sanitize_str;
 
@@ -116,7 +116,7 @@ impl Notices {
 
 struct Receiver {
     token: String,
-    doorbell: mpsc::UnboundedSender<Control>,
+    doorbell: Arc<Orders>,
     notices: Notices,
 }
 
@@ -159,7 +159,7 @@ impl Receiver {
         match parse(&body) {
             Ok(_) => {
                 // Poll Alertmanager now; the check's task does it like a `run now`.
-                let _ = self.doorbell.send(Control::RunNow);
+                self.doorbell.give(Control::RunNow);
                 Ok(reply(StatusCode::OK, "ok\n"))
             }
             Err(why) => {
@@ -175,7 +175,7 @@ impl Receiver {
 pub(super) fn spawn(
     check: &str,
     spec: &PushSpec,
-    doorbell: mpsc::UnboundedSender<Control>,
+    doorbell: Arc<Orders>,
     out: mpsc::UnboundedSender<MonitorEvent>,
 ) -> tokio::task::JoinHandle<()> {
     let notices = Notices { check: format!("alertmanager check \"{check}\""), out, last: Mutex::new((None, 0)) };

@@ -22,7 +22,7 @@ pub type PlaceStates = HashMap<(String, String), State>;
 /// Starts the local monitor for the checks that run here and a link task per vantage.
 /// Without any check from elsewhere, it is [`monitor::spawn`] itself.
 pub fn spawn(
-    checks: Vec<CheckDef>,
+    checks: Vec<Arc<CheckDef>>,
     plan: &Plan,
     recorded: &HashMap<String, State>,
     places: &PlaceStates,

@@ -92,8 +92,9 @@ impl Plan {
 
     /// The checks that run from `place`, with `depends_on` kept to those that run there too
     /// (dependencies are judged per place).
-    pub fn checks_at(&self, place: &str, checks: &[CheckDef]) -> Vec<CheckDef> {
-        let here: Vec<&CheckDef> = checks.iter().filter(|c| self.places(&c.name).iter().any(|p| p == place)).collect();
+    pub fn checks_at(&self, place: &str, checks: &[impl std::borrow::Borrow<CheckDef>]) -> Vec<CheckDef> {
+        let here: Vec<&CheckDef> =
+            checks.iter().map(|c| c.borrow()).filter(|c| self.places(&c.name).iter().any(|p| p == place)).collect();
         here.iter()
             .map(|c| {
                 let mut c = (*c).clone();
