@@ -221,14 +221,24 @@ impl Board {
 
     /// Rows in display order: failing first (down, degraded, unknown), then by name.
     pub fn check_order(&self) -> Vec<usize> {
+        self.ordered_rows().into_iter().map(|(i, _)| i).collect()
+    }
+
+    /// Rows in display order, each with the state it shows. Each row's state is looked up
+    /// once (a search of the incident's checks by name): at 10,000 rows a frame that asked
+    /// for it per row and per count made 40,000 such searches.
+    pub fn ordered_rows(&self) -> Vec<(usize, State)> {
         let rank = |s: State| match s {
             State::Down => 0,
             State::Degraded => 1,
             State::Unknown => 2,
             State::Up => 3,
         };
-        let mut order: Vec<usize> = (0..self.rows.len()).collect();
-        order.sort_by_cached_key(|&i| (rank(self.row_state(&self.rows[i])), self.rows[i].name.clone()));
+        let mut order: Vec<(usize, State)> = self.rows.iter().map(|row| self.row_state(row)).enumerate().collect();
+        // Stable, and rows usually come in name order already: nearly one pass.
+        order.sort_by(|(a, sa), (b, sb)| {
+            rank(*sa).cmp(&rank(*sb)).then_with(|| self.rows[*a].name.cmp(&self.rows[*b].name))
+        });
         order
     }
 

@@ -435,10 +435,11 @@ fn typical_latency(row: &CheckRow) -> Option<std::time::Duration> {
 }
 
 fn draw_checks(frame: &mut Frame, app: &App, area: Rect) {
-    let order = app.board.check_order();
-    let failing_at = |pos: &usize| app.board.row_state(&app.board.rows[order[*pos]]).is_failing();
+    let ordered = app.board.ordered_rows();
+    let order: Vec<usize> = ordered.iter().map(|(i, _)| *i).collect();
+    let failing_at = |pos: &usize| ordered[*pos].1.is_failing();
     let failing = (0..order.len()).filter(failing_at).count();
-    let unknown = order.iter().filter(|&&i| app.board.row_state(&app.board.rows[i]) == State::Unknown).count();
+    let unknown = ordered.iter().filter(|(_, state)| *state == State::Unknown).count();
     // "All up" only when every row is: a row with no word yet (a place still connecting) is not.
     let extra = if failing > 0 {
         format!(" — {failing} failing of {}", order.len())
@@ -486,7 +487,7 @@ fn draw_checks(frame: &mut Frame, app: &App, area: Rect) {
         .enumerate()
         .map(|(n, ((&i, note), places))| {
             let row = &app.board.rows[i];
-            let state = app.board.row_state(row);
+            let state = ordered[offset + n].1;
             let (glyph, word) = state_glyph(state);
             let view = row.view.as_ref();
             let (glyph, word) = match view {
