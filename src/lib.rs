@@ -75,18 +75,19 @@ pub mod vantage;
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
-/// Has mimalloc give freed pages back to the system within a millisecond rather than after its
-/// default delay (10 ms, and ten times that for whole segments). Measured, not explained: with
-/// the default the 10,000-check headless poller kept 74.0-75.7 MiB resident, with a 1 ms delay
-/// 57.3 MiB, with none 56.1 MiB for more CPU (7.6 % of a core against 7.2; 6.3-7.0 % with the
-/// default: purging is syscalls); see BENCHMARKS.md. Called first thing in `main`: set only once
-/// a session had started, what start-up freed (a 10,000-check config peaks at 50 MB of heap)
-/// stayed resident (70.7 MiB).
+/// Has mimalloc give freed pages back to the system within a few milliseconds rather than
+/// after its default delay (10 ms, and ten times that for whole segments). Measured, not
+/// explained: the 10,000-check headless poller kept a median 59.4 MiB resident (73.9 at most)
+/// without this call, 44.8 MiB with a 1 ms delay and 45.1-45.4 MiB with 3 ms; 3 ms costs less
+/// CPU than 1 ms (4.20-4.32 % of a core against 4.48-4.56; purging is system calls, and pages
+/// purged between two bursts of probes are faulted in again by the next). See BENCHMARKS.md.
+/// Called first thing in `main`: set only once a session had started, what start-up freed (a
+/// 10,000-check config peaks at 50 MB of heap) stayed resident.
 pub fn release_freed_memory_soon() {
     // mimalloc's `mi_option_purge_delay` (15 in v2 and v3 alike). Declared here rather than
     // through libmimalloc-sys' `extended` feature: one function, no new dependency edge.
     const MI_OPTION_PURGE_DELAY: std::ffi::c_int = 15;
-    const PURGE_DELAY_MS: std::ffi::c_long = 1;
+    const PURGE_DELAY_MS: std::ffi::c_long = 3;
     unsafe extern "C" {
         fn mi_option_set(option: std::ffi::c_int, value: std::ffi::c_long);
     }
