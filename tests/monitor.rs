@@ -79,15 +79,21 @@ async fn a_stuck_target_never_delays_another_check() {
     assert!(fast_samples >= 9, "only {fast_samples} results from the fast check while the other was stuck");
 }
 
-#[tokio::test]
-async fn paused_checks_stop_probing_and_resume() {
-    let Some(n) = support::nginx(None) else { return };
+/// A check of nginx probed every 100 ms, once its first result is in.
+async fn probed_every_100ms(n: &support::Nginx) -> (monitor::MonitorControl, UnboundedReceiver<MonitorEvent>) {
     let defs = checks(&format!(
         "[[check]]\nname = \"web\"\nkind = \"http\"\nurl = \"http://127.0.0.1:{}/ok\"\ninterval = \"100ms\"\n",
         n.server.port
     ));
     let (control, mut rx) = monitor::spawn(defs, &HashMap::new(), Options::default(), Prober::new());
     next_change(&mut rx, Duration::from_secs(5)).await.expect("first result");
+    (control, rx)
+}
+
+#[tokio::test]
+async fn paused_checks_stop_probing_and_resume() {
+    let Some(n) = support::nginx(None) else { return };
+    let (control, mut rx) = probed_every_100ms(&n).await;
     control.pause(control.index("web").unwrap());
     // Drain what was in flight, then expect silence.
     tokio::time::sleep(Duration::from_millis(300)).await;
@@ -122,12 +128,7 @@ async fn paused_checks_stop_probing_and_resume() {
 #[tokio::test]
 async fn run_now_on_a_paused_check_probes_once_and_it_stays_paused() {
     let Some(n) = support::nginx(None) else { return };
-    let defs = checks(&format!(
-        "[[check]]\nname = \"web\"\nkind = \"http\"\nurl = \"http://127.0.0.1:{}/ok\"\ninterval = \"100ms\"\n",
-        n.server.port
-    ));
-    let (control, mut rx) = monitor::spawn(defs, &HashMap::new(), Options::default(), Prober::new());
-    next_change(&mut rx, Duration::from_secs(5)).await.expect("first result");
+    let (control, mut rx) = probed_every_100ms(&n).await;
     control.pause(0);
     tokio::time::sleep(Duration::from_millis(300)).await;
     while rx.try_recv().is_ok() {}
