@@ -180,16 +180,31 @@ pub fn read_open(path: &Path, file: File, limit: u64) -> Result<Vec<u8>, DirErro
     Ok(bytes)
 }
 
-/// Replaces `path` with `bytes` atomically: written to a temporary file of this process's own
-/// (unique name, created exclusively, so nobody can plant a link where it writes), given the
-/// sharing's mode and group on its descriptor, flushed, then renamed over `path`.
+/// Replaces `path` with `bytes` atomically (see [`replace_with`]).
 pub fn replace(path: &Path, bytes: &[u8], sharing: &Sharing) -> Result<(), DirError> {
+    replace_with(path, sharing, |out| out.write_all(bytes))
+}
+
+/// Replaces `path` with what `fill` writes, atomically: written (buffered) to a temporary file
+/// of this process's own (unique name, created exclusively, so nobody can plant a link where it
+/// writes), given the sharing's mode and group on its descriptor, flushed, then renamed over
+/// `path`. Writing as it goes, a large file (the live figures of 10,000 rows: 7 MB) needs no
+/// copy of itself in memory first.
+pub fn replace_with(
+    path: &Path,
+    sharing: &Sharing,
+    fill: impl FnOnce(&mut dyn Write) -> std::io::Result<()>,
+) -> Result<(), DirError> {
     let dir = parent(path);
     let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
     let mut tmp =
         tempfile::Builder::new().prefix(&format!(".{name}.")).tempfile_in(dir).map_err(|e| DirError::io(dir, e))?;
     sharing.apply(tmp.as_file()).map_err(|e| DirError::io(tmp.path(), e))?;
-    tmp.write_all(bytes).map_err(|e| DirError::io(tmp.path(), e))?;
+    let written = {
+        let mut out = std::io::BufWriter::new(tmp.as_file_mut());
+        fill(&mut out).and_then(|()| out.flush())
+    };
+    written.map_err(|e| DirError::io(tmp.path(), e))?;
     tmp.as_file().sync_data().map_err(|e| DirError::io(tmp.path(), e))?;
     // On failure the temporary is removed when the error drops it.
     tmp.persist(path).map(drop).map_err(|e| DirError::io(path, e.error))

@@ -189,12 +189,16 @@ pub fn path(journal: &Path) -> PathBuf {
 /// link; readers take a half-written file for "no news".
 pub fn write(journal: &Path, snapshot: &SnapshotRef<'_>, sharing: &Sharing) -> std::io::Result<()> {
     let target = path(journal);
-    let bytes = serde_json::to_vec(snapshot).map_err(std::io::Error::other)?;
-    match dir::replace(&target, &bytes, sharing) {
+    // Serialised straight into the file: at 10,000 rows a 7 MB buffer first was a passing
+    // peak of resident memory at every publication.
+    let serialise = |out: &mut dyn Write| serde_json::to_writer(out, snapshot).map_err(std::io::Error::other);
+    match dir::replace_with(&target, sharing, serialise) {
         Err(dir::DirError::Io { source, .. }) if source.kind() == std::io::ErrorKind::PermissionDenied => {
-            let mut file = dir::open_write(&target, sharing)?;
+            let file = dir::open_write(&target, sharing)?;
             file.set_len(0)?;
-            file.write_all(&bytes)
+            let mut out = std::io::BufWriter::new(file);
+            serialise(&mut out)?;
+            out.flush()
         }
         other => other.map_err(Into::into),
     }
