@@ -51,7 +51,7 @@ pub struct Coordinator {
     recorded: std::collections::HashMap<String, State>,
 }
 
-/// One sub-row result from a source, already confirmed by its check's task.
+/// One sub-row result from a source, already confirmed by the monitor.
 pub struct RowResult {
     pub key: String,
     pub outcome: Outcome,
@@ -90,6 +90,11 @@ impl Coordinator {
     pub fn with_recorded(mut self, recorded: std::collections::HashMap<String, State>) -> Self {
         self.recorded = recorded;
         self
+    }
+
+    /// What the journal recorded for a name (a source's row that appears later).
+    pub fn recorded(&self, name: &str) -> State {
+        self.recorded.get(name).copied().unwrap_or_default()
     }
 
     /// The full name of a source's row: `alerts / HighErrorRate api-1`.

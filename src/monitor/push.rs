@@ -27,7 +27,8 @@ use tokio::net::TcpListener;
 use tokio::sync::{Semaphore, mpsc};
 use tokio::time::Instant;
 
-use super::{Control, MonitorEvent, Orders};
+use super::MonitorEvent;
+use super::scheduler::Doorbell;
 use crate::probe::PushSpec;
 use crate::sanitize::sanitize_str;
 
@@ -116,7 +117,7 @@ impl Notices {
 
 struct Receiver {
     token: String,
-    doorbell: Arc<Orders>,
+    doorbell: Doorbell,
     notices: Notices,
 }
 
@@ -158,8 +159,8 @@ impl Receiver {
         };
         match parse(&body) {
             Ok(_) => {
-                // Poll Alertmanager now; the check's task does it like a `run now`.
-                self.doorbell.give(Control::RunNow);
+                // Poll Alertmanager now, as a `run now` does.
+                self.doorbell.ring();
                 Ok(reply(StatusCode::OK, "ok\n"))
             }
             Err(why) => {
@@ -175,7 +176,7 @@ impl Receiver {
 pub(super) fn spawn(
     check: &str,
     spec: &PushSpec,
-    doorbell: Arc<Orders>,
+    doorbell: Doorbell,
     out: mpsc::UnboundedSender<MonitorEvent>,
 ) -> tokio::task::JoinHandle<()> {
     let notices = Notices { check: format!("alertmanager check \"{check}\""), out, last: Mutex::new((None, 0)) };

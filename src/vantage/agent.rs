@@ -111,7 +111,7 @@ fn forward<R: AsyncRead + Unpin + Send + 'static>(mut reader: Reader<R>) -> mpsc
 }
 
 /// Streams the monitor's events until the war room goes; dropping the control then stops
-/// every check task.
+/// the monitor.
 async fn relay(
     control: MonitorControl,
     mut events: mpsc::UnboundedReceiver<MonitorEvent>,
