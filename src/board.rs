@@ -149,7 +149,11 @@ impl Board {
     }
 
     fn row_mut(&mut self, id: &RowId) -> Option<&mut Row> {
-        let i = *self.index.get(&id.name())?;
+        // A configured check's row is named for it: no name to build for each reading.
+        let i = match &id.key {
+            None => *self.index.get(id.check.as_str())?,
+            Some(_) => *self.index.get(&id.name())?,
+        };
         self.rows.get_mut(i)
     }
 

@@ -77,8 +77,9 @@ pub struct Engine {
     settings: Settings,
     lock: Option<PollerLock>,
     monitor: Option<MonitorControl>,
-    /// Rows of the monitor (or the drill), by the monitor's index.
-    rows: Vec<RowId>,
+    /// Rows of the monitor (or the drill), by the monitor's index: each row and its place
+    /// in the figures.
+    rows: Vec<(RowId, usize)>,
     figures: Figures,
     figures_seen: figures::Watch,
     /// When the figures were last published (`None`: not yet, so the first goes out at once).
@@ -268,8 +269,8 @@ impl Engine {
         self.rows.reserve_exact(rows.len());
         self.figures.reserve(rows.len());
         for row in rows {
-            self.rows.push(row.id.clone());
-            self.figures.add(row.clone());
+            let place = self.figures.add(row.clone());
+            self.rows.push((row.id.clone(), place));
         }
     }
 
@@ -475,14 +476,14 @@ impl Engine {
                 self.tell(Update::Row(info));
             }
             MonitorEvent::Sample { check, at, outcome } => {
-                let Some(row) = self.rows.get(check).cloned() else { return };
+                let Some((row, place)) = self.rows.get(check).cloned() else { return };
                 let reading = Reading::of(at, &outcome);
-                self.figures.reading(&row, reading.clone());
+                self.figures.reading(place, reading.clone());
                 self.tell(Update::Reading { row, reading });
             }
             MonitorEvent::View { check, view } => {
-                let Some(row) = self.rows.get(check).cloned() else { return };
-                self.figures.view(&row, view.clone());
+                let Some((row, place)) = self.rows.get(check).cloned() else { return };
+                self.figures.view(place, view.clone());
                 self.tell(Update::View { row, view });
             }
             // Confirmed changes are written first and shown once on disk.

@@ -70,33 +70,35 @@ impl Figures {
         self.index.reserve(more);
     }
 
-    pub fn add(&mut self, row: RowInfo) {
-        if self.index.contains_key(&row.id) {
-            return;
+    /// A row's place in the figures, added if it is new: what [`Figures::reading`] and
+    /// [`Figures::view`] take, so a reading costs no search.
+    pub fn add(&mut self, row: RowInfo) -> usize {
+        if let Some(&i) = self.index.get(&row.id) {
+            return i;
         }
         self.index.insert(row.id.clone(), self.rows.len());
         self.rows.push(Figure { row, view: View::default(), readings: Vec::new() });
+        self.rows.len() - 1
     }
 
-    pub fn reading(&mut self, row: &RowId, reading: Reading) {
-        if let Some(&i) = self.index.get(row) {
-            // The poller keeps only what it publishes (all KEPT but in rooms of thousands).
-            let keep = published_per_row(self.rows.len());
-            let readings = &mut self.rows[i].readings;
-            if readings.len() >= keep {
-                readings.drain(..=readings.len() - keep);
-            }
-            if let Some(last) = readings.last_mut() {
-                last.forget_steps();
-            }
-            readings.push(reading);
-            self.dirty = true;
+    pub fn reading(&mut self, place: usize, reading: Reading) {
+        // The poller keeps only what it publishes (all KEPT but in rooms of thousands).
+        let keep = published_per_row(self.rows.len());
+        let Some(figure) = self.rows.get_mut(place) else { return };
+        let readings = &mut figure.readings;
+        if readings.len() >= keep {
+            readings.drain(..=readings.len() - keep);
         }
+        if let Some(last) = readings.last_mut() {
+            last.forget_steps();
+        }
+        readings.push(reading);
+        self.dirty = true;
     }
 
-    pub fn view(&mut self, row: &RowId, view: View) {
-        if let Some(&i) = self.index.get(row) {
-            self.rows[i].view = view;
+    pub fn view(&mut self, place: usize, view: View) {
+        if let Some(figure) = self.rows.get_mut(place) {
+            figure.view = view;
             self.dirty = true;
         }
     }
@@ -312,9 +314,9 @@ mod tests {
         o.retry_after = Some(Utc::now());
         let mut figures = Figures::default();
         let id = RowId::check("web");
-        figures.add(RowInfo { id: id.clone(), kind: "http".into(), target: "http://x/".into() });
-        figures.reading(&id, Reading::of(Utc::now(), &o));
-        figures.view(&id, View { state: crate::monitor::State::Degraded, paused: true, ..View::default() });
+        let place = figures.add(RowInfo { id: id.clone(), kind: "http".into(), target: "http://x/".into() });
+        figures.reading(place, Reading::of(Utc::now(), &o));
+        figures.view(place, View { state: crate::monitor::State::Degraded, paused: true, ..View::default() });
         let snap = figures.snapshot(Utc::now());
         write(&journal, &snap, &Sharing::PRIVATE).unwrap();
         let mut seen = Watch::default();
@@ -357,10 +359,10 @@ mod tests {
     fn only_the_newest_readings_are_kept() {
         let mut figures = Figures::default();
         let id = RowId::check("web");
-        figures.add(RowInfo { id: id.clone(), kind: "http".into(), target: String::new() });
+        let place = figures.add(RowInfo { id: id.clone(), kind: "http".into(), target: String::new() });
         for i in 0..KEPT + 5 {
             let o = Outcome::new(Health::Up, Duration::from_millis(i as u64), "ok");
-            figures.reading(&id, Reading::of(Utc::now(), &o));
+            figures.reading(place, Reading::of(Utc::now(), &o));
         }
         let snap = figures.snapshot(Utc::now());
         assert_eq!(snap.figures[0].readings.len(), KEPT);
@@ -377,10 +379,11 @@ mod tests {
             vec![crate::probe::Step { name: "GET http://127.0.0.1:8080/ok".into(), took: Duration::from_millis(2) }];
         for i in 0..MAX_ROWS {
             let id = RowId::check(format!("web-{i:05}"));
-            figures.add(RowInfo { id: id.clone(), kind: "http".into(), target: "http://127.0.0.1:8080/ok".into() });
+            let place =
+                figures.add(RowInfo { id: id.clone(), kind: "http".into(), target: "http://127.0.0.1:8080/ok".into() });
             for ms in 0..KEPT as u64 {
                 o.latency = Duration::from_millis(ms);
-                figures.reading(&id, Reading::of(Utc::now(), &o));
+                figures.reading(place, Reading::of(Utc::now(), &o));
             }
         }
         write(&journal, &figures.snapshot(Utc::now()), &Sharing::PRIVATE).unwrap();
