@@ -75,15 +75,17 @@ pub mod vantage;
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
-/// Has mimalloc give freed pages back to the system after 30 ms. Measured, not explained:
+/// Has mimalloc give freed pages back to the system after a second. Measured, not explained:
 /// without this call (mimalloc's own default is 10 ms, ten times that for whole segments) the
 /// 10,000-check headless poller kept a median 59.4 MiB resident (73.9 at most), with the delay
 /// set to 1 ms 44.8 MiB, to 3 ms 45.1-45.4, to 10 ms 50.6. A short delay costs CPU: pages
-/// purged between two bursts of probes (a wake-up slot apart) are faulted in again by the next.
-/// The screen with 10,000 checks (`cargo bench --bench scale`): 3 ms, 5.63 % of a core and
-/// 65.7 MiB; 30 ms, 5.16 % and 69.8 MiB. See BENCHMARKS.md. Called first thing in `main`: set
-/// only once a session had started, what start-up freed (a 10,000-check config peaks at 50 MB
-/// of heap) stayed resident. `MIMALLOC_PURGE_DELAY` in the environment wins.
+/// purged between two bursts of probes (a wake-up slot, 250 ms, apart) are faulted in again by
+/// the next. The screen with 10,000 checks (`cargo bench --bench scale`, one build, the delay
+/// from the environment): 30 ms, 5.33 % of a core and 62.0 MiB; 1 s, 4.83 % and 65.9 MiB
+/// (page faults: 2,872 a second with mimalloc's default, 649 with 300 ms, 209 with 1 s). See
+/// BENCHMARKS.md. Called first thing in `main`: set only once a session had started, what
+/// start-up freed (a 10,000-check config peaks at 50 MB of heap) stayed resident.
+/// `MIMALLOC_PURGE_DELAY` in the environment wins.
 pub fn release_freed_memory_soon() {
     // An operator who tunes mimalloc keeps their own setting.
     if std::env::var_os("MIMALLOC_PURGE_DELAY").is_some() {
@@ -92,7 +94,7 @@ pub fn release_freed_memory_soon() {
     // mimalloc's `mi_option_purge_delay` (15 in v2 and v3 alike). Declared here rather than
     // through libmimalloc-sys' `extended` feature: one function, no new dependency edge.
     const MI_OPTION_PURGE_DELAY: std::ffi::c_int = 15;
-    const PURGE_DELAY_MS: std::ffi::c_long = 30;
+    const PURGE_DELAY_MS: std::ffi::c_long = 1000;
     unsafe extern "C" {
         fn mi_option_set(option: std::ffi::c_int, value: std::ffi::c_long);
     }
