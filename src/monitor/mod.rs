@@ -2,10 +2,10 @@
 //!
 //! One task runs every check on its schedule (see [`scheduler`]); each probe is its own
 //! future with a hard timeout (a stuck target delays nobody else), and all probes share one
-//! concurrency limit. Results go to a coordinator that decides what a
-//! change *means* before anyone writes it down: a child failing under a down parent is
-//! "blocked" (one journal entry for the group, not a storm), and failures while the
-//! connectivity canary is failing are "unknown — no connectivity", not a wall of false downs.
+//! concurrency limit. Results go to a coordinator that decides what a change *means* before
+//! anyone writes it down: a child failing under a down parent is "blocked" (one journal entry
+//! for the group, not a storm), and failures while the connectivity canary is failing are
+//! "unknown — no connectivity", not a wall of false downs.
 
 mod check;
 mod confirm;
