@@ -79,6 +79,60 @@ async fn a_stuck_target_never_delays_another_check() {
     assert!(fast_samples >= 9, "only {fast_samples} results from the fast check while the other was stuck");
 }
 
+#[tokio::test]
+async fn a_check_waiting_for_the_only_place_is_probed_once_it_frees() {
+    let silent = support::fake::silent().await;
+    let Some(n) = support::nginx(None) else { return };
+    let defs = checks(&format!(
+        "[[check]]\nname = \"stuck\"\nkind = \"http\"\nurl = \"http://127.0.0.1:{}/\"\ninterval = \"100ms\"\ntimeout = \"1s\"\n\
+         [[check]]\nname = \"fast\"\nkind = \"http\"\nurl = \"http://127.0.0.1:{}/ok\"\ninterval = \"100ms\"\n",
+        silent.port, n.server.port
+    ));
+    let (_control, mut rx) =
+        monitor::spawn(defs, &HashMap::new(), Options { max_concurrent: 1, canary: None }, Prober::new());
+    // One place: the two take turns, the stuck one holding it for its whole timeout. Two
+    // turns each take about 2.3 s.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(8);
+    let mut samples = [0, 0];
+    while samples.iter().any(|&s| s < 2)
+        && let Ok(Some(e)) = tokio::time::timeout_at(deadline, rx.recv()).await
+    {
+        if let MonitorEvent::Sample { check, .. } = e {
+            samples[check] += 1;
+        }
+    }
+    assert!(samples.iter().all(|&s| s >= 2), "results (stuck, fast): {samples:?}");
+}
+
+#[tokio::test]
+async fn run_now_during_a_probe_probes_once_more_when_it_ends() {
+    // Answers each request after a second.
+    let slow = support::fake::serve(|mut stream| async move {
+        use tokio::io::AsyncWriteExt;
+        let _ = support::fake::read_request_head(&mut stream).await;
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        let _ = stream.write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\n\r\n").await;
+    })
+    .await;
+    let defs = checks(&format!(
+        "[[check]]\nname = \"slow\"\nkind = \"http\"\nurl = \"http://127.0.0.1:{}/\"\ninterval = \"30s\"\ntimeout = \"5s\"\n",
+        slow.port
+    ));
+    let (control, mut rx) = monitor::spawn(defs, &HashMap::new(), Options::default(), Prober::new());
+    next_change(&mut rx, Duration::from_secs(10)).await.expect("first result");
+    control.run_now(0);
+    // Asked twice more while that probe waits its second: owed once, not twice.
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    control.run_now(0);
+    control.run_now(0);
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(6);
+    let mut samples = 0;
+    while let Ok(Some(e)) = tokio::time::timeout_at(deadline, rx.recv()).await {
+        samples += usize::from(matches!(e, MonitorEvent::Sample { .. }));
+    }
+    assert_eq!(samples, 2, "the probe asked for, then one more for the asks during it");
+}
+
 /// A check of nginx probed every 100 ms, once its first result is in.
 async fn probed_every_100ms(n: &support::Nginx) -> (monitor::MonitorControl, UnboundedReceiver<MonitorEvent>) {
     let defs = checks(&format!(
