@@ -25,6 +25,16 @@ async fn next_change(rx: &mut UnboundedReceiver<MonitorEvent>, within: Duration)
     }
 }
 
+/// How many results arrive within `within`.
+async fn samples_within(rx: &mut UnboundedReceiver<MonitorEvent>, within: Duration) -> usize {
+    let deadline = tokio::time::Instant::now() + within;
+    let mut samples = 0;
+    while let Ok(Some(e)) = tokio::time::timeout_at(deadline, rx.recv()).await {
+        samples += usize::from(matches!(e, MonitorEvent::Sample { .. }));
+    }
+    samples
+}
+
 /// A check of nginx (interval 30 s, timeout 1 s, then `more` settings) seen up; nginx stopped
 /// and the check probed at once (the TUI's `r`: the next scheduled probe is 30 s away). The
 /// confirmed change down, within `within`, and when the probe was asked for.
@@ -125,11 +135,7 @@ async fn run_now_during_a_probe_probes_once_more_when_it_ends() {
     tokio::time::sleep(Duration::from_millis(100)).await;
     control.run_now(0);
     control.run_now(0);
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(6);
-    let mut samples = 0;
-    while let Ok(Some(e)) = tokio::time::timeout_at(deadline, rx.recv()).await {
-        samples += usize::from(matches!(e, MonitorEvent::Sample { .. }));
-    }
+    let samples = samples_within(&mut rx, Duration::from_secs(6)).await;
     assert_eq!(samples, 2, "the probe asked for, then one more for the asks during it");
 }
 
@@ -187,12 +193,8 @@ async fn run_now_on_a_paused_check_probes_once_and_it_stays_paused() {
     tokio::time::sleep(Duration::from_millis(300)).await;
     while rx.try_recv().is_ok() {}
     control.run_now(0);
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(1);
-    let mut samples = 0;
-    while let Ok(Some(e)) = tokio::time::timeout_at(deadline, rx.recv()).await {
-        samples += usize::from(matches!(e, MonitorEvent::Sample { .. }));
-    }
     // Ten intervals: a check that had resumed would be probed about ten times.
+    let samples = samples_within(&mut rx, Duration::from_secs(1)).await;
     assert_eq!(samples, 1, "run now probes a paused check once");
 }
 
