@@ -188,14 +188,17 @@ impl Scheduler {
         match c.stage {
             Stage::Probing => c.owed = true,
             Stage::Waiting => {}
-            Stage::Idle | Stage::Due(_) => self.wait_for_place(check),
+            Stage::Idle | Stage::Due(_) => {
+                self.wait_for_place(check);
+                self.start_waiting();
+            }
         }
     }
 
+    /// In line for one of the places; [`Scheduler::start_waiting`] takes it from there.
     fn wait_for_place(&mut self, check: usize) {
         self.checks[check].stage = Stage::Waiting;
         self.waiting.push_back(check);
-        self.start_waiting();
     }
 
     /// Every check whose time has come (entries a pause or an earlier probe made stale are
@@ -208,8 +211,7 @@ impl Scheduler {
             }
             self.due.pop();
             if self.checks[check].stage == Stage::Due(at) {
-                self.checks[check].stage = Stage::Waiting;
-                self.waiting.push_back(check);
+                self.wait_for_place(check);
             }
         }
         self.start_waiting();
@@ -264,10 +266,8 @@ impl Scheduler {
             let at = c.next_due();
             c.stage = Stage::Due(at);
             self.due.push(Reverse((at, check)));
-            self.start_waiting();
-        } else {
-            self.start_waiting();
         }
+        self.start_waiting();
     }
 
     fn send(&self, events: Vec<MonitorEvent>) {
