@@ -38,7 +38,7 @@ pub struct Row {
 impl Row {
     pub fn new(info: RowInfo) -> Row {
         Row {
-            name: info.id.name(),
+            name: info.id.name().into_owned(),
             id: info.id,
             kind: info.kind,
             target: info.target,
@@ -149,11 +149,7 @@ impl Board {
     }
 
     fn row_mut(&mut self, id: &RowId) -> Option<&mut Row> {
-        // A configured check's row is named for it: no name to build for each reading.
-        let i = match &id.key {
-            None => *self.index.get(id.check.as_str())?,
-            Some(_) => *self.index.get(&id.name())?,
-        };
+        let i = *self.index.get(id.name().as_ref())?;
         self.rows.get_mut(i)
     }
 

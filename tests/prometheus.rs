@@ -57,7 +57,7 @@ async fn wait_states(
             return recorded;
         }
         match tokio::time::timeout_at(deadline, rx.recv()).await {
-            Ok(Some(MonitorEvent::Row { id, .. })) => names.push(id.name()),
+            Ok(Some(MonitorEvent::Row { id, .. })) => names.push(id.name().into_owned()),
             Ok(Some(MonitorEvent::Changed(c))) => {
                 recorded.insert(c.check, c.to);
             }

@@ -207,7 +207,7 @@ fn every_row<'a>(checks: &'a [CheckDef], outcomes: &'a [Outcome]) -> Vec<Row<'a>
             health: o.health,
         });
         rows.extend(o.rows.iter().map(|sub| Row {
-            name: RowId::row(&check.name, &sub.key).name(),
+            name: RowId::row(&check.name, &sub.key).name().into_owned(),
             kind: check.probe.row_kind(),
             target: check.probe.target(),
             status: sub.health.as_str(),

@@ -99,7 +99,7 @@ impl Coordinator {
 
     /// The full name of a source's row: `alerts / HighErrorRate api-1`.
     pub fn row_name(parent: &str, key: &str) -> String {
-        super::RowId::row(parent, key).name()
+        super::RowId::row(parent, key).name().into_owned()
     }
 
     /// Results for a source's rows: rows appear on first sight (announced with
@@ -388,7 +388,7 @@ mod tests {
         );
         let announced: Vec<String> = e
             .iter()
-            .filter_map(|e| if let MonitorEvent::Row { id, .. } = e { Some(id.name()) } else { None })
+            .filter_map(|e| if let MonitorEvent::Row { id, .. } = e { Some(id.name().into_owned()) } else { None })
             .collect();
         assert_eq!(announced, vec!["alerts / HostDown db2", "alerts / Flap web1"]);
         assert_eq!(changes(&e), vec![("alerts / HostDown db2".into(), State::Unknown, State::Down)]);

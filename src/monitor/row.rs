@@ -1,5 +1,7 @@
 //! What tells one row of the board from every other.
 
+use std::borrow::Cow;
+
 use serde::{Deserialize, Serialize};
 
 /// A row's stable identity: the check's name, and for a row a source reports (a Prometheus
@@ -23,11 +25,12 @@ impl RowId {
         RowId { check: check.into(), key: Some(key.into()) }
     }
 
-    /// The name the journal records changes under: `alerts / HighErrorRate api-1`.
-    pub fn name(&self) -> String {
+    /// The name the journal records changes under: `alerts / HighErrorRate api-1`. A
+    /// configured check's is its own name, borrowed: looked up for every reading.
+    pub fn name(&self) -> Cow<'_, str> {
         match &self.key {
-            None => self.check.clone(),
-            Some(key) => format!("{} / {key}", self.check),
+            None => Cow::Borrowed(&self.check),
+            Some(key) => Cow::Owned(format!("{} / {key}", self.check)),
         }
     }
 }

@@ -147,7 +147,7 @@ fn message_of(event: MonitorEvent, names: &mut Vec<String>) -> Option<FromAgent>
         MonitorEvent::View { check, view } => FromAgent::View { check: name(check, names)?, view },
         MonitorEvent::Changed(c) => FromAgent::Changed { check: c.check, from: c.from, to: c.to, detail: c.detail },
         MonitorEvent::Row { id, .. } => {
-            names.push(id.name());
+            names.push(id.name().into_owned());
             FromAgent::Row { check: id.check, key: id.key.unwrap_or_default() }
         }
         _ => return None,

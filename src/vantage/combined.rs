@@ -325,7 +325,7 @@ impl Combiner {
 
     /// The engine's index for a row, announcing it the first time.
     fn row(&mut self, id: &RowId) -> usize {
-        let name = id.name();
+        let name = id.name().into_owned();
         if let Some(&g) = self.index.get(&name) {
             return g;
         }
@@ -343,7 +343,7 @@ impl Combiner {
     fn on_local(&mut self, event: MonitorEvent) {
         match event {
             MonitorEvent::Row { id, .. } => {
-                self.local_names.push(id.name());
+                self.local_names.push(id.name().into_owned());
                 self.row(&id);
             }
             MonitorEvent::Sample { check, at, outcome } => {
