@@ -110,7 +110,39 @@ pub fn bounded_millis(ms: f64) -> f64 {
     if ms.is_finite() { ms.clamp(0.0, MAX_MILLIS) } else { 0.0 }
 }
 
-pub fn fmt_ms(d: Duration) -> String {
-    let ms = d.as_secs_f64() * 1000.0;
-    if ms < 10.0 { format!("{ms:.1} ms") } else { format!("{ms:.0} ms") }
+/// A duration in milliseconds as details say it ("1.2 ms", "35 ms"; halves round up), written
+/// where it goes. In whole numbers: formatting a float was a fiftieth of a probe's own work.
+pub fn fmt_ms(d: Duration) -> impl std::fmt::Display {
+    struct Millis(u128);
+    impl std::fmt::Display for Millis {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            let tenths = (self.0 + 50_000) / 100_000;
+            if tenths < 100 {
+                write!(f, "{}.{} ms", tenths / 10, tenths % 10)
+            } else {
+                write!(f, "{} ms", (self.0 + 500_000) / 1_000_000)
+            }
+        }
+    }
+    Millis(d.as_nanos())
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::fmt_ms;
+
+    #[test]
+    fn milliseconds_read_with_a_tenth_below_ten_and_whole_above() {
+        let said = |micros: u64| fmt_ms(Duration::from_micros(micros)).to_string();
+        assert_eq!(said(0), "0.0 ms");
+        assert_eq!(said(1_234), "1.2 ms");
+        assert_eq!(said(1_250), "1.3 ms", "a half rounds up");
+        assert_eq!(said(9_949), "9.9 ms");
+        assert_eq!(said(9_950), "10 ms", "what rounds to ten is said whole");
+        assert_eq!(said(35_499), "35 ms");
+        assert_eq!(said(35_500), "36 ms");
+        assert_eq!(said(12_345_678), "12346 ms");
+    }
 }

@@ -1,6 +1,9 @@
 //! `http`: a real request, read like a user would, judged on status, headers, body and JSON.
 
 mod exchange;
+mod wire;
+
+pub use exchange::Prepared;
 
 use std::sync::{Arc, Mutex};
 
@@ -82,13 +85,12 @@ fn judged(spec: &HttpSpec, fetched: Result<exchange::Response, exchange::Failure
     outcome.cert_days_left = cert_days_left;
     outcome.retry_after = retry_after(&headers, Utc::now());
     let problems = judge(spec, status, &headers, &body, truncated);
-    let status_text = format!("HTTP {}", status_line(status));
     if problems.is_empty() {
-        outcome.detail = format!("{status_text} in {}", fmt_ms(outcome.latency));
+        outcome.detail = format!("HTTP {} in {}", status_line(status), fmt_ms(outcome.latency));
     } else {
         outcome.health = Health::Down;
         let excerpt = sanitize(&body[..body.len().min(2048)], 120);
-        outcome.detail = format!("{status_text}: {}", problems.join("; "));
+        outcome.detail = format!("HTTP {}: {}", status_line(status), problems.join("; "));
         if let Some(url) = landed {
             outcome.append_detail(&format!("after redirects to {url}"));
         }
@@ -108,15 +110,22 @@ fn judged(spec: &HttpSpec, fetched: Result<exchange::Response, exchange::Failure
     {
         outcome.degrade(&format!("TLS certificate {}", super::tls::expiry(days)));
     }
-    outcome.detail = crate::sanitize::sanitize_str(&outcome.detail, MAX_DETAIL_CHARS * 2);
+    outcome.detail = crate::sanitize::sanitize_string(std::mem::take(&mut outcome.detail), MAX_DETAIL_CHARS * 2);
     outcome
 }
 
-fn status_line(status: StatusCode) -> String {
-    match status.canonical_reason() {
-        Some(reason) => format!("{} {reason}", status.as_u16()),
-        None => status.as_u16().to_string(),
+/// "200 OK", or only the code when it has no standard reason, written where it goes.
+fn status_line(status: StatusCode) -> impl std::fmt::Display {
+    struct Line(StatusCode);
+    impl std::fmt::Display for Line {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            match self.0.canonical_reason() {
+                Some(reason) => write!(f, "{} {reason}", self.0.as_u16()),
+                None => write!(f, "{}", self.0.as_u16()),
+            }
+        }
     }
+    Line(status)
 }
 
 /// Every condition that does not hold, in words.
@@ -145,7 +154,9 @@ fn judge(spec: &HttpSpec, status: StatusCode, headers: &HeaderMap, body: &[u8], 
             problems.push(format!("header {name} missing"));
         }
     }
-    let text = String::from_utf8_lossy(body);
+    // Only a check that looks into the body pays for reading it as text.
+    let wants_text = spec.body_contains.is_some() || spec.body_not_contains.is_some();
+    let text = if wants_text { String::from_utf8_lossy(body) } else { std::borrow::Cow::Borrowed("") };
     if let Some(needle) = &spec.body_contains
         && !text.contains(needle.as_str())
     {
