@@ -103,6 +103,24 @@ impl Reading {
         }
     }
 
+    /// As [`Reading::of`], taking the outcome's detail and steps instead of copying them when
+    /// nothing else holds it (the monitor's outcomes, once the coordinator has seen them).
+    pub fn of_shared(at: DateTime<Utc>, outcome: std::sync::Arc<Outcome>) -> Reading {
+        let outcome = match std::sync::Arc::try_unwrap(outcome) {
+            Ok(outcome) => outcome,
+            Err(shared) => return Reading::of(at, &shared),
+        };
+        Reading {
+            at,
+            health: outcome.health,
+            latency_ms: outcome.latency.as_secs_f64() * 1000.0,
+            detail: outcome.detail,
+            retry_after: outcome.retry_after,
+            steps: outcome.steps.into_iter().map(|s| (s.name, s.took.as_secs_f64() * 1000.0)).collect(),
+            cert_days_left: outcome.cert_days_left,
+        }
+    }
+
     /// Drops the step timings once a newer reading has come: only the newest reading's are
     /// shown, and they were most of a kept reading's memory (10,000 checks: see BENCHMARKS.md).
     pub fn forget_steps(&mut self) {
@@ -304,4 +322,27 @@ pub enum ReplayControl {
     Step,
     Faster,
     Slower,
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+    use std::time::Duration;
+
+    use super::Reading;
+    use crate::probe::{Health, Outcome, Step};
+
+    #[test]
+    fn a_reading_taken_from_an_outcome_nobody_else_holds_is_the_same_as_a_copied_one() {
+        let mut outcome = Outcome::new(Health::Degraded, Duration::from_micros(1234), "HTTP 200 OK in 1.2 ms; slow");
+        outcome.steps.push(Step { name: "connect 127.0.0.1:80".into(), took: Duration::from_micros(250) });
+        outcome.steps.push(Step { name: "GET http://127.0.0.1/".into(), took: Duration::from_micros(900) });
+        outcome.cert_days_left = Some(12);
+        let at = chrono::Utc::now();
+        let copied = Reading::of(at, &outcome);
+        let shared = Arc::new(outcome);
+        let held = shared.clone();
+        assert_eq!(Reading::of_shared(at, shared), copied, "while another holds it");
+        assert_eq!(Reading::of_shared(at, held), copied, "once nobody else does");
+    }
 }
