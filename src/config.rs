@@ -963,6 +963,7 @@ fn http_probe(c: &RawCheck, err: &dyn Fn(&str, String) -> ConfigError) -> Result
         cert_warn_days: c.cert_warn_days.unwrap_or(DEFAULT_CERT_WARN_DAYS),
         allow_invalid_cert: c.allow_invalid_cert.unwrap_or(false),
         all_addresses: c.all_addresses.unwrap_or(false),
+        prepared: Default::default(),
     }))
 }
 

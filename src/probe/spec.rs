@@ -117,6 +117,37 @@ pub struct HttpSpec {
     pub cert_warn_days: i64,
     pub allow_invalid_cert: bool,
     pub all_addresses: bool,
+    /// The first request, built from the fields above on the first probe.
+    pub(crate) prepared: Derived<Box<super::http::Prepared>>,
+}
+
+/// What a probe builds from its spec once and keeps with it. Not part of what the spec says:
+/// specs compare equal, and print, without it.
+#[derive(Clone)]
+pub struct Derived<T>(std::sync::OnceLock<T>);
+
+impl<T> Default for Derived<T> {
+    fn default() -> Self {
+        Derived(std::sync::OnceLock::new())
+    }
+}
+
+impl<T> Derived<T> {
+    pub fn get_or_init(&self, build: impl FnOnce() -> T) -> &T {
+        self.0.get_or_init(build)
+    }
+}
+
+impl<T> PartialEq for Derived<T> {
+    fn eq(&self, _: &Self) -> bool {
+        true
+    }
+}
+
+impl<T> std::fmt::Debug for Derived<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Derived")
+    }
 }
 
 #[derive(Debug, Clone, PartialEq)]

@@ -1,23 +1,24 @@
 //! One HTTP exchange as a health check makes it: a fresh TCP connection (TLS for `https`), one
 //! request, the response read up to a bound, redirects followed on new connections.
 //!
-//! hyper's HTTP/1 client on a socket of our own, not reqwest's pooled client: a probe needs
-//! none of the pool, proxy or redirect-policy machinery, and at 1,000 probes a second that
-//! machinery and the ten system calls it adds to each connection (keep-alive options, address
-//! lookups, a shutdown) were a fifth of the poller's CPU (BENCHMARKS.md, issue 22). Each step is named in the trace, so a
-//! timeout says whether it was the connect, the TLS handshake, the server's answer or the body.
+//! A socket of our own and one exchange on it ([`wire`]), not reqwest's pooled client: a probe
+//! needs none of the pool, proxy or redirect-policy machinery, and at 1,000 probes a second
+//! that machinery and the ten system calls it adds to each connection (keep-alive options,
+//! address lookups, a shutdown) were a fifth of the poller's CPU (BENCHMARKS.md, issue 22).
+//! Each step is named in the trace, so a timeout says whether it was the connect, the TLS
+//! handshake, the server's answer or the body.
 
+use std::borrow::Cow;
 use std::net::SocketAddr;
 
-use http_body_util::BodyExt;
 use hyper::StatusCode;
 use hyper::header::{self, HeaderMap, HeaderName, HeaderValue};
-use hyper_util::rt::TokioIo;
 use reqwest::Url;
 use tokio::io::{AsyncRead, AsyncWrite};
 
 use super::super::trace::Trace;
 use super::super::{spec::HttpSpec, tcp, tls};
+use super::wire;
 
 /// Redirects followed at most, as browsers and reqwest do.
 const MAX_REDIRECTS: usize = 10;
@@ -43,8 +44,8 @@ pub type Failure = String;
 /// to use for the URL's own host (the `all_addresses` probe of one backend) instead of asking
 /// the resolver.
 pub async fn fetch(spec: &HttpSpec, pinned: Option<SocketAddr>, trace: &Trace) -> Result<Response, Failure> {
-    let first = Url::parse(&spec.url).map_err(|e| format!("bad URL: {e}"))?;
-    let mut request = Request::first(spec, first.clone());
+    let first = spec.prepared.get_or_init(|| Box::new(Prepared::of(spec))).0.as_ref().map_err(Clone::clone)?;
+    let mut request = Cow::Borrowed(first);
     for hop in 0..=MAX_REDIRECTS {
         // After a redirect, the words say where it led: the configured URL may be fine.
         let landed = (hop > 0).then(|| request.url.to_string());
@@ -52,13 +53,14 @@ pub async fn fetch(spec: &HttpSpec, pinned: Option<SocketAddr>, trace: &Trace) -
             Some(url) => format!("{why} (after a redirect to {url})"),
             None => why,
         };
-        let addr = match pinned {
-            Some(addr) if same_server(&request.url, &first) => addr,
+        let addr = match (pinned, &request.literal) {
+            (Some(addr), _) if same_server(&request.url, &first.url) => addr,
+            (_, Some((addr, _))) => *addr,
             _ => resolve(&request.url).await.map_err(after)?,
         };
         let mut response = once(&request, addr, spec, trace).await.map_err(after)?;
         match request.follow(&response, spec.follow_redirects)? {
-            Some(next) => request = next,
+            Some(next) => request = Cow::Owned(next),
             None => {
                 response.landed = landed;
                 return Ok(response);
@@ -68,15 +70,48 @@ pub async fn fetch(spec: &HttpSpec, pinned: Option<SocketAddr>, trace: &Trace) -
     Err(format!("too many redirects: more than {MAX_REDIRECTS} from {}", super::redacted(&spec.url)))
 }
 
+/// A check's first request, built from its spec once and kept with it (in
+/// [`HttpSpec::prepared`]): parsing the URL and building the request head for every probe
+/// were a tenth of the probes' own work at 1,000 probes a second (BENCHMARKS.md, issue 22).
+#[derive(Clone)]
+pub struct Prepared(Result<Request, Failure>);
+
+impl Prepared {
+    fn of(spec: &HttpSpec) -> Prepared {
+        Prepared(Url::parse(&spec.url).map(|url| Request::first(spec, url)).map_err(|e| format!("bad URL: {e}")))
+    }
+}
+
 /// One request of a chain of redirects.
+#[derive(Clone)]
 struct Request {
     url: Url,
     method: hyper::Method,
     headers: Vec<(String, String)>,
     body: String,
+    /// The request line's target, `Host` and the headers, as hyper sends them: built with the
+    /// request, so a check's first request is built once and sent by every probe.
+    head: Result<Head, Failure>,
+    /// The address of a host given as an IP literal, and the name of the step that connects
+    /// to it: nothing to resolve or to write out again for each probe.
+    literal: Option<(SocketAddr, String)>,
+}
+
+#[derive(Clone)]
+struct Head {
+    /// The request line and headers as they go on the wire.
+    wire: Vec<u8>,
+    /// What the trace calls the step: "GET http://host/path".
+    step: String,
 }
 
 impl Request {
+    fn new(url: Url, method: hyper::Method, headers: Vec<(String, String)>, body: String) -> Request {
+        let head = Head::of(&url, &method, &headers, body.len());
+        let literal = literal_address(&url).map(|addr| (addr, connect_step(addr)));
+        Request { url, method, headers, body, head, literal }
+    }
+
     fn first(spec: &HttpSpec, mut url: Url) -> Request {
         let mut headers = spec.request_headers.clone();
         // `http://user:secret@host/` is Basic authentication, as curl and browsers read it;
@@ -88,12 +123,8 @@ impl Request {
         }
         let _ = url.set_username("");
         let _ = url.set_password(None);
-        Request {
-            url,
-            method: hyper::Method::from_bytes(spec.method.as_bytes()).unwrap_or(hyper::Method::GET),
-            headers,
-            body: spec.request_body.clone().unwrap_or_default(),
-        }
+        let method = hyper::Method::from_bytes(spec.method.as_bytes()).unwrap_or(hyper::Method::GET);
+        Request::new(url, method, headers, spec.request_body.clone().unwrap_or_default())
     }
 
     /// The next request if `response` redirects and redirects are followed, as browsers do:
@@ -124,45 +155,44 @@ impl Request {
         }
         let to_get = self.method != hyper::Method::HEAD
             && (status == S::SEE_OTHER || (self.method == hyper::Method::POST && status.as_u16() < 303));
-        let mut next = Request {
-            url,
-            method: if to_get { hyper::Method::GET } else { self.method.clone() },
-            headers: self.headers.clone(),
-            body: if to_get { String::new() } else { self.body.clone() },
-        };
+        let mut headers = self.headers.clone();
         if to_get {
-            next.headers.retain(|(name, _)| !describes_body(name));
+            headers.retain(|(name, _)| !describes_body(name));
         }
-        if !same_server(&next.url, &self.url) {
-            next.headers.retain(|(name, _)| !belongs_to_server(name));
+        if !same_server(&url, &self.url) {
+            headers.retain(|(name, _)| !belongs_to_server(name));
         }
-        Ok(Some(next))
+        let method = if to_get { hyper::Method::GET } else { self.method.clone() };
+        let body = if to_get { String::new() } else { self.body.clone() };
+        Ok(Some(Request::new(url, method, headers, body)))
     }
+}
 
+impl Head {
     /// `Host` (with the port when it is not the scheme's), then the check's own headers.
-    fn to_hyper(&self) -> Result<hyper::Request<String>, Failure> {
-        let path = match self.url.query() {
-            Some(query) => format!("{}?{query}", self.url.path()),
-            None => self.url.path().to_string(),
+    fn of(url: &Url, method: &hyper::Method, own: &[(String, String)], body_len: usize) -> Result<Head, Failure> {
+        let target = match url.query() {
+            Some(query) => format!("{}?{query}", url.path()),
+            None => url.path().to_string(),
         };
-        let host = match self.url.port() {
-            Some(port) => format!("{}:{port}", self.url.host_str().unwrap_or_default()),
-            None => self.url.host_str().unwrap_or_default().to_string(),
+        let host = match url.port() {
+            Some(port) => format!("{}:{port}", url.host_str().unwrap_or_default()),
+            None => url.host_str().unwrap_or_default().to_string(),
         };
-        let mut request = hyper::Request::builder()
-            .method(self.method.clone())
-            .uri(path)
-            .header(header::HOST, host)
-            .header(header::USER_AGENT, concat!("warroom/", env!("CARGO_PKG_VERSION"), " (health check)"))
-            .header(header::ACCEPT, "*/*")
-            .body(self.body.clone())
-            .map_err(|e| format!("bad request: {e}"))?;
-        for (name, value) in &self.headers {
+        let mut headers = HeaderMap::with_capacity(3 + own.len());
+        headers.insert(header::HOST, HeaderValue::try_from(host).map_err(|e| format!("bad request: {e}"))?);
+        headers.insert(
+            header::USER_AGENT,
+            HeaderValue::from_static(concat!("warroom/", env!("CARGO_PKG_VERSION"), " (health check)")),
+        );
+        headers.insert(header::ACCEPT, HeaderValue::from_static("*/*"));
+        for (name, value) in own {
             let name = HeaderName::from_bytes(name.as_bytes()).map_err(|e| format!("bad header name {name:?}: {e}"))?;
             let value = HeaderValue::from_str(value).map_err(|e| format!("bad value for header {name}: {e}"))?;
-            request.headers_mut().insert(name, value);
+            headers.insert(name, value);
         }
-        Ok(request)
+        let wire = wire::request_head(method, &target, &headers, body_len);
+        Ok(Head { wire, step: format!("{method} {}", url.as_str()) })
     }
 }
 
@@ -206,6 +236,13 @@ async fn resolve(url: &Url) -> Result<SocketAddr, Failure> {
     tcp::resolve_first(host, port).await
 }
 
+/// The address a URL names by an IP literal (`http://127.0.0.1:8080/`, `http://[::1]/`).
+fn literal_address(url: &Url) -> Option<SocketAddr> {
+    // The URL parser wrote any IPv4 form ("127.1") out in full: a name never parses as one.
+    let (host, port) = server(url).ok()?;
+    Some(SocketAddr::new(host.parse().ok()?, port))
+}
+
 /// An IPv6 literal without its URL brackets.
 fn bare(host: &str) -> &str {
     host.trim_start_matches('[').trim_end_matches(']')
@@ -213,7 +250,11 @@ fn bare(host: &str) -> &str {
 
 /// One request on one fresh connection.
 async fn once(request: &Request, addr: SocketAddr, spec: &HttpSpec, trace: &Trace) -> Result<Response, Failure> {
-    let stream = connect(addr, trace).await?;
+    match &request.literal {
+        Some((literal, step)) if *literal == addr => trace.step(step.as_str()),
+        _ => trace.step(connect_step(addr)),
+    }
+    let stream = connect(addr).await?;
     match request.url.scheme() {
         "http" => exchange(stream, request, spec, None, trace).await,
         "https" => {
@@ -233,94 +274,47 @@ async fn once(request: &Request, addr: SocketAddr, spec: &HttpSpec, trace: &Trac
     }
 }
 
+fn connect_step(addr: SocketAddr) -> String {
+    format!("connect {addr}")
+}
+
 /// A TCP connection that ends with a reset, not a FIN: no TIME_WAIT left behind per probe
 /// (1,000 probes a second would hold 60,000 of them, more than the ephemeral ports towards
 /// one server), as HAProxy closes its health checks.
-async fn connect(addr: SocketAddr, trace: &Trace) -> Result<tokio::net::TcpStream, Failure> {
-    trace.step(format!("connect {addr}"));
+async fn connect(addr: SocketAddr) -> Result<tokio::net::TcpStream, Failure> {
     let failed = |e: std::io::Error| format!("connect failed: {}", tcp::io_reason(&e));
     let socket = if addr.is_ipv4() { tokio::net::TcpSocket::new_v4() } else { tokio::net::TcpSocket::new_v6() }
         .map_err(failed)?;
     socket.set_zero_linger().map_err(failed)?;
-    // No TCP_NODELAY: hyper writes the request, head and body, in one go, so Nagle's
-    // algorithm has nothing to hold back; one system call fewer per probe.
+    // No TCP_NODELAY: the request, head and body, is written in one go, so Nagle's algorithm
+    // has nothing to hold back; one system call fewer per probe.
     socket.connect(addr).await.map_err(failed)
 }
 
-/// The request and its response over `stream`, the connection driven in this same task.
+/// The request and its response over `stream`.
 async fn exchange<S>(
-    stream: S,
+    mut stream: S,
     request: &Request,
     spec: &HttpSpec,
     cert_days_left: Option<i64>,
     trace: &Trace,
 ) -> Result<Response, Failure>
 where
-    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+    S: AsyncRead + AsyncWrite + Unpin,
 {
-    let hyper_request = request.to_hyper()?;
-    trace.step(format!("{} {}", request.method, request.url.as_str()));
-    let (mut sender, connection) = hyper::client::conn::http1::handshake::<_, String>(TokioIo::new(stream))
+    let head = request.head.as_ref().map_err(Clone::clone)?;
+    trace.step(head.step.as_str());
+    wire::send(&mut stream, &head.wire, request.body.as_bytes())
         .await
-        .map_err(|e| request_failed(&e))?;
-    let work = async {
-        let response = sender.send_request(hyper_request).await.map_err(|e| request_failed(&e))?;
-        let (head, body) = response.into_parts();
-        trace.step("read body");
-        let (body, truncated) = read_body(body, spec.max_body).await.map_err(|(read, e)| {
-            format!(
-                "HTTP {}: connection failed while reading the body after {read} bytes ({})",
-                super::status_line(head.status),
-                super::root_cause(&e)
-            )
-        })?;
-        Ok(Response { status: head.status, headers: head.headers, body, truncated, cert_days_left, landed: None })
-    };
-    let mut work = std::pin::pin!(work);
-    let mut connection = std::pin::pin!(connection);
-    let mut driving = true;
-    loop {
-        tokio::select! {
-            done = &mut work => return done,
-            // Its error, if any, reaches the request above; once it ends, the body is all in.
-            _ = &mut connection, if driving => driving = false,
-        }
-    }
-}
-
-/// Why a request got no answer, in the operator's words: a server that answers something
-/// other than HTTP (an SMTP banner, a TLS port, garbage) is named as such.
-fn request_failed(e: &hyper::Error) -> Failure {
-    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(e);
-    while let Some(s) = source {
-        let Some(e) = s.downcast_ref::<hyper::Error>() else { break };
-        // A request cancelled by hyper's own error (a reply before the request, bytes that do
-        // not parse) met something that is not HTTP; one cancelled by an I/O error did not.
-        let spoke_first =
-            e.is_canceled() && std::error::Error::source(e).is_some_and(|cause| cause.is::<hyper::Error>());
-        if e.is_parse() || e.is_parse_status() || spoke_first {
-            return format!("the server did not answer in HTTP ({})", super::root_cause(e));
-        }
-        if e.is_incomplete_message() {
-            return "the server closed the connection without answering".into();
-        }
-        source = s.source();
-    }
-    format!("request failed: {}", super::root_cause(e))
-}
-
-/// The body up to `max` bytes, and whether there was more. On an error: the bytes read so far.
-async fn read_body(mut body: hyper::body::Incoming, max: usize) -> Result<(Vec<u8>, bool), (usize, hyper::Error)> {
-    let mut out = Vec::new();
-    while let Some(frame) = body.frame().await {
-        let frame = frame.map_err(|e| (out.len(), e))?;
-        let Ok(chunk) = frame.into_data() else { continue };
-        let room = max.saturating_sub(out.len());
-        if chunk.len() > room {
-            out.extend_from_slice(&chunk[..room]);
-            return Ok((out, true));
-        }
-        out.extend_from_slice(&chunk);
-    }
-    Ok((out, false))
+        .map_err(|e| format!("request failed: {}", tcp::io_reason(&e)))?;
+    let mut reader = wire::Reader::new(stream);
+    let answer = reader.head(request.method == hyper::Method::HEAD).await?;
+    trace.step("read body");
+    let (body, truncated) = reader.body(&answer, spec.max_body).await.map_err(|(read, why)| {
+        format!(
+            "HTTP {}: connection failed while reading the body after {read} bytes ({why})",
+            super::status_line(answer.status)
+        )
+    })?;
+    Ok(Response { status: answer.status, headers: answer.headers, body, truncated, cert_days_left, landed: None })
 }

@@ -1,0 +1,363 @@
+//! One HTTP/1.1 exchange on the wire, as a health check makes it: the request written in one
+//! go, the response head parsed with httparse (hyper's own parser), the body read as RFC 9112
+//! frames it, up to a bound.
+//!
+//! hyper's client connection is built to keep a connection and pipeline requests on it: a
+//! dispatcher, a request channel and buffers per connection. A probe sends one request on a
+//! fresh connection and closes it, and at 1,000 probes a second that machinery was a third of
+//! the probes' own work (BENCHMARKS.md, issue 22). The wire format is small; what it takes to
+//! read a hostile server safely (bounds on the head, the headers, a chunk line, the body) is
+//! all here.
+
+use hyper::StatusCode;
+use hyper::header::{self, HeaderMap, HeaderName, HeaderValue};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+
+use super::super::tcp::io_reason;
+
+/// A response head longer than this is refused, as hyper refuses it (its default bound).
+const MAX_HEAD_BYTES: usize = 8192 + 4096 * 100;
+/// Headers in one response at most, as hyper allows.
+const MAX_HEADERS: usize = 100;
+/// A chunk-size line or a trailer line longer than this is not HTTP.
+const MAX_LINE_BYTES: usize = 4096;
+/// Trailer lines after the last chunk, at most.
+const MAX_TRAILERS: usize = 100;
+/// Read at once: a health check's whole answer, usually.
+const READ_BYTES: usize = 4096;
+
+/// Writes the request: its head (built once per request, see `exchange::Head`) and body.
+pub async fn send<S: AsyncWrite + Unpin>(stream: &mut S, head: &[u8], body: &[u8]) -> std::io::Result<()> {
+    if body.is_empty() {
+        stream.write_all(head).await?;
+    } else {
+        // One write, as hyper makes it: the head and the body in one segment.
+        stream.write_all(&[head, body].concat()).await?;
+    }
+    stream.flush().await
+}
+
+/// The head of a request as it goes on the wire: the request line, the headers, and the
+/// body's length when there is a body.
+pub fn request_head(method: &hyper::Method, target: &str, headers: &HeaderMap, body_len: usize) -> Vec<u8> {
+    let mut wire = Vec::with_capacity(128);
+    for part in [method.as_str(), " ", target, " HTTP/1.1\r\n"] {
+        wire.extend_from_slice(part.as_bytes());
+    }
+    for (name, value) in headers {
+        wire.extend_from_slice(name.as_str().as_bytes());
+        wire.extend_from_slice(b": ");
+        wire.extend_from_slice(value.as_bytes());
+        wire.extend_from_slice(b"\r\n");
+    }
+    let framed = headers.contains_key(header::CONTENT_LENGTH) || headers.contains_key(header::TRANSFER_ENCODING);
+    if body_len > 0 && !framed {
+        wire.extend_from_slice(format!("content-length: {body_len}\r\n").as_bytes());
+    }
+    wire.extend_from_slice(b"\r\n");
+    wire
+}
+
+/// A response head: the final one (informational 1xx heads are read past).
+pub struct Answer {
+    pub status: StatusCode,
+    pub headers: HeaderMap,
+    framing: Framing,
+}
+
+/// How the body's end is known (RFC 9112, 6.3).
+#[derive(Debug, PartialEq)]
+enum Framing {
+    Empty,
+    Length(u64),
+    Chunked,
+    UntilClose,
+}
+
+/// Why a body could not be read whole: the bytes read so far, and the words.
+pub type BodyFailure = (usize, String);
+
+/// The response side of a connection: what was read and not yet taken.
+pub struct Reader<S> {
+    stream: S,
+    buf: Vec<u8>,
+    start: usize,
+}
+
+impl<S: AsyncRead + Unpin> Reader<S> {
+    pub fn new(stream: S) -> Reader<S> {
+        Reader { stream, buf: Vec::new(), start: 0 }
+    }
+
+    /// The final response head. `to_head`: the request was a HEAD (no body follows).
+    pub async fn head(&mut self, to_head: bool) -> Result<Answer, String> {
+        loop {
+            let (status, headers) = self.one_head().await?;
+            // 101 ends HTTP on this connection; other 1xx heads come before the real one.
+            if status.is_informational() && status != StatusCode::SWITCHING_PROTOCOLS {
+                continue;
+            }
+            let framing = framing(status, &headers, to_head).map_err(|why| not_http(&why))?;
+            return Ok(Answer { status, headers, framing });
+        }
+    }
+
+    async fn one_head(&mut self) -> Result<(StatusCode, HeaderMap), String> {
+        loop {
+            if let Some((len, status, headers)) = parse_head(&self.buf[self.start..])? {
+                self.start += len;
+                return Ok((status, headers));
+            }
+            if self.buf.len() - self.start > MAX_HEAD_BYTES {
+                return Err(not_http("message head is too large"));
+            }
+            if self.fill().await.map_err(|e| format!("request failed: {}", io_reason(&e)))? == 0 {
+                return Err("the server closed the connection without answering".into());
+            }
+        }
+    }
+
+    /// The body, up to `max` bytes, and whether there was more.
+    pub async fn body(&mut self, answer: &Answer, max: usize) -> Result<(Vec<u8>, bool), BodyFailure> {
+        let mut out = Vec::new();
+        let truncated = match answer.framing {
+            Framing::Empty => false,
+            Framing::Length(len) => {
+                let whole = usize::try_from(len).unwrap_or(usize::MAX);
+                self.take(whole.min(max), &mut out).await?;
+                whole > max
+            }
+            Framing::UntilClose => self.until_close(max, &mut out).await?,
+            Framing::Chunked => self.chunks(max, &mut out).await?,
+        };
+        Ok((out, truncated))
+    }
+
+    /// Exactly `n` more bytes into `out`.
+    async fn take(&mut self, n: usize, out: &mut Vec<u8>) -> Result<(), BodyFailure> {
+        let end = out.len() + n;
+        while out.len() < end {
+            if self.start == self.buf.len() && self.refill(out).await? == 0 {
+                return Err((out.len(), "the connection closed before the end of the body".into()));
+            }
+            let here = (self.buf.len() - self.start).min(end - out.len());
+            out.extend_from_slice(&self.buf[self.start..self.start + here]);
+            self.start += here;
+        }
+        Ok(())
+    }
+
+    /// Everything until the server closes, up to `max` bytes: whether there was more.
+    async fn until_close(&mut self, max: usize, out: &mut Vec<u8>) -> Result<bool, BodyFailure> {
+        loop {
+            let here = self.buf.len() - self.start;
+            if out.len() + here > max {
+                let room = max - out.len();
+                out.extend_from_slice(&self.buf[self.start..self.start + room]);
+                return Ok(true);
+            }
+            out.extend_from_slice(&self.buf[self.start..]);
+            self.start = self.buf.len();
+            if self.refill(out).await? == 0 {
+                return Ok(false);
+            }
+        }
+    }
+
+    /// A chunked body, up to `max` bytes of its data: whether there was more.
+    async fn chunks(&mut self, max: usize, out: &mut Vec<u8>) -> Result<bool, BodyFailure> {
+        loop {
+            let line = self.line(out).await?;
+            let size = chunk_size(&line).ok_or_else(|| (out.len(), "a chunk size that is not one".to_string()))?;
+            if size == 0 {
+                return self.trailers(out).await.map(|()| false);
+            }
+            let room = max - out.len();
+            if size > room as u64 {
+                self.take(room, out).await?;
+                return Ok(true);
+            }
+            self.take(size as usize, out).await?;
+            if !self.line(out).await?.is_empty() {
+                return Err((out.len(), "a chunk longer than its size".into()));
+            }
+        }
+    }
+
+    /// The trailer section after the last chunk, up to its empty line.
+    async fn trailers(&mut self, out: &[u8]) -> Result<(), BodyFailure> {
+        for _ in 0..=MAX_TRAILERS {
+            if self.line(out).await?.is_empty() {
+                return Ok(());
+            }
+        }
+        Err((out.len(), format!("more than {MAX_TRAILERS} trailer lines")))
+    }
+
+    /// One line of the chunked framing, without its CRLF (a bare LF is taken too).
+    async fn line(&mut self, out: &[u8]) -> Result<Vec<u8>, BodyFailure> {
+        loop {
+            let pending = &self.buf[self.start..];
+            if let Some(at) = memchr::memchr(b'\n', pending) {
+                let mut line = pending[..at].to_vec();
+                if line.last() == Some(&b'\r') {
+                    line.pop();
+                }
+                self.start += at + 1;
+                return Ok(line);
+            }
+            if pending.len() > MAX_LINE_BYTES {
+                return Err((out.len(), format!("a chunk line longer than {MAX_LINE_BYTES} bytes")));
+            }
+            if self.refill(out).await? == 0 {
+                return Err((out.len(), "the connection closed before the end of the body".into()));
+            }
+        }
+    }
+
+    /// More bytes from the server, for the body (`out`: what is read of it, for the words).
+    async fn refill(&mut self, out: &[u8]) -> Result<usize, BodyFailure> {
+        self.fill().await.map_err(|e| (out.len(), io_reason(&e)))
+    }
+
+    /// Reads once more after what is buffered; 0 at the end of the stream.
+    async fn fill(&mut self) -> std::io::Result<usize> {
+        if self.start == self.buf.len() {
+            self.buf.clear();
+            self.start = 0;
+        }
+        self.buf.reserve(READ_BYTES);
+        self.stream.read_buf(&mut self.buf).await
+    }
+}
+
+/// A complete head at the start of `bytes`: its length, status and headers; `None` while it is
+/// not all there.
+fn parse_head(bytes: &[u8]) -> Result<Option<(usize, StatusCode, HeaderMap)>, String> {
+    let mut slots = [httparse::EMPTY_HEADER; MAX_HEADERS];
+    let mut response = httparse::Response::new(&mut slots);
+    let len = match response.parse(bytes) {
+        Ok(httparse::Status::Complete(len)) => len,
+        Ok(httparse::Status::Partial) => return Ok(None),
+        Err(e) => return Err(not_http(&e.to_string())),
+    };
+    let code = response.code.unwrap_or_default();
+    let status = StatusCode::from_u16(code).map_err(|_| not_http(&format!("status code {code}")))?;
+    let mut headers = HeaderMap::with_capacity(response.headers.len());
+    for h in response.headers.iter() {
+        let name = HeaderName::from_bytes(h.name.as_bytes()).map_err(|_| not_http("a bad header name"))?;
+        let value = HeaderValue::from_bytes(h.value).map_err(|_| not_http("a bad header value"))?;
+        headers.append(name, value);
+    }
+    Ok(Some((len, status, headers)))
+}
+
+/// How the body of a response with these `status` and `headers` ends (RFC 9112, 6.3).
+fn framing(status: StatusCode, headers: &HeaderMap, to_head: bool) -> Result<Framing, String> {
+    if to_head || status.is_informational() || status == StatusCode::NO_CONTENT || status == StatusCode::NOT_MODIFIED {
+        return Ok(Framing::Empty);
+    }
+    if let Some(last) = headers.get_all(header::TRANSFER_ENCODING).iter().next_back() {
+        let chunked = last
+            .as_bytes()
+            .rsplit(|&b| b == b',')
+            .next()
+            .is_some_and(|c| c.trim_ascii().eq_ignore_ascii_case(b"chunked"));
+        return Ok(if chunked { Framing::Chunked } else { Framing::UntilClose });
+    }
+    let mut length = None;
+    for value in headers.get_all(header::CONTENT_LENGTH) {
+        for part in value.as_bytes().split(|&b| b == b',') {
+            let n = std::str::from_utf8(part.trim_ascii())
+                .ok()
+                .filter(|s| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()))
+                .and_then(|s| s.parse::<u64>().ok())
+                .ok_or("invalid content-length parsed")?;
+            if length.is_some_and(|l| l != n) {
+                return Err("invalid content-length parsed".into());
+            }
+            length = Some(n);
+        }
+    }
+    Ok(length.map_or(Framing::UntilClose, Framing::Length))
+}
+
+/// The size a chunk-size line gives (hex, before any `;extension`).
+fn chunk_size(line: &[u8]) -> Option<u64> {
+    let digits = line.split(|&b| b == b';').next()?.trim_ascii();
+    if digits.is_empty() || digits.len() > 16 {
+        return None;
+    }
+    u64::from_str_radix(std::str::from_utf8(digits).ok()?, 16).ok()
+}
+
+fn not_http(why: &str) -> String {
+    format!("the server did not answer in HTTP ({why})")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    async fn read(answer: &'static [u8], to_head: bool, max: usize) -> Result<(u16, Vec<u8>, bool), String> {
+        let mut reader = Reader::new(answer);
+        let head = reader.head(to_head).await?;
+        let (body, truncated) = reader.body(&head, max).await.map_err(|(n, why)| format!("after {n}: {why}"))?;
+        Ok((head.status.as_u16(), body, truncated))
+    }
+
+    #[tokio::test]
+    async fn bodies_end_as_their_framing_says() {
+        let length = read(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nokEXTRA", false, 100).await;
+        assert_eq!(length, Ok((200, b"ok".to_vec(), false)));
+        let chunked = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip, chunked\r\n\r\n2;x=y\r\nok\r\nA\r\n0123456789\r\n0\r\nT: 1\r\n\r\n";
+        assert_eq!(read(chunked, false, 100).await, Ok((200, b"ok0123456789".to_vec(), false)));
+        let close = read(b"HTTP/1.0 200 OK\r\n\r\nuntil the end", false, 100).await;
+        assert_eq!(close, Ok((200, b"until the end".to_vec(), false)));
+        let head = read(b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\n", true, 100).await;
+        assert_eq!(head, Ok((200, Vec::new(), false)));
+        let empty = read(b"HTTP/1.1 204 No Content\r\n\r\n", false, 100).await;
+        assert_eq!(empty, Ok((204, Vec::new(), false)));
+        let interim =
+            read(b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 503 Busy\r\nContent-Length: 1\r\n\r\nx", false, 9).await;
+        assert_eq!(interim, Ok((503, b"x".to_vec(), false)));
+    }
+
+    #[tokio::test]
+    async fn bodies_stop_at_the_bound_and_say_so() {
+        let length = read(b"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\n0123456789", false, 4).await;
+        assert_eq!(length, Ok((200, b"0123".to_vec(), true)));
+        let exact = read(b"HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\n0123", false, 4).await;
+        assert_eq!(exact, Ok((200, b"0123".to_vec(), false)));
+        let chunked =
+            read(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n3\r\ndef\r\n", false, 4).await;
+        assert_eq!(chunked, Ok((200, b"abcd".to_vec(), true)));
+        let close = read(b"HTTP/1.1 200 OK\r\n\r\n0123456789", false, 4).await;
+        assert_eq!(close, Ok((200, b"0123".to_vec(), true)));
+    }
+
+    #[tokio::test]
+    async fn what_is_not_http_or_ends_early_is_named() {
+        let smtp = read(b"220 mail.test ESMTP\r\n", false, 100).await.unwrap_err();
+        assert!(smtp.starts_with("the server did not answer in HTTP"), "{smtp}");
+        assert_eq!(read(b"", false, 100).await.unwrap_err(), "the server closed the connection without answering");
+        let cut = read(b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\npartial", false, 1000).await.unwrap_err();
+        assert_eq!(cut, "after 7: the connection closed before the end of the body");
+        let lengths = read(b"HTTP/1.1 200 OK\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\nab", false, 9).await;
+        assert!(lengths.unwrap_err().contains("invalid content-length"));
+        let chunk = read(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n", false, 9).await;
+        assert_eq!(chunk.unwrap_err(), "after 0: a chunk size that is not one");
+        let status = read(b"HTTP/1.1 042 Odd\r\n\r\n", false, 9).await.unwrap_err();
+        assert!(status.starts_with("the server did not answer in HTTP"), "{status}");
+    }
+
+    #[test]
+    fn the_request_head_carries_the_body_length_only_with_a_body() {
+        let mut headers = HeaderMap::new();
+        headers.insert(header::HOST, HeaderValue::from_static("example.test:8080"));
+        let get = request_head(&hyper::Method::GET, "/ok?x=1", &headers, 0);
+        assert_eq!(get, b"GET /ok?x=1 HTTP/1.1\r\nhost: example.test:8080\r\n\r\n");
+        let post = request_head(&hyper::Method::POST, "/", &headers, 7);
+        assert_eq!(post, b"POST / HTTP/1.1\r\nhost: example.test:8080\r\ncontent-length: 7\r\n\r\n");
+    }
+}
