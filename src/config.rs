@@ -945,6 +945,10 @@ fn http_probe(c: &RawCheck, err: &dyn Fn(&str, String) -> ConfigError) -> Result
         if hyper::header::HeaderValue::from_str(value).is_err() {
             return Err(err("headers", format!("the value for \"{name}\" has a line break or control character")));
         }
+        // The body's framing is warroom's to write, from `body`: another would garble the request.
+        if ["content-length", "transfer-encoding"].iter().any(|framing| name.eq_ignore_ascii_case(framing)) {
+            return Err(err("headers", format!("\"{name}\" is set by warroom from `body`; leave it out")));
+        }
     }
     Ok(ProbeSpec::Http(HttpSpec {
         url,

@@ -149,6 +149,13 @@ fn errors_name_file_line_column_and_field() {
             "line break or control character",
         ),
         (
+            "[[check]]\nname = \"a\"\nkind = \"http\"\nurl = \"http://h/\"\nheaders = { Transfer-Encoding = \"chunked\" }\n",
+            5,
+            1,
+            "headers",
+            "\"Transfer-Encoding\" is set by warroom from `body`",
+        ),
+        (
             "[[check]]\nname = \"a\"\nkind = \"http\"\nurl = \"http://h/\"\nexpect_status = [\"6xx\"]\n",
             5,
             1,

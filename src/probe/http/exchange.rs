@@ -146,7 +146,11 @@ impl Request {
         // Not only visible ASCII: a Location in UTF-8 is percent-encoded by the join below.
         let location = std::str::from_utf8(location.as_bytes())
             .map_err(|_| format!("redirect from {from} with a Location that is not text"))?;
-        let url = self.url.join(location).map_err(|e| format!("redirect from {from} to an unusable Location ({e})"))?;
+        let mut url =
+            self.url.join(location).map_err(|e| format!("redirect from {from} to an unusable Location ({e})"))?;
+        // Credentials a server wrote into a Location are neither sent nor shown in a step.
+        let _ = url.set_username("");
+        let _ = url.set_password(None);
         if !matches!(url.scheme(), "http" | "https") {
             return Err(format!(
                 "redirect from {from} to a {}: URL: an http check follows http and https only",
@@ -317,4 +321,31 @@ where
         )
     })?;
     Ok(Response { status: answer.status, headers: answer.headers, body, truncated, cert_days_left, landed: None })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn credentials_in_a_location_are_neither_sent_nor_shown() {
+        let request =
+            Request::new(Url::parse("http://127.0.0.1:8080/").unwrap(), hyper::Method::GET, vec![], String::new());
+        let mut headers = HeaderMap::new();
+        headers.insert(header::LOCATION, HeaderValue::from_static("http://bob:t0psecret@127.0.0.1:9090/x"));
+        let response = Response {
+            status: StatusCode::FOUND,
+            headers,
+            body: Vec::new(),
+            truncated: false,
+            cert_days_left: None,
+            landed: None,
+        };
+        let next = request.follow(&response, true).unwrap().expect("a redirect");
+        assert_eq!(next.url.as_str(), "http://127.0.0.1:9090/x");
+        let head = next.head.unwrap();
+        assert_eq!(head.step, "GET http://127.0.0.1:9090/x");
+        let wire = String::from_utf8(head.wire).unwrap();
+        assert!(!wire.contains("t0psecret") && !wire.to_ascii_lowercase().contains("authorization"), "{wire}");
+    }
 }

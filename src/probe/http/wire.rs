@@ -21,8 +21,13 @@ const MAX_HEAD_BYTES: usize = 8192 + 4096 * 100;
 const MAX_HEADERS: usize = 100;
 /// A chunk-size line or a trailer line longer than this is not HTTP.
 const MAX_LINE_BYTES: usize = 4096;
+/// Chunk extensions (`;name=value` after a chunk's size) in one body, at most, as hyper bounds
+/// them: one byte of data per 4 KiB line would make a 1 MiB body 4 GiB on the wire.
+const MAX_EXTENSION_BYTES: usize = 16 << 10;
 /// Trailer lines after the last chunk, at most.
 const MAX_TRAILERS: usize = 100;
+/// Informational (1xx) heads before the final one, at most: a server may send one or two.
+const MAX_INTERIM: usize = 16;
 /// Read at once: a health check's whole answer, usually.
 const READ_BYTES: usize = 4096;
 
@@ -50,8 +55,8 @@ pub fn request_head(method: &hyper::Method, target: &str, headers: &HeaderMap, b
         wire.extend_from_slice(value.as_bytes());
         wire.extend_from_slice(b"\r\n");
     }
-    let framed = headers.contains_key(header::CONTENT_LENGTH) || headers.contains_key(header::TRANSFER_ENCODING);
-    if body_len > 0 && !framed {
+    // The configuration refuses a Content-Length or Transfer-Encoding of the check's own.
+    if body_len > 0 {
         wire.extend_from_slice(format!("content-length: {body_len}\r\n").as_bytes());
     }
     wire.extend_from_slice(b"\r\n");
@@ -91,22 +96,23 @@ impl<S: AsyncRead + Unpin> Reader<S> {
 
     /// The final response head. `to_head`: the request was a HEAD (no body follows).
     pub async fn head(&mut self, to_head: bool) -> Result<Answer, String> {
-        loop {
-            let (status, headers) = self.one_head().await?;
+        for _ in 0..=MAX_INTERIM {
+            let head = self.one_head().await?;
             // 101 ends HTTP on this connection; other 1xx heads come before the real one.
-            if status.is_informational() && status != StatusCode::SWITCHING_PROTOCOLS {
+            if head.status.is_informational() && head.status != StatusCode::SWITCHING_PROTOCOLS {
                 continue;
             }
-            let framing = framing(status, &headers, to_head).map_err(|why| not_http(&why))?;
-            return Ok(Answer { status, headers, framing });
+            let framing = framing(&head, to_head).map_err(|why| not_http(&why))?;
+            return Ok(Answer { status: head.status, headers: head.headers, framing });
         }
+        Err(not_http(&format!("more than {MAX_INTERIM} informational responses")))
     }
 
-    async fn one_head(&mut self) -> Result<(StatusCode, HeaderMap), String> {
+    async fn one_head(&mut self) -> Result<Head, String> {
         loop {
-            if let Some((len, status, headers)) = parse_head(&self.buf[self.start..])? {
+            if let Some((len, head)) = parse_head(&self.buf[self.start..])? {
                 self.start += len;
-                return Ok((status, headers));
+                return Ok(head);
             }
             if self.buf.len() - self.start > MAX_HEAD_BYTES {
                 return Err(not_http("message head is too large"));
@@ -158,17 +164,28 @@ impl<S: AsyncRead + Unpin> Reader<S> {
             }
             out.extend_from_slice(&self.buf[self.start..]);
             self.start = self.buf.len();
-            if self.refill(out).await? == 0 {
-                return Ok(false);
+            match self.fill().await {
+                Ok(0) => return Ok(false),
+                Ok(_) => {}
+                // A TLS server that closes the connection without saying so first: as browsers
+                // and curl do, the body that came is the body (its end is the close anyway).
+                Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => return Ok(false),
+                Err(e) => return Err((out.len(), io_reason(&e))),
             }
         }
     }
 
     /// A chunked body, up to `max` bytes of its data: whether there was more.
     async fn chunks(&mut self, max: usize, out: &mut Vec<u8>) -> Result<bool, BodyFailure> {
+        let mut extensions = 0;
         loop {
             let line = self.line(out).await?;
-            let size = chunk_size(&line).ok_or_else(|| (out.len(), "a chunk size that is not one".to_string()))?;
+            let (size, extension) =
+                chunk_size(&line).ok_or_else(|| (out.len(), "a chunk size that is not one".to_string()))?;
+            extensions += extension;
+            if extensions > MAX_EXTENSION_BYTES {
+                return Err((out.len(), format!("chunk extensions longer than {} KiB", MAX_EXTENSION_BYTES >> 10)));
+            }
             if size == 0 {
                 return self.trailers(out).await.map(|()| false);
             }
@@ -220,23 +237,32 @@ impl<S: AsyncRead + Unpin> Reader<S> {
         self.fill().await.map_err(|e| (out.len(), io_reason(&e)))
     }
 
-    /// Reads once more after what is buffered; 0 at the end of the stream.
+    /// Reads once more after what is buffered; 0 at the end of the stream. What was taken
+    /// goes first: the buffer holds only what is not taken yet, so the bounds on a head and a
+    /// line bound its memory too.
     async fn fill(&mut self) -> std::io::Result<usize> {
-        if self.start == self.buf.len() {
-            self.buf.clear();
-            self.start = 0;
-        }
+        self.buf.drain(..self.start);
+        self.start = 0;
         self.buf.reserve(READ_BYTES);
         self.stream.read_buf(&mut self.buf).await
     }
 }
 
-/// A complete head at the start of `bytes`: its length, status and headers; `None` while it is
-/// not all there.
-fn parse_head(bytes: &[u8]) -> Result<Option<(usize, StatusCode, HeaderMap)>, String> {
-    let mut slots = [httparse::EMPTY_HEADER; MAX_HEADERS];
-    let mut response = httparse::Response::new(&mut slots);
-    let len = match response.parse(bytes) {
+/// One response head as parsed.
+struct Head {
+    /// HTTP/1.0 (false) or HTTP/1.1.
+    is_1_1: bool,
+    status: StatusCode,
+    headers: HeaderMap,
+}
+
+/// A complete head at the start of `bytes`, and its length; `None` while it is not all there.
+fn parse_head(bytes: &[u8]) -> Result<Option<(usize, Head)>, String> {
+    // Left uninitialised: the parser writes the headers it finds (3 KiB not cleared per probe).
+    let mut slots = [const { std::mem::MaybeUninit::uninit() }; MAX_HEADERS];
+    let mut response = httparse::Response::new(&mut []);
+    let parser = httparse::ParserConfig::default();
+    let len = match parser.parse_response_with_uninit_headers(&mut response, bytes, &mut slots) {
         Ok(httparse::Status::Complete(len)) => len,
         Ok(httparse::Status::Partial) => return Ok(None),
         Err(e) => return Err(not_http(&e.to_string())),
@@ -249,15 +275,21 @@ fn parse_head(bytes: &[u8]) -> Result<Option<(usize, StatusCode, HeaderMap)>, St
         let value = HeaderValue::from_bytes(h.value).map_err(|_| not_http("a bad header value"))?;
         headers.append(name, value);
     }
-    Ok(Some((len, status, headers)))
+    Ok(Some((len, Head { is_1_1: response.version == Some(1), status, headers })))
 }
 
-/// How the body of a response with these `status` and `headers` ends (RFC 9112, 6.3).
-fn framing(status: StatusCode, headers: &HeaderMap, to_head: bool) -> Result<Framing, String> {
-    if to_head || status.is_informational() || status == StatusCode::NO_CONTENT || status == StatusCode::NOT_MODIFIED {
+/// How the body of a response with this head ends (RFC 9112, 6.3).
+fn framing(head: &Head, to_head: bool) -> Result<Framing, String> {
+    let Head { status, headers, .. } = head;
+    if to_head || status.is_informational() || *status == StatusCode::NO_CONTENT || *status == StatusCode::NOT_MODIFIED
+    {
         return Ok(Framing::Empty);
     }
     if let Some(last) = headers.get_all(header::TRANSFER_ENCODING).iter().next_back() {
+        // RFC 9112, 6.1: an HTTP/1.0 message with one has faulty framing.
+        if !head.is_1_1 {
+            return Err("Transfer-Encoding in an HTTP/1.0 response".into());
+        }
         let chunked = last
             .as_bytes()
             .rsplit(|&b| b == b',')
@@ -282,13 +314,20 @@ fn framing(status: StatusCode, headers: &HeaderMap, to_head: bool) -> Result<Fra
     Ok(length.map_or(Framing::UntilClose, Framing::Length))
 }
 
-/// The size a chunk-size line gives (hex, before any `;extension`).
-fn chunk_size(line: &[u8]) -> Option<u64> {
-    let digits = line.split(|&b| b == b';').next()?.trim_ascii();
-    if digits.is_empty() || digits.len() > 16 {
+/// The size a chunk-size line gives (hex digits, then optional whitespace and `;extensions`),
+/// and how long its extensions are.
+fn chunk_size(line: &[u8]) -> Option<(u64, usize)> {
+    let digits = line.iter().take_while(|b| b.is_ascii_hexdigit()).count();
+    let rest = &line[digits..];
+    let space = rest.iter().take_while(|&&b| b == b' ' || b == b'\t').count();
+    if digits == 0 || !(rest.is_empty() || rest.get(space) == Some(&b';')) {
         return None;
     }
-    u64::from_str_radix(std::str::from_utf8(digits).ok()?, 16).ok()
+    let significant = std::str::from_utf8(&line[..digits]).ok()?.trim_start_matches('0');
+    if significant.len() > 16 {
+        return None;
+    }
+    Some((u64::from_str_radix(significant, 16).unwrap_or(0), rest.len()))
 }
 
 fn not_http(why: &str) -> String {
@@ -347,8 +386,67 @@ mod tests {
         assert!(lengths.unwrap_err().contains("invalid content-length"));
         let chunk = read(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n", false, 9).await;
         assert_eq!(chunk.unwrap_err(), "after 0: a chunk size that is not one");
+        let old = read(b"HTTP/1.0 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nok\r\n0\r\n\r\n", false, 9).await;
+        assert!(old.unwrap_err().contains("Transfer-Encoding in an HTTP/1.0 response"));
         let status = read(b"HTTP/1.1 042 Odd\r\n\r\n", false, 9).await.unwrap_err();
         assert!(status.starts_with("the server did not answer in HTTP"), "{status}");
+    }
+
+    #[test]
+    fn chunk_sizes_are_hex_digits_then_extensions() {
+        assert_eq!(chunk_size(b"1a"), Some((26, 0)));
+        assert_eq!(chunk_size(b"0000000000000000005"), Some((5, 0)));
+        assert_eq!(chunk_size(b"5 ;name=\"v\""), Some((5, 10)));
+        for bad in [&b"+5"[..], b" 5", b"5 ", b"5\r", b"", b"x", b"10000000000000000"] {
+            assert_eq!(chunk_size(bad), None, "{:?}", String::from_utf8_lossy(bad));
+        }
+    }
+
+    #[tokio::test]
+    async fn a_flood_of_interim_heads_or_chunk_extensions_is_refused() {
+        let interim = "HTTP/1.1 100 Continue\r\n\r\n".repeat(MAX_INTERIM + 1) + "HTTP/1.1 200 OK\r\n\r\n";
+        let mut reader = Reader::new(interim.as_bytes());
+        assert!(reader.head(false).await.err().unwrap().contains("informational responses"));
+        let mut chunked = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n".to_vec();
+        for _ in 0..8 {
+            chunked.extend_from_slice(format!("1;{}\r\nx\r\n", "e".repeat(4000)).as_bytes());
+        }
+        let mut reader = Reader::new(&chunked[..]);
+        let head = reader.head(false).await.unwrap();
+        let (read, why) = reader.body(&head, 100).await.unwrap_err();
+        assert_eq!((read, why.as_str()), (4, "chunk extensions longer than 16 KiB"));
+    }
+
+    /// What was taken leaves the buffer: a server that keeps sending pieces of long heads
+    /// holds at most one unfinished head in memory.
+    #[tokio::test]
+    async fn the_buffer_keeps_only_what_is_not_taken() {
+        let interim = format!("HTTP/1.1 103 Early Hints\r\nLink: {}\r\n\r\n", "l".repeat(20 << 10));
+        let answer = interim.repeat(MAX_INTERIM) + "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok";
+        let mut reader = Reader::new(trickle(answer.into_bytes()));
+        let head = reader.head(false).await.unwrap();
+        assert_eq!(reader.body(&head, 10).await.unwrap(), (b"ok".to_vec(), false));
+        assert!(reader.buf.capacity() < 64 << 10, "the buffer grew to {} bytes", reader.buf.capacity());
+    }
+
+    /// A stream that gives at most 1,000 bytes a read, as a network does.
+    fn trickle(bytes: Vec<u8>) -> impl AsyncRead + Unpin {
+        struct Trickle(std::io::Cursor<Vec<u8>>);
+        impl AsyncRead for Trickle {
+            fn poll_read(
+                mut self: std::pin::Pin<&mut Self>,
+                _: &mut std::task::Context<'_>,
+                buf: &mut tokio::io::ReadBuf<'_>,
+            ) -> std::task::Poll<std::io::Result<()>> {
+                let pos = self.0.position() as usize;
+                let data = self.0.get_ref();
+                let n = (data.len() - pos).min(1000).min(buf.remaining());
+                buf.put_slice(&data[pos..pos + n]);
+                self.0.set_position((pos + n) as u64);
+                std::task::Poll::Ready(Ok(()))
+            }
+        }
+        Trickle(std::io::Cursor::new(bytes))
     }
 
     #[test]
