@@ -89,8 +89,8 @@ struct Request {
     method: hyper::Method,
     headers: Vec<(String, String)>,
     body: String,
-    /// The request line's target, `Host` and the headers, as hyper sends them: built with the
-    /// request, so a check's first request is built once and sent by every probe.
+    /// The request line and headers as they go on the wire: built with the request, so a
+    /// check's first request is built once and sent by every probe.
     head: Result<Head, Failure>,
     /// The address of a host given as an IP literal, and the name of the step that connects
     /// to it: nothing to resolve or to write out again for each probe.
