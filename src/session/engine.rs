@@ -478,7 +478,7 @@ impl Engine {
             MonitorEvent::Sample { check, at, outcome } => {
                 let Some((row, place)) = self.rows.get(check).cloned() else { return };
                 let reading = Reading::of_shared(at, outcome);
-                self.figures.reading(place, reading.clone());
+                self.figures.reading(place, &reading);
                 self.tell(Update::Reading { row, reading });
             }
             MonitorEvent::View { check, view } => {

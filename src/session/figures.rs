@@ -81,18 +81,28 @@ impl Figures {
         self.rows.len() - 1
     }
 
-    pub fn reading(&mut self, place: usize, reading: Reading) {
+    /// Keeps a copy of `reading` as the row's newest. In a full row the oldest reading's room
+    /// is reused for it, and the previous newest's steps for its steps (older readings keep
+    /// none): at 1,000 readings a second, a fresh copy was five allocations each.
+    pub fn reading(&mut self, place: usize, reading: &Reading) {
         // The poller keeps only what it publishes (all KEPT but in rooms of thousands).
         let keep = published_per_row(self.rows.len());
         let Some(figure) = self.rows.get_mut(place) else { return };
         let readings = &mut figure.readings;
-        if readings.len() >= keep {
-            readings.drain(..=readings.len() - keep);
+        if readings.len() > keep {
+            readings.drain(..readings.len() - keep);
         }
-        if let Some(last) = readings.last_mut() {
-            last.forget_steps();
-        }
-        readings.push(reading);
+        let room = (readings.len() == keep).then(|| readings.remove(0));
+        let steps = readings.last_mut().map(|last| std::mem::take(&mut last.steps));
+        let copy = match room {
+            Some(mut room) => {
+                room.steps = steps.unwrap_or_default();
+                room.copy_from(reading);
+                room
+            }
+            None => reading.clone(),
+        };
+        readings.push(copy);
         self.dirty = true;
     }
 
@@ -315,7 +325,7 @@ mod tests {
         let mut figures = Figures::default();
         let id = RowId::check("web");
         let place = figures.add(RowInfo { id: id.clone(), kind: "http".into(), target: "http://x/".into() });
-        figures.reading(place, Reading::of(Utc::now(), &o));
+        figures.reading(place, &Reading::of(Utc::now(), &o));
         figures.view(place, View { state: crate::monitor::State::Degraded, paused: true, ..View::default() });
         let snap = figures.snapshot(Utc::now());
         write(&journal, &snap, &Sharing::PRIVATE).unwrap();
@@ -362,7 +372,7 @@ mod tests {
         let place = figures.add(RowInfo { id: id.clone(), kind: "http".into(), target: String::new() });
         for i in 0..KEPT + 5 {
             let o = Outcome::new(Health::Up, Duration::from_millis(i as u64), "ok");
-            figures.reading(place, Reading::of(Utc::now(), &o));
+            figures.reading(place, &Reading::of(Utc::now(), &o));
         }
         let snap = figures.snapshot(Utc::now());
         assert_eq!(snap.figures[0].readings.len(), KEPT);
@@ -383,7 +393,7 @@ mod tests {
                 figures.add(RowInfo { id: id.clone(), kind: "http".into(), target: "http://127.0.0.1:8080/ok".into() });
             for ms in 0..KEPT as u64 {
                 o.latency = Duration::from_millis(ms);
-                figures.reading(place, Reading::of(Utc::now(), &o));
+                figures.reading(place, &Reading::of(Utc::now(), &o));
             }
         }
         write(&journal, &figures.snapshot(Utc::now()), &Sharing::PRIVATE).unwrap();

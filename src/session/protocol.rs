@@ -121,6 +121,21 @@ impl Reading {
         }
     }
 
+    /// Makes this reading a copy of `other`, reusing the room of its own detail and steps.
+    pub fn copy_from(&mut self, other: &Reading) {
+        let Reading { at, health, latency_ms, detail, retry_after, steps, cert_days_left } = other;
+        (self.at, self.health, self.latency_ms) = (*at, *health, *latency_ms);
+        (self.retry_after, self.cert_days_left) = (*retry_after, *cert_days_left);
+        self.detail.clone_from(detail);
+        self.steps.truncate(steps.len());
+        for ((name, ms), (other_name, other_ms)) in self.steps.iter_mut().zip(steps) {
+            name.clone_from(other_name);
+            *ms = *other_ms;
+        }
+        let reused = self.steps.len();
+        self.steps.extend_from_slice(&steps[reused..]);
+    }
+
     /// Drops the step timings once a newer reading has come: only the newest reading's are
     /// shown, and they were most of a kept reading's memory (10,000 checks: see BENCHMARKS.md).
     pub fn forget_steps(&mut self) {
@@ -344,5 +359,26 @@ mod tests {
         let held = shared.clone();
         assert_eq!(Reading::of_shared(at, shared), copied, "while another holds it");
         assert_eq!(Reading::of_shared(at, held), copied, "once nobody else does");
+    }
+
+    #[test]
+    fn a_reading_copied_into_another_is_the_same_whatever_the_other_held() {
+        let mut outcome = Outcome::new(Health::Up, Duration::from_micros(900), "HTTP 200 OK in 0.9 ms");
+        for step in ["connect 127.0.0.1:80", "GET http://127.0.0.1/", "read body"] {
+            outcome.steps.push(Step { name: step.into(), took: Duration::from_micros(300) });
+        }
+        let source = Reading::of(chrono::Utc::now(), &outcome);
+        let mut longer = Reading::of(chrono::Utc::now(), &outcome);
+        longer.steps.push(("extra".into(), 1.0));
+        longer.detail = "a much longer detail than the one copied over it".into();
+        longer.cert_days_left = Some(3);
+        let mut none = Reading::of(chrono::Utc::now(), &Outcome::new(Health::Down, Duration::ZERO, ""));
+        for mut room in [longer, none.clone(), {
+            none.steps.clear();
+            none
+        }] {
+            room.copy_from(&source);
+            assert_eq!(room, source);
+        }
     }
 }
