@@ -40,7 +40,10 @@ impl Trace {
     /// name a URL a server chose (a redirect's Location), and its name goes into details.
     pub fn step(&self, name: impl Into<String>) {
         let mut name = name.into();
-        if let Some((at, _)) = name.char_indices().nth(MAX_STEP_CHARS) {
+        // Counting characters only when there could be too many (never more than bytes).
+        if name.len() > MAX_STEP_CHARS
+            && let Some((at, _)) = name.char_indices().nth(MAX_STEP_CHARS)
+        {
             name.truncate(at);
             name.push('…');
         }

@@ -128,6 +128,16 @@ fn status_line(status: StatusCode) -> impl std::fmt::Display {
     Line(status)
 }
 
+/// Whether a check looks at a response header of this name: for a redirect, for when the
+/// server will be back, or to judge the response.
+fn looked_at(spec: &HttpSpec, name: &str) -> bool {
+    let is = |other: &str| name.eq_ignore_ascii_case(other);
+    is(hyper::header::LOCATION.as_str())
+        || is(RETRY_AFTER.as_str())
+        || spec.header.iter().any(|(wanted, _)| is(wanted))
+        || spec.header_present.iter().any(|wanted| is(wanted))
+}
+
 /// Every condition that does not hold, in words.
 fn judge(spec: &HttpSpec, status: StatusCode, headers: &HeaderMap, body: &[u8], truncated: bool) -> Vec<String> {
     let mut problems = Vec::new();
