@@ -4,8 +4,8 @@
 //!
 //! hyper's client connection is built to keep a connection and pipeline requests on it: a
 //! dispatcher, a request channel and buffers per connection. A probe sends one request on a
-//! fresh connection and closes it, and at 1,000 probes a second that machinery was a third of
-//! the probes' own work (BENCHMARKS.md, issue 22). The wire format is small; what it takes to
+//! fresh connection and closes it, and at 1,000 probes a second that machinery was a quarter of
+//! the poller's instructions per probe (BENCHMARKS.md, issue 22). The wire format is small; what it takes to
 //! read a hostile server safely (bounds on the head, the headers, a chunk line, the body) is
 //! all here.
 
