@@ -874,7 +874,12 @@ fn reject_stray_field(
         ("http", "expect") => "; an http check takes `expect_status` or `body_contains`".to_string(),
         _ => String::new(),
     };
-    Err(err(stray, format!("`{stray}` does not apply to a {kind} check{instead}")))
+    Err(err(stray, format!("`{stray}` does not apply to {} {kind} check{instead}", article(kind))))
+}
+
+/// "a" or "an" before a kind's name, as it is read aloud: an http, an smtp, a tcp check.
+fn article(kind: &str) -> &'static str {
+    if matches!(kind, "http" | "smtp" | "alertmanager") { "an" } else { "a" }
 }
 
 fn validate_schedule(
@@ -920,7 +925,10 @@ fn required(
     value: &Option<String>,
     err: &dyn Fn(&str, String) -> ConfigError,
 ) -> Result<String, ConfigError> {
-    value.clone().filter(|s| !s.trim().is_empty()).ok_or_else(|| err(field, format!("a {kind} check needs `{field}`")))
+    value
+        .clone()
+        .filter(|s| !s.trim().is_empty())
+        .ok_or_else(|| err(field, format!("{} {kind} check needs `{field}`", article(kind))))
 }
 
 fn http_probe(c: &RawCheck, err: &dyn Fn(&str, String) -> ConfigError) -> Result<ProbeSpec, ConfigError> {

@@ -117,7 +117,7 @@ fn errors_name_file_line_column_and_field() {
             "body_contians",
             "unknown field",
         ),
-        ("[[check]]\nname = \"a\"\nkind = \"http\"\n", 2, 8, "url", "needs `url`"),
+        ("[[check]]\nname = \"a\"\nkind = \"http\"\n", 2, 8, "url", "an http check needs `url`"),
         ("[[check]]\nname = \"a\"\nkind = \"gopher\"\n", 3, 1, "kind", "unknown kind \"gopher\""),
         (
             "[[check]]\nname = \"a\"\nkind = \"tcp\"\nhost = \"h\"\nport = 1\nurl = \"http://x/\"\n",

@@ -396,7 +396,9 @@ async fn redirects_keep_or_drop_the_method_body_and_credentials_as_they_should()
     let lower = landed.to_ascii_lowercase();
     assert!(!lower.contains("authorization") && !lower.contains("intranet.test"), "sent to another server: {landed:?}");
     assert!(!landed.contains("page=1") && !lower.contains("content-type"), "the body went along a 303: {landed:?}");
-    assert_outcome(&probe(&with("HEAD", "/see-other")).await, Health::Up, &["HTTP 200"]);
+    let head = probe(&with("HEAD", "/see-other")).await;
+    assert_outcome(&head, Health::Up, &["HTTP 200"]);
+    assert!(!head.steps.iter().any(|s| s.name == "read body"), "a HEAD has no body to read: {:?}", head.steps);
     assert!(last(&at_other).starts_with("HEAD /landing"), "a HEAD stays a HEAD");
 
     assert_outcome(&probe(&with("POST", "/temporary")).await, Health::Up, &["HTTP 200"]);

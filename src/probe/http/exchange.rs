@@ -313,7 +313,9 @@ where
         .map_err(|e| format!("request failed: {}", tcp::io_reason(&e)))?;
     let mut reader = wire::Reader::new(stream);
     let answer = reader.head(request.method == hyper::Method::HEAD, &|name| super::looked_at(spec, name)).await?;
-    trace.step("read body");
+    if answer.has_body() {
+        trace.step("read body");
+    }
     let (body, truncated) = reader.body(&answer, spec.max_body).await.map_err(|(read, why)| {
         format!(
             "HTTP {}: connection failed while reading the body after {read} bytes ({why})",

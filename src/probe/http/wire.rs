@@ -80,6 +80,13 @@ enum Framing {
     UntilClose,
 }
 
+impl Answer {
+    /// Whether a body follows the head (not for a HEAD request, a 204 or a 304).
+    pub fn has_body(&self) -> bool {
+        self.framing != Framing::Empty
+    }
+}
+
 /// Why a body could not be read whole: the bytes read so far, and the words.
 pub type BodyFailure = (usize, String);
 
