@@ -92,24 +92,21 @@ pub struct Reading {
 
 impl Reading {
     pub fn of(at: DateTime<Utc>, outcome: &Outcome) -> Reading {
-        Reading {
-            at,
-            health: outcome.health,
-            latency_ms: outcome.latency.as_secs_f64() * 1000.0,
-            detail: outcome.detail.clone(),
-            retry_after: outcome.retry_after,
-            steps: outcome.steps.iter().map(|s| (s.name.clone(), s.took.as_secs_f64() * 1000.0)).collect(),
-            cert_days_left: outcome.cert_days_left,
-        }
+        let Outcome { detail, steps, .. } = outcome;
+        Reading::taken(at, Outcome { detail: detail.clone(), steps: steps.clone(), rows: Vec::new(), ..*outcome })
     }
 
     /// As [`Reading::of`], taking the outcome's detail and steps instead of copying them when
     /// nothing else holds it (the monitor's outcomes, once the coordinator has seen them).
     pub fn of_shared(at: DateTime<Utc>, outcome: std::sync::Arc<Outcome>) -> Reading {
-        let outcome = match std::sync::Arc::try_unwrap(outcome) {
-            Ok(outcome) => outcome,
-            Err(shared) => return Reading::of(at, &shared),
-        };
+        match std::sync::Arc::try_unwrap(outcome) {
+            Ok(outcome) => Reading::taken(at, outcome),
+            Err(shared) => Reading::of(at, &shared),
+        }
+    }
+
+    /// The reading an outcome makes, its detail and steps moved into it.
+    fn taken(at: DateTime<Utc>, outcome: Outcome) -> Reading {
         Reading {
             at,
             health: outcome.health,
@@ -134,12 +131,6 @@ impl Reading {
         }
         let reused = self.steps.len();
         self.steps.extend_from_slice(&steps[reused..]);
-    }
-
-    /// Drops the step timings once a newer reading has come: only the newest reading's are
-    /// shown, and they were most of a kept reading's memory (10,000 checks: see BENCHMARKS.md).
-    pub fn forget_steps(&mut self) {
-        self.steps = Vec::new();
     }
 
     /// The latency; a value no probe can have measured (negative, not finite, absurdly
