@@ -291,11 +291,9 @@ impl Check {
                 Confirmer::starting_at(coordinator.recorded(&Coordinator::row_name(&self.def.name, &row.key)))
             });
             confirmer.observe(row.health, schedule);
-            let mut o = Outcome::new(row.health, outcome.latency, row.detail.clone());
-            o.steps.clear();
             out.push(RowResult {
                 key: row.key.clone(),
-                outcome: o,
+                outcome: Outcome::new(row.health, outcome.latency, row.detail.clone()),
                 confirmed: confirmer.state,
                 silenced: row.silenced,
             });
