@@ -44,7 +44,7 @@ pub type Failure = String;
 /// to use for the URL's own host (the `all_addresses` probe of one backend) instead of asking
 /// the resolver.
 pub async fn fetch(spec: &HttpSpec, pinned: Option<SocketAddr>, trace: &Trace) -> Result<Response, Failure> {
-    let first = spec.prepared.get_or_init(|| Box::new(Prepared::of(spec))).0.as_ref().map_err(Clone::clone)?;
+    let first = first(spec)?;
     let mut request = Cow::Borrowed(first);
     for hop in 0..=MAX_REDIRECTS {
         // After a redirect, the words say where it led: the configured URL may be fine.
@@ -80,6 +80,16 @@ impl Prepared {
     fn of(spec: &HttpSpec) -> Prepared {
         Prepared(Url::parse(&spec.url).map(|url| Request::first(spec, url)).map_err(|e| format!("bad URL: {e}")))
     }
+}
+
+/// A check's first request, built on its first probe and kept with its spec.
+fn first(spec: &HttpSpec) -> Result<&Request, Failure> {
+    spec.prepared.get_or_init(|| Box::new(Prepared::of(spec))).0.as_ref().map_err(Clone::clone)
+}
+
+/// The server a check's URL names, as a resolver takes it (see [`server`]).
+pub fn target(spec: &HttpSpec) -> Result<(&str, u16), Failure> {
+    server(&first(spec)?.url)
 }
 
 /// One request of a chain of redirects.
@@ -228,7 +238,7 @@ fn same_server(a: &Url, b: &Url) -> bool {
 
 /// The server a URL names, as a resolver takes it: the host (an IPv6 literal without its
 /// brackets) and the port.
-pub fn server(url: &Url) -> Result<(&str, u16), Failure> {
+fn server(url: &Url) -> Result<(&str, u16), Failure> {
     let host = url.host_str().ok_or_else(|| format!("bad URL: {} has no host", url.as_str()))?;
     Ok((bare(host), url.port_or_known_default().unwrap_or(80)))
 }

@@ -46,11 +46,7 @@ pub async fn probe(spec: &HttpSpec, trace: &Trace) -> Outcome {
     if !spec.all_addresses {
         return judged(spec, exchange::fetch(spec, None, trace).await, trace);
     }
-    let url = match reqwest::Url::parse(&spec.url) {
-        Ok(u) => u,
-        Err(e) => return trace.finish(Health::Down, format!("bad URL: {e}")),
-    };
-    let (host, port) = match exchange::server(&url) {
+    let (host, port) = match exchange::target(spec) {
         Ok(server) => server,
         Err(why) => return trace.finish(Health::Down, why),
     };
