@@ -141,14 +141,12 @@ impl Board {
                 self.add_row(Row::new(info));
             }
             let changed = match &e.body {
-                EventBody::CheckChanged { check, .. } => Some(check.clone()),
+                EventBody::CheckChanged { check, .. } => self.index.get(check).copied(),
                 _ => None,
             };
             self.incident.apply(e);
-            if let Some(check) = changed
-                && let Some(&i) = self.index.get(&check)
-            {
-                self.rows[i].recorded = self.recorded(&check);
+            if let Some(i) = changed {
+                self.rows[i].recorded = self.recorded(&self.rows[i].name);
             }
         }
     }
