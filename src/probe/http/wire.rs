@@ -10,7 +10,7 @@
 //! all here.
 
 use hyper::StatusCode;
-use hyper::header::{self, HeaderMap, HeaderName, HeaderValue};
+use hyper::header::{HeaderMap, HeaderName, HeaderValue};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 
 use super::super::tcp::io_reason;
@@ -66,7 +66,7 @@ pub fn request_head(method: &hyper::Method, target: &str, headers: &HeaderMap, b
 /// A response head: the final one (informational 1xx heads are read past).
 pub struct Answer {
     pub status: StatusCode,
-    /// The headers asked for, and those that frame the body.
+    /// The headers asked for.
     pub headers: HeaderMap,
     framing: Framing,
 }
@@ -103,24 +103,27 @@ impl<S: AsyncRead + Unpin> Reader<S> {
     }
 
     /// The final response head. `to_head`: the request was a HEAD (no body follows). Only the
-    /// headers `wanted` names are kept (and those that frame the body): a map of every header
-    /// a server sends was a tenth of a probe's work, for headers nothing looks at.
+    /// headers `wanted` names are kept: a map of every header a server sends was a tenth of a
+    /// probe's work, for headers nothing looks at (those that frame the body are read in place).
     pub async fn head(&mut self, to_head: bool, wanted: &(dyn Fn(&str) -> bool + Sync)) -> Result<Answer, String> {
         for _ in 0..=MAX_INTERIM {
-            let head = self.one_head(wanted).await?;
+            let head = self.one_head(to_head, wanted).await?;
             // 101 ends HTTP on this connection; other 1xx heads come before the real one.
             if head.status.is_informational() && head.status != StatusCode::SWITCHING_PROTOCOLS {
                 continue;
             }
-            let framing = framing(&head, to_head).map_err(|why| not_http(&why))?;
+            let framing = head.framing.map_err(|why| not_http(&why))?;
             return Ok(Answer { status: head.status, headers: head.headers, framing });
         }
         Err(not_http(&format!("more than {MAX_INTERIM} informational responses")))
     }
 
-    async fn one_head(&mut self, wanted: &(dyn Fn(&str) -> bool + Sync)) -> Result<Head, String> {
+    async fn one_head(&mut self, to_head: bool, wanted: &(dyn Fn(&str) -> bool + Sync)) -> Result<Head, String> {
         loop {
-            if let Some((len, head)) = parse_head(&self.buf[self.start..], wanted)? {
+            // Nothing read yet (the first time round): nothing to parse.
+            if self.buf.len() > self.start
+                && let Some((len, head)) = parse_head(&self.buf[self.start..], to_head, wanted)?
+            {
                 self.start += len;
                 return Ok(head);
             }
@@ -260,16 +263,21 @@ impl<S: AsyncRead + Unpin> Reader<S> {
 
 /// One response head as parsed.
 struct Head {
-    /// HTTP/1.0 (false) or HTTP/1.1.
-    is_1_1: bool,
     status: StatusCode,
+    /// The headers asked for.
     headers: HeaderMap,
+    /// How its body ends, or why that cannot be known.
+    framing: Result<Framing, String>,
 }
 
 /// A complete head at the start of `bytes`, and its length; `None` while it is not all there.
-/// Its headers: those `wanted` names and those that frame the body (httparse has checked
-/// every header's name and value).
-fn parse_head(bytes: &[u8], wanted: &(dyn Fn(&str) -> bool + Sync)) -> Result<Option<(usize, Head)>, String> {
+/// `to_head`: the request was a HEAD. Only the headers `wanted` names are kept: those that
+/// frame the body are read where they lie (httparse has checked every header's name and value).
+fn parse_head(
+    bytes: &[u8],
+    to_head: bool,
+    wanted: &(dyn Fn(&str) -> bool + Sync),
+) -> Result<Option<(usize, Head)>, String> {
     // Left uninitialised: the parser writes the headers it finds (3 KiB not cleared per probe).
     let mut slots = [const { std::mem::MaybeUninit::uninit() }; MAX_HEADERS];
     let mut response = httparse::Response::new(&mut []);
@@ -281,38 +289,36 @@ fn parse_head(bytes: &[u8], wanted: &(dyn Fn(&str) -> bool + Sync)) -> Result<Op
     };
     let code = response.code.unwrap_or_default();
     let status = StatusCode::from_u16(code).map_err(|_| not_http(&format!("status code {code}")))?;
+    // Empty until something is kept: most checks look at no header at all.
     let mut headers = HeaderMap::new();
-    let framing = |name: &str| ["content-length", "transfer-encoding"].iter().any(|f| name.eq_ignore_ascii_case(f));
-    for h in response.headers.iter().filter(|h| framing(h.name) || wanted(h.name)) {
+    for h in response.headers.iter().filter(|h| wanted(h.name)) {
         let name = HeaderName::from_bytes(h.name.as_bytes()).map_err(|_| not_http("a bad header name"))?;
         let value = HeaderValue::from_bytes(h.value).map_err(|_| not_http("a bad header value"))?;
         headers.append(name, value);
     }
-    Ok(Some((len, Head { is_1_1: response.version == Some(1), status, headers })))
+    let framing = framing(status, response.version == Some(1), to_head, response.headers);
+    Ok(Some((len, Head { status, headers, framing })))
 }
 
-/// How the body of a response with this head ends (RFC 9112, 6.3).
-fn framing(head: &Head, to_head: bool) -> Result<Framing, String> {
-    let Head { status, headers, .. } = head;
-    if to_head || status.is_informational() || *status == StatusCode::NO_CONTENT || *status == StatusCode::NOT_MODIFIED
-    {
+/// How the body of a response with this status, HTTP version (1.1 or 1.0) and headers ends
+/// (RFC 9112, 6.3). `to_head`: the request was a HEAD.
+fn framing(status: StatusCode, is_1_1: bool, to_head: bool, headers: &[httparse::Header]) -> Result<Framing, String> {
+    if to_head || status.is_informational() || status == StatusCode::NO_CONTENT || status == StatusCode::NOT_MODIFIED {
         return Ok(Framing::Empty);
     }
-    if let Some(last) = headers.get_all(header::TRANSFER_ENCODING).iter().next_back() {
+    let named = |name: &'static str| headers.iter().filter(move |h| h.name.eq_ignore_ascii_case(name));
+    if let Some(last) = named("transfer-encoding").next_back() {
         // RFC 9112, 6.1: an HTTP/1.0 message with one has faulty framing.
-        if !head.is_1_1 {
+        if !is_1_1 {
             return Err("Transfer-Encoding in an HTTP/1.0 response".into());
         }
-        let chunked = last
-            .as_bytes()
-            .rsplit(|&b| b == b',')
-            .next()
-            .is_some_and(|c| c.trim_ascii().eq_ignore_ascii_case(b"chunked"));
+        let chunked =
+            last.value.rsplit(|&b| b == b',').next().is_some_and(|c| c.trim_ascii().eq_ignore_ascii_case(b"chunked"));
         return Ok(if chunked { Framing::Chunked } else { Framing::UntilClose });
     }
     let mut length = None;
-    for value in headers.get_all(header::CONTENT_LENGTH) {
-        for part in value.as_bytes().split(|&b| b == b',') {
+    for value in named("content-length") {
+        for part in value.value.split(|&b| b == b',') {
             let n = std::str::from_utf8(part.trim_ascii())
                 .ok()
                 .filter(|s| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()))
@@ -350,6 +356,7 @@ fn not_http(why: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use hyper::header;
 
     async fn read(answer: &'static [u8], to_head: bool, max: usize) -> Result<(u16, Vec<u8>, bool), String> {
         let mut reader = Reader::new(answer);
@@ -406,13 +413,17 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn only_the_headers_asked_for_and_the_framing_ones_are_kept() {
-        let answer = b"HTTP/1.1 200 OK\r\nServer: x\r\nX-Id: 7\r\nContent-Length: 2\r\n\r\nok";
+    async fn only_the_headers_asked_for_are_kept_and_the_framing_ones_still_frame() {
+        let answer = b"HTTP/1.1 200 OK\r\nServer: x\r\nX-Id: 7\r\nContent-Length: 2\r\n\r\nokTRAILING";
         let mut reader = Reader::new(&answer[..]);
         let head = reader.head(false, &|name| name.eq_ignore_ascii_case("x-id")).await.unwrap();
         let names: Vec<&str> = head.headers.keys().map(|n| n.as_str()).collect();
-        assert_eq!(names, ["x-id", "content-length"]);
+        assert_eq!(names, ["x-id"]);
         assert_eq!(reader.body(&head, 10).await.unwrap(), (b"ok".to_vec(), false));
+        // Asked for, a framing header is kept too.
+        let mut reader = Reader::new(&answer[..]);
+        let head = reader.head(false, &|name| name.eq_ignore_ascii_case("content-length")).await.unwrap();
+        assert_eq!(head.headers.get("content-length").unwrap(), "2");
     }
 
     #[test]
