@@ -156,12 +156,16 @@ impl Coordinator {
         slot.latest = Some(outcome.health);
         slot.detail.clone_from(&outcome.detail);
         slot.confirmed = confirmed;
-        let mut affected = vec![check];
         if Some(check) == self.canary {
-            affected = (0..self.slots.len()).collect();
-        } else {
-            affected.extend(self.slots[check].children.iter().copied());
+            let all: Vec<usize> = (0..self.slots.len()).collect();
+            return self.reconcile(&all);
         }
+        let children = &self.slots[check].children;
+        if children.is_empty() {
+            // Most checks: nothing to gather (a probe result is a thousand of these a second).
+            return self.reconcile(&[check]);
+        }
+        let affected: Vec<usize> = std::iter::once(check).chain(children.iter().copied()).collect();
         self.reconcile(&affected)
     }
 

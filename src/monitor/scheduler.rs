@@ -252,13 +252,12 @@ impl Scheduler {
         c.confirmer.observe(outcome.health, &c.def.schedule);
         let confirmed = c.confirmer.state;
         let rows = c.confirm_rows(&outcome, &self.coordinator);
-        let outcome = Arc::new(outcome);
-        let mut events = vec![MonitorEvent::Sample { check, at, outcome: outcome.clone() }];
-        events.extend(self.coordinator.observe(check, &outcome, confirmed));
-        if !rows.is_empty() {
-            events.extend(self.coordinator.observe_rows(check, at, rows));
-        }
-        self.send(events);
+        let observed = self.coordinator.observe(check, &outcome, confirmed);
+        let rows = if rows.is_empty() { Vec::new() } else { self.coordinator.observe_rows(check, at, rows) };
+        // The sample first, then what it changed.
+        let _ = self.out.send(MonitorEvent::Sample { check, at, outcome: Arc::new(outcome) });
+        self.send(observed);
+        self.send(rows);
         let c = &mut self.checks[check];
         if std::mem::take(&mut c.owed) {
             self.wait_for_place(check);
