@@ -54,7 +54,7 @@ const ALONE_PACE: u32 = 1000;
 /// and still read the file. A minute is what a 10,000-row room takes anyway at ALONE_PACE (20-60
 /// ms a time); it binds only on a slow disk, where it keeps publishing under 0.2 % of the time.
 /// States are not delayed: they travel through the journal.
-const ALONE_AT_LEAST_EVERY: Duration = Duration::from_secs(60);
+pub const ALONE_AT_LEAST_EVERY: Duration = Duration::from_secs(60);
 
 /// The least time between two publications: `every`, or longer for a file that is costly to
 /// write (`last_cost`), and much longer when no other session beats (`others_here` false).
