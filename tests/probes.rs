@@ -55,7 +55,8 @@ async fn http_against_nginx() {
         &o,
         Health::Down,
         &[
-            "HTTP 503 Service Unavailable",
+            // nginx's own reason phrase, not the standard one.
+            "HTTP 503 Service Temporarily Unavailable",
             "status 503 not in expected 200-399",
             "Retry-After: back at",
             "down for maintenance",
@@ -117,7 +118,7 @@ async fn tls_and_https_with_a_self_signed_certificate() {
     let port = n.tls_port.unwrap();
 
     let o = probe(&format!("kind = \"tls\"\nhost = \"localhost\"\nport = {port}")).await;
-    assert_outcome(&o, Health::Down, &["certificate not trusted", "expires in 4 days"]);
+    assert_outcome(&o, Health::Down, &["certificate not trusted: self-signed certificate", "expires in 4 days"]);
     assert_eq!(o.cert_days_left, Some(4));
 
     let o = probe(&format!("kind = \"tls\"\nhost = \"localhost\"\nport = {port}\nallow_invalid_cert = true")).await;
@@ -130,7 +131,7 @@ async fn tls_and_https_with_a_self_signed_certificate() {
 
     let url = format!("https://localhost:{port}/");
     let o = probe(&format!("kind = \"http\"\nurl = \"{url}\"")).await;
-    assert_outcome(&o, Health::Down, &["certificate"]);
+    assert_outcome(&o, Health::Down, &["certificate not trusted: self-signed certificate (it expires in 4 days)"]);
     let o = probe(&format!("kind = \"http\"\nurl = \"{url}\"\nallow_invalid_cert = true")).await;
     assert_outcome(&o, Health::Degraded, &["HTTP 200", "TLS certificate expires in 4 days"]);
     assert_eq!(o.cert_days_left, Some(4));
@@ -377,6 +378,7 @@ async fn redirects_keep_or_drop_the_method_body_and_credentials_as_they_should()
             "/to-file" => "302 Found\r\nLocation: file:///etc/passwd".into(),
             "/to-closed" => "302 Found\r\nLocation: http://127.0.0.1:9/".into(),
             "/accent" => "302 Found\r\nLocation: /caf\u{e9}".into(),
+            "/nowhere" => "302 Found".into(),
             _ => "200 OK".into(),
         };
         format!("HTTP/1.1 {to}\r\nContent-Length: 0\r\n\r\n")
@@ -410,6 +412,14 @@ async fn redirects_keep_or_drop_the_method_body_and_credentials_as_they_should()
     assert!(last(&at_here).starts_with("GET /caf%C3%A9 "), "{:?}", last(&at_here));
 
     assert_outcome(&probe(&with("GET", "/loop")).await, Health::Down, &["too many redirects"]);
+    assert_outcome(
+        &probe(&with("GET", "/nowhere")).await,
+        Health::Down,
+        &["HTTP 302 Found: a redirect without a Location"],
+    );
+    let unfollowed =
+        format!("kind = \"http\"\nurl = \"http://127.0.0.1:{}/nowhere\"\nfollow_redirects = false", here.port);
+    assert_outcome(&probe(&unfollowed).await, Health::Up, &["HTTP 302 Found in"]);
     assert_outcome(&probe(&with("GET", "/to-file")).await, Health::Down, &["to a file: URL", "http and https only"]);
     assert_outcome(
         &probe(&with("GET", "/to-closed")).await,
@@ -418,6 +428,30 @@ async fn redirects_keep_or_drop_the_method_body_and_credentials_as_they_should()
     );
     let broken = format!("after redirects to http://127.0.0.1:{}/broken", other.port);
     assert_outcome(&probe(&with("GET", "/to-broken")).await, Health::Down, &["HTTP 500", &broken]);
+}
+
+/// The server's own reason phrase is what the detail shows (a standard one only when it gave
+/// none), and a header sent twice is judged on its values together.
+#[tokio::test]
+async fn the_server_s_own_words_and_every_value_of_a_header_count() {
+    let (server, _) = fake::http_recording(|head| {
+        let line = match head.split_whitespace().nth(1).unwrap_or("") {
+            "/varnish" => "503 Backend fetch failed",
+            "/edge" => "521 Web Server Is Down",
+            "/bare" => "503 ",
+            _ => "200 OK",
+        };
+        format!("HTTP/1.1 {line}\r\nCache-Control: no-cache\r\nCache-Control: no-store\r\nContent-Length: 0\r\n\r\n")
+    })
+    .await;
+    let at = |path: &str| format!("kind = \"http\"\nurl = \"http://127.0.0.1:{}{path}\"", server.port);
+    assert_outcome(&probe(&at("/varnish")).await, Health::Down, &["HTTP 503 Backend fetch failed: status 503"]);
+    assert_outcome(&probe(&at("/edge")).await, Health::Down, &["HTTP 521 Web Server Is Down: status 521"]);
+    assert_outcome(&probe(&at("/bare")).await, Health::Down, &["HTTP 503 Service Unavailable: status 503"]);
+    let both = format!("{}\nheader = {{ Cache-Control = \"no-cache, no-store\" }}", at("/"));
+    assert_outcome(&probe(&both).await, Health::Up, &["HTTP 200 OK in"]);
+    let first = format!("{}\nheader = {{ Cache-Control = \"no-cache\" }}", at("/"));
+    assert_outcome(&probe(&first).await, Health::Down, &["header Cache-Control is \"no-cache, no-store\""]);
 }
 
 /// A server that answers in something other than HTTP is named as such.

@@ -3,7 +3,7 @@
 //!
 //! The handshake accepts any certificate (still verifying the handshake signatures), and the
 //! chain is then checked separately against the system roots. That way a probe can say both
-//! "expires in 3 days" and "not trusted: UnknownIssuer" about the same certificate.
+//! "expires in 3 days" and "not trusted: self-signed certificate" about the same certificate.
 
 use std::sync::{Arc, OnceLock};
 
@@ -138,7 +138,41 @@ pub fn verify_chain(certs: &[CertificateDer<'static>], host: &str) -> Result<(),
     verifier
         .verify_server_cert(leaf, intermediates, &name, &[], UnixTime::now())
         .map(|_| ())
-        .map_err(|e| format!("certificate not trusted: {e}"))
+        .map_err(|e| format!("certificate not trusted: {}", untrusted(&e, leaf)))
+}
+
+/// Why a chain is not trusted, in the words an operator reads (curl's, where it has them):
+/// rustls names its faults for programs, "Other(OtherError(CaUsedAsEndEntity))" for a
+/// self-signed certificate, and times in Unix seconds.
+fn untrusted(e: &rustls::Error, leaf: &CertificateDer<'_>) -> String {
+    use rustls::CertificateError as Fault;
+    let rustls::Error::InvalidCertificate(fault) = e else { return e.to_string() };
+    let when = |t: &UnixTime| {
+        i64::try_from(t.as_secs())
+            .ok()
+            .and_then(|secs| DateTime::from_timestamp(secs, 0))
+            .map_or_else(|| format!("{} (Unix time)", t.as_secs()), |at| at.format("%Y-%m-%d %H:%M UTC").to_string())
+    };
+    match fault {
+        Fault::Expired => "it has expired".into(),
+        Fault::ExpiredContext { not_after, .. } => format!("it expired on {}", when(not_after)),
+        Fault::NotValidYet => "it is not valid yet".into(),
+        Fault::NotValidYetContext { not_before, .. } => format!("it is not valid before {}", when(not_before)),
+        Fault::Revoked => "it has been revoked".into(),
+        Fault::BadSignature => "a signature in its chain is wrong".into(),
+        Fault::BadEncoding => "it cannot be read".into(),
+        Fault::InvalidPurpose | Fault::InvalidPurposeContext { .. } => "it is not issued for a server".into(),
+        Fault::UnknownIssuer | Fault::Other(_) if self_signed(leaf) => "self-signed certificate".into(),
+        Fault::UnknownIssuer => {
+            "unknown issuer: not signed by an authority this host trusts (an intermediate missing?)".into()
+        }
+        other => other.to_string(),
+    }
+}
+
+/// Whether a certificate names itself as its issuer.
+fn self_signed(der: &CertificateDer<'_>) -> bool {
+    x509_parser::parse_x509_certificate(der).is_ok_and(|(_, cert)| cert.issuer() == cert.subject())
 }
 
 /// What a probe reports about a certificate.
@@ -229,6 +263,21 @@ mod tests {
     use tokio::net::TcpListener;
 
     use super::*;
+
+    #[test]
+    fn untrusted_chains_are_told_in_words_with_dates_not_unix_seconds() {
+        use rustls::CertificateError as Fault;
+        let at = |secs| UnixTime::since_unix_epoch(std::time::Duration::from_secs(secs));
+        let not_a_cert = CertificateDer::from(vec![0u8; 4]);
+        let said = |fault| untrusted(&rustls::Error::InvalidCertificate(fault), &not_a_cert);
+        // 2026-11-20 00:00 and 2026-11-26 00:00 UTC.
+        let expired = said(Fault::ExpiredContext { time: at(1_795_651_200), not_after: at(1_795_132_800) });
+        assert_eq!(expired, "it expired on 2026-11-20 00:00 UTC");
+        let early = said(Fault::NotValidYetContext { time: at(1_795_132_800), not_before: at(1_795_651_200) });
+        assert_eq!(early, "it is not valid before 2026-11-26 00:00 UTC");
+        assert!(said(Fault::UnknownIssuer).starts_with("unknown issuer"), "not self-signed: its issuer is unknown");
+        assert_eq!(said(Fault::Revoked), "it has been revoked");
+    }
 
     /// A plain-text server on a port of its own: it answers the ClientHello with an SMTP banner.
     #[tokio::test]

@@ -26,6 +26,8 @@ const MAX_REDIRECTS: usize = 10;
 /// What came back, as far as it was read.
 pub struct Response {
     pub status: StatusCode,
+    /// The server's reason phrase, when it is not the standard one.
+    pub reason: Option<String>,
     pub headers: HeaderMap,
     pub body: Vec<u8>,
     /// The body was longer than `max_body`: only that much was read.
@@ -34,6 +36,12 @@ pub struct Response {
     pub cert_days_left: Option<i64>,
     /// Where redirects led, when they did (the URL the response came from).
     pub landed: Option<String>,
+}
+
+/// Whether a response with this status sends the client elsewhere (its `Location`).
+pub fn redirects(status: StatusCode) -> bool {
+    use StatusCode as S;
+    matches!(status, S::MOVED_PERMANENTLY | S::FOUND | S::SEE_OTHER | S::TEMPORARY_REDIRECT | S::PERMANENT_REDIRECT)
 }
 
 /// Why there is no response: the words for the outcome, leading with the step
@@ -143,12 +151,7 @@ impl Request {
     fn follow(&self, response: &Response, follow: bool) -> Result<Option<Request>, Failure> {
         use StatusCode as S;
         let status = response.status;
-        if !follow
-            || !matches!(
-                status,
-                S::MOVED_PERMANENTLY | S::FOUND | S::SEE_OTHER | S::TEMPORARY_REDIRECT | S::PERMANENT_REDIRECT
-            )
-        {
+        if !follow || !redirects(status) {
             return Ok(None);
         }
         let Some(location) = response.headers.get(header::LOCATION) else { return Ok(None) };
@@ -329,10 +332,11 @@ where
     let (body, truncated) = reader.body(&answer, spec.max_body).await.map_err(|(read, why)| {
         format!(
             "HTTP {}: connection failed while reading the body after {read} bytes ({why})",
-            super::status_line(answer.status)
+            super::status_line(answer.status, answer.reason.as_deref())
         )
     })?;
-    Ok(Response { status: answer.status, headers: answer.headers, body, truncated, cert_days_left, landed: None })
+    let wire::Answer { status, reason, headers, .. } = answer;
+    Ok(Response { status, reason, headers, body, truncated, cert_days_left, landed: None })
 }
 
 #[cfg(test)]
@@ -347,6 +351,7 @@ mod tests {
         headers.insert(header::LOCATION, HeaderValue::from_static("http://bob:t0psecret@127.0.0.1:9090/x"));
         let response = Response {
             status: StatusCode::FOUND,
+            reason: None,
             headers,
             body: Vec::new(),
             truncated: false,

@@ -76,17 +76,17 @@ fn judged(spec: &HttpSpec, fetched: Result<exchange::Response, exchange::Failure
         // The words may carry a server's Location: bounded like every detail.
         Err(why) => return trace.finish(Health::Down, crate::sanitize::sanitize_str(&why, MAX_DETAIL_CHARS * 2)),
     };
-    let exchange::Response { status, headers, body, truncated, cert_days_left, landed } = response;
+    let exchange::Response { status, reason, headers, body, truncated, cert_days_left, landed } = response;
     let mut outcome = trace.finish(Health::Up, String::new());
     outcome.cert_days_left = cert_days_left;
     outcome.retry_after = retry_after(&headers, Utc::now());
     let problems = judge(spec, status, &headers, &body, truncated);
     if problems.is_empty() {
-        outcome.detail = format!("HTTP {} in {}", status_line(status), fmt_ms(outcome.latency));
+        outcome.detail = format!("HTTP {} in {}", status_line(status, reason.as_deref()), fmt_ms(outcome.latency));
     } else {
         outcome.health = Health::Down;
         let excerpt = sanitize(&body[..body.len().min(2048)], 120);
-        outcome.detail = format!("HTTP {}: {}", status_line(status), problems.join("; "));
+        outcome.detail = format!("HTTP {}: {}", status_line(status, reason.as_deref()), problems.join("; "));
         if let Some(url) = landed {
             outcome.append_detail(&format!("after redirects to {url}"));
         }
@@ -98,7 +98,7 @@ fn judged(spec: &HttpSpec, fetched: Result<exchange::Response, exchange::Failure
         outcome.append_detail(&format!("body truncated at {} bytes", spec.max_body));
     }
     if let Some(at) = outcome.retry_after {
-        outcome.append_detail(&format!("Retry-After: back at {}", back_at(at, &chrono::Local)));
+        outcome.append_detail(&format!("Retry-After: back at {}", back_at(at, Utc::now(), &chrono::Local)));
     }
     outcome.apply_latency_threshold(spec.degraded_over);
     if let Some(days) = cert_days_left
@@ -110,18 +110,19 @@ fn judged(spec: &HttpSpec, fetched: Result<exchange::Response, exchange::Failure
     outcome
 }
 
-/// "200 OK", or only the code when it has no standard reason, written where it goes.
-fn status_line(status: StatusCode) -> impl std::fmt::Display {
-    struct Line(StatusCode);
-    impl std::fmt::Display for Line {
+/// "200 OK"; the server's own reason instead of the standard one when it gave another
+/// ("503 Backend fetch failed"), or only the code when there is neither; written where it goes.
+fn status_line<'a>(status: StatusCode, reason: Option<&'a str>) -> impl std::fmt::Display + 'a {
+    struct Line<'a>(StatusCode, Option<&'a str>);
+    impl std::fmt::Display for Line<'_> {
         fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-            match self.0.canonical_reason() {
+            match self.1.or(self.0.canonical_reason()) {
                 Some(reason) => write!(f, "{} {reason}", self.0.as_u16()),
                 None => write!(f, "{}", self.0.as_u16()),
             }
         }
     }
-    Line(status)
+    Line(status, reason)
 }
 
 /// Whether a check looks at a response header of this name: for a redirect, for when the
@@ -146,13 +147,24 @@ fn judge(spec: &HttpSpec, status: StatusCode, headers: &HeaderMap, body: &[u8], 
             .collect();
         problems.push(format!("status {code} not in expected {}", expected.join(", ")));
     }
+    // A redirect that is followed ends on the page it leads to: one without a Location leads
+    // nowhere, a broken redirect (a load balancer's, say), not an answer.
+    if spec.follow_redirects && exchange::redirects(status) && !headers.contains_key(hyper::header::LOCATION) {
+        problems.push("a redirect without a Location".into());
+    }
     for (name, expected) in &spec.header {
-        match headers.get(name.as_str()) {
-            None => problems.push(format!("header {name} missing (expected \"{expected}\")")),
-            Some(v) if v.as_bytes() != expected.as_bytes() => {
-                problems.push(format!("header {name} is \"{}\" (expected \"{expected}\")", sanitize(v.as_bytes(), 80)))
+        // A header sent more than once is its values joined with commas (RFC 9110, 5.3).
+        let values: Vec<&[u8]> = headers.get_all(name.as_str()).iter().map(|v| v.as_bytes()).collect();
+        let value = match values.as_slice() {
+            [] => {
+                problems.push(format!("header {name} missing (expected \"{expected}\")"));
+                continue;
             }
-            Some(_) => {}
+            [one] => std::borrow::Cow::Borrowed(*one),
+            many => std::borrow::Cow::Owned(many.join(&b", "[..])),
+        };
+        if *value != *expected.as_bytes() {
+            problems.push(format!("header {name} is \"{}\" (expected \"{expected}\")", sanitize(&value, 80)));
         }
     }
     for name in &spec.header_present {
@@ -259,14 +271,25 @@ fn root_cause(e: &(dyn std::error::Error + 'static)) -> String {
 }
 
 /// When a server says it will be back: said once in UTC when the local zone is UTC, else in
-/// local time with UTC beside it.
-fn back_at<Tz: chrono::TimeZone>(at: chrono::DateTime<chrono::Utc>, local: &Tz) -> String {
+/// local time with UTC beside it; with its date when that is not today's (here), and said to
+/// be past when it is (a server's stale promise).
+fn back_at<Tz: chrono::TimeZone>(
+    at: chrono::DateTime<chrono::Utc>,
+    now: chrono::DateTime<chrono::Utc>,
+    local: &Tz,
+) -> String {
     let here = at.with_timezone(local);
-    if chrono::Offset::fix(here.offset()).local_minus_utc() == 0 {
-        format!("{} UTC", at.format("%H:%M:%S"))
+    let today = here.date_naive() == now.with_timezone(local).date_naive();
+    let time = if today { "%H:%M:%S" } else { "%Y-%m-%d %H:%M:%S" };
+    let mut said = if chrono::Offset::fix(here.offset()).local_minus_utc() == 0 {
+        format!("{} UTC", at.format(time))
     } else {
-        format!("{} local ({} UTC)", here.naive_local().format("%H:%M:%S"), at.format("%H:%M:%S"))
+        format!("{} local ({} UTC)", here.naive_local().format(time), at.format(time))
+    };
+    if at < now {
+        said.push_str(", already past");
     }
+    said
 }
 
 #[cfg(test)]
@@ -276,8 +299,21 @@ mod back_at_tests {
     #[test]
     fn a_time_is_said_once_in_utc_and_with_utc_beside_any_other_zone() {
         let at = Utc.with_ymd_and_hms(2026, 11, 25, 14, 2, 16).unwrap();
-        assert_eq!(super::back_at(at, &Utc), "14:02:16 UTC");
-        assert_eq!(super::back_at(at, &FixedOffset::east_opt(0).unwrap()), "14:02:16 UTC");
-        assert_eq!(super::back_at(at, &FixedOffset::east_opt(3600).unwrap()), "15:02:16 local (14:02:16 UTC)");
+        let now = Utc.with_ymd_and_hms(2026, 11, 25, 13, 0, 0).unwrap();
+        assert_eq!(super::back_at(at, now, &Utc), "14:02:16 UTC");
+        assert_eq!(super::back_at(at, now, &FixedOffset::east_opt(0).unwrap()), "14:02:16 UTC");
+        assert_eq!(super::back_at(at, now, &FixedOffset::east_opt(3600).unwrap()), "15:02:16 local (14:02:16 UTC)");
+    }
+
+    #[test]
+    fn another_day_is_dated_and_a_time_gone_by_is_said_to_be_past() {
+        let at = Utc.with_ymd_and_hms(2026, 11, 26, 9, 0, 0).unwrap();
+        let evening = Utc.with_ymd_and_hms(2026, 11, 25, 22, 0, 0).unwrap();
+        assert_eq!(super::back_at(at, evening, &Utc), "2026-11-26 09:00:00 UTC");
+        // Ten at night in UTC is already the 26th three hours east.
+        let east = FixedOffset::east_opt(3 * 3600).unwrap();
+        assert_eq!(super::back_at(at, evening, &east), "12:00:00 local (09:00:00 UTC)");
+        let later = Utc.with_ymd_and_hms(2026, 11, 26, 9, 30, 0).unwrap();
+        assert_eq!(super::back_at(at, later, &Utc), "09:00:00 UTC, already past");
     }
 }

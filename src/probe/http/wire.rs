@@ -28,6 +28,8 @@ const MAX_EXTENSION_BYTES: usize = 16 << 10;
 const MAX_TRAILERS: usize = 100;
 /// Informational (1xx) heads before the final one, at most: a server may send one or two.
 const MAX_INTERIM: usize = 16;
+/// A server's own reason phrase, kept to this many characters.
+const MAX_REASON_CHARS: usize = 60;
 /// Read at once: a health check's whole answer, usually.
 const READ_BYTES: usize = 4096;
 
@@ -66,6 +68,8 @@ pub fn request_head(method: &hyper::Method, target: &str, headers: &HeaderMap, b
 /// A response head: the final one (informational 1xx heads are read past).
 pub struct Answer {
     pub status: StatusCode,
+    /// The server's reason phrase, when it is not the standard one for the status.
+    pub reason: Option<String>,
     /// The headers asked for.
     pub headers: HeaderMap,
     framing: Framing,
@@ -113,7 +117,7 @@ impl<S: AsyncRead + Unpin> Reader<S> {
                 continue;
             }
             let framing = head.framing.map_err(|why| not_http(&why))?;
-            return Ok(Answer { status: head.status, headers: head.headers, framing });
+            return Ok(Answer { status: head.status, reason: head.reason, headers: head.headers, framing });
         }
         Err(not_http(&format!("more than {MAX_INTERIM} informational responses")))
     }
@@ -264,6 +268,7 @@ impl<S: AsyncRead + Unpin> Reader<S> {
 /// One response head as parsed.
 struct Head {
     status: StatusCode,
+    reason: Option<String>,
     /// The headers asked for.
     headers: HeaderMap,
     /// How its body ends, or why that cannot be known.
@@ -289,6 +294,13 @@ fn parse_head(
     };
     let code = response.code.unwrap_or_default();
     let status = StatusCode::from_u16(code).map_err(|_| not_http(&format!("status code {code}")))?;
+    // The server's own words say more than the standard ones ("503 Backend fetch failed", "521
+    // Web Server Is Down"); kept only when they differ, so a usual answer costs no copy.
+    let reason = response
+        .reason
+        .map(str::trim)
+        .filter(|r| !r.is_empty() && Some(*r) != status.canonical_reason())
+        .map(|r| r.chars().take(MAX_REASON_CHARS).collect());
     // Empty until something is kept: most checks look at no header at all.
     let mut headers = HeaderMap::new();
     for h in response.headers.iter().filter(|h| wanted(h.name)) {
@@ -297,7 +309,7 @@ fn parse_head(
         headers.append(name, value);
     }
     let framing = framing(status, response.version == Some(1), to_head, response.headers);
-    Ok(Some((len, Head { status, headers, framing })))
+    Ok(Some((len, Head { status, reason, headers, framing })))
 }
 
 /// How the body of a response with this status, HTTP version (1.1 or 1.0) and headers ends
