@@ -379,6 +379,7 @@ async fn redirects_keep_or_drop_the_method_body_and_credentials_as_they_should()
             "/to-closed" => "302 Found\r\nLocation: http://127.0.0.1:9/".into(),
             "/accent" => "302 Found\r\nLocation: /caf\u{e9}".into(),
             "/nowhere" => "302 Found".into(),
+            "/empty" => "301 Moved Permanently\r\nLocation:  ".into(),
             _ => "200 OK".into(),
         };
         format!("HTTP/1.1 {to}\r\nContent-Length: 0\r\n\r\n")
@@ -417,6 +418,9 @@ async fn redirects_keep_or_drop_the_method_body_and_credentials_as_they_should()
         Health::Down,
         &["HTTP 302 Found: a redirect without a Location"],
     );
+    // An empty Location is none (not the same page again, until the redirect limit).
+    let empty = probe(&with("GET", "/empty")).await;
+    assert_outcome(&empty, Health::Down, &["HTTP 301 Moved Permanently: a redirect without a Location"]);
     let unfollowed =
         format!("kind = \"http\"\nurl = \"http://127.0.0.1:{}/nowhere\"\nfollow_redirects = false", here.port);
     assert_outcome(&probe(&unfollowed).await, Health::Up, &["HTTP 302 Found in"]);

@@ -159,14 +159,36 @@ fn untrusted(e: &rustls::Error, leaf: &CertificateDer<'_>) -> String {
         Fault::NotValidYet => "it is not valid yet".into(),
         Fault::NotValidYetContext { not_before, .. } => format!("it is not valid before {}", when(not_before)),
         Fault::Revoked => "it has been revoked".into(),
-        Fault::BadSignature => "a signature in its chain is wrong".into(),
         Fault::BadEncoding => "it cannot be read".into(),
         Fault::InvalidPurpose | Fault::InvalidPurposeContext { .. } => "it is not issued for a server".into(),
-        Fault::UnknownIssuer | Fault::Other(_) if self_signed(leaf) => "self-signed certificate".into(),
+        Fault::NotValidForNameContext { expected, presented } => {
+            let names: Vec<&str> = presented.iter().map(|name| unwrapped(name)).collect();
+            match names.as_slice() {
+                [] => format!("it names no host, not {}", expected.to_str()),
+                names => format!("it is for {}, not {}", names.join(", "), expected.to_str()),
+            }
+        }
+        Fault::NotValidForName => "it is not for this host".into(),
+        // Whatever the verifier tripped on first (a root of the same name in another key type
+        // gives an unsupported algorithm): the chain ends in the certificate itself.
+        _ if self_signed(leaf) => "self-signed certificate".into(),
         Fault::UnknownIssuer => {
             "unknown issuer: not signed by an authority this host trusts (an intermediate missing?)".into()
         }
-        other => other.to_string(),
+        Fault::BadSignature => "a signature in its chain is wrong".into(),
+        Fault::UnsupportedSignatureAlgorithmContext { .. }
+        | Fault::UnsupportedSignatureAlgorithmForPublicKeyContext { .. } => {
+            "its chain is signed with an algorithm this host does not accept".into()
+        }
+        _ => "it is not valid (the verifier gave no reason warroom knows)".into(),
+    }
+}
+
+/// `example.com` from webpki's `DnsName("example.com")`, `10.0.0.1` from `IpAddress(10.0.0.1)`.
+fn unwrapped(name: &str) -> &str {
+    match (name.find('('), name.strip_suffix(')')) {
+        (Some(open), Some(inner)) => inner[open + 1..].trim_matches('"'),
+        _ => name,
     }
 }
 
@@ -247,7 +269,9 @@ async fn probe_addr(spec: &TlsSpec, addr: std::net::SocketAddr, trace: &Trace) -
                     outcome.detail = format!("{e}; {expiry}");
                 }
             }
-            if outcome.health == Health::Up && days < spec.cert_warn_days {
+            if outcome.health == Health::Up && info.not_after < now {
+                outcome.degrade("expired");
+            } else if outcome.health == Health::Up && days < spec.cert_warn_days {
                 outcome.degrade(&format!("expires within {} days", spec.cert_warn_days));
             }
         }
@@ -277,6 +301,18 @@ mod tests {
         assert_eq!(early, "it is not valid before 2026-11-26 00:00 UTC");
         assert!(said(Fault::UnknownIssuer).starts_with("unknown issuer"), "not self-signed: its issuer is unknown");
         assert_eq!(said(Fault::Revoked), "it has been revoked");
+        let name = |presented: Vec<String>| Fault::NotValidForNameContext {
+            expected: ServerName::try_from("localhost").unwrap(),
+            presented,
+        };
+        let wrong = said(name(vec!["DnsName(\"wrong.example\")".into(), "IpAddress(10.0.0.1)".into()]));
+        assert_eq!(wrong, "it is for wrong.example, 10.0.0.1, not localhost");
+        assert_eq!(said(name(Vec::new())), "it names no host, not localhost");
+        let dump = said(Fault::UnsupportedSignatureAlgorithmForPublicKeyContext {
+            signature_algorithm_id: vec![6, 8],
+            public_key_algorithm_id: vec![6, 9],
+        });
+        assert!(!dump.contains('[') && !dump.contains("Context"), "{dump}");
     }
 
     /// A plain-text server on a port of its own: it answers the ClientHello with an SMTP banner.

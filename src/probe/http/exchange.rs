@@ -44,6 +44,12 @@ pub fn redirects(status: StatusCode) -> bool {
     matches!(status, S::MOVED_PERMANENTLY | S::FOUND | S::SEE_OTHER | S::TEMPORARY_REDIRECT | S::PERMANENT_REDIRECT)
 }
 
+/// Where a redirect leads: its `Location`, unless empty (curl and browsers do not follow one
+/// that is; joined to the URL, it would lead back to the same page until the redirect limit).
+pub fn location(headers: &HeaderMap) -> Option<&HeaderValue> {
+    headers.get(header::LOCATION).filter(|value| !value.as_bytes().trim_ascii().is_empty())
+}
+
 /// Why there is no response: the words for the outcome, leading with the step
 /// ("connect failed: connection refused", "too many redirects: …").
 pub type Failure = String;
@@ -154,7 +160,7 @@ impl Request {
         if !follow || !redirects(status) {
             return Ok(None);
         }
-        let Some(location) = response.headers.get(header::LOCATION) else { return Ok(None) };
+        let Some(location) = location(&response.headers) else { return Ok(None) };
         let from = self.url.as_str();
         // Not only visible ASCII: a Location in UTF-8 is percent-encoded by the join below.
         let location = std::str::from_utf8(location.as_bytes())

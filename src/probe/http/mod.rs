@@ -79,7 +79,8 @@ fn judged(spec: &HttpSpec, fetched: Result<exchange::Response, exchange::Failure
     let exchange::Response { status, reason, headers, body, truncated, cert_days_left, landed } = response;
     let mut outcome = trace.finish(Health::Up, String::new());
     outcome.cert_days_left = cert_days_left;
-    outcome.retry_after = retry_after(&headers, Utc::now());
+    // Said by a 503 or 429 (RFC 9110, 10.2.3): on any other answer it promises nothing.
+    outcome.retry_after = matches!(status.as_u16(), 429 | 503).then(|| retry_after(&headers, Utc::now())).flatten();
     let problems = judge(spec, status, &headers, &body, truncated);
     if problems.is_empty() {
         outcome.detail = format!("HTTP {} in {}", status_line(status, reason.as_deref()), fmt_ms(outcome.latency));
@@ -149,7 +150,7 @@ fn judge(spec: &HttpSpec, status: StatusCode, headers: &HeaderMap, body: &[u8], 
     }
     // A redirect that is followed ends on the page it leads to: one without a Location leads
     // nowhere, a broken redirect (a load balancer's, say), not an answer.
-    if spec.follow_redirects && exchange::redirects(status) && !headers.contains_key(hyper::header::LOCATION) {
+    if spec.follow_redirects && exchange::redirects(status) && exchange::location(headers).is_none() {
         problems.push("a redirect without a Location".into());
     }
     for (name, expected) in &spec.header {
@@ -229,7 +230,9 @@ pub fn retry_after(headers: &HeaderMap, now: DateTime<Utc>) -> Option<DateTime<U
     if let Ok(secs) = value.parse::<u32>() {
         return Some(now + chrono::Duration::seconds(i64::from(secs)));
     }
-    DateTime::parse_from_rfc2822(value).ok().map(|t| t.with_timezone(&Utc))
+    // All three date forms a recipient must accept (RFC 9110, 5.6.7), the obsolete RFC 850
+    // and asctime ones too.
+    httpdate::parse_http_date(value).ok().map(DateTime::<Utc>::from)
 }
 
 pub fn describe_error(e: &reqwest::Error) -> String {
@@ -303,6 +306,22 @@ mod back_at_tests {
         assert_eq!(super::back_at(at, now, &Utc), "14:02:16 UTC");
         assert_eq!(super::back_at(at, now, &FixedOffset::east_opt(0).unwrap()), "14:02:16 UTC");
         assert_eq!(super::back_at(at, now, &FixedOffset::east_opt(3600).unwrap()), "15:02:16 local (14:02:16 UTC)");
+    }
+
+    #[test]
+    fn retry_after_reads_seconds_and_all_three_date_forms() {
+        let now = Utc.with_ymd_and_hms(2026, 11, 26, 14, 0, 0).unwrap();
+        let read = |value: &'static str| {
+            let mut headers = hyper::HeaderMap::new();
+            headers.insert(super::RETRY_AFTER, hyper::header::HeaderValue::from_static(value));
+            super::retry_after(&headers, now)
+        };
+        let later = Utc.with_ymd_and_hms(2026, 11, 26, 15, 1, 21).unwrap();
+        assert_eq!(read("120"), Some(now + chrono::Duration::seconds(120)));
+        assert_eq!(read("Thu, 26 Nov 2026 15:01:21 GMT"), Some(later));
+        assert_eq!(read("Thursday, 26-Nov-26 15:01:21 GMT"), Some(later), "RFC 850");
+        assert_eq!(read("Thu Nov 26 15:01:21 2026"), Some(later), "asctime");
+        assert_eq!(read("soon"), None);
     }
 
     #[test]

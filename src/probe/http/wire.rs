@@ -290,6 +290,8 @@ fn parse_head(
     let len = match parser.parse_response_with_uninit_headers(&mut response, bytes, &mut slots) {
         Ok(httparse::Status::Complete(len)) => len,
         Ok(httparse::Status::Partial) => return Ok(None),
+        // HTTP, but more of it than a probe reads: not "not HTTP".
+        Err(httparse::Error::TooManyHeaders) => return Err(format!("more than {MAX_HEADERS} headers in the response")),
         Err(e) => return Err(not_http(&e.to_string())),
     };
     let code = response.code.unwrap_or_default();
@@ -436,6 +438,14 @@ mod tests {
         let mut reader = Reader::new(&answer[..]);
         let head = reader.head(false, &|name| name.eq_ignore_ascii_case("content-length")).await.unwrap();
         assert_eq!(head.headers.get("content-length").unwrap(), "2");
+    }
+
+    #[tokio::test]
+    async fn more_headers_than_read_is_said_so_not_called_not_http() {
+        let answer = format!("HTTP/1.1 200 OK\r\n{}\r\n", "X-A: 1\r\n".repeat(MAX_HEADERS + 1));
+        let mut reader = Reader::new(answer.as_bytes());
+        let why = reader.head(false, &|_| false).await.err().unwrap();
+        assert_eq!(why, format!("more than {MAX_HEADERS} headers in the response"));
     }
 
     #[test]
