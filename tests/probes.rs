@@ -133,7 +133,11 @@ async fn tls_and_https_with_a_self_signed_certificate() {
     let o = probe(&format!("kind = \"http\"\nurl = \"{url}\"")).await;
     assert_outcome(&o, Health::Down, &["certificate not trusted: self-signed certificate (it expires in 4 days)"]);
     let o = probe(&format!("kind = \"http\"\nurl = \"{url}\"\nallow_invalid_cert = true")).await;
-    assert_outcome(&o, Health::Degraded, &["HTTP 200", "TLS certificate expires in 4 days"]);
+    assert_outcome(
+        &o,
+        Health::Degraded,
+        &["HTTP 200", "certificate not trusted: self-signed certificate (allowed by config)", "expires in 4 days"],
+    );
     assert_eq!(o.cert_days_left, Some(4));
 
     // Plain TCP to a TLS port is not a TLS server: handshake against the HTTP port fails clearly.

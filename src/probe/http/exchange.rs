@@ -34,6 +34,8 @@ pub struct Response {
     pub truncated: bool,
     /// Days until the certificate of the last `https` connection expires.
     pub cert_days_left: Option<i64>,
+    /// Why that certificate's chain is not trusted, when the check allows it anyway.
+    pub untrusted: Option<String>,
     /// Where redirects led, when they did (the URL the response came from).
     pub landed: Option<String>,
 }
@@ -285,13 +287,19 @@ async fn once(request: &Request, addr: SocketAddr, spec: &HttpSpec, trace: &Trac
             trace.step(format!("TLS handshake with {host}"));
             let (stream, certs) = tls::handshake(stream, host).await?;
             let days = certs.first().and_then(|der| tls::cert_info(der).ok()).map(|c| c.days_left(chrono::Utc::now()));
-            if !spec.allow_invalid_cert {
-                tls::verify_chain(&certs, host).map_err(|why| match days {
+            let verified = tls::verify_chain(&certs, host);
+            if let Err(why) = &verified
+                && !spec.allow_invalid_cert
+            {
+                return Err(match days {
                     Some(days) => format!("{why} (it {})", tls::expiry(days)),
-                    None => why,
-                })?;
+                    None => why.clone(),
+                });
             }
-            exchange(stream, request, spec, days, trace).await
+            let mut response = exchange(stream, request, spec, days, trace).await?;
+            // Allowed by the check, and still said, as a tls check says it.
+            response.untrusted = verified.err();
+            Ok(response)
         }
         other => Err(format!("cannot probe a {other}: URL: http and https only")),
     }
@@ -342,7 +350,7 @@ where
         )
     })?;
     let wire::Answer { status, reason, headers, .. } = answer;
-    Ok(Response { status, reason, headers, body, truncated, cert_days_left, landed: None })
+    Ok(Response { status, reason, headers, body, truncated, cert_days_left, untrusted: None, landed: None })
 }
 
 #[cfg(test)]
@@ -362,6 +370,7 @@ mod tests {
             body: Vec::new(),
             truncated: false,
             cert_days_left: None,
+            untrusted: None,
             landed: None,
         };
         let next = request.follow(&response, true).unwrap().expect("a redirect");

@@ -76,7 +76,7 @@ fn judged(spec: &HttpSpec, fetched: Result<exchange::Response, exchange::Failure
         // The words may carry a server's Location: bounded like every detail.
         Err(why) => return trace.finish(Health::Down, crate::sanitize::sanitize_str(&why, MAX_DETAIL_CHARS * 2)),
     };
-    let exchange::Response { status, reason, headers, body, truncated, cert_days_left, landed } = response;
+    let exchange::Response { status, reason, headers, body, truncated, cert_days_left, untrusted, landed } = response;
     let mut outcome = trace.finish(Health::Up, String::new());
     outcome.cert_days_left = cert_days_left;
     // Said by a 503 or 429 (RFC 9110, 10.2.3): on any other answer it promises nothing.
@@ -100,6 +100,9 @@ fn judged(spec: &HttpSpec, fetched: Result<exchange::Response, exchange::Failure
     }
     if let Some(at) = outcome.retry_after {
         outcome.append_detail(&format!("Retry-After: back at {}", back_at(at, Utc::now(), &chrono::Local)));
+    }
+    if let Some(why) = untrusted {
+        outcome.append_detail(&format!("{why} (allowed by config)"));
     }
     outcome.apply_latency_threshold(spec.degraded_over);
     if let Some(days) = cert_days_left
