@@ -244,7 +244,7 @@ async fn transaction(spec: &SmtpSpec, s: &mut Session<'_>, notes: &mut Vec<Strin
                 if !spec.allow_invalid_cert {
                     return Err(Failed(format!("STARTTLS: {e}")));
                 }
-                notes.push(format!("certificate not trusted ({e}), allowed by config"));
+                notes.push(format!("{e} (allowed by config)"));
             }
             s.stream = Some(Stream::Tls(Box::new(tls_stream)));
             notes.push("STARTTLS ok".into());
