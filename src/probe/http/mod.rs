@@ -79,8 +79,10 @@ fn judged(spec: &HttpSpec, fetched: Result<exchange::Response, exchange::Failure
     let exchange::Response { status, reason, headers, body, truncated, cert_days_left, untrusted, landed } = response;
     let mut outcome = trace.finish(Health::Up, String::new());
     outcome.cert_days_left = cert_days_left;
+    // One now for reading Retry-After and for saying it: with two, "Retry-After: 0" read as past.
+    let now = Utc::now();
     // Said by a 503 or 429 (RFC 9110, 10.2.3): on any other answer it promises nothing.
-    outcome.retry_after = matches!(status.as_u16(), 429 | 503).then(|| retry_after(&headers, Utc::now())).flatten();
+    outcome.retry_after = matches!(status.as_u16(), 429 | 503).then(|| retry_after(&headers, now)).flatten();
     let problems = judge(spec, status, &headers, &body, truncated);
     if problems.is_empty() {
         outcome.detail = format!("HTTP {} in {}", status_line(status, reason.as_deref()), fmt_ms(outcome.latency));
@@ -99,7 +101,7 @@ fn judged(spec: &HttpSpec, fetched: Result<exchange::Response, exchange::Failure
         outcome.append_detail(&format!("body truncated at {} bytes", spec.max_body));
     }
     if let Some(at) = outcome.retry_after {
-        outcome.append_detail(&format!("Retry-After: back at {}", back_at(at, Utc::now(), &chrono::Local)));
+        outcome.append_detail(&format!("Retry-After: back at {}", back_at(at, now, &chrono::Local)));
     }
     if let Some(why) = untrusted {
         outcome.append_detail(&format!("{why} (allowed by config)"));
