@@ -255,7 +255,8 @@ async fn probe_addr(spec: &TlsSpec, addr: std::net::SocketAddr, trace: &Trace) -
         Ok(info) => {
             let days = info.days_left(now);
             outcome.cert_days_left = Some(days);
-            let expiry = if info.not_after < now {
+            let expired = info.not_after < now;
+            let expiry = if expired {
                 format!("certificate EXPIRED on {}", info.not_after.format("%Y-%m-%d"))
             } else {
                 format!("certificate expires in {days} days ({})", info.not_after.format("%Y-%m-%d"))
@@ -269,10 +270,12 @@ async fn probe_addr(spec: &TlsSpec, addr: std::net::SocketAddr, trace: &Trace) -
                     outcome.detail = format!("{e}; {expiry}");
                 }
             }
-            if outcome.health == Health::Up && info.not_after < now {
-                outcome.degrade("expired");
-            } else if outcome.health == Health::Up && days < spec.cert_warn_days {
-                outcome.degrade(&format!("expires within {} days", spec.cert_warn_days));
+            if outcome.health == Health::Up {
+                if expired {
+                    outcome.degrade("expired");
+                } else if days < spec.cert_warn_days {
+                    outcome.degrade(&format!("expires within {} days", spec.cert_warn_days));
+                }
             }
         }
     }
