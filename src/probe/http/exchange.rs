@@ -287,18 +287,18 @@ async fn once(request: &Request, addr: SocketAddr, spec: &HttpSpec, trace: &Trac
             trace.step(format!("TLS handshake with {host}"));
             let (stream, certs) = tls::handshake(stream, host).await?;
             let days = certs.first().and_then(|der| tls::cert_info(der).ok()).map(|c| c.days_left(chrono::Utc::now()));
-            let verified = tls::verify_chain(&certs, host);
-            if let Err(why) = &verified
-                && !spec.allow_invalid_cert
-            {
-                return Err(match days {
-                    Some(days) => format!("{why} (it {})", tls::expiry(days)),
-                    None => why.clone(),
-                });
-            }
+            let untrusted = match tls::verify_chain(&certs, host) {
+                Err(why) if !spec.allow_invalid_cert => {
+                    return Err(match days {
+                        Some(days) => format!("{why} (it {})", tls::expiry(days)),
+                        None => why,
+                    });
+                }
+                // Allowed by the check, and still said, as a tls check says it.
+                verified => verified.err(),
+            };
             let mut response = exchange(stream, request, spec, days, trace).await?;
-            // Allowed by the check, and still said, as a tls check says it.
-            response.untrusted = verified.err();
+            response.untrusted = untrusted;
             Ok(response)
         }
         other => Err(format!("cannot probe a {other}: URL: http and https only")),
