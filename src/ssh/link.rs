@@ -18,6 +18,9 @@ struct Greeting {
 /// How many lines of noise (a login script's echo) may come before the greeting.
 const NOISE_LINES: usize = 64;
 
+/// How long a far end that refuses its caller waits for its own greeting to be written.
+const GREETING_FLUSH: Duration = Duration::from_secs(2);
+
 /// The last words of ssh's stderr kept for error messages.
 const STDERR_TAIL: usize = 2048;
 
@@ -79,20 +82,25 @@ where
     writer.send(&Greeting { hello: Hello::ours(verb) }).await?;
     let mut reader = Reader::new(read, timing.silence);
     let peer = match tokio::time::timeout(timing.connect, greeting(&mut reader)).await {
-        Ok(Ok(hello)) => hello,
+        Ok(Ok(hello)) => check_protocol(&hello, "the connecting warroom").map(|()| hello),
         // Whoever started this verb is not a warroom (or is gone before it spoke): said, and
         // not taken for a war room that merely went away.
-        Ok(Err(LinkError::Closed(why))) => {
-            return Err(LinkError::Protocol {
-                step: "waiting for the caller's greeting",
-                detail: format!("the link ended{why} (warroom {verb} is started by another warroom over ssh)"),
-            });
-        }
-        Ok(Err(e)) => return Err(e),
-        Err(_) => return Err(LinkError::Silent(timing.connect)),
+        Ok(Err(LinkError::Closed(why))) => Err(LinkError::Protocol {
+            step: "waiting for the caller's greeting",
+            detail: format!("the link ended{why} (warroom {verb} is started by another warroom over ssh)"),
+        }),
+        Ok(Err(e)) => Err(e),
+        Err(_) => Err(LinkError::Silent(timing.connect)),
     };
-    check_protocol(&peer, "the connecting warroom")?;
-    Ok((reader, writer, peer))
+    match peer {
+        Ok(peer) => Ok((reader, writer, peer)),
+        Err(e) => {
+            // The process exits on this error: our greeting (a caller reads the version in it)
+            // is still queued, and would be lost with the runtime without this wait.
+            writer.close(GREETING_FLUSH).await;
+            Err(e)
+        }
+    }
 }
 
 /// The far side's greeting, skipping heartbeats and a few lines of noise before it. Silence
