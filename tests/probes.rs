@@ -462,12 +462,12 @@ async fn the_server_s_own_words_and_every_value_of_a_header_count() {
     assert_outcome(&probe(&first).await, Health::Down, &["header Cache-Control is \"no-cache, no-store\""]);
 }
 
-/// A server that answers in something other than HTTP is named as such.
+/// A server that answers in something other than HTTP is named as such, with what it said.
 #[tokio::test]
 async fn a_server_that_does_not_speak_http_is_named_as_such() {
     let smtp = fake::reply_and_close(b"220 mail.test ESMTP ready\r\n").await;
     let o = probe(&format!("kind = \"http\"\nurl = \"http://127.0.0.1:{}/\"", smtp.port)).await;
-    assert_outcome(&o, Health::Down, &["the server did not answer in HTTP"]);
+    assert_outcome(&o, Health::Down, &["the server did not answer in HTTP (it began: 220 mail.test ESMTP ready)"]);
 }
 
 /// `http://user:secret@host/` is Basic authentication, as curl reads it; the secret is in no

@@ -30,6 +30,8 @@ const MAX_TRAILERS: usize = 100;
 const MAX_INTERIM: usize = 16;
 /// A server's own reason phrase, kept to this many characters.
 const MAX_REASON_CHARS: usize = 60;
+/// The first line of an answer that is not HTTP, quoted in the error to this many characters.
+const FIRST_LINE_CHARS: usize = 60;
 /// Read at once: a health check's whole answer, usually.
 const READ_BYTES: usize = 4096;
 
@@ -292,7 +294,9 @@ fn parse_head(
         Ok(httparse::Status::Partial) => return Ok(None),
         // HTTP, but more of it than a probe reads: not "not HTTP".
         Err(httparse::Error::TooManyHeaders) => return Err(format!("more than {MAX_HEADERS} headers in the response")),
-        Err(e) => return Err(not_http(&e.to_string())),
+        // httparse's words ("invalid HTTP version") only help when it was HTTP at first sight.
+        Err(e) if bytes.starts_with(b"HTTP/") => return Err(not_http(&format!("{e}; {}", began(bytes)))),
+        Err(_) => return Err(not_http(&began(bytes))),
     };
     let code = response.code.unwrap_or_default();
     let status = StatusCode::from_u16(code).map_err(|_| not_http(&format!("status code {code}")))?;
@@ -363,6 +367,23 @@ fn chunk_size(line: &[u8]) -> Option<(u64, usize)> {
     Some((u64::from_str_radix(significant, 16).unwrap_or(0), rest.len()))
 }
 
+/// What a server that does not speak HTTP said first ("it began: 220 mail.test ESMTP"), made
+/// safe to show: it tells an on-call engineer what is really listening on the port.
+fn began(bytes: &[u8]) -> String {
+    // A TLS record (handshake or alert): an https port asked in plain http.
+    if let [0x15 | 0x16, 0x03, ..] = bytes {
+        return "it answered in TLS: is the port https?".into();
+    }
+    let line = bytes.split(|&b| b == b'\n').next().unwrap_or_default();
+    match std::str::from_utf8(line) {
+        // Text, perhaps with escape sequences in it: the sanitizer takes those out.
+        Ok(text) if text.starts_with(|c: char| !c.is_control()) => {
+            format!("it began: {}", crate::sanitize::sanitize_str(text, FIRST_LINE_CHARS))
+        }
+        _ => "it began with bytes that are not text".into(),
+    }
+}
+
 fn not_http(why: &str) -> String {
     format!("the server did not answer in HTTP ({why})")
 }
@@ -413,6 +434,14 @@ mod tests {
     async fn what_is_not_http_or_ends_early_is_named() {
         let smtp = read(b"220 mail.test ESMTP\r\n", false, 100).await.unwrap_err();
         assert!(smtp.starts_with("the server did not answer in HTTP"), "{smtp}");
+        assert_eq!(smtp, "the server did not answer in HTTP (it began: 220 mail.test ESMTP)");
+        // A control byte in the status line is shown harmless, never raw.
+        let escape = read(b"HTTP/1.1 503 Down\x1b[2J now\r\n\r\n", false, 100).await.unwrap_err();
+        assert!(escape.contains("it began: HTTP/1.1 503 Down") && !escape.contains('\x1b'), "{escape}");
+        let tls = read(b"\x15\x03\x03\x00\x02\x02\x46", false, 100).await.unwrap_err();
+        assert_eq!(tls, "the server did not answer in HTTP (it answered in TLS: is the port https?)");
+        let binary = read(b"\x00\x01\x02 junk\r\n", false, 100).await.unwrap_err();
+        assert_eq!(binary, "the server did not answer in HTTP (it began with bytes that are not text)");
         assert_eq!(read(b"", false, 100).await.unwrap_err(), "the server closed the connection without answering");
         let cut = read(b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\npartial", false, 1000).await.unwrap_err();
         assert_eq!(cut, "after 7: the connection closed before the end of the body");
