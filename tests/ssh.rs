@@ -87,7 +87,11 @@ fn a_link_whose_packets_are_dropped_goes_silent_within_seconds() {
     let Some(mut client) = SshClient::new() else { return };
     let Some(server) = Sshd::start(&mut client, "fra", Some(&ns)) else { return };
     let timing = Timing { beat: Duration::from_millis(500), silence: Duration::from_secs(3), ..Timing::default() };
-    let ssh = Ssh::new(client.words(), timing);
+    // ssh's own keepalive (1 s, 3 misses) would also end the link, a second after our
+    // silence bound: on a loaded machine it can come first, as a clean close. The first
+    // ServerAliveInterval on ssh's command line wins, so this one keeps it out of the way.
+    let words = [client.words(), vec!["-o".into(), "ServerAliveInterval=60".into()]].concat();
+    let ssh = Ssh::new(words, timing);
     let runtime = tokio::runtime::Runtime::new().unwrap();
     runtime.block_on(async {
         let mut link = Link::open(&ssh, &destination("fra"), "answer", &[])
