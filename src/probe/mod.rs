@@ -19,7 +19,7 @@ mod trace;
 
 use std::time::Duration;
 
-pub use outcome::{Health, MAX_MILLIS, Outcome, Step, SubOutcome, bounded_millis};
+pub use outcome::{Health, MAX_MILLIS, Outcome, Step, SubOutcome, bounded_millis, fmt_ms, whole_ms};
 pub use smtp::{Reply, ReplyError, parse_reply};
 pub use spec::*;
 pub use tls::expiry as cert_expiry;

@@ -93,13 +93,15 @@ impl Outcome {
             && self.health == Health::Up
             && self.latency > limit
         {
-            let msg = format!("slow: {} ms > {} ms", self.latency.as_millis(), limit.as_millis());
+            let (took, limit) = (fmt_ms(self.latency).to_string(), fmt_ms(limit).to_string());
+            // Within the rounding of the limit, "1000 ms > 1000 ms" would read as a fault of ours.
+            let msg =
+                if took == limit { format!("slow: just over {limit}") } else { format!("slow: {took} > {limit}") };
             self.degrade(&msg);
         }
     }
 }
 
-/// Milliseconds with one decimal below 10 ms, for details.
 /// The longest time, in milliseconds, a latency or a step can have: no probe waits a day, so
 /// more was written by someone, not measured.
 pub const MAX_MILLIS: f64 = 86_400_000.0;
@@ -108,6 +110,12 @@ pub const MAX_MILLIS: f64 = 86_400_000.0;
 /// day; not a number counts as 0. Keeps conversions to a `Duration` from panicking.
 pub fn bounded_millis(ms: f64) -> f64 {
     if ms.is_finite() { ms.clamp(0.0, MAX_MILLIS) } else { 0.0 }
+}
+
+/// A duration in whole milliseconds, a half rounding up: where a column has no room for
+/// [`fmt_ms`]'s tenths, it still agrees with the detail beside it.
+pub fn whole_ms(d: Duration) -> u128 {
+    (d.as_nanos() + 500_000) / 1_000_000
 }
 
 /// A duration in milliseconds as details say it ("1.2 ms", "35 ms"; halves round up), written
@@ -131,7 +139,7 @@ pub fn fmt_ms(d: Duration) -> impl std::fmt::Display {
 mod tests {
     use std::time::Duration;
 
-    use super::fmt_ms;
+    use super::{Health, Outcome, fmt_ms, whole_ms};
 
     #[test]
     fn milliseconds_read_with_a_tenth_below_ten_and_whole_above() {
@@ -144,5 +152,26 @@ mod tests {
         assert_eq!(said(35_499), "35 ms");
         assert_eq!(said(35_500), "36 ms");
         assert_eq!(said(12_345_678), "12346 ms");
+        // A column without room for tenths rounds as the detail does.
+        assert_eq!(whole_ms(Duration::from_micros(899)), 1);
+        assert_eq!(whole_ms(Duration::from_micros(35_499)), 35);
+    }
+
+    #[test]
+    fn slow_says_by_how_much_and_just_over_when_the_figures_round_alike() {
+        let slow = |took: Duration, limit: Duration| {
+            let mut outcome = Outcome::new(Health::Up, took, "HTTP 200 OK");
+            outcome.apply_latency_threshold(Some(limit));
+            (outcome.health, outcome.detail)
+        };
+        let ms = Duration::from_millis;
+        assert_eq!(slow(ms(2300), ms(800)), (Health::Degraded, "HTTP 200 OK; slow: 2300 ms > 800 ms".into()));
+        assert_eq!(
+            slow(Duration::from_micros(5_400), ms(5)),
+            (Health::Degraded, "HTTP 200 OK; slow: 5.4 ms > 5.0 ms".into())
+        );
+        let just = slow(Duration::from_micros(1_000_400), ms(1000));
+        assert_eq!(just, (Health::Degraded, "HTTP 200 OK; slow: just over 1000 ms".into()));
+        assert_eq!(slow(ms(1000), ms(1000)).0, Health::Up, "at the limit is not over it");
     }
 }

@@ -15,7 +15,7 @@ use crate::checklist::ItemState;
 use crate::fit::{cut_keeping, distinguishing};
 use crate::journal::{Event, EventBody, Milestone};
 use crate::monitor::State;
-use crate::probe::Health;
+use crate::probe::{Health, fmt_ms, whole_ms};
 use crate::sanitize::{sanitize_multiline, sanitize_str};
 
 /// Wide enough for the four panes side by side.
@@ -497,7 +497,7 @@ fn draw_checks(frame: &mut Frame, app: &App, area: Rect) {
                 Some(v) if v.blocked_by.is_some() => (glyph, "blocked"),
                 _ => (glyph, word),
             };
-            let latency = typical_latency(row).map(|l| format!("{}ms", l.as_millis())).unwrap_or_default();
+            let latency = typical_latency(row).map(|l| format!("{}ms", whole_ms(l))).unwrap_or_default();
             let since = app
                 .board
                 .incident
@@ -1313,7 +1313,7 @@ fn check_detail<'a>(app: &App, row: &CheckRow) -> Vec<Line<'a>> {
     if let Some(o) = row.history.newest() {
         lines.push(Line::from(""));
         lines.push(Line::from(Span::styled(
-            format!("latest {} ({} ms): {}", o.health.as_str(), o.latency().as_millis(), sanitize_str(&o.detail, 1000)),
+            format!("latest {} ({}): {}", o.health.as_str(), fmt_ms(o.latency()), sanitize_str(&o.detail, 1000)),
             t.text,
         )));
         if !o.steps.is_empty() {
@@ -1348,7 +1348,7 @@ fn check_detail<'a>(app: &App, row: &CheckRow) -> Vec<Line<'a>> {
                 "{}  {:<8} {:>6}ms  {}",
                 s.at.with_timezone(&app.board.clock.offset).format("%H:%M:%S"),
                 s.health.as_str(),
-                s.latency().as_millis(),
+                whole_ms(s.latency()),
                 sanitize_str(s.detail, 200)
             )));
         }
