@@ -11,7 +11,9 @@
 //! The thread also wakes on SIGWINCH and lets crossterm take the resize at once. Left
 //! pending, the resize came out of crossterm together with the next key: crossterm returned
 //! the resize, and its edge-triggered poll never reported the key's bytes again until another
-//! key came — the first key after every resize was lost (issue 19).
+//! key came — the first key after every resize was lost (issue 19). For crossterm to have the
+//! resize when the thread wakes, its SIGWINCH handler must run before ours: handlers run in
+//! the order they were registered, so crossterm's reader is made first.
 
 use std::fs::File;
 use std::io::{self, Read};
@@ -38,7 +40,11 @@ pub fn spawn() -> io::Result<mpsc::Receiver<Input>> {
     let (resized, on_resize) = UnixStream::pair()?;
     resized.set_nonblocking(true)?;
     on_resize.set_nonblocking(true)?;
-    // Chained with crossterm's and tokio's own SIGWINCH handlers, not instead of them.
+    // crossterm makes its reader, and registers its SIGWINCH handler, on its first poll.
+    // Made later, its handler ran after ours: woken by ours, the thread could ask crossterm
+    // before crossterm's pipe had the signal, and the resize stayed pending for the next key.
+    event::poll(Duration::ZERO)?;
+    // Chained after crossterm's (and tokio's) own SIGWINCH handlers, not instead of them.
     signal_hook::low_level::pipe::register(libc::SIGWINCH, on_resize)?;
     let tty = Watched { tty, resized };
     let (tx, rx) = mpsc::channel(64);
