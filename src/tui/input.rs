@@ -44,7 +44,7 @@ pub fn spawn() -> io::Result<mpsc::Receiver<Input>> {
     // Made later, its handler ran after ours: woken by ours, the thread could ask crossterm
     // before crossterm's pipe had the signal, and the resize stayed pending for the next key.
     event::poll(Duration::ZERO)?;
-    // Chained after crossterm's (and tokio's) own SIGWINCH handlers, not instead of them.
+    // Chained after crossterm's own SIGWINCH handler (and before tokio's), not instead of them.
     signal_hook::low_level::pipe::register(libc::SIGWINCH, on_resize)?;
     let tty = Watched { tty, resized };
     let (tx, rx) = mpsc::channel(64);
