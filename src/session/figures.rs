@@ -120,10 +120,13 @@ impl Figures {
     }
 
     /// Writes the figures for the other sessions (see [`write`]), and learns what it cost.
+    /// The cost is this thread's CPU time, not the time that passed: waiting on a slow disk's
+    /// flush, or for a busy core, costs the poller nothing, and on the wall clock it spaced
+    /// publications out to a minute, leaving read-only viewers with stale latencies.
     pub fn publish(&mut self, journal: &Path, written: DateTime<Utc>, sharing: &Sharing) -> std::io::Result<()> {
-        let started = Instant::now();
+        let started = thread_cpu();
         let result = write(journal, &self.snapshot(written), sharing);
-        self.last_cost = started.elapsed();
+        self.last_cost = thread_cpu().saturating_sub(started);
         self.dirty = false;
         result
     }
@@ -133,6 +136,16 @@ impl Figures {
     pub fn snapshot(&self, written: DateTime<Utc>) -> SnapshotRef<'_> {
         SnapshotRef { written, figures: &self.rows }
     }
+}
+
+/// The CPU time this thread has used (user and system).
+fn thread_cpu() -> Duration {
+    let mut now = libc::timespec { tv_sec: 0, tv_nsec: 0 };
+    // SAFETY: clock_gettime writes one timespec, which lives for the duration of the call.
+    if unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut now) } != 0 {
+        return Duration::ZERO;
+    }
+    Duration::new(now.tv_sec.max(0) as u64, now.tv_nsec.clamp(0, 999_999_999) as u32)
 }
 
 /// A [`Snapshot`] borrowed from the poller's figures, to write without copying them.
@@ -228,9 +241,9 @@ pub struct Watch {
     not_before: Option<Instant>,
 }
 
-/// How much longer than the last read and parse took a reader waits before the next: a file
-/// rewritten every few milliseconds (by a member, or a poller of thousands of rows) costs a
-/// follower at most about a tenth of a core.
+/// How much longer than the last read and parse took (in CPU time) a reader waits before the
+/// next: a file rewritten every few milliseconds (by a member, or a poller of thousands of
+/// rows) costs a follower at most about a tenth of a core.
 const PACE: u32 = 10;
 
 /// Reads the sidecar if it changed since last looked at (`watch`: its modification time, then
@@ -250,14 +263,14 @@ pub fn read_if_newer(journal: &Path, watch: &mut Watch) -> Option<Snapshot> {
         return None;
     }
     watch.modified = Some(modified);
-    let started = Instant::now();
+    let started = thread_cpu();
     let bytes = dir::read_open(&target, file, MAX_FILE_BYTES).ok()?;
     let mut hasher = std::collections::hash_map::DefaultHasher::new();
     bytes.hash(&mut hasher);
     let digest = Some(hasher.finish());
     let unchanged = std::mem::replace(&mut watch.digest, digest) == digest;
     let snapshot = (!unchanged).then(|| parse(&bytes)).flatten();
-    watch.not_before = Some(Instant::now() + started.elapsed() * PACE);
+    watch.not_before = Some(Instant::now() + thread_cpu().saturating_sub(started) * PACE);
     snapshot
 }
 
