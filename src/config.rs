@@ -13,6 +13,8 @@ use std::time::Duration;
 use serde::{Deserialize, Deserializer};
 use toml::Spanned;
 
+mod shape;
+
 use crate::comms::{Channel, Format, Secret};
 use crate::monitor::{CheckDef, Schedule};
 use crate::probe::{
@@ -209,8 +211,16 @@ fn unreadable(path: &Path, e: &std::io::Error) -> ConfigError {
     ConfigError { file: path.to_path_buf(), line: 0, column: 0, field: None, message, source_line: None }
 }
 
+/// The first problem, for a command that stops at it; saying how many follow spares the
+/// user a fix-and-retry round per mistake.
 fn first(mut errors: Vec<ConfigError>) -> ConfigError {
-    errors.remove(0)
+    let more = errors.len() - 1;
+    let mut first = errors.remove(0);
+    if more > 0 {
+        let problems = if more == 1 { "problem" } else { "problems" };
+        first.message += &format!(" ({more} more {problems} after it: `warroom validate` lists them all)");
+    }
+    first
 }
 
 /// Parses and validates config text; `path` is used in error messages only.
@@ -219,7 +229,9 @@ pub fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
 }
 
 /// Parses and validates config text, finding every problem (`warroom validate` reports them
-/// all in one run). A file that is not TOML of the right shape gives its one parse error.
+/// all in one run). A file that is not TOML gives its one syntax error; one whose values are
+/// of the wrong type gets each of those named, and the rules beyond types are checked once
+/// every value reads (a value taken out for its type would only raise false alarms there).
 pub fn parse_all(text: &str, path: &Path) -> Result<Config, Vec<ConfigError>> {
     let src = Source { text, path };
     let raw = src.read_raw()?;
@@ -281,11 +293,17 @@ impl Source<'_> {
         find_key_in(self.text, table.clone(), key).unwrap_or(table)
     }
 
-    /// The text as TOML of the config's shape, or its one parse error.
+    /// The text as TOML of the config's shape, or its syntax error, or every entry of the
+    /// wrong shape, in file order.
     fn read_raw(&self) -> Result<RawConfig, Vec<ConfigError>> {
-        toml::from_str(self.text).map_err(|e| {
-            let field = e.span().and_then(|s| key_at(self.text, s.start));
-            vec![self.located(e.span(), field, e.message().trim().to_string())]
+        shape::read(self.text).map_err(|errors| {
+            errors
+                .iter()
+                .map(|e| {
+                    let field = e.span().and_then(|s| key_at(self.text, s.start));
+                    self.located(e.span(), field, e.message().trim().to_string())
+                })
+                .collect()
         })
     }
 }

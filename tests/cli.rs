@@ -155,6 +155,35 @@ fn validate_reports_every_problem_and_cross_checks_names() {
     assert!(!out.contains("item \"staff\" sends"), "{out}");
 }
 
+/// Values of the wrong type are all named in one run too, each at its own line, though serde
+/// stops at the first: three mistakes in two checks and the top level.
+#[test]
+fn validate_names_every_value_of_the_wrong_type() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("types.toml"),
+        "max_concurrent_probes = \"many\"\n\
+         [[check]]\nname = \"web\"\nkind = \"http\"\nurl = 12\ninterval = \"abc\"\n\
+         [[check]]\nname = \"db\"\nkind = \"tcp\"\nhost = \"h\"\nport = 70000\n",
+    )
+    .unwrap();
+    let o = warroom(dir.path(), &["validate", "-c", "types.toml"]);
+    assert_eq!(o.status.code(), Some(1));
+    let out = stdout(&o);
+    let errors: Vec<&str> = out.lines().filter(|l| l.starts_with("types.toml:")).collect();
+    assert_eq!(errors.len(), 4, "four errors, each said:\n{out}");
+    assert!(errors[0].starts_with("types.toml:1:25: field `max_concurrent_probes`: invalid type"), "{out}");
+    assert!(errors[1].starts_with("types.toml:5:7: field `url`: invalid type: integer `12`"), "{out}");
+    assert!(errors[2].starts_with("types.toml:6:12: field `interval`: \"abc\" is not a duration"), "{out}");
+    assert!(errors[3].starts_with("types.toml:11:8: field `port`: invalid value: integer `70000`"), "{out}");
+
+    // A command that stops at the first says how many follow.
+    let o = warroom(dir.path(), &["check", "-c", "types.toml"]);
+    assert_eq!(o.status.code(), Some(3));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("(3 more problems after it: `warroom validate` lists them all)"), "{err}");
+}
+
 /// Mistakes are said in the user's words: what a tcp check takes instead of `expect`, and a
 /// config file that is not there (not a place "0:0" in it).
 #[test]
