@@ -40,6 +40,10 @@ struct Slot {
     /// What the journal says now.
     recorded: State,
     view: View,
+    /// Whether `view` was ever sent. A restarted monitor starts from what the journal
+    /// records, so its first view may equal that and still be news: the screen has none yet,
+    /// and without one it takes the row for another session's.
+    announced: bool,
 }
 
 pub struct Coordinator {
@@ -75,6 +79,7 @@ impl Coordinator {
                 detail: String::new(),
                 recorded: *r,
                 view: View { state: *r, ..View::default() },
+                announced: false,
             })
             .collect();
         for i in 0..slots.len() {
@@ -128,6 +133,7 @@ impl Coordinator {
                         detail: String::new(),
                         recorded,
                         view: View { state: recorded, ..View::default() },
+                        announced: false,
                     });
                     self.by_name.insert(name.clone(), i);
                     events.push(MonitorEvent::Row {
@@ -175,6 +181,7 @@ impl Coordinator {
             return Vec::new();
         }
         slot.view.paused = paused;
+        slot.announced = true;
         vec![MonitorEvent::View { check, view: slot.view.clone() }]
     }
 
@@ -222,8 +229,9 @@ impl Coordinator {
                 Change { check: slot.name.clone(), from: slot.recorded, to: to_record, detail }
             });
             let slot = &mut self.slots[i];
-            if slot.view != view {
+            if slot.view != view || !slot.announced {
                 slot.view = view.clone();
+                slot.announced = true;
                 events.push(MonitorEvent::View { check: i, view });
             }
             if let Some(change) = change {
@@ -309,6 +317,35 @@ mod tests {
         assert!(changes(&c.observe(0, &result(Health::Down, "refused"), State::Down)).is_empty());
         // Unknown (no confirmed result yet) is never written over a recorded state.
         assert!(changes(&c.observe(0, &result(Health::Up, "ok"), State::Unknown)).is_empty());
+    }
+
+    /// The first result after a restart shows the row even when its state is what the journal
+    /// already says; a screen with no view takes the check for another session's and refuses
+    /// "run now" and pause on it. After that, only changes are sent.
+    #[test]
+    fn a_restarted_monitor_shows_a_state_the_journal_already_records() {
+        let mut c = Coordinator::new(&[def("web", &[])], &[State::Down], None);
+        let views = |events: &[MonitorEvent]| -> Vec<State> {
+            events
+                .iter()
+                .filter_map(|e| match e {
+                    MonitorEvent::View { view, .. } => Some(view.state),
+                    _ => None,
+                })
+                .collect()
+        };
+        assert_eq!(views(&c.observe(0, &result(Health::Down, "refused"), State::Down)), [State::Down]);
+        assert!(views(&c.observe(0, &result(Health::Down, "refused"), State::Down)).is_empty());
+
+        let recorded = std::collections::HashMap::from([("alerts / Fire".to_string(), State::Down)]);
+        let mut c = Coordinator::new(&[def("alerts", &[])], &[State::Up], None).with_recorded(recorded);
+        let row = RowResult {
+            key: "Fire".into(),
+            outcome: result(Health::Down, "firing"),
+            confirmed: State::Down,
+            silenced: false,
+        };
+        assert_eq!(views(&c.observe_rows(0, chrono::Utc::now(), vec![row])), [State::Down]);
     }
 
     #[test]
