@@ -184,6 +184,55 @@ fn validate_names_every_value_of_the_wrong_type() {
     assert!(err.contains("(3 more problems after it: `warroom validate` lists them all)"), "{err}");
 }
 
+/// What would fail quietly during the outage is said beforehand: a webhook receiver whose token
+/// is not in the environment (it would not start, and alerts would come only by polling), a
+/// public message that fills in the incident's internal title. A config that does not read
+/// brings no false "no channel is configured" with it; the bundled checklists pass clean.
+#[test]
+fn validate_warns_of_what_would_fail_quietly() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("push.toml"),
+        "[[check]]\nname = \"alerts\"\nkind = \"alertmanager\"\nurl = \"http://127.0.0.1:9093\"\n\
+         listen = \"127.0.0.1:9097\"\ntoken_env = \"WR_TEST_UNSET_WEBHOOK_TOKEN\"\n\
+         [channel.staff]\nkind = \"command\"\ncommand = [\"cat\"]\n",
+    )
+    .unwrap();
+    let o = warroom(dir.path(), &["validate", "-c", "push.toml"]);
+    let out = stdout(&o);
+    assert!(
+        out.contains(
+            "warning: check \"alerts\": environment variable WR_TEST_UNSET_WEBHOOK_TOKEN (token_env) is not set: \
+             the webhook receiver on 127.0.0.1:9097 will not start"
+        ),
+        "{out}"
+    );
+    assert!(!out.contains("is public but"), "the bundled checklist fills in nothing internal:\n{out}");
+
+    std::fs::write(
+        dir.path().join("leaky.toml"),
+        "name = \"leaky\"\n[[item]]\nid = \"tweet\"\ntitle = \"Tweet\"\ndue = \"10m\"\naudience = \"public\"\n\
+         template = \"We are fixing {title}\"\n",
+    )
+    .unwrap();
+    let o = warroom(dir.path(), &["validate", "-c", "push.toml", "--checklist", "leaky.toml"]);
+    let out = stdout(&o);
+    assert!(
+        out.contains("warning: checklist leaky: item \"tweet\" is public but its message fills in {title}, the incident's own title"),
+        "{out}"
+    );
+
+    // A config that does not read: its channels are unknown, not absent.
+    std::fs::write(
+        dir.path().join("broken.toml"),
+        "max_concurrent_probes = \"x\"\n[channel.staff]\nkind = \"command\"\ncommand = [\"cat\"]\n",
+    )
+    .unwrap();
+    let out = stdout(&warroom(dir.path(), &["validate", "-c", "broken.toml"]));
+    assert!(out.contains("broken.toml:1:"), "{out}");
+    assert!(!out.contains("no channel is configured"), "{out}");
+}
+
 /// Mistakes are said in the user's words: what a tcp check takes instead of `expect`, and a
 /// config file that is not there (not a place "0:0" in it).
 #[test]

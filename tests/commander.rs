@@ -506,7 +506,9 @@ fn send_records_the_public_promise_its_text_states() {
         ),
     )
     .unwrap();
-    let o = room.run(&["send", "public-update"]);
+    // --yes: the default update asks for the public's words ("[Say …]"), which this test of
+    // the promise leaves as they are.
+    let o = room.run(&["send", "public-update", "--yes"]);
     assert!(o.status.success(), "{}", err(&o));
     let message = room.of_kind("message_sent").pop().unwrap();
     let sent_at: chrono::DateTime<chrono::Utc> = message["ts"].as_str().unwrap().parse().unwrap();
@@ -526,7 +528,7 @@ fn send_records_the_public_promise_its_text_states() {
     assert!(room.of_kind("message_sent").pop().unwrap()["next_update"].is_null());
 
     std::fs::write(room.path().join("warroom.toml"), "public_time_zone = \"Mars/Olympus\"\n").unwrap();
-    let o = room.run(&["send", "public-update"]);
+    let o = room.run(&["send", "public-update", "--yes"]);
     assert_ne!(o.status.code(), Some(0));
     assert!(err(&o).contains("public_time_zone") && err(&o).contains("Mars/Olympus"), "{}", err(&o));
 }

@@ -17,6 +17,9 @@ macro_rules! say {
 
 pub fn run(global: &GlobalArgs) -> anyhow::Result<ExitCode> {
     let mut ok = true;
+    // A config that does not read is replaced by the defaults for what follows; what follows
+    // then says nothing about channels or checks the file may well have.
+    let mut config_read = true;
     let config = match config::locate(global.config.as_deref()) {
         None => {
             say!(
@@ -33,6 +36,7 @@ pub fn run(global: &GlobalArgs) -> anyhow::Result<ExitCode> {
             Err(errors) => {
                 errors.iter().for_each(|e| say!("{e}"));
                 ok = false;
+                config_read = false;
                 config::Config::default()
             }
         },
@@ -42,6 +46,9 @@ pub fn run(global: &GlobalArgs) -> anyhow::Result<ExitCode> {
     }
     for missing in crate::comms::missing_env(&config.channels) {
         say!("warning: {missing} (sending on it will fail until it is)");
+    }
+    for missing in unset_check_env(&config.checks) {
+        say!("warning: {missing}");
     }
     // What the screen would refuse at start, each said on its own: theme (and its roles),
     // key bindings, checklist (and the channels its items name).
@@ -63,7 +70,12 @@ pub fn run(global: &GlobalArgs) -> anyhow::Result<ExitCode> {
         Ok(list) => {
             say!("checklist {} ({} items)", list.name, list.items.len());
             // A warning, not a failure: such a message can still be copied and sent by hand.
-            for warning in unconfigured_channels(&list, &config) {
+            if config_read {
+                for warning in unconfigured_channels(&list, &config) {
+                    say!("warning: {warning}");
+                }
+            }
+            for warning in internal_facts_in_public(&list) {
                 say!("warning: {warning}");
             }
         }
@@ -156,6 +168,63 @@ fn unconfigured_channels(list: &crate::checklist::Checklist, config: &config::Co
             )
         })
         .collect()
+}
+
+/// The environment variables a check reads its secrets from that are not set here, each with
+/// what fails without it. Read when the poller starts, so validate run as the same user in the
+/// same environment tells before the outage does.
+fn unset_check_env(checks: &[crate::monitor::CheckDef]) -> Vec<String> {
+    use crate::probe::ProbeSpec;
+    let unset = |var: &str| std::env::var(var).map_or(true, |v| v.is_empty());
+    let mut out = Vec::new();
+    for check in checks {
+        let (auth, push) = match &check.probe {
+            ProbeSpec::Prometheus(p) => (&p.auth, None),
+            ProbeSpec::Alertmanager(a) => (&a.auth, a.push.as_ref()),
+            _ => continue,
+        };
+        let fields = [
+            (auth.bearer_token_env.as_deref(), "bearer_token_env"),
+            (auth.basic_user_env.as_deref(), "basic_auth_user_env"),
+            (auth.basic_password_env.as_deref(), "basic_auth_password_env"),
+        ];
+        for (var, field) in fields.into_iter().filter_map(|(var, field)| var.map(|v| (v, field))) {
+            if unset(var) {
+                out.push(format!(
+                    "check \"{}\": environment variable {var} ({field}) is not set: every query will fail until it is",
+                    check.name
+                ));
+            }
+        }
+        if let Some(push) = push.filter(|p| unset(&p.token_env)) {
+            out.push(format!(
+                "check \"{}\": environment variable {} (token_env) is not set: the webhook receiver on {} will not \
+                 start, and alerts arrive only as often as Alertmanager is polled",
+                check.name, push.token_env, push.listen
+            ));
+        }
+    }
+    out
+}
+
+/// Public messages whose template fills in what is internal: the incident's own title (it
+/// may name a cause or a customer) and the failing checks (internal names). Said, not refused:
+/// a team may name its incidents for the public on purpose.
+fn internal_facts_in_public(list: &crate::checklist::Checklist) -> Vec<String> {
+    let internal =
+        [("{title}", "the incident's own title"), ("{failing_checks}", "the internal names of the failing checks")];
+    let mut out = Vec::new();
+    for item in list.items.iter().filter(|i| i.audience == crate::journal::Audience::Public) {
+        let Some(template) = &item.template else { continue };
+        for (placeholder, what) in internal.iter().filter(|(p, _)| template.contains(p)) {
+            out.push(format!(
+                "checklist {}: item \"{}\" is public but its message fills in {placeholder}, {what}, which the \
+                 public should not see; write the public's words there",
+                list.name, item.id
+            ));
+        }
+    }
+    out
 }
 
 /// `drill_started` entries in a journal opened as a real incident: ignored (the incident stays
