@@ -288,6 +288,29 @@ fn drill_banner_and_overdue_update_are_unmistakable() {
     assert!(screen(&mut app, 80, 24).contains("next update in 25m"));
 }
 
+/// At 80 columns a long title gives way: severity, status and the elapsed clock stay on the
+/// header's first line, the title cut with an ellipsis (it was the clock that was cut).
+#[test]
+fn a_long_title_gives_way_to_the_status_and_the_clock() {
+    let long = "Datacenter fire: the critical server is gone, and with it the mail relay of three customers";
+    let events = vec![ev(
+        0,
+        "alice@bastion",
+        EventBody::IncidentOpened { title: long.into(), severity: 1, mode: Mode::Drill, checklist: None },
+    )];
+    let mut app = app_with(events, vec![], 75, "dark");
+    let s = screen(&mut app, 80, 24);
+    let header = s.lines().next().unwrap();
+    assert!(header.contains("SEV1  ◆ INVESTIGATING  T+00:01:15"), "{s}");
+    assert!(header.contains("Datacenter fire: the critical server…  SEV1"), "{s}");
+    // Where there is room, the title is whole (up to its own limit of 60 characters).
+    let s = screen(&mut app, 160, 48);
+    assert!(
+        s.lines().next().unwrap().contains("Datacenter fire: the critical server is gone, and with it th…  SEV1"),
+        "{s}"
+    );
+}
+
 /// Entries from a newer warroom: the request to upgrade takes its own line above the header,
 /// below the session's own banner, and the header and panes keep their places under it.
 #[test]

@@ -168,18 +168,24 @@ fn draw_header(frame: &mut Frame, app: &App, area: Rect) {
             first.push(Span::raw(" "));
         }
     }
-    first.push(Span::styled(sanitize_str(i.title.as_deref().unwrap_or("(no incident open)"), 60), t.title));
+    // Severity, status and the elapsed clock are what a glance is for: the title gives way.
+    let mut facts = Vec::new();
     if let Some(sev) = i.severity {
-        first.push(Span::raw("  "));
-        first.push(Span::styled(format!("SEV{sev}"), if sev <= 2 { t.down } else { t.degraded }));
+        facts.push(Span::raw("  "));
+        facts.push(Span::styled(format!("SEV{sev}"), if sev <= 2 { t.down } else { t.degraded }));
     }
-    first.push(Span::raw("  "));
+    facts.push(Span::raw("  "));
     let status_style = if i.status == crate::journal::Status::Resolved { t.ok } else { t.accent };
-    first.push(Span::styled(format!("◆ {}", i.status.as_str().to_uppercase()), status_style));
+    facts.push(Span::styled(format!("◆ {}", i.status.as_str().to_uppercase()), status_style));
     if let Some(e) = i.elapsed(now) {
-        first.push(Span::raw("  "));
-        first.push(Span::styled(elapsed_clock(e), t.title));
+        facts.push(Span::raw("  "));
+        facts.push(Span::styled(elapsed_clock(e), t.title));
     }
+    let taken: usize = first.iter().chain(&facts).map(Span::width).sum();
+    let room = usize::from(area.width).saturating_sub(taken).max(12);
+    let title = sanitize_str(i.title.as_deref().unwrap_or("(no incident open)"), 60);
+    first.push(Span::styled(crate::fit::clip(&title, room), t.title));
+    first.extend(facts);
 
     let local = now.with_timezone(&app.board.clock.offset);
     // Local time only where it differs: at 80 columns every cell of this line is wanted.
