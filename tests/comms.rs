@@ -177,7 +177,7 @@ async fn failing_channels_leave_the_item_undone_and_say_why() {
         ("mailer", "sh exited with 75: relay refused"),
         ("slow", "sleep did not finish within 300ms"),
         ("secret", "environment variable WARROOM_TEST_UNSET_HOOK is not set"),
-        ("nowhere", "channel \"nowhere\" is not configured in warroom.toml"),
+        ("nowhere", "channel \"nowhere\" is not in the config this warroom read when it started"),
     ];
     for (channel, words) in cases {
         let bodies = comms::deliver(&chans, channel, Audience::Public, Some("status-page"), "text", "t", false).await;

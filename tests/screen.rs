@@ -1006,6 +1006,14 @@ fn the_send_confirmation_shows_its_keys_and_the_footer_shows_the_outcome() {
     assert!(s.contains(&format!("send on {channel} FAILED: HTTP 502 from the relay")), "{s}");
     assert!(!s.contains("sending on"), "{s}");
     assert!(!s.contains('\x1b'));
+    // The message is not lost with the send: it is back in Notes, and Ctrl-S sends it again.
+    assert!(app.flash.as_deref().is_some_and(|f| f.contains("the message is back in Notes")), "{:?}", app.flash);
+    assert_eq!(app.draft().trim(), text.trim());
+    key(&mut app, KeyCode::Char('i'));
+    assert!(ctrl(&mut app, 's').is_empty());
+    assert!(
+        matches!(&app.overlay, Some(Overlay::ConfirmSend { channel: c, text: t, .. }) if c == channel && t.trim() == text.trim())
+    );
 }
 
 #[test]

@@ -211,7 +211,7 @@ pub async fn deliver_outgoing(
         Ok(())
     } else {
         match channels.get(channel) {
-            None => Err(format!("channel \"{channel}\" is not configured in warroom.toml")),
+            None => Err(format!("channel \"{channel}\" is not in the config this warroom read when it started")),
             Some(ch) => {
                 let message = Message {
                     text,

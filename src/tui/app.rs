@@ -429,14 +429,30 @@ impl App {
     /// "sending on …" never outlives the outcome.
     fn on_send_outcomes(&mut self, events: &[Event]) {
         for event in events {
-            let EventBody::MessageSent { channel, item: Some(item), error, .. } = &event.body else { continue };
+            let EventBody::MessageSent { channel, item: Some(item), error, text, next_update, .. } = &event.body else {
+                continue;
+            };
             let Some(i) = self.sending.iter().position(|(i, c)| i == item && c == channel) else { continue };
             self.sending.remove(i);
-            let channel = crate::sanitize::sanitize_str(channel, 30);
-            self.flash = Some(match error {
-                None => format!("sent on {channel}"),
-                Some(why) => format!("send on {channel} FAILED: {}", crate::sanitize::sanitize_str(why, 200)),
-            });
+            let shown = crate::sanitize::sanitize_str(channel, 30);
+            let Some(why) = error else {
+                self.flash = Some(format!("sent on {shown}"));
+                continue;
+            };
+            let why = crate::sanitize::sanitize_str(why, 200);
+            // A message worked on is not to be typed again after a failed send: back into
+            // Notes with it, unless Notes holds something else by now.
+            if self.message_draft.is_none() && self.draft().trim().is_empty() {
+                self.set_draft(text);
+                let draft =
+                    MessageDraft { item: item.clone(), channel: Some(channel.clone()), next_update: *next_update };
+                self.message_draft = Some(draft);
+                self.flash = Some(format!(
+                    "send on {shown} FAILED: {why} — the message is back in Notes (i to edit it, Ctrl-S to send it again)"
+                ));
+            } else {
+                self.flash = Some(format!("send on {shown} FAILED: {why}"));
+            }
         }
     }
 
