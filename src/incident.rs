@@ -436,6 +436,21 @@ impl Incident {
         found.all(|a| a == first).then_some(first)
     }
 
+    /// Everyone this journal knows: who joined on a screen, who wrote an entry (`warroom log`
+    /// from a shell counts), who holds a role; not the drill's script. For the pickers that ask
+    /// "who?", which must not offer only the people on a screen right now.
+    pub fn people(&self) -> std::collections::BTreeSet<&str> {
+        let authors = self.timeline.iter().map(|e| e.author.as_str());
+        let holders = self.roles.values().map(|h| h.person.as_str());
+        self.operators
+            .keys()
+            .map(String::as_str)
+            .chain(authors)
+            .chain(holders)
+            .filter(|p| *p != crate::drill::DRILL_AUTHOR && !p.trim().is_empty())
+            .collect()
+    }
+
     /// The person holding `role`, if anyone does.
     pub fn role(&self, role: &str) -> Option<&str> {
         self.roles.get(role).map(|h| h.person.as_str())

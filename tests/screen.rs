@@ -976,9 +976,15 @@ fn the_send_confirmation_shows_its_keys_and_the_footer_shows_the_outcome() {
     key(&mut app, KeyCode::Down); // staff
     key(&mut app, KeyCode::Char('m'));
     let asked = screen(&mut app, 160, 48);
-    assert!(asked.contains("y sends · any other key cancels"), "{asked}");
+    assert!(asked.contains("y sends · e edits it first · any other key cancels"), "{asked}");
+    // e does what it says: the question's text goes to Notes, and Ctrl-S asks again.
+    let edited = key(&mut app, KeyCode::Char('e'));
+    assert!(matches!(&edited[..], [Effect::Append(_), Effect::SaveDraft(_)]), "{edited:?}");
+    assert!(app.editing && app.overlay.is_none());
+    assert!(ctrl(&mut app, 's').is_empty());
+    assert!(matches!(&app.overlay, Some(Overlay::ConfirmSend { channel, .. }) if channel == "staff"));
     let sent = key(&mut app, KeyCode::Char('y'));
-    let [Effect::Send { channel, text, .. }] = &sent[..] else { panic!("{sent:?}") };
+    let [Effect::Send { channel, text, .. }, ..] = &sent[..] else { panic!("{sent:?}") };
     assert!(screen(&mut app, 160, 48).contains(&format!("sending on {channel}…")));
     // Another item's outcome, or a teammate's send on another channel, is not this one's.
     let other = EventBody::MessageSent {

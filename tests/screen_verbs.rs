@@ -111,7 +111,7 @@ fn a_role_is_picked_then_its_person_present_first_then_typed() {
     key(&mut app, KeyCode::Char('5'));
     typed(&mut app, "DNS");
     key(&mut app, KeyCode::Enter);
-    key(&mut app, KeyCode::Char('G'));
+    key(&mut app, KeyCode::End);
     key(&mut app, KeyCode::Enter);
     typed(&mut app, "dave");
     let e = key(&mut app, KeyCode::Enter);
@@ -350,8 +350,7 @@ async fn the_verbs_reach_the_journal_through_the_session() {
     let mut effects = Vec::new();
     key(&mut app, KeyCode::Char('R'));
     key(&mut app, KeyCode::Char('1'));
-    key(&mut app, KeyCode::Char('G'));
-    key(&mut app, KeyCode::Enter);
+    // Typing a name that is not listed just types it.
     typed(&mut app, "carol@desk");
     effects.extend(key(&mut app, KeyCode::Enter));
     // The note, wherever this session's own "joined" lands in the timeline.
@@ -377,6 +376,23 @@ async fn the_verbs_reach_the_journal_through_the_session() {
     assert!(mine.iter().any(|b| matches!(b, EventBody::EntryStruck { reason: None, .. })), "{mine:?}");
 }
 
+/// "Who?" offers everyone the journal knows, not only who joined on a screen: a teammate who
+/// only ever wrote from a shell (`warroom log`), and someone typed in for a role before.
+#[test]
+fn the_people_pickers_offer_everyone_the_journal_knows() {
+    let mut events = events();
+    events.push(ev(400, "dave@shell", EventBody::NoteAdded { text: "DNS looks fine".into() }));
+    events.push(ev(401, "alice@bastion", EventBody::RoleAssigned { role: "scribe".into(), person: "erin".into() }));
+    events.push(ev(402, warroom::drill::DRILL_AUTHOR, EventBody::NoteAdded { text: "scripted".into() }));
+    let mut app = app_as("alice@bastion", events);
+    key(&mut app, KeyCode::Char('R'));
+    key(&mut app, KeyCode::Char('1'));
+    let Some(Overlay::Picker(picker)) = &app.overlay else { panic!("{:?}", app.overlay) };
+    let values: Vec<&str> = picker.choices.iter().map(|c| c.value.as_str()).collect();
+    assert!(values.contains(&"dave@shell") && values.contains(&"erin"), "{values:?}");
+    assert!(!values.contains(&warroom::drill::DRILL_AUTHOR), "{values:?}");
+}
+
 #[test]
 fn a_long_list_of_people_keeps_the_chosen_one_in_view_on_a_small_screen() {
     let mut events = events();
@@ -384,7 +400,7 @@ fn a_long_list_of_people_keeps_the_chosen_one_in_view_on_a_small_screen() {
     let mut app = app_as("alice@bastion", events);
     key(&mut app, KeyCode::Char('R'));
     key(&mut app, KeyCode::Char('1'));
-    key(&mut app, KeyCode::Char('G'));
+    key(&mut app, KeyCode::End);
     let shown = screen(&mut app);
     assert!(shown.contains("▶   someone else (type the name)…"), "{shown}");
     assert!(shown.contains("op29@host") && !shown.contains("alice@bastion (here)"), "{shown}");

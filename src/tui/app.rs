@@ -607,6 +607,10 @@ impl App {
                         effects.insert(0, Effect::Send { item, channel, audience, text, next_update });
                         effects
                     }
+                    // The text as it stood in the question, edited in Notes (Ctrl-S asks again).
+                    KeyCode::Char('e') | KeyCode::Char('E') if !self.read_only => {
+                        self.edit_message(item, Some(channel), text, next_update)
+                    }
                     _ => {
                         self.flash = Some("not sent".into());
                         Vec::new()

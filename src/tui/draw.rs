@@ -1182,12 +1182,12 @@ fn draw_confirm_send(frame: &mut Frame, app: &App, item: &str, channel: &str, te
     lines.push(Line::from(""));
     let unfilled = app.unfilled(item, text);
     if unfilled.is_empty() {
-        lines.push(Line::from(Span::styled("y sends · any other key cancels", app.theme.key)));
+        lines.push(Line::from(Span::styled("y sends · e edits it first · any other key cancels", app.theme.key)));
     } else {
         let which = sanitize_str(&unfilled.join(" "), 200);
         lines.push(Line::from(Span::styled(format!("⚠ NOT FILLED IN: {which}"), app.theme.overdue)));
         lines.push(Line::from(Span::styled(
-            "Send it anyway? y sends as it stands · any other key cancels (e edits it)",
+            "Send it anyway? y sends as it stands · e edits it · any other key cancels",
             app.theme.key,
         )));
     }
@@ -1228,6 +1228,7 @@ fn draw_picker(frame: &mut Frame, app: &App, picker: &super::picker::Picker, bod
             lines.push(Line::from(Span::styled(format!("› {}▏", sanitize_str(&shown, inner)), app.theme.text)));
             if picker.choices.is_empty() { "Enter accepts · Esc cancels" } else { "Enter accepts · Esc goes back" }
         }
+        None if picker.free.is_some() => "↑↓ or 1-9 choose · Enter · or just type · Esc cancels",
         None => "↑↓/j k or 1-9 choose · Enter · Esc cancels",
     };
     lines.push(Line::from(Span::styled(hint, app.theme.muted)));

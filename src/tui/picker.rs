@@ -2,7 +2,7 @@
 //! "type…" for free text, or a text prompt alone. It only chooses; what the choice means
 //! (which event it writes) is [`super::app`]'s, through [`crate::commands`].
 
-use crossterm::event::{KeyCode, KeyEvent};
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
 /// What a picker is asking for, and what was chosen before it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -125,6 +125,17 @@ impl Picker {
 
     fn on_list_key(&mut self, key: KeyEvent) -> Picked {
         let last = self.rows().saturating_sub(1);
+        // Where a name may be typed, typing it is what a tired hand does: the first letter
+        // starts the typed answer (arrows and digits still choose from the list).
+        if let KeyCode::Char(c) = key.code
+            && self.free.is_some()
+            && !c.is_ascii_digit()
+            && !c.is_control()
+            && !key.modifiers.intersects(KeyModifiers::CONTROL | KeyModifiers::ALT)
+        {
+            self.typing = Some(c.to_string());
+            return Picked::Open;
+        }
         match key.code {
             KeyCode::Down | KeyCode::Char('j') | KeyCode::Tab => self.selected = (self.selected + 1).min(last),
             KeyCode::Up | KeyCode::Char('k') | KeyCode::BackTab => self.selected = self.selected.saturating_sub(1),
@@ -160,7 +171,6 @@ impl Picker {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crossterm::event::KeyModifiers;
 
     fn key(p: &mut Picker, code: KeyCode) -> Picked {
         p.on_key(KeyEvent::new(code, KeyModifiers::NONE))
@@ -180,6 +190,24 @@ mod tests {
         assert_eq!(key(&mut p, KeyCode::Enter), Picked::Chose("carol".into()));
         assert_eq!(key(&mut p, KeyCode::Esc), Picked::Open, "Esc leaves typing for the list");
         assert_eq!(key(&mut p, KeyCode::Esc), Picked::Cancelled);
+    }
+
+    /// "f", a follow-up, Enter, "bob", Enter saved it with no owner: the letters were
+    /// ignored and Enter took the first row. Where a name may be typed, a letter starts it;
+    /// a list with no free text keeps j and k for moving.
+    #[test]
+    fn a_letter_starts_the_typed_answer_where_one_is_allowed() {
+        let choices = vec![Choice::new("(no owner yet)", ""), Choice::new("alice (here)", "alice")];
+        let mut p = Picker::list(Ask::Status, "who", choices.clone(), Some("someone else…"));
+        for c in "bob".chars() {
+            assert_eq!(key(&mut p, KeyCode::Char(c)), Picked::Open);
+        }
+        assert_eq!(key(&mut p, KeyCode::Enter), Picked::Chose("bob".into()));
+        let mut p = Picker::list(Ask::Status, "who", choices.clone(), Some("someone else…"));
+        assert_eq!(key(&mut p, KeyCode::Char('2')), Picked::Chose("alice".into()), "digits still choose");
+        let mut p = Picker::list(Ask::Status, "status", choices, None);
+        assert_eq!(key(&mut p, KeyCode::Char('j')), Picked::Open);
+        assert_eq!(key(&mut p, KeyCode::Enter), Picked::Chose("alice".into()), "j moves where nothing is typed");
     }
 
     #[test]

@@ -94,8 +94,8 @@ impl App {
         let present: Vec<String> = self.board.present().into_iter().map(str::to_string).collect();
         let mut choices: Vec<Choice> =
             present.iter().map(|p| Choice::new(format!("{} (here)", sanitize_str(p, 60)), p.clone())).collect();
-        for known in self.board.incident.operators.keys().filter(|k| !present.contains(k)) {
-            choices.push(Choice::new(sanitize_str(known, 60), known.clone()));
+        for known in self.board.incident.people().into_iter().filter(|k| !present.iter().any(|p| p == k)) {
+            choices.push(Choice::new(sanitize_str(known, 60), known));
         }
         let holder = self.board.incident.role(&role).map(|p| format!("now: {}", sanitize_str(p, 60)));
         let title = format!("Who is {}?", sanitize_str(&role, 40));
@@ -328,8 +328,8 @@ impl App {
         let mut choices = vec![Choice::new("(no owner yet)", "")];
         let present: Vec<String> = self.board.present().into_iter().map(str::to_string).collect();
         choices.extend(present.iter().map(|p| Choice::new(format!("{} (here)", sanitize_str(p, 60)), p.clone())));
-        for known in self.board.incident.operators.keys().filter(|k| !present.contains(k)) {
-            choices.push(Choice::new(sanitize_str(known, 60), known.clone()));
+        for known in self.board.incident.people().into_iter().filter(|k| !present.iter().any(|p| p == k)) {
+            choices.push(Choice::new(sanitize_str(known, 60), known));
         }
         let context = vec![format!("→ {}", sanitize_str(&text, 200))];
         Picker::list(Ask::FollowUpOwner { text }, "Who owns it?", choices, Some("someone else (type the name)…"))
