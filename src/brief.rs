@@ -190,6 +190,14 @@ fn last_left(i: &Incident, person: &str) -> Option<DateTime<Utc>> {
     i.timeline.iter().rev().find(|e| e.author == person && matches!(e.body, EventBody::OperatorLeft {})).map(|e| e.ts)
 }
 
+/// When `person` joined again after leaving at `left`.
+fn back_after(i: &Incident, person: &str, left: DateTime<Utc>) -> Option<DateTime<Utc>> {
+    i.timeline
+        .iter()
+        .find(|e| e.ts > left && e.author == person && matches!(e.body, EventBody::OperatorJoined {}))
+        .map(|e| e.ts)
+}
+
 /// Worth telling someone coming back: not comings and goings, nor their own entries.
 fn newsworthy(e: &Event, person: &str) -> bool {
     e.author != person
@@ -208,9 +216,27 @@ fn changes(out: &mut String, board: &Board, person: &str) {
         }
         return;
     };
-    let since: Vec<&Event> = i.timeline.iter().filter(|e| e.ts > left && newsworthy(e, person)).collect();
-    let _ =
-        writeln!(out, "\nSince {who} left at {} ({}): {} entries", hhmm(board, left), ago(board, left), since.len());
+    // Back since (on a screen now, or brief from a shell after): what they missed is what came
+    // while they were away; after that they saw it come.
+    let back = back_after(i, person, left);
+    let missed = |e: &&Event| e.ts > left && back.is_none_or(|b| e.ts < b) && newsworthy(e, person);
+    let since: Vec<&Event> = i.timeline.iter().filter(missed).collect();
+    let _ = match back {
+        Some(back) => writeln!(
+            out,
+            "\nWhile {who} was away, from {} to {}: {} entries by others",
+            hhmm(board, left),
+            local(board, back),
+            since.len()
+        ),
+        None => writeln!(
+            out,
+            "\nSince {who} left at {} ({}): {} entries by others",
+            hhmm(board, left),
+            ago(board, left),
+            since.len()
+        ),
+    };
     let skipped = since.len().saturating_sub(CHANGES_SHOWN);
     if skipped > 0 {
         let _ = writeln!(out, "  … {skipped} earlier ones");
@@ -311,10 +337,27 @@ mod tests {
     #[test]
     fn someone_coming_back_sees_what_changed_since_they_left() {
         let b = render(&board(incident(), 2460), "bob@h");
-        assert!(b.contains("Since bob@h left at 02:55 UTC (03:55 local) (36m ago): 4 entries\n"), "{b}");
+        assert!(b.contains("Since bob@h left at 02:55 UTC (03:55 local) (36m ago): 4 entries by others\n"), "{b}");
         assert!(b.contains("  03:58 status → identified — alice@h\n"), "{b}");
         assert!(!b.contains("has not been in this incident before"), "{b}");
         let before: Vec<&str> = b.lines().skip_while(|l| !l.starts_with("Since bob@h")).collect();
         assert!(!before.iter().any(|l| l.contains("is now commander")), "only what came after: {b}");
+    }
+
+    /// Back on a screen, the brief said "Since bob left at 02:55" as if he were still away:
+    /// it now says when he was away, and lists what came while he was.
+    #[test]
+    fn someone_back_sees_what_came_while_they_were_away() {
+        let mut events = incident();
+        // bob is back before the status change (500 s) and the follow-up (510 s).
+        events.push(ev(450, "bob@h", EventBody::OperatorJoined {}));
+        events.sort_by_key(|e| e.ts);
+        let b = render(&board(events, 2460), "bob@h");
+        assert!(
+            b.contains("While bob@h was away, from 02:55 UTC (03:55 local) to 03:57: 2 entries by others\n"),
+            "{b}"
+        );
+        assert!(!b.contains("status → identified"), "seen live, not missed: {b}");
+        assert!(!b.contains("Since bob@h left"), "{b}");
     }
 }
