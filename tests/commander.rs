@@ -559,3 +559,25 @@ fn send_refuses_a_message_with_a_prompt_left_unfilled() {
     let sent = std::fs::read_to_string(&outbox).unwrap();
     assert!(sent.starts_with("Resolved. No data was lost.") && sent.contains("[Say whether"), "{sent}");
 }
+
+/// Once the incident is resolved, `warroom report` with nothing named reports it (saying
+/// which), rather than "no open incident"; with no incident at all, it names the directory
+/// it looked in.
+#[test]
+fn report_reads_the_newest_incident_once_it_is_resolved() {
+    let room = Room::new();
+    let journals = room.path().join("journals");
+    std::fs::write(room.path().join("warroom.toml"), format!("journal_dir = \"{}\"\n", journals.display())).unwrap();
+    let o = room.bare(&["report"]);
+    assert_ne!(o.status.code(), Some(0));
+    assert!(err(&o).contains(&format!("no incident journal in {}", journals.display())), "{}", err(&o));
+
+    for args in [&["open", "Relay", "down"][..], &["status", "resolved", "--yes"]] {
+        let o = room.bare(&[&["--as", "alice@bastion"][..], args].concat());
+        assert!(o.status.success(), "{args:?}: {}", err(&o));
+    }
+    let o = room.bare(&["report"]);
+    assert!(o.status.success(), "{}", err(&o));
+    assert!(err(&o).contains("no open incident; reading the newest, which is resolved:"), "{}", err(&o));
+    assert!(out(&o).contains("Relay down"), "{}", out(&o));
+}

@@ -92,6 +92,19 @@ fn newest_unresolved(dir: &Path) -> (Option<PathBuf>, Vec<String>) {
     (None, skipped)
 }
 
+/// The newest incident in the journal directory, resolved or not (drills are kept apart):
+/// what a report is about once the incident is over. Files passed over as
+/// [`newest_unresolved`] passes them (unreadable, a stranger's) are passed over here too.
+pub fn newest_incident(config: &Config) -> anyhow::Result<Option<PathBuf>> {
+    let dir = journal_dir(config)?;
+    let Ok(dir_meta) = std::fs::metadata(&dir) else { return Ok(None) };
+    let newest = crate::journal::journals_in(&dir)
+        .into_iter()
+        .rev()
+        .find(|path| matches!(look_at(path, &dir_meta), Candidate::Open | Candidate::Resolved));
+    Ok(newest)
+}
+
 fn look_at(path: &Path, dir_meta: &std::fs::Metadata) -> Candidate {
     use std::os::unix::fs::MetadataExt;
     let file = match dir::open_read(path, u64::MAX) {

@@ -14,14 +14,25 @@ use crate::sanitize;
 use crate::session::{Opening, Purpose, Settings};
 
 /// The journal a review verb reads: the one named (as its argument or with -j), else the
-/// current incident, found as `log`, `validate` and `check` find it.
+/// current incident, found as `log`, `validate` and `check` find it, else the newest
+/// incident, resolved.
 fn journal_to_review(global: &GlobalArgs, named: Option<&Path>) -> anyhow::Result<PathBuf> {
     if let Some(path) = named {
         return Ok(path.to_path_buf());
     }
     let config = super::load_config(global)?;
-    super::current_journal(global, &config)?
-        .context("no open incident journal: name one, as an argument or with -j FILE")
+    if let Some(open) = super::current_journal(global, &config)? {
+        return Ok(open);
+    }
+    // Reports are mostly written once it is over: then the newest incident is the one meant.
+    if let Some(newest) = super::locate::newest_incident(&config)? {
+        let shown = crate::journal::dir::shown(&newest);
+        eprintln!("warroom: no open incident; reading the newest, which is resolved: {shown}");
+        return Ok(newest);
+    }
+    let dir = super::locate::journal_dir(&config)?;
+    let dir = crate::journal::dir::shown(&dir);
+    anyhow::bail!("no incident journal in {dir}: name one, as an argument or with -j FILE")
 }
 
 fn fold(path: &Path) -> anyhow::Result<Incident> {
