@@ -486,6 +486,9 @@ fn draw_checks(frame: &mut Frame, app: &App, area: Rect) {
     let places: Vec<String> = marks.iter().map(|m| places::fit(m, places_width)).collect();
     let places_room = if places_width > 0 { places_width as u16 + 1 } else { 0 };
     let cols = check_columns(inner.width.saturating_sub(places_room), name_need, note_need, spark_max);
+    // What the last column gets (CHECK_FIXED counts the gaps between the columns).
+    let note_width =
+        (inner.width.saturating_sub(places_room) as usize).saturating_sub(CHECK_FIXED + cols.name + cols.spark);
     let rows: Vec<Row> = order[offset..end]
         .iter()
         .zip(notes)
@@ -512,6 +515,17 @@ fn draw_checks(frame: &mut Frame, app: &App, area: Rect) {
                 .map(|c| coarse_duration(app.board.clock.now - c.since))
                 .unwrap_or_default();
             let name = fit_name(app, &order, i, cols.name);
+            // Why it fails, in the room the columns leave (the note column is sized without
+            // it, so a long reason never takes room from the names).
+            let note = match failure_reason(app, row).filter(|_| state.is_failing()) {
+                Some(reason) if note.is_empty() => crate::fit::clip(&reason, note_width),
+                // The note (ack, blocked by, back at) stays whole; the reason takes what is left.
+                Some(reason) => match note_width.checked_sub(crate::fit::width(&note) + 3) {
+                    Some(room) if room >= 4 => format!("{note} · {}", crate::fit::clip(&reason, room)),
+                    _ => note,
+                },
+                None => note,
+            };
             let pos = offset + n;
             let selected = pos == sel && app.focus == Pane::Checks;
             let style = if selected { app.theme.selection } else { Style::default() };
@@ -564,6 +578,15 @@ fn check_note(app: &App, row: &CheckRow) -> String {
     } else {
         String::new()
     }
+}
+
+/// Why a failing row fails: its latest reading when that failed too, else what the journal
+/// recorded (a viewer without readings, a row between results).
+fn failure_reason(app: &App, row: &CheckRow) -> Option<String> {
+    let latest = row.history.newest().filter(|r| r.health != crate::probe::Health::Up).map(|r| r.detail.as_str());
+    let recorded = || app.board.incident.checks.get(&row.name).map(|c| c.detail.as_str());
+    let reason = latest.or_else(recorded).filter(|d| !d.trim().is_empty())?;
+    Some(sanitize_str(reason, 200))
 }
 
 /// State, latency and since, with the five gaps between six columns.
