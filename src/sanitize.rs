@@ -119,7 +119,7 @@ pub fn json_for_terminal(json: &str) -> String {
 
 /// Control code points (C0 but newline and tab, DEL, C1) and the bidirectional overrides and
 /// isolates, which make text read differently from what it is.
-fn is_unsafe_for_terminal(c: char) -> bool {
+pub fn is_unsafe_for_terminal(c: char) -> bool {
     (c.is_control() && c != '\n' && c != '\t') || matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
 }
 

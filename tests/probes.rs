@@ -523,3 +523,24 @@ async fn alertmanager_rows_map_severity_and_mark_silenced_alerts() {
     let o = probe(&format!("kind = \"alertmanager\"\nurl = \"{url}\"\nshow_silenced = false")).await;
     assert_eq!(o.rows.len(), 2, "hidden by option");
 }
+
+/// A severity label is cleaned and capped like every label shown, and rated as it is shown:
+/// one of a megabyte made every journal entry about its row too long to be written; one with
+/// an escape in it read "critical" on the screen and was rated degraded.
+#[tokio::test]
+async fn an_alerts_severity_is_cleaned_capped_and_rated_as_shown() {
+    let huge = "x".repeat(1 << 20);
+    let alerts = format!(
+        r#"[{{"labels":{{"alertname":"Huge","severity":"{huge}"}},"annotations":{{}},"status":{{"state":"active","silencedBy":[],"inhibitedBy":[]}}}},
+            {{"labels":{{"alertname":"Spoof","severity":"crit\u001b[0mical\u009b2J"}},"annotations":{{}},"status":{{"state":"active","silencedBy":[],"inhibitedBy":[]}}}}]"#
+    );
+    let server = fake::http_response(200, Box::leak(alerts.into_bytes().into_boxed_slice())).await;
+    let url = format!("http://127.0.0.1:{}", server.port);
+    let o = probe(&format!("kind = \"alertmanager\"\nurl = \"{url}\"\nlabels = [\"alertname\"]")).await;
+    let huge =
+        o.rows.iter().find(|r| r.key == "Huge").unwrap_or_else(|| panic!("no row for the huge alert: {}", o.detail));
+    assert!(huge.detail.chars().count() < 40, "{:?}", &huge.detail[..80.min(huge.detail.len())]);
+    let spoof = o.rows.iter().find(|r| r.key == "Spoof").expect("the spoofing alert is a row");
+    assert_eq!(spoof.detail, "[critical] ");
+    assert_eq!(spoof.health, Health::Down, "shown critical, rated critical");
+}

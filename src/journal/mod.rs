@@ -213,11 +213,18 @@ impl Journal {
         read_settled(&self.path, &self.file(), scan)
     }
 
+    /// An event's line as written: JSON with every character a terminal could act on escaped
+    /// (serde_json escapes C0 controls only; C1 and bidirectional overrides from a probed
+    /// server or an alert's labels would reach whoever runs `tail -f` on the journal).
+    fn encode(&self, event: &Event) -> Result<Vec<u8>, JournalError> {
+        let json =
+            serde_json::to_string(event).map_err(|source| JournalError::Encode { path: self.path.clone(), source })?;
+        Ok(crate::sanitize::json_for_terminal(&json).into_bytes())
+    }
+
     /// Refuses an event whose line would be over [`MAX_LINE_BYTES`], without writing.
     pub fn check_size(&self, event: &Event) -> Result<(), JournalError> {
-        let bytes =
-            serde_json::to_vec(event).map_err(|source| JournalError::Encode { path: self.path.clone(), source })?.len()
-                + chain::ATTACHED_BYTES;
+        let bytes = self.encode(event)?.len() + chain::ATTACHED_BYTES;
         if bytes > MAX_LINE_BYTES {
             return Err(JournalError::TooLarge { path: self.path.clone(), bytes, limit: MAX_LINE_BYTES });
         }
@@ -245,8 +252,7 @@ impl Journal {
         }
         let mut lines = Vec::with_capacity(events.len());
         for event in events {
-            let line =
-                serde_json::to_vec(event).map_err(|source| JournalError::Encode { path: self.path.clone(), source })?;
+            let line = self.encode(event)?;
             let bytes = line.len() + chain::ATTACHED_BYTES;
             if bytes > MAX_LINE_BYTES {
                 return Err(JournalError::TooLarge { path: self.path.clone(), bytes, limit: MAX_LINE_BYTES });

@@ -78,7 +78,11 @@ pub async fn probe(spec: &AlertmanagerSpec, clients: &super::http::Clients, trac
         );
         let summary =
             a.annotations.get("summary").or_else(|| a.annotations.get("description")).cloned().unwrap_or_default();
-        let severity = a.labels.get("severity").map(String::as_str);
+        // Cleaned and capped like every label shown, and rated as shown: a severity that reads
+        // "critical" on the screen is critical (a label of a megabyte would make every entry
+        // about the row too long for the journal).
+        let severity = a.labels.get("severity").map(|s| sanitize_str(s, 20));
+        let severity = severity.as_deref();
         let detail = format!(
             "{}{}{}",
             severity.map(|s| format!("[{s}] ")).unwrap_or_default(),
