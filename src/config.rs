@@ -335,16 +335,59 @@ fn validate_checks(
             errors.push(err("name", "another check already has this name; names must be unique".into()));
             continue;
         }
+        if let Some(why) = name_problem(&name) {
+            errors.push(err("name", why));
+            continue;
+        }
         match validate_check(check, &name, &err) {
             Ok(c) => {
                 checks.push(c);
                 checked_tables.push(table);
             }
-            Err(e) => errors.push(e),
+            Err(e) => errors.extend(e),
         }
     }
     report_unknown_dependencies(src, &checked_tables, &checks, &names, errors);
+    report_shared_listeners(src, &checked_tables, &checks, errors);
     (names, checks)
+}
+
+/// A webhook address another check already listens on: one of them would never bind.
+fn report_shared_listeners(
+    src: &Source,
+    tables: &[&Spanned<RawCheck>],
+    checks: &[CheckDef],
+    errors: &mut Vec<ConfigError>,
+) {
+    let mut taken: BTreeMap<std::net::SocketAddr, &str> = BTreeMap::new();
+    for (table, check) in tables.iter().zip(checks) {
+        let crate::probe::ProbeSpec::Alertmanager(spec) = &check.probe else { continue };
+        let Some(push) = &spec.push else { continue };
+        if let Some(first) = taken.insert(push.listen, &check.name) {
+            let span = src.key_or_table(table.span(), "listen");
+            errors.push(src.located(
+                Some(span),
+                Some("listen".into()),
+                format!("check \"{}\": check \"{first}\" already listens on {}", check.name, push.listen),
+            ));
+            taken.insert(push.listen, first);
+        }
+    }
+}
+
+/// The longest check name: every state change carries it into the journal, whose lines have
+/// a limit, and no screen shows more.
+const NAME_MOST: usize = 200;
+
+/// What is wrong with a check's name, if anything.
+fn name_problem(name: &str) -> Option<String> {
+    if name.chars().count() > NAME_MOST {
+        return Some(format!("a check's name is at most {NAME_MOST} characters"));
+    }
+    // A source's rows are named `check / key`: a check named so would share a row with one.
+    name.contains(" / ").then(|| {
+        "\" / \" is kept for the rows of sources (`alerts / HighErrorRate api-1`); name the check otherwise".into()
+    })
 }
 
 /// A `depends_on` naming no other configured check. `tables[i]` is where `checks[i]` was written.
@@ -853,46 +896,60 @@ fn allowed_fields(kind: &str) -> Option<&'static [&'static str]> {
 
 pub const CHECK_KINDS: &[&str] = &["http", "tcp", "smtp", "dns", "tls", "command", "prometheus", "alertmanager"];
 
+/// A check's definition, or every problem with its fields that can be told apart: the
+/// fields its kind does not take and its schedule's, then the first its probe finds.
 fn validate_check(
     c: &RawCheck,
     name: &str,
     err: &dyn Fn(&str, String) -> ConfigError,
-) -> Result<CheckDef, ConfigError> {
+) -> Result<CheckDef, Vec<ConfigError>> {
     let kind = c.kind.get_ref().as_str();
-    let allowed = allowed_fields(kind)
-        .ok_or_else(|| err("kind", format!("unknown kind \"{kind}\"; expected one of {}", CHECK_KINDS.join(", "))))?;
-    reject_stray_field(c, kind, allowed, err)?;
-    let schedule = validate_schedule(c, kind, err)?;
+    let allowed = allowed_fields(kind).ok_or_else(|| {
+        vec![err("kind", format!("unknown kind \"{kind}\"; expected one of {}", CHECK_KINDS.join(", ")))]
+    })?;
+    let mut errors = stray_fields(c, kind, allowed, err);
+    let schedule = validate_schedule(c, kind, err, &mut errors);
     let probe = match kind {
-        "http" => http_probe(c, err)?,
-        "tcp" => tcp_probe(c, err)?,
-        "smtp" => smtp_probe(c, err)?,
-        "dns" => dns_probe(c, err)?,
-        "tls" => tls_probe(c, err)?,
-        "command" => command_probe(c, err)?,
-        "prometheus" | "alertmanager" => api_probe(c, kind, err)?,
+        "http" => http_probe(c, err),
+        "tcp" => tcp_probe(c, err),
+        "smtp" => smtp_probe(c, err),
+        "dns" => dns_probe(c, err),
+        "tls" => tls_probe(c, err),
+        "command" => command_probe(c, err),
+        "prometheus" | "alertmanager" => api_probe(c, kind, err),
         _ => unreachable!("kinds were checked against allowed_fields"),
     };
-    Ok(CheckDef { name: name.to_string(), probe, schedule, depends_on: c.depends_on.clone() })
+    match probe {
+        Ok(probe) if errors.is_empty() => {
+            Ok(CheckDef { name: name.to_string(), probe, schedule, depends_on: c.depends_on.clone() })
+        }
+        Ok(_) => Err(errors),
+        Err(e) => {
+            errors.push(e);
+            Err(errors)
+        }
+    }
 }
 
-/// The first field written that this kind of check does not take, with what to write
-/// instead for the usual mix-ups.
-fn reject_stray_field(
+/// Each field written that this kind of check does not take, with what to write instead for
+/// the usual mix-ups.
+fn stray_fields(
     c: &RawCheck,
     kind: &str,
     allowed: &[&str],
     err: &dyn Fn(&str, String) -> ConfigError,
-) -> Result<(), ConfigError> {
-    let Some(stray) = c.written_fields().into_iter().find(|f| !allowed.contains(f)) else {
-        return Ok(());
-    };
-    let instead = match (kind, stray) {
-        ("tcp", "expect") => "; a tcp check takes `expect_reply = \"…\"`, the text its reply must contain".to_string(),
-        ("http", "expect") => "; an http check takes `expect_status` or `body_contains`".to_string(),
-        _ => String::new(),
-    };
-    Err(err(stray, format!("`{stray}` does not apply to {} {kind} check{instead}", article(kind))))
+) -> Vec<ConfigError> {
+    let strays = c.written_fields().into_iter().filter(|f| !allowed.contains(f));
+    strays
+        .map(|stray| {
+            let instead = match (kind, stray) {
+                ("tcp", "expect") => "; a tcp check takes `expect_reply = \"…\"`, the text its reply must contain",
+                ("http", "expect") => "; an http check takes `expect_status` or `body_contains`",
+                _ => "",
+            };
+            err(stray, format!("`{stray}` does not apply to {} {kind} check{instead}", article(kind)))
+        })
+        .collect()
 }
 
 /// "a" or "an" before a kind's name, as it is read aloud: an http, an smtp, a tcp check.
@@ -900,11 +957,22 @@ fn article(kind: &str) -> &'static str {
     if matches!(kind, "http" | "smtp" | "alertmanager") { "an" } else { "a" }
 }
 
+/// Below these a check stops being a monitor and becomes a load generator.
+const INTERVAL_LEAST: Duration = Duration::from_millis(100);
+const RETRY_LEAST: Duration = Duration::from_millis(10);
+/// A probe that may take longer than this is never recorded down in time to matter.
+const TIMEOUT_MOST: Duration = Duration::from_secs(3600);
+/// More results than this before a change is recorded is not confirmation, it is deafness.
+const CONFIRM_MOST: u32 = 100;
+
+/// The check's schedule; each problem with it is added to `errors` (what is returned then
+/// stands for nothing).
 fn validate_schedule(
     c: &RawCheck,
     kind: &str,
     err: &dyn Fn(&str, String) -> ConfigError,
-) -> Result<Schedule, ConfigError> {
+    errors: &mut Vec<ConfigError>,
+) -> Schedule {
     let mut defaults = Schedule::default();
     if kind == "alertmanager" {
         // Alertmanager's alerts are already confirmed (Prometheus' `for:`): record them at once.
@@ -918,22 +986,32 @@ fn validate_schedule(
         retry_interval: c.retry_interval.unwrap_or(defaults.retry_interval),
         first_retry: c.first_retry.unwrap_or(defaults.first_retry),
     };
-    if schedule.first_retry.is_zero() {
-        return Err(err("first_retry", "must be longer than zero".into()));
-    }
-    if schedule.interval.is_zero() {
-        return Err(err("interval", "must be longer than zero".into()));
-    }
+    let at_least = |field: &str, value: Duration, least: Duration, errors: &mut Vec<ConfigError>| {
+        if value.is_zero() {
+            errors.push(err(field, "must be longer than zero".into()));
+        } else if value < least {
+            errors.push(err(field, format!("must be at least {}", humantime::format_duration(least))));
+        }
+    };
+    at_least("interval", schedule.interval, INTERVAL_LEAST, errors);
+    at_least("retry_interval", schedule.retry_interval, RETRY_LEAST, errors);
+    at_least("first_retry", schedule.first_retry, RETRY_LEAST, errors);
     if schedule.timeout.is_zero() {
-        return Err(err("timeout", "must be longer than zero".into()));
+        errors.push(err("timeout", "must be longer than zero".into()));
+    } else if schedule.timeout > TIMEOUT_MOST {
+        errors.push(err(
+            "timeout",
+            "must be at most 1h: a probe that may take longer is never recorded down in time".into(),
+        ));
     }
-    if schedule.fail_after == 0 {
-        return Err(err("fail_after", "must be at least 1".into()));
+    for (field, count) in [("fail_after", schedule.fail_after), ("recover_after", schedule.recover_after)] {
+        if count == 0 {
+            errors.push(err(field, "must be at least 1".into()));
+        } else if count > CONFIRM_MOST {
+            errors.push(err(field, format!("must be at most {CONFIRM_MOST}")));
+        }
     }
-    if schedule.recover_after == 0 {
-        return Err(err("recover_after", "must be at least 1".into()));
-    }
-    Ok(schedule)
+    schedule
 }
 
 /// A string field this kind of check cannot do without: given and not blank.
@@ -1155,6 +1233,9 @@ fn push_spec(c: &RawCheck, err: &dyn Fn(&str, String) -> ConfigError) -> Result<
     let listen: std::net::SocketAddr = listen
         .parse()
         .map_err(|_| err("listen", format!("\"{listen}\" is not an address and port, e.g. \"127.0.0.1:9099\"")))?;
+    if listen.port() == 0 {
+        return Err(err("listen", "needs the port Alertmanager is told to send to, not 0".into()));
+    }
     if token_env.is_empty() {
         return Err(err("token_env", "must name an environment variable".into()));
     }
@@ -1223,9 +1304,17 @@ fn toml_to_json(v: &toml::Value) -> Result<serde_json::Value, String> {
 
 /// Human durations: `"500ms"`, `"10s"`, `"2m"`, `"1h 30m"`.
 pub fn parse_duration(text: &str) -> Result<Duration, String> {
-    humantime::parse_duration(text.trim())
-        .map_err(|e| format!("\"{text}\" is not a duration ({e}); write e.g. \"500ms\", \"10s\", \"2m\", \"1h\""))
+    let shown = crate::sanitize::sanitize_str(text, 40);
+    let duration = humantime::parse_duration(text.trim())
+        .map_err(|e| format!("\"{shown}\" is not a duration ({e}); write e.g. \"500ms\", \"10s\", \"2m\", \"1h\""))?;
+    // Nothing here waits a year, and a longer time overflows the clocks it is added to.
+    if duration > DURATION_MOST {
+        return Err(format!("\"{shown}\" is longer than any duration warroom takes (at most a year)"));
+    }
+    Ok(duration)
 }
+
+const DURATION_MOST: Duration = Duration::from_secs(365 * 24 * 3600);
 
 /// A string, or a list of strings.
 fn one_or_many<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Vec<String>>, D::Error> {
@@ -1254,9 +1343,18 @@ fn locate_error(text: &str, path: &Path, span: Range<usize>, field: Option<Strin
     let line_start = text[..start].rfind('\n').map_or(0, |i| i + 1);
     let line = text[..line_start].matches('\n').count() + 1;
     let column = text[line_start..start].chars().count() + 1;
-    let source_line = text[line_start..].lines().next().map(str::to_string);
+    // Shown with a caret under the column: only when both fit on a terminal line, and never
+    // with a control byte in it.
+    let source_line = text[line_start..]
+        .lines()
+        .next()
+        .filter(|l| l.chars().count() <= SHOWN_LINE_MOST && column <= SHOWN_LINE_MOST)
+        .map(|l| l.chars().map(|c| if crate::sanitize::is_unsafe_for_terminal(c) { '?' } else { c }).collect());
     ConfigError { file: path.to_path_buf(), line, column, field, message, source_line }
 }
+
+/// The longest config line shown under its error.
+const SHOWN_LINE_MOST: usize = 300;
 
 /// The key written at the start of the line containing `offset`, if that line is `key = …`.
 fn key_at(text: &str, offset: usize) -> Option<String> {

@@ -288,3 +288,56 @@ fn quick_confirmation_and_the_alertmanager_webhook_are_configured_per_check() {
         assert!(e.message.contains(words), "{e}");
     }
 }
+
+fn all_errors(text: &str) -> Vec<ConfigError> {
+    warroom::config::parse_all(text, Path::new("warroom.toml")).expect_err("config should be rejected")
+}
+
+/// Every problem in one check's schedule at once, and bounds that keep a check a monitor:
+/// an interval of a millisecond or a retry of nothing made warroom a load generator, a
+/// timeout of hours never records a dead target in time, and a duration of 2^64 seconds
+/// overflowed the clock it was added to (a panic).
+#[test]
+fn a_schedule_is_bounded_and_every_problem_in_it_is_named() {
+    let errors = all_errors(
+        "[[check]]\nname = \"web\"\nkind = \"tcp\"\nhost = \"h\"\nport = 1\n\
+         interval = \"1ms\"\ntimeout = \"2h\"\nretry_interval = \"1ms\"\nfail_after = 0\nrecover_after = 1000\n",
+    );
+    let fields: Vec<&str> = errors.iter().filter_map(|e| e.field.as_deref()).collect();
+    assert_eq!(fields, ["interval", "timeout", "retry_interval", "fail_after", "recover_after"], "{errors:#?}");
+    assert!(errors[0].message.contains("must be at least 100ms"), "{errors:#?}");
+    assert!(errors[1].message.contains("must be at most 1h"), "{errors:#?}");
+
+    for field in ["interval", "timeout", "first_retry", "retry_interval"] {
+        let e = err(&format!(
+            "[[check]]\nname = \"web\"\nkind = \"tcp\"\nhost = \"h\"\nport = 1\n{field} = \"18446744073709551615s\"\n"
+        ));
+        assert_eq!(e.field.as_deref(), Some(field), "{e}");
+        assert!(e.message.contains("longer than any duration warroom takes"), "{e}");
+    }
+}
+
+/// Names and addresses that would collide at run time are refused before it: a check named
+/// like a source's row shared the row's state (a false recovery every interval), a name of
+/// megabytes made every entry about it too long for the journal, two receivers on one address
+/// left one binding forever, and port 0 is an address nobody can send to.
+#[test]
+fn names_and_listeners_that_would_collide_are_refused() {
+    let e = err("[[check]]\nname = \"alerts / HighErrorRate i1\"\nkind = \"tcp\"\nhost = \"h\"\nport = 1\n");
+    assert!(e.message.contains("\" / \" is kept for the rows of sources"), "{e}");
+    let e = err(&format!("[[check]]\nname = \"{}\"\nkind = \"tcp\"\nhost = \"h\"\nport = 1\n", "n".repeat(201)));
+    assert!(e.message.contains("at most 200 characters"), "{e}");
+
+    let am = |name: &str, listen: &str| {
+        format!(
+            "[[check]]\nname = \"{name}\"\nkind = \"alertmanager\"\nurl = \"http://127.0.0.1:9093\"\n\
+             listen = \"{listen}\"\ntoken_env = \"T\"\n"
+        )
+    };
+    let e = err(&am("a", "127.0.0.1:0"));
+    assert!(e.message.contains("not 0"), "{e}");
+    let errors = all_errors(&(am("a", "127.0.0.1:9099") + &am("b", "127.0.0.1:9099")));
+    assert_eq!(errors.len(), 1, "{errors:#?}");
+    assert!(errors[0].message.contains("check \"b\": check \"a\" already listens on 127.0.0.1:9099"), "{errors:#?}");
+    assert_eq!(errors[0].line, 11, "{errors:#?}");
+}
