@@ -36,10 +36,13 @@ use crate::sanitize::sanitize_str;
 /// thousand alerts with long annotations fits.
 pub const MAX_BODY: usize = 1 << 20;
 /// A connection must send its request head and body within these, or is dropped.
-const HEAD_DEADLINE: Duration = Duration::from_secs(5);
+/// Alertmanager sends its request as soon as it connects: a connection silent for longer is
+/// only holding a slot.
+const HEAD_DEADLINE: Duration = Duration::from_secs(2);
 const BODY_DEADLINE: Duration = Duration::from_secs(10);
-/// Connections served at once; more wait to be accepted.
-const MAX_CONNECTIONS: usize = 32;
+/// Connections served at once; more wait to be accepted. Anyone on the host can connect, so
+/// there are many (a few KiB each), and the operator is told when they are all taken.
+const MAX_CONNECTIONS: usize = 256;
 /// A refused request is reported at most this often (the rest are counted).
 const NOTICE_EVERY: Duration = Duration::from_secs(10);
 /// Delay between attempts to listen when the address is taken (e.g. by a poller on its way out).
@@ -86,8 +89,10 @@ fn same_secret(given: &[u8], token: &[u8]) -> bool {
 
 fn authorised(req: &Request<Incoming>, token: &str) -> bool {
     let Some(value) = req.headers().get(hyper::header::AUTHORIZATION) else { return false };
-    let Some(given) = value.as_bytes().strip_prefix(b"Bearer ") else { return false };
-    same_secret(given, token.as_bytes())
+    // The scheme's name is case-insensitive (RFC 9110, 11.1).
+    let value = value.as_bytes();
+    let Some((scheme, given)) = value.split_at_checked(7) else { return false };
+    scheme.eq_ignore_ascii_case(b"Bearer ") && same_secret(given, token.as_bytes())
 }
 
 /// Reports refused requests to the operator, at most one per [`NOTICE_EVERY`].
@@ -141,16 +146,23 @@ impl Receiver {
             self.notices.limited(format!("refused a request from {peer} without the bearer token"));
             return Ok(reply(StatusCode::UNAUTHORIZED, "bearer token required\n"));
         }
-        // A declared length over the limit is refused before a byte of the body is read.
+        // The body is only checked, never used (the alerts come from the API): a group too
+        // large to read — a big outage, thousands of alerts — still means "poll now". Refusing
+        // it left the new alerts to the next poll while Alertmanager kept resending.
+        let too_large = || {
+            self.doorbell.ring();
+            self.notices.limited(format!("a body over {MAX_BODY} bytes from {peer}: not read, Alertmanager polled"));
+            Ok(reply(StatusCode::OK, "ok (body not read: too large)\n"))
+        };
         if hyper::body::Body::size_hint(req.body()).lower() > MAX_BODY as u64 {
-            self.notices.limited(format!("refused a body from {peer}: larger than {MAX_BODY} bytes"));
-            return Ok(reply(StatusCode::PAYLOAD_TOO_LARGE, "body too large\n"));
+            return too_large();
         }
         let body = match tokio::time::timeout(BODY_DEADLINE, Limited::new(req.into_body(), MAX_BODY).collect()).await {
             Ok(Ok(b)) => b.to_bytes(),
+            Ok(Err(e)) if e.downcast_ref::<http_body_util::LengthLimitError>().is_some() => return too_large(),
             Ok(Err(_)) => {
-                self.notices.limited(format!("refused a body from {peer}: larger than {MAX_BODY} bytes or cut short"));
-                return Ok(reply(StatusCode::PAYLOAD_TOO_LARGE, "body too large or incomplete\n"));
+                self.notices.limited(format!("refused a body from {peer}: cut short"));
+                return Ok(reply(StatusCode::BAD_REQUEST, "body incomplete\n"));
             }
             Err(_) => {
                 self.notices.limited(format!("refused a body from {peer}: not sent within {BODY_DEADLINE:?}"));
@@ -223,6 +235,12 @@ async fn serve(listener: TcpListener, receiver: Arc<Receiver>) {
     // Connections end with the receiver: dropping the set aborts them.
     let mut connections = tokio::task::JoinSet::new();
     loop {
+        if slots.available_permits() == 0 {
+            receiver.notices.limited(format!(
+                "all {MAX_CONNECTIONS} connections are taken (each is dropped {HEAD_DEADLINE:?} after it opens if it \
+                 sends nothing); webhooks wait until one is free"
+            ));
+        }
         let Ok(slot) = slots.clone().acquire_owned().await else { return };
         let (stream, peer) = match listener.accept().await {
             Ok(accepted) => accepted,
