@@ -114,6 +114,71 @@ async fn a_check_waiting_for_the_only_place_is_probed_once_it_frees() {
     assert!(samples.iter().all(|&s| s >= 2), "results (stuck, fast): {samples:?}");
 }
 
+/// Many hung targets against few places: once each has hung once, the hung ones wait for
+/// places of their own, and the check that answers is probed at its interval again. In one
+/// lane, 2,500 black-holed checks kept a healthy check's outage off the screen for 3 minutes.
+#[tokio::test]
+async fn hung_targets_wait_for_places_of_their_own() {
+    let silent = support::fake::silent().await;
+    let Some(n) = support::nginx(None) else { return };
+    let mut config = String::new();
+    for i in 0..8 {
+        config += &format!(
+            "[[check]]\nname = \"hung{i}\"\nkind = \"http\"\nurl = \"http://127.0.0.1:{}/\"\ninterval = \"500ms\"\ntimeout = \"1s\"\n",
+            silent.port
+        );
+    }
+    config += &format!(
+        "[[check]]\nname = \"fast\"\nkind = \"http\"\nurl = \"http://127.0.0.1:{}/ok\"\ninterval = \"100ms\"\n",
+        n.server.port
+    );
+    let (_control, mut rx) =
+        monitor::spawn(checks(&config), &HashMap::new(), Options { max_concurrent: 4, canary: None }, Prober::new());
+    // The first round: every check in one lane, the eight hung ones holding the four places
+    // for a second each. Then 3 s in which they wait for their own.
+    let settled = tokio::time::Instant::now() + Duration::from_secs(3);
+    while tokio::time::timeout_at(settled, rx.recv()).await.is_ok_and(|e| e.is_some()) {}
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(3);
+    let mut fast = 0;
+    let mut told = None;
+    while let Ok(Some(e)) = tokio::time::timeout_at(deadline, rx.recv()).await {
+        match e {
+            MonitorEvent::Sample { check: 8, .. } => fast += 1,
+            MonitorEvent::Notice(text) => told = Some(text),
+            _ => {}
+        }
+    }
+    // About 30 at its 100 ms interval; sharing the places with the hung ones it got 3.
+    assert!(fast >= 10, "only {fast} results in 3 s from the check that answers");
+    assert!(told.is_none(), "nothing waits long once the lanes are apart: {told:?}");
+}
+
+/// Checks kept waiting for a place get late results: the operator is told, with the setting
+/// to raise, rather than left to read it as a slow outage.
+#[tokio::test]
+async fn checks_kept_waiting_for_a_place_are_reported() {
+    let silent = support::fake::silent().await;
+    let mut config = String::new();
+    for i in 0..6 {
+        config += &format!(
+            "[[check]]\nname = \"hung{i}\"\nkind = \"http\"\nurl = \"http://127.0.0.1:{}/\"\ntimeout = \"2s\"\n",
+            silent.port
+        );
+    }
+    let (_control, mut rx) =
+        monitor::spawn(checks(&config), &HashMap::new(), Options { max_concurrent: 1, canary: None }, Prober::new());
+    // One place, six hung checks of 2 s each in the first round: the last waits 10 s.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    let told = loop {
+        match tokio::time::timeout_at(deadline, rx.recv()).await {
+            Ok(Some(MonitorEvent::Notice(text))) => break text,
+            Ok(Some(_)) => continue,
+            _ => panic!("never told that checks wait for places"),
+        }
+    };
+    assert!(told.contains("probes are late") && told.contains("raise max_concurrent_probes"), "{told}");
+}
+
 #[tokio::test]
 async fn run_now_during_a_probe_probes_once_more_when_it_ends() {
     // Answers each request after a second.

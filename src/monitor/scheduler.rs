@@ -7,6 +7,12 @@
 //! they came due was a visible part of the poller's CPU (BENCHMARKS.md, issue 22). A probe
 //! still never waits for another: each is its own future, polled when its socket is ready,
 //! and a stuck target holds one of the `max_concurrent` places, no more.
+//!
+//! The places come in two lanes of `max_concurrent` each. A check whose last probe hung (took
+//! half its timeout or more) waits in the slow lane: hundreds of dead targets, each holding a
+//! place for its whole timeout, then wait for each other, not in front of the checks that
+//! answer (3,000 checks, 2,500 of them black-holed, kept a healthy check's outage off the
+//! screen for 3 minutes at a 10 s interval when they shared one lane).
 
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap, VecDeque};
@@ -59,8 +65,16 @@ enum Stage {
     Probing,
 }
 
+/// Which places a check waits for: the checks that answer never wait behind the ones that hang.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Lane {
+    Answering = 0,
+    Hanging = 1,
+}
+
 struct Check {
     def: Arc<CheckDef>,
+    lane: Lane,
     confirmer: Confirmer,
     /// Confirmers of a source's rows, by key.
     subs: HashMap<String, Confirmer>,
@@ -73,19 +87,29 @@ struct Check {
 /// A probe that ended.
 struct Probed {
     check: usize,
+    lane: Lane,
     at: DateTime<Utc>,
     outcome: Outcome,
 }
+
+/// How often the operator is told that checks wait for places.
+const BACKLOG_NOTICE_EVERY: Duration = Duration::from_secs(60);
+/// Waiting this long for a place is worth telling (a probe normally starts when it is due).
+const BACKLOG_WORTH_TELLING: Duration = Duration::from_secs(5);
 
 pub struct Scheduler {
     checks: Vec<Check>,
     coordinator: Coordinator,
     prober: Prober,
-    /// Probes running at once, at most.
+    /// Probes running at once in each lane, at most.
     places: usize,
     due: BinaryHeap<Reverse<(Instant, usize)>>,
-    waiting: VecDeque<usize>,
+    /// By lane: the checks in line for a place, each with when it got in line.
+    waiting: [VecDeque<(usize, Instant)>; 2],
+    running: [usize; 2],
     probing: FuturesUnordered<BoxFuture<'static, Probed>>,
+    /// When the operator was last told that checks wait for places.
+    told_backlog: Option<Instant>,
     out: mpsc::UnboundedSender<MonitorEvent>,
 }
 
@@ -111,6 +135,7 @@ impl Scheduler {
                 due.push(Reverse((at, i)));
                 Check {
                     def,
+                    lane: Lane::Answering,
                     confirmer: Confirmer::starting_at(state),
                     subs: HashMap::new(),
                     stage: Stage::Due(at),
@@ -125,8 +150,10 @@ impl Scheduler {
             prober,
             places: places.max(1),
             due,
-            waiting: VecDeque::new(),
+            waiting: [VecDeque::new(), VecDeque::new()],
+            running: [0, 0],
             probing: FuturesUnordered::new(),
+            told_backlog: None,
             out,
         }
     }
@@ -195,10 +222,11 @@ impl Scheduler {
         }
     }
 
-    /// In line for one of the places; [`Scheduler::start_waiting`] takes it from there.
+    /// In line for one of its lane's places; [`Scheduler::start_waiting`] takes it from there.
     fn wait_for_place(&mut self, check: usize) {
-        self.checks[check].stage = Stage::Waiting;
-        self.waiting.push_back(check);
+        let c = &mut self.checks[check];
+        c.stage = Stage::Waiting;
+        self.waiting[c.lane as usize].push_back((check, Instant::now()));
     }
 
     /// Every check whose time has come (entries a pause or an earlier probe made stale are
@@ -218,15 +246,42 @@ impl Scheduler {
     }
 
     fn start_waiting(&mut self) {
-        while self.probing.len() < self.places {
-            let Some(check) = self.waiting.pop_front() else { return };
-            if self.checks[check].stage == Stage::Waiting {
-                self.start(check);
+        for lane in [Lane::Answering, Lane::Hanging] {
+            while self.running[lane as usize] < self.places {
+                let Some((check, _)) = self.waiting[lane as usize].pop_front() else { break };
+                if self.checks[check].stage == Stage::Waiting {
+                    self.start(check, lane);
+                }
             }
         }
+        self.tell_backlog();
     }
 
-    fn start(&mut self, check: usize) {
+    /// Checks that wait long for a place get their results late: said (once a minute at most)
+    /// with what to change, rather than left to look like a slow outage.
+    fn tell_backlog(&mut self) {
+        let now = Instant::now();
+        let waited = |lane: Lane| {
+            let queue = &self.waiting[lane as usize];
+            let oldest = queue.front().map_or(Duration::ZERO, |(_, since)| now - *since);
+            (queue.len(), oldest)
+        };
+        let (answering, oldest) = waited(Lane::Answering);
+        let (hanging, _) = waited(Lane::Hanging);
+        if oldest < BACKLOG_WORTH_TELLING || self.told_backlog.is_some_and(|t| now - t < BACKLOG_NOTICE_EVERY) {
+            return;
+        }
+        self.told_backlog = Some(now);
+        let _ = self.out.send(MonitorEvent::Notice(format!(
+            "probes are late: {answering} checks wait for one of {} places (the oldest for {}s), and {hanging} whose \
+             targets hang for places of their own; raise max_concurrent_probes",
+            self.places,
+            oldest.as_secs()
+        )));
+    }
+
+    fn start(&mut self, check: usize, lane: Lane) {
+        self.running[lane as usize] += 1;
         let c = &mut self.checks[check];
         c.stage = Stage::Probing;
         let def = c.def.clone();
@@ -242,13 +297,15 @@ impl Scheduler {
                     "the probe crashed inside warroom (a bug): see its standard error",
                 )
             });
-            Probed { check, at, outcome }
+            Probed { check, lane, at, outcome }
         }));
     }
 
-    fn finished(&mut self, Probed { check, at, outcome }: Probed) {
+    fn finished(&mut self, Probed { check, lane, at, outcome }: Probed) {
+        self.running[lane as usize] -= 1;
         let c = &mut self.checks[check];
         c.stage = Stage::Idle;
+        c.lane = if outcome.latency * 2 >= c.def.schedule.timeout { Lane::Hanging } else { Lane::Answering };
         c.confirmer.observe(outcome.health, &c.def.schedule);
         let confirmed = c.confirmer.state;
         let rows = c.confirm_rows(&outcome, &self.coordinator);
