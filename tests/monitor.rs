@@ -179,6 +179,26 @@ async fn checks_kept_waiting_for_a_place_are_reported() {
     assert!(told.contains("probes are late") && told.contains("raise max_concurrent_probes"), "{told}");
 }
 
+/// A service failing every other request (a round-robin with one bad backend) was never
+/// recorded: each failure's quick re-probe landed on the good backend, so no streak reached
+/// `fail_after`. It is recorded degraded, as intermittent, with the failure's own words.
+#[tokio::test]
+async fn a_service_failing_every_other_request_is_recorded_degraded() {
+    let Some(n) = support::nginx(None) else { return };
+    let defs = checks(&format!(
+        "[[check]]\nname = \"half\"\nkind = \"http\"\nurl = \"http://127.0.0.1:{}/half\"\ninterval = \"200ms\"\n",
+        n.server.port
+    ));
+    let (_control, mut rx) = monitor::spawn(defs, &HashMap::new(), Options::default(), Prober::new());
+    let up = next_change(&mut rx, Duration::from_secs(10)).await.expect("a first result");
+    assert_eq!(up.to, State::Up, "{up:?}");
+    // Ten results at 200 ms and the quick re-probes: about 3 s.
+    let change = next_change(&mut rx, Duration::from_secs(20)).await.expect("recorded as failing");
+    assert_eq!((change.from, change.to), (State::Up, State::Degraded), "{change:?}");
+    assert!(change.detail.starts_with("intermittent, "), "{}", change.detail);
+    assert!(change.detail.contains(" of the last 10 probes failed: HTTP 500"), "{}", change.detail);
+}
+
 #[tokio::test]
 async fn run_now_during_a_probe_probes_once_more_when_it_ends() {
     // Answers each request after a second.

@@ -5,12 +5,24 @@
 //! unconfirmed the check is re-probed quickly and then less quickly (`first_retry`, doubling up
 //! to `retry_interval`), so confirmation takes a fraction of a second, not intervals, while a
 //! lone bad result is still only a sample.
+//!
+//! Consecutive counts alone never see a service that fails every other request (a
+//! round-robin with one bad backend): each failure's quick re-probe lands on the good one and
+//! the streak never reaches `fail_after`. So the last [`WINDOW`] results are kept too: a
+//! check that is up with [`INTERMITTENT`] or more failures among them, mixed with successes,
+//! is confirmed degraded ("intermittent"), and comes back up only once at most one of the
+//! last [`WINDOW`] failed.
 
 use std::time::Duration;
 
 use super::State;
 use super::check::Schedule;
 use crate::probe::Health;
+
+/// How many of the latest results are looked at for intermittent failure.
+pub const WINDOW: u32 = 10;
+/// Failures among them (with successes between) that make a check intermittent.
+pub const INTERMITTENT: u32 = 3;
 
 /// One check's confirmation memory.
 #[derive(Debug, Clone, PartialEq)]
@@ -20,11 +32,25 @@ pub struct Confirmer {
     ok_streak: u32,
     /// Consecutive results at the latest failing level (to move between degraded and down).
     level: Option<(Health, u32)>,
+    /// The latest [`WINDOW`] results, newest in the lowest bit: 1 for a failure.
+    recent: u16,
+    /// How many results `recent` holds, up to [`WINDOW`].
+    seen: u32,
+    /// Degraded for failing intermittently, not for a streak.
+    intermittent: bool,
 }
 
 impl Default for Confirmer {
     fn default() -> Self {
-        Confirmer { state: State::Unknown, fail_streak: 0, ok_streak: 0, level: None }
+        Confirmer {
+            state: State::Unknown,
+            fail_streak: 0,
+            ok_streak: 0,
+            level: None,
+            recent: 0,
+            seen: 0,
+            intermittent: false,
+        }
     }
 }
 
@@ -37,13 +63,16 @@ impl Confirmer {
     /// Feeds one result; returns the new confirmed state if it changed.
     pub fn observe(&mut self, health: Health, s: &Schedule) -> Option<State> {
         let before = self.state;
+        self.remember(health);
         match health {
             Health::Up => {
                 self.fail_streak = 0;
                 self.level = None;
                 self.ok_streak += 1;
+                // An intermittent check is back when its window is clean, not at one success.
+                let recovered = self.ok_streak >= s.recover_after && (!self.intermittent || self.failures() <= 1);
                 // The first result of a fresh check is not a recovery: up at once.
-                if self.state == State::Unknown || (self.state != State::Up && self.ok_streak >= s.recover_after) {
+                if self.state == State::Unknown || (self.state != State::Up && recovered) {
                     self.state = State::Up;
                 }
             }
@@ -65,10 +94,38 @@ impl Confirmer {
                 };
                 if confirmed {
                     self.state = target;
+                } else if self.state == State::Up && self.is_intermittent() {
+                    self.state = State::Degraded;
+                    self.intermittent = true;
                 }
             }
         }
+        if self.state != State::Degraded {
+            self.intermittent = false;
+        }
         (self.state != before).then_some(self.state)
+    }
+
+    fn remember(&mut self, health: Health) {
+        let mask = (1u16 << WINDOW) - 1;
+        self.recent = ((self.recent << 1) | u16::from(health != Health::Up)) & mask;
+        self.seen = (self.seen + 1).min(WINDOW);
+    }
+
+    /// Failures among the latest [`WINDOW`] results.
+    fn failures(&self) -> u32 {
+        self.recent.count_ones()
+    }
+
+    /// A full window with [`INTERMITTENT`] failures or more, and successes between them (a
+    /// window of failures only is a streak, which `fail_after` judges).
+    fn is_intermittent(&self) -> bool {
+        self.seen == WINDOW && self.failures() >= INTERMITTENT && self.failures() < WINDOW
+    }
+
+    /// Degraded for failing intermittently: `(failures, out of)` over the latest results.
+    pub fn intermittent(&self) -> Option<(u32, u32)> {
+        self.intermittent.then(|| (self.failures(), self.seen))
     }
 
     /// Results so far towards a change that is not yet confirmed: failures while up (or
@@ -184,6 +241,30 @@ mod tests {
             feed(&mut c, &s, &[G, G, D, G, D, D]),
             vec![None, Some(State::Degraded), None, None, None, Some(State::Down)]
         );
+    }
+
+    /// A round-robin with one bad backend: every other request fails, and each failure's
+    /// re-probe lands on the good backend, so no streak ever reaches `fail_after`.
+    #[test]
+    fn failing_every_other_time_is_degraded_then_up_once_the_window_is_clean() {
+        let s = sched(2, 1);
+        let mut c = Confirmer::starting_at(State::Up);
+        let changes: Vec<Option<State>> = (0..WINDOW).map(|n| c.observe(if n % 2 == 0 { U } else { D }, &s)).collect();
+        assert_eq!(changes.iter().flatten().collect::<Vec<_>>(), [&State::Degraded], "{changes:?}");
+        assert_eq!(changes.last(), Some(&Some(State::Degraded)), "judged once the window is full");
+        assert_eq!(c.intermittent(), Some((5, WINDOW)));
+        // One success is not recovery: at most one failure may be left in the window.
+        let mut successes = 0;
+        while c.observe(U, &s).is_none() {
+            successes += 1;
+            assert!(successes < WINDOW, "never recovered");
+        }
+        assert_eq!((c.state, c.intermittent()), (State::Up, None));
+        assert_eq!(successes + 1, WINDOW - 2, "until the last failure but one has left the window");
+        // A lone failure now and then is only a sample.
+        for n in 0..(3 * WINDOW) {
+            assert_eq!(c.observe(if n % 5 == 0 { D } else { U }, &s), None);
+        }
     }
 
     #[test]

@@ -301,12 +301,16 @@ impl Scheduler {
         }));
     }
 
-    fn finished(&mut self, Probed { check, lane, at, outcome }: Probed) {
+    fn finished(&mut self, Probed { check, lane, at, mut outcome }: Probed) {
         self.running[lane as usize] -= 1;
         let c = &mut self.checks[check];
         c.stage = Stage::Idle;
         c.lane = if outcome.latency * 2 >= c.def.schedule.timeout { Lane::Hanging } else { Lane::Answering };
         c.confirmer.observe(outcome.health, &c.def.schedule);
+        // Degraded for a pattern, not this one result: the detail says which.
+        if let Some((failed, of)) = c.confirmer.intermittent().filter(|_| outcome.health != Health::Up) {
+            outcome.detail = format!("intermittent, {failed} of the last {of} probes failed: {}", outcome.detail);
+        }
         let confirmed = c.confirmer.state;
         let rows = c.confirm_rows(&outcome, &self.coordinator);
         let observed = self.coordinator.observe(check, &outcome, confirmed);

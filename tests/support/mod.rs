@@ -286,6 +286,9 @@ http {{
   access_log off;
   client_body_temp_path {d}/body; proxy_temp_path {d}/proxy; fastcgi_temp_path {d}/fcgi;
   uwsgi_temp_path {d}/uwsgi; scgi_temp_path {d}/scgi;
+  # Every other connection: a round-robin with one bad backend, as probes (a fresh
+  # connection each) see it.
+  map $connection $every_other {{ "~[13579]$" 1; default 0; }}
   server {{
     listen 127.0.0.1:{port};
     root {d}/www;
@@ -294,6 +297,7 @@ http {{
     location = /busy {{ add_header Retry-After 120 always; default_type text/plain; return 503 "down for maintenance\n"; }}
     location = /moved {{ return 301 /ok; }}
     location = /slow.txt {{ limit_rate 200; }}
+    location = /half {{ default_type text/plain; if ($every_other) {{ return 500 "bad backend\n"; }} return 200 "ok\n"; }}
   }}
   {tls_server}
 }}
