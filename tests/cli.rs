@@ -21,6 +21,16 @@ fn stdout(o: &Output) -> String {
     String::from_utf8_lossy(&o.stdout).into_owned()
 }
 
+/// `warroom validate -c NAME` on `text` written as NAME in `dir`: what it printed, and the
+/// lines of it that are errors located in NAME.
+fn validate(dir: &Path, name: &str, text: &str) -> (Output, String, Vec<String>) {
+    std::fs::write(dir.join(name), text).unwrap();
+    let o = warroom(dir, &["validate", "-c", name]);
+    let out = stdout(&o);
+    let errors = out.lines().filter(|l| l.starts_with(&format!("{name}:"))).map(str::to_string).collect();
+    (o, out, errors)
+}
+
 #[test]
 fn version_and_help() {
     let dir = tempfile::tempdir().unwrap();
@@ -125,18 +135,15 @@ fn check_json_follows_the_nagios_exit_convention() {
 #[test]
 fn validate_reports_every_problem_and_cross_checks_names() {
     let dir = tempfile::tempdir().unwrap();
-    std::fs::write(
-        dir.path().join("three.toml"),
+    let (o, out, errors) = validate(
+        dir.path(),
+        "three.toml",
         "canary = \"nosuch\"\n\
          [[check]]\nname = \"a\"\nkind = \"tcp\"\nhost = \"h\"\n\
          [[check]]\nname = \"b\"\nkind = \"command\"\ncommand = [\"true\"]\ndepends_on = [\"ghost\"]\n\
          [channel.staff]\nkind = \"command\"\ncommand = [\"cat\"]\n",
-    )
-    .unwrap();
-    let o = warroom(dir.path(), &["validate", "-c", "three.toml"]);
+    );
     assert_eq!(o.status.code(), Some(1));
-    let out = stdout(&o);
-    let errors: Vec<&str> = out.lines().filter(|l| l.starts_with("three.toml:")).collect();
     assert_eq!(errors.len(), 3, "three errors, each said:\n{out}");
     assert!(errors[0].contains("field `canary`: \"nosuch\" is not a configured check"), "{out}");
     assert!(errors[1].contains("check \"a\"") && errors[1].contains("port"), "{out}");
@@ -160,17 +167,14 @@ fn validate_reports_every_problem_and_cross_checks_names() {
 #[test]
 fn validate_names_every_value_of_the_wrong_type() {
     let dir = tempfile::tempdir().unwrap();
-    std::fs::write(
-        dir.path().join("types.toml"),
+    let (o, out, errors) = validate(
+        dir.path(),
+        "types.toml",
         "max_concurrent_probes = \"many\"\n\
          [[check]]\nname = \"web\"\nkind = \"http\"\nurl = 12\ninterval = \"abc\"\n\
          [[check]]\nname = \"db\"\nkind = \"tcp\"\nhost = \"h\"\nport = 70000\n",
-    )
-    .unwrap();
-    let o = warroom(dir.path(), &["validate", "-c", "types.toml"]);
+    );
     assert_eq!(o.status.code(), Some(1));
-    let out = stdout(&o);
-    let errors: Vec<&str> = out.lines().filter(|l| l.starts_with("types.toml:")).collect();
     assert_eq!(errors.len(), 4, "four errors, each said:\n{out}");
     assert!(errors[0].starts_with("types.toml:1:25: field `max_concurrent_probes`: invalid type"), "{out}");
     assert!(errors[1].starts_with("types.toml:5:7: field `url`: invalid type: integer `12`"), "{out}");
@@ -191,15 +195,13 @@ fn validate_names_every_value_of_the_wrong_type() {
 #[test]
 fn validate_warns_of_what_would_fail_quietly() {
     let dir = tempfile::tempdir().unwrap();
-    std::fs::write(
-        dir.path().join("push.toml"),
+    let (_, out, _) = validate(
+        dir.path(),
+        "push.toml",
         "[[check]]\nname = \"alerts\"\nkind = \"alertmanager\"\nurl = \"http://127.0.0.1:9093\"\n\
          listen = \"127.0.0.1:9097\"\ntoken_env = \"WR_TEST_UNSET_WEBHOOK_TOKEN\"\n\
          [channel.staff]\nkind = \"command\"\ncommand = [\"cat\"]\n",
-    )
-    .unwrap();
-    let o = warroom(dir.path(), &["validate", "-c", "push.toml"]);
-    let out = stdout(&o);
+    );
     assert!(
         out.contains(
             "warning: check \"alerts\": environment variable WR_TEST_UNSET_WEBHOOK_TOKEN (token_env) is not set: \
@@ -223,13 +225,9 @@ fn validate_warns_of_what_would_fail_quietly() {
     );
 
     // A config that does not read: its channels are unknown, not absent.
-    std::fs::write(
-        dir.path().join("broken.toml"),
-        "max_concurrent_probes = \"x\"\n[channel.staff]\nkind = \"command\"\ncommand = [\"cat\"]\n",
-    )
-    .unwrap();
-    let out = stdout(&warroom(dir.path(), &["validate", "-c", "broken.toml"]));
-    assert!(out.contains("broken.toml:1:"), "{out}");
+    let broken = "max_concurrent_probes = \"x\"\n[channel.staff]\nkind = \"command\"\ncommand = [\"cat\"]\n";
+    let (_, out, errors) = validate(dir.path(), "broken.toml", broken);
+    assert_eq!(errors.len(), 1, "{out}");
     assert!(!out.contains("no channel is configured"), "{out}");
 }
 

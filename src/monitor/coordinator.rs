@@ -42,7 +42,8 @@ struct Slot {
     view: View,
     /// Whether `view` was ever sent. A restarted monitor starts from what the journal
     /// records, so its first view may equal that and still be news: the screen has none yet,
-    /// and without one it takes the row for another session's.
+    /// and without one it takes the row for another session's. (An unknown first view is not
+    /// sent: that is no word yet, and vantages wait for every place's word before a verdict.)
     announced: bool,
 }
 
@@ -229,7 +230,9 @@ impl Coordinator {
                 Change { check: slot.name.clone(), from: slot.recorded, to: to_record, detail }
             });
             let slot = &mut self.slots[i];
-            if slot.view != view || !slot.announced {
+            // Unknown is no news: a place's first word to a combiner across vantages, or a
+            // screen's first sight of a row, is a state.
+            if slot.view != view || (!slot.announced && view.state != State::Unknown) {
                 slot.view = view.clone();
                 slot.announced = true;
                 events.push(MonitorEvent::View { check: i, view });
@@ -336,6 +339,11 @@ mod tests {
         };
         assert_eq!(views(&c.observe(0, &result(Health::Down, "refused"), State::Down)), [State::Down]);
         assert!(views(&c.observe(0, &result(Health::Down, "refused"), State::Down)).is_empty());
+
+        // A first result that confirms nothing yet is no word: combiners across vantages wait
+        // for every place's first state before a verdict.
+        let mut fresh = Coordinator::new(&[def("web", &[])], &[State::Unknown], None);
+        assert!(views(&fresh.observe(0, &result(Health::Down, "refused"), State::Unknown)).is_empty());
 
         let recorded = std::collections::HashMap::from([("alerts / Fire".to_string(), State::Down)]);
         let mut c = Coordinator::new(&[def("alerts", &[])], &[State::Up], None).with_recorded(recorded);
