@@ -512,6 +512,23 @@ fn read_only_viewers_never_write() {
         assert!(key(&mut app, KeyCode::Char(c)).is_empty());
     }
     assert!(app.flash.as_deref().unwrap_or_default().contains("read-only"));
+    // Its footer offers only what a viewer can do.
+    app.flash = None;
+    app.focus = Pane::Checks;
+    let s = screen(&mut app, 160, 48);
+    let footer = s.lines().last().unwrap();
+    assert!(footer.contains("help") && footer.contains("detail"), "{footer}");
+    for writes in [" ack ", " run ", " pause ", " status ", " role "] {
+        assert!(!footer.contains(writes), "{writes:?} offered to a viewer: {footer}");
+    }
+}
+
+/// Raw mode makes Ctrl-C a key like any other: it does not end the war room, and says what does.
+#[test]
+fn ctrl_c_says_how_to_quit() {
+    let mut app = failing_app("dark");
+    assert!(ctrl(&mut app, 'c').is_empty());
+    assert_eq!(app.flash.as_deref(), Some("Ctrl-C does not quit, so a stray one cannot end the war room: q quits"));
 }
 
 #[test]

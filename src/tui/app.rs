@@ -3,7 +3,7 @@
 //! for the event loop to carry out, so every behaviour here is testable with a TestBackend.
 
 use chrono::{DateTime, Utc};
-use crossterm::event::{KeyEvent, MouseButton, MouseEvent, MouseEventKind};
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers, MouseButton, MouseEvent, MouseEventKind};
 use ratatui::layout::Rect;
 use ratatui_textarea::TextArea;
 
@@ -548,7 +548,16 @@ impl App {
         if self.editing {
             return self.on_editing_key(key);
         }
-        let Some(action) = self.keys.action(&key) else { return Vec::new() };
+        let Some(action) = self.keys.action(&key) else {
+            // Raw mode makes Ctrl-C a key like any other; a reflex should not end a war room,
+            // but it should not meet silence either.
+            if key.code == KeyCode::Char('c') && key.modifiers.contains(KeyModifiers::CONTROL) {
+                let quit = self.keys.keys_for(Action::Quit);
+                self.flash =
+                    Some(format!("Ctrl-C does not quit, so a stray one cannot end the war room: {quit} quits"));
+            }
+            return Vec::new();
+        };
         self.on_action(action)
     }
 

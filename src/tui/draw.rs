@@ -331,6 +331,10 @@ fn draw_footer(frame: &mut Frame, app: &App, area: Rect) {
             hints.extend([(NextPane, "pane"), (Zoom, "zoom"), (SetStatus, "status")]);
             hints.extend([(Role, "role"), (Brief, "brief"), (Milestone, "milestone")]);
         }
+        // A viewer is offered only what it can do: every other key here writes.
+        if app.read_only {
+            hints.retain(|(a, _)| matches!(a, Help | Quit | Open | Filter | Copy | NextPane | Zoom | Brief));
+        }
         let mut spans = Vec::new();
         let mut used = 0usize;
         for (a, what) in hints {
