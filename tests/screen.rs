@@ -1430,3 +1430,27 @@ fn last_results_list_each_time_once() {
         "the newest of a second stands: {detail}"
     );
 }
+
+/// At 120x30 the list cuts titles to two lines and has no room for the hint or the message:
+/// Enter on an item shows it whole, and any key closes it.
+#[test]
+fn enter_on_a_checklist_item_shows_it_whole() {
+    let mut app = failing_app("dark");
+    key(&mut app, KeyCode::Char('3'));
+    key(&mut app, KeyCode::Down);
+    key(&mut app, KeyCode::Down); // status-page, in file order
+    assert!(key(&mut app, KeyCode::Enter).is_empty());
+    assert!(matches!(&app.overlay, Some(Overlay::ItemDetail(id)) if id == "status-page"), "{:?}", app.overlay);
+    let s = screen(&mut app, 120, 30);
+    let flat =
+        s.lines().map(|l| l.trim_matches(|c: char| c == '│' || c == '║' || c == ' ')).collect::<Vec<_>>().join(" ");
+    for words in [
+        "off-site status page",
+        "hint: The status page must be hosted outside the platform",
+        "message → status-page (public):",
+    ] {
+        assert!(flat.contains(words), "{words:?} not in:\n{s}");
+    }
+    assert!(key(&mut app, KeyCode::Char('x')).is_empty());
+    assert_eq!(app.overlay, None);
+}

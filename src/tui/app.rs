@@ -101,6 +101,8 @@ pub enum Overlay {
     Help,
     CheckDetail(String),
     EventDetail(usize),
+    /// A checklist item whole, by id: its title, deadline, hint and message.
+    ItemDetail(String),
     /// A drill's scorecard, as text.
     Scorecard(String),
     /// The timeline filter being typed.
@@ -638,7 +640,11 @@ impl App {
             Overlay::Picker(picker) => self.on_picker_key(picker, key),
             Overlay::Confirm { bodies, .. } => self.on_confirm_key(bodies, key),
             Overlay::Brief { text, scroll } => self.on_brief_key(text, scroll, key),
-            Overlay::Help | Overlay::CheckDetail(_) | Overlay::EventDetail(_) | Overlay::Scorecard(_) => {
+            Overlay::Help
+            | Overlay::CheckDetail(_)
+            | Overlay::EventDetail(_)
+            | Overlay::ItemDetail(_)
+            | Overlay::Scorecard(_) => {
                 match self.keys.action(&key) {
                     Some(Action::Quit) => return self.on_action(Action::Quit),
                     Some(Action::Help) if overlay != Overlay::Help => self.overlay = Some(Overlay::Help),
@@ -866,7 +872,12 @@ impl App {
                 }
             }
             Pane::Notes => self.editing = true,
-            Pane::Checklist => {}
+            Pane::Checklist => {
+                let items = self.checklist_rows();
+                if let Some((item, _)) = items.get(self.selected[Pane::Checklist]) {
+                    self.overlay = Some(Overlay::ItemDetail(item.id.clone()));
+                }
+            }
         }
     }
 

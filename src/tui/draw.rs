@@ -318,7 +318,9 @@ fn draw_footer(frame: &mut Frame, app: &App, area: Rect) {
                 (Strike, "strike"),
                 (FollowUp, "follow-up"),
             ],
-            (_, Pane::Checklist) => &[(Toggle, "done"), (Copy, "copy msg"), (EditMessage, "edit"), (Send, "send")],
+            (_, Pane::Checklist) => {
+                &[(Open, "item"), (Toggle, "done"), (Copy, "copy msg"), (EditMessage, "edit"), (Send, "send")]
+            }
             (_, Pane::Notes) => &[(Edit, "write"), (Commit, "save")],
         };
         // By priority: help and quit always fit; the rest while there is room.
@@ -1052,6 +1054,7 @@ fn draw_overlay(frame: &mut Frame, app: &App, overlay: &Overlay, body: Rect) {
         Overlay::StateTimeline(window) => super::timeline::draw(frame, app, *window, body),
         Overlay::CheckDetail(name) => draw_check_detail(frame, app, name, body),
         Overlay::EventDetail(i) => draw_event_detail(frame, app, *i, body),
+        Overlay::ItemDetail(id) => draw_item_detail(frame, app, id, body),
         Overlay::Filter(text) => draw_filter(frame, app, text, body),
         Overlay::Scorecard(text) => draw_scorecard(frame, app, text, body),
         Overlay::ConfirmQuit => draw_confirm_quit(frame, app, body),
@@ -1152,6 +1155,40 @@ fn draw_event_detail(frame: &mut Frame, app: &App, i: usize, body: Rect) {
     let area = centered(body, body.width.saturating_sub(4).max(40), (lines.len() as u16 + 4).min(body.height));
     frame.render_widget(Clear, area);
     frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }).block(popup(app, "Event")), area);
+}
+
+/// A checklist item whole: on a small screen the list cuts titles to two lines and has no
+/// room for the hint or the message under it.
+fn draw_item_detail(frame: &mut Frame, app: &App, id: &str, body: Rect) {
+    let items = app.checklist_rows();
+    let Some((item, view)) = items.iter().find(|(i, _)| i.id == id) else { return };
+    let t = &app.theme;
+    let when = item_when(app, view, app.board.clock.now);
+    let owner = item.role.as_deref().map(|r| format!("  owner {}", sanitize_str(r, 30))).unwrap_or_default();
+    let mut lines = vec![
+        Line::from(Span::styled(format!("{} {}  {when}{owner}", view.state.glyph(), view.state.word()), t.title)),
+        Line::from(""),
+    ];
+    lines.extend(sanitize_multiline(&item.title, 1000).lines().map(|l| Line::from(l.to_string())));
+    if let Some(hint) = &item.hint {
+        lines.push(Line::from(""));
+        lines.push(Line::from(Span::styled(format!("hint: {}", sanitize_str(hint, 1000)), t.muted)));
+    }
+    if let Some(text) = app.board.rendered_message(item) {
+        let to = item.channel.as_deref().map(|c| format!(" → {c} ({:?})", item.audience).to_lowercase());
+        lines.push(Line::from(""));
+        lines.push(Line::from(Span::styled(format!("message{}:", to.unwrap_or_default()), t.title)));
+        lines.extend(sanitize_multiline(&text, 2000).lines().map(|l| Line::from(l.to_string())));
+    }
+    lines.push(Line::from(""));
+    lines.push(Line::from(Span::styled("on the list: Space done · c copy · e edit · m send — any key closes", t.key)));
+    let width = body.width.saturating_sub(4).max(40);
+    let inner = width.saturating_sub(2).max(1) as usize;
+    let rows: usize = lines.iter().map(|l| l.width().div_ceil(inner).max(1)).sum();
+    let area = centered(body, width, (rows as u16 + 2).min(body.height));
+    frame.render_widget(Clear, area);
+    let title = format!("Checklist item {}", sanitize_str(id, 40));
+    frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }).block(popup(app, &title)), area);
 }
 
 /// The timeline filter being typed, along the bottom of the body.
