@@ -14,7 +14,7 @@ use crate::board::{Board, human_duration};
 use crate::checklist::ItemState;
 use crate::incident::Incident;
 use crate::journal::{Audience, Event, EventBody};
-use crate::sanitize::sanitize_str;
+use crate::sanitize::{name_as_written, sanitize_str};
 
 /// The standard roles, listed even when nobody holds them: an empty one is news.
 const ROLES: [&str; 4] = ["commander", "deputy", "scribe", "comms"];
@@ -62,13 +62,13 @@ fn headline(out: &mut String, board: &Board) {
 fn roles(out: &mut String, i: &Incident) {
     let mut held: Vec<String> = ROLES
         .iter()
-        .map(|r| format!("{r} {}", i.role(r).map_or("(unassigned)".into(), |p| sanitize_str(p, 60))))
+        .map(|r| format!("{r} {}", i.role(r).map_or("(unassigned)".into(), |p| name_as_written(p, 60))))
         .collect();
     held.extend(
         i.roles
             .iter()
             .filter(|(r, _)| !ROLES.contains(&r.as_str()))
-            .map(|(r, h)| format!("{} {}", sanitize_str(r, 30), sanitize_str(&h.person, 60))),
+            .map(|(r, h)| format!("{} {}", name_as_written(r, 30), name_as_written(&h.person, 60))),
     );
     let _ = writeln!(out, "\nRoles: {}", held.join(", "));
 }
@@ -342,6 +342,18 @@ mod tests {
         assert!(!b.contains("has not been in this incident before"), "{b}");
         let before: Vec<&str> = b.lines().skip_while(|l| !l.starts_with("Since bob@h")).collect();
         assert!(!before.iter().any(|l| l.contains("is now commander")), "only what came after: {b}");
+    }
+
+    /// A forged journal line naming a role `commander` + an escape sequence, cleaned, read as
+    /// a second commander; such a name is shown escaped instead.
+    #[test]
+    fn a_role_with_an_escape_in_its_name_cannot_pass_for_a_standard_one() {
+        let mut events = incident();
+        let role = "commander\u{1b}]52;c;bWFsbG9yeQ==\u{7}".to_string();
+        events.push(ev(520, "malory@h", EventBody::RoleAssigned { role, person: "malory@h".into() }));
+        let b = render(&board(events, 2460), "dave@h");
+        assert!(!b.contains("commander malory"), "{b}");
+        assert!(b.contains("commander\\u{1b}]52;c;bWFsbG9ye… malory@h"), "{b}");
     }
 
     /// Back on a screen, the brief said "Since bob left at 02:55" as if he were still away:

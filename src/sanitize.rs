@@ -4,6 +4,16 @@
 //! window, write the clipboard (OSC 52) or clear the screen. Everything untrusted passes
 //! through [`sanitize`] before it is stored in an outcome or drawn.
 
+/// A name that decides something (a role, a person): as it is when it is plain, else escaped
+/// rather than cleaned, so that it cannot pass for another. A journal line naming a role
+/// `commander` + an escape sequence, cleaned, read as a second "commander".
+pub fn name_as_written(text: &str, max_chars: usize) -> String {
+    if !text.chars().any(is_unsafe_for_terminal) {
+        return sanitize_str(text, max_chars);
+    }
+    sanitize_str(&text.escape_debug().to_string(), max_chars)
+}
+
 /// Removes escape sequences and control characters, replaces invalid UTF-8, and caps length.
 /// Tabs and newlines become single spaces: details are one line on screen.
 pub fn sanitize(bytes: &[u8], max_chars: usize) -> String {
@@ -170,6 +180,15 @@ fn skip_string(chars: &mut std::iter::Peekable<std::str::Chars<'_>>) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_name_with_escapes_cannot_pass_for_another() {
+        assert_eq!(name_as_written("commander", 30), "commander");
+        let forged = name_as_written("commander\u{1b}]52;c;bWFsbG9yeQ==\u{7}", 60);
+        assert!(forged.starts_with("commander\\u{1b}"), "{forged}");
+        assert!(!forged.chars().any(is_unsafe_for_terminal), "{forged:?}");
+        assert_eq!(name_as_written("scribe\u{202e}", 30), "scribe\\u{202e}");
+    }
 
     #[test]
     fn strips_csi_osc_and_controls() {

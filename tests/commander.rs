@@ -581,3 +581,24 @@ fn report_reads_the_newest_incident_once_it_is_resolved() {
     assert!(err(&o).contains("no open incident; reading the newest, which is resolved:"), "{}", err(&o));
     assert!(out(&o).contains("Relay down"), "{}", out(&o));
 }
+
+/// A milestone set at a time out of order with one recorded (mitigated before detected) is
+/// written, since either time may be the wrong one, and said: the report lists them in time
+/// order.
+#[test]
+fn a_milestone_out_of_order_is_written_and_said() {
+    let room = Room::new().opened();
+    let o = room.run(&["milestone", "detected", "--at", "2026-11-21T00:45:00Z"]);
+    assert!(o.status.success() && err(&o).is_empty(), "{}", err(&o));
+    let o = room.run(&["milestone", "mitigated", "--at", "2026-11-21T00:40:00Z"]);
+    assert!(o.status.success(), "{}", err(&o));
+    assert!(
+        err(&o).contains(
+            "warning: mitigated at 00:40:00 UTC puts mitigated before detected (recorded at 00:45:00 UTC); \
+             the report lists them in that order"
+        ),
+        "{}",
+        err(&o)
+    );
+    assert_eq!(room.of_kind("milestone_reached").len(), 2);
+}

@@ -512,6 +512,10 @@ fn read_only_viewers_never_write() {
         assert!(key(&mut app, KeyCode::Char(c)).is_empty());
     }
     assert!(app.flash.as_deref().unwrap_or_default().contains("read-only"));
+    // Nothing typed could be kept: the note editor does not open.
+    key(&mut app, KeyCode::Char('i'));
+    assert!(!app.editing, "the editor opened in a viewer");
+    assert_eq!(app.flash.as_deref(), Some("read-only: notes cannot be written here"));
     // Its footer offers only what a viewer can do.
     app.flash = None;
     app.focus = Pane::Checks;

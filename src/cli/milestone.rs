@@ -27,11 +27,39 @@ pub fn run(global: &GlobalArgs, name: &str, at: Option<&str>, check: Option<&str
         // The first recording counts: a second one would change nothing.
         crate::commands::reach_milestone(incident, milestone).map_err(refuse)?;
     }
+    if check.is_none()
+        && let Some(warning) = out_of_order(incident, milestone, at.unwrap_or(now))
+    {
+        eprintln!("warroom: warning: {warning}");
+    }
     let body = EventBody::MilestoneReached { milestone, at, check: check.map(str::to_string) };
     let ids = current.append(vec![body])?;
     let when = at.unwrap_or(now).format("%H:%M:%S UTC");
     println!("{}: {when} ({})", milestone.as_str(), ids[0]);
     Ok(ExitCode::SUCCESS)
+}
+
+/// A milestone set at a time that puts it out of order with one recorded (mitigated before
+/// acknowledged): said, not refused, since either time may be the wrong one; the report lists
+/// them in time order.
+fn out_of_order(incident: &crate::incident::Incident, milestone: Milestone, at: DateTime<Utc>) -> Option<String> {
+    let stage = |m: Milestone| SETTABLE.iter().position(|s| *s == m);
+    let mine = stage(milestone)?;
+    SETTABLE.iter().filter(|&&other| other != milestone).find_map(|&other| {
+        let recorded = incident.milestone(other)?;
+        let wrong = if stage(other)? < mine { at < recorded } else { at > recorded };
+        wrong.then(|| {
+            let (first, then) = if at < recorded { (milestone, other) } else { (other, milestone) };
+            format!(
+                "{} at {} puts {} before {} (recorded at {}); the report lists them in that order",
+                milestone.as_str(),
+                at.format("%H:%M:%S UTC"),
+                first.as_str(),
+                then.as_str(),
+                recorded.format("%H:%M:%S UTC")
+            )
+        })
+    })
 }
 
 fn parse(given: &str) -> anyhow::Result<Milestone> {

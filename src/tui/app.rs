@@ -828,7 +828,7 @@ impl App {
             }
             Action::Edit => {
                 self.focus = Pane::Notes;
-                self.editing = true;
+                self.start_editing();
             }
             Action::Filter => {
                 self.focus = Pane::Timeline;
@@ -871,13 +871,23 @@ impl App {
                     self.overlay = Some(Overlay::EventDetail(i));
                 }
             }
-            Pane::Notes => self.editing = true,
+            Pane::Notes => self.start_editing(),
             Pane::Checklist => {
                 let items = self.checklist_rows();
                 if let Some((item, _)) = items.get(self.selected[Pane::Checklist]) {
                     self.overlay = Some(Overlay::ItemDetail(item.id.clone()));
                 }
             }
+        }
+    }
+
+    /// Into the note editor; not in a viewer or a replay, where nothing typed could be kept
+    /// (and a replay's keys were taken as text: "note in replay" became "oteireplay").
+    fn start_editing(&mut self) {
+        if self.read_only {
+            self.flash = Some("read-only: notes cannot be written here".into());
+        } else {
+            self.editing = true;
         }
     }
 

@@ -258,11 +258,11 @@ fn people(app: &App) -> Vec<Span<'static>> {
             .into_iter()
             .map(|o| {
                 let login = o.split('@').next().unwrap_or(o);
-                let roles: Vec<&str> = i
+                let roles: Vec<String> = i
                     .roles
                     .iter()
                     .filter(|(_, h)| h.person == *o || h.person.split('@').next() == Some(login))
-                    .map(|(r, _)| r.as_str())
+                    .map(|(r, _)| crate::sanitize::name_as_written(r, 30))
                     .collect();
                 if roles.is_empty() { login.to_string() } else { format!("{login} ({})", roles.join(", ")) }
             })
