@@ -834,26 +834,16 @@ fn draw_checklist(frame: &mut Frame, app: &App, area: Rect) {
         && let Some((item, _)) = items.get(app.selected[Pane::Checklist])
     {
         let mut lines = Vec::new();
-        if let Some(text) = app.board.rendered_message(item) {
-            let to = item
-                .channel
-                .as_deref()
-                .map(|c| format!(" → {c} ({:?})", item.audience).to_lowercase())
-                .unwrap_or_default();
-            lines.push(Line::from(Span::styled(format!("message{to}:"), app.theme.title)));
-            lines.extend(
-                sanitize_multiline(&text, 1000)
-                    .lines()
-                    .map(|l| Line::from(Span::styled(l.to_string(), app.theme.text))),
-            );
+        if let Some((heading, text)) = item_message(app, item, 1000) {
+            lines.push(Line::from(Span::styled(heading, app.theme.title)));
+            lines.extend(text.lines().map(|l| Line::from(Span::styled(l.to_string(), app.theme.text))));
         }
         if let Some(hint) = &item.hint {
             lines.push(Line::from(Span::styled(format!("hint: {}", sanitize_str(hint, 300)), app.theme.muted)));
         }
         if !lines.is_empty() {
             let width = inner.width.max(1) as usize;
-            let wrapped: usize = lines.iter().map(|l| l.width().max(1).div_ceil(width)).sum();
-            let height = (wrapped as u16 + 1).min(inner.height / 2);
+            let height = (wrapped_rows(&lines, width) as u16 + 1).min(inner.height / 2);
             let [list, preview] = Layout::vertical([Constraint::Min(3), Constraint::Length(height)]).areas(inner);
             let p = Paragraph::new(lines)
                 .wrap(Wrap { trim: false })
@@ -1157,6 +1147,19 @@ fn draw_event_detail(frame: &mut Frame, app: &App, i: usize, body: Rect) {
     frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }).block(popup(app, "Event")), area);
 }
 
+/// The rows `lines` take wrapped at `width` cells (`width` > 0): an empty line still takes one.
+fn wrapped_rows(lines: &[Line], width: usize) -> usize {
+    lines.iter().map(|l| l.width().div_ceil(width).max(1)).sum()
+}
+
+/// An item's message as the live incident fills it in, cleaned to `max_chars`: its heading
+/// (`message → status-page (public):`) and its text; `None` for an item without a template.
+fn item_message(app: &App, item: &crate::checklist::Item, max_chars: usize) -> Option<(String, String)> {
+    let text = app.board.rendered_message(item)?;
+    let to = item.channel.as_deref().map(|c| format!(" → {c} ({:?})", item.audience).to_lowercase());
+    Some((format!("message{}:", to.unwrap_or_default()), sanitize_multiline(&text, max_chars)))
+}
+
 /// A checklist item whole: on a small screen the list cuts titles to two lines and has no
 /// room for the hint or the message under it.
 fn draw_item_detail(frame: &mut Frame, app: &App, id: &str, body: Rect) {
@@ -1174,17 +1177,15 @@ fn draw_item_detail(frame: &mut Frame, app: &App, id: &str, body: Rect) {
         lines.push(Line::from(""));
         lines.push(Line::from(Span::styled(format!("hint: {}", sanitize_str(hint, 1000)), t.muted)));
     }
-    if let Some(text) = app.board.rendered_message(item) {
-        let to = item.channel.as_deref().map(|c| format!(" → {c} ({:?})", item.audience).to_lowercase());
+    if let Some((heading, text)) = item_message(app, item, 2000) {
         lines.push(Line::from(""));
-        lines.push(Line::from(Span::styled(format!("message{}:", to.unwrap_or_default()), t.title)));
-        lines.extend(sanitize_multiline(&text, 2000).lines().map(|l| Line::from(l.to_string())));
+        lines.push(Line::from(Span::styled(heading, t.title)));
+        lines.extend(text.lines().map(|l| Line::from(l.to_string())));
     }
     lines.push(Line::from(""));
     lines.push(Line::from(Span::styled("on the list: Space done · c copy · e edit · m send — any key closes", t.key)));
     let width = body.width.saturating_sub(4).max(40);
-    let inner = width.saturating_sub(2).max(1) as usize;
-    let rows: usize = lines.iter().map(|l| l.width().div_ceil(inner).max(1)).sum();
+    let rows = wrapped_rows(&lines, width.saturating_sub(2).max(1) as usize);
     let area = centered(body, width, (rows as u16 + 2).min(body.height));
     frame.render_widget(Clear, area);
     let title = format!("Checklist item {}", sanitize_str(id, 40));
@@ -1257,8 +1258,7 @@ fn draw_confirm_send(frame: &mut Frame, app: &App, item: &str, channel: &str, te
     }
     let width = body.width.saturating_sub(6).clamp(40, 100);
     // Long lines wrap: count the rows they take, so the question at the bottom shows.
-    let inner = width.saturating_sub(2).max(1) as usize;
-    let rows: usize = lines.iter().map(|l| l.width().div_ceil(inner).max(1)).sum();
+    let rows = wrapped_rows(&lines, width.saturating_sub(2).max(1) as usize);
     let area = centered(body, width, (rows as u16 + 2).min(body.height));
     frame.render_widget(Clear, area);
     frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }).block(popup(app, "Send message?")), area);
