@@ -363,15 +363,16 @@ fn report_shared_listeners(
     for (table, check) in tables.iter().zip(checks) {
         let crate::probe::ProbeSpec::Alertmanager(spec) = &check.probe else { continue };
         let Some(push) = &spec.push else { continue };
-        if let Some(first) = taken.insert(push.listen, &check.name) {
-            let span = src.key_or_table(table.span(), "listen");
-            errors.push(src.located(
-                Some(span),
-                Some("listen".into()),
-                format!("check \"{}\": check \"{first}\" already listens on {}", check.name, push.listen),
-            ));
-            taken.insert(push.listen, first);
-        }
+        let Some(first) = taken.get(&push.listen) else {
+            taken.insert(push.listen, &check.name);
+            continue;
+        };
+        let span = src.key_or_table(table.span(), "listen");
+        errors.push(src.located(
+            Some(span),
+            Some("listen".into()),
+            format!("check \"{}\": check \"{first}\" already listens on {}", check.name, push.listen),
+        ));
     }
 }
 
@@ -1304,12 +1305,14 @@ fn toml_to_json(v: &toml::Value) -> Result<serde_json::Value, String> {
 
 /// Human durations: `"500ms"`, `"10s"`, `"2m"`, `"1h 30m"`.
 pub fn parse_duration(text: &str) -> Result<Duration, String> {
-    let shown = crate::sanitize::sanitize_str(text, 40);
-    let duration = humantime::parse_duration(text.trim())
-        .map_err(|e| format!("\"{shown}\" is not a duration ({e}); write e.g. \"500ms\", \"10s\", \"2m\", \"1h\""))?;
+    // Only an error quotes the text: every check's durations come through here at start-up.
+    let shown = || crate::sanitize::sanitize_str(text, 40);
+    let duration = humantime::parse_duration(text.trim()).map_err(|e| {
+        format!("\"{}\" is not a duration ({e}); write e.g. \"500ms\", \"10s\", \"2m\", \"1h\"", shown())
+    })?;
     // Nothing here waits a year, and a longer time overflows the clocks it is added to.
     if duration > DURATION_MOST {
-        return Err(format!("\"{shown}\" is longer than any duration warroom takes (at most a year)"));
+        return Err(format!("\"{}\" is longer than any duration warroom takes (at most a year)", shown()));
     }
     Ok(duration)
 }
